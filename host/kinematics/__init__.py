@@ -1,0 +1,1 @@
+"""klipsim.host.kinematics"""
