@@ -222,7 +222,7 @@ class MessageFormat:
         encode_vlq(msgid, head)
         self.id_bytes = bytes(head)
         self._format = _build_formatter(self)
-        self._line_re = _build_line_regex(self)
+        self._parse = _build_parser(self)
 
     def __repr__(self):
         return "MessageFormat(%d, %r)" % (self.msgid, self.msgformat)
@@ -280,18 +280,8 @@ class MessageFormat:
         return self._format(args)
 
     def parse_text(self, line: str) -> dict:
-        m = self._line_re.match(line)
-        if m is None:
-            raise ValueError("not a %s line: %r" % (self.name, line[:200]))
-        args = {}
-        for key, kind, text in zip(self.keys, self.kinds, m.groups()):
-            if kind == BUFFER:
-                args[key] = ast.literal_eval(text)
-            elif key in self.enum_names:
-                args[key] = _parse_enum_value(text, self.enum_names[key])
-            else:
-                args[key] = int(text)
-        return args
+        """Parameters of one parsedump line of this message."""
+        return self._parse(line)
 
 
 def _parse_enum_value(text, names):
@@ -362,17 +352,40 @@ def _repr_buffer(value):
     return repr(bytes(value))
 
 
-def _build_line_regex(mf: MessageFormat):
+def _build_parser(mf: MessageFormat):
+    """A function line -> args, generated once per message format: one
+    regex match checks the whole line, then each group is converted."""
     parts = [re.escape(mf.name)]
-    for key, kind in zip(mf.keys, mf.kinds):
+    env = {"_lit": ast.literal_eval, "_pe": _parse_enum_value}
+    conv = []
+    for i, (key, kind) in enumerate(zip(mf.keys, mf.kinds)):
         if kind == BUFFER:
-            value = _BYTES_RE
+            parts.append(re.escape(key) + "=" + _BYTES_RE)
+            conv.append("_lit(g[%d])" % i)
         elif key in mf.enum_names:
-            value = r"(\S+)"
+            parts.append(re.escape(key) + r"=(\S+)")
+            env["_en%d" % i] = mf.enum_names[key]
+            conv.append("_pe(g[%d], _en%d)" % (i, i))
         else:
-            value = r"(-?\d+)"
-        parts.append(re.escape(key) + "=" + value)
-    return re.compile(" ".join(parts) + r"\s*$")
+            parts.append(re.escape(key) + r"=(-?\d+)")
+            conv.append("int(g[%d])" % i)
+    env["_rx"] = re.compile(" ".join(parts) + r"\s*$")
+    env["_bad"] = _bad_line(mf)
+    items = ", ".join("%r: %s" % (k, c) for k, c in zip(mf.keys, conv))
+    src = ("def f(line):\n"
+           "    m = _rx.match(line)\n"
+           "    if m is None:\n"
+           "        _bad(line)\n"
+           "    g = m.groups()\n"
+           "    return {%s}\n" % items)
+    exec(src, env)           # noqa: S102 - keys are repr()-quoted literals
+    return env["f"]
+
+
+def _bad_line(mf):
+    def bad(line):
+        raise ValueError("not a '%s' line: %r" % (mf.msgformat, line[:200]))
+    return bad
 
 
 def parse_text_generic(line: str):
@@ -439,6 +452,7 @@ class Dictionary:
         self.by_id = {"command": {m.msgid: m for m in self.commands.values()},
                       "response": {m.msgid: m for m in self.responses.values()}}
         self.by_id["any"] = {**self.by_id["response"], **self.by_id["command"]}
+        self._parsers = {}
         self.output_formats = {msgid: fmt for fmt, msgid in raw.get("output", {}).items()}
 
     def _formats(self, table):
@@ -501,9 +515,11 @@ class Dictionary:
 
     def parse_text(self, line: str):
         """(name, args) of a parsedump line; inverse of format_text."""
-        line = line.rstrip("\r\n")
-        name = line.split(" ", 1)[0]
-        return name, self.lookup(name).parse_text(line)
+        name = line.split(" ", 1)[0].rstrip()
+        parse = self._parsers.get(name)
+        if parse is None:
+            parse = self._parsers[name] = self.lookup(name)._parse
+        return name, parse(line)
 
     def constant(self, name: str, default=None):
         return self.config.get(name, default)
