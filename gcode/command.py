@@ -1,0 +1,217 @@
+"""One G-code line turned into a command, with Klipper's lexical rules.
+
+Contract: `parse_line(text, source, lineno)` returns a `GCodeCommand`, or
+None for a blank or comment-only line.  It never raises: a line that is
+malformed beyond what Klipper tolerates carries `line_error` (always an
+error when run) and an extended command whose parameters can not be split
+carries `param_error` (an error only if a handler for it exists, because
+Klipper parses extended parameters only after finding the handler).
+
+Klipper's rules, as documented behaviour of its G-code dispatcher
+(klippy/gcode.py at the reference commit), restated in our own code:
+- the line is stripped, everything from the first ';' is a comment;
+- the rest is upper-cased and split into words by the pattern
+  `[A-Z_]+ | [A-Z*]`: each word is a key, the text up to the next word
+  (stripped) its value.  So `G1X10Y20` gives X=10, Y=20, `X1e2` gives X=1
+  and E=2, `*` is a key (the checksum), and the command's own letter is a
+  key too (`G1 X1` has params G='1', X='1');
+- the command name is the text before the first word plus the first word
+  and its value (`G` + `1` -> `G1`, `SET_PIN` + '' -> `SET_PIN`); when the
+  first word is a lone `N` (a line number) the next word names the command;
+- a "traditional" name is a letter followed by a number (`G1`, `M117`,
+  `T0`); any other name is an extended command, whose parameters are
+  re-read from the original text with shell-style quoting, `#`/`;` starting
+  a comment: `KEY=VALUE` words, keys upper-cased, values kept as written.
+  A word without '=' or an unclosed quote makes the command malformed.
+- the raw parameter text (M117, ECHO, macros' rawparams) is the original
+  line after the command name and one blank; when the line had a prefix
+  such as a line number, a trailing `*digits` checksum is dropped.
+- numbers are read with Python's float()/int() (as Klipper does), so
+  `X-.5` is -0.5 and `S1.0` is not an int.
+
+Checksums: Klipper itself ignores `N`/`*`.  We check them as RepRap hosts
+send them: on a line that starts with an `N` line number and ends (before
+any comment) with `*digits`, the number must equal the XOR of every byte
+before the `*`; a mismatch is a `line_error`.
+"""
+import re
+import shlex
+
+from .errors import GCodeError
+
+REQUIRED = object()
+
+# Word pattern of Klipper's classic parser: a run of letters/underscores, or
+# a single letter or '*'.
+_WORD_SPLIT = re.compile(r"([A-Z_]+|[A-Z*])").split
+
+
+def is_traditional(name):
+    """True for a letter followed by a number (`G1`, `M117`, `T0`, `G1.5`)."""
+    head = name.split(None, 1)[0] if name else ""
+    if len(head) < 2 or not head[0].isupper() or not head[1].isdigit():
+        return False
+    try:
+        float(head[1:])
+    except ValueError:
+        return False
+    return True
+
+
+class GCodeCommand:
+    """A command read from a file or a macro.
+
+    name: command name as dispatched ('G1', 'SET_VELOCITY_LIMIT', '' never
+    occurs for yielded commands); params: dict KEY -> str; raw_params: the
+    parameter text as written; text: the stripped line; source/lineno: place.
+    """
+
+    __slots__ = ("name", "params", "text", "source", "lineno",
+                 "line_error", "param_error", "extended")
+
+    def __init__(self, name, params, text, source=None, lineno=None,
+                 line_error=None, param_error=None, extended=False):
+        self.name = name
+        self.params = params
+        self.text = text
+        self.source = source
+        self.lineno = lineno
+        self.line_error = line_error
+        self.param_error = param_error
+        self.extended = extended
+
+    def __repr__(self):
+        return "GCodeCommand(%r, %r, %s)" % (self.name, self.params, self.location)
+
+    @property
+    def location(self):
+        if self.source is None:
+            return "<gcode>"
+        return "%s:%s" % (self.source, self.lineno)
+
+    @property
+    def raw_params(self):
+        return raw_parameters(self.name, self.text)
+
+    def error(self, message):
+        """A GCodeError located at this command (for handlers to raise)."""
+        return GCodeError(message, self.source, self.lineno)
+
+    # Parameter accessors, with Klipper's GCodeCommand.get semantics.
+    def get(self, key, default=REQUIRED, parser=str, minval=None, maxval=None,
+            above=None, below=None):
+        value = self.params.get(key)
+        if value is None:
+            if default is REQUIRED:
+                raise self.error("Missing parameter %s in '%s'" % (key, self.text))
+            return default
+        try:
+            value = parser(value)
+        except (ValueError, TypeError, OverflowError):
+            kind = {int: "an integer", float: "a number"}.get(parser, "a value")
+            raise self.error("Unable to parse %s=%s as %s" % (key, value, kind))
+        _check_range(self, key, value, minval, maxval, above, below)
+        return value
+
+    def get_int(self, key, default=REQUIRED, minval=None, maxval=None):
+        return self.get(key, default, int, minval, maxval)
+
+    def get_float(self, key, default=REQUIRED, minval=None, maxval=None,
+                  above=None, below=None):
+        return self.get(key, default, float, minval, maxval, above, below)
+
+    def has(self, key):
+        return key in self.params
+
+
+def _check_range(cmd, key, value, minval, maxval, above, below):
+    if minval is not None and value < minval:
+        raise cmd.error("%s must have minimum of %s" % (key, minval))
+    if maxval is not None and value > maxval:
+        raise cmd.error("%s must have maximum of %s" % (key, maxval))
+    if above is not None and value <= above:
+        raise cmd.error("%s must be above %s" % (key, above))
+    if below is not None and value >= below:
+        raise cmd.error("%s must be below %s" % (key, below))
+
+
+def raw_parameters(name, text):
+    """Text after the command name, as Klipper's rawparams defines it."""
+    start = len(name)
+    end = len(text)
+    if text[:start].upper() != name:
+        # A prefix (line number) precedes the name: find it, drop a checksum.
+        start += text.upper().find(name)
+        star = text.rfind("*")
+        if star >= 0 and text[star + 1:].isdigit():
+            end = star
+    if text[start:start + 1].isspace():
+        start += 1
+    return text[start:end]
+
+
+def extended_parameters(raw):
+    """KEY=VALUE words of an extended command (shell quoting, '#'/';'
+    comments); raises ValueError when malformed."""
+    lexer = shlex.shlex(raw, posix=True)
+    lexer.whitespace_split = True
+    lexer.commenters = "#;"
+    params = {}
+    for word in lexer:
+        key, value = word.split("=", 1)  # ValueError when there is no '='
+        params[key.upper()] = value
+    return params
+
+
+def classic_split(code):
+    """(name, params) from the comment-free part of a line, Klipper's way."""
+    parts = _WORD_SPLIT(code.upper())
+    if len(parts) > 1 and parts[0] == "" and parts[1] == "N":
+        name = "".join(parts[3:5]).strip()
+    else:
+        name = "".join(parts[:3]).strip()
+    params = {parts[i]: parts[i + 1].strip() for i in range(1, len(parts), 2)}
+    return name, params
+
+
+def checksum_problem(text):
+    """None, or why the `N... *cs` checksum of this line is wrong."""
+    code = text.split(";", 1)[0].rstrip()
+    star = code.rfind("*")
+    if star < 0 or not code[star + 1:].isdigit():
+        return None
+    expected = int(code[star + 1:])
+    computed = 0
+    for byte in code[:star].encode("utf-8", "surrogateescape"):
+        computed ^= byte
+    if computed == expected:
+        return None
+    return "Checksum mismatch: line says %d, computed %d" % (expected, computed)
+
+
+def parse_line(line, source=None, lineno=None):
+    """A GCodeCommand for one line, or None when there is nothing to run."""
+    text = line.strip()
+    if not text:
+        return None
+    cut = text.find(";")
+    code = text if cut < 0 else text[:cut]
+    if not code.strip():
+        return None
+    name, params = classic_split(code)
+    line_error = None
+    if code.lstrip()[:1] in ("N", "n") and params.get("N", "").isdigit():
+        line_error = checksum_problem(text)
+    if not name:
+        # Only a line number (or '*'): Klipper treats it as an empty command.
+        if line_error is None:
+            return None
+        name = ""
+    command = GCodeCommand(name, params, text, source, lineno, line_error)
+    if name and not is_traditional(name):
+        command.extended = True
+        try:
+            command.params = extended_parameters(raw_parameters(name, text))
+        except ValueError:
+            command.param_error = "Malformed command '%s'" % (text,)
+    return command
