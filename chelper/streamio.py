@@ -1,0 +1,237 @@
+"""Reading and writing MCU command streams in klipsim's three forms.
+
+- text: one parsedump line per message (`queue_step oid=2 interval=...`),
+  optionally gzip-compressed; what Klipper's reference outputs are.
+- serial: the bytes a host sends to the MCU, a sequence of message blocks
+  (Klipper's batch `-o` output has this form); needs a dictionary.
+- jsonl (write only): one JSON object per command for scripts.
+
+`read_stream` autodetects text vs serial (a block starts with its length
+byte 5..64 or a sync byte 0x7E, a text line with a letter) and gzip, and
+iterates: the big reference streams have ~1 M lines, nothing is loaded
+whole. `StreamWriter` is what `klipsim compile` writes through.
+"""
+import gzip
+import io
+import json
+import os
+
+from . import msgproto
+from .msgproto import (MESSAGE_MAX, MESSAGE_PAYLOAD_MAX, MESSAGE_SYNC,
+                       check_block, parse_text_generic)
+
+READ_CHUNK = 1 << 16
+GZIP_MAGIC = b"\x1f\x8b"
+
+# Klipper's host starts sending with sequence number 1 (serialqueue.c
+# allocates with send_seq = 1); our serial output does the same.
+KLIPPER_FIRST_SEQ = 1
+
+
+# ---------------------------------------------------------------------------
+# Reading
+# ---------------------------------------------------------------------------
+
+def _open_binary(path_or_file):
+    """(binary file object, display name, whether we opened it)."""
+    if isinstance(path_or_file, (str, os.PathLike)):
+        return open(path_or_file, "rb"), os.fspath(path_or_file), True
+    name = getattr(path_or_file, "name", "<stream>")
+    return path_or_file, str(name), False
+
+
+def _peek(f, n):
+    """First n bytes of a binary file object without consuming them."""
+    if hasattr(f, "peek"):
+        return f.peek(n)[:n]
+    raise TypeError("stream needs a peekable binary file")
+
+
+def read_stream(path_or_file, dictionary=None):
+    """Iterate (name, args) over a text or serial command stream.
+
+    Text lines are parsed with `dictionary` when given (so enumerated
+    values and unnamed `?N` values are understood), else generically
+    (ints, b'...' bytes, other words as strings). Serial input needs a
+    dictionary. Errors are ValueError naming file:line or file:offset.
+    """
+    if isinstance(path_or_file, io.TextIOBase):
+        yield from _read_text(path_or_file, "<text>", dictionary)
+        return
+    f, name, owned = _open_binary(path_or_file)
+    try:
+        if not hasattr(f, "peek"):
+            f = io.BufferedReader(f)
+        if _peek(f, 2) == GZIP_MAGIC:
+            f = io.BufferedReader(gzip.GzipFile(fileobj=f, mode="rb"))
+        head = _peek(f, 1)
+        if not head:
+            return
+        if head[0] <= MESSAGE_MAX or head[0] == MESSAGE_SYNC:
+            if dictionary is None:
+                raise ValueError("%s: binary (serial) stream needs a dictionary" % name)
+            yield from _read_serial(f, name, dictionary)
+        else:
+            text = io.TextIOWrapper(f, encoding="utf-8", newline=None)
+            yield from _read_text(text, name, dictionary)
+    finally:
+        if owned:
+            f.close()
+
+
+def stream_kind(path):
+    """'text' or 'serial' for a stream file (gzip looked through)."""
+    with open(path, "rb") as raw:
+        f = io.BufferedReader(raw)
+        if _peek(f, 2) == GZIP_MAGIC:
+            f = io.BufferedReader(gzip.GzipFile(fileobj=f, mode="rb"))
+        head = _peek(f, 1)
+    return "serial" if head and (head[0] <= MESSAGE_MAX or head[0] == MESSAGE_SYNC) else "text"
+
+
+def _read_text(f, name, dictionary):
+    parse = dictionary.parse_text if dictionary is not None else parse_text_generic
+    lineno = 0
+    for line in f:
+        lineno += 1
+        if not line.strip():
+            continue
+        try:
+            yield parse(line)
+        except (KeyError, ValueError) as e:
+            msg = e.args[0] if e.args else str(e)
+            raise ValueError("%s:%d: %s" % (name, lineno, msg)) from None
+
+
+def _read_serial(f, name, dictionary):
+    decode = dictionary.decode
+    buf = b""
+    offset = 0          # file offset of buf[0]
+    while True:
+        chunk = f.read(READ_CHUNK)
+        if chunk:
+            buf += chunk
+        pos = 0
+        limit = len(buf) if not chunk else len(buf) - MESSAGE_MAX
+        while pos < limit:
+            if buf[pos] == MESSAGE_SYNC:
+                pos += 1
+                continue
+            try:
+                _seq, payload, end = check_block(buf, pos)
+                messages = decode(payload)
+            except ValueError as e:
+                raise ValueError("%s: byte offset %d: %s"
+                                 % (name, offset + pos, e.args[0].split(": ", 1)[-1])) from None
+            yield from messages
+            pos = end
+        buf = buf[pos:]
+        offset += pos
+        if not chunk:
+            return
+
+
+# ---------------------------------------------------------------------------
+# Writing
+# ---------------------------------------------------------------------------
+
+class StreamWriter:
+    """Write commands as text, serial blocks or JSON lines.
+
+    serial: messages are packed in order into blocks of at most
+    MESSAGE_MAX bytes (a block is closed when the next message does not
+    fit), sequence numbers count from 1 like Klipper's host.
+    jsonl: {"cmd": name, <params in format order>, "clock": clock}, where
+    clock is the absolute 64-bit clock the caller passes (null if none).
+    """
+
+    FORMATS = ("text", "serial", "jsonl")
+    FLUSH_EVERY = 4096
+
+    def __init__(self, fileobj, fmt: str, dictionary, first_seq: int = KLIPPER_FIRST_SEQ):
+        if fmt not in self.FORMATS:
+            raise ValueError("unknown stream format %r (text, serial or jsonl)" % fmt)
+        self.fileobj = fileobj
+        self.fmt = fmt
+        self.dictionary = dictionary
+        self.counts = {}
+        self.bytes_written = 0
+        self._binary_out = not isinstance(fileobj, io.TextIOBase)
+        self._pending = []           # text pieces or blocks not yet written
+        self._block = bytearray()    # serial: payload of the open block
+        self._seq = first_seq
+        self.blocks_written = 0
+        self._write = {"text": self._write_text, "serial": self._write_serial,
+                       "jsonl": self._write_jsonl}[fmt]
+
+    def write(self, name: str, args: dict, clock=None) -> None:
+        self.counts[name] = self.counts.get(name, 0) + 1
+        self._write(name, args, clock)
+        if len(self._pending) >= self.FLUSH_EVERY:
+            self._flush_pending()
+
+    def close(self) -> None:
+        """Write everything buffered, the last partial block included.
+        The file object stays open (the caller owns it)."""
+        if self._block:
+            self._end_block()
+        self._flush_pending()
+        if hasattr(self.fileobj, "flush"):
+            self.fileobj.flush()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+    # -- per format -------------------------------------------------------
+    def _write_text(self, name, args, clock):
+        self._pending.append(self.dictionary.format_text(name, args))
+
+    def _write_serial(self, name, args, clock):
+        msg = self.dictionary.encode(name, args)
+        if len(msg) > MESSAGE_PAYLOAD_MAX:
+            raise ValueError("%s: message of %d bytes does not fit a block" % (name, len(msg)))
+        if len(self._block) + len(msg) > MESSAGE_PAYLOAD_MAX:
+            self._end_block()
+        self._block += msg
+
+    def _end_block(self):
+        self._pending.append(msgproto.frame_block(bytes(self._block), self._seq))
+        self._seq = (self._seq + 1) & 0x0F
+        self._block = bytearray()
+        self.blocks_written += 1
+
+    def _write_jsonl(self, name, args, clock):
+        mf = self.dictionary.lookup(name)
+        obj = {"cmd": name}
+        for key in mf.keys:
+            obj[key] = _json_value(mf, key, args[key])
+        obj["clock"] = None if clock is None else int(clock)
+        self._pending.append(json.dumps(obj, separators=(",", ":")))
+
+    def _flush_pending(self):
+        if not self._pending:
+            return
+        if self.fmt == "serial":
+            data = b"".join(self._pending)
+            self.fileobj.write(data)
+        else:
+            text = "\n".join(self._pending) + "\n"
+            data = text.encode() if self._binary_out else text
+            self.fileobj.write(data)
+        self.bytes_written += len(data)   # text is ASCII: chars == bytes
+        self._pending = []
+
+
+def _json_value(mf, key, value):
+    """A JSON-able parameter value: ints, enumeration names as strings,
+    buffers as lists of byte values."""
+    if isinstance(value, (bytes, bytearray)):
+        return list(value)
+    if isinstance(value, int) and key in mf.enum_values:
+        return mf.enum_values[key].get(value, value)
+    if isinstance(value, str) or key in mf.enum_values:
+        return value
+    return int(value)
