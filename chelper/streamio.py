@@ -142,7 +142,8 @@ class StreamWriter:
     MESSAGE_MAX bytes (a block is closed when the next message does not
     fit), sequence numbers count from 1 like Klipper's host.
     jsonl: {"cmd": name, <params in format order>, "clock": clock}, where
-    clock is the absolute 64-bit clock the caller passes (null if none).
+    clock is the absolute 64-bit clock the caller passes (null if none;
+    a message with its own clock parameter carries it there instead).
     """
 
     FORMATS = ("text", "serial", "jsonl")
@@ -161,6 +162,7 @@ class StreamWriter:
         self._block = bytearray()    # serial: payload of the open block
         self._seq = first_seq
         self.blocks_written = 0
+        self._jsonl_formats = {}
         self._write = {"text": self._write_text, "serial": self._write_serial,
                        "jsonl": self._write_jsonl}[fmt]
 
@@ -204,12 +206,10 @@ class StreamWriter:
         self.blocks_written += 1
 
     def _write_jsonl(self, name, args, clock):
-        mf = self.dictionary.lookup(name)
-        obj = {"cmd": name}
-        for key in mf.keys:
-            obj[key] = _json_value(mf, key, args[key])
-        obj["clock"] = None if clock is None else int(clock)
-        self._pending.append(json.dumps(obj, separators=(",", ":")))
+        fmt = self._jsonl_formats.get(name)
+        if fmt is None:
+            fmt = self._jsonl_formats[name] = _jsonl_formatter(self.dictionary.lookup(name))
+        self._pending.append(fmt(args, "null" if clock is None else "%d" % clock))
 
     def _flush_pending(self):
         if not self._pending:
@@ -225,13 +225,49 @@ class StreamWriter:
         self._pending = []
 
 
-def _json_value(mf, key, value):
-    """A JSON-able parameter value: ints, enumeration names as strings,
-    buffers as lists of byte values."""
-    if isinstance(value, (bytes, bytearray)):
-        return list(value)
-    if isinstance(value, int) and key in mf.enum_values:
-        return mf.enum_values[key].get(value, value)
-    if isinstance(value, str) or key in mf.enum_values:
-        return value
-    return int(value)
+def _jsonl_formatter(mf):
+    """A function (args, clock text) -> one JSON object line, generated
+    per message format (json.dumps per line is several times slower).
+    Keys: cmd, the parameters in format order, clock. A message with its
+    own `clock` parameter keeps it in its place, holding the absolute
+    clock when one is given (else the 32-bit wire value). Unsigned values
+    are masked to 32 bits as on the wire; enumerated values are names
+    where known; buffers are lists of byte values."""
+    env = {"_enum": _json_enum, "_buf": _json_buffer}
+    pieces = ['{"cmd":%s' % json.dumps(mf.name).replace("%", "%%")]
+    exprs = []
+    for i, (key, kind) in enumerate(zip(mf.keys, mf.kinds)):
+        get = "a[%r]" % key
+        pieces.append(",%s:%%s" % json.dumps(key))
+        if kind == msgproto.BUFFER:
+            exprs.append("_buf(%s)" % get)
+        elif key in mf.enum_values:
+            env["_ev%d" % i] = mf.enum_values[key]
+            exprs.append("_enum(%s, _ev%d)" % (get, i))
+        elif key == "clock":
+            exprs.append("(clock if clock != 'null' else %s & 0xFFFFFFFF)" % get)
+        elif kind == msgproto.UNSIGNED:
+            exprs.append("%s & 0xFFFFFFFF" % get)
+        else:
+            exprs.append("int(%s)" % get)
+    if "clock" in mf.keys:
+        pieces.append("}")
+    else:
+        pieces.append(',"clock":%s}')
+        exprs.append("clock")
+    src = "def f(a, clock):\n    return %r %% (%s,)\n" % ("".join(pieces), ", ".join(exprs))
+    exec(src, env)           # noqa: S102 - keys are JSON/repr-quoted literals
+    return env["f"]
+
+
+def _json_enum(value, values):
+    if isinstance(value, str):
+        return json.dumps(value)
+    name = values.get(value)
+    return json.dumps(name) if name is not None else "%d" % value
+
+
+def _json_buffer(value):
+    if isinstance(value, str):
+        value = value.encode()
+    return json.dumps(list(value), separators=(",", ":"))
