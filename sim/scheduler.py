@@ -1,0 +1,577 @@
+"""The virtual CPU scheduler: N cores, Linux scheduling classes, event driven.
+
+Contract: `Scheduler(kernel, config)` owns the cores; `spawn()` creates a
+`VThread` whose program (see scheduler_thread.py) it runs on the cores as
+the Linux scheduler would; `wake()`, `interrupt()` and `cut_burst()` are
+the hooks for other models (timers, the GIL, the serial link). Nothing
+loops per tick: every core has at most one pending kernel event, the
+earliest of: its thread's burst end, its slice end (rounded up to the next
+scheduler tick when `tick_hz` > 0, as Linux notices slice expiry at ticks),
+its RT throttle point, or its fair-server boost edge.
+
+Rules modelled (KLIPPER-FACTS 5.1, 5.2, 8):
+- classes: SCHED_FIFO/SCHED_RR (1..99, higher wins, always above
+  SCHED_OTHER; a preempted RT thread stays at the head of its level; RR
+  rotates equal priorities every `rr_slice_ns`, 100 ms) and SCHED_OTHER
+  with EEVDF (scheduler_eevdf.py), base slice 0.75 ms x (1 + ilog2(min(ncpu,
+  8))); the pick happens on every scheduling event, so a woken thread with
+  an earlier eligible deadline preempts at once.
+- RT throttling, per core: "classic" (RT may run `rt_runtime_ns` of each
+  absolute `rt_period_ns` window, then RT is not picked until the window
+  ends: normal tasks or idle get the rest) or "fair_server" (6.12+: once
+  SCHED_OTHER threads have been starved by RT on a core for period -
+  runtime, ~950 ms, they run for `rt_period_ns - rt_runtime_ns`, 50 ms,
+  and the cycle repeats every period) or "none".
+- affinity: a thread only ever runs on `thread.cpus`.
+- context switch: switching a core to a different thread costs
+  `context_switch_ns` of CPU time before the new thread's work advances
+  (charged to the core's overhead, not to the thread's CPU time).
+- load balancing (simple, documented): a woken SCHED_OTHER thread goes to
+  its previous core if idle, else the first idle allowed core, else the
+  least loaded allowed core (ties: previous core, then lowest index); a
+  woken RT thread goes to the allowed core running the least important
+  work (idle < SCHED_OTHER < lower RT). A core that goes idle pulls a
+  waiting thread from the busiest core. Every `balance_interval_ns`, while
+  some thread waits, SCHED_OTHER threads starved behind RT move to a core
+  without runnable RT, and a core with >= 2 more SCHED_OTHER threads than
+  another gives one away.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from functools import partial
+
+from .kernel import Kernel, SimError, NS_PER_MS, NS_PER_S
+from .scheduler_eevdf import FairRunQueue, nice_weight
+from .scheduler_thread import (
+    BLOCKED, EXITED, FIFO, NEW, OTHER, RR, RUNNABLE, Signal, VThread)
+
+THROTTLE_MODES = ("classic", "fair_server", "none")
+MAX_PROGRAM_STEPS = 100_000   # zero-time steps in a row: a runaway program
+
+
+@dataclass
+class SchedConfig:
+    """Kernel behaviour of one machine (filled from a machine TOML)."""
+    cores: int = 1
+    base_slice_ns: int = 750_000          # before the 1 + ilog2(ncpu) factor
+    tick_hz: int = 250
+    context_switch_ns: int = 0
+    rt_throttle: str = "classic"
+    rt_period_ns: int = NS_PER_S
+    rt_runtime_ns: int = 950 * NS_PER_MS
+    rr_slice_ns: int = 100 * NS_PER_MS    # sched_rr_timeslice_ms default
+    autogroup: bool = False
+    group_nice: dict = field(default_factory=dict)
+    balance_interval_ns: int = 4 * NS_PER_MS
+
+    def scaled_slice_ns(self) -> int:
+        """EEVDF base slice after sched_init_granularity's log scaling."""
+        factor = 1 + (min(self.cores, 8).bit_length() - 1)
+        return self.base_slice_ns * factor
+
+
+class Core:
+    """One CPU: the running thread, its RT queues and its fair queue."""
+
+    __slots__ = ("index", "curr", "last", "seg_start", "work_start", "event",
+                 "fire", "rt_levels", "rt_count", "fair", "rt_window",
+                 "rt_time", "rt_throttled_until", "fs_start", "dirty",
+                 "overhead_ns", "busy_ns")
+
+    def __init__(self, index: int, fair: FairRunQueue):
+        self.index = index
+        self.curr: VThread | None = None
+        self.last: VThread | None = None
+        self.seg_start = 0
+        self.work_start = 0
+        self.event = None
+        self.fire = None
+        self.rt_levels: dict[int, list[VThread]] = {}
+        self.rt_count = 0
+        self.fair = fair
+        self.rt_window = -1
+        self.rt_time = 0
+        self.rt_throttled_until = 0
+        self.fs_start: int | None = None
+        self.dirty = False
+        self.overhead_ns = 0
+        self.busy_ns = 0
+
+    def load(self) -> int:
+        return self.fair.nr + self.rt_count
+
+    def top_rt(self) -> VThread | None:
+        if not self.rt_count:
+            return None
+        level = self.rt_levels[max(p for p, q in self.rt_levels.items() if q)]
+        return level[0]
+
+
+class Scheduler:
+    """Cores, threads and the rules that decide who runs where."""
+
+    def __init__(self, kernel: Kernel, config: SchedConfig):
+        if config.rt_throttle not in THROTTLE_MODES:
+            raise ValueError(f"rt_throttle {config.rt_throttle!r} not one of {THROTTLE_MODES}")
+        self.kernel = kernel
+        self.config = config
+        self.slice_ns = config.scaled_slice_ns()
+        self.tick_ns = NS_PER_S // config.tick_hz if config.tick_hz else 0
+        self.cores = [Core(i, FairRunQueue(self._group_weight))
+                      for i in range(config.cores)]
+        for core in self.cores:
+            core.fire = partial(self._on_core_event, core)
+        self.threads: list[VThread] = []
+        self._dirty: list[Core] = []
+        self._busy = False
+        self._balance_event = None
+        self._current: VThread | None = None
+
+    # -- public API -----------------------------------------------------
+    def spawn(self, name: str, start, *, policy: str = OTHER, nice: int = 0,
+              priority: int = 0, cpus=None, group: str | None = None,
+              at: int | None = None) -> VThread:
+        """Create a thread whose first program step `start()` runs once it
+        gets a CPU at or after `at` (default now)."""
+        cpus = self._check_cpus(name, cpus)
+        t = VThread(self, len(self.threads), name, policy, nice, priority,
+                    cpus, group, self.slice_ns, self.config.rr_slice_ns)
+        if self.config.autogroup and group is not None:
+            t.fair_group = group
+        t.cont = start
+        t.state = BLOCKED
+        self.threads.append(t)
+        if at is None or at <= self.kernel.now:
+            self.wake(t)
+        else:
+            t.timer = self.kernel.schedule(at, partial(self.wake, t))
+        return t
+
+    def signal(self, name: str) -> Signal:
+        return Signal(self, name)
+
+    def wake(self, t: VThread) -> bool:
+        """Make a blocked thread runnable; False if it was not blocked."""
+        if t.state != BLOCKED:
+            return False
+        self.kernel.cancel(t.timer)
+        t.timer = None
+        now = self.kernel.now
+        t.state = RUNNABLE
+        t.woke_at = now
+        t.runnable_since = now
+        core = self._select_core(t)
+        self._enqueue(core, t)
+        if self.kernel.trace is not None:
+            self.kernel.record("wake", t.name, core.index)
+        self._mark(core)
+        self._settle()
+        return True
+
+    @property
+    def current(self) -> VThread | None:
+        """The thread whose program step is running (or ran last)."""
+        return self._current
+
+    def interrupt(self, t: VThread, handler) -> None:
+        """Call handler(t, remaining_ns, cont) in t's program context as soon
+        as t is on a CPU in the middle of a burst (now if it is running; a
+        step boundary runs the continuation first, which may make the
+        interrupt moot, e.g. by releasing the GIL). Used for GIL drops."""
+        if t.state != RUNNABLE:
+            raise SimError(f"interrupt of non-runnable thread {t.name}")
+        t.interrupt = handler
+        core = self.cores[t.core]
+        if core.curr is t:
+            self._mark(core)
+            self._settle()
+
+    def cut_burst(self, t: VThread) -> None:
+        """End t's current CPU burst now (the `until` of compute)."""
+        t.until_event = None
+        if t.state != RUNNABLE or t.remaining == 0:
+            return
+        core = self.cores[t.core]
+        if core.curr is t:
+            self._account(core)
+            t.remaining = 0
+            self._mark(core)
+            self._settle()
+        else:
+            t.remaining = 0
+
+    def running_on(self, index: int) -> VThread | None:
+        return self.cores[index].curr
+
+    def flush(self) -> None:
+        """Bring every core's accounting up to now (for reading metrics)."""
+        for core in self.cores:
+            self._account(core)
+
+    # -- placement ------------------------------------------------------
+    def _check_cpus(self, name: str, cpus) -> tuple[int, ...]:
+        n = self.config.cores
+        if cpus is None:
+            return tuple(range(n))
+        cpus = tuple(sorted(set(cpus)))
+        if not cpus or any(type(c) is not int or not 0 <= c < n for c in cpus):
+            raise ValueError(f"thread {name}: cpus {list(cpus)} not within 0..{n - 1}")
+        return cpus
+
+    def _group_weight(self, group: str) -> int:
+        return nice_weight(self.config.group_nice.get(group, 0))
+
+    def _rank(self, core: Core) -> int:
+        """How important the work on a core is: -1 idle, 0 SCHED_OTHER, prio."""
+        top = core.top_rt()
+        if top is not None:
+            return top.priority
+        return 0 if core.fair.nr else -1
+
+    def _select_core(self, t: VThread) -> Core:
+        cores = self.cores
+        prev = t.core if t.core in t.cpus else t.cpus[0]
+        if t.policy != OTHER:
+            best = min(t.cpus, key=lambda i: (self._rank(cores[i]), i != prev, i))
+            return cores[best]
+        if cores[prev].load() == 0:
+            return cores[prev]
+        for i in t.cpus:
+            if cores[i].load() == 0:
+                return cores[i]
+        best = min(t.cpus, key=lambda i: (cores[i].load(), i != prev, i))
+        return cores[best]
+
+    def _enqueue(self, core: Core, t: VThread) -> None:
+        t.core = core.index
+        if t.policy == OTHER:
+            core.fair.enqueue(t)
+        else:
+            core.rt_levels.setdefault(t.priority, []).append(t)
+            core.rt_count += 1
+
+    def _dequeue(self, core: Core, t: VThread) -> None:
+        if t.policy == OTHER:
+            core.fair.dequeue(t)
+        else:
+            core.rt_levels[t.priority].remove(t)
+            core.rt_count -= 1
+        if core.curr is t:
+            core.curr = None
+            core.fair.set_running(None)
+
+    def _migrate(self, t: VThread, dst: Core) -> None:
+        src = self.cores[t.core]
+        self._dequeue(src, t)
+        self._enqueue(dst, t)
+        self._mark(src)
+        self._mark(dst)
+
+    # -- accounting -----------------------------------------------------
+    def _account(self, core: Core) -> None:
+        """Charge the running thread for the time since the last charge."""
+        t = core.curr
+        if t is None:
+            return
+        now = self.kernel.now
+        delta = now - core.seg_start
+        if delta <= 0:
+            return
+        work_from = core.work_start if core.work_start > core.seg_start else core.seg_start
+        useful = now - work_from if now > work_from else 0
+        if useful > t.remaining:
+            useful = t.remaining
+        t.remaining -= useful
+        t.cpu_ns += useful
+        core.busy_ns += delta
+        core.overhead_ns += delta - useful
+        core.seg_start = now
+        if t.policy == OTHER:
+            core.fair.charge(t, delta)
+            return
+        if self.config.rt_throttle == "classic":
+            self._charge_rt_window(core, now, delta)
+        if t.policy == RR:
+            t.rr_left -= delta
+
+    def _charge_rt_window(self, core: Core, now: int, delta: int) -> None:
+        period = self.config.rt_period_ns
+        window = now // period
+        if window != core.rt_window:
+            core.rt_window = window
+            core.rt_time = min(delta, now - window * period)
+        else:
+            core.rt_time += delta
+        if core.rt_time >= self.config.rt_runtime_ns:
+            core.rt_throttled_until = (window + 1) * period
+
+    # -- picking --------------------------------------------------------
+    def _fair_boosted(self, core: Core, now: int) -> bool:
+        """Fair-server rule: True while starved SCHED_OTHER threads get their
+        50 ms; keeps core.fs_start (start of the starvation window)."""
+        if not (core.rt_count and core.fair.nr):
+            core.fs_start = None
+            return False
+        period = self.config.rt_period_ns
+        if core.fs_start is None:
+            core.fs_start = now
+        elif now >= core.fs_start + period:
+            core.fs_start += (now - core.fs_start) // period * period
+        return now >= core.fs_start + self.config.rt_runtime_ns
+
+    def _pick(self, core: Core) -> VThread | None:
+        now = self.kernel.now
+        mode = self.config.rt_throttle
+        rt_allowed = core.rt_count > 0
+        if mode == "classic":
+            if core.rt_throttled_until > now:
+                rt_allowed = False
+        elif mode == "fair_server":
+            if self._fair_boosted(core, now):
+                rt_allowed = False
+        if rt_allowed:
+            t = core.top_rt()
+            if t.policy == RR and t.rr_left <= 0:
+                t.rr_left = self.config.rr_slice_ns
+                level = core.rt_levels[t.priority]
+                if len(level) > 1:
+                    level.remove(t)
+                    level.append(t)
+                    t = level[0]
+            return t
+        if core.fair.nr:
+            return core.fair.pick()
+        return None
+
+    def _pull(self, core: Core) -> bool:
+        """An idle core takes a waiting thread from the busiest core."""
+        best = None
+        for src in sorted(self.cores, key=lambda c: (-c.load(), c.index)):
+            if src is core or src.curr is None or src.load() < 2:
+                continue
+            for t in self._waiting(src):
+                if core.index in t.cpus:
+                    best = t
+                    break
+            if best is not None:
+                break
+        if best is None:
+            return False
+        self._migrate(best, core)
+        return True
+
+    def _waiting(self, core: Core):
+        """Runnable threads of a core that are not running, RT first."""
+        for prio in sorted(core.rt_levels, reverse=True):
+            for t in core.rt_levels[prio]:
+                if t is not core.curr:
+                    yield t
+        for t in self._fair_threads(core):
+            if t is not core.curr:
+                yield t
+
+    @staticmethod
+    def _fair_threads(core: Core):
+        for e in core.fair.root.entities:
+            if e.child is None:
+                yield e.thread
+            else:
+                for ce in e.child.entities:
+                    yield ce.thread
+
+    # -- the core state machine ----------------------------------------
+    def _mark(self, core: Core) -> None:
+        if not core.dirty:
+            core.dirty = True
+            self._dirty.append(core)
+
+    def _settle(self) -> None:
+        """Re-pick on every marked core (outside nested model callbacks)."""
+        if self._busy:
+            return
+        self._busy = True
+        try:
+            dirty = self._dirty
+            while dirty:
+                core = dirty.pop(0)
+                core.dirty = False
+                self._resched(core)
+            self._arm_balance()
+        finally:
+            self._busy = False
+
+    def _resched(self, core: Core) -> None:
+        self._account(core)
+        nxt = self._pick(core)
+        if nxt is None and self._pull(core):
+            nxt = self._pick(core)
+        prev = core.curr
+        now = self.kernel.now
+        if nxt is not prev:
+            if prev is not None:
+                prev.runnable_since = now
+            core.curr = nxt
+            core.seg_start = now
+            if nxt is not None:
+                self._dispatch(core, nxt, now)
+            if self.kernel.trace is not None:
+                self.kernel.record("run", nxt.name if nxt else "-", core.index)
+        core.fair.set_running(nxt if nxt is not None and nxt.policy == OTHER else None)
+        self._arm(core)
+
+    def _dispatch(self, core: Core, t: VThread, now: int) -> None:
+        switch = self.config.context_switch_ns if core.last is not t else 0
+        core.last = t
+        core.work_start = now + switch
+        t.switches += 1
+        t.runq_waits.append(now - t.runnable_since)
+        if t.woke_at is not None:
+            t.wake_latencies.append(now + switch - t.woke_at)
+            t.woke_at = None
+
+    def _arm(self, core: Core) -> None:
+        """(Re)schedule the core's single pending event."""
+        now = self.kernel.now
+        at = None
+        t = core.curr
+        mode = self.config.rt_throttle
+        if t is not None:
+            start = core.work_start if core.work_start > now else now
+            at = start if (t.remaining == 0 or t.interrupt is not None) else start + t.remaining
+            if t.policy == OTHER:
+                if core.fair.has_competition(t):
+                    at = min(at, self._tick_ceil(now + core.fair.ns_to_slice_end(t)))
+                if mode == "fair_server" and core.fs_start is not None and core.rt_count:
+                    edge = core.fs_start + self.config.rt_period_ns
+                    at = min(at, edge if edge > now else now)
+            else:
+                if t.policy == RR and len(core.rt_levels[t.priority]) > 1:
+                    at = min(at, self._tick_ceil(now + max(t.rr_left, 0)))
+                if mode == "classic":
+                    at = min(at, self._tick_ceil(self._rt_throttle_time(core, now)))
+                elif mode == "fair_server" and core.fair.nr:
+                    if core.fs_start is None:
+                        core.fs_start = now
+                    at = min(at, core.fs_start + self.config.rt_runtime_ns)
+        if mode == "classic" and core.rt_throttled_until > now:
+            at = core.rt_throttled_until if at is None else min(at, core.rt_throttled_until)
+        ev = core.event
+        if ev is not None and ev.callback is not None:
+            if ev.time == at:
+                return
+            ev.callback = None
+        core.event = None if at is None else self.kernel.schedule(at, core.fire)
+
+    def _rt_throttle_time(self, core: Core, now: int) -> int:
+        """When the running RT thread would hit the classic RT limit."""
+        period = self.config.rt_period_ns
+        runtime = self.config.rt_runtime_ns
+        window = now // period
+        used = core.rt_time if core.rt_window == window else 0
+        at = now + (runtime - used)
+        window_end = (window + 1) * period
+        return at if at <= window_end else window_end + runtime
+
+    def _tick_ceil(self, at: int) -> int:
+        tick = self.tick_ns
+        if not tick:
+            return at
+        return -(-at // tick) * tick
+
+    def _on_core_event(self, core: Core) -> None:
+        core.event = None
+        self._busy = True
+        try:
+            self._account(core)
+            t = core.curr
+            if t is not None and self.kernel.now >= core.work_start:
+                self._run_program(core, t)
+            self._mark(core)
+        finally:
+            self._busy = False
+        self._settle()
+
+    def _run_program(self, core: Core, t: VThread) -> None:
+        """Run t's zero-time program steps while it has no CPU work left."""
+        for _ in range(MAX_PROGRAM_STEPS):
+            if t.remaining == 0:
+                cont = t.cont
+                if cont is None:
+                    raise SimError(f"thread {t.name}: nothing to run")
+                t.cont = None
+                self._clear_until(t)
+                self._current = t
+                self._step(t, cont)
+            elif t.interrupt is not None:
+                handler = t.interrupt
+                t.interrupt = None
+                remaining, cont = t.remaining, t.cont
+                t.remaining = 0
+                t.cont = None
+                self._clear_until(t)
+                self._current = t
+                self._step(t, partial(handler, t, remaining, cont))
+            else:
+                return
+            if t.state != RUNNABLE:
+                self._dequeue(core, t)
+                return
+        raise SimError(f"thread {t.name}: {MAX_PROGRAM_STEPS} zero-time steps in a row")
+
+    def _clear_until(self, t: VThread) -> None:
+        if t.until_event is not None:
+            t.until_event.callback = None
+            t.until_event = None
+
+    @staticmethod
+    def _step(t: VThread, fn) -> None:
+        t.in_program = True
+        t.acted = False
+        try:
+            fn()
+        finally:
+            t.in_program = False
+        if not t.acted:
+            raise SimError(f"thread {t.name}: program step ended without an action")
+
+    # -- periodic balancing --------------------------------------------
+    def _arm_balance(self) -> None:
+        if self._balance_event is not None or len(self.cores) < 2:
+            return
+        if any(c.load() > (1 if c.curr is not None else 0) for c in self.cores):
+            interval = self.config.balance_interval_ns
+            at = (self.kernel.now // interval + 1) * interval
+            self._balance_event = self.kernel.schedule(at, self._balance_tick)
+
+    def _balance_tick(self) -> None:
+        self._balance_event = None
+        self._busy = True
+        try:
+            for src in self.cores:
+                self._balance_from(src)
+        finally:
+            self._busy = False
+        self._settle()
+
+    def _balance_from(self, src: Core) -> None:
+        for t in list(self._waiting(src)):
+            if t.policy == OTHER:
+                break
+            dst = min((self.cores[i] for i in t.cpus),
+                      key=lambda c: (self._rank(c), c.index))
+            if self._rank(dst) < t.priority:
+                self._migrate(t, dst)
+                return
+        starved = src.rt_count > 0 and src.curr is not None and src.curr.policy != OTHER
+        for t in list(self._fair_threads(src)):
+            if t is src.curr:
+                continue
+            targets = [self.cores[i] for i in t.cpus
+                       if i != src.index and self.cores[i].rt_count == 0]
+            if not targets:
+                continue
+            dst = min(targets, key=lambda c: (c.fair.nr, c.index))
+            if starved or dst.fair.nr + 2 <= src.fair.nr:
+                self._migrate(t, dst)
+                return

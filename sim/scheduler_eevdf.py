@@ -1,0 +1,242 @@
+"""SCHED_OTHER run queues with EEVDF picking (Linux 6.6+), integer arithmetic.
+
+Contract: `FairRunQueue` is one core's SCHED_OTHER queue. It holds thread
+entities directly (no autogroup, or kernel threads, which live in the root
+task group) and, with autogroup, one group entity per process group whose
+own `EevdfQueue` holds that group's threads (group weights sit above nice,
+KLIPPER-FACTS 5.1/8). The scheduler calls `enqueue`, `dequeue`, `pick`,
+`set_running`, `charge` and `ns_to_slice_end`; this module knows nothing of
+cores, RT classes or time other than the ns deltas it is charged.
+
+The EEVDF rules modelled (kernel/sched/fair.c, Linux 6.6, paraphrased):
+- every entity has a virtual runtime v that advances by
+  delta * 1024 / weight while it runs (weights: nice table, FACTS 5.1);
+- the queue's average V is the weight-averaged v of its entities (the
+  running one included); an entity is eligible when v <= V (lag >= 0);
+- its virtual deadline is vd = v + slice * 1024 / weight; the pick is the
+  eligible entity with the earliest vd;
+- RUN_TO_PARITY: the running entity keeps the CPU while it is eligible and
+  has not used up the slice it was picked for;
+- when v passes vd the slice is used: vd = v + vslice and a re-pick
+  happens;
+- lag (V - v) is saved when an entity leaves the queue (clamped to
+  2 slices) and restored, scaled by (W + w) / W, when it comes back
+  (PLACE_LAG); so sleepers neither gain nor lose much.
+Simplifications (documented): a group entity's weight is the group's
+weight on every core (Linux splits a group's shares between CPUs in
+proportion to its load there); no DELAY_DEQUEUE; no PLACE_DEADLINE_INITIAL.
+
+v is kept in units of 2**-10 ns of nice-0 time so integer division loses
+nothing that matters (VUNIT below).
+"""
+from __future__ import annotations
+
+NICE_0_WEIGHT = 1024
+# v += delta_ns * VUNIT // weight: 1024 for nice-0 scaling, 2**10 of
+# extra fraction bits.
+VUNIT = NICE_0_WEIGHT << 10
+
+# kernel/sched/core.c sched_prio_to_weight, nice -20..19 (FACTS 5.1).
+NICE_TO_WEIGHT = (
+    88761, 71755, 56483, 46273, 36291,
+    29154, 23254, 18705, 14949, 11916,
+    9548, 7620, 6100, 4904, 3906,
+    3121, 2501, 1991, 1586, 1277,
+    1024, 820, 655, 526, 423,
+    335, 272, 215, 172, 137,
+    110, 87, 70, 56, 45,
+    36, 29, 23, 18, 15,
+)
+
+
+def nice_weight(nice: int) -> int:
+    if not -20 <= nice <= 19:
+        raise ValueError(f"nice {nice} outside -20..19")
+    return NICE_TO_WEIGHT[nice + 20]
+
+
+class FairEntity:
+    """A schedulable entity at one level: a thread or a process group."""
+
+    __slots__ = ("name", "weight", "slice_ns", "v", "vd", "vlag", "protect",
+                 "queued", "thread", "child")
+
+    def __init__(self, name: str, weight: int, slice_ns: int,
+                 thread=None, child: "EevdfQueue | None" = None):
+        self.name = name
+        self.weight = weight
+        self.slice_ns = slice_ns
+        self.v = 0
+        self.vd = 0
+        self.vlag = 0
+        self.protect = False      # RUN_TO_PARITY: still in the picked slice
+        self.queued = False
+        self.thread = thread      # set for thread entities
+        self.child = child        # set for group entities
+
+    def vslice(self) -> int:
+        return self.slice_ns * VUNIT // self.weight
+
+
+class EevdfQueue:
+    """Entities of one level on one core, the running one included."""
+
+    __slots__ = ("entities", "curr", "last_v")
+
+    def __init__(self):
+        self.entities: list[FairEntity] = []
+        self.curr: FairEntity | None = None
+        self.last_v = 0
+
+    def _sums(self) -> tuple[int, int]:
+        load = 0
+        weighted = 0
+        for e in self.entities:
+            load += e.weight
+            weighted += e.weight * e.v
+        return load, weighted
+
+    def avg_v(self) -> int:
+        load, weighted = self._sums()
+        if load:
+            self.last_v = weighted // load
+        return self.last_v
+
+    def enqueue(self, e: FairEntity) -> None:
+        load, weighted = self._sums()
+        avg = weighted // load if load else self.last_v
+        lag = e.vlag
+        if load:
+            lag = lag * (load + e.weight) // load
+        e.v = avg - lag
+        e.vd = e.v + e.vslice()
+        e.protect = False
+        e.queued = True
+        self.entities.append(e)
+
+    def dequeue(self, e: FairEntity) -> None:
+        avg = self.avg_v()
+        limit = 2 * e.vslice()
+        e.vlag = max(-limit, min(limit, avg - e.v))
+        self.entities.remove(e)
+        e.queued = False
+        e.protect = False
+        if self.curr is e:
+            self.curr = None
+
+    def pick(self) -> FairEntity | None:
+        if not self.entities:
+            return None
+        load, weighted = self._sums()
+        curr = self.curr
+        if curr is not None and curr.protect and curr.v * load <= weighted:
+            return curr
+        best = None
+        for e in self.entities:
+            if e.v * load <= weighted and (best is None or e.vd < best.vd):
+                best = e
+        return best
+
+    def set_curr(self, e: FairEntity | None) -> None:
+        if e is not self.curr:
+            self.curr = e
+            if e is not None:
+                e.protect = True
+
+    @staticmethod
+    def charge(e: FairEntity, delta: int) -> bool:
+        """Advance e by delta ns of CPU; True when its slice ran out."""
+        e.v += delta * VUNIT // e.weight
+        if e.v >= e.vd:
+            e.vd = e.v + e.vslice()
+            e.protect = False
+            return True
+        return False
+
+    @staticmethod
+    def ns_to_deadline(e: FairEntity) -> int:
+        gap = e.vd - e.v
+        return max(1, -(-gap * e.weight // VUNIT))
+
+
+class FairRunQueue:
+    """One core's SCHED_OTHER queue: root level plus optional groups."""
+
+    def __init__(self, group_weight):
+        self.root = EevdfQueue()
+        self.groups: dict[str, FairEntity] = {}
+        self.group_weight = group_weight   # callable name -> weight
+        self.slice_ns = 0
+        self.nr = 0                        # thread entities queued
+
+    def _parent_queue(self, thread) -> EevdfQueue:
+        group = thread.fair_group
+        if group is None:
+            return self.root
+        ge = self.groups.get(group)
+        if ge is None:
+            ge = FairEntity("group:" + group, self.group_weight(group),
+                            thread.fair.slice_ns, child=EevdfQueue())
+            self.groups[group] = ge
+        if not ge.queued:
+            self.root.enqueue(ge)
+        return ge.child
+
+    def enqueue(self, thread) -> None:
+        self._parent_queue(thread).enqueue(thread.fair)
+        self.nr += 1
+
+    def dequeue(self, thread) -> None:
+        group = thread.fair_group
+        if group is None:
+            self.root.dequeue(thread.fair)
+        else:
+            ge = self.groups[group]
+            ge.child.dequeue(thread.fair)
+            if not ge.child.entities:
+                self.root.dequeue(ge)
+        self.nr -= 1
+
+    def pick(self):
+        e = self.root.pick()
+        if e is None:
+            return None
+        if e.child is not None:
+            e = e.child.pick()
+        return e.thread
+
+    def set_running(self, thread) -> None:
+        """Mark `thread` (or None: the core left SCHED_OTHER) as current."""
+        group = thread.fair_group if thread is not None else None
+        ge = self.groups[group] if group is not None else None
+        old = self.root.curr
+        if old is not None and old.child is not None and old is not ge:
+            old.child.set_curr(None)    # the group lost the CPU: put_prev
+        if thread is None:
+            self.root.set_curr(None)
+        elif ge is None:
+            self.root.set_curr(thread.fair)
+        else:
+            self.root.set_curr(ge)
+            ge.child.set_curr(thread.fair)
+
+    def charge(self, thread, delta: int) -> bool:
+        expired = EevdfQueue.charge(thread.fair, delta)
+        group = thread.fair_group
+        if group is not None:
+            expired |= EevdfQueue.charge(self.groups[group], delta)
+        return expired
+
+    def ns_to_slice_end(self, thread) -> int:
+        ns = EevdfQueue.ns_to_deadline(thread.fair)
+        group = thread.fair_group
+        if group is not None:
+            ns = min(ns, EevdfQueue.ns_to_deadline(self.groups[group]))
+        return ns
+
+    def has_competition(self, thread) -> bool:
+        """True when another entity could take the CPU from `thread`."""
+        if len(self.root.entities) > 1:
+            return True
+        group = thread.fair_group
+        return group is not None and len(self.groups[group].child.entities) > 1
