@@ -1,0 +1,234 @@
+"""Python face of the C motion helpers: trapezoid queue, stepper
+kinematics with the iterative step solver, and step compression.
+
+All times are print times in seconds (float); clocks are integer MCU
+ticks. Objects own their C memory and free it when collected; a stepper
+kinematics object keeps its trapq and compressor alive.
+
+Typical use (one stepper)::
+
+    tq = TrapQ()
+    sk = cartesian_stepper('x'); sk.set_trapq(tq)
+    sc = StepCompress(oid=2, max_error_ticks=400); sc.set_time(0., 16e6)
+    sk.set_stepcompress(sc, step_dist=1 / 80)
+    sk.set_position(100., 100., 10.)
+    tq.append(0.25, accel_t, cruise_t, decel_t, start_pos, axes_r,
+              start_v, cruise_v, accel)
+    sk.generate_steps(flush_time); sc.flush(move_clock)
+    msgs = sc.take_messages()
+
+Errors from C raise MotionError with the compressor's one-line message
+(it names the stepper's oid).
+
+Extruder trapq convention (as Klipper's extruder): x is the filament
+position; axes_r = (extrude ratio, 1.0 if pressure advance applies to the
+move else 0.0, 0.0).
+"""
+import numpy as np
+
+from klipsim.chelper._chelper import ffi, lib
+
+# Layout of struct sc_message (stepcompress.h): req_clock, min_clock,
+# p0, p1, p2, kind, reserved.
+MESSAGE_DTYPE = np.dtype({
+    "names": ["kind", "req_clock", "min_clock", "p0", "p1", "p2"],
+    "formats": ["u1", "u8", "u8", "i8", "i8", "i8"],
+    "offsets": [ffi.offsetof("struct sc_message", f) for f in
+                ("kind", "req_clock", "min_clock", "p0", "p1", "p2")],
+    "itemsize": ffi.sizeof("struct sc_message"),
+})
+QUEUE_STEP, SET_NEXT_STEP_DIR, RESET_STEP_CLOCK = 0, 1, 2
+MOVE_FIELDS = ("print_time", "move_t", "start_v", "half_accel",
+               "start_pos", "axes_r")
+
+
+class MotionError(Exception):
+    """A C motion helper refused its input (message names the oid)."""
+
+
+class TrapQ:
+    """Queue of constant-acceleration move segments in print time."""
+
+    def __init__(self):
+        self._tq = ffi.gc(lib.trapq_new(), lib.trapq_delete)
+
+    def append(self, print_time, accel_t, cruise_t, decel_t, start_pos,
+               axes_r, start_v, cruise_v, accel):
+        sx, sy, sz = start_pos
+        rx, ry, rz = axes_r
+        lib.trapq_append(self._tq, print_time, accel_t, cruise_t, decel_t,
+                         sx, sy, sz, rx, ry, rz, start_v, cruise_v, accel)
+
+    def finalize_moves(self, print_time, clear_history_time):
+        lib.trapq_finalize_moves(self._tq, print_time, clear_history_time)
+
+    def set_position(self, print_time, pos):
+        x, y, z = pos
+        lib.trapq_set_position(self._tq, print_time, x, y, z)
+
+    def position_at(self, print_time):
+        """(x, y, z) at a print time from live or history moves, or None."""
+        out = ffi.new("struct tq_coord *")
+        if lib.trapq_position_at(self._tq, print_time, out):
+            return None
+        return (out.x, out.y, out.z)
+
+    def extract_moves(self, max_count=1000, start_time=0.,
+                      end_time=float("inf")):
+        """Moves overlapping [start_time, end_time], oldest first, as dicts
+        (history first, then live; stationary gap fillers included)."""
+        buf = ffi.new("struct tq_move[]", max_count)
+        n = lib.trapq_copy_moves(self._tq, buf, max_count, start_time,
+                                 end_time)
+        return [_move_dict(buf[i]) for i in range(n)]
+
+
+def _move_dict(m):
+    return {
+        "print_time": m.print_time, "move_t": m.move_t,
+        "start_v": m.start_v, "half_accel": m.half_accel,
+        "start_pos": (m.start_pos.x, m.start_pos.y, m.start_pos.z),
+        "axes_r": (m.axes_r.x, m.axes_r.y, m.axes_r.z),
+    }
+
+
+class StepCompress:
+    """Step compressor of one stepper (oid) into queue_step messages."""
+
+    def __init__(self, oid, max_error_ticks, invert_dir=False):
+        self.oid = oid
+        self._sc = ffi.gc(lib.stepcompress_new(oid, int(max_error_ticks),
+                                               int(bool(invert_dir))),
+                          lib.stepcompress_delete)
+
+    def _check(self, ret):
+        if ret:
+            raise MotionError(ffi.string(lib.stepcompress_error(self._sc))
+                              .decode())
+
+    def set_time(self, time_offset, mcu_freq):
+        lib.stepcompress_set_time(self._sc, time_offset, mcu_freq)
+
+    def append_clock(self, sdir, clock):
+        """Append one step at an absolute clock (tests, custom sources)."""
+        self._check(lib.stepcompress_append_clock(self._sc, int(sdir), clock))
+
+    def append(self, sdir, print_time, step_time=0.):
+        self._check(lib.stepcompress_append(self._sc, int(sdir), print_time,
+                                            step_time))
+
+    def commit(self):
+        self._check(lib.stepcompress_commit(self._sc))
+
+    def flush(self, move_clock):
+        self._check(lib.stepcompress_flush(self._sc, int(move_clock)))
+
+    def reset(self, last_step_clock):
+        self._check(lib.stepcompress_reset(self._sc, int(last_step_clock)))
+
+    def queue_reset_step_clock(self, clock):
+        self._check(lib.stepcompress_queue_reset_step_clock(self._sc,
+                                                            int(clock)))
+
+    @property
+    def last_step_clock(self):
+        return int(lib.stepcompress_last_step_clock(self._sc))
+
+    @property
+    def position(self):
+        return int(lib.stepcompress_position(self._sc))
+
+    def take_messages(self):
+        """Messages produced so far (and forgets them), in order."""
+        n = lib.stepcompress_message_count(self._sc)
+        out = np.zeros(n, dtype=MESSAGE_DTYPE)
+        if n:
+            buf = ffi.cast("struct sc_message *", ffi.from_buffer(out))
+            lib.stepcompress_take_messages(self._sc, buf, n)
+        return out
+
+
+class StepperKinematics:
+    """One stepper's kinematics plus the step solver state."""
+
+    def __init__(self, c_sk):
+        if c_sk == ffi.NULL:
+            raise ValueError("unknown stepper kinematics parameters")
+        self._sk = ffi.gc(c_sk, lib.sk_delete)
+        self._trapq = self._stepcompress = None
+
+    def set_trapq(self, tq):
+        self._trapq = tq
+        lib.sk_set_trapq(self._sk, tq._tq if tq is not None else ffi.NULL)
+
+    def set_stepcompress(self, sc, step_dist):
+        self._stepcompress = sc
+        lib.sk_set_stepcompress(self._sk, sc._sc, step_dist)
+
+    def set_position(self, x, y, z):
+        lib.sk_set_position(self._sk, x, y, z)
+
+    @property
+    def commanded_position(self):
+        return lib.sk_commanded_position(self._sk)
+
+    @commanded_position.setter
+    def commanded_position(self, pos):
+        lib.sk_set_commanded_position(self._sk, pos)
+
+    def calc_position_from_coord(self, x, y, z):
+        return lib.sk_calc_position_from_coord(self._sk, x, y, z)
+
+    def position_at(self, print_time):
+        """Stepper position at a print time from its trapq (nan if none)."""
+        return lib.sk_calc_position_at(self._sk, print_time)
+
+    @property
+    def active_axes(self):
+        flags = lib.sk_active_flags(self._sk)
+        return "".join(a for i, a in enumerate("xyz") if flags & (1 << i))
+
+    @property
+    def gen_steps_pre_active(self):
+        return lib.sk_pre_active(self._sk)
+
+    @property
+    def gen_steps_post_active(self):
+        return lib.sk_post_active(self._sk)
+
+    @property
+    def last_flush_time(self):
+        return lib.sk_last_flush_time(self._sk)
+
+    def check_active(self, flush_time):
+        return lib.sk_check_active(self._sk, flush_time)
+
+    def generate_steps(self, flush_time):
+        if lib.sk_generate_steps(self._sk, flush_time):
+            self._stepcompress._check(-1)
+
+
+class ExtruderStepper(StepperKinematics):
+    """Extruder kinematics: position = filament x of its own trapq."""
+
+    def set_pressure_advance(self, pressure_advance, smooth_time):
+        if lib.extruder_set_pressure_advance(self._sk, pressure_advance,
+                                             smooth_time):
+            raise MotionError("extruder: pressure advance %g is not"
+                              " implemented yet" % (pressure_advance,))
+
+
+def cartesian_stepper(axis):
+    return StepperKinematics(lib.cartesian_stepper_new(axis.encode()))
+
+
+def corexy_stepper(kind):
+    return StepperKinematics(lib.corexy_stepper_new(kind.encode()))
+
+
+def delta_stepper(arm2, tower_x, tower_y):
+    return StepperKinematics(lib.delta_stepper_new(arm2, tower_x, tower_y))
+
+
+def extruder_stepper():
+    return ExtruderStepper(lib.extruder_stepper_new())

@@ -1,0 +1,357 @@
+// Iterative step-time solver.
+//
+// Contract: a stepper sits at its commanded position (a multiple of
+// step_dist away from where it started).  A step happens when the
+// kinematic position, as computed by the kinematics' calc_position
+// callback on the trapezoid queue, crosses the midpoint to the next step
+// position in either direction.  generate_steps(flush_time) walks the
+// moves between the previous flush time and flush_time, finds each
+// crossing by probing forward in time (exponentially growing windows
+// scaled by the last step interval) and refining the bracket with an
+// Illinois false-position search to 1e-9 mm or 1 ns, and appends the
+// step to the stepper's compressor.  Scan windows (pre/post active) make
+// kinematics that look around in time (pressure advance, input shaper)
+// also step just before and after the moves that move them.
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include "itersolve.h"
+
+// First probe window after a range start or a direction change (s).
+#define SEEK_START .000100
+// Smallest probe window (s).
+#define MIN_WINDOW .000000001
+// Refinement stops when the position is this close to the crossing (mm)
+// or the time bracket is this narrow (s).
+#define POS_TOL .000000001
+#define TIME_TOL .000000001
+// Extra travel beyond the reverse midpoint required to accept a
+// direction change (mm); keeps rounding noise at a just-solved crossing
+// from reading as a reversal.
+#define REVERSE_TOL .000000010
+
+void
+sk_init(struct stepper_kin *sk, sk_position_fn calc_position, int active_flags)
+{
+    memset(sk, 0, sizeof(*sk));
+    sk->calc_position = calc_position;
+    sk->active_flags = active_flags;
+}
+
+void
+sk_delete(struct stepper_kin *sk)
+{
+    if (!sk)
+        return;
+    if (sk->destroy)
+        sk->destroy(sk);
+    free(sk);
+}
+
+void
+sk_set_trapq(struct stepper_kin *sk, struct trapq *tq)
+{
+    sk->tq = tq;
+}
+
+void
+sk_set_stepcompress(struct stepper_kin *sk, struct stepcompress *sc,
+                    double step_dist)
+{
+    sk->sc = sc;
+    sk->step_dist = step_dist;
+}
+
+double
+sk_calc_position_from_coord(struct stepper_kin *sk, double x, double y,
+                            double z)
+{
+    struct tq_move m;
+    memset(&m, 0, sizeof(m));
+    m.start_pos.x = x;
+    m.start_pos.y = y;
+    m.start_pos.z = z;
+    // a long stationary move, linked to itself, so kinematics that look
+    // around in time stay inside it
+    m.move_t = 1000.;
+    m.prev = m.next = &m;
+    return sk->calc_position(sk, &m, 500.);
+}
+
+void
+sk_set_position(struct stepper_kin *sk, double x, double y, double z)
+{
+    sk->commanded_pos = sk_calc_position_from_coord(sk, x, y, z);
+}
+
+double
+sk_commanded_position(struct stepper_kin *sk)
+{
+    return sk->commanded_pos;
+}
+
+void
+sk_set_commanded_position(struct stepper_kin *sk, double pos)
+{
+    sk->commanded_pos = pos;
+}
+
+double
+sk_calc_position_at(struct stepper_kin *sk, double print_time)
+{
+    struct tq_move *m = sk->tq ? trapq_find_move(sk->tq, print_time) : NULL;
+    if (!m)
+        return NAN;
+    double t = print_time - m->print_time;
+    if (t > m->move_t)
+        t = m->move_t;
+    return sk->calc_position(sk, m, t);
+}
+
+int
+sk_active_flags(struct stepper_kin *sk)
+{
+    return sk->active_flags;
+}
+
+double
+sk_pre_active(struct stepper_kin *sk)
+{
+    return sk->pre_active;
+}
+
+double
+sk_post_active(struct stepper_kin *sk)
+{
+    return sk->post_active;
+}
+
+double
+sk_last_flush_time(struct stepper_kin *sk)
+{
+    return sk->last_flush_time;
+}
+
+/****************************************************************
+ * Solving one move
+ ****************************************************************/
+
+struct solve_state {
+    struct stepper_kin *sk;
+    struct tq_move *m;
+    double half;        // half a step
+    double cmd;         // commanded position
+    int dir;            // direction of the last step (1 = increasing)
+};
+
+// Signed travel from the commanded position in the current direction.
+static inline double
+travel(const struct solve_state *s, double pos)
+{
+    return s->dir ? pos - s->cmd : s->cmd - pos;
+}
+
+// Time in [lo, hi] where sign*(pos - boundary) reaches zero, given it is
+// negative at lo (g_lo) and non-negative at hi (g_hi).  Illinois-modified
+// false position: superlinear on smooth motion, never leaves the bracket.
+static double
+refine(struct solve_state *s, double lo, double g_lo, double hi, double g_hi,
+       double boundary, int sign, int same_dir)
+{
+    int last_side = 0;
+    for (;;) {
+        if (hi - lo <= TIME_TOL)
+            return hi;
+        double t = hi - g_hi * (hi - lo) / (g_hi - g_lo);
+        if (!(t > lo && t < hi))
+            t = .5 * (lo + hi);
+        double g = sign * (s->sk->calc_position(s->sk, s->m, t) - boundary);
+        if (same_dir && g >= -s->half)
+            // the stepper fully reached its commanded position: the last
+            // step is real and must not be cancelled by a reversal
+            stepcompress_commit(s->sk->sc);
+        if (fabs(g) <= POS_TOL)
+            return t;
+        if (g > 0.) {
+            hi = t;
+            g_hi = g;
+            if (last_side > 0)
+                g_lo *= .5;
+            last_side = 1;
+        } else {
+            lo = t;
+            g_lo = g;
+            if (last_side < 0)
+                g_hi *= .5;
+            last_side = -1;
+        }
+    }
+}
+
+static int
+solve_move(struct stepper_kin *sk, struct tq_move *m, double abs_start,
+           double abs_end)
+{
+    double start = abs_start - m->print_time, end = abs_end - m->print_time;
+    if (start < 0.)
+        start = 0.;
+    if (end > m->move_t)
+        end = m->move_t;
+    if (!(start < end))
+        return 0;
+    struct solve_state s = {sk, m, .5 * sk->step_dist, sk->commanded_pos,
+                            stepcompress_step_dir(sk->sc)};
+    double t_in = start;        // latest time known to be between midpoints
+    double p_in = sk->calc_position(sk, m, start);
+    double last_step = start, probe_to = start + SEEK_START;
+    for (;;) {
+        if (probe_to > end)
+            probe_to = end;
+        double p = sk->calc_position(sk, m, probe_to);
+        double fwd = travel(&s, p);
+        int sdir;
+        if (fwd >= s.half - POS_TOL) {
+            sdir = s.dir;
+        } else if (fwd <= -s.half - REVERSE_TOL) {
+            sdir = !s.dir;
+        } else {
+            if (fwd >= 0.)
+                stepcompress_commit(sk->sc);
+            if (probe_to >= end)
+                break;
+            // no crossing yet: double the distance from the last step
+            t_in = probe_to;
+            p_in = p;
+            probe_to = 2. * probe_to - last_step;
+            continue;
+        }
+        // A midpoint was crossed in (t_in, probe_to]: find when.
+        int sign = sdir ? 1 : -1;
+        double boundary = s.cmd + sign * s.half;
+        double g_in = sign * (p_in - boundary);
+        double g_hi = sign * (p - boundary);
+        double ts = g_in >= -POS_TOL ? t_in
+            : refine(&s, t_in, g_in, probe_to, g_hi, boundary, sign,
+                     sdir == s.dir);
+        int ret = stepcompress_append(sk->sc, sdir, m->print_time, ts);
+        if (ret)
+            return ret;
+        int reversed = sdir != s.dir;
+        s.dir = sdir;
+        s.cmd = boundary + sign * s.half;
+        double window = 1.5 * (ts - last_step);
+        if (window < MIN_WINDOW)
+            window = MIN_WINDOW;
+        if (reversed && window > SEEK_START)
+            window = SEEK_START;
+        last_step = t_in = ts;
+        p_in = boundary;
+        probe_to = ts + window;
+    }
+    sk->commanded_pos = s.cmd;
+    return 0;
+}
+
+/****************************************************************
+ * Walking the queue
+ ****************************************************************/
+
+static inline int
+moves_stepper(const struct stepper_kin *sk, const struct tq_move *m)
+{
+    int af = sk->active_flags;
+    return ((af & AF_X) && m->axes_r.x != 0.)
+        || ((af & AF_Y) && m->axes_r.y != 0.)
+        || ((af & AF_Z) && m->axes_r.z != 0.);
+}
+
+static struct tq_move *
+first_move_after(struct stepper_kin *sk, double print_time)
+{
+    struct tq_move *m = trapq_first_live(sk->tq);
+    while (print_time >= m->print_time + m->move_t)
+        m = m->next;
+    return m;
+}
+
+double
+sk_check_active(struct stepper_kin *sk, double flush_time)
+{
+    if (!sk->tq)
+        return 0.;
+    struct tq_move *m = first_move_after(sk, sk->last_flush_time);
+    for (;;) {
+        if (moves_stepper(sk, m))
+            return m->print_time;
+        if (flush_time <= m->print_time + m->move_t)
+            return 0.;
+        m = m->next;
+    }
+}
+
+// Solve the inactive moves just before an active move `m` that fall in
+// its pre-active scan window (kinematics that look ahead in time).
+static int
+solve_lead_in(struct stepper_kin *sk, struct tq_move *m, int idle_moves,
+              double from, double flush_time)
+{
+    struct tq_move *pm = m->prev;
+    while (--idle_moves && pm->print_time > from)
+        pm = pm->prev;
+    for (; pm != m; pm = pm->next) {
+        int ret = solve_move(sk, pm, from, flush_time);
+        if (ret)
+            return ret;
+    }
+    return 0;
+}
+
+int
+sk_generate_steps(struct stepper_kin *sk, double flush_time)
+{
+    double last_flush = sk->last_flush_time;
+    sk->last_flush_time = flush_time;
+    if (!sk->tq || !sk->sc)
+        return 0;
+    struct tq_move *m = first_move_after(sk, last_flush);
+    // steps keep coming until post_active after the last active move
+    double trail_until = sk->last_move_time + sk->post_active;
+    int idle_moves = 0;
+    for (;;) {
+        double ms = m->print_time, me = ms + m->move_t;
+        int ret;
+        if (moves_stepper(sk, m)) {
+            if (idle_moves && sk->pre_active) {
+                double from = ms - sk->pre_active;
+                if (from < last_flush)
+                    from = last_flush;
+                if (from < trail_until)
+                    from = trail_until;
+                ret = solve_lead_in(sk, m, idle_moves, from, flush_time);
+                if (ret)
+                    return ret;
+            }
+            ret = solve_move(sk, m, last_flush, flush_time);
+            if (ret)
+                return ret;
+            if (me >= flush_time) {
+                sk->last_move_time = flush_time;
+                return 0;
+            }
+            idle_moves = 0;
+            sk->last_move_time = me;
+            trail_until = me + sk->post_active;
+        } else if (ms < trail_until) {
+            double until = trail_until < flush_time ? trail_until : flush_time;
+            ret = solve_move(sk, m, last_flush, until);
+            if (ret)
+                return ret;
+            idle_moves = 1;
+        } else {
+            idle_moves++;
+        }
+        if (flush_time + sk->pre_active <= me)
+            return 0;
+        m = m->next;
+    }
+}

@@ -1,0 +1,51 @@
+#ifndef KLIPSIM_ITERSOLVE_H
+#define KLIPSIM_ITERSOLVE_H
+/* Iterative step-time solver shared by every stepper kinematics.
+ * See itersolve.c. */
+#include "trapq.h"
+#include "stepcompress.h"
+
+/* cffi:begin */
+struct stepper_kin;
+
+void sk_delete(struct stepper_kin *sk);
+void sk_set_trapq(struct stepper_kin *sk, struct trapq *tq);
+void sk_set_stepcompress(struct stepper_kin *sk, struct stepcompress *sc,
+                         double step_dist);
+void sk_set_position(struct stepper_kin *sk, double x, double y, double z);
+double sk_commanded_position(struct stepper_kin *sk);
+void sk_set_commanded_position(struct stepper_kin *sk, double pos);
+double sk_calc_position_from_coord(struct stepper_kin *sk,
+                                   double x, double y, double z);
+double sk_calc_position_at(struct stepper_kin *sk, double print_time);
+int sk_active_flags(struct stepper_kin *sk);
+double sk_pre_active(struct stepper_kin *sk);
+double sk_post_active(struct stepper_kin *sk);
+double sk_last_flush_time(struct stepper_kin *sk);
+double sk_check_active(struct stepper_kin *sk, double flush_time);
+int sk_generate_steps(struct stepper_kin *sk, double flush_time);
+/* cffi:end */
+
+enum { AF_X = 1 << 0, AF_Y = 1 << 1, AF_Z = 1 << 2 };
+
+struct stepper_kin;
+typedef double (*sk_position_fn)(struct stepper_kin *sk, struct tq_move *m,
+                                 double move_time);
+typedef void (*sk_destroy_fn)(struct stepper_kin *sk);
+
+/* Common head of every kinematics object (kinematics embed it first). */
+struct stepper_kin {
+    struct trapq *tq;
+    struct stepcompress *sc;
+    double step_dist, commanded_pos;
+    double last_flush_time, last_move_time;
+    int active_flags;
+    double pre_active, post_active;     /* scan windows (seconds) */
+    sk_position_fn calc_position;
+    sk_destroy_fn destroy;              /* optional extra cleanup */
+};
+
+void sk_init(struct stepper_kin *sk, sk_position_fn calc_position,
+             int active_flags);
+
+#endif

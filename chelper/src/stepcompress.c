@@ -1,0 +1,519 @@
+// Step compression into Klipper's queue_step (interval, count, add).
+//
+// Contract: steps arrive in time order as absolute MCU clocks (or as
+// print times converted with set_time) with a direction.  Every emitted
+// step lies in [ideal - min(max_error, half the gap to the previous
+// step), ideal]: early by a bounded amount, never late.  A direction
+// change first compresses every queued step, then emits
+// set_next_step_dir.  One step is held back ("pending") so that a step
+// immediately followed (within 750 us) by a step in the opposite
+// direction cancels both, as Klipper's step+dir+step filter does.
+//
+// The run search follows the strategy Klipper documents for its
+// stepcompress (KLIPPER-FACTS 2.6): for a trial `add` find the longest
+// run that fits every step's window, then narrow the admissible add range
+// by which side the first failing step lies on, by the quadratic
+// deviation bound and by the failing step itself, and try again; keep the
+// run reaching furthest, but take add=0 when its run is within 1/16 of
+// the best count.  Written from that description.
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include "stepcompress.h"
+
+// Runs are limited by the queue_step count field (%hu).
+#define MAX_RUN_COUNT 65535
+// Bound on the add difference between two valid quadratic runs of `count`
+// steps: (6 + 4*sqrt(2)) * max_error / count^2; Klipper uses 11.
+#define QUADRATIC_DEV 11
+// A step this far (ticks) after the last one is sent as its own message
+// with req_clock at the step, keeping 32-bit MCU clocks unambiguous.
+#define CLOCK_DIFF_MAX (3u << 28)
+// Step+dir+step filter window (seconds) from Klipper's stepcompress.
+#define SDS_FILTER_TIME .000750
+// Klipper stops searching for a better add once a run this long is found.
+#define LONG_RUN_COUNT 0x200
+
+struct stepcompress {
+    uint32_t oid, max_error;
+    int invert_dir;
+    double mcu_freq, time_offset, last_step_print_time;
+    uint64_t last_step_clock;
+    // queued (not yet compressed) step clocks, all in direction queue_dir
+    uint64_t *queue;
+    size_t qhead, qtail, qcap;
+    int queue_dir;              // -1: none sent since start/reset
+    // held-back step for the step+dir+step filter
+    int has_pending, pending_dir;
+    uint64_t pending_clock;
+    int solver_dir;             // direction the solver should assume next
+    int64_t position;           // net steps appended and not cancelled
+    struct sc_message *msgs;
+    size_t nmsgs, msgcap;
+    char errmsg[200];
+};
+
+struct run {
+    int64_t interval, count, add;
+};
+
+struct stepcompress *
+stepcompress_new(uint32_t oid, uint32_t max_error, int invert_dir)
+{
+    struct stepcompress *sc = calloc(1, sizeof(*sc));
+    if (!sc)
+        return NULL;
+    sc->oid = oid;
+    sc->max_error = max_error;
+    sc->invert_dir = invert_dir ? 1 : 0;
+    sc->queue_dir = -1;
+    sc->mcu_freq = 1.;
+    sc->last_step_print_time = -.5;
+    return sc;
+}
+
+void
+stepcompress_delete(struct stepcompress *sc)
+{
+    if (!sc)
+        return;
+    free(sc->queue);
+    free(sc->msgs);
+    free(sc);
+}
+
+static int
+fail(struct stepcompress *sc, const char *what)
+{
+    snprintf(sc->errmsg, sizeof(sc->errmsg), "stepcompress oid=%u: %s",
+             sc->oid, what);
+    return SC_ERROR;
+}
+
+const char *
+stepcompress_error(struct stepcompress *sc)
+{
+    return sc->errmsg;
+}
+
+// Print time of the last step shifted half a tick early, so converting a
+// step time with truncation rounds it to the nearest clock.
+static void
+update_last_step_print_time(struct stepcompress *sc)
+{
+    double lsc = (double)sc->last_step_clock;
+    sc->last_step_print_time = sc->time_offset + (lsc - .5) / sc->mcu_freq;
+}
+
+void
+stepcompress_set_time(struct stepcompress *sc, double time_offset,
+                      double mcu_freq)
+{
+    sc->time_offset = time_offset;
+    sc->mcu_freq = mcu_freq;
+    update_last_step_print_time(sc);
+}
+
+/****************************************************************
+ * Messages
+ ****************************************************************/
+
+static void
+push_message(struct stepcompress *sc, uint32_t kind, uint64_t req_clock,
+             uint64_t min_clock, int64_t p0, int64_t p1, int64_t p2)
+{
+    if (sc->nmsgs == sc->msgcap) {
+        sc->msgcap = sc->msgcap ? 2 * sc->msgcap : 256;
+        sc->msgs = realloc(sc->msgs, sc->msgcap * sizeof(*sc->msgs));
+        if (!sc->msgs)
+            abort();
+    }
+    struct sc_message *m = &sc->msgs[sc->nmsgs++];
+    m->req_clock = req_clock;
+    m->min_clock = min_clock;
+    m->p0 = p0;
+    m->p1 = p1;
+    m->p2 = p2;
+    m->kind = kind;
+    m->reserved = 0;
+}
+
+int
+stepcompress_message_count(struct stepcompress *sc)
+{
+    return (int)sc->nmsgs;
+}
+
+int
+stepcompress_take_messages(struct stepcompress *sc, struct sc_message *out,
+                           int max_count)
+{
+    size_t n = sc->nmsgs < (size_t)max_count ? sc->nmsgs : (size_t)max_count;
+    memcpy(out, sc->msgs, n * sizeof(*out));
+    memmove(sc->msgs, sc->msgs + n, (sc->nmsgs - n) * sizeof(*out));
+    sc->nmsgs -= n;
+    return (int)n;
+}
+
+/****************************************************************
+ * Run search
+ ****************************************************************/
+
+static inline int64_t
+floor_div(int64_t n, int64_t d)
+{
+    int64_t q = n / d;
+    return (n % d && (n < 0) != (d < 0)) ? q - 1 : q;
+}
+
+static inline int64_t
+ceil_div(int64_t n, int64_t d)
+{
+    int64_t q = n / d;
+    return (n % d && (n < 0) == (d < 0)) ? q + 1 : q;
+}
+
+// Acceptable clock window (relative to last_step_clock) of queued step i
+// (0 = first queued step): late never, early by at most max_error and by
+// at most half the gap to the step before it.
+static inline void
+step_window(const struct stepcompress *sc, size_t i, int64_t *lo, int64_t *hi)
+{
+    const uint64_t *q = sc->queue + sc->qhead;
+    int64_t p = (int64_t)(q[i] - sc->last_step_clock);
+    int64_t prev = i ? (int64_t)(q[i - 1] - sc->last_step_clock) : 0;
+    int64_t slack = (p - prev) / 2;
+    if (slack > (int64_t)sc->max_error)
+        slack = sc->max_error;
+    *lo = p - slack;
+    *hi = p;
+}
+
+// Result of extending one trial add as far as it goes.
+struct trial {
+    struct run run;         // longest fitting run (interval = largest valid)
+    int reached_end;        // ran out of queued steps before failing
+    int64_t fail_imin, fail_imax;   // interval bounds including failing step
+};
+
+static struct trial
+longest_run(const struct stepcompress *sc, size_t avail, int64_t add,
+            int64_t imin, int64_t imax)
+{
+    struct trial t;
+    int64_t interval = imax, k = 1;
+    for (;;) {
+        k++;
+        if ((size_t)(k - 1) >= avail) {
+            t.run = (struct run){interval, k - 1, add};
+            t.reached_end = 1;
+            return t;
+        }
+        int64_t lo, hi;
+        step_window(sc, k - 1, &lo, &hi);
+        int64_t c = add * (k * (k - 1) / 2);
+        if (imin * k < lo - c)
+            imin = ceil_div(lo - c, k);
+        if (imax * k > hi - c)
+            imax = floor_div(hi - c, k);
+        if (imin > imax)
+            break;
+        interval = imax;
+    }
+    t.run = (struct run){interval, k - 1, add};
+    t.reached_end = 0;
+    t.fail_imin = imin;
+    t.fail_imax = imax;
+    return t;
+}
+
+static int64_t
+run_reach(const struct run *r)
+{
+    return r->add * (r->count * (r->count - 1) / 2) + r->interval * r->count;
+}
+
+static struct run
+find_run(const struct stepcompress *sc)
+{
+    size_t avail = sc->qtail - sc->qhead;
+    if (avail > MAX_RUN_COUNT)
+        avail = MAX_RUN_COUNT;
+    int64_t outer_min, outer_max;
+    step_window(sc, 0, &outer_min, &outer_max);
+    int64_t add = 0, add_lo = -0x8000, add_hi = 0x7fff;
+    struct run best = {0, 1, 1}, zero = {0, 0, 0};
+    int64_t best_reach = INT64_MIN;
+    for (;;) {
+        struct trial t = longest_run(sc, avail, add, outer_min, outer_max);
+        if (t.reached_end)
+            return t.run;
+        struct run r = t.run;
+        int64_t reach = run_reach(&r);
+        if (reach > best_reach
+            || (reach == best_reach && r.interval > best.interval)) {
+            best = r;
+            best_reach = reach;
+            if (!add)
+                zero = r;
+            if (r.count > LONG_RUN_COUNT)
+                break;
+        }
+        // Which way must add move for the failing step to fit?
+        int64_t nk = r.count + 1, nf = nk * (nk - 1) / 2;
+        int64_t next_lo, next_hi;
+        step_window(sc, r.count, &next_lo, &next_hi);
+        if (add * nf + r.interval * nk < next_lo) {
+            add_lo = add + 1;
+            outer_max = t.fail_imax;
+        } else {
+            add_hi = add - 1;
+            outer_min = t.fail_imin;
+        }
+        if (r.count > 1) {
+            int64_t dev = (int64_t)((uint32_t)(sc->max_error * QUADRATIC_DEV)
+                                    / (uint32_t)(r.count * r.count));
+            if (add_lo < add - dev)
+                add_lo = add - dev;
+            if (add_hi > add + dev)
+                add_hi = add + dev;
+        }
+        // The failing step must fit with some interval in the outer bounds.
+        if (add_lo * nf < next_lo - outer_max * nk)
+            add_lo = ceil_div(next_lo - outer_max * nk, nf);
+        if (add_hi * nf > next_hi - outer_min * nk)
+            add_hi = floor_div(next_hi - outer_min * nk, nf);
+        if (add_lo > add_hi)
+            break;
+        add = add_hi - (add_hi - add_lo) / 4;
+    }
+    if (zero.count + zero.count / 16 >= best.count)
+        return (struct run){zero.interval, zero.count, 0};
+    return best;
+}
+
+// Independent check that every step of a run lies in its window.
+static int
+verify_run(struct stepcompress *sc, const struct run *r)
+{
+    char buf[160];
+    if (r->count <= 0 || r->count > MAX_RUN_COUNT
+        || r->interval < 0 || r->interval >= 0x80000000LL
+        || r->add < -0x8000 || r->add > 0x7fff) {
+        snprintf(buf, sizeof(buf), "invalid run interval=%lld count=%lld"
+                 " add=%lld", (long long)r->interval, (long long)r->count,
+                 (long long)r->add);
+        return fail(sc, buf);
+    }
+    int64_t t = 0, iv = r->interval;
+    for (int64_t i = 0; i < r->count; i++) {
+        int64_t lo, hi;
+        step_window(sc, i, &lo, &hi);
+        t += iv;
+        if (t < lo || t > hi) {
+            snprintf(buf, sizeof(buf), "run interval=%lld count=%lld add=%lld"
+                     " puts step %lld at %lld outside [%lld, %lld]",
+                     (long long)r->interval, (long long)r->count,
+                     (long long)r->add, (long long)i, (long long)t,
+                     (long long)lo, (long long)hi);
+            return fail(sc, buf);
+        }
+        iv += r->add;
+    }
+    return 0;
+}
+
+/****************************************************************
+ * Queue
+ ****************************************************************/
+
+// Compress queued steps until last_step_clock reaches move_clock.
+static int
+compress_until(struct stepcompress *sc, uint64_t move_clock)
+{
+    while (sc->last_step_clock < move_clock && sc->qhead < sc->qtail) {
+        struct run r = find_run(sc);
+        if (verify_run(sc, &r))
+            return SC_ERROR;
+        uint64_t start = sc->last_step_clock;
+        push_message(sc, SC_MSG_QUEUE_STEP, start, start,
+                     r.interval, r.count, r.add);
+        sc->last_step_clock = start + run_reach(&r);
+        sc->qhead += r.count;
+    }
+    if (sc->qhead == sc->qtail)
+        sc->qhead = sc->qtail = 0;
+    update_last_step_print_time(sc);
+    return 0;
+}
+
+static void
+queue_push(struct stepcompress *sc, uint64_t clock)
+{
+    if (sc->qtail == sc->qcap) {
+        if (sc->qhead) {
+            memmove(sc->queue, sc->queue + sc->qhead,
+                    (sc->qtail - sc->qhead) * sizeof(*sc->queue));
+            sc->qtail -= sc->qhead;
+            sc->qhead = 0;
+        }
+        if (sc->qtail * 2 >= sc->qcap) {
+            sc->qcap = sc->qcap ? 2 * sc->qcap : 4096;
+            sc->queue = realloc(sc->queue, sc->qcap * sizeof(*sc->queue));
+            if (!sc->queue)
+                abort();
+        }
+    }
+    sc->queue[sc->qtail++] = clock;
+}
+
+static int
+send_direction(struct stepcompress *sc, int dir)
+{
+    if (compress_until(sc, UINT64_MAX))
+        return SC_ERROR;
+    sc->queue_dir = dir;
+    push_message(sc, SC_MSG_SET_NEXT_STEP_DIR, sc->last_step_clock, 0,
+                 dir ^ sc->invert_dir, 0, 0);
+    return 0;
+}
+
+// Move one step into the compression queue.
+static int
+enqueue_step(struct stepcompress *sc, uint64_t clock, int dir)
+{
+    if (dir != sc->queue_dir && send_direction(sc, dir))
+        return SC_ERROR;
+    uint64_t newest = sc->qtail > sc->qhead ? sc->queue[sc->qtail - 1]
+                                            : sc->last_step_clock;
+    if (clock < newest) {
+        char buf[160];
+        snprintf(buf, sizeof(buf), "step at clock %llu is before the previous"
+                 " step at %llu (time went backwards)",
+                 (unsigned long long)clock, (unsigned long long)newest);
+        return fail(sc, buf);
+    }
+    if (clock - sc->last_step_clock >= CLOCK_DIFF_MAX) {
+        if (compress_until(sc, clock - CLOCK_DIFF_MAX + 1))
+            return SC_ERROR;
+        if (clock - sc->last_step_clock >= CLOCK_DIFF_MAX) {
+            // Lone far step: its own message, requested at its own clock.
+            uint64_t interval = clock - sc->last_step_clock;
+            if (interval >= 0x80000000ULL)
+                return fail(sc, "step interval exceeds 32 bits");
+            push_message(sc, SC_MSG_QUEUE_STEP, clock, sc->last_step_clock,
+                         (int64_t)interval, 1, 0);
+            sc->last_step_clock = clock;
+            update_last_step_print_time(sc);
+            return 0;
+        }
+    }
+    queue_push(sc, clock);
+    return 0;
+}
+
+int
+stepcompress_commit(struct stepcompress *sc)
+{
+    if (!sc->has_pending)
+        return 0;
+    sc->has_pending = 0;
+    return enqueue_step(sc, sc->pending_clock, sc->pending_dir);
+}
+
+int
+stepcompress_append_clock(struct stepcompress *sc, int sdir, uint64_t clock)
+{
+    sdir = sdir ? 1 : 0;
+    if (sc->has_pending) {
+        if (sdir != sc->pending_dir) {
+            double gap = (double)(int64_t)(clock - sc->pending_clock);
+            if (gap < SDS_FILTER_TIME * sc->mcu_freq) {
+                // step then reverse step within the filter window: drop both
+                sc->has_pending = 0;
+                sc->position += sdir ? 1 : -1;
+                sc->solver_dir = sdir;
+                return 0;
+            }
+        }
+        if (stepcompress_commit(sc))
+            return SC_ERROR;
+    }
+    sc->has_pending = 1;
+    sc->pending_clock = clock;
+    sc->pending_dir = sdir;
+    sc->solver_dir = sdir;
+    sc->position += sdir ? 1 : -1;
+    return 0;
+}
+
+int
+stepcompress_append(struct stepcompress *sc, int sdir,
+                    double move_print_time, double step_time)
+{
+    double offset = move_print_time - sc->last_step_print_time;
+    double rel = (step_time + offset) * sc->mcu_freq;
+    if (rel < 0.) {
+        char buf[120];
+        snprintf(buf, sizeof(buf), "step at print time %.9f is before the"
+                 " last step clock %llu", move_print_time + step_time,
+                 (unsigned long long)sc->last_step_clock);
+        return fail(sc, buf);
+    }
+    return stepcompress_append_clock(sc, sdir,
+                                     sc->last_step_clock + (uint64_t)rel);
+}
+
+int
+stepcompress_flush(struct stepcompress *sc, uint64_t move_clock)
+{
+    if (sc->has_pending && move_clock >= sc->pending_clock
+        && stepcompress_commit(sc))
+        return SC_ERROR;
+    return compress_until(sc, move_clock);
+}
+
+int
+stepcompress_reset(struct stepcompress *sc, uint64_t last_step_clock)
+{
+    if (stepcompress_flush(sc, UINT64_MAX))
+        return SC_ERROR;
+    sc->last_step_clock = last_step_clock;
+    sc->queue_dir = -1;
+    update_last_step_print_time(sc);
+    return 0;
+}
+
+int
+stepcompress_queue_reset_step_clock(struct stepcompress *sc, uint64_t clock)
+{
+    if (stepcompress_flush(sc, UINT64_MAX))
+        return SC_ERROR;
+    push_message(sc, SC_MSG_RESET_STEP_CLOCK, sc->last_step_clock, 0,
+                 (int64_t)clock, 0, 0);
+    return 0;
+}
+
+uint64_t
+stepcompress_last_step_clock(struct stepcompress *sc)
+{
+    return sc->last_step_clock;
+}
+
+int64_t
+stepcompress_position(struct stepcompress *sc)
+{
+    return sc->position;
+}
+
+int
+stepcompress_step_dir(struct stepcompress *sc)
+{
+    return sc->solver_dir;
+}
+
+uint32_t
+stepcompress_oid(struct stepcompress *sc)
+{
+    return sc->oid;
+}

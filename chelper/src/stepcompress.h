@@ -1,0 +1,47 @@
+#ifndef KLIPSIM_STEPCOMPRESS_H
+#define KLIPSIM_STEPCOMPRESS_H
+/* Step compression: step clocks in, queue_step / set_next_step_dir /
+ * reset_step_clock messages out.  See stepcompress.c. */
+#include <stdint.h>
+
+/* cffi:begin */
+/* Message kinds, in the order the compressor produced them. */
+enum { SC_MSG_QUEUE_STEP = 0, SC_MSG_SET_NEXT_STEP_DIR = 1,
+       SC_MSG_RESET_STEP_CLOCK = 2 };
+
+struct sc_message {
+    uint64_t req_clock, min_clock;
+    int64_t p0, p1, p2;     /* queue_step: interval, count, add;
+                               set_next_step_dir: dir; reset: clock */
+    uint32_t kind, reserved;
+};
+
+struct stepcompress;
+
+struct stepcompress *stepcompress_new(uint32_t oid, uint32_t max_error,
+                                      int invert_dir);
+void stepcompress_delete(struct stepcompress *sc);
+void stepcompress_set_time(struct stepcompress *sc, double time_offset,
+                           double mcu_freq);
+int stepcompress_append(struct stepcompress *sc, int sdir,
+                        double move_print_time, double step_time);
+int stepcompress_append_clock(struct stepcompress *sc, int sdir,
+                              uint64_t clock);
+int stepcompress_commit(struct stepcompress *sc);
+int stepcompress_flush(struct stepcompress *sc, uint64_t move_clock);
+int stepcompress_reset(struct stepcompress *sc, uint64_t last_step_clock);
+int stepcompress_queue_reset_step_clock(struct stepcompress *sc,
+                                        uint64_t clock);
+uint64_t stepcompress_last_step_clock(struct stepcompress *sc);
+int64_t stepcompress_position(struct stepcompress *sc);
+int stepcompress_step_dir(struct stepcompress *sc);
+uint32_t stepcompress_oid(struct stepcompress *sc);
+int stepcompress_message_count(struct stepcompress *sc);
+int stepcompress_take_messages(struct stepcompress *sc,
+                               struct sc_message *out, int max_count);
+const char *stepcompress_error(struct stepcompress *sc);
+/* cffi:end */
+
+#define SC_ERROR (-1)
+
+#endif
