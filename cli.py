@@ -9,5 +9,8 @@ def main():
     """Deterministic simulator and offline step compiler for Klipper."""
 
 
+from klipsim.golden.diff_cli import diff_command  # noqa: E402
+main.add_command(diff_command)
+
 if __name__ == "__main__":
     main()

@@ -1,0 +1,67 @@
+"""`klipsim diff REF CAND`: step-level comparison of two command streams.
+
+Options pick the dictionary for serial streams and the MCU clock
+frequency (to turn ticks into microseconds): --dictionary FILE, else
+--mcu PROFILE, else the `meta.json` of a reference case folder holding
+REF (golden/klipper/<case>/). Exit status 0 when equivalent, 1 when not,
+2 on a usage or input error. The last output line is the verdict.
+"""
+import json
+import os
+import sys
+
+import click
+
+from klipsim.chelper import msgproto
+from klipsim.golden import stepdiff
+
+
+def _case_dictionary(path):
+    """The dictionary named by a reference case's meta.json next to `path`."""
+    meta_path = os.path.join(os.path.dirname(os.path.abspath(path)), "meta.json")
+    if not os.path.exists(meta_path):
+        return None
+    with open(meta_path) as f:
+        meta = json.load(f)
+    name = meta.get("dictionary")
+    if not name:
+        return None
+    dict_path = os.path.join(os.path.dirname(os.path.dirname(meta_path)), name)
+    return msgproto.Dictionary.load(dict_path) if os.path.exists(dict_path) else None
+
+
+def resolve_dictionary(ref, dictionary, mcu):
+    if dictionary:
+        return msgproto.load_dictionary(dictionary)
+    if mcu:
+        return msgproto.load_profile(mcu)
+    return _case_dictionary(ref)
+
+
+@click.command("diff")
+@click.argument("ref", type=click.Path(exists=True, dir_okay=False))
+@click.argument("cand", type=click.Path(exists=True, dir_okay=False))
+@click.option("--tol-us", type=float, default=stepdiff.DEFAULT_TOL_US, show_default=True,
+              help="Largest allowed step time difference in microseconds.")
+@click.option("--dictionary", "dictionary", default=None,
+              help="Data dictionary file (or profile name) for both streams.")
+@click.option("--mcu", default=None,
+              help="MCU profile (%s) for serial decoding and CLOCK_FREQ."
+                   % ", ".join(msgproto.profile_names()))
+@click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
+def diff_command(ref, cand, tol_us, dictionary, mcu, as_json):
+    """Compare the step pulses of two MCU command streams (text or serial)."""
+    try:
+        dic = resolve_dictionary(ref, dictionary, mcu)
+        clock_freq = dic.clock_freq if dic is not None else 0
+        if not clock_freq:
+            raise ValueError("%s: CLOCK_FREQ unknown; give --dictionary or --mcu" % ref)
+        report = stepdiff.diff_files(ref, cand, clock_freq, tol_us, dic, dic)
+    except (ValueError, KeyError, OSError) as e:
+        click.echo("error: %s" % (e.args[0] if e.args else e), err=True)
+        sys.exit(2)
+    if as_json:
+        click.echo(json.dumps(report.as_dict(), indent=1))
+    else:
+        click.echo("\n".join(report.lines()))
+    sys.exit(0 if report.equivalent else 1)
