@@ -8,7 +8,8 @@ step" takes zero virtual time and must end with exactly one action:
 - `t.compute(ns, then, until=None)`: needs `ns` of CPU before `then()` is
   called (with `until`, the burst ends at that absolute time even if less
   CPU was received: a busy loop bounded by wall time);
-- `t.sleep(ns, then)` / `t.sleep_until(at, then)`: block on a timer;
+- `t.sleep(ns, then)` / `t.sleep_until(at, then)`: block on a timer (a
+  time in the past wakes at once, like an absolute clock_nanosleep);
 - `t.wait(signal, then)`: block until `signal.post()` (counting, so a post
   before the wait is not lost, like a pipe byte or a semaphore);
 - `t.block(then)`: block until `Scheduler.wake(t)`;
@@ -114,7 +115,9 @@ class VThread:
         self._act()
         self.state = BLOCKED
         self.cont = then
-        self.timer = self.sched.kernel.schedule(at, lambda: self.sched.wake(self))
+        now = self.sched.kernel.now
+        self.timer = self.sched.kernel.schedule(at if at > now else now,
+                                                lambda: self.sched.wake(self))
 
     def wait(self, signal: "Signal", then: Callable[[], None]) -> None:
         self._act()

@@ -1,0 +1,188 @@
+"""Load scenarios (rt-app-like): steady background processes and CPU spikes.
+
+Contract: `load_scenario(path)` reads a TOML file into a `Scenario`;
+`install(sched, scenario, rng)` spawns its threads on a Scheduler and
+returns them. File layout:
+
+    [[load]]                 a steady process, e.g. a webcam encoder
+    name = "webcam"
+    threads = 1
+    policy = "other"         other | fifo | rr (+ nice / priority / cpus)
+    duty = 0.35              CPU fraction of one core per thread...
+    period_ms = 33           ...as `duty * period` of work every period
+    start_s = 0.0            optional
+    group = "webcam"         optional autogroup (default: its own group)
+
+    [[spike]]                a burst that takes whole cores
+    name = "hog"
+    at_s = 30.0              first start, seconds into the run
+    every_s = 10.0           optional repeat period
+    count = 3                optional number of repeats (default: forever
+                             with every_s, else 1)
+    duration_ms = 300        each thread spins until at + duration
+    threads = 4
+    policy = "fifo"
+    priority = 50
+
+A load thread does `duty * period` of CPU work, then sleeps until its next
+period start (no catch-up: a late period starts when the work is done).
+Each thread starts at a random phase inside its period drawn from the
+given numpy Generator, so seeds change phases and nothing else. A spike
+thread busy-loops from its start time to start + duration (it stops at the
+end even if it was preempted meanwhile, like `stress --timeout`).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from .config_toml import ConfigError, Table, load_toml, top_tables
+from .kernel import NS_PER_MS, NS_PER_S
+from .policy import ThreadClass, parse_thread_class
+
+
+@dataclass(frozen=True)
+class PeriodicLoad:
+    name: str
+    threads: int
+    cls: ThreadClass
+    duty: float
+    period_ns: int
+    start_ns: int
+    group: str
+
+
+@dataclass(frozen=True)
+class Spike:
+    name: str
+    at_ns: int
+    every_ns: int | None
+    count: int | None
+    duration_ns: int
+    threads: int
+    cls: ThreadClass
+    group: str
+
+
+@dataclass(frozen=True)
+class Scenario:
+    name: str
+    loads: tuple[PeriodicLoad, ...] = ()
+    spikes: tuple[Spike, ...] = ()
+
+
+def _ns(seconds: float) -> int:
+    return round(seconds * NS_PER_S)
+
+
+def load_scenario(path: str | Path) -> Scenario:
+    path = Path(path)
+    return parse_scenario(path, load_toml(path))
+
+
+def parse_scenario(path, doc: dict) -> Scenario:
+    top_tables(path, doc, ("load", "spike"))
+    loads = [_parse_load(Table(path, f"[[load]] #{i + 1}", item))
+             for i, item in enumerate(_array(path, doc, "load"))]
+    spikes = [_parse_spike(Table(path, f"[[spike]] #{i + 1}", item))
+              for i, item in enumerate(_array(path, doc, "spike"))]
+    return Scenario(Path(path).stem, tuple(loads), tuple(spikes))
+
+
+def _array(path, doc, key):
+    items = doc.get(key, [])
+    if not isinstance(items, list):
+        raise ConfigError(f"{path}: {key}: expected [[{key}]] tables")
+    return items
+
+
+def _parse_load(t: Table) -> PeriodicLoad:
+    name = t.str("name")
+    t.where = f"[[load]] {name}"
+    load = dict(
+        name=name,
+        threads=t.int("threads", 1, lo=1, hi=1024),
+        duty=t.num("duty", lo=0.0, hi=1.0),
+        period_ns=round(t.num("period_ms", lo=0.01) * NS_PER_MS),
+        start_ns=_ns(t.num("start_s", 0.0, lo=0.0)),
+        group=t.str("group", "load:" + name))
+    return PeriodicLoad(cls=parse_thread_class(t), **load)
+
+
+def _parse_spike(t: Table) -> Spike:
+    name = t.str("name")
+    t.where = f"[[spike]] {name}"
+    every = t.num("every_s", 0.0, lo=0.0)
+    count = t.int("count", 0, lo=0)
+    duration_ns = round(t.num("duration_ms", lo=0.0) * NS_PER_MS)
+    if every and _ns(every) < duration_ns:
+        t.fail("every_s", "shorter than duration_ms")
+    if count > 1 and not every:
+        t.fail("count", "a repeat count needs every_s")
+    spike = dict(
+        name=name,
+        at_ns=_ns(t.num("at_s", lo=0.0)),
+        every_ns=_ns(every) if every else None,
+        count=count or (None if every else 1),
+        duration_ns=duration_ns,
+        threads=t.int("threads", 1, lo=1, hi=1024),
+        group=t.str("group", "spike:" + name))
+    return Spike(cls=parse_thread_class(t), **spike)
+
+
+# -- installing on a scheduler -------------------------------------------
+def install(sched, scenario: Scenario, rng: np.random.Generator) -> list:
+    threads = []
+    for load in scenario.loads:
+        for i in range(load.threads):
+            threads.append(_spawn_periodic(sched, load, i, rng))
+    for spike in scenario.spikes:
+        for i in range(spike.threads):
+            threads.append(_spawn_spike(sched, spike, i))
+    return threads
+
+
+def _spawn_periodic(sched, load: PeriodicLoad, i: int, rng):
+    period = load.period_ns
+    work = round(load.duty * period)
+    first = load.start_ns + int(rng.integers(0, period))
+    box = {"start": first}
+
+    def run_period():
+        t = sched.current
+        if work >= period:
+            t.compute(period, run_period)
+            return
+        t.compute(work, sleep_to_next)
+
+    def sleep_to_next():
+        t = sched.current
+        box["start"] = max(box["start"] + period, sched.kernel.now)
+        t.sleep_until(box["start"], run_period)
+
+    return sched.spawn(f"{load.name}/{i}", run_period, group=load.group,
+                       at=first, **load.cls.spawn_args())
+
+
+def _spawn_spike(sched, spike: Spike, i: int):
+    box = {"start": spike.at_ns, "left": spike.count}
+
+    def burst():
+        t = sched.current
+        start = box["start"]
+        t.compute(spike.duration_ns, after, until=start + spike.duration_ns)
+
+    def after():
+        t = sched.current
+        if box["left"] is not None:
+            box["left"] -= 1
+            if box["left"] <= 0:
+                t.exit()
+                return
+        box["start"] = max(box["start"] + spike.every_ns, sched.kernel.now)
+        t.sleep_until(box["start"], burst)
+
+    return sched.spawn(f"{spike.name}/{i}", burst, group=spike.group,
+                       at=spike.at_ns, **spike.cls.spawn_args())
