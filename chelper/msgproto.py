@@ -498,15 +498,21 @@ class Dictionary:
         table = self.by_id[kind]
         out = []
         pos = 0
-        while pos < len(payload):
-            msgid, pos = decode_vlq(payload, pos)
-            mf = table.get(msgid)
-            if mf is None:
-                raise ValueError("unknown message id %d at payload offset %d" % (msgid, pos))
-            args, pos = mf.decode(payload, pos, enums)
-            out.append((mf.name, args))
+        try:
+            while pos < len(payload):
+                start = pos
+                msgid, pos = decode_vlq(payload, pos)
+                mf = table.get(msgid)
+                if mf is None:
+                    raise ValueError("unknown message id %d at payload offset %d"
+                                     % (msgid, start))
+                args, pos = mf.decode(payload, pos, enums)
+                out.append((mf.name, args))
+        except IndexError:
+            pos = len(payload) + 1
         if pos != len(payload):
-            raise ValueError("message runs past the end of its block")
+            raise ValueError("message at payload offset %d runs past the end of its block"
+                             % start)
         return out
 
     def format_text(self, name: str, args: dict) -> str:
