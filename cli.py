@@ -12,5 +12,8 @@ def main():
 from klipsim.golden.diff_cli import diff_command  # noqa: E402
 main.add_command(diff_command)
 
+from klipsim.sim.compile_cli import compile_command  # noqa: E402
+main.add_command(compile_command)
+
 if __name__ == "__main__":
     main()

@@ -1,0 +1,172 @@
+"""G-code motion state: absolute/relative modes, G92 offsets, speed and
+extrusion factors, and the commands that move or time the toolhead.
+
+Coordinates: `last_position` is the toolhead position the last move went
+to (x, y, z, e, in printer coordinates); `base_position` is the G92
+origin, so a G-code coordinate v maps to v + base_position in absolute
+mode. Feed rates are mm/min in G-code and mm/s in the toolhead; M220
+scales them (speed_factor = percent / (60 * 100)), M221 scales extrusion.
+(docs/G-Codes.md.)
+"""
+from ..gcode.errors import GCodeError
+from .lookahead import MoveError
+
+AXES = "XYZ"
+DEFAULT_SPEED = 25.   # mm/s before the first F (gcode_move.py)
+
+
+class GCodeMove:
+    def __init__(self, toolhead, dispatcher, stepper_enable, steppers_of):
+        self.toolhead = toolhead
+        self.stepper_enable = stepper_enable
+        self.steppers_of = steppers_of   # () -> all steppers (for motor off)
+        self.dispatcher = dispatcher
+        self.absolute_coord = True
+        self.absolute_extrude = True
+        self.base_position = [0., 0., 0., 0.]
+        self.last_position = [0., 0., 0., 0.]
+        self.homing_position = [0., 0., 0., 0.]
+        self.speed = DEFAULT_SPEED
+        self.speed_factor = 1. / 60.
+        self.extrude_factor = 1.
+        toolhead.set_position_listeners.append(self.reset_last_position)
+        self._register(dispatcher)
+
+    def _register(self, d):
+        for name in ("G0", "G1"):
+            d.register(name, self.cmd_G1, "Linear move")
+        for name, handler in (("G4", self.cmd_G4), ("G20", self.cmd_G20),
+                              ("G21", lambda cmd: None), ("G90", self.cmd_G90),
+                              ("G91", self.cmd_G91), ("G92", self.cmd_G92),
+                              ("M82", self.cmd_M82), ("M83", self.cmd_M83),
+                              ("M114", self.cmd_M114), ("M220", self.cmd_M220),
+                              ("M221", self.cmd_M221), ("M400", self.cmd_M400),
+                              ("M204", self.cmd_M204), ("M84", self.cmd_M84),
+                              ("M18", self.cmd_M84),
+                              ("SET_VELOCITY_LIMIT", self.cmd_SET_VELOCITY_LIMIT),
+                              ("SET_KINEMATIC_POSITION", self.cmd_SET_KINEMATIC_POSITION)):
+            d.register(name, handler)
+
+    def reset_last_position(self):
+        self.last_position = self.toolhead.get_position()
+
+    # ---- moves -------------------------------------------------------------
+    def cmd_G1(self, cmd):
+        params = cmd.params
+        try:
+            for index, axis in enumerate(AXES):
+                if axis in params:
+                    value = float(params[axis])
+                    if self.absolute_coord:
+                        self.last_position[index] = value + self.base_position[index]
+                    else:
+                        self.last_position[index] += value
+            if "E" in params:
+                value = float(params["E"]) * self.extrude_factor
+                if self.absolute_coord and self.absolute_extrude:
+                    self.last_position[3] = value + self.base_position[3]
+                else:
+                    self.last_position[3] += value
+            if "F" in params:
+                feed = float(params["F"])
+                if feed <= 0.:
+                    raise cmd.error("Invalid speed in '%s'" % cmd.text.strip())
+                self.speed = feed * self.speed_factor
+        except ValueError:
+            raise cmd.error("Unable to parse move '%s'" % cmd.text.strip())
+        self._move(cmd, self.last_position, self.speed)
+
+    def _move(self, cmd, position, speed):
+        try:
+            self.toolhead.move(position, speed)
+        except MoveError as e:
+            # The position is not taken: go back to where the toolhead is.
+            self.reset_last_position()
+            raise cmd.error(str(e))
+
+    def cmd_G4(self, cmd):
+        delay = cmd.get_float("P", 0., minval=0.) / 1000.
+        self.toolhead.dwell(delay)
+
+    def cmd_M400(self, cmd):
+        self.toolhead.wait_moves()
+
+    def cmd_G20(self, cmd):
+        raise cmd.error("Machine does not support G20 (inches) command")
+
+    def cmd_G90(self, cmd):
+        self.absolute_coord = True
+
+    def cmd_G91(self, cmd):
+        self.absolute_coord = False
+
+    def cmd_M82(self, cmd):
+        self.absolute_extrude = True
+
+    def cmd_M83(self, cmd):
+        self.absolute_extrude = False
+
+    def cmd_G92(self, cmd):
+        offsets = [cmd.get_float(a, None) for a in "XYZE"]
+        if offsets[3] is not None:
+            offsets[3] *= self.extrude_factor
+        if all(o is None for o in offsets):
+            offsets = [0., 0., 0., 0.]
+        for index, offset in enumerate(offsets):
+            if offset is not None:
+                self.base_position[index] = self.last_position[index] - offset
+
+    def cmd_M114(self, cmd):
+        pos = [self.last_position[i] - self.base_position[i] for i in range(4)]
+        self.dispatcher.info("X:%.3f Y:%.3f Z:%.3f E:%.3f" % tuple(pos))
+
+    def cmd_M220(self, cmd):
+        factor = cmd.get_float("S", 100., above=0.) / (60. * 100.)
+        self.speed = self.speed / self.speed_factor * factor
+        self.speed_factor = factor
+
+    def cmd_M221(self, cmd):
+        new_factor = cmd.get_float("S", 100., above=0.) / 100.
+        last_e = self.last_position[3]
+        e_value = (last_e - self.base_position[3]) / self.extrude_factor
+        self.base_position[3] = last_e - e_value * new_factor
+        self.extrude_factor = new_factor
+
+    # ---- limits and positions ------------------------------------------------
+    def cmd_M204(self, cmd):
+        accel = cmd.get_float("S", None, above=0.)
+        if accel is None:
+            p = cmd.get_float("P", None, above=0.)
+            t = cmd.get_float("T", None, above=0.)
+            if p is None or t is None:
+                raise cmd.error("Invalid M204 command \"%s\"" % cmd.text.strip())
+            accel = min(p, t)
+        self.toolhead.limits.max_accel = accel
+        self.toolhead.limits.update()
+
+    def cmd_SET_VELOCITY_LIMIT(self, cmd):
+        limits = self.toolhead.limits
+        limits.max_velocity = cmd.get_float("VELOCITY", limits.max_velocity, above=0.)
+        limits.max_accel = cmd.get_float("ACCEL", limits.max_accel, above=0.)
+        limits.square_corner_velocity = cmd.get_float(
+            "SQUARE_CORNER_VELOCITY", limits.square_corner_velocity, minval=0.)
+        limits.min_cruise_ratio = cmd.get_float(
+            "MINIMUM_CRUISE_RATIO", limits.min_cruise_ratio, minval=0., below=1.)
+        limits.update()
+
+    def cmd_SET_KINEMATIC_POSITION(self, cmd):
+        pos = self.toolhead.get_position()
+        newpos = [cmd.get_float(a, pos[i]) for i, a in enumerate(AXES)] + [pos[3]]
+        set_homed = cmd.get("SET_HOMED", "XYZ").lower()
+        clear_homed = cmd.get("CLEAR_HOMED", "").lower()
+        homing_axes = "".join(a for a in "xyz" if a in set_homed and a not in clear_homed)
+        self.toolhead.set_position(newpos, homing_axes)
+        if clear_homed:
+            self.toolhead.kin.clear_homing_state(clear_homed)
+
+    def cmd_M84(self, cmd):
+        self.stepper_enable.motors_off(self.toolhead, self.steppers_of())
+        self.toolhead.kin.clear_homing_state("xyz")
+
+
+__all__ = ["GCodeMove", "GCodeError"]

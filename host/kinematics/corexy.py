@@ -1,0 +1,12 @@
+"""CoreXY kinematics: stepper_x moves x+y, stepper_y moves x-y
+(docs/Kinematics.md), stepper_z drives z directly."""
+from ...chelper import motion
+from ..stepper import Rail
+from .cartesian import AXES, CartesianFamily
+
+
+def load(printer_section, config, hw, trapq):
+    rails = [Rail(config.section("stepper_" + a), hw) for a in AXES]
+    solvers = [motion.corexy_stepper("+"), motion.corexy_stepper("-"),
+               motion.cartesian_stepper("z")]
+    return CartesianFamily(rails, solvers, printer_section, trapq)

@@ -1,0 +1,231 @@
+"""The host's view of one micro-controller: object ids, configuration
+commands, the print-time <-> clock mapping, and the pin objects (digital
+out, soft PWM, analog in, endstop, trsync) that emit commands.
+
+Configuration follows the order Klipper's host uses (checked against
+golden/klipper/*/klipper.txt): objects register a config callback when
+they are created; at connect time the callbacks run in that order, some
+objects allocate their oid only then ("lazy" oids: digital out, PWM,
+analog in), `allocate_oids count=N` goes first, and `finalize_config crc=`
+carries the CRC32 of the configuration lines joined by newlines.
+
+Messages leave through a `link` (compile mode: a stream writer; simulate
+mode: the simulated serial queue): `link.send(mcu, name, args, req_clock,
+min_clock)`.
+"""
+import zlib
+
+MAX_STEPCOMPRESS_ERROR = 0.000025   # stepper.py: 25 us
+PWM_INIT_TIME = 0.200               # first soft-PWM value at est + 0.2 s (mcu.py)
+QUERY_SLOT_START = 1.0              # first periodic query at est + 1.0 s + oid * 10 ms
+QUERY_SLOT_STEP = 0.010             # (measured on the reference outputs)
+BATCH_MOVE_COUNT = 500              # batch mode assumes 500 move slots
+
+
+class MCUError(Exception):
+    """A pin or MCU configuration problem (message names the place)."""
+
+
+class MCU:
+    """One MCU: oids, config/init commands and clock conversions."""
+
+    def __init__(self, name, dictionary, link, clock_source):
+        self.name = name
+        self.dictionary = dictionary
+        self.link = link
+        self.clock_source = clock_source
+        self.clock_freq = float(dictionary.clock_freq)
+        self.constants = dictionary.config
+        self._oid_count = 0
+        self._config_callbacks = []
+        self._config_cmds = []
+        self._init_cmds = []
+
+    # ---- identity and clocks --------------------------------------------
+    def create_oid(self):
+        oid = self._oid_count
+        self._oid_count += 1
+        return oid
+
+    def get_constant(self, name, default=None):
+        value = self.constants.get(name, default)
+        if value is None:
+            raise MCUError("MCU '%s' has no constant %s" % (self.name, name))
+        return value
+
+    def print_time_to_clock(self, print_time):
+        return int(print_time * self.clock_freq)
+
+    def clock_to_print_time(self, clock):
+        return clock / self.clock_freq
+
+    def seconds_to_clock(self, seconds):
+        return int(seconds * self.clock_freq)
+
+    def estimated_print_time(self, eventtime):
+        return self.clock_source.estimated_print_time(eventtime)
+
+    def check_pin(self, pin, where):
+        if pin not in self.dictionary.pins:
+            raise MCUError("%s: pin '%s' is not a pin of MCU '%s' (%s)"
+                           % (where, pin, self.name, self.dictionary.mcu))
+
+    # ---- configuration --------------------------------------------------
+    def register_config_callback(self, callback):
+        self._config_callbacks.append(callback)
+
+    def add_config_cmd(self, name, args, is_init=False):
+        (self._init_cmds if is_init else self._config_cmds).append((name, args))
+
+    def connect(self):
+        """Run config callbacks and send the configuration and init
+        commands, as the host does when it connects."""
+        for callback in self._config_callbacks:
+            callback()
+        config = [("allocate_oids", {"count": self._oid_count})] + self._config_cmds
+        text = "\n".join(self.dictionary.format_text(n, a) for n, a in config)
+        crc = zlib.crc32(text.encode()) & 0xffffffff
+        for name, args in config:
+            self.link.send(self, name, args)
+        self.link.send(self, "finalize_config", {"crc": crc})
+        for name, args in self._init_cmds:
+            self.link.send(self, name, args)
+
+    def send(self, name, args, req_clock=0, min_clock=0):
+        self.link.send(self, name, args, req_clock, min_clock)
+
+
+class DigitalOut:
+    """An on/off output pin (stepper enable lines, [output_pin])."""
+
+    def __init__(self, mcu, pin, invert, start_value=0, shutdown_value=0,
+                 max_duration=0.):
+        self.mcu = mcu
+        self.pin = pin
+        self.invert = int(bool(invert))
+        self.start_value = start_value
+        self.shutdown_value = shutdown_value
+        self.max_duration = max_duration
+        self.oid = None
+        self.last_clock = 0
+        mcu.register_config_callback(self._build_config)
+
+    def _build_config(self):
+        self.oid = self.mcu.create_oid()
+        self.mcu.add_config_cmd("config_digital_out", {
+            "oid": self.oid, "pin": self.pin,
+            "value": self.start_value ^ self.invert,
+            "default_value": self.shutdown_value ^ self.invert,
+            "max_duration": self.mcu.seconds_to_clock(self.max_duration)})
+
+    def set_digital(self, print_time, value):
+        clock = self.mcu.print_time_to_clock(print_time)
+        self.mcu.send("queue_digital_out", {
+            "oid": self.oid, "clock": clock & 0xffffffff,
+            "on_ticks": int(bool(value)) ^ self.invert},
+            req_clock=clock, min_clock=self.last_clock)
+        self.last_clock = clock
+
+
+class SoftPwm:
+    """A software-PWM output (heaters, fans) on a digital pin."""
+
+    def __init__(self, mcu, pin, invert, cycle_time, start_value=0.,
+                 shutdown_value=0., max_duration=0.):
+        self.mcu = mcu
+        self.pin = pin
+        self.invert = int(bool(invert))
+        self.cycle_time = cycle_time
+        self.start_value = start_value
+        self.shutdown_value = shutdown_value
+        self.max_duration = max_duration
+        self.oid = None
+        self.cycle_ticks = 0
+        self.last_clock = 0
+        mcu.register_config_callback(self._build_config)
+
+    def _build_config(self):
+        self.oid = self.mcu.create_oid()
+        self.cycle_ticks = self.mcu.seconds_to_clock(self.cycle_time)
+        self.mcu.add_config_cmd("config_digital_out", {
+            "oid": self.oid, "pin": self.pin,
+            "value": int(self.start_value >= 1.) ^ self.invert,
+            "default_value": int(self.shutdown_value >= .5) ^ self.invert,
+            "max_duration": self.mcu.seconds_to_clock(self.max_duration)})
+        self.mcu.add_config_cmd("set_digital_out_pwm_cycle", {
+            "oid": self.oid, "cycle_ticks": self.cycle_ticks})
+        # The first value is scheduled a little after start-up.
+        est = self.mcu.estimated_print_time(0.)
+        clock = self.mcu.print_time_to_clock(est + PWM_INIT_TIME)
+        self.last_clock = clock
+        self.mcu.add_config_cmd("queue_digital_out", {
+            "oid": self.oid, "clock": clock & 0xffffffff,
+            "on_ticks": self._on_ticks(self.start_value)}, is_init=True)
+
+    def _on_ticks(self, value):
+        on_ticks = int(max(0., min(1., value)) * self.cycle_ticks + 0.5)
+        if self.invert:
+            on_ticks = self.cycle_ticks - on_ticks
+        return on_ticks
+
+    def set_pwm(self, print_time, value):
+        clock = self.mcu.print_time_to_clock(print_time)
+        self.mcu.send("queue_digital_out", {
+            "oid": self.oid, "clock": clock & 0xffffffff,
+            "on_ticks": self._on_ticks(value)},
+            req_clock=clock, min_clock=self.last_clock)
+        self.last_clock = clock
+
+
+class AnalogIn:
+    """An ADC input sampled periodically by the MCU (thermistors)."""
+
+    def __init__(self, mcu, pin, sample_time, sample_count, report_time,
+                 min_fraction, max_fraction, range_check_count):
+        self.mcu = mcu
+        self.pin = pin
+        self.sample_time = sample_time
+        self.sample_count = sample_count
+        self.report_time = report_time
+        self.min_fraction = min_fraction
+        self.max_fraction = max_fraction
+        self.range_check_count = range_check_count
+        self.oid = None
+        mcu.register_config_callback(self._build_config)
+
+    def _build_config(self):
+        self.oid = self.mcu.create_oid()
+        self.mcu.add_config_cmd("config_analog_in", {"oid": self.oid, "pin": self.pin})
+        max_adc = self.sample_count * self.mcu.get_constant("ADC_MAX")
+        min_value = max(0, min(0xffff, int(self.min_fraction * max_adc)))
+        max_value = max(0, min(0xffff, int(-(-self.max_fraction * max_adc // 1))))
+        est = self.mcu.estimated_print_time(0.)
+        first = est + QUERY_SLOT_START + self.oid * QUERY_SLOT_STEP
+        self.mcu.add_config_cmd("query_analog_in", {
+            "oid": self.oid,
+            "clock": self.mcu.print_time_to_clock(first) & 0xffffffff,
+            "sample_ticks": self.mcu.seconds_to_clock(self.sample_time),
+            "sample_count": self.sample_count,
+            "rest_ticks": self.mcu.seconds_to_clock(self.report_time),
+            "bytes_per_report": 2,
+            "min_value": min_value, "max_value": max_value,
+            "range_check_count": self.range_check_count}, is_init=True)
+
+
+class Endstop:
+    """An endstop input and the trsync object that stops steppers on it.
+    The oids are taken when the endstop is created (before its stepper's)."""
+
+    def __init__(self, mcu, pin, pullup, invert):
+        self.mcu = mcu
+        self.pin = pin
+        self.pullup = pullup
+        self.invert = invert
+        self.oid = mcu.create_oid()
+        self.trsync_oid = mcu.create_oid()
+        mcu.register_config_callback(self._build_config)
+
+    def _build_config(self):
+        self.mcu.add_config_cmd("config_endstop", {
+            "oid": self.oid, "pin": self.pin, "pull_up": int(bool(self.pullup))})
+        self.mcu.add_config_cmd("config_trsync", {"oid": self.trsync_oid})

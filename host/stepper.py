@@ -1,0 +1,212 @@
+"""Steppers and rails.
+
+A `Stepper` is one motor driver on an MCU: its step/dir pins, its step
+distance, its step solver (a C stepper-kinematics object reading a
+trapezoid queue) and its step compressor. A `Rail` is an axis made of one
+stepper plus its endstop and travel limits (stepper_x, stepper_a, ...).
+
+Step distance (docs/Rotation_Distance.md):
+    step_dist = rotation_distance / (full_steps_per_rotation * microsteps * gear_ratio)
+"""
+from dataclasses import dataclass
+
+from ..chelper import motion
+from .mcu import MAX_STEPCOMPRESS_ERROR, Endstop
+from .pins import parse_pin
+
+DEFAULT_STEP_PULSE_DURATION = 0.000002   # stepper.py: 2 us
+
+
+class ConfigValueError(Exception):
+    pass
+
+
+def parse_gear_ratio(section):
+    """`gear_ratio: 50:17, 3:1` -> product of output/input ratios."""
+    ratio = 1.
+    for pair in section.getlist("gear_ratio", [], sep=","):
+        parts = [p.strip() for p in pair.split(":")]
+        try:
+            out_teeth, in_teeth = (float(p) for p in parts)
+        except ValueError:
+            raise section.error("Invalid gear_ratio '%s'" % pair, "gear_ratio")
+        ratio *= out_teeth / in_teeth
+    return ratio
+
+
+def parse_step_distance(section, units_in_radians=False):
+    if units_in_radians:
+        rotation_dist = 2. * 3.141592653589793  # one turn in radians
+        section.getfloat("rotation_distance", None)  # not allowed to matter
+    else:
+        rotation_dist = section.getfloat("rotation_distance", above=0.)
+    microsteps = section.getint("microsteps", minval=1)
+    full_steps = section.getint("full_steps_per_rotation", 200, minval=1)
+    if full_steps % 4:
+        raise section.error("full_steps_per_rotation must be a multiple of 4",
+                            "full_steps_per_rotation")
+    gear_ratio = parse_gear_ratio(section)
+    return rotation_dist / gear_ratio / (full_steps * microsteps), rotation_dist
+
+
+class Stepper:
+    """One stepper driver: pins, step distance, solver and compressor."""
+
+    def __init__(self, section, hw, units_in_radians=False):
+        self.name = section.name
+        step = parse_pin(section.get("step_pin"), can_invert=True)
+        direction = parse_pin(section.get("dir_pin"), can_invert=True)
+        self.mcu = hw.lookup(step.chip, section, "step_pin")
+        self.mcu.check_pin(step.pin, section.location("step_pin"))
+        self.mcu.check_pin(direction.pin, section.location("dir_pin"))
+        self.step_pin = step
+        self.dir_pin = direction
+        self.step_dist, self.rotation_dist = parse_step_distance(
+            section, units_in_radians)
+        self.step_pulse_duration = section.getfloat(
+            "step_pulse_duration", DEFAULT_STEP_PULSE_DURATION, minval=0., maxval=.001)
+        self.enable_pin_text = section.get("enable_pin", None)
+        self.oid = None
+        self.compressor = None
+        self.kinematics = None
+        self.trapq = None
+        self._active_callbacks = []
+
+    def allocate(self):
+        """Take the stepper's oid (after its endstop's, as Klipper does)."""
+        self.oid = self.mcu.create_oid()
+        max_error = int(MAX_STEPCOMPRESS_ERROR * self.mcu.clock_freq)
+        self.compressor = motion.StepCompress(self.oid, max_error,
+                                              invert_dir=self.dir_pin.invert)
+        self.compressor.set_time(0., self.mcu.clock_freq)
+        self.mcu.register_config_callback(self._build_config)
+
+    def _build_config(self):
+        self.mcu.add_config_cmd("config_stepper", {
+            "oid": self.oid, "step_pin": self.step_pin.pin,
+            "dir_pin": self.dir_pin.pin, "invert_step": int(self.step_pin.invert),
+            "step_pulse_ticks": self.mcu.seconds_to_clock(self.step_pulse_duration)})
+
+    # ---- motion -------------------------------------------------------------
+    def set_stepper_kinematics(self, sk):
+        self.kinematics = sk
+        sk.set_stepcompress(self.compressor, self.step_dist)
+        if self.trapq is not None:
+            sk.set_trapq(self.trapq)
+
+    def set_trapq(self, trapq):
+        self.trapq = trapq
+        self.kinematics.set_trapq(trapq)
+
+    def set_position(self, coord):
+        self.kinematics.set_position(coord[0], coord[1], coord[2])
+
+    def add_active_callback(self, callback):
+        self._active_callbacks.append(callback)
+
+    def generate_steps(self, flush_time):
+        """Solve steps up to flush_time; tell listeners (the enable line)
+        the print time at which this stepper first moves."""
+        if self._active_callbacks:
+            first_active = self.kinematics.check_active(flush_time)
+            if first_active:
+                callbacks, self._active_callbacks = self._active_callbacks, []
+                for callback in callbacks:
+                    callback(first_active)
+        self.kinematics.generate_steps(flush_time)
+
+    def get_commanded_position(self):
+        return self.kinematics.commanded_position
+
+
+@dataclass
+class HomingInfo:
+    speed: float
+    position_endstop: float
+    retract_speed: float
+    retract_dist: float
+    positive_dir: bool
+    second_homing_speed: float
+
+
+class Rail:
+    """An axis: stepper(s), endstop and limits from a [stepper_*] section."""
+
+    def __init__(self, section, hw, need_position_minmax=True,
+                 default_position_endstop=None, units_in_radians=False):
+        self.name = section.name.split()[-1]
+        self.stepper = Stepper(section, hw, units_in_radians)
+        self.endstop = None
+        endstop_text = section.get("endstop_pin", None)
+        if endstop_text is not None:
+            pin = parse_pin(endstop_text, can_invert=True, can_pullup=True)
+            mcu = hw.lookup(pin.chip, section, "endstop_pin")
+            mcu.check_pin(pin.pin, section.location("endstop_pin"))
+            self.endstop = Endstop(mcu, pin.pin, pin.pullup, pin.invert)
+        self.stepper.allocate()
+        hw.register_stepper(self.stepper)
+        self._read_limits(section, need_position_minmax, default_position_endstop)
+
+    def _read_limits(self, section, need_position_minmax, default_position_endstop):
+        if default_position_endstop is None:
+            self.position_endstop = section.getfloat("position_endstop")
+        else:
+            self.position_endstop = section.getfloat(
+                "position_endstop", default_position_endstop)
+        if need_position_minmax:
+            self.position_min = section.getfloat("position_min", 0.)
+            self.position_max = section.getfloat(
+                "position_max", above=self.position_min)
+        else:
+            self.position_min, self.position_max = 0., self.position_endstop
+        if not self.position_min <= self.position_endstop <= self.position_max:
+            raise section.error(
+                "position_endstop must be between position_min and position_max",
+                "position_endstop")
+        speed = section.getfloat("homing_speed", 5., above=0.)
+        second = section.getfloat("second_homing_speed", speed / 2., above=0.)
+        retract_speed = section.getfloat("homing_retract_speed", speed, above=0.)
+        retract_dist = section.getfloat("homing_retract_dist", 5., minval=0.)
+        mid = (self.position_min + self.position_max) / 2.
+        default_positive = self.position_endstop > mid
+        positive_dir = section.getboolean("homing_positive_dir", default_positive)
+        self.homing = HomingInfo(speed, self.position_endstop, retract_speed,
+                                 retract_dist, positive_dir, second)
+
+    def get_range(self):
+        return self.position_min, self.position_max
+
+    def steppers(self):
+        return [self.stepper]
+
+    def setup_itersolve(self, sk):
+        self.stepper.set_stepper_kinematics(sk)
+
+    def set_trapq(self, trapq):
+        self.stepper.set_trapq(trapq)
+
+    def set_position(self, coord):
+        self.stepper.set_position(coord)
+
+
+def _queue_step_args(stepper, msg):
+    return {"oid": stepper.oid, "interval": int(msg["p0"]),
+            "count": int(msg["p1"]), "add": int(msg["p2"])}
+
+
+def send_stepper_message(stepper, msg):
+    """Send one message produced by the step compressor."""
+    kind = int(msg["kind"])
+    req_clock, min_clock = int(msg["req_clock"]), int(msg["min_clock"])
+    if kind == 0:
+        stepper.mcu.send("queue_step", _queue_step_args(stepper, msg), req_clock, min_clock)
+    elif kind == 1:
+        stepper.mcu.send("set_next_step_dir", {"oid": stepper.oid, "dir": int(msg["p0"])},
+                         req_clock, min_clock)
+    else:
+        stepper.mcu.send("reset_step_clock", {"oid": stepper.oid,
+                                              "clock": int(msg["p0"]) & 0xffffffff},
+                         req_clock, min_clock)
+
+
+Stepper.send_message = send_stepper_message

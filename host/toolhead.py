@@ -1,0 +1,183 @@
+"""The toolhead: turns requested moves into timed trapezoids on the
+print-time axis and hands them to the motion queues.
+
+Print time is the host's clock for the MCU (seconds; clock = print_time *
+CLOCK_FREQ on the main MCU). Its bookkeeping follows Klipper's current
+design (toolhead.py with motion_queuing, see KLIPPER-FACTS.md 2.1/2.2):
+
+* After an idle period ("NeedPrime") the next move starts at
+  max(estimated_print_time + BUFFER_TIME_START, the step generator's
+  restart time), i.e. 0.250 s into the run for the first move of a batch
+  run, where the estimated print time stays 0.
+* While moves keep coming ("main" state) each move starts exactly where
+  the previous one ended; a dwell pushes print time forward.
+* Flushing the look-ahead (M400, set_position, end of input) goes back to
+  "NeedPrime".
+
+The host never asks whether it runs in compile or simulate mode: it reads
+time from the reactor and the estimated print time from the MCU.
+"""
+import math
+
+from .lookahead import LookAheadQueue, Move, MoveError
+
+BUFFER_TIME_START = 0.250   # toolhead.py: lead of the first move after idle
+BUFFER_TIME_HIGH = 1.0      # toolhead.py: look-ahead flush time after a flush
+LOOKAHEAD_FLUSH_TIME = 0.150  # toolhead.py (HEAD): lazy flush threshold
+
+STATE_MAIN = ""
+STATE_NEED_PRIME = "NeedPrime"
+
+
+class ToolheadLimits:
+    """Velocity and acceleration limits (SET_VELOCITY_LIMIT, M204)."""
+
+    def __init__(self, max_velocity, max_accel, square_corner_velocity,
+                 min_cruise_ratio):
+        self.max_velocity = max_velocity
+        self.max_accel = max_accel
+        self.square_corner_velocity = square_corner_velocity
+        self.min_cruise_ratio = min_cruise_ratio
+        self.update()
+
+    def update(self):
+        """Derive junction deviation and the smoothed acceleration.
+
+        Junction deviation from the square corner velocity: a 90 degree
+        corner taken at scv implies jd = scv^2 * (sqrt(2) - 1) / accel
+        (docs/Kinematics.md)."""
+        scv2 = self.square_corner_velocity ** 2
+        self.junction_deviation = scv2 * (math.sqrt(2.) - 1.) / self.max_accel
+        self.max_accel_to_decel = self.max_accel * (1. - self.min_cruise_ratio)
+
+
+class ToolHead:
+    """Plans moves with look-ahead and keeps the print-time clock."""
+
+    def __init__(self, limits, kinematics, motion_queuing, mcu, reactor):
+        self.limits = limits
+        self.kin = kinematics
+        self.motion = motion_queuing
+        self.mcu = mcu
+        self.reactor = reactor
+        self.extruder = None
+        self.lookahead = LookAheadQueue(LOOKAHEAD_FLUSH_TIME)
+        self.lookahead.set_flush_time(BUFFER_TIME_HIGH)
+        self.commanded_pos = [0., 0., 0., 0.]
+        self.print_time = 0.
+        self.state = STATE_NEED_PRIME
+        self.trapq = motion_queuing.toolhead_trapq
+        self.set_position_listeners = []
+
+    # ---- print time -----------------------------------------------------
+    def _estimated_print_time(self):
+        return self.mcu.estimated_print_time(self.reactor.monotonic())
+
+    def _calc_print_time(self):
+        """Restart print time after idle: leave room for the MCU to get the
+        first steps in time and for the step generator to restart."""
+        est = self._estimated_print_time()
+        kin_time = self.motion.step_gen_restart_time(est)
+        min_print_time = max(est + BUFFER_TIME_START, kin_time)
+        if min_print_time > self.print_time:
+            self.print_time = min_print_time
+
+    def _process_moves(self, moves):
+        """Place timed moves on the print-time axis and queue them."""
+        if not moves:
+            return
+        if self.state != STATE_MAIN:
+            self.state = STATE_MAIN
+            self._calc_print_time()
+        next_move_time = self.print_time
+        for move in moves:
+            if move.is_kinematic_move:
+                self.trapq.append(next_move_time, move.accel_t, move.cruise_t,
+                                  move.decel_t, move.start_pos[:3],
+                                  move.axes_r[:3], move.start_v,
+                                  move.cruise_v, move.accel)
+            if move.axes_d[3]:
+                self.extruder.move(next_move_time, move)
+            next_move_time += move.accel_t + move.cruise_t + move.decel_t
+            for callback in move.timing_callbacks:
+                callback(next_move_time)
+        self.motion.note_motion(next_move_time)
+        self._advance_move_time(next_move_time)
+
+    def _advance_move_time(self, next_print_time):
+        self.print_time = max(self.print_time, next_print_time)
+        self.motion.advance(self.print_time)
+
+    def _flush_lookahead(self):
+        """Time every queued move and go back to the idle state."""
+        self._process_moves(self.lookahead.flush())
+        self.state = STATE_NEED_PRIME
+        self.lookahead.set_flush_time(BUFFER_TIME_HIGH)
+
+    def flush_step_generation(self):
+        self._flush_lookahead()
+        self.motion.flush_all_steps()
+
+    def get_last_move_time(self):
+        """Print time at which everything queued so far has finished."""
+        if self.state != STATE_MAIN:
+            self._flush_lookahead()
+            self._calc_print_time()
+        else:
+            self._process_moves(self.lookahead.flush())
+        return self.print_time
+
+    # ---- commands -----------------------------------------------------------
+    def move(self, newpos, speed):
+        """Queue a move from the commanded position to `newpos` (x,y,z,e)."""
+        move = Move(self.limits, self.commanded_pos, newpos, speed)
+        if not move.move_d:
+            return
+        if move.is_kinematic_move:
+            self.kin.check_move(move)
+        if move.axes_d[3]:
+            self.extruder.check_move(move)
+        self.commanded_pos[:] = move.end_pos
+        prev = self.lookahead.get_last()
+        extruder_v2 = (self.extruder.calc_junction(prev, move)
+                       if prev is not None else 0.)
+        if self.lookahead.add_move(move, extruder_v2):
+            self._process_moves(self.lookahead.flush(lazy=True))
+
+    def register_lookahead_callback(self, callback):
+        """Call `callback(print_time)` when the last queued move ends (at
+        once, with the current print time, if nothing is queued)."""
+        last = self.lookahead.get_last()
+        if last is None:
+            callback(self.get_last_move_time())
+        else:
+            last.timing_callbacks.append(callback)
+
+    def dwell(self, delay):
+        next_print_time = self.get_last_move_time() + max(0., delay)
+        self._advance_move_time(next_print_time)
+
+    def wait_moves(self):
+        self._flush_lookahead()
+
+    def set_position(self, newpos, homing_axes=""):
+        self.flush_step_generation()
+        self.trapq.set_position(self.print_time, tuple(newpos[:3]))
+        self.commanded_pos[:] = newpos
+        self.kin.set_position(newpos, homing_axes)
+        for listener in self.set_position_listeners:
+            listener()
+
+    def get_position(self):
+        return list(self.commanded_pos)
+
+    def set_extruder(self, extruder, extrude_pos):
+        self.extruder = extruder
+        self.commanded_pos[3] = extrude_pos
+
+    def finish(self):
+        """End of input: time every move and generate every step."""
+        self.flush_step_generation()
+
+
+__all__ = ["ToolHead", "ToolheadLimits", "MoveError", "BUFFER_TIME_START"]
