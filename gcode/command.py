@@ -215,3 +215,11 @@ def parse_line(line, source=None, lineno=None):
         except ValueError:
             command.param_error = "Malformed command '%s'" % (text,)
     return command
+
+
+def make_command(name, params, text=None, source=None, lineno=None):
+    """A command built by code (arc segments, host-generated moves):
+    params may hold numbers, get_float() accepts them."""
+    if text is None:
+        text = name
+    return GCodeCommand(name, dict(params), text, source, lineno)
