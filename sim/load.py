@@ -2,7 +2,8 @@
 
 Contract: `load_scenario(path)` reads a TOML file into a `Scenario`;
 `install(sched, scenario, rng)` spawns its threads on a Scheduler and
-returns them. File layout:
+returns them; `spawn_periodic` and `spawn_hog` are the building blocks
+(also used by tests and benchmarks). File layout:
 
     [[load]]                 a steady process, e.g. a webcam encoder
     name = "webcam"
@@ -145,25 +146,37 @@ def install(sched, scenario: Scenario, rng: np.random.Generator) -> list:
 
 
 def _spawn_periodic(sched, load: PeriodicLoad, i: int, rng):
-    period = load.period_ns
-    work = round(load.duty * period)
-    first = load.start_ns + int(rng.integers(0, period))
-    box = {"start": first}
+    first = load.start_ns + int(rng.integers(0, load.period_ns))
+    return spawn_periodic(sched, f"{load.name}/{i}",
+                          round(load.duty * load.period_ns), load.period_ns,
+                          first, group=load.group, **load.cls.spawn_args())
+
+
+def spawn_periodic(sched, name: str, work_ns: int, period_ns: int,
+                   first_ns: int = 0, **spawn_args):
+    """A thread doing `work_ns` of CPU every `period_ns` from `first_ns`
+    (sleeping until the next period start; a late period starts at once)."""
+    box = {"start": first_ns}
 
     def run_period():
         t = sched.current
-        if work >= period:
-            t.compute(period, run_period)
+        if work_ns >= period_ns:
+            t.compute(period_ns, run_period)
             return
-        t.compute(work, sleep_to_next)
+        t.compute(work_ns, sleep_to_next)
 
     def sleep_to_next():
-        t = sched.current
-        box["start"] = max(box["start"] + period, sched.kernel.now)
-        t.sleep_until(box["start"], run_period)
+        box["start"] = max(box["start"] + period_ns, sched.kernel.now)
+        sched.current.sleep_until(box["start"], run_period)
 
-    return sched.spawn(f"{load.name}/{i}", run_period, group=load.group,
-                       at=first, **load.cls.spawn_args())
+    return sched.spawn(name, run_period, at=first_ns, **spawn_args)
+
+
+def spawn_hog(sched, name: str, **spawn_args):
+    """An always-runnable thread (a busy loop)."""
+    def spin():
+        sched.current.compute(NS_PER_S, spin)
+    return sched.spawn(name, spin, **spawn_args)
 
 
 def _spawn_spike(sched, spike: Spike, i: int):
