@@ -1,8 +1,56 @@
-"""cffi builder for the simulated MCU firmware (placeholder until the
-firmware lands; owned by the firmware work)."""
+"""cffi (API mode, out of line) builder for klipsim.firmware.simulator._fwsim.
+
+Contract: first runs the dictionary generator (firmware/dictgen.py), which
+writes firmware/simulator/_gen/fw_gen.c from the command declarations in
+firmware/src/*.c and the MCU profiles; then compiles firmware/src/*.c,
+the board layer board_sim.c and the generated file into one extension.
+Only the declarations between the cffi markers in fwsim.h are exposed.
+Nothing is compiled at run time.
+"""
+import glob
+import importlib.util
+import os
+import re
+
 from cffi import FFI
 
+HERE = os.path.dirname(os.path.abspath(__file__))
+FIRMWARE = os.path.dirname(HERE)
+SRC = os.path.join(FIRMWARE, "src")
+GENERATED = os.path.join(HERE, "_gen", "fw_gen.c")
+CDEF_BLOCK = re.compile(r"/\* cffi:begin \*/(.*?)/\* cffi:end \*/", re.S)
+
+# Reproducible floating point (DESIGN.md, determinism), as build_chelper.py.
+CFLAGS = ["-O2", "-std=gnu11", "-ffp-contract=off", "-fno-fast-math",
+          "-Wall", "-Wno-unused-function"]
+
+
+def _load_dictgen():
+    spec = importlib.util.spec_from_file_location(
+        "klipsim_fw_dictgen", os.path.join(FIRMWARE, "dictgen.py"))
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def _cdef_text():
+    with open(os.path.join(HERE, "fwsim.h")) as f:
+        return "\n".join(CDEF_BLOCK.findall(f.read()))
+
+
+_load_dictgen().write_generated(GENERATED)
+_sources = sorted(glob.glob(os.path.join(SRC, "*.c"))) + [
+    os.path.join(HERE, "board_sim.c"), GENERATED]
+
 ffibuilder = FFI()
-ffibuilder.cdef("int klipsim_fw_abi(void);")
-ffibuilder.set_source("klipsim.firmware.simulator._fwsim",
-                      "int klipsim_fw_abi(void) { return 0; }")
+ffibuilder.cdef(_cdef_text())
+ffibuilder.set_source(
+    "klipsim.firmware.simulator._fwsim",
+    '#include "fwsim.h"',
+    sources=[os.path.relpath(p) for p in _sources],
+    include_dirs=[SRC, HERE],
+    extra_compile_args=CFLAGS,
+)
+
+if __name__ == "__main__":
+    ffibuilder.compile(verbose=True)

@@ -1,0 +1,265 @@
+"""Build step: the firmware's data dictionary and dispatch tables.
+
+Contract: reads the command declarations (DECL_COMMAND / DECL_COMMAND_FLAGS
+with Klipper's command names and format strings), the response formats
+(sendf literals) and the shutdown reasons (shutdown / try_shutdown
+literals) from firmware/src/*.c, combines them with each MCU profile
+(CLOCK_FREQ, MCU name, ADC_MAX, pin enumeration, move count) and writes
+one C file with the dispatch table, the response table, the static
+strings and, per profile, the zlib-compressed JSON data dictionary in
+Klipper's shape (served by the `identify` command).  Message ids:
+identify_response=0 and identify=1 (fixed by the protocol), then the
+responses, then the commands, each sorted by format string; all ids stay
+below 96 so they encode in one VLQ byte.  Same sources, same bytes.
+
+Run by firmware/simulator/build_firmware.py at build time; standalone
+`python firmware/dictgen.py OUT.c` does the same.
+"""
+import glob
+import json
+import os
+import re
+import sys
+import zlib
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+REPO = os.path.dirname(HERE)
+SRC_DIR = os.path.join(HERE, "src")
+PROFILE_DIR = os.path.join(REPO, "chelper", "profiles")
+GOLDEN_DICT_DIR = os.path.join(REPO, "golden", "klipper", "dicts")
+PROFILE_NAMES = ("atmega2560", "stm32f407", "stm32f446", "rp2040")
+
+IDENTIFY_RESPONSE = "identify_response offset=%u data=%.*s"
+IDENTIFY = "identify offset=%u count=%c"
+MAX_PARAMS = 12
+SINGLE_BYTE_IDS = 96   # VLQ values 0..95 take one byte (KLIPPER-FACTS 4)
+
+PARAM_TYPES = {"%u": "PT_uint32", "%i": "PT_int32", "%hu": "PT_uint16",
+               "%hi": "PT_int16", "%c": "PT_byte", "%s": "PT_string",
+               "%.*s": "PT_progmem_buffer", "%*s": "PT_buffer"}
+
+_LITERALS = r'((?:\s*"(?:[^"\\]|\\.)*")+)'
+_DECL = re.compile(r"DECL_COMMAND\(\s*(\w+)\s*," + _LITERALS + r"\s*\)")
+_DECL_FLAGS = re.compile(
+    r"DECL_COMMAND_FLAGS\(\s*(\w+)\s*,\s*(\w+)\s*," + _LITERALS + r"\s*\)")
+_SENDF = re.compile(r"\bsendf\(\s*m\s*," + _LITERALS)
+_SHUTDOWN = re.compile(r"\b(?:try_)?shutdown\(\s*m\s*," + _LITERALS + r"\s*\)")
+
+
+class DictgenError(Exception):
+    pass
+
+
+def _join_literals(text):
+    return "".join(re.findall(r'"((?:[^"\\]|\\.)*)"', text))
+
+
+def param_types(fmt):
+    """Parameter type names of a format string, in order."""
+    types = []
+    for token in fmt.split()[1:]:
+        name, _, spec = token.partition("=")
+        if spec not in PARAM_TYPES:
+            raise DictgenError("unknown parameter type %r in %r" % (spec, fmt))
+        types.append(PARAM_TYPES[spec])
+    if len(types) > MAX_PARAMS:
+        raise DictgenError("too many parameters in %r" % fmt)
+    return types
+
+
+def scan_sources(src_dir=SRC_DIR):
+    """(commands, responses, static strings) declared in the C sources.
+
+    commands: sorted list of (format, handler, flags)."""
+    commands, responses, strings = {}, set(), set()
+    for path in sorted(glob.glob(os.path.join(src_dir, "*.c"))):
+        with open(path) as f:
+            text = f.read()
+        for func, lits in _DECL.findall(text):
+            commands[_join_literals(lits)] = (func, "0")
+        for func, flags, lits in _DECL_FLAGS.findall(text):
+            commands[_join_literals(lits)] = (func, flags)
+        responses.update(_join_literals(l) for l in _SENDF.findall(text))
+        strings.update(_join_literals(l) for l in _SHUTDOWN.findall(text))
+    cmds = [(fmt, func, flags) for fmt, (func, flags) in sorted(commands.items())]
+    return cmds, sorted(responses), sorted(strings)
+
+
+def assign_ids(commands, responses):
+    """{format: msgid} for every command and response."""
+    if IDENTIFY not in [c[0] for c in commands] or IDENTIFY_RESPONSE not in responses:
+        raise DictgenError("identify/identify_response must be declared")
+    ids = {IDENTIFY_RESPONSE: 0, IDENTIFY: 1}
+    rest = [r for r in responses if r != IDENTIFY_RESPONSE]
+    rest += [c[0] for c in commands if c[0] != IDENTIFY]
+    for fmt in rest:
+        ids[fmt] = len(ids)
+    if len(ids) > SINGLE_BYTE_IDS:
+        raise DictgenError("more than %d messages" % SINGLE_BYTE_IDS)
+    return ids
+
+
+# ---- profiles ----
+
+def _pin_count(pins):
+    top = 0
+    for value in pins.values():
+        last = value[0] + value[1] - 1 if isinstance(value, list) else value
+        top = max(top, last)
+    return top + 1
+
+
+def _profile_from_klipper_dict(name, path, move_count):
+    with open(path) as f:
+        d = json.load(f)
+    cfg = d["config"]
+    return {"name": name, "mcu": cfg["MCU"], "clock_freq": cfg["CLOCK_FREQ"],
+            "adc_max": cfg.get("ADC_MAX", 4095),
+            "pins": d["enumerations"]["pin"], "move_count": move_count}
+
+
+def _rp2040_fallback():
+    return {"name": "rp2040", "mcu": "rp2040", "clock_freq": 12000000,
+            "adc_max": 4095, "move_count": 1024,
+            "pins": {"gpio0": [0, 30], "ADC_TEMPERATURE": 30}}
+
+
+def _normalise_profile(name, raw):
+    """Accept the protocol engineer's profile file; keys checked loosely."""
+    cfg = raw.get("config", raw.get("constants", {}))
+    get = lambda *keys, default=None: next(
+        (src[k] for k in keys for src in (raw, cfg) if k in src), default)
+    pins = get("pins", "pin")
+    if pins is None and "enumerations" in raw:
+        pins = raw["enumerations"].get("pin")
+    profile = {"name": name, "mcu": get("mcu", "MCU"),
+               "clock_freq": get("clock_freq", "CLOCK_FREQ"),
+               "adc_max": get("adc_max", "ADC_MAX", default=4095),
+               "move_count": get("move_count", "MOVE_COUNT", default=1024),
+               "pins": pins}
+    missing = [k for k, v in profile.items() if v is None]
+    if missing:
+        raise DictgenError("profile %s: missing %s" % (name, ", ".join(missing)))
+    return profile
+
+
+def load_profiles():
+    """The MCU profiles, from chelper/profiles/<name>.json when present,
+    else from the Klipper reference dictionaries (pins and constants)."""
+    profiles = []
+    for name in PROFILE_NAMES:
+        path = os.path.join(PROFILE_DIR, name + ".json")
+        golden = os.path.join(GOLDEN_DICT_DIR, name + ".dict")
+        if os.path.exists(path):
+            with open(path) as f:
+                profiles.append(_normalise_profile(name, json.load(f)))
+        elif os.path.exists(golden):
+            move_count = 256 if name.startswith("atmega") else 1024
+            profiles.append(_profile_from_klipper_dict(name, golden, move_count))
+        elif name == "rp2040":
+            profiles.append(_rp2040_fallback())
+    return profiles
+
+
+# ---- outputs ----
+
+def build_dictionary(profile, ids, strings, commands, responses):
+    """The data dictionary (a dict in Klipper's JSON shape)."""
+    command_fmts = {c[0] for c in commands}
+    return {
+        "app": "klipsim",
+        "build_versions": "klipsim firmware simulator",
+        "commands": {f: ids[f] for f in sorted(command_fmts)},
+        "responses": {f: ids[f] for f in responses},
+        "config": {"CLOCK_FREQ": profile["clock_freq"], "MCU": profile["mcu"],
+                   "ADC_MAX": profile["adc_max"], "STATS_SUMSQ_BASE": 256},
+        "enumerations": {
+            "pin": profile["pins"],
+            "static_string_id": {s: i + 1 for i, s in enumerate(strings)},
+        },
+        "license": "GPL-3.0-or-later",
+        "version": "klipsim-fw-1",
+    }
+
+
+def dictionary_bytes(dictionary):
+    """Compact JSON with sorted keys, as Klipper's build stores it."""
+    return json.dumps(dictionary, sort_keys=True, separators=(",", ":")).encode()
+
+
+def _c_string(s):
+    return '"%s"' % s.replace("\\", "\\\\").replace('"', '\\"')
+
+
+def _c_bytes(data):
+    rows = []
+    for i in range(0, len(data), 16):
+        rows.append("    " + ", ".join("0x%02x" % b for b in data[i:i + 16]) + ",")
+    return "\n".join(rows)
+
+
+def _types_init(types):
+    return "{" + ", ".join(types) + "}" if types else "{0}"
+
+
+def generate_c(src_dir=SRC_DIR):
+    """(C source text, {profile name: dictionary dict})."""
+    commands, responses, strings = scan_sources(src_dir)
+    ids = assign_ids(commands, responses)
+    out = ["/* Generated by firmware/dictgen.py from firmware/src -- do not edit. */",
+           '#include "fw.h"', ""]
+    for fmt, func, flags in commands:
+        out.append("void %s(struct mcu *m, uint32_t *args);" % func)
+    out += ["", "static const struct command_entry commands[] = {"]
+    for fmt, func, flags in commands:
+        types = param_types(fmt)
+        out.append("    {%s, %s, %d, %s, %d, %s}," % (
+            _c_string(fmt), func, ids[fmt], flags, len(types), _types_init(types)))
+    out += ["};", "", "const struct command_entry *const "
+            "fw_command_by_id[MSGID_TABLE_SIZE] = {"]
+    for i, (fmt, func, flags) in enumerate(commands):
+        out.append("    [%d] = &commands[%d]," % (ids[fmt], i))
+    out += ["};", "", "const struct response_entry fw_responses[] = {"]
+    for fmt in responses:
+        types = param_types(fmt)
+        out.append("    {%s, %d, %d, %s}," % (_c_string(fmt), ids[fmt], len(types),
+                                              _types_init(types)))
+    out += ["};", "const int fw_response_count = %d;" % len(responses), "",
+            "/* index = static_string_id; 0 is unused */",
+            "const char *const fw_static_strings[] = {", '    "",']
+    out += ["    %s," % _c_string(s) for s in strings]
+    out += ["};", "const int fw_static_string_count = %d;" % (len(strings) + 1), ""]
+    dictionaries, entries = {}, []
+    for p in load_profiles():
+        d = build_dictionary(p, ids, strings, commands, responses)
+        dictionaries[p["name"]] = d
+        blob = zlib.compress(dictionary_bytes(d), 9)
+        var = "dict_" + re.sub(r"\W", "_", p["name"])
+        out += ["static const uint8_t %s[] = {" % var, _c_bytes(blob), "};"]
+        entries.append("    {%s, %s, %d, %d, %d, %d, %s, %d}," % (
+            _c_string(p["name"]), _c_string(p["mcu"]), p["clock_freq"],
+            p["adc_max"], p["move_count"], _pin_count(p["pins"]), var, len(blob)))
+    out += ["", "const struct profile_entry fw_profiles[] = {"] + entries + [
+        "};", "const int fw_profile_count_ = %d;" % len(entries), ""]
+    return "\n".join(out), dictionaries
+
+
+def write_generated(path, src_dir=SRC_DIR):
+    """Write the generated C file (only if its text changed)."""
+    text, dictionaries = generate_c(src_dir)
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    old = None
+    if os.path.exists(path):
+        with open(path) as f:
+            old = f.read()
+    if old != text:
+        with open(path, "w") as f:
+            f.write(text)
+    return dictionaries
+
+
+if __name__ == "__main__":
+    try:
+        write_generated(sys.argv[1])
+    except DictgenError as e:
+        sys.exit("dictgen: %s" % e)

@@ -1,0 +1,374 @@
+/* The simulated board: board.h on a virtual clock, plus the fwsim.h API.
+ *
+ * Contract: modelled on BabbleSim's native_simulator: embedded code runs
+ * in zero simulated time and one event loop finds the next timer,
+ * advances the clock to it and calls it.  The 64-bit clock is extended
+ * from the timers' 32-bit waketimes (each within 2^31 ticks of now); a
+ * timer already in the past runs at the current clock (time never goes
+ * back).  Pin writes, step edges and transmitted blocks go to growable
+ * buffers read in bulk.  Every entry point that can run firmware code
+ * catches a shutdown (longjmp) and runs the shutdown handling.
+ */
+#include <setjmp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include "fw.h"
+#include "board.h"
+#include "fwsim.h"
+
+uint64_t stepper_pending_steps(struct mcu *m);
+
+struct board {
+    uint64_t now;
+    uint64_t dispatches;
+    uint32_t pin_count;
+    uint8_t *level, *input;
+    uint16_t *adc;
+    int record_gpio;
+    struct fw_pulse *pulses;
+    size_t pulse_len, pulse_cap;
+    struct fw_gpio_event *events;
+    size_t event_len, event_cap;
+    uint8_t *tx;
+    size_t tx_len, tx_cap;
+};
+
+/* ---- growable buffers ---- */
+
+static void *grow(void *buf, size_t *cap, size_t need, size_t item)
+{
+    if (need <= *cap)
+        return buf;
+    size_t n = *cap ? *cap : 1024;
+    while (n < need)
+        n *= 2;
+    void *p = realloc(buf, n * item);
+    if (!p) {
+        fprintf(stderr, "klipsim firmware simulator: out of memory\n");
+        abort();
+    }
+    *cap = n;
+    return p;
+}
+
+/* ---- board.h ---- */
+
+uint32_t timer_read_time(struct mcu *m)
+{
+    return (uint32_t)m->board->now;
+}
+
+int board_pin_valid(struct mcu *m, uint32_t pin)
+{
+    return pin < m->board->pin_count;
+}
+
+void gpio_out_write(struct mcu *m, uint32_t pin, uint8_t value)
+{
+    struct board *b = m->board;
+    b->level[pin] = value;
+    if (!b->record_gpio)
+        return;
+    b->events = grow(b->events, &b->event_cap, b->event_len + 1,
+                     sizeof(*b->events));
+    struct fw_gpio_event *e = &b->events[b->event_len++];
+    e->clock = b->now;
+    e->pin = pin;
+    e->value = value;
+}
+
+uint8_t gpio_in_read(struct mcu *m, uint32_t pin)
+{
+    return m->board->input[pin];
+}
+
+void board_step_edge(struct mcu *m, uint32_t step_pin, uint8_t dir)
+{
+    struct board *b = m->board;
+    if (b->pulse_len == b->pulse_cap)
+        b->pulses = grow(b->pulses, &b->pulse_cap, b->pulse_len + 1,
+                         sizeof(*b->pulses));
+    struct fw_pulse *p = &b->pulses[b->pulse_len++];
+    p->clock = b->now;
+    p->pin = step_pin;
+    p->dir = dir;
+}
+
+uint16_t adc_read(struct mcu *m, uint32_t pin)
+{
+    return m->board->adc[pin];
+}
+
+void serial_transmit(struct mcu *m, const uint8_t *block, size_t len)
+{
+    struct board *b = m->board;
+    b->tx = grow(b->tx, &b->tx_cap, b->tx_len + len, 1);
+    memcpy(b->tx + b->tx_len, block, len);
+    b->tx_len += len;
+}
+
+/* ---- profiles and instances ---- */
+
+int fw_profile_count(void)
+{
+    return fw_profile_count_;
+}
+
+const char *fw_profile_name(int index)
+{
+    return index >= 0 && index < fw_profile_count_
+        ? fw_profiles[index].name : NULL;
+}
+
+static const struct profile_entry *find_profile(const char *name)
+{
+    for (int i = 0; i < fw_profile_count_; i++)
+        if (strcmp(fw_profiles[i].name, name) == 0)
+            return &fw_profiles[i];
+    return NULL;
+}
+
+const uint8_t *fw_profile_dictionary(const char *profile, size_t *len)
+{
+    const struct profile_entry *p = find_profile(profile);
+    *len = p ? p->dict_zlib_len : 0;
+    return p ? p->dict_zlib : NULL;
+}
+
+struct mcu *fw_new(const char *profile)
+{
+    const struct profile_entry *p = find_profile(profile);
+    if (!p)
+        return NULL;
+    struct mcu *m = calloc(1, sizeof(*m));
+    struct board *b = calloc(1, sizeof(*b));
+    m->board = b;
+    m->profile = p;
+    b->pin_count = p->pin_count;
+    b->level = calloc(p->pin_count + 1, 1);
+    b->input = calloc(p->pin_count + 1, 1);
+    b->adc = calloc(p->pin_count + 1, sizeof(uint16_t));
+    b->record_gpio = 1;
+    m->move_count = p->move_count;
+    m->move_pool = calloc(p->move_count + 1, sizeof(struct move_node));
+    move_pool_init(m);
+    sched_init(m);
+    return m;
+}
+
+void fw_free(struct mcu *m)
+{
+    if (!m)
+        return;
+    struct board *b = m->board;
+    for (size_t i = 0; i < m->alloc_count; i++)
+        free(m->allocs[i]);
+    free(m->allocs);
+    free(m->move_pool);
+    free(b->level);
+    free(b->input);
+    free(b->adc);
+    free(b->pulses);
+    free(b->events);
+    free(b->tx);
+    free(b);
+    free(m);
+}
+
+/* ---- running ---- */
+
+uint64_t fw_now(struct mcu *m)
+{
+    return m->board->now;
+}
+
+uint32_t fw_clock_freq(struct mcu *m)
+{
+    return m->profile->clock_freq;
+}
+
+void fw_receive(struct mcu *m, const uint8_t *data, size_t len)
+{
+    jmp_buf jb;
+    m->shutdown_jmp = &jb;
+    if (setjmp(jb)) {
+        sched_run_shutdown(m);
+        return;
+    }
+    command_receive(m, data, len);
+}
+
+int fw_run_until(struct mcu *m, uint64_t until, int stop_on_output)
+{
+    struct board *b = m->board;
+    jmp_buf jb;
+    m->shutdown_jmp = &jb;
+    if (setjmp(jb))
+        sched_run_shutdown(m);
+    for (;;) {
+        if (m->tasks_pending)
+            sched_run_tasks(m);
+        if (stop_on_output && b->tx_len)
+            return FW_RUN_OUTPUT;
+        uint64_t now = b->now;
+        int32_t ahead = (int32_t)(m->timer_list->waketime - (uint32_t)now);
+        uint64_t wake = ahead > 0 ? now + (uint64_t)ahead : now;
+        if (wake > until)
+            break;
+        b->now = wake;
+        b->dispatches++;
+        sched_dispatch_head(m);
+    }
+    if (b->now < until)
+        b->now = until;
+    return FW_RUN_REACHED;
+}
+
+/* ---- reading the buffers ---- */
+
+size_t fw_tx_available(struct mcu *m)
+{
+    return m->board->tx_len;
+}
+
+size_t fw_tx_read(struct mcu *m, uint8_t *out, size_t max)
+{
+    struct board *b = m->board;
+    size_t n = b->tx_len < max ? b->tx_len : max;
+    memcpy(out, b->tx, n);
+    memmove(b->tx, b->tx + n, b->tx_len - n);
+    b->tx_len -= n;
+    return n;
+}
+
+size_t fw_pulses_ready(struct mcu *m, uint64_t before)
+{
+    struct board *b = m->board;
+    size_t n = b->pulse_len;
+    while (n && b->pulses[n - 1].clock >= before)
+        n--;
+    return n;
+}
+
+size_t fw_pulses_take(struct mcu *m, struct fw_pulse *out, size_t count)
+{
+    struct board *b = m->board;
+    if (count > b->pulse_len)
+        count = b->pulse_len;
+    memcpy(out, b->pulses, count * sizeof(*out));
+    memmove(b->pulses, b->pulses + count,
+            (b->pulse_len - count) * sizeof(*out));
+    b->pulse_len -= count;
+    return count;
+}
+
+size_t fw_gpio_events_available(struct mcu *m)
+{
+    return m->board->event_len;
+}
+
+size_t fw_gpio_events_take(struct mcu *m, struct fw_gpio_event *out,
+                           size_t count)
+{
+    struct board *b = m->board;
+    if (count > b->event_len)
+        count = b->event_len;
+    memcpy(out, b->events, count * sizeof(*out));
+    memmove(b->events, b->events + count,
+            (b->event_len - count) * sizeof(*out));
+    b->event_len -= count;
+    return count;
+}
+
+void fw_set_gpio_recording(struct mcu *m, int enable)
+{
+    m->board->record_gpio = enable;
+}
+
+void fw_set_input(struct mcu *m, uint32_t pin, int value)
+{
+    if (pin < m->board->pin_count)
+        m->board->input[pin] = value ? 1 : 0;
+}
+
+void fw_set_adc(struct mcu *m, uint32_t pin, uint16_t value)
+{
+    if (pin < m->board->pin_count)
+        m->board->adc[pin] = value;
+}
+
+int fw_pin_level(struct mcu *m, uint32_t pin)
+{
+    return pin < m->board->pin_count ? m->board->level[pin] : -1;
+}
+
+/* ---- state ---- */
+
+int fw_is_shutdown(struct mcu *m)
+{
+    return sched_is_shutdown(m);
+}
+
+uint16_t fw_shutdown_reason(struct mcu *m)
+{
+    return m->shutdown_reason;
+}
+
+uint32_t fw_shutdown_clock(struct mcu *m)
+{
+    return m->shutdown_clock;
+}
+
+const char *fw_static_string(uint16_t id)
+{
+    return id < fw_static_string_count ? fw_static_strings[id] : NULL;
+}
+
+uint32_t fw_moves_in_use(struct mcu *m)
+{
+    return m->moves_in_use;
+}
+
+uint64_t fw_pending_steps(struct mcu *m)
+{
+    return stepper_pending_steps(m);
+}
+
+uint64_t fw_timer_dispatches(struct mcu *m)
+{
+    return m->board->dispatches;
+}
+
+/* ---- pulse text ---- */
+
+static char *put_u64(char *p, uint64_t v)
+{
+    char tmp[24];
+    int n = 0;
+    do {
+        tmp[n++] = '0' + (char)(v % 10);
+        v /= 10;
+    } while (v);
+    while (n)
+        *p++ = tmp[--n];
+    return p;
+}
+
+size_t fw_format_pulses(const struct fw_pulse *p, size_t n,
+                        const char *const *pin_names, char *out)
+{
+    char *o = out;
+    for (size_t i = 0; i < n; i++) {
+        const char *name = pin_names[p[i].pin];
+        size_t len = strlen(name);
+        memcpy(o, name, len);
+        o += len;
+        *o++ = ',';
+        o = put_u64(o, p[i].clock);
+        *o++ = ',';
+        *o++ = p[i].dir ? '1' : '0';
+        *o++ = '\n';
+    }
+    return o - out;
+}

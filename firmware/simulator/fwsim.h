@@ -1,0 +1,81 @@
+/* The simulated board's API, driven from Python through cffi.
+ *
+ * Contract: one `struct mcu` per simulated MCU, created for an MCU profile
+ * (any number per process; nothing is shared between instances).  The
+ * virtual clock is a 64-bit tick count that only moves inside
+ * fw_run_until(), which fires due timers in time order (firmware code
+ * runs in zero simulated time).  fw_receive() hands the firmware bytes
+ * from the host at the current clock; transmitted blocks, step pulses and
+ * other pin writes are buffered and read in bulk.  The declarations
+ * between the cffi markers are what Python sees.
+ */
+#ifndef KLIPSIM_FWSIM_H
+#define KLIPSIM_FWSIM_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+/* cffi:begin */
+struct mcu;
+
+/* One step pulse (the step pin's active edge). */
+struct fw_pulse {
+    uint64_t clock;
+    uint32_t pin;
+    uint32_t dir;      /* dir pin level at the edge */
+};
+
+/* Any other pin write. */
+struct fw_gpio_event {
+    uint64_t clock;
+    uint32_t pin;
+    uint32_t value;
+};
+
+enum {
+    FW_RUN_REACHED = 0,   /* the clock reached the requested time */
+    FW_RUN_OUTPUT = 1,    /* stopped early: the MCU transmitted something */
+};
+
+int fw_profile_count(void);
+const char *fw_profile_name(int index);
+const uint8_t *fw_profile_dictionary(const char *profile, size_t *len);
+
+struct mcu *fw_new(const char *profile);
+void fw_free(struct mcu *m);
+
+uint64_t fw_now(struct mcu *m);
+uint32_t fw_clock_freq(struct mcu *m);
+void fw_receive(struct mcu *m, const uint8_t *data, size_t len);
+int fw_run_until(struct mcu *m, uint64_t clock, int stop_on_output);
+
+size_t fw_tx_available(struct mcu *m);
+size_t fw_tx_read(struct mcu *m, uint8_t *out, size_t max);
+
+/* Pulses with clock < `before` (all earlier pulses are final). */
+size_t fw_pulses_ready(struct mcu *m, uint64_t before);
+size_t fw_pulses_take(struct mcu *m, struct fw_pulse *out, size_t count);
+size_t fw_gpio_events_available(struct mcu *m);
+size_t fw_gpio_events_take(struct mcu *m, struct fw_gpio_event *out,
+                           size_t count);
+void fw_set_gpio_recording(struct mcu *m, int enable);
+
+void fw_set_input(struct mcu *m, uint32_t pin, int value);
+void fw_set_adc(struct mcu *m, uint32_t pin, uint16_t value);
+int fw_pin_level(struct mcu *m, uint32_t pin);
+
+int fw_is_shutdown(struct mcu *m);
+uint16_t fw_shutdown_reason(struct mcu *m);
+uint32_t fw_shutdown_clock(struct mcu *m);
+const char *fw_static_string(uint16_t id);
+uint32_t fw_moves_in_use(struct mcu *m);
+uint64_t fw_pending_steps(struct mcu *m);
+uint64_t fw_timer_dispatches(struct mcu *m);
+
+/* "name,clock,dir\n" per pulse into `out` (room for 48 bytes per pulse
+ * plus the longest name); returns the bytes written. */
+size_t fw_format_pulses(const struct fw_pulse *p, size_t n,
+                        const char *const *pin_names, char *out);
+/* cffi:end */
+
+#endif

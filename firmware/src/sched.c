@@ -1,0 +1,139 @@
+/* Timer scheduler, task loop and shutdown handling.
+ *
+ * Contract: timers live on one list sorted by waketime (32-bit clock,
+ * compared with wrap-around).  Adding a timer that would become the head
+ * of the list while its waketime is already in the past shuts the MCU
+ * down with "Timer too close" (Klipper's rule, KLIPPER-FACTS 3.1); a timer
+ * that is not earlier than the head is inserted without a check.  A
+ * periodic timer re-arms every 100 ms, so the head is never far away and
+ * any host-scheduled event in the past is caught.  The board layer pops
+ * the head with sched_dispatch_head() when the virtual clock reaches it;
+ * tasks run right after, in zero simulated time.
+ */
+#include "fw.h"
+#include "board.h"
+
+#define PERIODIC_MS 100   /* Klipper re-arms its periodic timer every 100 ms */
+
+uint32_t sched_ms_ticks(struct mcu *m, uint32_t ms)
+{
+    return (uint32_t)((uint64_t)m->profile->clock_freq * ms / 1000);
+}
+
+/* Insert in waketime order; equal waketimes keep insertion order. */
+void sched_insert_timer(struct mcu *m, struct timer *t)
+{
+    struct timer **pos = &m->timer_list;
+    uint32_t wake = t->waketime;
+    while (*pos && !timer_is_before(wake, (*pos)->waketime))
+        pos = &(*pos)->next;
+    t->next = *pos;
+    *pos = t;
+}
+
+void sched_add_timer(struct mcu *m, struct timer *t)
+{
+    struct timer *head = m->timer_list;
+    if (!head || timer_is_before(t->waketime, head->waketime)) {
+        if (timer_is_before(t->waketime, timer_read_time(m)))
+            try_shutdown(m, "Timer too close");
+        t->next = head;
+        m->timer_list = t;
+        return;
+    }
+    sched_insert_timer(m, t);
+}
+
+void sched_del_timer(struct mcu *m, struct timer *t)
+{
+    struct timer **pos = &m->timer_list;
+    while (*pos) {
+        if (*pos == t) {
+            *pos = t->next;
+            t->next = NULL;
+            return;
+        }
+        pos = &(*pos)->next;
+    }
+}
+
+void sched_dispatch_head(struct mcu *m)
+{
+    struct timer *t = m->timer_list;
+    m->timer_list = t->next;
+    if (t->func(m, t) == SF_RESCHEDULE)
+        sched_insert_timer(m, t);
+}
+
+void sched_wake_tasks(struct mcu *m)
+{
+    m->tasks_pending = 1;
+}
+
+static uint_fast8_t periodic_event(struct mcu *m, struct timer *t)
+{
+    t->waketime += sched_ms_ticks(m, PERIODIC_MS);
+    sched_wake_tasks(m);
+    return SF_RESCHEDULE;
+}
+
+void sched_timer_reset(struct mcu *m)
+{
+    m->timer_list = NULL;
+    m->periodic_timer.func = periodic_event;
+    m->periodic_timer.waketime = timer_read_time(m)
+        + sched_ms_ticks(m, PERIODIC_MS);
+    sched_insert_timer(m, &m->periodic_timer);
+}
+
+void sched_init(struct mcu *m)
+{
+    m->shutdown_status = 0;
+    sched_timer_reset(m);
+}
+
+void sched_run_tasks(struct mcu *m)
+{
+    m->tasks_pending = 0;
+    m->stats_count++;
+    trsync_task(m);
+    analog_task(m);
+    stats_task(m);
+}
+
+int sched_is_shutdown(struct mcu *m)
+{
+    return m->shutdown_status != 0;
+}
+
+void sched_shutdown(struct mcu *m, uint16_t reason)
+{
+    if (!m->shutdown_status) {
+        m->shutdown_reason = reason;
+        m->shutdown_clock = timer_read_time(m);
+    }
+    m->shutdown_status = 2;
+    longjmp(*m->shutdown_jmp, 1);
+}
+
+void sched_try_shutdown(struct mcu *m, uint16_t reason)
+{
+    if (m->shutdown_status != 2)
+        sched_shutdown(m, reason);
+}
+
+/* Called by the board layer after a shutdown longjmp: stop every object,
+ * put outputs in their default state, report the reason. */
+void sched_run_shutdown(struct mcu *m)
+{
+    m->shutdown_status = 2;
+    sched_timer_reset(m);
+    stepper_shutdown_all(m);
+    digital_out_shutdown_all(m);
+    trsync_shutdown_all(m);
+    endstop_shutdown_all(m);
+    analog_shutdown_all(m);
+    m->shutdown_status = 1;
+    sendf(m, "shutdown clock=%u static_string_id=%hu", m->shutdown_clock,
+          m->shutdown_reason);
+}
