@@ -1,0 +1,172 @@
+"""Step compression: every compressed step is within its window (early by
+at most max_error and by at most half the gap, never late), step counts
+and directions are preserved, the step+dir+step filter cancels quick
+reversals, messages carry Klipper's req/min clocks, and Klipper's own
+compression of the first moves of cartesian_basic is reproduced."""
+import os
+import sys
+
+import numpy as np
+import pytest
+from hypothesis import given, settings, strategies as st
+
+sys.path.insert(0, os.path.dirname(__file__))
+from _motion_helpers import decode_steps, trapezoid_times  # noqa: E402
+from klipsim.chelper import motion  # noqa: E402
+from klipsim.golden.reference import case, find_file, open_text  # noqa: E402
+
+FILTER_TICKS = 750e-6 * 16e6        # step+dir+step window at 16 MHz
+
+
+@st.composite
+def step_segments(draw):
+    """Ideal step clocks as segments of accelerating, constant or
+    decelerating intervals, each in one direction, separated by more than
+    the step+dir+step window when the direction changes."""
+    clock = draw(st.integers(0, 10 ** 7))
+    clocks, dirs = [], []
+    direction = draw(st.integers(0, 1))
+    for _ in range(draw(st.integers(1, 5))):
+        if draw(st.booleans()):
+            direction ^= 1
+            clock += int(FILTER_TICKS) + draw(st.integers(1, 100000))
+        interval = draw(st.floats(30., 50000.))
+        growth = draw(st.sampled_from([1., .97, .995, 1.005, 1.03]))
+        for _ in range(draw(st.integers(1, 400))):
+            clock += max(1, int(interval + draw(st.floats(-.5, .5)) * interval * .02))
+            interval = min(max(interval * growth, 20.), 2e6)
+            clocks.append(clock)
+            dirs.append(direction)
+    return clocks, dirs
+
+
+def compress(clocks, dirs, max_error, flush_every, invert=False):
+    sc = motion.StepCompress(3, max_error, invert_dir=invert)
+    sc.set_time(0., 16e6)
+    for i, (c, d) in enumerate(zip(clocks, dirs)):
+        sc.append_clock(d, c)
+        if flush_every and i % flush_every == 0:
+            sc.flush(c)
+    sc.flush(2 ** 63)
+    return sc
+
+
+@settings(max_examples=80, deadline=None)
+@given(seq=step_segments(), max_error=st.sampled_from([0, 5, 400, 4500]),
+       flush_every=st.sampled_from([0, 1, 7, 100]), invert=st.booleans())
+def test_every_step_in_window_never_late(seq, max_error, flush_every, invert):
+    ideal, dirs = np.array(seq[0]), np.array(seq[1])
+    sc = compress(seq[0], seq[1], max_error, flush_every, invert)
+    got, got_dirs = decode_steps(sc.take_messages(), invert)
+    assert len(got) == len(ideal)
+    assert np.array_equal(got_dirs, dirs)
+    assert np.all(got <= ideal), "a step is late"
+    prev = np.concatenate(([0], got[:-1]))
+    slack = np.minimum(max_error, (ideal - prev) // 2)
+    assert np.all(got >= ideal - slack), "a step is too early"
+    assert sc.position == int(np.sum(np.where(dirs == 1, 1, -1)))
+    assert sc.last_step_clock == got[-1]
+
+
+@settings(max_examples=30, deadline=None)
+@given(seq=step_segments())
+def test_messages_carry_request_clocks(seq):
+    sc = compress(seq[0], seq[1], 400, 0)
+    last = 0
+    for m in sc.take_messages():
+        if m["kind"] == motion.QUEUE_STEP:
+            assert m["req_clock"] == m["min_clock"] == last
+            last += m["p0"] * m["p1"] + m["p2"] * m["p1"] * (m["p1"] - 1) // 2
+            assert 1 <= m["p1"] <= 65535 and -32768 <= m["p2"] <= 32767
+        else:
+            assert m["kind"] == motion.SET_NEXT_STEP_DIR
+            assert m["req_clock"] == last and m["min_clock"] == 0
+
+
+def test_quick_reversal_cancels_both_steps():
+    sc = compress([1000, 2000, 2000 + int(FILTER_TICKS) - 1, 50000],
+                  [1, 1, 0, 0], 400, 0)
+    got, dirs = decode_steps(sc.take_messages())
+    assert list(dirs) == [1, 0] and got[0] <= 1000 and got[1] <= 50000
+    assert sc.position == 0
+
+
+def test_committed_step_survives_reversal():
+    sc = motion.StepCompress(3, 400)
+    sc.set_time(0., 16e6)
+    sc.append_clock(1, 1000)
+    sc.append_clock(1, 2000)
+    sc.commit()
+    sc.append_clock(0, 2100)
+    sc.flush(2 ** 63)
+    got, dirs = decode_steps(sc.take_messages())
+    assert list(dirs) == [1, 1, 0]
+
+
+def test_far_step_is_sent_alone_at_its_own_clock():
+    far = 3 << 28
+    sc = compress([100, 200, 200 + far + 5], [1, 1, 1], 400, 0)
+    msgs = sc.take_messages()
+    last = msgs[-1]
+    assert (last["p0"], last["p1"], last["req_clock"]) == (far + 5, 1, 200 + far + 5)
+    assert last["min_clock"] == 200
+
+
+def test_time_going_backwards_names_the_oid():
+    sc = motion.StepCompress(42, 400)
+    sc.append_clock(1, 5000)
+    sc.append_clock(1, 6000)
+    with pytest.raises(motion.MotionError, match="oid=42"):
+        sc.append_clock(1, 4000)
+        sc.flush(2 ** 63)
+
+
+def test_reset_step_clock_message():
+    sc = compress([100, 200], [1, 1], 10, 0)
+    sc.reset(0)
+    sc.queue_reset_step_clock(0)
+    sc.append_clock(1, 300)
+    sc.flush(2 ** 63)
+    kinds = list(sc.take_messages()["kind"])
+    assert kinds == [1, 0, 2, 1, 0]
+
+
+def klipper_lines(case_name, oid, count):
+    path = find_file(case(case_name).folder, "klipper.txt")
+    out = []
+    with open_text(path) as f:
+        for line in f:
+            if " oid=%d " % oid in line and line.startswith(("queue_step", "set_next")):
+                out.append(line.split(" ", 1)[1].strip())
+                if len(out) == count:
+                    break
+    return out
+
+
+def our_lines(msgs, oid):
+    out = []
+    for m in msgs:
+        if m["kind"] == motion.QUEUE_STEP:
+            out.append("oid=%d interval=%d count=%d add=%d" % (oid, m["p0"], m["p1"], m["p2"]))
+        elif m["kind"] == motion.SET_NEXT_STEP_DIR:
+            out.append("oid=%d dir=%d" % (oid, m["p0"]))
+    return out
+
+
+def test_first_move_of_cartesian_basic_matches_klipper_exactly():
+    # G1 X120 from X100 at 100 mm/s, accel 3000, ending at the 5 mm/s
+    # square-corner junction with the +Y move (16 MHz, 80 steps/mm).
+    tq = motion.TrapQ()
+    sk = motion.cartesian_stepper("x")
+    sk.set_trapq(tq)
+    sc = motion.StepCompress(2, 25e-6 * 16e6)
+    sc.set_time(0., 16e6)
+    sk.set_stepcompress(sc, 1 / 80)
+    sk.set_position(100., 100., 10.)
+    tq.append(.25, *trapezoid_times(20., 0., 100., 5., 3000.), (100., 100., 10.),
+              (1., 0., 0.), 0., 100., 3000.)
+    sk.generate_steps(1.)
+    sc.flush(2 ** 63)
+    ours = our_lines(sc.take_messages(), 2)
+    assert ours == klipper_lines("cartesian_basic", 2, len(ours))
+    assert len(ours) == 17

@@ -1,0 +1,139 @@
+"""Step solver: every step happens where the true stepper position
+crosses the midpoint to the next step position, step times strictly
+increase, and the net step count is the closed form.
+
+Steps are taken through a compressor with max_error 0 on a 1 GHz clock, so
+decoded step clocks are the solver's times rounded to 1 ns."""
+import math
+import os
+import sys
+
+import numpy as np
+from hypothesis import given, settings, strategies as st
+
+sys.path.insert(0, os.path.dirname(__file__))
+from _motion_helpers import decode_steps, trapezoid_distance, trapezoid_times  # noqa: E402
+from klipsim.chelper import motion  # noqa: E402
+
+FREQ = 1e9
+
+
+@st.composite
+def paths(draw, dims):
+    """Rest-to-rest moves with dwells between them: list of (start_time,
+    start_pos, unit vector, distance, cruise_v, accel)."""
+    pos = [draw(st.floats(-20., 20.)) for _ in range(3)]
+    pos[2] = abs(pos[2])
+    t = draw(st.floats(.1, 1.))
+    moves = []
+    for _ in range(draw(st.integers(1, 4))):
+        vec = [draw(st.floats(-1., 1.)) if d < dims else 0. for d in range(3)]
+        norm = math.sqrt(sum(v * v for v in vec))
+        if norm < .1:
+            vec, norm = [1., 0., 0.], 1.
+        unit = [v / norm for v in vec]
+        distance = draw(st.floats(.05, 15.))
+        accel = draw(st.floats(500., 10000.))
+        cruise_v = min(draw(st.floats(5., 250.)), math.sqrt(distance * accel))
+        times = trapezoid_times(distance, 0., cruise_v, 0., accel)
+        moves.append((t, list(pos), unit, distance, cruise_v, accel, times))
+        pos = [p + u * distance for p, u in zip(pos, unit)]
+        t += sum(times) + draw(st.floats(.002, .3))
+    return moves
+
+
+def toolhead_at(moves, t):
+    """Toolhead (x, y, z) at print time t from the closed form."""
+    pos = moves[0][1]
+    for start, spos, unit, dist, cv, accel, times in moves:
+        if t < start:
+            break
+        d = trapezoid_distance(t - start, 0., cv, accel, *times)
+        pos = [p + u * d for p, u in zip(spos, unit)]
+    return pos
+
+
+def run_solver(sk, moves, flush_fractions, step_dist):
+    tq = motion.TrapQ()
+    sk.set_trapq(tq)
+    sc = motion.StepCompress(7, 0)
+    sc.set_time(0., FREQ)
+    sk.set_stepcompress(sc, step_dist)
+    sk.set_position(*moves[0][1])
+    start_cmd = sk.commanded_position
+    for start, spos, unit, dist, cv, accel, times in moves:
+        tq.append(start, *times, spos, unit, 0., cv, accel)
+    end_time = moves[-1][0] + sum(moves[-1][6]) + .01
+    for f in sorted(flush_fractions) + [1.]:
+        ft = f * end_time
+        sk.generate_steps(ft)
+        sc.flush(int(ft * FREQ))
+        tq.finalize_moves(ft - .1, ft - 1.)
+    sc.flush(2 ** 63)
+    clocks, dirs = decode_steps(sc.take_messages())
+    return start_cmd, clocks, dirs, sc, end_time
+
+
+def check_steps(position_at, moves, sk, start_cmd, clocks, dirs, sc, step_dist,
+                end_time, tol):
+    half = step_dist / 2
+    assert np.all(np.diff(clocks) > 0), "step times must strictly increase"
+    cmd = start_cmd
+    for clock, d in zip(clocks, dirs):
+        sign = 1 if d else -1
+        midpoint = cmd + sign * half
+        pos = position_at(toolhead_at(moves, clock / FREQ))
+        assert abs(pos - midpoint) < tol, (clock, pos, midpoint)
+        cmd += sign * step_dist
+    net = int(np.sum(np.where(dirs == 1, 1, -1))) if len(dirs) else 0
+    final = position_at(toolhead_at(moves, end_time))
+    assert net == round((final - start_cmd) / step_dist)
+    assert sc.position == net
+    assert abs(sk.commanded_position - (start_cmd + net * step_dist)) < 1e-9
+
+
+@settings(max_examples=25, deadline=None)
+@given(moves=paths(dims=2), kind=st.sampled_from(["x", "y", "+", "-"]),
+       step_dist=st.sampled_from([.0125, .00625, .1]),
+       flush_fractions=st.lists(st.floats(0., 1.), max_size=6))
+def test_cartesian_corexy_steps_at_midpoint_crossings(moves, kind, step_dist,
+                                                      flush_fractions):
+    if kind in "xy":
+        sk = motion.cartesian_stepper(kind)
+        axis = "xy".index(kind)
+        position_at = lambda p: p[axis]  # noqa: E731
+    else:
+        sk = motion.corexy_stepper(kind)
+        sign = 1 if kind == "+" else -1
+        position_at = lambda p: p[0] + sign * p[1]  # noqa: E731
+    result = run_solver(sk, moves, flush_fractions, step_dist)
+    check_steps(position_at, moves, sk, *result[:4], step_dist, result[4],
+                tol=1e-6)
+
+
+@settings(max_examples=15, deadline=None)
+@given(moves=paths(dims=3), tower=st.integers(0, 2),
+       flush_fractions=st.lists(st.floats(0., 1.), max_size=4))
+def test_delta_steps_at_midpoint_crossings(moves, tower, flush_fractions):
+    arm, radius = 333., 174.75
+    angle = math.radians((210., 330., 90.)[tower])
+    tx, ty = radius * math.cos(angle), radius * math.sin(angle)
+    sk = motion.delta_stepper(arm * arm, tx, ty)
+
+    def position_at(p):
+        return p[2] + math.sqrt(arm * arm - (tx - p[0]) ** 2 - (ty - p[1]) ** 2)
+    step_dist = .0125
+    result = run_solver(sk, moves, flush_fractions, step_dist)
+    check_steps(position_at, moves, sk, *result[:4], step_dist, result[4],
+                tol=1e-5)
+
+
+def test_check_active_reports_first_move_of_this_stepper():
+    tq = motion.TrapQ()
+    sk = motion.cartesian_stepper("y")
+    sk.set_trapq(tq)
+    tq.append(1., .1, 0., .1, (0., 0., 0.), (1., 0., 0.), 0., 1., 10.)
+    tq.append(2., .1, 0., .1, (0.1, 0., 0.), (0., 1., 0.), 0., 1., 10.)
+    assert sk.check_active(1.5) == 0.
+    assert sk.check_active(3.) == 2.
+    assert motion.cartesian_stepper("z").check_active(3.) == 0.
