@@ -46,8 +46,20 @@ REQUIRED = object()
 _WORD_SPLIT = re.compile(r"([A-Z_]+|[A-Z*])").split
 
 
+_TRADITIONAL = {}   # name -> bool; few distinct names occur in a file
+
+
 def is_traditional(name):
     """True for a letter followed by a number (`G1`, `M117`, `T0`, `G1.5`)."""
+    known = _TRADITIONAL.get(name)
+    if known is None:
+        known = _is_traditional(name)
+        if len(_TRADITIONAL) < 4096:
+            _TRADITIONAL[name] = known
+    return known
+
+
+def _is_traditional(name):
     head = name.split(None, 1)[0] if name else ""
     if len(head) < 2 or not head[0].isupper() or not head[1].isdigit():
         return False
@@ -63,11 +75,13 @@ class GCodeCommand:
 
     name: command name as dispatched ('G1', 'SET_VELOCITY_LIMIT', '' never
     occurs for yielded commands); params: dict KEY -> str; raw_params: the
-    parameter text as written; text: the stripped line; source/lineno: place.
+    parameter text as written; text: the stripped line; source/lineno: place;
+    offset: for commands read from a file, how far into the file on disk
+    (compressed bytes for .gz) reading has got, comparable to its size.
     """
 
     __slots__ = ("name", "params", "text", "source", "lineno",
-                 "line_error", "param_error", "extended")
+                 "line_error", "param_error", "extended", "offset")
 
     def __init__(self, name, params, text, source=None, lineno=None,
                  line_error=None, param_error=None, extended=False):
@@ -79,6 +93,7 @@ class GCodeCommand:
         self.line_error = line_error
         self.param_error = param_error
         self.extended = extended
+        self.offset = None   # file position after this line (progress bars)
 
     def __repr__(self):
         return "GCodeCommand(%r, %r, %s)" % (self.name, self.params, self.location)
@@ -163,6 +178,9 @@ def extended_parameters(raw):
     return params
 
 
+_strip = str.strip
+
+
 def classic_split(code):
     """(name, params) from the comment-free part of a line, Klipper's way."""
     parts = _WORD_SPLIT(code.upper())
@@ -170,7 +188,8 @@ def classic_split(code):
         name = "".join(parts[3:5]).strip()
     else:
         name = "".join(parts[:3]).strip()
-    params = {parts[i]: parts[i + 1].strip() for i in range(1, len(parts), 2)}
+    # words at odd indexes, their values after them (the last word wins)
+    params = dict(zip(parts[1::2], map(_strip, parts[2::2])))
     return name, params
 
 

@@ -12,6 +12,7 @@ dispatcher can report them as `file:line: message` and go on.
 A file that can not be opened raises `GCodeError` naming the file.
 """
 import gzip
+import io
 import os
 
 from .command import GCodeCommand, parse_line
@@ -26,8 +27,11 @@ def open_binary(path):
     """Binary file object for a G-code file, gunzipping '.gz' files."""
     try:
         if str(path).endswith(".gz"):
-            handle = gzip.open(path, "rb")
-            handle.peek(1)  # fail here, not mid-iteration, on a non-gzip file
+            packed = gzip.open(path, "rb")
+            packed.peek(1)  # fail here, not mid-iteration, on a non-gzip file
+            # A C-level buffer in front makes readline() much cheaper.
+            handle = io.BufferedReader(packed, 1 << 16)
+            handle.disk_tell = packed.fileobj.tell
             return handle
         return open(path, "rb")
     except (OSError, EOFError) as exc:
@@ -46,10 +50,18 @@ def _too_long(source, lineno):
                         line_error="Line longer than %d bytes" % (MAX_LINE,))
 
 
+def _position_on_disk(handle):
+    """A function giving how far into the file on disk reading has got."""
+    # for .gz, open_binary left the compressed file's tell on the handle
+    return getattr(handle, "disk_tell", handle.tell)
+
+
 def iter_binary(handle, source):
-    """Commands from an open binary file object."""
+    """Commands from an open binary file object; each command's `offset`
+    is the reading position on disk after its line."""
     lineno = 0
     readline = handle.readline
+    position = _position_on_disk(handle)
     while True:
         raw = readline(MAX_LINE)
         if not raw:
@@ -61,10 +73,11 @@ def iter_binary(handle, source):
                 rest = readline(MAX_LINE)
                 if not rest or rest.endswith(b"\n"):
                     break
-            yield _too_long(source, lineno)
-            continue
-        command = parse_line(_decode(raw), source, lineno)
+            command = _too_long(source, lineno)
+        else:
+            command = parse_line(_decode(raw), source, lineno)
         if command is not None:
+            command.offset = position()
             yield command
 
 
