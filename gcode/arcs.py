@@ -11,6 +11,8 @@ Contract:
 - `arc_moves(cmd, gcode_position, absolute_coordinates, absolute_extrude,
   plane, resolution)` reads a G2/G3 command (Klipper's checks and
   messages) and returns the G1 parameter dicts to run in order.
+- `ArcCommands(dispatcher, resolution, gcode_state, move)` registers
+  G2/G3/G17/G18/G19 (see the class for the two callbacks).
 - Planes: PLANE_XY (G17, I/J, helix on Z), PLANE_XZ (G18, I/K, helix on Y),
   PLANE_YZ (G19, J/K, helix on X).
 
@@ -149,3 +151,33 @@ def arc_moves(cmd, gcode_position, absolute_coordinates, absolute_extrude,
             g1["F"] = feed
         params.append(g1)
     return params
+
+
+class ArcCommands:
+    """G2/G3 and the plane selectors G17/G18/G19 on a Dispatcher.
+
+    gcode_state() -> (gcode_position (x, y, z, e) in G-code coordinates,
+    absolute_coordinates, absolute_extrude); move(params, cmd) runs one G1
+    with the given parameter dict (floats), e.g. through
+    `make_command('G1', params, ...)` and the host's G1 handler."""
+
+    def __init__(self, dispatcher, resolution, gcode_state, move):
+        self.resolution = resolution
+        self.plane = PLANE_XY
+        self._state = gcode_state
+        self._move = move
+        dispatcher.register("G2", self.cmd_arc, "Clockwise arc move")
+        dispatcher.register("G3", self.cmd_arc, "Counter-clockwise arc move")
+        for plane in (PLANE_XY, PLANE_XZ, PLANE_YZ):
+            dispatcher.register(plane, self._plane_setter(plane), "Select arc plane")
+
+    def _plane_setter(self, plane):
+        def select(cmd):
+            self.plane = plane
+        return select
+
+    def cmd_arc(self, cmd):
+        position, absolute_coordinates, absolute_extrude = self._state()
+        for params in arc_moves(cmd, position, absolute_coordinates, absolute_extrude,
+                                self.plane, self.resolution):
+            self._move(params, cmd)

@@ -123,3 +123,27 @@ def test_arc_command_reading_and_klipper_rejections():
         run_arc("G3 X10 Y0")
     with pytest.raises(GCodeError, match="IJ, IK or JK"):
         run_arc("G3 X10 Z0 I0 J5", plane=PLANE_XZ)
+
+
+def test_arc_commands_on_a_dispatcher_follow_plane_and_position():
+    from klipsim.gcode import Dispatcher, read_lines
+    from klipsim.gcode.arcs import ArcCommands
+    position = [10.0, 0.0, 0.0, 0.0]
+    issued = []
+
+    def move(params, cmd):
+        issued.append((params, cmd.lineno))
+        for i, axis in enumerate("XYZ"):
+            position[i] = params[axis]
+
+    d = Dispatcher()
+    ArcCommands(d, 0.5, lambda: (tuple(position), True, True), move)
+    d.run_commands(read_lines("G3 X-10 Y0 I-10 J0\nG18\nG2 X10 Z0 I10 K0\n", "a.gcode"))
+    assert d.errors == 0
+    first = [p for p, line in issued if line == 1]
+    second = [p for p, line in issued if line == 3]
+    assert len(first) == math.floor(10 * math.pi / 0.5)
+    assert all(p["Y"] >= -1e-9 for p in first)        # CCW from +X: through +Y
+    assert all(p["Y"] == 0.0 for p in second)         # XZ plane: Y untouched
+    assert max(abs(p["Z"]) for p in second) > 9.9
+    assert position[:3] == [10.0, 0.0, 0.0]
