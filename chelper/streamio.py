@@ -17,8 +17,8 @@ import json
 import os
 
 from . import msgproto
-from .msgproto import (MESSAGE_MAX, MESSAGE_PAYLOAD_MAX, MESSAGE_SYNC,
-                       check_block, parse_text_generic)
+from .blockcodec import BlockPacker, BlockUnpacker
+from .msgproto import MESSAGE_MAX, MESSAGE_SYNC, parse_text_generic
 
 READ_CHUNK = 1 << 16
 GZIP_MAGIC = b"\x1f\x8b"
@@ -104,29 +104,21 @@ def _read_text(f, name, dictionary):
 
 
 def _read_serial(f, name, dictionary):
-    decode = dictionary.decode
+    unpacker = BlockUnpacker(dictionary)
     buf = b""
     offset = 0          # file offset of buf[0]
     while True:
         chunk = f.read(READ_CHUNK)
-        if chunk:
-            buf += chunk
-        pos = 0
-        limit = len(buf) if not chunk else len(buf) - MESSAGE_MAX
-        while pos < limit:
-            if buf[pos] == MESSAGE_SYNC:
-                pos += 1
-                continue
-            try:
-                _seq, payload, end = check_block(buf, pos)
-                messages = decode(payload)
-            except ValueError as e:
-                raise ValueError("%s: byte offset %d: %s"
-                                 % (name, offset + pos, e.args[0].split(": ", 1)[-1])) from None
-            yield from messages
-            pos = end
-        buf = buf[pos:]
-        offset += pos
+        buf = buf + chunk if buf else chunk
+        try:
+            messages, used = unpacker.feed(buf, final=not chunk)
+        except ValueError as e:
+            where, _, why = e.args[0].partition(": ")
+            raise ValueError("%s: byte offset %d: %s"
+                             % (name, offset + int(where.split()[-1]), why)) from None
+        yield from messages
+        buf = buf[used:]
+        offset += used
         if not chunk:
             return
 
@@ -158,13 +150,16 @@ class StreamWriter:
         self.counts = {}
         self.bytes_written = 0
         self._binary_out = not isinstance(fileobj, io.TextIOBase)
-        self._pending = []           # text pieces or blocks not yet written
-        self._block = bytearray()    # serial: payload of the open block
-        self._seq = first_seq
-        self.blocks_written = 0
+        self._pending = []           # text lines not yet written
+        self._packer = BlockPacker(dictionary, first_seq) if fmt == "serial" else None
+        self._serial_count = 0
         self._jsonl_formats = {}
         self._write = {"text": self._write_text, "serial": self._write_serial,
                        "jsonl": self._write_jsonl}[fmt]
+
+    @property
+    def blocks_written(self) -> int:
+        return self._packer.blocks if self._packer else 0
 
     def write(self, name: str, args: dict, clock=None) -> None:
         self.counts[name] = self.counts.get(name, 0) + 1
@@ -175,8 +170,8 @@ class StreamWriter:
     def close(self) -> None:
         """Write everything buffered, the last partial block included.
         The file object stays open (the caller owns it)."""
-        if self._block:
-            self._end_block()
+        if self._packer:
+            self._emit(self._packer.finish())
         self._flush_pending()
         if hasattr(self.fileobj, "flush"):
             self.fileobj.flush()
@@ -192,18 +187,11 @@ class StreamWriter:
         self._pending.append(self.dictionary.format_text(name, args))
 
     def _write_serial(self, name, args, clock):
-        msg = self.dictionary.encode(name, args)
-        if len(msg) > MESSAGE_PAYLOAD_MAX:
-            raise ValueError("%s: message of %d bytes does not fit a block" % (name, len(msg)))
-        if len(self._block) + len(msg) > MESSAGE_PAYLOAD_MAX:
-            self._end_block()
-        self._block += msg
-
-    def _end_block(self):
-        self._pending.append(msgproto.frame_block(bytes(self._block), self._seq))
-        self._seq = (self._seq + 1) & 0x0F
-        self._block = bytearray()
-        self.blocks_written += 1
+        self._packer.add(name, args)
+        self._serial_count += 1
+        if self._serial_count >= self.FLUSH_EVERY * 4:
+            self._serial_count = 0
+            self._emit(self._packer.take())
 
     def _write_jsonl(self, name, args, clock):
         fmt = self._jsonl_formats.get(name)
@@ -212,17 +200,15 @@ class StreamWriter:
         self._pending.append(fmt(args, "null" if clock is None else "%d" % clock))
 
     def _flush_pending(self):
-        if not self._pending:
-            return
-        if self.fmt == "serial":
-            data = b"".join(self._pending)
-            self.fileobj.write(data)
-        else:
+        if self._pending:
             text = "\n".join(self._pending) + "\n"
-            data = text.encode() if self._binary_out else text
+            self._pending = []
+            self._emit(text.encode() if self._binary_out else text)
+
+    def _emit(self, data):
+        if data:
             self.fileobj.write(data)
-        self.bytes_written += len(data)   # text is ASCII: chars == bytes
-        self._pending = []
+            self.bytes_written += len(data)   # text is ASCII: chars == bytes
 
 
 def _jsonl_formatter(mf):
