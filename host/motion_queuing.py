@@ -1,42 +1,62 @@
 """Motion queuing: the trapezoid queues, the steppers that read them, and
 when steps get generated and handed to the MCUs.
 
-Step generation runs in batches: each batch solves every stepper up to a
-step-generation time, compresses the steps, retires trapezoids that no
-stepper needs any more, and sends the stepper messages of all steppers
-merged by the clock at which the MCU needs them (as Klipper's steppersync
-does). The generation time always stays kin_flush_delay behind the end of
-the queued motion, because kinematics with a scan window (pressure
-advance, input shaping) need to see motion after the time they solve.
+Two times drive it: `need_step_gen_time` (how far queued motion reaches,
+plus kin_flush_delay) and `last_step_gen_time` (how far steps have been
+generated). A flush ("advance") generates every stepper's steps up to a
+step-generation time, flushes the step compressors up to a slightly
+earlier flush time (STEPCOMPRESS_FLUSH_TIME, so compressed runs may keep
+growing into the next batch), retires trapezoids no stepper needs, and
+sends all steppers' messages merged by the clock at which the MCU needs
+them (as Klipper's steppersync does). Flush callbacks run first (the
+toolhead uses one to flush its look-ahead when generation catches up).
 
-Facts (KLIPPER-FACTS.md 2.1/2.2): MIN_KIN_TIME 0.100 s, SDS_CHECK_TIME
-0.001 s, STEPCOMPRESS_FLUSH_TIME 0.050 s, MOVE_HISTORY_EXPIRE 30 s;
-restart after idle at max(est + MIN_KIN_TIME, last step-gen time) +
-kin_flush_delay.
+Flushing is driven by a reactor timer, kicked when motion is queued. Its
+policy is Klipper's (extras/motion_queuing.py, KLIPPER-FACTS.md 2.2):
+
+* with a live MCU: generate 0.25 s batches up to est_print_time + 0.70,
+  waking when est_print_time reaches last_step_gen_time - 0.45; when no
+  steps are pending, flush to est + 0.40 (at most need_flush_time + 0.25);
+* for file output (batch mode, no MCU clock): generate 0.25 s batches
+  while generation is more than 1.5 s behind the queued motion; when no
+  batch is due, flush everything up to need_flush_time + 0.25 and sleep
+  until kicked again.
 """
 import numpy as np
 
 from ..chelper import motion
 
+BGFLUSH_LOW_TIME = 0.200
+BGFLUSH_HIGH_TIME = 0.400
+BGFLUSH_SG_LOW_TIME = 0.450
+BGFLUSH_SG_HIGH_TIME = 0.700
+BGFLUSH_EXTRA_TIME = 0.250
+BATCH_OUTPUT_LAG = 1.5       # batch mode keeps generation this far behind
+BATCH_TIME = BGFLUSH_SG_HIGH_TIME - BGFLUSH_SG_LOW_TIME   # 0.25 s
 MIN_KIN_TIME = 0.100
 SDS_CHECK_TIME = 0.001
 STEPCOMPRESS_FLUSH_TIME = 0.050
 MOVE_HISTORY_EXPIRE = 30.
-STEP_GEN_BATCH_TIME = 0.250   # generate steps once this much motion is queued
-
-KIND_QUEUE_STEP, KIND_SET_DIR, KIND_RESET_CLOCK = 0, 1, 2
 
 
 class MotionQueuing:
-    def __init__(self):
+    def __init__(self, reactor, clock_source, can_pause):
+        self.reactor = reactor
+        self.clock_source = clock_source   # estimated_print_time(eventtime)
+        self.can_pause = can_pause
         self.toolhead_trapq = motion.TrapQ()
         self.trapqs = [self.toolhead_trapq]
         self.steppers = []
+        self.flush_callbacks = []   # f(flush_time, step_gen_time)
         self.kin_flush_delay = SDS_CHECK_TIME
-        self.last_step_gen_time = 0.
-        self.need_step_gen_time = 0.
-        self.flush_callbacks = []   # f(flush_time) before each batch
+        self.last_flush_time = self.last_step_gen_time = 0.
+        self.need_flush_time = self.need_step_gen_time = 0.
+        handler = self._flush_handler if can_pause else self._flush_handler_batch
+        self.flush_timer = reactor.register_timer(handler)
+        self.do_kick_flush_timer = True
+        self._held = {}   # stepper -> messages due after the last flush clock
 
+    # ---- registration ---------------------------------------------------------
     def allocate_trapq(self):
         trapq = motion.TrapQ()
         self.trapqs.append(trapq)
@@ -44,6 +64,12 @@ class MotionQueuing:
 
     def register_stepper(self, stepper):
         self.steppers.append(stepper)
+
+    def register_flush_callback(self, callback, first=False):
+        if first:
+            self.flush_callbacks.insert(0, callback)
+        else:
+            self.flush_callbacks.append(callback)
 
     def update_kin_flush_delay(self):
         """The flush delay covers the widest scan window of any stepper."""
@@ -53,46 +79,107 @@ class MotionQueuing:
             windows.extend([sk.gen_steps_pre_active, sk.gen_steps_post_active])
         self.kin_flush_delay = max(windows)
 
+    # ---- times ----------------------------------------------------------------
     def step_gen_restart_time(self, est_print_time):
         return (max(est_print_time + MIN_KIN_TIME, self.last_step_gen_time)
                 + self.kin_flush_delay)
 
-    def note_motion(self, end_time):
-        self.need_step_gen_time = max(self.need_step_gen_time,
-                                      end_time + self.kin_flush_delay)
-
-    def advance(self, print_time):
-        """Generate steps in batches as queued motion grows.
-
-        Batches end on a fixed grid of STEP_GEN_BATCH_TIME in print time
-        (Klipper's batch outputs split long constant-speed runs exactly
-        there); the compressor is flushed STEPCOMPRESS_FLUSH_TIME before
-        the batch end, so runs may continue up to the end of the batch."""
-        horizon = print_time - self.kin_flush_delay
-        batch = STEP_GEN_BATCH_TIME
-        next_end = (int(self.last_step_gen_time / batch + 1e-9) + 1) * batch
-        while next_end <= horizon:
-            self.generate_steps(next_end, next_end - STEPCOMPRESS_FLUSH_TIME)
-            next_end += batch
+    def note_mcu_movequeue_activity(self, mq_time, is_step_gen=True):
+        """Motion (or another timed command) is queued up to `mq_time`."""
+        if is_step_gen:
+            mq_time += self.kin_flush_delay
+            self.need_step_gen_time = max(self.need_step_gen_time, mq_time)
+        self.need_flush_time = max(self.need_flush_time, mq_time)
+        if self.do_kick_flush_timer:
+            self.do_kick_flush_timer = False
+            self.reactor.update_timer(self.flush_timer, self.reactor.NOW)
 
     def flush_all_steps(self):
-        target = max(self.need_step_gen_time, self.last_step_gen_time)
-        self.generate_steps(target, target)
+        self.advance_flush_time(self.need_step_gen_time)
 
-    def generate_steps(self, step_gen_time, flush_time):
-        for callback in self.flush_callbacks:
-            callback(step_gen_time)
+    # ---- flushing -------------------------------------------------------------
+    def advance_flush_time(self, want_flush_time, want_step_gen_time=0.):
+        flush_time = max(want_flush_time, self.last_flush_time,
+                         want_step_gen_time - STEPCOMPRESS_FLUSH_TIME)
+        step_gen_time = max(want_step_gen_time, self.last_step_gen_time, flush_time)
+        for callback in list(self.flush_callbacks):
+            callback(flush_time, step_gen_time)
+        retire_time = step_gen_time - self.kin_flush_delay
+        clear_history_time = max(0., retire_time - MOVE_HISTORY_EXPIRE)
+        self._generate_steps(flush_time, step_gen_time)
+        self.last_flush_time = flush_time
+        self.last_step_gen_time = step_gen_time
+        for trapq in self.trapqs:
+            trapq.finalize_moves(retire_time, clear_history_time)
+
+    def _generate_steps(self, flush_time, step_gen_time):
+        """Solve and compress every stepper, then send the messages whose
+        required clock is not past the flush clock; later ones wait for
+        the next flush (Klipper's steppersync does the same)."""
         batches = []
         for stepper in self.steppers:
             stepper.generate_steps(step_gen_time)
             compressor = stepper.compressor
-            compressor.flush(stepper.mcu.print_time_to_clock(flush_time))
-            batches.append((stepper, compressor.take_messages()))
-        retire_time = step_gen_time - self.kin_flush_delay
-        for trapq in self.trapqs:
-            trapq.finalize_moves(retire_time, retire_time - MOVE_HISTORY_EXPIRE)
-        self.last_step_gen_time = step_gen_time
+            flush_clock = stepper.mcu.print_time_to_clock(flush_time)
+            compressor.flush(flush_clock)
+            msgs = compressor.take_messages()
+            held = self._held.pop(stepper, None)
+            if held is not None:
+                msgs = np.concatenate([held, msgs])
+            due = msgs["req_clock"] <= flush_clock
+            if not due.all():
+                self._held[stepper] = msgs[~due]
+                msgs = msgs[due]
+            batches.append((stepper, msgs))
         self._send_merged(batches)
+
+    def _flush_handler_batch(self, eventtime):
+        """Batch mode: 0.25 s batches while more than 1.5 s behind the
+        queued motion; otherwise flush everything and wait for a kick."""
+        behind_time = self.need_flush_time - BATCH_OUTPUT_LAG
+        batches = 0
+        while self.last_step_gen_time < behind_time:
+            target = self.last_step_gen_time + BATCH_TIME
+            if batches > 100 and behind_time > target:
+                # Skip ahead in whole batches (keeps the 0.25 s grid).
+                target += int((behind_time - target) / BATCH_TIME) * BATCH_TIME
+            self.advance_flush_time(0., target)
+            batches += 1
+        if batches:
+            return self.reactor.NOW
+        self.advance_flush_time(self.need_flush_time + BGFLUSH_EXTRA_TIME)
+        self.do_kick_flush_timer = True
+        return self.reactor.NEVER
+
+    def _flush_handler(self, eventtime):
+        """Live MCU: keep steps generated 0.45-0.70 s ahead of the MCU."""
+        est = self.clock_source.estimated_print_time(eventtime)
+        aggressive_sg_time = self.need_step_gen_time - 2. * self.kin_flush_delay
+        if self.last_step_gen_time < aggressive_sg_time:
+            want_sg_time = est + BGFLUSH_SG_HIGH_TIME
+            next_batch_time = self.last_step_gen_time + BATCH_TIME
+            if next_batch_time > est:
+                # Batch from the last generation time (reproducible runs).
+                if next_batch_time > want_sg_time + 0.005:
+                    next_batch_time = self.last_step_gen_time
+                want_sg_time = next_batch_time
+            want_sg_time = min(want_sg_time, aggressive_sg_time)
+            if want_sg_time > self.last_step_gen_time:
+                self.advance_flush_time(0., want_sg_time)
+        else:
+            want_flush_time = min(est + BGFLUSH_HIGH_TIME,
+                                  self.need_flush_time + BGFLUSH_EXTRA_TIME)
+            if want_flush_time > self.last_flush_time:
+                self.advance_flush_time(want_flush_time)
+        aggressive_sg_time = self.need_step_gen_time - 2. * self.kin_flush_delay
+        if self.last_step_gen_time < aggressive_sg_time:
+            waketime = self.last_step_gen_time - BGFLUSH_SG_LOW_TIME
+        else:
+            self.do_kick_flush_timer = True
+            if self.last_flush_time >= self.need_flush_time + BGFLUSH_EXTRA_TIME:
+                return self.reactor.NEVER
+            waketime = self.last_flush_time - BGFLUSH_LOW_TIME
+        return eventtime + waketime - est
 
     @staticmethod
     def _send_merged(batches):

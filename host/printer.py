@@ -39,7 +39,8 @@ class Printer:
                  dispatcher):
         self.config = config
         self.dispatcher = dispatcher
-        self.motion = MotionQueuing()
+        self.reactor = reactor
+        self.motion = MotionQueuing(reactor, clock_source, link.can_pause)
         mcus = self._make_mcus(config, dictionaries, link, clock_source)
         self.hw = Hardware(mcus, self.motion)
         self.heaters = Heaters()
@@ -168,5 +169,5 @@ class Printer:
         self.hw.stepper_enable.motors_off(toolhead, self.motion.steppers)
         toolhead.dwell(0.500)
         toolhead.wait_moves()
-        toolhead.finish()
+        self.motion.flush_all_steps()
         return end_time

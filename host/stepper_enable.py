@@ -69,7 +69,11 @@ class StepperEnable:
             stepper.add_active_callback(self._activator(stepper, line))
 
     def motors_off(self, toolhead, steppers):
-        """M84: wait, switch every line off at one print time, wait."""
+        """M84: generate every pending step, wait, switch every line off at
+        one print time, wait. (The full flush first is what Klipper's
+        batch outputs show: motor-off lines follow every step, 2 ms of
+        step-generation restart later than the last move plus the stall.)"""
+        toolhead.flush_step_generation()
         toolhead.dwell(DISABLE_STALL_TIME)
         print_time = toolhead.get_last_move_time()
         for line in self.lines.values():

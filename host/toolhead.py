@@ -66,8 +66,12 @@ class ToolHead:
         self.commanded_pos = [0., 0., 0., 0.]
         self.print_time = 0.
         self.state = STATE_NEED_PRIME
+        self.need_check_pause = -1.
+        self.print_stall = 0
         self.trapq = motion_queuing.toolhead_trapq
         self.set_position_listeners = []
+        # Must run before any other flush callback (it may queue motion).
+        motion_queuing.register_flush_callback(self._handle_step_flush, first=True)
 
     # ---- print time -----------------------------------------------------
     def _estimated_print_time(self):
@@ -82,12 +86,14 @@ class ToolHead:
         if min_print_time > self.print_time:
             self.print_time = min_print_time
 
-    def _process_moves(self, moves):
-        """Place timed moves on the print-time axis and queue them."""
+    def _process_lookahead(self, lazy=False):
+        """Place the moves the look-ahead releases on the print-time axis."""
+        moves = self.lookahead.flush(lazy=lazy)
         if not moves:
             return
         if self.state != STATE_MAIN:
             self.state = STATE_MAIN
+            self.need_check_pause = -1.
             self._calc_print_time()
         next_move_time = self.print_time
         for move in moves:
@@ -101,18 +107,45 @@ class ToolHead:
             next_move_time += move.accel_t + move.cruise_t + move.decel_t
             for callback in move.timing_callbacks:
                 callback(next_move_time)
-        self.motion.note_motion(next_move_time)
         self._advance_move_time(next_move_time)
+        self.motion.note_mcu_movequeue_activity(next_move_time)
 
     def _advance_move_time(self, next_print_time):
         self.print_time = max(self.print_time, next_print_time)
-        self.motion.advance(self.print_time)
 
     def _flush_lookahead(self):
         """Time every queued move and go back to the idle state."""
-        self._process_moves(self.lookahead.flush())
+        self._process_lookahead()
         self.state = STATE_NEED_PRIME
+        self.need_check_pause = -1.
         self.lookahead.set_flush_time(BUFFER_TIME_HIGH)
+
+    def _handle_step_flush(self, flush_time, step_gen_time):
+        """Step generation caught up with the queued motion: release the
+        look-ahead rather than let the steppers run dry (a print stall)."""
+        if self.state != STATE_MAIN:
+            return
+        if step_gen_time >= self.print_time - self.motion.kin_flush_delay - 0.001:
+            self.print_stall += 1
+            self._flush_lookahead()
+
+    def _check_pause(self):
+        """Throttle G-code intake when more than BUFFER_TIME_HIGH is queued.
+
+        Offline there is no MCU clock to wait for, so nothing pauses; while
+        little is queued the main state still yields once to the reactor
+        so timers (the step flush) get to run, as Klipper's host does."""
+        est = self._estimated_print_time()
+        if self.print_time - est - BUFFER_TIME_HIGH > 0.:
+            if not self.motion.can_pause:
+                self.need_check_pause = self.reactor.NEVER
+                return
+            self.reactor.pause(self.reactor.monotonic()
+                               + max(.005, min(1., self.print_time - est - BUFFER_TIME_HIGH)))
+            return
+        if self.state == STATE_MAIN:
+            self.need_check_pause = self.print_time
+            self.reactor.pause(self.reactor.NOW)
 
     def flush_step_generation(self):
         self._flush_lookahead()
@@ -124,7 +157,7 @@ class ToolHead:
             self._flush_lookahead()
             self._calc_print_time()
         else:
-            self._process_moves(self.lookahead.flush())
+            self._process_lookahead()
         return self.print_time
 
     # ---- commands -----------------------------------------------------------
@@ -142,7 +175,9 @@ class ToolHead:
         extruder_v2 = (self.extruder.calc_junction(prev, move)
                        if prev is not None else 0.)
         if self.lookahead.add_move(move, extruder_v2):
-            self._process_moves(self.lookahead.flush(lazy=True))
+            self._process_lookahead(lazy=True)
+        if self.print_time > self.need_check_pause:
+            self._check_pause()
 
     def register_lookahead_callback(self, callback):
         """Call `callback(print_time)` when the last queued move ends (at
@@ -154,16 +189,20 @@ class ToolHead:
             last.timing_callbacks.append(callback)
 
     def dwell(self, delay):
+        self._flush_lookahead()
         next_print_time = self.get_last_move_time() + max(0., delay)
         self._advance_move_time(next_print_time)
+        self._check_pause()
 
     def wait_moves(self):
+        """M400: time every queued move. (A live host then waits until the
+        MCU has executed them; offline there is nothing to wait for.)"""
         self._flush_lookahead()
 
     def set_position(self, newpos, homing_axes=""):
         self.flush_step_generation()
         self.trapq.set_position(self.print_time, tuple(newpos[:3]))
-        self.commanded_pos[:] = newpos
+        self.commanded_pos[:3] = newpos[:3]
         self.kin.set_position(newpos, homing_axes)
         for listener in self.set_position_listeners:
             listener()
@@ -174,10 +213,6 @@ class ToolHead:
     def set_extruder(self, extruder, extrude_pos):
         self.extruder = extruder
         self.commanded_pos[3] = extrude_pos
-
-    def finish(self):
-        """End of input: time every move and generate every step."""
-        self.flush_step_generation()
 
 
 __all__ = ["ToolHead", "ToolheadLimits", "MoveError", "BUFFER_TIME_START"]

@@ -13,16 +13,17 @@ from dataclasses import dataclass, field
 
 from ..chelper.streamio import StreamWriter
 from ..gcode.dispatch import Dispatcher
-from ..gcode.reader import read_gcode
 from ..host.configfile import load_config
+from ..gcode.command import parse_line
+from ..gcode.reader import open_binary
 from ..host.printer import Printer
+from ..host.reactor import BatchReactor
 
-
-class BatchReactor:
-    """The reactor of an offline run: time does not pass."""
-
-    def monotonic(self):
-        return 0.
+# Klipper's batch input reads the G-code file 4096 bytes at a time and
+# runs the complete lines of each read before its reactor runs timers
+# (gcode.py GCodeIO); step flushing happens at those points, so the
+# command stream depends on them.
+INPUT_CHUNK = 4096
 
 
 class BatchClock:
@@ -39,6 +40,7 @@ class StreamLink:
     steps: dict = field(default_factory=dict)       # oid -> total steps
     messages: int = 0
     last_clock: int = 0
+    can_pause: bool = False     # file output: no MCU clock to wait for
 
     def send(self, mcu, name, args, req_clock=0, min_clock=0):
         self.messages += 1
@@ -62,25 +64,50 @@ class CompileResult:
     clock_freq: float
 
 
-def _progress_reader(path, show):
-    """Stream commands; with `show`, a progress bar on stderr by bytes."""
-    commands = read_gcode(path)
-    if not show:
-        return commands
-    import click
-    size = os.path.getsize(path)
+def input_chunks(path, source=None):
+    """Commands of a G-code file grouped as Klipper's batch input runs
+    them: one list per 4096-byte read, holding the lines completed by it.
+    Yields (commands, at_end); the last list (at_end True) holds a final
+    line that had no newline, if any (Klipper drops it; we run it)."""
+    source = source or os.path.basename(str(path))
+    with open_binary(path) as handle:
+        partial = b""
+        lineno = 0
+        while True:
+            data = handle.read(INPUT_CHUNK)
+            lines = (partial + data).split(b"\n")
+            partial = lines.pop() if data else b""
+            commands = []
+            for raw in lines:
+                lineno += 1
+                cmd = parse_line(raw.decode("utf-8", "replace"), source, lineno)
+                if cmd is not None:
+                    commands.append(cmd)
+            yield commands, not data
+            if not data:
+                return
 
-    def with_bar():
-        with click.progressbar(length=size, label="compiling", file=sys.stderr) as bar:
-            done = 0
-            for cmd in commands:
-                position = getattr(cmd, "offset", None)
-                if position is not None and position > done:
-                    bar.update(position - done)
-                    done = position
-                yield cmd
-            bar.update(size - done)
-    return with_bar()
+
+def _with_progress(chunks, path, show):
+    """Pass chunks through; with `show`, a progress bar on stderr counting
+    4096-byte reads of the (uncompressed) input."""
+    if not show:
+        yield from chunks
+        return
+    import click
+    with click.progressbar(label="compiling", file=sys.stderr,
+                           length=_uncompressed_size(path)) as bar:
+        for item in chunks:
+            bar.update(INPUT_CHUNK)
+            yield item
+
+
+def _uncompressed_size(path):
+    if str(path).endswith(".gz"):
+        with open(path, "rb") as f:   # gzip trailer: size mod 2^32
+            f.seek(-4, os.SEEK_END)
+            return int.from_bytes(f.read(4), "little")
+    return os.path.getsize(path)
 
 
 def compile_gcode(gcode_path, config_path, dictionary, out, fmt="text",
@@ -98,7 +125,13 @@ def compile_gcode(gcode_path, config_path, dictionary, out, fmt="text",
                       BatchReactor(), dispatcher)
     config.check_unused()
     printer.connect()
-    dispatcher.run_commands(_progress_reader(gcode_path, progress))
+    reactor = printer.reactor
+    for commands, at_end in _with_progress(input_chunks(gcode_path), gcode_path, progress):
+        dispatcher.run_commands(commands)
+        if not at_end:
+            # The reactor gets control between reads; at end of file
+            # Klipper goes straight to its exit sequence.
+            reactor.run_due_timers()
     end_time = printer.finish()
     writer.close()
     names = {s.oid: s.name for s in printer.motion.steppers}
