@@ -167,7 +167,8 @@ class StepperProgram:
     add: np.ndarray
     direction: np.ndarray     # dir in force for each queue_step
     start: np.ndarray         # clock of the step before each queue_step's first
-    first_step: np.ndarray    # index of each queue_step's first step
+    first_step: np.ndarray    # index of each queue_step's first step (+ total)
+    jump: np.ndarray          # start minus the previous queue_step's last step
 
     @property
     def total_steps(self) -> int:
@@ -196,8 +197,10 @@ def build_programs(steps: StreamSteps) -> dict:
         start = _start_clocks(steps.reset_events, oid, index, interval, count, add)
         first = np.zeros(len(count) + 1, dtype=np.int64)
         np.cumsum(count, out=first[1:])
+        jump = np.zeros(len(count), dtype=np.int64)     # start minus previous end
+        jump[1:] = start[1:] - (start[:-1] + queue_step_duration(interval, count, add)[:-1])
         programs[oid] = StepperProgram(oid, steps.step_pins.get(oid, ""), interval, count,
-                                       add, direction, start, first)
+                                       add, direction.astype(np.int8), start, first, jump)
     return programs
 
 
@@ -231,17 +234,30 @@ def _start_clocks(reset_events, oid, index, interval, count, add):
 
 
 def step_times(program: StepperProgram, s0: int, s1: int):
-    """(times, directions) of steps s0..s1-1 of a stepper, int64 arrays."""
+    """(times, directions) of steps s0..s1-1 of a stepper, int64/int8.
+
+    Each step's distance from the previous one is interval + k*add (k-th
+    step of its queue_step); a running sum of those from the start clock
+    of the first queue_step gives the times, plus the clock jumps that
+    reset_step_clock makes between queue_steps."""
     first = program.first_step
     m0 = int(np.searchsorted(first, s0, side="right")) - 1
     m1 = int(np.searchsorted(first, s1, side="left"))
     count = program.count[m0:m1]
-    msg = np.repeat(np.arange(m0, m1), count)
-    k = np.arange(first[m0], first[m1], dtype=np.int64) - first[msg]
-    times = (program.start[msg] + (k + 1) * program.interval[msg]
-             + program.add[msg] * (k * (k + 1) // 2))
+    n = int(first[m1] - first[m0])
+    ticks = np.arange(n, dtype=np.int64)
+    ticks -= np.repeat(first[m0:m1] - first[m0], count)      # k within its queue_step
+    ticks *= np.repeat(program.add[m0:m1], count)
+    ticks += np.repeat(program.interval[m0:m1], count)
+    np.cumsum(ticks, out=ticks)
+    ticks += program.start[m0]
+    jumps = program.jump[m0 + 1:m1]
+    if jumps.any():
+        jump_total = np.zeros(m1 - m0, dtype=np.int64)
+        np.cumsum(jumps, out=jump_total[1:])
+        ticks += np.repeat(jump_total, count)
     cut = slice(s0 - int(first[m0]), s1 - int(first[m0]))
-    return times[cut], program.direction[msg][cut]
+    return ticks[cut], np.repeat(program.direction[m0:m1], count)[cut]
 
 
 # ---------------------------------------------------------------------------
