@@ -13,7 +13,9 @@ Contract:
   (Python literals, Klipper's rule), errors naming the option.
 - `MacroSet(dispatcher, printer_status)`: registers macros as commands
   (running their output through `dispatcher.run_script` with pseudo-source
-  `macro NAME`, refusing recursion) and SET_GCODE_VARIABLE.
+  `<caller place>: macro NAME`, so a line reads
+  `input.gcode:5: macro PRINT_START:3`; refusing recursion) and
+  SET_GCODE_VARIABLE.
 
 Environment (Klipper's, restated): statements `{% %}`, expressions `{ }`
 (single braces), Jinja2's `do` and loop-control extensions, the context
@@ -190,6 +192,15 @@ def _template_line(exc):
     return line
 
 
+def script_source(name, cmd):
+    """Pseudo-source for the lines a macro expands to: `macro NAME`, after
+    the place of the command that called it, so a message reads
+    `input.gcode:5: macro PRINT_START:3: ...` (nested calls chain)."""
+    if cmd.source is None:
+        return "macro %s" % (name,)
+    return "%s: macro %s" % (cmd.location, name)
+
+
 class MacroSet:
     """Macros registered as G-code commands on a Dispatcher.
 
@@ -232,7 +243,7 @@ class MacroSet:
         script = macro.render(cmd.params, cmd.raw_params, self.printer())
         self._running.add(macro.name)
         try:
-            self.dispatcher.run_script(script, "macro %s" % (macro.name,))
+            self.dispatcher.run_script(script, script_source(macro.name, cmd))
         finally:
             self._running.discard(macro.name)
 

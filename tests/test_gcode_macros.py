@@ -112,4 +112,18 @@ def test_reference_user_macros_expand_through_the_dispatcher():
     assert texts.count("SET_PIN PIN=beeper VALUE=1") == 2 + 3   # BEEP COUNT=2, 3
     assert "G1 X225.0 Y225.0 Z17.0 F12000" in texts   # min(7 + 10, 220)
     assert texts[-1] == "M117 Done (bed was 60.0)"
-    assert seen[-1].source == "macro PRINT_END" and seen[-1].lineno > 1
+    assert seen[-1].source == "input.gcode:900: macro PRINT_END" and seen[-1].lineno > 1
+    beep = [c for c in seen if c.text == "SET_PIN PIN=beeper VALUE=1"][0]
+    assert beep.source.startswith("input.gcode:3: macro PRINT_START:")
+    assert beep.source.endswith(": macro BEEP")
+
+
+def test_error_inside_nested_macro_names_every_place():
+    d, macros, out = make_set()
+    macros.add(Macro("OUTER", "G1 X1\nINNER"))
+    macros.add(Macro("INNER", "M117 hi\nG1 Xbad\n"))
+    d.handlers["G1"] = lambda c: c.get_float("X")
+    d.run(parse_line("OUTER", "job.gcode", 12))
+    errors = [m for kind, m in d.messages if kind == "error"]
+    assert len(errors) == 1
+    assert errors[0].startswith("job.gcode:12: macro OUTER:2: macro INNER:2: ")
