@@ -17,6 +17,10 @@
 #include <string.h>
 #include "itersolve.h"
 
+#ifdef KLIPSIM_COUNT_EVALS
+long sk_eval_count;
+#endif
+
 // First probe window after a range start or a direction change (s).
 #define SEEK_START .000100
 // Smallest probe window (s).
@@ -142,18 +146,33 @@ struct solve_state {
     double half;        // half a step
     double cmd;         // commanded position
     int dir;            // direction of the last step (1 = increasing)
+    int uncommitted;    // a step was appended and may still be cancelled
 };
 
-// Signed travel from the commanded position in the current direction.
 static inline double
-travel(const struct solve_state *s, double pos)
+position(struct solve_state *s, double t)
 {
-    return s->dir ? pos - s->cmd : s->cmd - pos;
+#ifdef KLIPSIM_COUNT_EVALS
+    sk_eval_count++;
+#endif
+    return s->sk->calc_position(s->sk, s->m, t);
 }
 
-// Time in [lo, hi] where sign*(pos - boundary) reaches zero, given it is
-// negative at lo (g_lo) and non-negative at hi (g_hi).  Illinois-modified
-// false position: superlinear on smooth motion, never leaves the bracket.
+// The stepper reached its commanded position: the last step is real and
+// must not be cancelled by the step+dir+step filter.
+static inline int
+commit_last_step(struct solve_state *s)
+{
+    if (!s->uncommitted)
+        return 0;
+    s->uncommitted = 0;
+    return stepcompress_commit(s->sk->sc);
+}
+
+// Time in [lo, hi] where g(t) = sign*(pos - boundary) reaches zero, given
+// g(lo) < 0 <= g(hi).  Illinois-modified false position: superlinear on
+// smooth motion, never leaves the bracket.  Returns a negative time on a
+// compressor error.
 static double
 refine(struct solve_state *s, double lo, double g_lo, double hi, double g_hi,
        double boundary, int sign, int same_dir)
@@ -165,11 +184,9 @@ refine(struct solve_state *s, double lo, double g_lo, double hi, double g_hi,
         double t = hi - g_hi * (hi - lo) / (g_hi - g_lo);
         if (!(t > lo && t < hi))
             t = .5 * (lo + hi);
-        double g = sign * (s->sk->calc_position(s->sk, s->m, t) - boundary);
-        if (same_dir && g >= -s->half)
-            // the stepper fully reached its commanded position: the last
-            // step is real and must not be cancelled by a reversal
-            stepcompress_commit(s->sk->sc);
+        double g = sign * (position(s, t) - boundary);
+        if (same_dir && g >= -s->half && commit_last_step(s))
+            return -1.;
         if (fabs(g) <= POS_TOL)
             return t;
         if (g > 0.) {
@@ -188,6 +205,21 @@ refine(struct solve_state *s, double lo, double g_lo, double hi, double g_hi,
     }
 }
 
+// Next probe time while no crossing is bracketed: extrapolate the last
+// two samples (ta, ga), (tb, gb) to the crossing when they approach it,
+// else double the distance from the last step.  Never beyond `limit`.
+static inline double
+next_probe(double last_step, double ta, double ga, double tb, double gb)
+{
+    double doubling = 2. * tb - last_step;
+    if (gb > ga) {
+        double t = tb - gb * (tb - ta) / (gb - ga);
+        if (t > tb && t < doubling)
+            return t;
+    }
+    return doubling;
+}
+
 static int
 solve_move(struct stepper_kin *sk, struct tq_move *m, double abs_start,
            double abs_end)
@@ -200,53 +232,66 @@ solve_move(struct stepper_kin *sk, struct tq_move *m, double abs_start,
     if (!(start < end))
         return 0;
     struct solve_state s = {sk, m, .5 * sk->step_dist, sk->commanded_pos,
-                            stepcompress_step_dir(sk->sc)};
-    double t_in = start;        // latest time known to be between midpoints
-    double p_in = sk->calc_position(sk, m, start);
-    double last_step = start, probe_to = start + SEEK_START;
+                            stepcompress_step_dir(sk->sc), 1};
+    // (t_in, p_in): latest sample between the midpoints; (t_prev, p_prev)
+    // the one before it, for extrapolation.
+    double t_in = start, p_in = position(&s, start);
+    double t_prev = t_in, p_prev = p_in;
+    double last_step = start, probe = start + SEEK_START;
     for (;;) {
-        if (probe_to > end)
-            probe_to = end;
-        double p = sk->calc_position(sk, m, probe_to);
-        double fwd = travel(&s, p);
+        if (probe > end)
+            probe = end;
+        double p = position(&s, probe);
+        double fwd = s.dir ? p - s.cmd : s.cmd - p;
         int sdir;
         if (fwd >= s.half - POS_TOL) {
             sdir = s.dir;
         } else if (fwd <= -s.half - REVERSE_TOL) {
             sdir = !s.dir;
         } else {
-            if (fwd >= 0.)
-                stepcompress_commit(sk->sc);
-            if (probe_to >= end)
+            if (fwd >= 0. && commit_last_step(&s))
+                return SC_ERROR;
+            if (probe >= end)
                 break;
-            // no crossing yet: double the distance from the last step
-            t_in = probe_to;
+            t_prev = t_in;
+            p_prev = p_in;
+            t_in = probe;
             p_in = p;
-            probe_to = 2. * probe_to - last_step;
+            double sg = s.dir ? 1. : -1.;
+            probe = next_probe(last_step, t_prev, sg * p_prev, t_in, sg * p_in);
             continue;
         }
-        // A midpoint was crossed in (t_in, probe_to]: find when.
+        // A midpoint was crossed in (t_in, probe]: find when.
         int sign = sdir ? 1 : -1;
         double boundary = s.cmd + sign * s.half;
         double g_in = sign * (p_in - boundary);
         double g_hi = sign * (p - boundary);
-        double ts = g_in >= -POS_TOL ? t_in
-            : refine(&s, t_in, g_in, probe_to, g_hi, boundary, sign,
-                     sdir == s.dir);
+        double ts;
+        if (g_hi <= POS_TOL)
+            ts = probe;
+        else if (g_in >= -POS_TOL)
+            ts = t_in;
+        else
+            ts = refine(&s, t_in, g_in, probe, g_hi, boundary, sign,
+                        sdir == s.dir);
+        if (ts < 0.)
+            return SC_ERROR;
         int ret = stepcompress_append(sk->sc, sdir, m->print_time, ts);
         if (ret)
             return ret;
+        s.uncommitted = 1;
         int reversed = sdir != s.dir;
         s.dir = sdir;
         s.cmd = boundary + sign * s.half;
-        double window = 1.5 * (ts - last_step);
-        if (window < MIN_WINDOW)
-            window = MIN_WINDOW;
-        if (reversed && window > SEEK_START)
-            window = SEEK_START;
-        last_step = t_in = ts;
-        p_in = boundary;
-        probe_to = ts + window;
+        double interval = ts - last_step;
+        if (interval < MIN_WINDOW)
+            interval = MIN_WINDOW;
+        if (reversed && interval > SEEK_START)
+            interval = SEEK_START;
+        // the next crossing is expected one interval later
+        t_prev = t_in = last_step = ts;
+        p_prev = p_in = boundary;
+        probe = ts + interval;
     }
     sk->commanded_pos = s.cmd;
     return 0;
