@@ -6,8 +6,8 @@ Public API (see each module's first lines for the contract):
             get/get_int/get_float/error), parse_line, make_command
 - errors:   GCodeError, GCodeInternalError
 - dispatch: Dispatcher
-- arcs:     plan_arc, arc_moves, PLANE_XY/PLANE_XZ/PLANE_YZ
-- macros:   Macro, MacroSet, parse_variables
+- arcs:     plan_arc, arc_moves, ArcCommands, PLANE_XY/PLANE_XZ/PLANE_YZ
+- macros:   Macro, MacroSet (add / add_from_config), parse_variables
 This package imports nothing else of klipsim.
 """
 from .command import GCodeCommand, make_command, parse_line

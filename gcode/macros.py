@@ -216,6 +216,14 @@ class MacroSet:
         dispatcher.register("SET_GCODE_VARIABLE", self._set_variable,
                             "Set the value of a G-Code macro variable")
 
+    def add_from_config(self, config, log=None):
+        """Every [gcode_macro NAME] section of a loaded config (duck-typed:
+        config.sections(prefix)), in file order.  Call it after the host's
+        own commands are registered: rename_existing needs them (Klipper
+        renames at connect time, after loading every object)."""
+        for section in config.sections("gcode_macro "):
+            self.add(Macro.from_section(section, log))
+
     def add(self, macro):
         name = macro.name
         if macro.rename_existing is not None:

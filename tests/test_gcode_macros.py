@@ -101,8 +101,9 @@ def test_reference_user_macros_expand_through_the_dispatcher():
     status = {"toolhead": {"position": {"x": 0.0, "y": 0.0, "z": 7.0},
                            "axis_maximum": {"x": 235.0, "y": 235.0, "z": 220.0}}}
     macros = MacroSet(d, lambda: status)
-    for section in config.sections("gcode_macro "):
-        macros.add(Macro.from_section(section))
+    macros.add_from_config(config)
+    assert sorted(macros.macros) == ["BEEP", "FAN_RAMP", "PRINT_END", "PRINT_START",
+                                     "PURGE_LINE"]
     d.run(parse_line("PRINT_START BED=60 EXTRUDER=210", "input.gcode", 3))
     d.run(parse_line("PRINT_END", "input.gcode", 900))
     assert d.errors == 0 and d.warnings == 0
