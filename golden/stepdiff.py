@@ -16,22 +16,21 @@ is not a difference) and, for information, position by position; they do
 not decide the verdict. Expansion to steps is vectorised with numpy per
 chunk of queue_steps, so 20 M steps take seconds, not minutes.
 """
-import re
-import warnings
+import gzip
+import io
 from collections import Counter
 from dataclasses import dataclass, field
 
 import numpy as np
 
 from klipsim.chelper import msgproto, streamio
+from klipsim.chelper._chelper import ffi, lib
 
 DEFAULT_TOL_US = 25.0
 CHUNK_STEPS = 1 << 20        # steps expanded at a time (memory bound)
-TEXT_BATCH = 1 << 16         # queue_step text lines parsed per numpy call
 QUEUE_STEP = "queue_step"
 STEP_DIR = "set_next_step_dir"
 RESET_CLOCK = "reset_step_clock"
-_OID_RE = re.compile(r"\boid=(-?\d+)")
 
 
 # ---------------------------------------------------------------------------
@@ -50,80 +49,103 @@ class StreamSteps:
 
 
 class _Collector:
-    """Accumulates a stream message by message (or text line by line)."""
+    """Accumulates one stream: queue_steps into arrays, the rest as events
+    tagged with the number of queue_steps before them (their position)."""
 
     def __init__(self, path):
         self.path = path
         self.batches = []          # (k, 4) int64 arrays
-        self.pending_text = []     # queue_step lines not yet parsed
         self.pending_rows = []     # queue_step rows from decoded messages
-        self.count = 0             # queue_steps seen so far
+        self.count = 0             # queue_steps so far
+        self.order = 0             # messages so far (orders events)
+        self.dir_events = []       # (order, oid, position, dir)
+        self.reset_events = []     # (order, oid, position, clock32)
         self.out = StreamSteps(path, None)
-
-    def queue_step_line(self, line):
-        self.pending_text.append(line)
-        self.count += 1
-        if len(self.pending_text) >= TEXT_BATCH:
-            self._flush_text()
 
     def queue_step_args(self, args):
         self.pending_rows.append((args["oid"], args["interval"], args["count"], args["add"]))
         self.count += 1
+        self.order += 1
 
-    def message(self, name, args, line):
+    def message(self, name, args, line, position=None, order=None):
+        position = self.count if position is None else position
+        order = self.order if order is None else order
+        self.order += 1
         oid = args.get("oid")
         if name == STEP_DIR:
-            self.out.dir_events.append((oid, self.count, args["dir"]))
+            self.dir_events.append((order, oid, position, args["dir"]))
             return
         if name == RESET_CLOCK:
-            self.out.reset_events.append((oid, self.count, args["clock"]))
+            self.reset_events.append((order, oid, position, args["clock"]))
         elif name == "config_stepper":
             self.out.step_pins[oid] = str(args["step_pin"])
         self.out.other_lines.append((oid, line))
 
-    def _flush_text(self):
-        if self.pending_text:
-            self.batches.append(_parse_queue_step_lines(self.pending_text, self.path))
-            self.pending_text = []
+    def scanned_rows(self, rows, text, first_line, parse):
+        """Take msgtext_scan_steps rows (see chelper/src/msgtext.c) of the
+        bytes `text`, whose first line is line number first_line + 1."""
+        kinds = rows[:, 0]
+        is_step = kinds == 0
+        before = self.count + np.cumsum(is_step) - is_step
+        order = self.order + np.arange(len(rows))
+        self.batches.append(rows[is_step, 1:5])
+        dirs = np.flatnonzero(kinds == 1)
+        self.dir_events.extend(zip(order[dirs].tolist(), rows[dirs, 1].tolist(),
+                                   before[dirs].tolist(), rows[dirs, 2].tolist()))
+        for i in np.flatnonzero(kinds == 2).tolist():
+            line = text[rows[i, 1]:rows[i, 2]].decode("utf-8", "replace").strip()
+            try:
+                name, args = parse(line)
+            except (KeyError, ValueError) as e:
+                raise ValueError("%s:%d: %s" % (self.path, first_line + rows[i, 5] + 1,
+                                                e.args[0] if e.args else e)) from None
+            if name == QUEUE_STEP:
+                raise ValueError("%s:%d: unusual queue_step line %r"
+                                 % (self.path, first_line + rows[i, 5] + 1, line))
+            self.message(name, args, line, int(before[i]), int(order[i]))
+        self.count += int(is_step.sum())
+        self.order += len(rows)
 
     def finish(self):
-        self._flush_text()
         if self.pending_rows:
             self.batches.append(np.array(self.pending_rows, dtype=np.int64).reshape(-1, 4))
         self.out.queue_steps = (np.concatenate(self.batches) if self.batches
                                 else np.zeros((0, 4), dtype=np.int64))
+        self.out.dir_events = [e[1:] for e in sorted(self.dir_events)]
+        self.out.reset_events = [e[1:] for e in sorted(self.reset_events)]
         return self.out
 
 
-def _parse_queue_step_lines(lines, path):
-    """(n, 4) int64 array from parsedump queue_step lines, parsed by numpy
-    in one call; falls back to a per-line parse if any line is unusual."""
-    text = "".join(lines)
-    text = (text.replace("queue_step oid=", "").replace(" interval=", " ")
-            .replace(" count=", " ").replace(" add=", " "))
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("error", DeprecationWarning)
-            values = np.fromstring(text, dtype=np.int64, sep=" ")
-    except (ValueError, DeprecationWarning):
-        values = None
-    if values is None or values.size != 4 * len(lines):
-        rows = []
-        for line in lines:
-            _, args = msgproto.parse_text_generic(line)
-            try:
-                rows.append((args["oid"], args["interval"], args["count"], args["add"]))
-            except KeyError:
-                raise ValueError("%s: bad queue_step line %r" % (path, line.strip()))
-        return np.array(rows, dtype=np.int64).reshape(-1, 4)
-    return values.reshape(-1, 4)
+SCAN_ROWS = 1 << 16
+SCAN_CHUNK = 1 << 20
+
+
+class _TextScanner:
+    """Runs msgtext_scan_steps over a byte buffer, SCAN_ROWS lines at a time."""
+
+    def __init__(self):
+        self.rows = np.empty((SCAN_ROWS, 6), dtype=np.int64)
+        self.n_rows = ffi.new("int64_t *")
+        self.n_lines = ffi.new("int64_t *")
+
+    def scan(self, text, final):
+        """(bytes consumed, rows, lines consumed)."""
+        consumed = lib.msgtext_scan_steps(
+            ffi.from_buffer(text), len(text), 1 if final else 0,
+            ffi.from_buffer("int64_t[]", self.rows), SCAN_ROWS, self.n_rows, self.n_lines)
+        return consumed, self.rows[:self.n_rows[0]], self.n_lines[0]
 
 
 def read_steps(path, dictionary=None) -> StreamSteps:
     """Read a text or serial stream into its step programs."""
     collector = _Collector(str(path))
     if streamio.stream_kind(path) == "text":
-        _read_text_steps(path, dictionary, collector)
+        parse = dictionary.parse_text if dictionary is not None else msgproto.parse_text_generic
+        with open(path, "rb") as raw:
+            head = raw.read(2)
+            raw.seek(0)
+            f = gzip.GzipFile(fileobj=raw) if head == streamio.GZIP_MAGIC else raw
+            _scan_text(f, collector, parse)
     else:
         if dictionary is None:
             raise ValueError("%s: a serial stream needs --dictionary or --mcu" % path)
@@ -135,22 +157,29 @@ def read_steps(path, dictionary=None) -> StreamSteps:
     return collector.finish()
 
 
-def _read_text_steps(path, dictionary, collector):
-    from klipsim.golden.reference import open_text
-    parse = dictionary.parse_text if dictionary is not None else msgproto.parse_text_generic
-    with open_text(str(path)) as f:
-        for lineno, line in enumerate(f, 1):
-            if line.startswith("queue_step "):
-                collector.queue_step_line(line)
-                continue
-            line = line.rstrip("\r\n")
-            if not line.strip():
-                continue
-            try:
-                name, args = parse(line)
-            except (KeyError, ValueError) as e:
-                raise ValueError("%s:%d: %s" % (path, lineno, e.args[0] if e.args else e)) from None
-            collector.message(name, args, line.strip())
+def steps_from_text(text: str, parse=msgproto.parse_text_generic) -> StreamSteps:
+    """Step programs of parsedump text held in memory (tests, tools)."""
+    collector = _Collector("<text>")
+    _scan_text(io.BytesIO(text.encode()), collector, parse)
+    return collector.finish()
+
+
+def _scan_text(f, collector, parse):
+    scanner = _TextScanner()
+    buf = b""
+    first_line = 0
+    while True:
+        chunk = f.read(SCAN_CHUNK)
+        buf = buf + chunk if buf else chunk
+        while True:
+            used, rows, lines = scanner.scan(buf, not chunk)
+            collector.scanned_rows(rows, buf, first_line, parse)
+            first_line += lines
+            buf = buf[used:]
+            if len(rows) < SCAN_ROWS:
+                break
+        if not chunk:
+            return
 
 
 # ---------------------------------------------------------------------------

@@ -64,10 +64,7 @@ def label_of(lines, oid):
 def test_expansion_matches_explicit_sums(moves):
     """Step k of a queue_step is t_prev + sum_{j<=k}(interval + j*add)."""
     lines = ["queue_step oid=0 interval=%d count=%d add=%d" % m for m in moves]
-    steps = stepdiff._Collector("x")
-    for line in lines:
-        steps.queue_step_line(line + "\n")
-    program = stepdiff.build_programs(steps.finish())[0]
+    program = stepdiff.build_programs(stepdiff.steps_from_text("\n".join(lines)))[0]
     expected = []
     t = 0
     for interval, count, add in moves:
@@ -88,14 +85,7 @@ def test_reset_step_clock_and_directions():
              "reset_step_clock oid=1 clock=5000",
              "set_next_step_dir oid=1 dir=0",
              "queue_step oid=1 interval=7 count=1 add=0"]          # 5007
-    collector = stepdiff._Collector("x")
-    for line in lines:
-        name, args = msgproto.parse_text_generic(line)
-        if name == "queue_step":
-            collector.queue_step_line(line)
-        else:
-            collector.message(name, args, line)
-    program = stepdiff.build_programs(collector.finish())[1]
+    program = stepdiff.build_programs(stepdiff.steps_from_text("\n".join(lines)))[1]
     times, dirs = stepdiff.step_times(program, 0, 3)
     assert times.tolist() == [100, 210, 5007] and dirs.tolist() == [1, 1, 0]
 
@@ -235,3 +225,37 @@ def test_cli_exit_codes_and_verdict_line(tmp_path):
     assert loose.exit_code == 0 and '"equivalent": true' in loose.output
     nofreq = runner.invoke(main, ["diff", cand, cand])
     assert nofreq.exit_code == 2 and "CLOCK_FREQ" in nofreq.output
+
+
+# -- the C text scanner ------------------------------------------------------
+
+def test_scanner_matches_python_parse_of_reference():
+    case = reference.case("cartesian_homing")
+    steps = stepdiff.read_steps(case.klipper_output)
+    rows, dirs, others, count = [], [], [], 0
+    with reference.open_text(case.klipper_output) as f:
+        for line in f:
+            name, args = msgproto.parse_text_generic(line)
+            if name == "queue_step":
+                rows.append([args["oid"], args["interval"], args["count"], args["add"]])
+                count += 1
+            elif name == "set_next_step_dir":
+                dirs.append((args["oid"], count, args["dir"]))
+            else:
+                others.append((args.get("oid"), line.strip()))
+    assert steps.queue_steps.tolist() == rows
+    assert steps.dir_events == dirs and steps.other_lines == others
+
+
+def test_scanner_odd_lines_and_errors():
+    text = ("\n  \nset_next_step_dir oid=3  dir=1\r\n"         # odd spacing: Python path
+            "queue_step oid=3 interval=10 count=2 add=1\r\n"
+            "reset_step_clock oid=3 clock=100\n"
+            "queue_step oid=3 interval=5 count=1 add=0")     # no final newline
+    steps = stepdiff.steps_from_text(text)
+    assert steps.queue_steps.tolist() == [[3, 10, 2, 1], [3, 5, 1, 0]]
+    assert steps.dir_events == [(3, 0, 1)] and steps.reset_events == [(3, 1, 100)]
+    program = stepdiff.build_programs(steps)[3]
+    assert stepdiff.step_times(program, 0, 3)[0].tolist() == [10, 21, 105]
+    with pytest.raises(ValueError, match=r"<text>:2: unusual queue_step"):
+        stepdiff.steps_from_text("get_clock\nqueue_step oid=1 interval=x count=1 add=0\n")
