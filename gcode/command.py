@@ -102,7 +102,9 @@ class GCodeCommand:
     def location(self):
         if self.source is None:
             return "<gcode>"
-        return "%s:%s" % (self.source, self.lineno)
+        if self.lineno is None:
+            return str(self.source)
+        return "%s:%d" % (self.source, self.lineno)
 
     @property
     def raw_params(self):
