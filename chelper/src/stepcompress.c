@@ -221,11 +221,15 @@ longest_run(const struct stepcompress *sc, size_t avail, int64_t add,
         }
         int64_t lo, hi;
         step_window(sc, k - 1, &lo, &hi);
+        // tighten the interval bounds; bounds usually move by one, so
+        // avoid the division then (same result as ceil/floor of n / k)
         int64_t c = add * (k * (k - 1) / 2);
-        if (imin * k < lo - c)
-            imin = ceil_div(lo - c, k);
-        if (imax * k > hi - c)
-            imax = floor_div(hi - c, k);
+        int64_t short_by = lo - c - imin * k;
+        if (short_by > 0)
+            imin += short_by <= k ? 1 : ceil_div(short_by, k);
+        int64_t over_by = imax * k - (hi - c);
+        if (over_by > 0)
+            imax -= over_by <= k ? 1 : ceil_div(over_by, k);
         if (imin > imax)
             break;
         interval = imax;
