@@ -7,6 +7,8 @@ The printer is handed a `link` (where MCU messages go), a clock source
 (the estimated print time of the main MCU) and a reactor (time and
 timers); it does not know whether it runs in compile or simulate mode.
 """
+from ..gcode.arcs import ArcCommands
+from ..gcode.command import make_command
 from .configfile import ConfigError
 from .extruder import Extruder
 from .fan import Fan
@@ -22,7 +24,7 @@ from .toolhead import ToolHead, ToolheadLimits
 # options are read so the unused-option check stays meaningful.
 PASSIVE_SECTIONS = (
     "virtual_sdcard", "display_status", "pause_resume", "respond",
-    "idle_timeout", "gcode_arcs", "force_move", "exclude_object",
+    "idle_timeout", "force_move", "exclude_object",
     "board_pins", "save_variables", "verify_heater", "heater_bed_verify",
     "gcode_macro", "delayed_gcode", "homing_override", "safe_z_home",
     "firmware_retraction", "input_shaper", "bed_mesh", "endstop_phase",
@@ -54,6 +56,7 @@ class Printer:
                                     self.hw.stepper_enable,
                                     lambda: list(self.motion.steppers))
         self._register_commands(dispatcher)
+        self._load_arcs(dispatcher)
 
     # ---- construction -------------------------------------------------------
     @staticmethod
@@ -110,6 +113,22 @@ class Printer:
             self.heaters.add(extruder.heater)
             extruders.append(extruder)
         return extruders
+
+    def _load_arcs(self, dispatcher):
+        """[gcode_arcs]: G2/G3 become G1 segments of `resolution` mm."""
+        if not self.config.has_section("gcode_arcs"):
+            return
+        section = self.config.section("gcode_arcs")
+        resolution = section.getfloat("resolution", 1., above=0.)
+        move = self.gcode_move
+
+        def gcode_state():
+            position = [move.last_position[i] - move.base_position[i] for i in range(4)]
+            return position, move.absolute_coord, move.absolute_extrude
+
+        def segment(params, cmd):
+            move.cmd_G1(make_command("G1", params, cmd.text, cmd.source, cmd.lineno))
+        ArcCommands(dispatcher, resolution, gcode_state, segment)
 
     # ---- commands -------------------------------------------------------------
     def _register_commands(self, d):
