@@ -193,3 +193,27 @@ def test_big_inputs_stream_with_klipper_move_counts(name):
     case = reference.case(name)
     moves = sum(1 for c in read_gcode(case.gcode) if c.name in ("G0", "G1", "G2", "G3"))
     assert moves == case.meta["gcode_move_commands"]
+
+
+@settings(max_examples=80, deadline=None)
+@given(st.dictionaries(st.from_regex(r"[A-Za-z_][A-Za-z0-9_]{0,8}", fullmatch=True),
+                       st.text(st.characters(blacklist_categories=("Cs", "Cc")),
+                               max_size=12),
+                       max_size=4))
+def test_extended_params_round_trip_through_shell_quoting(values):
+    import shlex
+    values = {k: v for k, v in values.items()
+              if k.upper() not in {x.upper() for x in values if x != k}}
+    line = "SET_THING " + " ".join("%s=%s" % (k, shlex.quote(v)) for k, v in values.items())
+    cmd = one(line)
+    assert cmd.param_error is None
+    assert cmd.params == {k.upper(): v for k, v in values.items()}
+
+
+def test_crlf_and_non_utf8_bytes(tmp_path):
+    path = tmp_path / "dos.gcode"
+    path.write_bytes(b"G28\r\nM117 caf\xe9\r\nG1 X1.5\r\n")
+    cmds = list(read_gcode(path))
+    assert [c.name for c in cmds] == ["G28", "M117", "G1"]
+    assert cmds[2].get_float("X") == 1.5 and cmds[2].text == "G1 X1.5"
+    assert cmds[1].raw_params.startswith("caf")
