@@ -16,7 +16,7 @@ import io
 import json
 import os
 
-from . import msgproto
+from . import msgproto, textscan
 from .blockcodec import BlockPacker, BlockUnpacker
 from .msgproto import MESSAGE_MAX, MESSAGE_SYNC, parse_text_generic
 
@@ -72,8 +72,7 @@ def read_stream(path_or_file, dictionary=None):
                 raise ValueError("%s: binary (serial) stream needs a dictionary" % name)
             yield from _read_serial(f, name, dictionary)
         else:
-            text = io.TextIOWrapper(f, encoding="utf-8", newline=None)
-            yield from _read_text(text, name, dictionary)
+            yield from _read_text_scanned(f, name, dictionary)
     finally:
         if owned:
             f.close()
@@ -101,6 +100,24 @@ def _read_text(f, name, dictionary):
         except (KeyError, ValueError) as e:
             msg = e.args[0] if e.args else str(e)
             raise ValueError("%s:%d: %s" % (name, lineno, msg)) from None
+
+
+def _read_text_scanned(f, name, dictionary):
+    """Text through the C line scanner: step lines become dicts directly,
+    only the other lines go through the Python parser."""
+    parse = dictionary.parse_text if dictionary is not None else parse_text_generic
+    for rows, text, first_line in textscan.iter_rows(f):
+        for kind, a, b, c, d, line in rows.tolist():
+            if kind == textscan.QUEUE_STEP:
+                yield "queue_step", {"oid": a, "interval": b, "count": c, "add": d}
+            elif kind == textscan.STEP_DIR:
+                yield "set_next_step_dir", {"oid": a, "dir": b}
+            else:
+                try:
+                    yield parse(text[a:b].decode())
+                except (KeyError, ValueError, UnicodeDecodeError) as e:
+                    msg = e.args[0] if e.args else str(e)
+                    raise ValueError("%s:%d: %s" % (name, first_line + line + 1, msg)) from None
 
 
 def _read_serial(f, name, dictionary):

@@ -23,8 +23,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from klipsim.chelper import msgproto, streamio
-from klipsim.chelper._chelper import ffi, lib
+from klipsim.chelper import msgproto, streamio, textscan
 
 DEFAULT_TOL_US = 25.0
 CHUNK_STEPS = 1 << 20        # steps expanded at a time (memory bound)
@@ -82,8 +81,8 @@ class _Collector:
         self.out.other_lines.append((oid, line))
 
     def scanned_rows(self, rows, text, first_line, parse):
-        """Take msgtext_scan_steps rows (see chelper/src/msgtext.c) of the
-        bytes `text`, whose first line is line number first_line + 1."""
+        """Take textscan rows of the bytes `text`, whose first line is line
+        number first_line + 1."""
         kinds = rows[:, 0]
         is_step = kinds == 0
         before = self.count + np.cumsum(is_step) - is_step
@@ -116,26 +115,6 @@ class _Collector:
         return self.out
 
 
-SCAN_ROWS = 1 << 16
-SCAN_CHUNK = 1 << 20
-
-
-class _TextScanner:
-    """Runs msgtext_scan_steps over a byte buffer, SCAN_ROWS lines at a time."""
-
-    def __init__(self):
-        self.rows = np.empty((SCAN_ROWS, 6), dtype=np.int64)
-        self.n_rows = ffi.new("int64_t *")
-        self.n_lines = ffi.new("int64_t *")
-
-    def scan(self, text, final):
-        """(bytes consumed, rows, lines consumed)."""
-        consumed = lib.msgtext_scan_steps(
-            ffi.from_buffer(text), len(text), 1 if final else 0,
-            ffi.from_buffer("int64_t[]", self.rows), SCAN_ROWS, self.n_rows, self.n_lines)
-        return consumed, self.rows[:self.n_rows[0]], self.n_lines[0]
-
-
 def read_steps(path, dictionary=None) -> StreamSteps:
     """Read a text or serial stream into its step programs."""
     collector = _Collector(str(path))
@@ -165,21 +144,8 @@ def steps_from_text(text: str, parse=msgproto.parse_text_generic) -> StreamSteps
 
 
 def _scan_text(f, collector, parse):
-    scanner = _TextScanner()
-    buf = b""
-    first_line = 0
-    while True:
-        chunk = f.read(SCAN_CHUNK)
-        buf = buf + chunk if buf else chunk
-        while True:
-            used, rows, lines = scanner.scan(buf, not chunk)
-            collector.scanned_rows(rows, buf, first_line, parse)
-            first_line += lines
-            buf = buf[used:]
-            if len(rows) < SCAN_ROWS:
-                break
-        if not chunk:
-            return
+    for rows, text, first_line in textscan.iter_rows(f):
+        collector.scanned_rows(rows, text, first_line, parse)
 
 
 # ---------------------------------------------------------------------------
