@@ -177,10 +177,10 @@ _BYTES_RE = r"""(b'(?:[^'\\]|\\.)*'|b"(?:[^"\\]|\\.)*")"""
 def enumeration_for(param: str, enumerations: dict):
     """Name of the enumeration a parameter uses (docs/Protocol.md: its own
     name or a `_<name>` suffix), or None."""
-    for enum_name in sorted(enumerations):
-        if param == enum_name or param.endswith("_" + enum_name):
-            return enum_name
-    return None
+    if param in enumerations:
+        return param
+    suffixes = [e for e in sorted(enumerations) if param.endswith("_" + e)]
+    return max(suffixes, key=len) if suffixes else None
 
 
 def expand_enumeration(values: dict) -> dict:
