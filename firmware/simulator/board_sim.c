@@ -225,6 +225,58 @@ int fw_run_until(struct mcu *m, uint64_t until, int stop_on_output)
     return FW_RUN_REACHED;
 }
 
+/* ---- the host side of the serial link ---- */
+
+/* Consume the tx buffer if it holds exactly the acks for blocks
+ * first_seq .. first_seq + count - 1. */
+static int consume_acks(struct board *b, uint8_t first_seq, size_t count)
+{
+    if (b->tx_len != count * MESSAGE_MIN)
+        return 0;
+    for (size_t i = 0; i < count; i++) {
+        const uint8_t *blk = b->tx + i * MESSAGE_MIN;
+        uint8_t want = MESSAGE_DEST | ((first_seq + i + 1) & MESSAGE_SEQ_MASK);
+        if (blk[0] != MESSAGE_MIN || blk[1] != want)
+            return 0;
+    }
+    b->tx_len = 0;
+    return 1;
+}
+
+int fw_host_send(struct mcu *m, const int64_t *ints, const uint32_t *msg_ends,
+                 size_t nmsgs, uint8_t *seq)
+{
+    uint8_t payload[MESSAGE_PAYLOAD_MAX], msg[MESSAGE_MAX * 2], block[MESSAGE_MAX];
+    size_t plen = 0, pos = 0, blocks = 0;
+    uint8_t first_seq = *seq;
+    size_t tx_before = m->board->tx_len;
+    for (size_t i = 0; i < nmsgs; i++) {
+        uint8_t *p = msg;
+        for (; pos < msg_ends[i]; pos++) {
+            p = command_encode_vlq(p, (uint32_t)ints[pos]);
+            if (p - msg > MESSAGE_PAYLOAD_MAX)
+                return -1;
+        }
+        size_t mlen = p - msg;
+        if (plen + mlen > MESSAGE_PAYLOAD_MAX) {
+            fw_receive(m, block, command_frame_block(block, payload, plen, *seq));
+            *seq = (*seq + 1) & MESSAGE_SEQ_MASK;
+            blocks++;
+            plen = 0;
+        }
+        memcpy(payload + plen, msg, mlen);
+        plen += mlen;
+    }
+    if (plen) {
+        fw_receive(m, block, command_frame_block(block, payload, plen, *seq));
+        *seq = (*seq + 1) & MESSAGE_SEQ_MASK;
+        blocks++;
+    }
+    if (!tx_before && consume_acks(m->board, first_seq, blocks))
+        return 2 * (int)blocks;
+    return 2 * (int)blocks + 1;
+}
+
 /* ---- reading the buffers ---- */
 
 size_t fw_tx_available(struct mcu *m)

@@ -49,6 +49,17 @@ uint32_t fw_clock_freq(struct mcu *m);
 void fw_receive(struct mcu *m, const uint8_t *data, size_t len);
 int fw_run_until(struct mcu *m, uint64_t clock, int stop_on_output);
 
+/* The host side of the serial link, for speed: `nmsgs` messages given
+ * as integers (message id then parameters, VLQ-encoded here with the
+ * firmware's own encoder; msg_ends[i] = index after message i) are packed
+ * in order into blocks of at most 59 payload bytes, framed with sequence
+ * numbers from *seq (advanced) and received at the current clock.  If the
+ * firmware answered with nothing but the matching acks they are consumed
+ * and 2 * blocks is returned; otherwise its output is left for fw_tx_read
+ * and 2 * blocks + 1 is returned.  -1: a message longer than a block. */
+int fw_host_send(struct mcu *m, const int64_t *ints, const uint32_t *msg_ends,
+                 size_t nmsgs, uint8_t *seq);
+
 size_t fw_tx_available(struct mcu *m);
 size_t fw_tx_read(struct mcu *m, uint8_t *out, size_t max);
 

@@ -43,7 +43,7 @@ uint16_t static_string_id(const char *str)
 
 /* Byte count by signed range (KLIPPER-FACTS 4), then 7-bit groups,
  * most significant first, continuation bit 0x80 on all but the last. */
-static uint8_t *encode_vlq(uint8_t *p, uint32_t v)
+uint8_t *command_encode_vlq(uint8_t *p, uint32_t v)
 {
     int32_t sv = (int32_t)v;
     if (sv < (3L << 5) && sv >= -(1L << 5)) goto f4;
@@ -80,17 +80,24 @@ static const uint8_t *decode_vlq(const uint8_t *p, const uint8_t *end,
 
 /* ---- responses ---- */
 
-static void transmit_block(struct mcu *m, const uint8_t *payload, size_t plen)
+size_t command_frame_block(uint8_t *block, const uint8_t *payload, size_t plen,
+                           uint8_t seq)
 {
-    uint8_t block[MESSAGE_MAX];
     size_t len = plen + MESSAGE_MIN;
     block[0] = (uint8_t)len;
-    block[1] = MESSAGE_DEST | m->next_sequence;
+    block[1] = MESSAGE_DEST | (seq & MESSAGE_SEQ_MASK);
     memcpy(&block[2], payload, plen);
     uint16_t crc = crc16_ccitt(block, len - MESSAGE_TRAILER_SIZE);
     block[len - 3] = crc >> 8;
     block[len - 2] = crc & 0xff;
     block[len - 1] = MESSAGE_SYNC;
+    return len;
+}
+
+static void transmit_block(struct mcu *m, const uint8_t *payload, size_t plen)
+{
+    uint8_t block[MESSAGE_MAX];
+    size_t len = command_frame_block(block, payload, plen, m->next_sequence);
     serial_transmit(m, block, len);
 }
 
@@ -109,7 +116,7 @@ void command_sendf(struct mcu *m, const char *fmt, ...)
         try_shutdown(m, "Message encode error");
     uint8_t payload[MESSAGE_PAYLOAD_MAX + 8], *p = payload;
     uint8_t *limit = payload + MESSAGE_PAYLOAD_MAX;
-    p = encode_vlq(p, r->msgid);
+    p = command_encode_vlq(p, r->msgid);
     va_list ap;
     va_start(ap, fmt);
     for (int i = 0; i < r->num_params; i++) {
@@ -136,7 +143,7 @@ void command_sendf(struct mcu *m, const char *fmt, ...)
                                   : (uint16_t)v;
             else if (t == PT_byte)
                 v = (uint8_t)v;
-            p = encode_vlq(p, v);
+            p = command_encode_vlq(p, v);
             if (p > limit)
                 goto error;
         }

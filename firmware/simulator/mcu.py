@@ -1,0 +1,255 @@
+"""Python handle on one simulated MCU running klipsim's C firmware.
+
+Contract: `Firmware(profile)` creates an independent instance (any number
+per process) whose clock starts at 0 and moves only in `run_until`.
+`send` encodes commands with the firmware's own data dictionary (the one
+its `identify` command serves), packs them into message blocks with the
+host's sequence numbers and hands them to the firmware at the current
+clock; `responses` decodes what it transmitted.  Step pulses and other
+pin writes are read in bulk as numpy arrays.  Wire-format work is
+klipsim.chelper.msgproto's; this module only drives the C library.
+"""
+import zlib
+import json
+
+import numpy as np
+
+from klipsim.chelper import msgproto
+from klipsim.firmware.simulator._fwsim import ffi, lib
+
+PULSE_DTYPE = np.dtype([("clock", "<u8"), ("pin", "<u4"), ("dir", "<u4")])
+GPIO_DTYPE = np.dtype([("clock", "<u8"), ("pin", "<u4"), ("value", "<u4")])
+assert PULSE_DTYPE.itemsize == ffi.sizeof("struct fw_pulse")
+assert GPIO_DTYPE.itemsize == ffi.sizeof("struct fw_gpio_event")
+
+_dictionary_cache = {}
+
+
+def profile_names():
+    """Profiles the firmware was built for, in build order."""
+    return [ffi.string(lib.fw_profile_name(i)).decode()
+            for i in range(lib.fw_profile_count())]
+
+
+def dictionary_blob(profile):
+    """The zlib-compressed data dictionary `identify` serves."""
+    size = ffi.new("size_t *")
+    ptr = lib.fw_profile_dictionary(profile.encode(), size)
+    if ptr == ffi.NULL:
+        raise KeyError("no firmware profile %r (built: %s)"
+                       % (profile, ", ".join(profile_names())))
+    return bytes(ffi.buffer(ptr, size[0]))
+
+
+def dictionary_json(profile):
+    """The data dictionary as a JSON object (dict)."""
+    return json.loads(zlib.decompress(dictionary_blob(profile)))
+
+
+def dictionary(profile):
+    """The firmware's data dictionary as a msgproto.Dictionary."""
+    if profile not in _dictionary_cache:
+        _dictionary_cache[profile] = msgproto.Dictionary.from_json(
+            dictionary_json(profile))
+    return _dictionary_cache[profile]
+
+
+def static_string(reason_id):
+    s = lib.fw_static_string(reason_id)
+    return ffi.string(s).decode() if s != ffi.NULL else "?%d" % reason_id
+
+
+def format_pulses(pulses, pin_names):
+    """CSV text `pin_name,clock,dir` per pulse (bytes); pin_names maps
+    pin number -> name."""
+    if not len(pulses):
+        return b""
+    top = int(pulses["pin"].max())
+    names = [ffi.new("char[]", pin_names.get(i, "?%d" % i).encode())
+             for i in range(top + 1)]
+    table = ffi.new("const char *[]", names)
+    width = max(len(ffi.string(n)) for n in names) + 26
+    out = bytearray(len(pulses) * width)
+    pulses = np.ascontiguousarray(pulses, dtype=PULSE_DTYPE)
+    n = lib.fw_format_pulses(ffi.cast("struct fw_pulse *", ffi.from_buffer(pulses)),
+                             len(pulses), table, ffi.from_buffer(out))
+    return bytes(out[:n])
+
+
+class Firmware:
+    """One simulated MCU."""
+
+    def __init__(self, profile):
+        self.profile = profile
+        self.dictionary = dictionary(profile)
+        self._mcu = lib.fw_new(profile.encode())
+        if self._mcu == ffi.NULL:
+            raise KeyError("no firmware profile %r" % profile)
+        self.clock_freq = lib.fw_clock_freq(self._mcu)
+        # The firmware expects sequence 0 after reset (Klipper's MCU starts
+        # there too; its host resynchronises on the first nak).
+        self.host_seq = 0
+        self._int_specs = {}
+
+    def close(self):
+        if self._mcu is not None:
+            lib.fw_free(self._mcu)
+            self._mcu = None
+
+    def __del__(self):
+        self.close()
+
+    # -- time and bytes ------------------------------------------------
+    @property
+    def now(self):
+        return lib.fw_now(self._mcu)
+
+    def run_until(self, clock, stop_on_output=False):
+        """Advance the clock to `clock` (firing due timers); with
+        stop_on_output, return True as soon as the MCU transmitted."""
+        return lib.fw_run_until(self._mcu, clock, 1 if stop_on_output else 0) \
+            == lib.FW_RUN_OUTPUT
+
+    def receive(self, data):
+        """Bytes from the host, processed at the current clock."""
+        lib.fw_receive(self._mcu, data, len(data))
+
+    def read_output(self):
+        n = lib.fw_tx_available(self._mcu)
+        if not n:
+            return b""
+        buf = ffi.new("uint8_t[]", n)
+        lib.fw_tx_read(self._mcu, buf, n)
+        return bytes(ffi.buffer(buf, n))
+
+    # -- messages --------------------------------------------------------
+    def frame(self, messages):
+        """Blocks (bytes) carrying `messages` [(name, args)], packed in
+        order, advancing the host sequence number."""
+        out, payload = bytearray(), bytearray()
+        for name, args in messages:
+            data = self.dictionary.encode(name, args)
+            if len(payload) + len(data) > msgproto.MESSAGE_PAYLOAD_MAX:
+                out += msgproto.frame_block(bytes(payload), self.host_seq)
+                self.host_seq = (self.host_seq + 1) & msgproto.MESSAGE_SEQ_MASK
+                payload = bytearray()
+            payload += data
+        if payload:
+            out += msgproto.frame_block(bytes(payload), self.host_seq)
+            self.host_seq = (self.host_seq + 1) & msgproto.MESSAGE_SEQ_MASK
+        return bytes(out)
+
+    def message_ints(self, name, args):
+        """[message id, parameters...] as integers (enumerations such as
+        pin names mapped with the firmware's dictionary)."""
+        spec = self._int_specs.get(name)
+        if spec is None:
+            mf = self.dictionary.lookup(name)
+            if msgproto.BUFFER in mf.kinds:
+                raise ValueError("%s: buffer parameters are not sent as integers" % name)
+            spec = self._int_specs[name] = (mf.msgid, mf.keys, bool(mf.enum_names), mf)
+        msgid, keys, enums, mf = spec
+        if enums:
+            return [msgid] + [mf.to_int(k, args[k]) for k in keys]
+        return [msgid] + [args[k] for k in keys]
+
+    def send_ints(self, ints, ends):
+        """Deliver messages given as integers (see message_ints; ends[i] =
+        index after message i in `ints`), packed into blocks by the C side
+        of the link.  Returns (blocks sent, whether the firmware answered
+        with anything but the matching acks: then read_output)."""
+        seq = ffi.new("uint8_t *", self.host_seq)
+        ret = lib.fw_host_send(self._mcu, ffi.new("int64_t[]", ints),
+                               ffi.new("uint32_t[]", ends), len(ends), seq)
+        if ret < 0:
+            raise ValueError("a message does not fit in one block")
+        self.host_seq = seq[0]
+        return ret >> 1, bool(ret & 1)
+
+    def send(self, *messages):
+        """Encode, frame and deliver messages given as (name, args) pairs
+        or as parsedump text lines."""
+        parsed = [self.dictionary.parse_text(m) if isinstance(m, str) else m
+                  for m in messages]
+        self.receive(self.frame(parsed))
+
+    def blocks(self):
+        """(seq, payload) of every block transmitted since the last call."""
+        return msgproto.split_blocks(self.read_output())
+
+    def responses(self):
+        """Decoded responses [(name, args)] transmitted since the last call
+        (acks and naks, the empty blocks, are dropped)."""
+        out = []
+        for _seq, payload in self.blocks():
+            if payload:
+                out.extend(self.dictionary.decode(payload, "response"))
+        return out
+
+    # -- pins ----------------------------------------------------------
+    def pin(self, name):
+        return self.dictionary.pins[name]
+
+    def set_input(self, pin, value):
+        lib.fw_set_input(self._mcu, self._pin_number(pin), value)
+
+    def set_adc(self, pin, value):
+        lib.fw_set_adc(self._mcu, self._pin_number(pin), value)
+
+    def pin_level(self, pin):
+        return lib.fw_pin_level(self._mcu, self._pin_number(pin))
+
+    def _pin_number(self, pin):
+        return self.pin(pin) if isinstance(pin, str) else pin
+
+    def take_pulses(self, before=None):
+        """Step pulses recorded so far with clock < before (default: all
+        final ones, i.e. before the current clock), removed from the
+        buffer; a PULSE_DTYPE array in execution (clock) order."""
+        limit = self.now if before is None else before
+        n = lib.fw_pulses_ready(self._mcu, limit)
+        arr = np.empty(n, dtype=PULSE_DTYPE)
+        if n:
+            lib.fw_pulses_take(self._mcu, ffi.cast("struct fw_pulse *",
+                                                   ffi.from_buffer(arr)), n)
+        return arr
+
+    def take_gpio_events(self):
+        n = lib.fw_gpio_events_available(self._mcu)
+        arr = np.empty(n, dtype=GPIO_DTYPE)
+        if n:
+            lib.fw_gpio_events_take(self._mcu, ffi.cast(
+                "struct fw_gpio_event *", ffi.from_buffer(arr)), n)
+        return arr
+
+    def set_gpio_recording(self, enable):
+        lib.fw_set_gpio_recording(self._mcu, 1 if enable else 0)
+
+    # -- state -----------------------------------------------------------
+    @property
+    def is_shutdown(self):
+        return bool(lib.fw_is_shutdown(self._mcu))
+
+    @property
+    def shutdown_reason(self):
+        """The shutdown's static string, or None while running."""
+        if not self.is_shutdown:
+            return None
+        return static_string(lib.fw_shutdown_reason(self._mcu))
+
+    @property
+    def shutdown_clock(self):
+        """Low 32 bits of the clock at the shutdown."""
+        return lib.fw_shutdown_clock(self._mcu)
+
+    @property
+    def moves_in_use(self):
+        return lib.fw_moves_in_use(self._mcu)
+
+    @property
+    def pending_steps(self):
+        return lib.fw_pending_steps(self._mcu)
+
+    @property
+    def timer_dispatches(self):
+        return lib.fw_timer_dispatches(self._mcu)

@@ -1,0 +1,539 @@
+"""Execute an MCU command stream on klipsim's simulated firmware.
+
+Contract: `execute_stream(path, stream_dictionary, profile)` decodes a
+command stream (parsedump text or binary blocks) with the stream's
+dictionary, re-encodes every command with OUR firmware's dictionary (pins
+mapped by name), and delivers it to a `Firmware` instance the way
+Klipper's host would (KLIPPER-FACTS 2.5, 2.6, 2.8):
+- each message goes out `lead` before its requested clock (a queue_step's
+  is its stepper's previous step time; a single far step's is its own
+  time), in stream order, never before its min_clock;
+- a queue_step never overflows the MCU move queue: the host mirrors the
+  queue as a heap of slot-free clocks (move_count from the MCU's config
+  response, minus one slot reserved per digital output); a
+  queue_digital_out waits for the pin's previous update;
+- a message whose clock is more than 3<<29 ticks ahead waits (32-bit
+  clock ambiguity, serialqueue_send_batch);
+- every trsync_state report of an armed trsync is answered with
+  trsync_set_timeout = report clock + the stream's own timeout, as the
+  host's trdispatch does (batch-mode streams never do); endstops never
+  trigger (each homing pin reads the non-trigger level), so homing moves
+  run their full travel.
+Then it runs the firmware to the end of the last scheduled event and
+returns the executed step pulses (via a callback, in chunks sorted by
+clock then pin name) and what happened.  Everything is integer MCU ticks;
+the result depends only on the inputs.
+"""
+import heapq
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from klipsim.chelper import msgproto, streamio
+from klipsim.firmware.simulator import mcu as fwmcu
+
+CLOCK_DIFF_MAX = 3 << 28     # stepcompress: a single step this far is sent on its own clock
+MAX_AHEAD = 3 << 29          # serialqueue: min_clock >= req_clock - 3<<29
+PACK_WINDOW_S = 0.010        # messages ready within 10 ms share a block
+REORDER_HORIZON_S = 10.0     # stream disorder across objects tolerated
+END_MARGIN_S = 0.001         # run this long past the last scheduled event
+DRAIN_EVERY_BLOCKS = 512     # hand pulses to the callback this often
+IDENTIFY_CHUNK = 40          # serialhdl fetches the dictionary 40 bytes at a time
+
+
+class ExecuteError(Exception):
+    """A stream that cannot be executed (one line, for the user)."""
+
+
+@dataclass
+class StepperSummary:
+    step_pin: str
+    steps: int = 0
+    net: int = 0                 # dir=1 steps minus dir=0 steps
+    first_clock: int = -1
+    last_clock: int = -1
+
+
+@dataclass
+class ExecuteResult:
+    profile: str
+    clock_freq: int
+    messages: int = 0
+    blocks: int = 0
+    end_clock: int = 0
+    shutdown_reason: str | None = None
+    shutdown_clock: int | None = None
+    min_margin_ticks: int | None = None   # first step clock - delivery, worst queue_step
+    trsync_extensions: int = 0
+    late_blocks: int = 0                  # delivered after their planned clock
+    zero_clock_fixes: int = 0
+    responses: int = 0
+    steppers: dict = field(default_factory=dict)   # step pin -> StepperSummary
+    timer_dispatches: int = 0
+
+    @property
+    def total_steps(self):
+        return sum(s.steps for s in self.steppers.values())
+
+
+# ---------------------------------------------------------------------------
+# Profile choice
+# ---------------------------------------------------------------------------
+
+def profile_for_dictionary(dictionary):
+    """Our firmware profile whose MCU matches the stream dictionary's."""
+    for name in fwmcu.profile_names():
+        if fwmcu.dictionary(name).mcu == dictionary.mcu:
+            return name
+    raise ExecuteError("no klipsim firmware profile for MCU %r (have: %s)"
+                       % (dictionary.mcu, ", ".join(fwmcu.profile_names())))
+
+
+# ---------------------------------------------------------------------------
+# When the host sends each message
+# ---------------------------------------------------------------------------
+
+def extend_clock(clock32, reference):
+    """The 64-bit clock with these low 32 bits nearest to `reference`."""
+    return reference + ((clock32 - reference + (1 << 31)) & 0xFFFFFFFF) - (1 << 31)
+
+
+def queue_step_duration(interval, count, add):
+    """Ticks from the previous step to the last step of a queue_step."""
+    return count * interval + add * (count * (count - 1) // 2)
+
+
+def is_lone_far_step(interval, count):
+    """A single step sent on its own clock (stepcompress: a gap of at least
+    CLOCK_DIFF_MAX); only such a step can follow a gap of 2^32 ticks or
+    more, which its 32-bit interval then carries modulo 2^32."""
+    return count == 1 and interval >= CLOCK_DIFF_MAX
+
+
+def resolve_far_step(naive_clock, reference):
+    """The clock of a lone far step: its naive time (previous step +
+    interval) plus whole 2^32 wraps, the first one not earlier than
+    `reference` - 2^31, i.e. the one the MCU's 32-bit clock would reach
+    when the step is sent near `reference`."""
+    behind = reference - (1 << 31) - naive_clock
+    if behind <= 0:
+        return naive_clock
+    return naive_clock + (((behind + (1 << 32) - 1) >> 32) << 32)
+
+
+class DeliveryPlanner:
+    """Delivery clock of each message, as Klipper's host would send it.
+
+    Like the host's per-object command queues, messages of one object
+    (oid) keep their stream order; messages of different objects are
+    independent, except that homing commands naming a trsync follow that
+    trsync's earlier messages, and messages without an oid (allocate_oids,
+    finalize_config, ...) are barriers ordered after everything before
+    them and before everything after them.
+    """
+
+    def __init__(self, move_count, lead_ticks):
+        self.move_count = move_count
+        self.lead = lead_ticks
+        self.last_step = {}        # stepper oid -> clock of its previous step
+        self.last_update = {}      # digital out oid -> clock of its last update
+        self.queue_time = {}       # oid -> delivery clock of its last message
+        self.barrier = 0           # delivery clock of the last oid-less message
+        self.progress = 0          # latest delivery clock planned so far
+        self.slots = None          # heap of move-slot free clocks
+        self.min_margin = None
+        self.zero_clock_fixes = 0
+        # `progress`: the host's clock estimate, latest delivery planned
+        # (lone far steps excluded: they are planned ahead of the rest).
+
+    def _start_motion(self):
+        free = self.move_count - len(self.last_update)
+        if free <= 0:
+            raise ExecuteError("MCU move queue (%d) smaller than its %d digital outputs"
+                               % (self.move_count, len(self.last_update)))
+        self.slots = [0] * free
+
+    def _queues(self, name, args):
+        oid = args.get("oid")
+        if oid is None:
+            return None
+        if name == "stepper_stop_on_trigger" or (
+                name == "endstop_home" and args["sample_count"]):
+            return (oid, ("trsync", args["trsync_oid"]))
+        if name.startswith("trsync_"):
+            return (("trsync", oid),)
+        return (oid,)
+
+    def plan(self, name, args):
+        """Delivery clock for the next message in stream order (args may
+        be rewritten: see _queue_digital_out)."""
+        req, min_clock, slot, far = 0, 0, None, False
+        if name == "queue_step":
+            req, min_clock, slot = self._queue_step(args)
+            far = req != slot[0]   # a lone far step: sent on its own clock
+        elif name == "set_next_step_dir":
+            req = self.last_step[args["oid"]]
+        elif name == "queue_digital_out":
+            req, min_clock = self._queue_digital_out(args)
+        elif name == "reset_step_clock":
+            self.last_step[args["oid"]] = req = self._extend(args["clock"])
+        elif name in ("endstop_home", "trsync_set_timeout", "query_analog_in"):
+            req = self._extend(args["clock"])
+        elif name == "trsync_start":
+            req = self._extend(args["report_clock"])
+        elif name == "config_stepper":
+            self.last_step[args["oid"]] = 0
+        elif name == "config_digital_out":
+            self.last_update[args["oid"]] = 0
+        queues = self._queues(name, args)
+        if queues is None:
+            base = max([self.barrier] + list(self.queue_time.values()))
+        else:
+            base = max([self.barrier] + [self.queue_time.get(q, 0) for q in queues])
+        ready = max(base, min_clock, req - self.lead, req - MAX_AHEAD)
+        if queues is None:
+            self.barrier = ready
+        else:
+            for q in queues:
+                self.queue_time[q] = ready
+        if slot is not None:
+            self._take_slot(ready, *slot)
+        if not far:
+            self.progress = max(self.progress, ready)
+        return ready
+
+    def _extend(self, clock32):
+        if clock32 == 0:
+            return 0
+        return extend_clock(clock32, self.progress + self.lead)
+
+    def _queue_step(self, args):
+        if self.slots is None:
+            self._start_motion()
+        oid, interval, count, add = args["oid"], args["interval"], args["count"], args["add"]
+        start = self.last_step[oid]
+        first = start + interval
+        req = start
+        if is_lone_far_step(interval, count):
+            first = resolve_far_step(first, self.progress + self.lead)
+            req = first
+        self.last_step[oid] = first - interval + queue_step_duration(interval, count, add)
+        return req, self.slots[0], (start, first)
+
+    def _queue_digital_out(self, args):
+        """A zero clock is batch mode's print time 0 in an update made by
+        a reactor timer (golden/klipper/README.md); a live host sends its
+        current estimate, so the update is scheduled `lead` from now."""
+        oid = args["oid"]
+        if args["clock"] == 0:
+            clock = max(self.progress, self.last_update[oid]) + self.lead
+            args["clock"] = clock & 0xFFFFFFFF
+            self.zero_clock_fixes += 1
+        else:
+            clock = self._extend(args["clock"])
+        min_clock = self.last_update[oid]
+        self.last_update[oid] = clock
+        return clock, min_clock
+
+    def _take_slot(self, ready, start, first):
+        # The MCU frees the node when the move starts: at its previous
+        # step, or on arrival if the stepper is idle by then.
+        heapq.heapreplace(self.slots, max(start, ready))
+        margin = first - ready
+        if self.min_margin is None or margin < self.min_margin:
+            self.min_margin = margin
+
+    @property
+    def last_event(self):
+        """Latest clock any planned message refers to."""
+        ends = list(self.last_step.values()) + list(self.last_update.values())
+        return max(ends + [self.progress])
+
+
+# ---------------------------------------------------------------------------
+# The run
+# ---------------------------------------------------------------------------
+
+class StreamExecutor:
+    """Drives one Firmware instance through a command stream."""
+
+    def __init__(self, profile, lead_s=0.5, on_pulses=None):
+        self.fw = fwmcu.Firmware(profile)
+        self.our_dict = self.fw.dictionary
+        self.result = ExecuteResult(profile, self.fw.clock_freq)
+        self.lead_ticks = int(round(lead_s * self.fw.clock_freq))
+        self.pack_window = int(PACK_WINDOW_S * self.fw.clock_freq)
+        self.on_pulses = on_pulses
+        self.pin_names = {v: k for k, v in sorted(self.our_dict.pins.items())}
+        self.pin_rank = self._pin_ranks()
+        self.endstop_pins = {}       # endstop oid -> pin name
+        self.adc_pins = {}           # analog oid -> pin name
+        self.trsync_start = {}       # trsync oid -> report_clock (32-bit)
+        self.trsync_timeout = {}     # trsync oid -> ticks from report to expiry
+        self.trsync_armed = set()
+        self.stopped = False
+        self.planner = None
+        self.group_ints, self.group_ends = [], []
+        self.group_first = self.group_clock = 0
+        self.sent_groups = 0
+        self.pending_output = False
+
+    def _pin_ranks(self):
+        ranks = np.zeros(max(self.pin_names) + 1 if self.pin_names else 1, dtype=np.int64)
+        for rank, (number, _name) in enumerate(sorted(self.pin_names.items(),
+                                                      key=lambda kv: kv[1])):
+            ranks[number] = rank
+        return ranks
+
+    # -- handshake ------------------------------------------------------
+    def handshake(self):
+        """identify (whole dictionary, checked) and get_config."""
+        blob, offset = b"", 0
+        while True:
+            self._send_now([("identify", {"offset": offset, "count": IDENTIFY_CHUNK})])
+            data = self._expect("identify_response")["data"]
+            if not data:
+                break
+            blob += data
+            offset += len(data)
+        if blob != fwmcu.dictionary_blob(self.result.profile):
+            raise ExecuteError("firmware identify data differs from its dictionary")
+        self._send_now([("get_config", {})])
+        config = self._expect("config")
+        self.planner = DeliveryPlanner(config["move_count"], self.lead_ticks)
+
+    def _send_now(self, messages):
+        """Deliver messages at the current clock (handshake, reactions)."""
+        ints, ends = [], []
+        for name, args in messages:
+            ints += self.fw.message_ints(name, args)
+            ends.append(len(ints))
+        blocks, output = self.fw.send_ints(ints, ends)
+        self.pending_output |= output
+        self.result.blocks += blocks
+
+    def _expect(self, name):
+        self.pending_output = False
+        for got, args in self.fw.responses():
+            if got == name:
+                return args
+        raise ExecuteError("firmware did not answer with %s" % name)
+
+    # -- per message ------------------------------------------------------
+    def prepare(self, name, args):
+        """Side effects a message has on the simulated world, before it
+        is sent (sensor levels) and on what the host tracks."""
+        if name == "config_endstop":
+            self.endstop_pins[args["oid"]] = args["pin"]
+        elif name == "config_analog_in":
+            self.adc_pins[args["oid"]] = args["pin"]
+        elif name == "endstop_home" and args["sample_count"]:
+            pin = self.endstop_pins.get(args["oid"])
+            if pin is not None:    # never the trigger level: no endstop hits
+                self.fw.set_input(pin, 0 if args["pin_value"] else 1)
+        elif name == "query_analog_in" and args["sample_count"]:
+            self._set_sensor(args)
+        elif name == "trsync_start":
+            self.trsync_start[args["oid"]] = args["report_clock"]
+            self.trsync_armed.add(args["oid"])
+        elif name == "trsync_set_timeout" and args["oid"] in self.trsync_start:
+            delta = (args["clock"] - self.trsync_start[args["oid"]]) & 0xFFFFFFFF
+            self.trsync_timeout[args["oid"]] = delta
+
+    def _set_sensor(self, args):
+        """A reading in the middle of the allowed range (a sensor at a
+        plausible temperature)."""
+        pin = self.adc_pins.get(args["oid"])
+        if pin is None:
+            return
+        adc_max = int(self.our_dict.constant("ADC_MAX", 4095))
+        per_sample = (args["min_value"] + args["max_value"]) // 2 // args["sample_count"]
+        self.fw.set_adc(pin, min(per_sample, adc_max))
+
+    def encode(self, name, args):
+        try:
+            return self.fw.message_ints(name, args)
+        except KeyError as e:
+            raise ExecuteError("message %d: %s not supported by the klipsim firmware (%s)"
+                               % (self.result.messages, name, e.args[0])) from None
+        except ValueError as e:
+            raise ExecuteError("message %d: %s" % (self.result.messages, e)) from None
+
+    # -- running ------------------------------------------------------------
+    def run_to(self, clock):
+        """Advance the firmware to `clock`, answering its reports."""
+        while not self.stopped:
+            if self.pending_output:
+                self.handle_output()
+            if not self.fw.run_until(clock, stop_on_output=True):
+                return
+            self.pending_output = True
+
+    def handle_output(self):
+        """Decode what the firmware sent: responses, then check that every
+        block sent so far was acked (an empty block naming the next
+        sequence; anything else would be a nak)."""
+        self.pending_output = False
+        last_ack = None
+        for seq, payload in msgproto.split_blocks(self.fw.read_output()):
+            if not payload:
+                last_ack = seq
+                continue
+            for name, args in self.our_dict.decode(payload, "response"):
+                self.result.responses += 1
+                self.handle_response(name, args)
+        if last_ack is not None and last_ack != self.fw.host_seq and not self.stopped:
+            raise ExecuteError("firmware did not acknowledge block %d (nak)" % last_ack)
+
+    def handle_response(self, name, args):
+        if name == "shutdown" or name == "is_shutdown":
+            reason = args["static_string_id"]
+            self.result.shutdown_reason = reason if isinstance(reason, str) \
+                else fwmcu.static_string(reason)
+            self.result.shutdown_clock = self._clock64(args.get("clock", self.fw.shutdown_clock))
+            self.stopped = True
+        elif name == "trsync_state" and args["can_trigger"]:
+            oid = args["oid"]
+            if oid in self.trsync_timeout:
+                clock = (args["clock"] + self.trsync_timeout[oid]) & 0xFFFFFFFF
+                self._send_now([("trsync_set_timeout", {"oid": oid, "clock": clock})])
+                self.result.trsync_extensions += 1
+
+    def _clock64(self, clock32):
+        return extend_clock(clock32, self.fw.now)
+
+    def drain_pulses(self, before=None):
+        pulses = self.fw.take_pulses(before)
+        if not len(pulses):
+            return
+        order = np.lexsort((self.pin_rank[pulses["pin"]], pulses["clock"]))
+        pulses = pulses[order]
+        self._summarise(pulses)
+        if self.on_pulses is not None:
+            self.on_pulses(pulses, self.pin_names)
+
+    def _summarise(self, pulses):
+        for pin in np.unique(pulses["pin"]):
+            mine = pulses[pulses["pin"] == pin]
+            name = self.pin_names.get(int(pin), "?%d" % pin)
+            s = self.result.steppers.setdefault(name, StepperSummary(name))
+            ups = int(np.count_nonzero(mine["dir"]))
+            s.steps += len(mine)
+            s.net += 2 * ups - len(mine)
+            if s.first_clock < 0:
+                s.first_clock = int(mine["clock"][0])
+            s.last_clock = int(mine["clock"][-1])
+
+    def execute(self, messages):
+        """Send every (name, args) of the stream, then run to the end.
+
+        Messages are planned in stream order, held in a reorder buffer
+        and delivered in order of their planned clock (a message is let
+        go once the plan has moved REORDER_HORIZON_S past it)."""
+        self.handshake()
+        horizon = int(REORDER_HORIZON_S * self.fw.clock_freq)
+        pending = []
+        for index, (name, args) in enumerate(messages):
+            self.result.messages += 1
+            ready = self.planner.plan(name, args)
+            heapq.heappush(pending, (ready, index, self.encode(name, args), name, args))
+            limit = self.planner.progress - horizon
+            while pending and pending[0][0] < limit and not self.stopped:
+                self.add_to_block(*heapq.heappop(pending))
+            if self.stopped:
+                break
+        while pending and not self.stopped:
+            self.add_to_block(*heapq.heappop(pending))
+        self.flush_block()
+        if not self.stopped:
+            if self.pending_output:
+                self.handle_output()
+            self.run_to(self.planner.last_event + int(END_MARGIN_S * self.fw.clock_freq))
+        self.drain_pulses(self.fw.now + 1)
+        self.finish()
+        return self.result
+
+    def add_to_block(self, ready, index, ints, name, args):
+        """Group messages planned within PACK_WINDOW_S; a group is sent at
+        its latest planned clock, packed into as many blocks as it needs."""
+        if self.group_ends and ready > self.group_first + self.pack_window:
+            self.flush_block()
+        if not self.group_ends:
+            self.group_first = ready
+        self.prepare(name, args)
+        self.group_ints += ints
+        self.group_ends.append(len(self.group_ints))
+        self.group_clock = max(self.group_clock, ready)
+
+    def flush_block(self):
+        if not self.group_ends or self.stopped:
+            return
+        if self.group_clock < self.fw.now:
+            self.result.late_blocks += 1
+        self.run_to(self.group_clock)
+        if not self.stopped:
+            blocks, output = self.fw.send_ints(self.group_ints, self.group_ends)
+            self.pending_output |= output
+            self.result.blocks += blocks
+        self.group_ints, self.group_ends = [], []
+        self.sent_groups += 1
+        if self.sent_groups % DRAIN_EVERY_BLOCKS == 0:
+            self.drain_pulses()
+
+    def finish(self):
+        r = self.result
+        r.end_clock = self.fw.now
+        if self.planner:
+            r.min_margin_ticks = self.planner.min_margin
+            r.zero_clock_fixes = self.planner.zero_clock_fixes
+        r.timer_dispatches = self.fw.timer_dispatches
+        if r.shutdown_reason is None and self.fw.is_shutdown:
+            r.shutdown_reason = self.fw.shutdown_reason
+            r.shutdown_clock = self._clock64(self.fw.shutdown_clock)
+        if r.shutdown_reason is None and self.fw.pending_steps:
+            raise ExecuteError("%d steps still queued at the end (clock %d)"
+                               % (self.fw.pending_steps, r.end_clock))
+        self.fw.close()
+
+
+def execute_stream(path, stream_dictionary, profile=None, lead_s=0.5, on_pulses=None):
+    """Execute the stream at `path` (decoded with `stream_dictionary`) on
+    the firmware `profile` (default: the one for the dictionary's MCU).
+    on_pulses(pulses, pin_names) receives the executed pulses in order."""
+    profile = profile or profile_for_dictionary(stream_dictionary)
+    executor = StreamExecutor(profile, lead_s=lead_s, on_pulses=on_pulses)
+    try:
+        return executor.execute(streamio.read_stream(path, stream_dictionary))
+    except ValueError as e:
+        raise ExecuteError(str(e)) from None
+
+
+class PulseCollector:
+    """on_pulses callback that keeps every pulse (for tests and tools)."""
+
+    def __init__(self):
+        self.chunks = []
+        self.pin_names = {}
+
+    def __call__(self, pulses, pin_names):
+        self.chunks.append(pulses)
+        self.pin_names = pin_names
+
+    @property
+    def pulses(self):
+        if not self.chunks:
+            return np.empty(0, dtype=fwmcu.PULSE_DTYPE)
+        return np.concatenate(self.chunks)
+
+
+class PulseCsvWriter:
+    """on_pulses callback writing `step_pin,clock,dir` lines to a file."""
+
+    HEADER = b"step_pin,clock,dir\n"
+
+    def __init__(self, f):
+        self.f = f
+        f.write(self.HEADER)
+
+    def __call__(self, pulses, pin_names):
+        self.f.write(fwmcu.format_pulses(pulses, pin_names))

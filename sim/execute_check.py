@@ -1,0 +1,115 @@
+"""Check executed step pulses against the steps a stream commands.
+
+Contract: `PulseChecker(stream_path, dictionary)` expands the stream's
+queue_step programs (klipsim.golden.stepdiff: first step `interval` after
+the previous one, then growing by `add`; directions from
+set_next_step_dir) and, used as the `on_pulses` callback of
+klipsim.sim.execute, compares every executed pulse with the next expected
+step of the stepper with the same step pin: identical clock (tick-exact)
+and direction.  `report()` gives per-pin counts and the first mismatch.
+Chunks are compared as they come, so 20 M steps need little memory.
+
+A lone far step (count 1, interval >= CLOCK_DIFF_MAX) may follow a gap of
+2^32 ticks or more, which its 32-bit interval carries modulo 2^32; its
+64-bit time is taken as the naive one plus the whole wraps that bring it
+next to the latest step any stepper has reached at that point of the
+stream (the stream is in send order, so that is "now" for the host).
+"""
+from dataclasses import dataclass
+
+import numpy as np
+
+from klipsim.golden import stepdiff
+from klipsim.sim.execute import is_lone_far_step, resolve_far_step
+
+
+def unwrap_far_steps(steps, programs):
+    """Shift each program's start clocks by the 2^32 wraps its lone far
+    steps imply (see the module docstring); programs: oid -> StepperProgram
+    with naive starts, changed in place."""
+    qs = steps.queue_steps
+    offset = {oid: 0 for oid in programs}
+    index = {oid: 0 for oid in programs}
+    shifts = {oid: np.zeros(len(p.count), dtype=np.int64) for oid, p in programs.items()}
+    progress = 0
+    for oid, interval, count, add in qs.tolist():
+        p, j = programs[oid], index[oid]
+        start = int(p.start[j]) + offset[oid]
+        if is_lone_far_step(interval, count):
+            naive = start + interval
+            offset[oid] += resolve_far_step(naive, progress) - naive
+        shifts[oid][j] = offset[oid]
+        index[oid] = j + 1
+        end = int(p.start[j]) + offset[oid] + stepdiff.queue_step_duration(interval, count, add)
+        progress = max(progress, end)
+    for oid, p in programs.items():
+        p.start += shifts[oid]
+
+
+@dataclass
+class PinCheck:
+    step_pin: str
+    expected: int
+    executed: int = 0
+    clock_mismatches: int = 0
+    dir_mismatches: int = 0
+    first_mismatch: str = ""
+
+    @property
+    def ok(self):
+        return (self.executed == self.expected and not self.clock_mismatches
+                and not self.dir_mismatches)
+
+
+class PulseChecker:
+    """on_pulses callback comparing executed pulses with the stream."""
+
+    def __init__(self, stream_path, dictionary):
+        steps = stepdiff.read_steps(stream_path, dictionary)
+        programs = stepdiff.build_programs(steps)
+        unwrap_far_steps(steps, programs)
+        self.programs = {p.step_pin: p for p in programs.values() if p.step_pin}
+        self.pins = {pin: PinCheck(pin, p.total_steps) for pin, p in self.programs.items()}
+        self.unknown_pins = {}
+
+    def __call__(self, pulses, pin_names):
+        for number in np.unique(pulses["pin"]):
+            name = pin_names.get(int(number), "?%d" % number)
+            mine = pulses[pulses["pin"] == number]
+            check = self.pins.get(name)
+            if check is None:
+                self.unknown_pins[name] = self.unknown_pins.get(name, 0) + len(mine)
+                continue
+            self._compare(check, self.programs[name], mine)
+
+    def _compare(self, check, program, mine):
+        s0 = check.executed
+        check.executed += len(mine)
+        s1 = min(check.executed, check.expected)
+        if s1 <= s0:
+            return
+        times, dirs = stepdiff.step_times(program, s0, s1)
+        got = mine[:s1 - s0]
+        bad_clock = np.flatnonzero(got["clock"].astype(np.int64) != times)
+        bad_dir = np.flatnonzero(got["dir"].astype(np.int64) != dirs)
+        check.clock_mismatches += len(bad_clock)
+        check.dir_mismatches += len(bad_dir)
+        if not check.first_mismatch and (len(bad_clock) or len(bad_dir)):
+            i = min(list(bad_clock[:1]) + list(bad_dir[:1]))
+            check.first_mismatch = ("step %d: executed clock %d dir %d, stream clock %d dir %d"
+                                    % (s0 + i, got["clock"][i], got["dir"][i], times[i], dirs[i]))
+
+    @property
+    def ok(self):
+        return not self.unknown_pins and all(c.ok for c in self.pins.values())
+
+    def report(self):
+        lines = []
+        for pin in sorted(self.pins):
+            c = self.pins[pin]
+            lines.append("%-6s expected %d executed %d clock mismatches %d dir mismatches %d%s"
+                         % (pin, c.expected, c.executed, c.clock_mismatches,
+                            c.dir_mismatches, "  " + c.first_mismatch if c.first_mismatch else ""))
+        for pin, n in sorted(self.unknown_pins.items()):
+            lines.append("%-6s %d pulses on a pin with no stepper in the stream" % (pin, n))
+        return lines

@@ -1,0 +1,87 @@
+"""`klipsim execute`: run a command stream on the simulated firmware.
+
+Contract: thin click wrapper around klipsim.sim.execute.execute_stream.
+Prints a summary (per step pin: steps, net steps, first/last step clock;
+the worst delivery margin; the end clock).  Exit status 0 when the MCU
+ran to the end, 1 when it shut down (the reason and clock are printed),
+2 for unusable input (one line naming the file or message).
+"""
+import sys
+
+import click
+
+from klipsim.chelper import msgproto
+from klipsim.firmware.simulator import mcu as fwmcu
+from klipsim.sim import execute
+
+
+def load_stream_dictionary(dictionary_path, mcu_name):
+    """(stream dictionary, our firmware profile or None for automatic)."""
+    if dictionary_path and mcu_name:
+        raise click.UsageError("give either --dictionary or --mcu, not both")
+    if dictionary_path:
+        try:
+            return msgproto.Dictionary.load(dictionary_path), None
+        except (OSError, ValueError) as e:
+            raise click.UsageError("%s: %s" % (dictionary_path, e))
+    if mcu_name:
+        if mcu_name not in fwmcu.profile_names():
+            raise click.UsageError("--mcu %s: unknown profile (have: %s)"
+                                   % (mcu_name, ", ".join(fwmcu.profile_names())))
+        return fwmcu.dictionary(mcu_name), mcu_name
+    raise click.UsageError("give --dictionary DICT (the stream's) or --mcu NAME")
+
+
+def summary_lines(result):
+    freq = result.clock_freq
+    lines = ["profile %s, %d Hz: %d messages in %d blocks, %d responses"
+             % (result.profile, freq, result.messages, result.blocks, result.responses)]
+    for pin in sorted(result.steppers):
+        s = result.steppers[pin]
+        lines.append("  %-6s %10d steps  net %+d  first %d  last %d"
+                     % (pin, s.steps, s.net, s.first_clock, s.last_clock))
+    lines.append("total %d steps; end clock %d (%.3f s); %d timer events"
+                 % (result.total_steps, result.end_clock, result.end_clock / freq,
+                    result.timer_dispatches))
+    if result.min_margin_ticks is not None:
+        lines.append("worst queue_step margin (first step - delivery): %.1f ms"
+                     % (result.min_margin_ticks * 1000.0 / freq))
+    if result.late_blocks:
+        lines.append("%d blocks delivered after their planned clock" % result.late_blocks)
+    if result.zero_clock_fixes:
+        lines.append("%d queue_digital_out with batch-mode clock=0 scheduled from the host's "
+                     "current clock" % result.zero_clock_fixes)
+    if result.trsync_extensions:
+        lines.append("trsync timeouts extended %d times" % result.trsync_extensions)
+    return lines
+
+
+@click.command("execute")
+@click.argument("stream", type=click.Path(exists=True, dir_okay=False))
+@click.option("--dictionary", "dictionary_path", type=click.Path(exists=True, dir_okay=False),
+              help="the stream's data dictionary (e.g. Klipper's .dict)")
+@click.option("--mcu", "mcu_name", help="the stream is for klipsim firmware profile NAME")
+@click.option("--pulses", "pulses_path", type=click.Path(dir_okay=False),
+              help="write executed step pulses as CSV step_pin,clock,dir")
+@click.option("--lead-s", default=0.5, show_default=True, type=float,
+              help="send each message this long before its clock")
+def execute_command(stream, dictionary_path, mcu_name, pulses_path, lead_s):
+    """Run STREAM on klipsim's simulated MCU firmware."""
+    stream_dict, profile = load_stream_dictionary(dictionary_path, mcu_name)
+    out = open(pulses_path, "wb") if pulses_path else None
+    try:
+        writer = execute.PulseCsvWriter(out) if out else None
+        result = execute.execute_stream(stream, stream_dict, profile=profile,
+                                        lead_s=lead_s, on_pulses=writer)
+    except execute.ExecuteError as e:
+        click.echo("%s: %s" % (stream, e), err=True)
+        sys.exit(2)
+    finally:
+        if out:
+            out.close()
+    for line in summary_lines(result):
+        click.echo(line)
+    if result.shutdown_reason is not None:
+        click.echo("MCU shutdown: %s at clock %d" % (result.shutdown_reason,
+                                                     result.shutdown_clock), err=True)
+        sys.exit(1)
