@@ -19,6 +19,7 @@ which is what Klipper's host does, so the text matches parsedump's.
 """
 import ast
 import json
+import operator
 import os
 import re
 import zlib
@@ -167,8 +168,6 @@ UNSIGNED, SIGNED, BUFFER = 0, 1, 2
 PARAM_KINDS = {"%u": UNSIGNED, "%hu": UNSIGNED, "%c": UNSIGNED,
                "%i": SIGNED, "%hi": SIGNED,
                "%s": BUFFER, "%*s": BUFFER, "%.*s": BUFFER}
-# Bytes/chars a value of each type may take on the wire (FACTS 4).
-PARAM_MAX_LENGTH = {"%u": 5, "%i": 5, "%hu": 3, "%hi": 3, "%c": 2}
 
 _IDENT = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 _BYTES_RE = r"""(b'(?:[^'\\]|\\.)*'|b"(?:[^"\\]|\\.)*")"""
@@ -246,12 +245,15 @@ class MessageFormat:
 
     def to_int(self, key: str, value) -> int:
         """The integer sent for `value` (an int or an enumeration name)."""
-        if isinstance(value, int):
-            return value
         names = self.enum_names.get(key)
-        if names is not None and value in names:
+        if not isinstance(value, str):
+            try:
+                return operator.index(value)      # int, bool, numpy integers
+            except TypeError:
+                pass
+        elif names is not None and value in names:
             return names[value]
-        if isinstance(value, str) and value.startswith("?"):
+        elif value.startswith("?") and value[1:].lstrip("-").isdigit():
             return int(value[1:])    # parsedump's form of an unnamed value
         raise ValueError("%s: %s=%r is not a known %s"
                          % (self.name, key, value,

@@ -121,6 +121,16 @@ def test_value_forms():
         assert msgproto.parse_text_generic(line) == ("debug_ping", {"data": data})
 
 
+def test_numpy_integers_accepted():
+    import numpy as np
+    d = msgproto.load_profile("stm32f446")
+    plain = {"oid": 1, "interval": 5000, "count": 2, "add": -3}
+    numpy_args = {"oid": np.uint8(1), "interval": np.int64(5000), "count": np.uint16(2),
+                  "add": np.int16(-3)}
+    assert d.encode("queue_step", numpy_args) == d.encode("queue_step", plain)
+    assert d.format_text("queue_step", numpy_args) == d.format_text("queue_step", plain)
+
+
 def test_bad_input_is_reported():
     d = msgproto.load_profile("stm32f446")
     with pytest.raises(KeyError):
