@@ -15,5 +15,8 @@ main.add_command(diff_command)
 from klipsim.sim.compile_cli import compile_command  # noqa: E402
 main.add_command(compile_command)
 
+from klipsim.sim.execute_cli import execute_command  # noqa: E402
+main.add_command(execute_command)
+
 if __name__ == "__main__":
     main()
