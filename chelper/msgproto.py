@@ -330,7 +330,14 @@ def _build_formatter(mf: MessageFormat):
     if not exprs:
         return lambda args: mf.name
     template = pieces[0] + " " + " ".join(pieces[1:])
-    src = "def f(a):\n    return %r %% (%s,)\n" % (template, ", ".join(exprs))
+    # numpy's small integer types refuse `& 0xFFFFFFFF`: the slow path
+    # converts them (a try costs nothing when nothing is raised)
+    env["_slow"] = lambda args: _format_slow(mf, args)
+    src = ("def f(a):\n"
+           "    try:\n"
+           "        return %r %% (%s,)\n"
+           "    except (OverflowError, TypeError):\n"
+           "        return _slow(a)\n" % (template, ", ".join(exprs)))
     exec(src, env)           # noqa: S102 - code built from checked identifiers
     return env["f"]
 
@@ -344,6 +351,7 @@ def _format_slow(mf, args):
         elif key in mf.enum_values:
             out.append("%s=%s" % (key, _show_enum(v, mf.enum_values[key])))
         else:
+            v = operator.index(v)
             out.append("%s=%d" % (key, v & U32 if kind == UNSIGNED else v))
     return " ".join(out)
 

@@ -248,9 +248,9 @@ def _jsonl_formatter(mf):
             env["_ev%d" % i] = mf.enum_values[key]
             exprs.append("_enum(%s, _ev%d)" % (get, i))
         elif key == "clock":
-            exprs.append("(clock if clock != 'null' else %s & 0xFFFFFFFF)" % get)
+            exprs.append("(clock if clock != 'null' else int(%s) & 0xFFFFFFFF)" % get)
         elif kind == msgproto.UNSIGNED:
-            exprs.append("%s & 0xFFFFFFFF" % get)
+            exprs.append("int(%s) & 0xFFFFFFFF" % get)
         else:
             exprs.append("int(%s)" % get)
     if "clock" in mf.keys:
