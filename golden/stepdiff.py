@@ -272,6 +272,8 @@ class StepperDiff:
     worst_step: int | None = None
     worst_ref_clock: int | None = None
     steps_over_tol: int = 0
+    first_bad_step: int | None = None     # first step off in time or direction
+    first_bad_clock: int | None = None    # its reference clock
 
     def equivalent(self):
         return (self.ref_oid is not None and self.cand_oid is not None
@@ -291,6 +293,9 @@ class StepperDiff:
         if self.steps_over_tol:
             out.append("%d steps off by more than tolerance (worst %.1f us at step %d)"
                        % (self.steps_over_tol, self.worst_us, self.worst_step))
+        if self.first_bad_step is not None:
+            out.append("first difference at step %d (reference clock %d)"
+                       % (self.first_bad_step, self.first_bad_clock))
         return out
 
 
@@ -307,8 +312,13 @@ def compare_program(ref, cand, tol_ticks, ticks_per_us):
         ref_t, ref_d = step_times(ref, s0, s1)
         cand_t, cand_d = step_times(cand, s0, s1)
         err = np.abs(cand_t - ref_t)
+        bad = (err > tol_ticks) | (ref_d != cand_d)
         diff.dir_mismatches += int(np.count_nonzero(ref_d != cand_d))
         diff.steps_over_tol += int(np.count_nonzero(err > tol_ticks))
+        if diff.first_bad_step is None and bad.any():
+            first = int(np.argmax(bad))
+            diff.first_bad_step = s0 + first
+            diff.first_bad_clock = int(ref_t[first])
         worst = int(np.argmax(err))
         if int(err[worst]) > diff.worst_ticks:
             diff.worst_ticks = int(err[worst])

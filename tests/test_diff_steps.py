@@ -135,6 +135,7 @@ def test_one_step_moved_30us_is_not_equivalent(tmp_path):
     bad = [s for s in report.steppers if not s.equivalent()]
     assert [s.label for s in bad] == [label_of(lines, oid)]
     assert bad[0].steps_over_tol == 1 and bad[0].worst_ticks == 30 * TICKS_PER_US
+    assert bad[0].first_bad_step == bad[0].worst_step
     assert bad[0].worst_us == pytest.approx(30.0)
     assert report.verdict().startswith("NOT equivalent:") and label_of(lines, oid) in report.verdict()
 
@@ -143,6 +144,17 @@ def test_step_moved_within_tolerance_is_equivalent(tmp_path):
     changed, _ = move_one_step(reference_lines(), 20 * TICKS_PER_US)
     report = diff(tmp_path, changed)
     assert report.equivalent and report.worst_us == pytest.approx(20.0)
+
+
+def _last_step_clock(lines, oid):
+    """Clock of the last step of `oid` in lines, by explicit summation."""
+    t = 0
+    for line in lines:
+        if line.startswith("queue_step oid=%d " % oid):
+            q = parse_queue_step(line)
+            for k in range(q["count"]):
+                t += q["interval"] + k * q["add"]
+    return t
 
 
 def test_one_direction_flipped_is_not_equivalent(tmp_path):
@@ -163,6 +175,7 @@ def test_one_direction_flipped_is_not_equivalent(tmp_path):
     bad = [s for s in report.steppers if not s.equivalent()]
     assert [s.label for s in bad] == [label_of(lines, oid)]
     assert bad[0].dir_mismatches == 1 and bad[0].worst_ticks == 0
+    assert bad[0].first_bad_clock == q["interval"] + _last_step_clock(lines[:i], oid)
     assert not report.equivalent
 
 
