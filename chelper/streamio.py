@@ -6,8 +6,8 @@
   (Klipper's batch `-o` output has this form); needs a dictionary.
 - jsonl (write only): one JSON object per command for scripts.
 
-`read_stream` autodetects text vs serial (a block starts with its length
-byte 5..64 or a sync byte 0x7E, a text line with a letter) and gzip, and
+`read_stream` autodetects text vs serial (text is printable ASCII, a
+block's sequence byte 0x10..0x1F is not) and gzip, and
 iterates: the big reference streams have ~1 M lines, nothing is loaded
 whole. `StreamWriter` is what `klipsim compile` writes through.
 """
@@ -18,9 +18,11 @@ import os
 
 from . import msgproto, textscan
 from .blockcodec import BlockPacker, BlockUnpacker
-from .msgproto import MESSAGE_MAX, MESSAGE_SYNC, parse_text_generic
+from .msgproto import parse_text_generic
 
 READ_CHUNK = 1 << 16
+DETECT_BYTES = 256
+_TEXT_BYTES = frozenset(range(0x20, 0x7F)) | {0x09, 0x0A, 0x0D}
 GZIP_MAGIC = b"\x1f\x8b"
 
 # Klipper's host starts sending with sequence number 1 (serialqueue.c
@@ -64,10 +66,10 @@ def read_stream(path_or_file, dictionary=None):
             f = io.BufferedReader(f)
         if _peek(f, 2) == GZIP_MAGIC:
             f = io.BufferedReader(gzip.GzipFile(fileobj=f, mode="rb"))
-        head = _peek(f, 1)
+        head = _peek(f, DETECT_BYTES)
         if not head:
             return
-        if head[0] <= MESSAGE_MAX or head[0] == MESSAGE_SYNC:
+        if not _looks_like_text(head):
             if dictionary is None:
                 raise ValueError("%s: binary (serial) stream needs a dictionary" % name)
             yield from _read_serial(f, name, dictionary)
@@ -84,8 +86,15 @@ def stream_kind(path):
         f = io.BufferedReader(raw)
         if _peek(f, 2) == GZIP_MAGIC:
             f = io.BufferedReader(gzip.GzipFile(fileobj=f, mode="rb"))
-        head = _peek(f, 1)
-    return "serial" if head and (head[0] <= MESSAGE_MAX or head[0] == MESSAGE_SYNC) else "text"
+        head = _peek(f, DETECT_BYTES)
+    return "text" if _looks_like_text(head) else "serial"
+
+
+def _looks_like_text(head: bytes) -> bool:
+    """Text streams are printable ASCII lines; a serial stream's second
+    byte (or the one after a leading sync) is a sequence byte 0x10..0x1F,
+    which no text line contains."""
+    return all(b in _TEXT_BYTES for b in head)
 
 
 def _read_text(f, name, dictionary):

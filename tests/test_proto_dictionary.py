@@ -153,3 +153,16 @@ def test_dictionary_load_plain_and_zlib(tmp_path):
     b = msgproto.load_dictionary(str(tmp_path / "packed.dict"))
     assert a.raw == b.raw == raw
     assert msgproto.load_dictionary("atmega2560").clock_freq == 16_000_000
+
+
+def test_profiles_are_what_the_generator_derives():
+    """chelper/profiles/*.json are reproducible from Klipper's dicts."""
+    import importlib.util
+    spec = importlib.util.spec_from_file_location(
+        "make_profiles", f"{msgproto.PROFILE_DIR}/make_profiles.py")
+    make = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(make)
+    derived = {n: make.from_klipper_dict(n) for n in ("atmega2560", "stm32f407", "stm32f446")}
+    derived["rp2040"] = make.rp2040_profile(derived["stm32f446"])
+    for name, raw in derived.items():
+        assert msgproto.load_profile(name).raw == raw, name

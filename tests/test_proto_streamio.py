@@ -101,6 +101,19 @@ def test_text_reading_with_and_without_dictionary(dictionary, messages, tmp_path
         list(streamio.read_stream(str(path), dictionary))
 
 
+def test_detection_of_text_with_leading_blank_lines(dictionary, tmp_path):
+    path = tmp_path / "blank.txt"
+    path.write_text("\n   \nget_clock\n queue_step oid=1 interval=2 count=3 add=0\n")
+    assert streamio.stream_kind(str(path)) == "text"
+    assert [n for n, _ in streamio.read_stream(str(path), dictionary)] == ["get_clock",
+                                                                          "queue_step"]
+    # a serial stream starting with a printable length byte (0x20..0x40)
+    block = msgproto.frame_block(dictionary.encode("debug_ping", {"data": b"x" * 40}), 1)
+    assert 0x20 <= block[0] <= 0x40
+    path.write_bytes(block)
+    assert streamio.stream_kind(str(path)) == "serial"
+
+
 def test_jsonl_lines(dictionary, messages):
     _, data = write_all("jsonl", dictionary, messages[:400], clock=1 << 33)
     lines = data.decode().splitlines()
