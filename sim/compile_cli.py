@@ -4,7 +4,9 @@ import sys
 
 import click
 
+from ..chelper.motion import MotionError
 from ..chelper.msgproto import load_dictionary, profile_names
+from ..gcode.errors import GCodeError, GCodeInternalError
 from ..host.configfile import ConfigError
 from ..host.mcu import MCUError
 from ..host.pins import PinError
@@ -57,8 +59,12 @@ def compile_command(gcode, config_path, dictionary, mcu_name, fmt, output, quiet
     try:
         result = compile_gcode(gcode, config_path, mcu_dict, out, fmt, warn,
                                show_progress)
-    except (ConfigError, MCUError, PinError) as e:
+    except (ConfigError, MCUError, PinError, GCodeError) as e:
         raise click.ClickException(str(e))
+    except (GCodeInternalError, MotionError) as e:
+        # A klipsim bug or a motion the MCU protocol cannot express: say
+        # which, in one line, rather than a traceback.
+        raise click.ClickException("internal error: %s" % (e,))
     finally:
         if output != "-":
             out.close()

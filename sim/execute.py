@@ -103,18 +103,15 @@ def queue_step_duration(interval, count, add):
     return count * interval + add * (count * (count - 1) // 2)
 
 
-def is_lone_far_step(interval, count):
-    """A single step sent on its own clock (stepcompress: a gap of at least
-    CLOCK_DIFF_MAX); only such a step can follow a gap of 2^32 ticks or
-    more, which its 32-bit interval then carries modulo 2^32."""
-    return count == 1 and interval >= CLOCK_DIFF_MAX
-
-
 def resolve_far_step(naive_clock, reference):
-    """The clock of a lone far step: its naive time (previous step +
-    interval) plus whole 2^32 wraps, the first one not earlier than
-    `reference` - 2^31, i.e. the one the MCU's 32-bit clock would reach
-    when the step is sent near `reference`."""
+    """The clock of a single-step queue_step.  stepcompress sends a step
+    at least CLOCK_DIFF_MAX after the previous one on its own (count 1),
+    and a gap of 2^32 ticks or more reaches the MCU modulo 2^32 (the
+    interval is 32 bits; the MCU adds it to its 32-bit clock).  So the
+    step is at its naive time (previous step + interval) plus the whole
+    wraps that make it the first such time not earlier than
+    `reference` - 2^31: the one the MCU's clock reaches when the step is
+    sent near `reference`.  Steps of multi-step moves never wrap."""
     behind = reference - (1 << 31) - naive_clock
     if behind <= 0:
         return naive_clock
@@ -214,9 +211,10 @@ class DeliveryPlanner:
         start = self.last_step[oid]
         first = start + interval
         req = start
-        if is_lone_far_step(interval, count):
+        if count == 1:
             first = resolve_far_step(first, self.progress + self.lead)
-            req = first
+            if first - start >= CLOCK_DIFF_MAX:
+                req = first
         self.last_step[oid] = first - interval + queue_step_duration(interval, count, add)
         return req, self.slots[0], (start, first)
 

@@ -9,8 +9,9 @@ step of the stepper with the same step pin: identical clock (tick-exact)
 and direction.  `report()` gives per-pin counts and the first mismatch.
 Chunks are compared as they come, so 20 M steps need little memory.
 
-A lone far step (count 1, interval >= CLOCK_DIFF_MAX) may follow a gap of
-2^32 ticks or more, which its 32-bit interval carries modulo 2^32; its
+A single-step queue_step may follow a gap of 2^32 ticks or more (a step
+that far is sent on its own), which its 32-bit interval carries modulo
+2^32; its
 64-bit time is taken as the naive one plus the whole wraps that bring it
 next to the latest step any stepper has reached at that point of the
 stream (the stream is in send order, so that is "now" for the host).
@@ -20,7 +21,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from klipsim.golden import stepdiff
-from klipsim.sim.execute import is_lone_far_step, resolve_far_step
+from klipsim.sim.execute import resolve_far_step
 
 
 def unwrap_far_steps(steps, programs):
@@ -35,7 +36,7 @@ def unwrap_far_steps(steps, programs):
     for oid, interval, count, add in qs.tolist():
         p, j = programs[oid], index[oid]
         start = int(p.start[j]) + offset[oid]
-        if is_lone_far_step(interval, count):
+        if count == 1:
             naive = start + interval
             offset[oid] += resolve_far_step(naive, progress) - naive
         shifts[oid][j] = offset[oid]

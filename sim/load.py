@@ -153,9 +153,11 @@ def _spawn_periodic(sched, load: PeriodicLoad, i: int, rng):
 
 
 def spawn_periodic(sched, name: str, work_ns: int, period_ns: int,
-                   first_ns: int = 0, **spawn_args):
-    """A thread doing `work_ns` of CPU every `period_ns` from `first_ns`
-    (sleeping until the next period start; a late period starts at once)."""
+                   first_ns: int = 0, catch_up: bool = False, **spawn_args):
+    """A thread doing `work_ns` of CPU every `period_ns` from `first_ns`,
+    sleeping until the next period start. A late period starts at once;
+    with `catch_up` the period grid is kept (missed periods run back to
+    back, as a loop doing `target += period` would), else it slips."""
     box = {"start": first_ns}
 
     def run_period():
@@ -166,7 +168,9 @@ def spawn_periodic(sched, name: str, work_ns: int, period_ns: int,
         t.compute(work_ns, sleep_to_next)
 
     def sleep_to_next():
-        box["start"] = max(box["start"] + period_ns, sched.kernel.now)
+        box["start"] += period_ns
+        if not catch_up:
+            box["start"] = max(box["start"], sched.kernel.now)
         sched.current.sleep_until(box["start"], run_period)
 
     return sched.spawn(name, run_period, at=first_ns, **spawn_args)

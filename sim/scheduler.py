@@ -76,7 +76,7 @@ class Core:
 
     __slots__ = ("index", "curr", "last", "seg_start", "work_start", "event",
                  "fire", "rt_levels", "rt_count", "fair", "rt_window",
-                 "rt_time", "rt_throttled_until", "fs_start", "dirty",
+                 "rt_time", "rt_throttled_until", "fs_start", "dirty", "need", "gate",
                  "overhead_ns", "busy_ns")
 
     def __init__(self, index: int, fair: FairRunQueue):
@@ -95,6 +95,8 @@ class Core:
         self.rt_throttled_until = 0
         self.fs_start: int | None = None
         self.dirty = False
+        self.need = False      # Linux's TIF_NEED_RESCHED: re-pick at next settle
+        self.gate = False      # RT allowed at the last pick
         self.overhead_ns = 0
         self.busy_ns = 0
 
@@ -118,7 +120,7 @@ class Scheduler:
         self.config = config
         self.slice_ns = config.scaled_slice_ns()
         self.tick_ns = NS_PER_S // config.tick_hz if config.tick_hz else 0
-        self.cores = [Core(i, FairRunQueue(self._group_weight))
+        self.cores = [Core(i, FairRunQueue(self._group_weight, self.tick_ns))
                       for i in range(config.cores)]
         for core in self.cores:
             core.fire = partial(self._on_core_event, core)
@@ -127,6 +129,7 @@ class Scheduler:
         self._busy = False
         self._balance_event = None
         self._current: VThread | None = None
+        self._want_balance = False
 
     # -- public API -----------------------------------------------------
     def spawn(self, name: str, start, *, policy: str = OTHER, nice: int = 0,
@@ -162,10 +165,9 @@ class Scheduler:
         t.woke_at = now
         t.runnable_since = now
         core = self._select_core(t)
-        self._enqueue(core, t)
+        self._enqueue_and_check(core, t)
         if self.kernel.trace is not None:
             self.kernel.record("wake", t.name, core.index)
-        self._mark(core)
         self._settle()
         return True
 
@@ -263,10 +265,25 @@ class Scheduler:
 
     def _migrate(self, t: VThread, dst: Core) -> None:
         src = self.cores[t.core]
+        self._account(src)
         self._dequeue(src, t)
-        self._enqueue(dst, t)
-        self._mark(src)
-        self._mark(dst)
+        self._enqueue_and_check(dst, t)
+
+    def _enqueue_and_check(self, core: Core, t: VThread) -> None:
+        """Queue a runnable thread and decide whether it preempts (Linux:
+        RT above OTHER and higher RT priority preempt; a SCHED_OTHER thread
+        preempts when the EEVDF pick would now choose it)."""
+        self._account(core)
+        self._enqueue(core, t)
+        curr = core.curr
+        if curr is None:
+            core.need = True
+        elif t.policy != OTHER:
+            if curr.policy == OTHER or t.priority > curr.priority:
+                core.need = True
+        elif curr.policy == OTHER and core.fair.pick() is t:
+            core.need = True
+        self._mark(core)
 
     # -- accounting -----------------------------------------------------
     def _account(self, core: Core) -> None:
@@ -288,12 +305,15 @@ class Scheduler:
         core.overhead_ns += delta - useful
         core.seg_start = now
         if t.policy == OTHER:
-            core.fair.charge(t, delta)
+            if core.fair.charge(t, delta):
+                core.need = True          # slice used up: re-pick
             return
         if self.config.rt_throttle == "classic":
             self._charge_rt_window(core, now, delta)
         if t.policy == RR:
             t.rr_left -= delta
+            if t.rr_left <= 0:
+                core.need = True
 
     def _charge_rt_window(self, core: Core, now: int, delta: int) -> None:
         period = self.config.rt_period_ns
@@ -305,6 +325,7 @@ class Scheduler:
             core.rt_time += delta
         if core.rt_time >= self.config.rt_runtime_ns:
             core.rt_throttled_until = (window + 1) * period
+            core.need = True
 
     # -- picking --------------------------------------------------------
     def _fair_boosted(self, core: Core, now: int) -> bool:
@@ -320,16 +341,19 @@ class Scheduler:
             core.fs_start += (now - core.fs_start) // period * period
         return now >= core.fs_start + self.config.rt_runtime_ns
 
-    def _pick(self, core: Core) -> VThread | None:
-        now = self.kernel.now
+    def _rt_gate(self, core: Core) -> bool:
+        """May RT threads run on this core now (throttling rules)?"""
+        if not core.rt_count:
+            return False
         mode = self.config.rt_throttle
-        rt_allowed = core.rt_count > 0
+        now = self.kernel.now
         if mode == "classic":
-            if core.rt_throttled_until > now:
-                rt_allowed = False
-        elif mode == "fair_server":
-            if self._fair_boosted(core, now):
-                rt_allowed = False
+            return core.rt_throttled_until <= now
+        if mode == "fair_server":
+            return not self._fair_boosted(core, now)
+        return True
+
+    def _pick(self, core: Core, rt_allowed: bool) -> VThread | None:
         if rt_allowed:
             t = core.top_rt()
             if t.policy == RR and t.rr_left <= 0:
@@ -346,10 +370,12 @@ class Scheduler:
 
     def _pull(self, core: Core) -> bool:
         """An idle core takes a waiting thread from the busiest core."""
+        sources = [c for c in self.cores
+                   if c is not core and c.curr is not None and c.load() >= 2]
+        if not sources:
+            return False
         best = None
-        for src in sorted(self.cores, key=lambda c: (-c.load(), c.index)):
-            if src is core or src.curr is None or src.load() < 2:
-                continue
+        for src in sorted(sources, key=lambda c: (-c.load(), c.index)):
             for t in self._waiting(src):
                 if core.index in t.cpus:
                     best = t
@@ -397,16 +423,32 @@ class Scheduler:
                 core = dirty.pop(0)
                 core.dirty = False
                 self._resched(core)
-            self._arm_balance()
+            if self._want_balance:
+                self._want_balance = False
+                self._arm_balance()
         finally:
             self._busy = False
 
     def _resched(self, core: Core) -> None:
+        """Re-pick only at Linux's scheduling points: the running thread
+        left, its slice ran out, a woken thread preempts, throttling
+        changed. Otherwise only re-arm the core's event."""
         self._account(core)
-        nxt = self._pick(core)
-        if nxt is None and self._pull(core):
-            nxt = self._pick(core)
+        if core.fair.nr + core.rt_count > 1:
+            self._want_balance = True     # someone waits: balancing may help
+        gate = self._rt_gate(core)
+        if gate != core.gate:
+            core.gate = gate
+            core.need = True
         prev = core.curr
+        if prev is not None and not core.need:
+            self._arm(core)
+            return
+        core.need = False
+        nxt = self._pick(core, gate)
+        if nxt is None and self._pull(core):
+            core.gate = gate = self._rt_gate(core)
+            nxt = self._pick(core, gate)
         now = self.kernel.now
         if nxt is not prev:
             if prev is not None:
@@ -417,6 +459,7 @@ class Scheduler:
                 self._dispatch(core, nxt, now)
             if self.kernel.trace is not None:
                 self.kernel.record("run", nxt.name if nxt else "-", core.index)
+        # every pick (re)starts the picked entity's protected slice
         core.fair.set_running(nxt if nxt is not None and nxt.policy == OTHER else None)
         self._arm(core)
 
@@ -537,9 +580,7 @@ class Scheduler:
 
     # -- periodic balancing --------------------------------------------
     def _arm_balance(self) -> None:
-        if self._balance_event is not None or len(self.cores) < 2:
-            return
-        if any(c.load() > (1 if c.curr is not None else 0) for c in self.cores):
+        if self._balance_event is None and len(self.cores) > 1:
             interval = self.config.balance_interval_ns
             at = (self.kernel.now // interval + 1) * interval
             self._balance_event = self.kernel.schedule(at, self._balance_tick)

@@ -20,7 +20,7 @@ The EEVDF rules modelled (kernel/sched/fair.c, Linux 6.6, paraphrased):
 - when v passes vd the slice is used: vd = v + vslice and a re-pick
   happens;
 - lag (V - v) is saved when an entity leaves the queue (clamped to
-  2 slices) and restored, scaled by (W + w) / W, when it comes back
+  max(2 slices, 1 tick)) and restored, scaled by (W + w) / W, when it comes back
   (PLACE_LAG); so sleepers neither gain nor lose much.
 Simplifications (documented): a group entity's weight is the group's
 weight on every core (Linux splits a group's shares between CPUs in
@@ -114,9 +114,10 @@ class EevdfQueue:
         e.queued = True
         self.entities.append(e)
 
-    def dequeue(self, e: FairEntity) -> None:
+    def dequeue(self, e: FairEntity, tick_ns: int = 0) -> None:
         avg = self.avg_v()
-        limit = 2 * e.vslice()
+        # update_entity_lag: clamp to max(2 slices, one tick) of e's time
+        limit = max(2 * e.slice_ns, tick_ns) * VUNIT // e.weight
         e.vlag = max(-limit, min(limit, avg - e.v))
         self.entities.remove(e)
         e.queued = False
@@ -138,10 +139,11 @@ class EevdfQueue:
         return best
 
     def set_curr(self, e: FairEntity | None) -> None:
-        if e is not self.curr:
-            self.curr = e
-            if e is not None:
-                e.protect = True
+        """e was picked (set_next_entity): it runs protected until its
+        slice ends (RUN_TO_PARITY)."""
+        self.curr = e
+        if e is not None:
+            e.protect = True
 
     @staticmethod
     def charge(e: FairEntity, delta: int) -> bool:
@@ -162,7 +164,8 @@ class EevdfQueue:
 class FairRunQueue:
     """One core's SCHED_OTHER queue: root level plus optional groups."""
 
-    def __init__(self, group_weight):
+    def __init__(self, group_weight, tick_ns: int = 0):
+        self.tick_ns = tick_ns
         self.root = EevdfQueue()
         self.groups: dict[str, FairEntity] = {}
         self.group_weight = group_weight   # callable name -> weight
@@ -188,13 +191,14 @@ class FairRunQueue:
 
     def dequeue(self, thread) -> None:
         group = thread.fair_group
+        tick = self.tick_ns
         if group is None:
-            self.root.dequeue(thread.fair)
+            self.root.dequeue(thread.fair, tick)
         else:
             ge = self.groups[group]
-            ge.child.dequeue(thread.fair)
+            ge.child.dequeue(thread.fair, tick)
             if not ge.child.entities:
-                self.root.dequeue(ge)
+                self.root.dequeue(ge, tick)
         self.nr -= 1
 
     def pick(self):

@@ -9,7 +9,7 @@ step" takes zero virtual time and must end with exactly one action:
   called (with `until`, the burst ends at that absolute time even if less
   CPU was received: a busy loop bounded by wall time);
 - `t.sleep(ns, then)` / `t.sleep_until(at, then)`: block on a timer (a
-  time in the past wakes at once, like an absolute clock_nanosleep);
+  time not in the future does not block at all, like clock_nanosleep);
 - `t.wait(signal, then)`: block until `signal.post()` (counting, so a post
   before the wait is not lost, like a pipe byte or a semaphore);
 - `t.block(then)`: block until `Scheduler.wake(t)`;
@@ -113,11 +113,12 @@ class VThread:
 
     def sleep_until(self, at: int, then: Callable[[], None]) -> None:
         self._act()
-        self.state = BLOCKED
         self.cont = then
-        now = self.sched.kernel.now
-        self.timer = self.sched.kernel.schedule(at if at > now else now,
-                                                lambda: self.sched.wake(self))
+        if at <= self.sched.kernel.now:
+            self.remaining = 0         # clock_nanosleep to a past time: no sleep
+            return
+        self.state = BLOCKED
+        self.timer = self.sched.kernel.schedule(at, lambda: self.sched.wake(self))
 
     def wait(self, signal: "Signal", then: Callable[[], None]) -> None:
         self._act()
