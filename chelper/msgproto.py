@@ -531,6 +531,8 @@ class Dictionary:
 
     def parse_text(self, line: str):
         """(name, args) of a parsedump line; inverse of format_text."""
+        if line[:1].isspace():
+            line = line.strip()
         name = line.split(" ", 1)[0].rstrip()
         parse = self._parsers.get(name)
         if parse is None:
