@@ -31,8 +31,9 @@ class Extruder:
         self.pressure_advance = section.getfloat("pressure_advance", 0., minval=0.)
         self.pressure_advance_smooth_time = section.getfloat(
             "pressure_advance_smooth_time", 0.040, above=0., maxval=.200)
-        solver.set_pressure_advance(self.pressure_advance,
-                                    self.pressure_advance_smooth_time)
+        # Without advance there is no smoothing, hence no scan window.
+        smooth_time = self.pressure_advance_smooth_time if self.pressure_advance else 0.
+        solver.set_pressure_advance(self.pressure_advance, smooth_time)
 
     def _read_limits(self, section, limits):
         self.nozzle_diameter = section.getfloat("nozzle_diameter", above=0.)

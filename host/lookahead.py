@@ -181,59 +181,55 @@ class LookAheadQueue:
     def flush(self, lazy=False):
         """Time the moves whose speeds are final and return them.
 
-        Walks the queue backwards assuming a full stop after the last move.
-        With lazy=True only the moves before the last point where the
-        smoothed profile peaks are released; the rest stay queued."""
+        Backward pass, assuming a full stop after the last move: each
+        move's start speed (reachable from the next move's start) and, for
+        moves that can accelerate in the smoothed profile, a cruise speed
+        capped by the peak the smoothed profile reaches. Moves that cannot
+        accelerate wait for a cruise speed from the move before them,
+        given in the forward pass. With lazy=True only the moves up to the
+        last peak that is followed by another peak are released; the rest
+        stay queued for more look-ahead."""
         self.junction_flush = self.flush_time
         queue = self.queue
         flush_count = len(queue)
         find_flush_point = lazy
-        # Moves whose cruise speed waits on the peak of an earlier move:
-        # (move, start_v2, end_v2) in backward order.
-        delayed = []
-        next_end_v2 = next_smoothed_v2 = peak_cruise_v2 = 0.
+        plan = [None] * flush_count      # (start_v2, cruise_v2 or None, end_v2)
+        next_start_v2 = next_smoothed_v2 = peak_cruise_v2 = 0.
+        waiting = 0    # moves since the last one that got a cruise speed
         for i in range(flush_count - 1, -1, -1):
             move = queue[i]
-            reachable_start_v2 = next_end_v2 + move.delta_v2
+            reachable_start_v2 = next_start_v2 + move.delta_v2
             start_v2 = min(move.max_start_v2, reachable_start_v2)
+            cruise_v2 = None
+            waiting += 1
             reachable_smoothed_v2 = next_smoothed_v2 + move.smooth_delta_v2
             smoothed_v2 = min(move.max_smoothed_v2, reachable_smoothed_v2)
             if smoothed_v2 < reachable_smoothed_v2:
                 # This move can accelerate (in the smoothed profile).
-                if smoothed_v2 + move.smooth_delta_v2 > next_smoothed_v2 or delayed:
-                    # ... and it can decelerate, or it accelerates fully
-                    # after a full deceleration: a peak lies in this move.
+                if smoothed_v2 + move.smooth_delta_v2 > next_smoothed_v2 or waiting > 1:
+                    # A peak lies in this move (it can also decelerate, or
+                    # it is a full acceleration before a full deceleration).
                     if find_flush_point and peak_cruise_v2:
-                        flush_count = i
+                        flush_count = i + waiting
                         find_flush_point = False
-                    peak_cruise_v2 = min(move.max_cruise_v2,
-                                         (smoothed_v2 + reachable_smoothed_v2) * .5)
-                    if delayed:
-                        if not find_flush_point and i < flush_count:
-                            self._time_delayed(delayed, peak_cruise_v2)
-                        del delayed[:]
-                if not find_flush_point and i < flush_count:
-                    cruise_v2 = min((start_v2 + reachable_start_v2) * .5,
-                                    move.max_cruise_v2, peak_cruise_v2)
-                    move.set_junction(min(start_v2, cruise_v2), cruise_v2,
-                                      min(next_end_v2, cruise_v2))
-            else:
-                # Cannot accelerate here: its cruise depends on a peak that
-                # lies in an earlier move.
-                delayed.append((move, start_v2, next_end_v2))
-            next_end_v2 = start_v2
+                    peak_cruise_v2 = (smoothed_v2 + reachable_smoothed_v2) * .5
+                cruise_v2 = min((start_v2 + reachable_start_v2) * .5,
+                                move.max_cruise_v2, peak_cruise_v2)
+                waiting = 0
+            plan[i] = (start_v2, cruise_v2, next_start_v2)
+            next_start_v2 = start_v2
             next_smoothed_v2 = smoothed_v2
         if find_flush_point or not flush_count:
             return []
+        prev_cruise_v2 = 0.
+        for i in range(flush_count):
+            start_v2, cruise_v2, end_v2 = plan[i]
+            if cruise_v2 is None:
+                # Cannot accelerate: keep the previous move's cruise speed.
+                cruise_v2 = min(prev_cruise_v2, start_v2)
+            queue[i].set_junction(min(start_v2, cruise_v2), cruise_v2,
+                                  min(end_v2, cruise_v2))
+            prev_cruise_v2 = cruise_v2
         released = queue[:flush_count]
         del queue[:flush_count]
         return released
-
-    @staticmethod
-    def _time_delayed(delayed, peak_cruise_v2):
-        """Time moves that were waiting for the peak, nearest first."""
-        cruise_v2 = peak_cruise_v2
-        for move, start_v2, end_v2 in reversed(delayed):
-            cruise_v2 = min(cruise_v2, start_v2)
-            move.set_junction(min(start_v2, cruise_v2), cruise_v2,
-                              min(end_v2, cruise_v2))
