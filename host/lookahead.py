@@ -1,4 +1,4 @@
-"""Moves and the look-ahead planner: which speed each move may have at its
+r"""Moves and the look-ahead planner: which speed each move may have at its
 start, cruise and end, so the toolhead never has to brake harder than its
 acceleration allows.
 
