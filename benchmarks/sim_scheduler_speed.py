@@ -14,6 +14,7 @@ from __future__ import annotations
 import argparse
 import cProfile
 import pstats
+import resource
 import subprocess
 import sys
 import time
@@ -107,13 +108,15 @@ def build(seconds: int, seed: int = 1):
     return kernel, sched
 
 
-def normalizer_seconds() -> float | None:
+def normalizer_cpu_seconds() -> float | None:
+    """CPU time of one normaliser run (CPU, not wall: the machine is shared)."""
     if not NORMALIZER.is_file():
         return None
-    start = time.perf_counter()
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     subprocess.run([sys.executable, str(NORMALIZER)], check=True,
                    stdout=subprocess.DEVNULL)
-    return time.perf_counter() - start
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
 
 
 def main() -> None:
@@ -125,21 +128,23 @@ def main() -> None:
     until = args.seconds * NS_PER_S
     profiler = cProfile.Profile() if args.profile else None
     start = time.perf_counter()
+    cpu_start = time.process_time()
     if profiler:
         profiler.enable()
     kernel.run(until=until)
     if profiler:
         profiler.disable()
+    cpu = time.process_time() - cpu_start
     wall = time.perf_counter() - start
     print(f"simulated {args.seconds} s, {len(sched.threads)} threads, "
-          f"{kernel.events_run} events in {wall:.3f} s wall")
-    print(f"speed: {args.seconds / wall:.0f} simulated s per wall s, "
-          f"{kernel.events_run / wall:.0f} events/s")
-    norm = normalizer_seconds()
+          f"{kernel.events_run} events in {cpu:.3f} s CPU ({wall:.3f} s wall)")
+    print(f"speed: {args.seconds / cpu:.0f} simulated s per CPU s "
+          f"({args.seconds / wall:.0f} per wall s), {kernel.events_run / cpu:.0f} events/s")
+    norm = normalizer_cpu_seconds()
     if norm is None:
         print("normalizer: not found, ratio skipped")
     else:
-        print(f"normalizer: {norm:.3f} s; run / normalizer = {wall / norm:.3f}")
+        print(f"normalizer: {norm:.3f} s CPU; run / normalizer = {cpu / norm:.3f}")
     if profiler:
         pstats.Stats(profiler).sort_stats("tottime").print_stats(15)
 

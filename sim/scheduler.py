@@ -571,10 +571,8 @@ class Scheduler:
     def _step(t: VThread, fn) -> None:
         t.in_program = True
         t.acted = False
-        try:
-            fn()
-        finally:
-            t.in_program = False
+        fn()                    # an exception ends the simulation anyway
+        t.in_program = False
         if not t.acted:
             raise SimError(f"thread {t.name}: program step ended without an action")
 

@@ -79,32 +79,26 @@ class FairEntity:
 
 
 class EevdfQueue:
-    """Entities of one level on one core, the running one included."""
+    """Entities of one level on one core, the running one included. The
+    total weight and weighted v are kept up to date incrementally."""
 
-    __slots__ = ("entities", "curr", "last_v")
+    __slots__ = ("entities", "curr", "last_v", "load", "wsum")
 
     def __init__(self):
         self.entities: list[FairEntity] = []
         self.curr: FairEntity | None = None
         self.last_v = 0
-
-    def _sums(self) -> tuple[int, int]:
-        load = 0
-        weighted = 0
-        for e in self.entities:
-            load += e.weight
-            weighted += e.weight * e.v
-        return load, weighted
+        self.load = 0          # sum of weights
+        self.wsum = 0          # sum of weight * v
 
     def avg_v(self) -> int:
-        load, weighted = self._sums()
-        if load:
-            self.last_v = weighted // load
+        if self.load:
+            self.last_v = self.wsum // self.load
         return self.last_v
 
     def enqueue(self, e: FairEntity) -> None:
-        load, weighted = self._sums()
-        avg = weighted // load if load else self.last_v
+        load = self.load
+        avg = self.wsum // load if load else self.last_v
         lag = e.vlag
         if load:
             lag = lag * (load + e.weight) // load
@@ -113,6 +107,8 @@ class EevdfQueue:
         e.protect = False
         e.queued = True
         self.entities.append(e)
+        self.load += e.weight
+        self.wsum += e.weight * e.v
 
     def dequeue(self, e: FairEntity, tick_ns: int = 0) -> None:
         avg = self.avg_v()
@@ -120,15 +116,18 @@ class EevdfQueue:
         limit = max(2 * e.slice_ns, tick_ns) * VUNIT // e.weight
         e.vlag = max(-limit, min(limit, avg - e.v))
         self.entities.remove(e)
+        self.load -= e.weight
+        self.wsum -= e.weight * e.v
         e.queued = False
         e.protect = False
         if self.curr is e:
             self.curr = None
 
     def pick(self) -> FairEntity | None:
-        if not self.entities:
+        load = self.load
+        if not load:
             return None
-        load, weighted = self._sums()
+        weighted = self.wsum
         curr = self.curr
         if curr is not None and curr.protect and curr.v * load <= weighted:
             return curr
@@ -145,10 +144,11 @@ class EevdfQueue:
         if e is not None:
             e.protect = True
 
-    @staticmethod
-    def charge(e: FairEntity, delta: int) -> bool:
-        """Advance e by delta ns of CPU; True when its slice ran out."""
-        e.v += delta * VUNIT // e.weight
+    def charge(self, e: FairEntity, delta: int) -> bool:
+        """Advance queued e by delta ns of CPU; True when its slice ran out."""
+        dv = delta * VUNIT // e.weight
+        e.v += dv
+        self.wsum += dv * e.weight
         if e.v >= e.vd:
             e.vd = e.v + e.vslice()
             e.protect = False
@@ -225,11 +225,11 @@ class FairRunQueue:
             ge.child.set_curr(thread.fair)
 
     def charge(self, thread, delta: int) -> bool:
-        expired = EevdfQueue.charge(thread.fair, delta)
         group = thread.fair_group
-        if group is not None:
-            expired |= EevdfQueue.charge(self.groups[group], delta)
-        return expired
+        if group is None:
+            return self.root.charge(thread.fair, delta)
+        ge = self.groups[group]
+        return ge.child.charge(thread.fair, delta) | self.root.charge(ge, delta)
 
     def ns_to_slice_end(self, thread) -> int:
         ns = EevdfQueue.ns_to_deadline(thread.fair)

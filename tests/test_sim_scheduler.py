@@ -242,3 +242,42 @@ def test_time_and_metrics_are_integers():
         assert type(values["cpu_ns"]) is int
         for key in ("runq_wait_ns", "wake_latency_ns", "gil_wait_ns"):
             assert all(type(v) is int for v in values[key].values())
+
+
+def test_hogs_switch_only_at_ticks():
+    """Without wake-ups, SCHED_OTHER threads change only when a slice runs
+    out, which Linux notices at a scheduler tick (HZ 250: every 4 ms)."""
+    kernel, sched = make(cores=1, trace=True, tick_hz=250, autogroup=True,
+                         context_switch_ns=2000)
+    for i in range(4):
+        spawn_hog(sched, f"h{i}", group=f"g{i % 2}", cpus=[0])
+    kernel.run(until=NS_PER_S)
+    times = [t for t, name, _ in runs(kernel) if t > 0]
+    assert len(times) > 100
+    assert all(t % (4 * NS_PER_MS) == 0 for t in times)
+
+
+def test_rt_wakeup_goes_to_core_running_least_important_work():
+    kernel, sched = make(cores=3, trace=True)
+    spawn_hog(sched, "fifo10", policy="fifo", priority=10, cpus=[0])
+    spawn_hog(sched, "other", cpus=[1])
+    spawn_hog(sched, "fifo30", policy="fifo", priority=30, cpus=[2])
+    rt = sched.spawn("rt20", lambda: sched.current.compute(NS_PER_MS, sched.current.exit),
+                     policy="fifo", priority=20, at=10 * NS_PER_MS)
+    kernel.run(until=20 * NS_PER_MS)
+    assert [core for _, name, core in runs(kernel) if name == "rt20"] == [1]
+    assert rt.wake_latencies == [0]
+
+
+def test_fair_server_on_all_cores_during_fifo_spike():
+    """A FIFO spike on every core: normal threads cannot move away, so each
+    core's fair server lets them run 50 ms after 950 ms."""
+    kernel, sched = make(cores=2, rt_throttle="fair_server", tick_hz=0)
+    normal = [spawn_hog(sched, f"n{i}") for i in range(2)]
+    for i in range(2):
+        sched.spawn(f"spike{i}", lambda: sched.current.compute(2 * NS_PER_S, sched.current.exit),
+                    policy="fifo", priority=50, cpus=[i], at=100 * NS_PER_MS)
+    kernel.run(until=2100 * NS_PER_MS)
+    sched.flush()
+    # 100 ms alone, then 2 x 50 ms inside the 2 s spike
+    assert [n.cpu_ns for n in normal] == [200 * NS_PER_MS] * 2
