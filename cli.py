@@ -18,5 +18,8 @@ main.add_command(compile_command)
 from klipsim.sim.execute_cli import execute_command  # noqa: E402
 main.add_command(execute_command)
 
+from klipsim.golden.golden_cli import golden_command  # noqa: E402
+main.add_command(golden_command)
+
 if __name__ == "__main__":
     main()
