@@ -209,13 +209,16 @@ class StepperKinematics:
 
 
 class ExtruderStepper(StepperKinematics):
-    """Extruder kinematics: position = filament x of its own trapq."""
+    """Extruder kinematics: filament x of its own trapq, with smoothed
+    pressure advance (moves with axes_r[1] != 0 get the advance)."""
 
-    def set_pressure_advance(self, pressure_advance, smooth_time):
-        if lib.extruder_set_pressure_advance(self._sk, pressure_advance,
-                                             smooth_time):
-            raise MotionError("extruder: pressure advance %g is not"
-                              " implemented yet" % (pressure_advance,))
+    def set_pressure_advance(self, pressure_advance, smooth_time,
+                             print_time=0.):
+        """Moves starting at or after print_time use pressure_advance;
+        smooth_time (s) > 0 enables smoothing (Klipper passes 0 when the
+        advance is 0). Scan windows become smooth_time / 2."""
+        lib.extruder_set_pressure_advance(self._sk, print_time,
+                                          pressure_advance, smooth_time)
 
 
 def cartesian_stepper(axis):

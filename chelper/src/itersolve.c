@@ -107,9 +107,18 @@ sk_calc_position_at(struct stepper_kin *sk, double print_time)
     if (!m)
         return NAN;
     double t = print_time - m->print_time;
-    if (t > m->move_t)
-        t = m->move_t;
-    return sk->calc_position(sk, m, t);
+    if (t <= m->move_t)
+        return sk->calc_position(sk, m, t);
+    // After the newest move: evaluate on a stationary continuation of it
+    // (kinematics that average over time still see the move before).
+    struct tq_move rest;
+    memset(&rest, 0, sizeof(rest));
+    rest.print_time = m->print_time + m->move_t;
+    rest.move_t = t - m->move_t + 1000.;
+    rest.start_pos = tq_move_coord(m, m->move_t);
+    rest.prev = m;
+    rest.next = &rest;
+    return sk->calc_position(sk, &rest, t - m->move_t);
 }
 
 int

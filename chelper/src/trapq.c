@@ -74,6 +74,28 @@ trapq_new(void)
     return tq;
 }
 
+// The live tail sentinel stands for "stationary after the newest move"
+// (zero velocity at its end position, lasting forever), so a solver can
+// finish scan windows that reach past the last move.  With no live moves
+// it lies at the end of time.
+static void
+update_tail(struct trapq *tq)
+{
+    struct tq_move *tail = &tq->live.tail, *last = tail->prev;
+    struct tq_coord zero = {0., 0., 0.};
+    tail->axes_r = zero;
+    tail->start_v = tail->half_accel = 0.;
+    if (last == &tq->live.head) {
+        tail->print_time = TQ_NEVER_TIME;
+        tail->move_t = 0.;
+        tail->start_pos = zero;
+        return;
+    }
+    tail->print_time = move_end(last);
+    tail->move_t = TQ_NEVER_TIME;
+    tail->start_pos = tq_move_coord(last, last->move_t);
+}
+
 static void
 free_list(struct move_list *l)
 {
@@ -142,6 +164,7 @@ add_segment(struct trapq *tq, struct tq_move *m)
     }
     list_push_back(&tq->live, m);
     tq->last_end_time = move_end(m);
+    update_tail(tq);
 }
 
 void
@@ -181,6 +204,7 @@ trapq_finalize_moves(struct trapq *tq, double print_time,
         list_unlink(m);
         list_push_back(&tq->history, m);
     }
+    update_tail(tq);
     while (!list_empty(&tq->history)) {
         struct tq_move *m = tq->history.head.next;
         if (move_end(m) >= clear_history_time)
