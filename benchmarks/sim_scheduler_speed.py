@@ -123,24 +123,31 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--seconds", type=int, default=60)
     parser.add_argument("--profile", action="store_true")
+    parser.add_argument("--repeat", type=int, default=3)
     args = parser.parse_args()
-    kernel, sched = build(args.seconds)
     until = args.seconds * NS_PER_S
-    profiler = cProfile.Profile() if args.profile else None
-    start = time.perf_counter()
-    cpu_start = time.process_time()
-    if profiler:
-        profiler.enable()
-    kernel.run(until=until)
-    if profiler:
-        profiler.disable()
-    cpu = time.process_time() - cpu_start
-    wall = time.perf_counter() - start
+    best = None
+    for _ in range(args.repeat):      # best of N: the machine is shared
+        kernel, sched = build(args.seconds)
+        profiler = cProfile.Profile() if args.profile else None
+        start = time.perf_counter()
+        cpu_start = time.process_time()
+        if profiler:
+            profiler.enable()
+        kernel.run(until=until)
+        if profiler:
+            profiler.disable()
+        cpu = time.process_time() - cpu_start
+        wall = time.perf_counter() - start
+        if best is None or cpu < best[0]:
+            best = (cpu, wall)
+    cpu, wall = best
     print(f"simulated {args.seconds} s, {len(sched.threads)} threads, "
-          f"{kernel.events_run} events in {cpu:.3f} s CPU ({wall:.3f} s wall)")
+          f"{kernel.events_run} events in {cpu:.3f} s CPU ({wall:.3f} s wall), "
+          f"best of {args.repeat}")
     print(f"speed: {args.seconds / cpu:.0f} simulated s per CPU s "
           f"({args.seconds / wall:.0f} per wall s), {kernel.events_run / cpu:.0f} events/s")
-    norm = normalizer_cpu_seconds()
+    norm = min(normalizer_cpu_seconds() or 0 for _ in range(args.repeat)) or None
     if norm is None:
         print("normalizer: not found, ratio skipped")
     else:
