@@ -188,6 +188,8 @@ uint32_t fw_clock_freq(struct mcu *m)
     return m->profile->clock_freq;
 }
 
+/* Commands run at the current clock, then the tasks they woke (as the
+ * MCU's main loop would, in zero time). */
 void fw_receive(struct mcu *m, const uint8_t *data, size_t len)
 {
     jmp_buf jb;
@@ -197,6 +199,8 @@ void fw_receive(struct mcu *m, const uint8_t *data, size_t len)
         return;
     }
     command_receive(m, data, len);
+    if (m->tasks_pending)
+        sched_run_tasks(m);
 }
 
 int fw_run_until(struct mcu *m, uint64_t until, int stop_on_output)

@@ -45,9 +45,10 @@ struct stepper {
 
 /* Make `n` the current move (freeing its node) and compute the time of
  * its first step; returns nonzero if that step had to be pushed back to
- * respect the pulse width. */
+ * respect the pulse width (only if `constrained`: the previous edge is
+ * recent). */
 static int stepper_start_move(struct mcu *m, struct stepper *s,
-                              struct move_node *n)
+                              struct move_node *n, int constrained)
 {
     uint8_t dir = n->flags & MF_DIR;
     if (dir != s->dir) {
@@ -60,7 +61,7 @@ static int stepper_start_move(struct mcu *m, struct stepper *s,
     s->position += dir ? (int32_t)n->b : -(int32_t)n->b;
     move_free(m, n);
     s->next_step_time += s->interval;
-    if (timer_is_before(s->next_step_time, s->min_next_edge)) {
+    if (constrained && timer_is_before(s->next_step_time, s->min_next_edge)) {
         s->time.waketime = s->min_next_edge;
         return 1;
     }
@@ -78,7 +79,7 @@ static uint_fast8_t stepper_load_next(struct mcu *m, struct stepper *s,
         s->count = 0;
         return SF_DONE;
     }
-    if (stepper_start_move(m, s, move_queue_pop(&s->mq))) {
+    if (stepper_start_move(m, s, move_queue_pop(&s->mq), 1)) {
         uint32_t pulse_end = now + s->pulse2 / 2;
         if ((int32_t)(pulse_end - s->next_step_time)
             > (int32_t)sched_ms_ticks(m, 1))
@@ -147,13 +148,12 @@ void command_queue_step(struct mcu *m, uint32_t *args)
         move_queue_push(&s->mq, n);
         return;
     }
-    /* Idle stepper: start the move now and schedule its first step.
-     * The previous edge only constrains it if it was within one pulse
-     * period (older values may have wrapped around). */
-    uint32_t now = timer_read_time(m);
-    if (s->min_next_edge - now > s->pulse2)
-        s->min_next_edge = now;
-    stepper_start_move(m, s, n);
+    /* Idle stepper: start the move now and schedule its first step (with
+     * the "Timer too close" check).  The previous edge only constrains it
+     * if it is still less than one pulse period ago (older values may
+     * have wrapped around). */
+    uint32_t ahead = s->min_next_edge - timer_read_time(m);
+    stepper_start_move(m, s, n, ahead && ahead <= s->pulse2);
     sched_add_timer(m, &s->time);
 }
 
