@@ -23,9 +23,17 @@ Rules modelled (KLIPPER-FACTS 5.1, 5.2, 8):
   runtime, ~950 ms, they run for `rt_period_ns - rt_runtime_ns`, 50 ms,
   and the cycle repeats every period) or "none".
 - affinity: a thread only ever runs on `thread.cpus`.
+- scheduling points (Linux's need_resched): a core re-picks only when its
+  thread blocks or exits, its slice or RR slice runs out, a woken or
+  migrated thread preempts (higher class/priority, or the EEVDF pick would
+  now choose it), or RT throttling starts/ends; otherwise the running
+  thread keeps the CPU, whatever its program does.
 - context switch: switching a core to a different thread costs
   `context_switch_ns` of CPU time before the new thread's work advances
-  (charged to the core's overhead, not to the thread's CPU time).
+  (charged to the core's overhead, not to the thread's CPU time). A newly
+  dispatched thread's pending zero-time program step runs at the dispatch
+  instant (its work starts after the switch cost); a thread that blocks
+  again at once still keeps the core busy for the switch.
 - load balancing (simple, documented): a woken SCHED_OTHER thread goes to
   its previous core if idle, else the first idle allowed core, else the
   least loaded allowed core (ties: previous core, then lowest index); a
