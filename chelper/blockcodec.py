@@ -50,7 +50,8 @@ class BlockPacker:
             self._py_block = bytearray()
             self._py_seq = first_seq & 0x0F
 
-    def add(self, name, args):
+    def add(self, name, args, clock=None):
+        """Queue one message (clock is not part of the wire format)."""
         maker = self._makers.get(name)
         if maker is None:
             maker = self._makers[name] = _int_maker(self.dictionary.lookup(name))

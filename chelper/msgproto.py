@@ -463,6 +463,7 @@ class Dictionary:
                       "response": {m.msgid: m for m in self.responses.values()}}
         self.by_id["any"] = {**self.by_id["response"], **self.by_id["command"]}
         self._parsers = {}
+        self._by_name = {**self.responses, **self.commands}
         self.output_formats = {msgid: fmt for fmt, msgid in raw.get("output", {}).items()}
 
     def _formats(self, table):
@@ -493,10 +494,15 @@ class Dictionary:
             raise ValueError("%s:%d: bad JSON: %s" % (path, e.lineno, e.msg))
 
     def lookup(self, name: str) -> MessageFormat:
-        mf = self.commands.get(name) or self.responses.get(name)
+        """A command or response format by message name."""
+        mf = self._by_name.get(name)
         if mf is None:
             raise KeyError("unknown message %r for %s" % (name, self.mcu or "dictionary"))
         return mf
+
+    def formatter(self, name: str):
+        """The function args -> parsedump line for one message name."""
+        return self.lookup(name)._format
 
     def encode(self, name: str, args: dict) -> bytes:
         return self.lookup(name).encode(args)
@@ -527,7 +533,8 @@ class Dictionary:
 
     def format_text(self, name: str, args: dict) -> str:
         """The line Klipper's parsedump prints for this message."""
-        return self.lookup(name)._format(args)
+        mf = self._by_name.get(name) or self.lookup(name)
+        return mf._format(args)
 
     def parse_text(self, line: str):
         """(name, args) of a parsedump line; inverse of format_text."""

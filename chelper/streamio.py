@@ -16,7 +16,7 @@ import io
 import json
 import os
 
-from . import msgproto, textscan
+from . import msgproto, textcodec
 from .blockcodec import BlockPacker, BlockUnpacker
 from .msgproto import parse_text_generic
 
@@ -115,11 +115,11 @@ def _read_text_scanned(f, name, dictionary):
     """Text through the C line scanner: step lines become dicts directly,
     only the other lines go through the Python parser."""
     parse = dictionary.parse_text if dictionary is not None else parse_text_generic
-    for rows, text, first_line in textscan.iter_rows(f):
+    for rows, text, first_line in textcodec.iter_rows(f):
         for kind, a, b, c, d, line in rows.tolist():
-            if kind == textscan.QUEUE_STEP:
+            if kind == textcodec.QUEUE_STEP:
                 yield "queue_step", {"oid": a, "interval": b, "count": c, "add": d}
-            elif kind == textscan.STEP_DIR:
+            elif kind == textcodec.STEP_DIR:
                 yield "set_next_step_dir", {"oid": a, "dir": b}
             else:
                 try:
@@ -156,16 +156,19 @@ def _read_serial(f, name, dictionary):
 class StreamWriter:
     """Write commands as text, serial blocks or JSON lines.
 
+    text: parsedump lines (Dictionary.format_text), integer-only messages
+    formatted in C (textcodec.TextFormatter).
     serial: messages are packed in order into blocks of at most
     MESSAGE_MAX bytes (a block is closed when the next message does not
     fit), sequence numbers count from 1 like Klipper's host.
     jsonl: {"cmd": name, <params in format order>, "clock": clock}, where
     clock is the absolute 64-bit clock the caller passes (null if none;
     a message with its own clock parameter carries it there instead).
+    Output goes to the file every TAKE_EVERY messages and at close().
     """
 
     FORMATS = ("text", "serial", "jsonl")
-    FLUSH_EVERY = 4096
+    TAKE_EVERY = 1 << 14
 
     def __init__(self, fileobj, fmt: str, dictionary, first_seq: int = KLIPPER_FIRST_SEQ):
         if fmt not in self.FORMATS:
@@ -176,29 +179,32 @@ class StreamWriter:
         self.counts = {}
         self.bytes_written = 0
         self._binary_out = not isinstance(fileobj, io.TextIOBase)
-        self._pending = []           # text lines not yet written
-        self._packer = BlockPacker(dictionary, first_seq) if fmt == "serial" else None
-        self._serial_count = 0
-        self._jsonl_formats = {}
-        self._write = {"text": self._write_text, "serial": self._write_serial,
-                       "jsonl": self._write_jsonl}[fmt]
+        if fmt == "serial":
+            self._encoder = BlockPacker(dictionary, first_seq)
+        elif fmt == "text":
+            self._encoder = textcodec.TextFormatter(dictionary)
+        else:
+            self._encoder = JsonLinesFormatter(dictionary)
+        self._add = self._encoder.add
+        self._since_take = 0
 
     @property
     def blocks_written(self) -> int:
-        return self._packer.blocks if self._packer else 0
+        return self._encoder.blocks if self.fmt == "serial" else 0
 
     def write(self, name: str, args: dict, clock=None) -> None:
-        self.counts[name] = self.counts.get(name, 0) + 1
-        self._write(name, args, clock)
-        if len(self._pending) >= self.FLUSH_EVERY:
-            self._flush_pending()
+        counts = self.counts
+        counts[name] = counts.get(name, 0) + 1
+        self._add(name, args, clock)
+        self._since_take += 1
+        if self._since_take >= self.TAKE_EVERY:
+            self._since_take = 0
+            self._emit(self._encoder.take())
 
     def close(self) -> None:
         """Write everything buffered, the last partial block included.
         The file object stays open (the caller owns it)."""
-        if self._packer:
-            self._emit(self._packer.finish())
-        self._flush_pending()
+        self._emit(self._encoder.finish())
         if hasattr(self.fileobj, "flush"):
             self.fileobj.flush()
 
@@ -208,33 +214,39 @@ class StreamWriter:
     def __exit__(self, *exc):
         self.close()
 
-    # -- per format -------------------------------------------------------
-    def _write_text(self, name, args, clock):
-        self._pending.append(self.dictionary.format_text(name, args))
-
-    def _write_serial(self, name, args, clock):
-        self._packer.add(name, args)
-        self._serial_count += 1
-        if self._serial_count >= self.FLUSH_EVERY * 4:
-            self._serial_count = 0
-            self._emit(self._packer.take())
-
-    def _write_jsonl(self, name, args, clock):
-        fmt = self._jsonl_formats.get(name)
-        if fmt is None:
-            fmt = self._jsonl_formats[name] = _jsonl_formatter(self.dictionary.lookup(name))
-        self._pending.append(fmt(args, "null" if clock is None else "%d" % clock))
-
-    def _flush_pending(self):
-        if self._pending:
-            text = "\n".join(self._pending) + "\n"
-            self._pending = []
-            self._emit(text.encode() if self._binary_out else text)
-
-    def _emit(self, data):
+    def _emit(self, data: bytes):
         if data:
+            if not self._binary_out:
+                if self.fmt == "serial":
+                    raise ValueError("serial output needs a binary file")
+                data = data.decode("ascii")
             self.fileobj.write(data)
             self.bytes_written += len(data)   # text is ASCII: chars == bytes
+
+
+class JsonLinesFormatter:
+    """One JSON object per message (see StreamWriter), formatted by a
+    function generated per message format."""
+
+    def __init__(self, dictionary):
+        self.dictionary = dictionary
+        self._formats = {}
+        self._lines = []
+
+    def add(self, name, args, clock=None):
+        fmt = self._formats.get(name)
+        if fmt is None:
+            fmt = self._formats[name] = _jsonl_formatter(self.dictionary.lookup(name))
+        self._lines.append(fmt(args, "null" if clock is None else "%d" % clock))
+
+    def take(self) -> bytes:
+        if not self._lines:
+            return b""
+        data = ("\n".join(self._lines) + "\n").encode()
+        self._lines = []
+        return data
+
+    finish = take
 
 
 def _jsonl_formatter(mf):

@@ -1,16 +1,22 @@
-"""Chunked scanning of parsedump text through chelper/src/msgtext.c.
+"""Parsedump text fast paths through chelper/src/msgtext.c.
 
-`TextScanner.scan(text, final)` splits a byte buffer into rows of six
+Scanning: `TextScanner.scan(text, final)` splits a byte buffer into rows of six
 int64s, one per non-blank line (see msgtext.c): kind 0 `queue_step` with
 (oid, interval, count, add), kind 1 `set_next_step_dir` with (oid, dir),
 kind 2 any other line as (start, end) byte offsets for Python to parse;
 the last column is the line's number within the buffer. `iter_rows`
 drives it over a binary file. Used by streamio.read_stream and
 golden/stepdiff.py, whose big inputs are ~97 % queue_step lines.
+
+Formatting: `TextFormatter` collects messages and has C write the lines
+of every integer-only message (no enumeration, no buffer: queue_step,
+set_next_step_dir, queue_digital_out ...); the others are formatted by
+msgproto in Python, in order. The text is exactly format_text's.
 """
 import numpy as np
 
 from ._chelper import ffi, lib
+from .msgproto import BUFFER, UNSIGNED
 
 QUEUE_STEP, STEP_DIR, OTHER = 0, 1, 2
 SCAN_ROWS = 1 << 16
@@ -52,3 +58,88 @@ def iter_rows(f):
                 break
         if not chunk:
             return
+
+
+SIGNED_SLOT, UNSIGNED_SLOT = b"\x01", b"\x02"   # placeholders in templates
+
+
+class TextFormatter:
+    """Lines of many messages, formatted in C where possible."""
+
+    BATCH = 1 << 15          # ints handed to C at a time
+
+    def __init__(self, dictionary):
+        self.dictionary = dictionary
+        self._makers = {}         # name -> ints maker, or None: Python formats
+        self._templates = []
+        self._ints = []
+        self._out = []
+
+    def add(self, name, args, clock=None):
+        """Queue one message (clock is not part of the text)."""
+        maker = self._makers.get(name, False)
+        if maker is False:
+            maker = self._makers[name] = self._maker(name)
+        if maker is None:
+            if self._ints:
+                self._run_c()
+            self._out.append((self.dictionary.format_text(name, args) + "\n").encode())
+        else:
+            self._ints += maker(args)
+            if len(self._ints) >= self.BATCH:
+                self._run_c()
+
+    def take(self) -> bytes:
+        """The text of the messages added since the last take."""
+        if self._ints:
+            self._run_c()
+        data = b"".join(self._out)
+        self._out = []
+        return data
+
+    finish = take
+
+    def _maker(self, name):
+        mf = self.dictionary.lookup(name)
+        if mf.enum_names or BUFFER in mf.kinds or not mf.keys:
+            return None
+        template = mf.name.encode()
+        for key, kind in zip(mf.keys, mf.kinds):
+            template += b" " + key.encode() + b"=" + (UNSIGNED_SLOT if kind == UNSIGNED
+                                                      else SIGNED_SLOT)
+        index = len(self._templates)
+        self._templates.append(template)
+        self._packed = None
+        env = {}
+        src = "def f(a):\n    return (%d, %s,)\n" % (
+            index, ", ".join("a[%r]" % k for k in mf.keys))
+        exec(src, env)           # noqa: S102 - keys are repr()-quoted literals
+        return env["f"]
+
+    def _pack_templates(self):
+        starts, lengths, blob = [], [], b""
+        for t in self._templates:
+            starts.append(len(blob))
+            lengths.append(len(t))
+            blob += t + b"\0"
+        self._packed = (blob, np.array(starts, dtype=np.int32),
+                        np.array(lengths, dtype=np.int32))
+
+    def _run_c(self):
+        if getattr(self, "_packed", None) is None:
+            self._pack_templates()
+        blob, starts, lengths = self._packed
+        ints = np.array(self._ints, dtype=np.int64)
+        self._ints = []
+        used = ffi.new("int64_t *")
+        pos = 0
+        while pos < len(ints):
+            out = bytearray(32 * (len(ints) - pos) + 4096)
+            n = lib.msgtext_format(
+                ffi.from_buffer("int64_t[]", ints[pos:]), len(ints) - pos, blob,
+                ffi.from_buffer("int32_t[]", starts), ffi.from_buffer("int32_t[]", lengths),
+                len(starts), ffi.from_buffer(out), len(out), used)
+            if n < 0 or used[0] == 0:
+                raise ValueError("text formatting failed: bad template data")
+            self._out.append(bytes(out[:n]))
+            pos += used[0]

@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from klipsim.chelper import msgproto, streamio, textscan
+from klipsim.chelper import msgproto, streamio, textcodec
 
 DEFAULT_TOL_US = 25.0
 CHUNK_STEPS = 1 << 20        # steps expanded at a time (memory bound)
@@ -81,7 +81,7 @@ class _Collector:
         self.out.other_lines.append((oid, line))
 
     def scanned_rows(self, rows, text, first_line, parse):
-        """Take textscan rows of the bytes `text`, whose first line is line
+        """Take textcodec rows of the bytes `text`, whose first line is line
         number first_line + 1."""
         kinds = rows[:, 0]
         is_step = kinds == 0
@@ -144,7 +144,7 @@ def steps_from_text(text: str, parse=msgproto.parse_text_generic) -> StreamSteps
 
 
 def _scan_text(f, collector, parse):
-    for rows, text, first_line in textscan.iter_rows(f):
+    for rows, text, first_line in textcodec.iter_rows(f):
         collector.scanned_rows(rows, text, first_line, parse)
 
 

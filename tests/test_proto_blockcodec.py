@@ -1,9 +1,10 @@
-"""The C batch codec (chelper/src/msgblock.c via blockcodec) against the
-pure-Python msgproto encoder/decoder it must match byte for byte."""
+"""The C batch paths (chelper/src/msgblock.c via blockcodec, msgtext.c via
+textcodec) against the pure-Python msgproto code they must match byte
+for byte."""
 import pytest
 from hypothesis import given, settings, strategies as st
 
-from klipsim.chelper import blockcodec, msgproto, streamio
+from klipsim.chelper import blockcodec, msgproto, streamio, textcodec
 from klipsim.golden import reference
 
 DICT = msgproto.load_profile("stm32f446")
@@ -94,3 +95,25 @@ def test_reference_case_through_both_paths(tmp_path):
     path = tmp_path / "zz.bin"
     path.write_bytes(data)
     assert list(streamio.read_stream(str(path), dictionary)) == messages
+
+
+@settings(max_examples=80, deadline=None)
+@given(st.lists(MESSAGE, max_size=150))
+def test_c_text_formatting_equals_format_text(messages):
+    formatter = textcodec.TextFormatter(DICT)
+    for name, args in messages:
+        formatter.add(name, args)
+    expected = "".join(DICT.format_text(n, a) + "\n" for n, a in messages)
+    assert formatter.finish().decode() == expected
+
+
+def test_c_text_formatting_extremes():
+    formatter = textcodec.TextFormatter(DICT)
+    messages = [("queue_digital_out", {"oid": 7, "clock": (1 << 40) + 12345, "on_ticks": -5}),
+                ("sos_filter_set_state", {"oid": 1, "section_idx": 0,
+                                          "state0": -(1 << 63), "state1": (1 << 63) - 1}),
+                ("queue_step", {"oid": 0, "interval": -1, "count": 0, "add": 0})]
+    for name, args in messages:
+        formatter.add(name, args)
+    assert formatter.finish().decode().splitlines() == [
+        DICT.format_text(n, a) for n, a in messages]

@@ -121,3 +121,66 @@ msgtext_scan_steps(const char *text, int64_t len, int32_t final,
     *n_lines = nl;
     return p - text;
 }
+
+/****************************************************************
+ * Formatting lines from templates
+ ****************************************************************/
+
+// Append the decimal form of v at p; returns the new end.
+static char *
+put_int(char *p, int64_t v)
+{
+    char digits[24];
+    int n = 0;
+    uint64_t u = v < 0 ? -(uint64_t)v : (uint64_t)v;
+    do {
+        digits[n++] = '0' + u % 10;
+        u /= 10;
+    } while (u);
+    if (v < 0)
+        *p++ = '-';
+    while (n)
+        *p++ = digits[--n];
+    return p;
+}
+
+// Format a batch of messages as text lines. Each message in `ints` is a
+// template number followed by one value per placeholder of that
+// template. A template is literal text where byte 1 stands for a signed
+// value and byte 2 for an unsigned 32-bit one (the value masked), ending
+// with a NUL; templates[template_start[i]] is template i. Stops before a
+// message that might not fit in out_cap. Returns the bytes written and
+// sets *ints_used, or -1 on a bad template number.
+int64_t
+msgtext_format(const int64_t *ints, int64_t n_ints, const char *templates,
+               const int32_t *template_start, const int32_t *template_len,
+               int32_t n_templates, char *out, int64_t out_cap,
+               int64_t *ints_used)
+{
+    char *p = out, *end = out + out_cap;
+    int64_t i = 0;
+    while (i < n_ints) {
+        int64_t t = ints[i];
+        if (t < 0 || t >= n_templates)
+            return -1;
+        const char *tp = templates + template_start[t];
+        // worst case: the literal text plus 20 characters per value
+        if (end - p < template_len[t] * 21 + 1)
+            break;
+        int64_t k = i + 1;
+        for (; *tp; tp++) {
+            if (*tp == 1 || *tp == 2) {
+                if (k >= n_ints)
+                    return -1;
+                int64_t v = ints[k++];
+                p = put_int(p, *tp == 2 ? (int64_t)(v & 0xffffffff) : v);
+            } else {
+                *p++ = *tp;
+            }
+        }
+        *p++ = '\n';
+        i = k;
+    }
+    *ints_used = i;
+    return p - out;
+}
