@@ -111,13 +111,17 @@ class EevdfQueue:
         self.wsum += e.weight * e.v
 
     def dequeue(self, e: FairEntity, tick_ns: int = 0) -> None:
-        avg = self.avg_v()
+        w = e.weight
+        avg = self.wsum // self.load
+        self.last_v = avg
         # update_entity_lag: clamp to max(2 slices, one tick) of e's time
-        limit = max(2 * e.slice_ns, tick_ns) * VUNIT // e.weight
-        e.vlag = max(-limit, min(limit, avg - e.v))
+        span = 2 * e.slice_ns
+        limit = (span if span > tick_ns else tick_ns) * VUNIT // w
+        lag = avg - e.v
+        e.vlag = limit if lag > limit else (-limit if lag < -limit else lag)
         self.entities.remove(e)
-        self.load -= e.weight
-        self.wsum -= e.weight * e.v
+        self.load -= w
+        self.wsum -= w * e.v
         e.queued = False
         e.protect = False
         if self.curr is e:
