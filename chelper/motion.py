@@ -221,6 +221,36 @@ class ExtruderStepper(StepperKinematics):
                                           pressure_advance, smooth_time)
 
 
+class ShapedStepper(StepperKinematics):
+    """Input-shaping wrapper around another stepper kinematics: the wrapped
+    kinematics sees shaped x/y coordinates. Use the wrapper (not the
+    wrapped object) for set_trapq / set_stepcompress / generate_steps."""
+
+    def __init__(self, orig):
+        super().__init__(lib.input_shaper_new(orig._sk))
+        self.wrapped = orig
+
+    def set_shaper(self, axis, amplitudes, times):
+        """Pulses (A_i >= 0, T_i) for 'x' or 'y'; empty lists = no shaping.
+        Ignored for an axis the wrapped kinematics does not depend on."""
+        n = len(amplitudes)
+        if n != len(times) or lib.input_shaper_set_pulses(
+                self._sk, axis.encode(), n, ffi.new("double[]", list(amplitudes) or [0.]),
+                ffi.new("double[]", list(times) or [0.])):
+            raise MotionError("input shaper %s: invalid pulses (at most 5,"
+                              " amplitudes >= 0 with a positive sum)" % axis)
+
+    def pulses(self, axis):
+        """Normalised (amplitudes, offsets) in use for an axis."""
+        a, t = ffi.new("double[5]"), ffi.new("double[5]")
+        n = lib.input_shaper_get_pulses(self._sk, axis.encode(), a, t)
+        return list(a[0:n]), list(t[0:n])
+
+
+def input_shaper(orig):
+    return ShapedStepper(orig)
+
+
 def cartesian_stepper(axis):
     return StepperKinematics(lib.cartesian_stepper_new(axis.encode()))
 
