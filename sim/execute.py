@@ -19,7 +19,8 @@ Klipper's host would (KLIPPER-FACTS 2.5, 2.6, 2.8):
   host's trdispatch does (batch-mode streams never do); endstops never
   trigger (each homing pin reads the non-trigger level), so homing moves
   run their full travel.
-Then it runs the firmware to the end of the last scheduled event and
+Then it runs the firmware past the last scheduled event (by the longest
+max_duration, so an output left on trips its check) and
 returns the executed step pulses (via a callback, in chunks sorted by
 clock then pin name) and what happened.  Everything is integer MCU ticks;
 the result depends only on the inputs.
@@ -129,9 +130,10 @@ class DeliveryPlanner:
     them and before everything after them.
     """
 
-    def __init__(self, move_count, lead_ticks):
+    def __init__(self, move_count, lead_ticks, end_margin=0):
         self.move_count = move_count
         self.lead = lead_ticks
+        self.end_margin = end_margin
         self.last_step = {}        # stepper oid -> clock of its previous step
         self.last_update = {}      # digital out oid -> clock of its last update
         self.queue_time = {}       # oid -> delivery clock of its last message
@@ -140,6 +142,7 @@ class DeliveryPlanner:
         self.slots = None          # heap of move-slot free clocks
         self.min_margin = None
         self.zero_clock_fixes = 0
+        self.max_duration = 0      # longest digital out max_duration
         # `progress`: the host's clock estimate, latest delivery planned
         # (lone far steps excluded: they are planned ahead of the rest).
 
@@ -182,6 +185,7 @@ class DeliveryPlanner:
             self.last_step[args["oid"]] = 0
         elif name == "config_digital_out":
             self.last_update[args["oid"]] = 0
+            self.max_duration = max(self.max_duration, args["max_duration"])
         queues = self._queues(name, args)
         if queues is None:
             base = max([self.barrier] + list(self.queue_time.values()))
@@ -242,10 +246,12 @@ class DeliveryPlanner:
             self.min_margin = margin
 
     @property
-    def last_event(self):
-        """Latest clock any planned message refers to."""
+    def end_clock(self):
+        """Where a run ends: after the latest clock any planned message
+        refers to, plus the longest max_duration (so an output left on
+        trips its check), plus END_MARGIN_S."""
         ends = list(self.last_step.values()) + list(self.last_update.values())
-        return max(ends + [self.progress])
+        return max(ends + [self.progress]) + self.max_duration + self.end_margin
 
 
 # ---------------------------------------------------------------------------
@@ -298,7 +304,8 @@ class StreamExecutor:
             raise ExecuteError("firmware identify data differs from its dictionary")
         self._send_now([("get_config", {})])
         config = self._expect("config")
-        self.planner = DeliveryPlanner(config["move_count"], self.lead_ticks)
+        self.planner = DeliveryPlanner(config["move_count"], self.lead_ticks,
+                                       int(END_MARGIN_S * self.fw.clock_freq))
 
     def _send_now(self, messages):
         """Deliver messages at the current clock (handshake, reactions)."""
@@ -446,7 +453,7 @@ class StreamExecutor:
         if not self.stopped:
             if self.pending_output:
                 self.handle_output()
-            self.run_to(self.planner.last_event + int(END_MARGIN_S * self.fw.clock_freq))
+            self.run_to(self.planner.end_clock)
         self.drain_pulses(self.fw.now + 1)
         self.finish()
         return self.result
