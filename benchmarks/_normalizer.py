@@ -6,7 +6,9 @@ import subprocess
 import sys
 import time
 
-NORMALIZER = "/work/shared/bench/normalizer.py"
+# ../shared beside the repository (as in CI and the developers' checkouts).
+NORMALIZER = os.path.join(os.path.dirname(os.path.abspath(__file__)),
+                          "..", "..", "shared", "bench", "normalizer.py")
 
 
 def normalizer_seconds():

@@ -94,6 +94,10 @@ class MCU:
     def send(self, name, args, req_clock=0, min_clock=0):
         self.link.send(self, name, args, req_clock, min_clock)
 
+    def send_many(self, messages):
+        """Send (name, args, req_clock, min_clock) tuples in order."""
+        self.link.send_many(self, messages)
+
 
 class DigitalOut:
     """An on/off output pin (stepper enable lines, [output_pin])."""

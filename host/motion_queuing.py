@@ -188,11 +188,27 @@ class MotionQueuing:
         pieces = [(s, m) for s, m in batches if len(m)]
         if not pieces:
             return
-        req = np.concatenate([m["req_clock"] for _, m in pieces])
-        owner = np.concatenate([np.full(len(m), i, dtype=np.int32)
-                                for i, (_, m) in enumerate(pieces)])
-        index = np.concatenate([np.arange(len(m)) for _, m in pieces])
-        order = np.lexsort((index, owner, req))
-        for k in order.tolist():
-            stepper, msgs = pieces[owner[k]]
-            stepper.send_message(msgs[index[k]])
+        if len(pieces) == 1:
+            stepper, msgs = pieces[0]
+            order = [(stepper, row) for row in msgs.tolist()]
+        else:
+            keyed = []
+            for rank, (stepper, msgs) in enumerate(pieces):
+                keyed.extend((row[1], rank, index, stepper, row)
+                             for index, row in enumerate(msgs.tolist()))
+            keyed.sort(key=lambda k: k[:3])
+            order = [(k[3], k[4]) for k in keyed]
+        per_mcu = {}   # each MCU gets its own messages, in merged order
+        for stepper, (kind, req_clock, min_clock, p0, p1, p2) in order:
+            oid = stepper.oid
+            if kind == 0:
+                msg = ("queue_step", {"oid": oid, "interval": p0, "count": p1,
+                                      "add": p2}, req_clock, min_clock)
+            elif kind == 1:
+                msg = ("set_next_step_dir", {"oid": oid, "dir": p0}, req_clock, min_clock)
+            else:
+                msg = ("reset_step_clock", {"oid": oid, "clock": p0 & 0xffffffff},
+                       req_clock, min_clock)
+            per_mcu.setdefault(stepper.mcu, []).append(msg)
+        for mcu, messages in per_mcu.items():
+            mcu.send_many(messages)

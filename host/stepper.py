@@ -187,26 +187,3 @@ class Rail:
 
     def set_position(self, coord):
         self.stepper.set_position(coord)
-
-
-def _queue_step_args(stepper, msg):
-    return {"oid": stepper.oid, "interval": int(msg["p0"]),
-            "count": int(msg["p1"]), "add": int(msg["p2"])}
-
-
-def send_stepper_message(stepper, msg):
-    """Send one message produced by the step compressor."""
-    kind = int(msg["kind"])
-    req_clock, min_clock = int(msg["req_clock"]), int(msg["min_clock"])
-    if kind == 0:
-        stepper.mcu.send("queue_step", _queue_step_args(stepper, msg), req_clock, min_clock)
-    elif kind == 1:
-        stepper.mcu.send("set_next_step_dir", {"oid": stepper.oid, "dir": int(msg["p0"])},
-                         req_clock, min_clock)
-    else:
-        stepper.mcu.send("reset_step_clock", {"oid": stepper.oid,
-                                              "clock": int(msg["p0"]) & 0xffffffff},
-                         req_clock, min_clock)
-
-
-Stepper.send_message = send_stepper_message
