@@ -3,7 +3,7 @@
 Options pick the dictionary for serial streams and the MCU clock
 frequency (to turn ticks into microseconds): --dictionary FILE, else
 --mcu PROFILE, else the `meta.json` of a reference case folder holding
-REF (golden/klipper/<case>/). Exit status 0 when equivalent, 1 when not,
+REF (golden/klipper/<case>/); --cand-dictionary overrides it for CAND. Exit status 0 when equivalent, 1 when not,
 2 on a usage or input error. The last output line is the verdict.
 """
 import json
@@ -48,15 +48,19 @@ def resolve_dictionary(ref, dictionary, mcu):
 @click.option("--mcu", default=None,
               help="MCU profile (%s) for serial decoding and CLOCK_FREQ."
                    % ", ".join(msgproto.profile_names()))
+@click.option("--cand-dictionary", default=None,
+              help="Dictionary file (or profile name) for CAND only, when its "
+                   "message ids differ from REF's (e.g. klipsim firmware's).")
 @click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
-def diff_command(ref, cand, tol_us, dictionary, mcu, as_json):
+def diff_command(ref, cand, tol_us, dictionary, mcu, cand_dictionary, as_json):
     """Compare the step pulses of two MCU command streams (text or serial)."""
     try:
         dic = resolve_dictionary(ref, dictionary, mcu)
         clock_freq = dic.clock_freq if dic is not None else 0
         if not clock_freq:
             raise ValueError("%s: CLOCK_FREQ unknown; give --dictionary or --mcu" % ref)
-        report = stepdiff.diff_files(ref, cand, clock_freq, tol_us, dic, dic)
+        cand_dic = msgproto.load_dictionary(cand_dictionary) if cand_dictionary else dic
+        report = stepdiff.diff_files(ref, cand, clock_freq, tol_us, dic, cand_dic)
     except (ValueError, KeyError, OSError) as e:
         click.echo("error: %s" % (e.args[0] if e.args else e), err=True)
         sys.exit(2)

@@ -1,5 +1,6 @@
 """`klipsim diff`: queue_step expansion and stream equivalence verdicts."""
 import io
+import json
 
 import numpy as np
 import pytest
@@ -223,6 +224,23 @@ def test_serial_candidate_against_text_reference(tmp_path):
                                        "--mcu", "atmega2560"])
     assert result.exit_code == 0, result.output
     assert result.output.splitlines()[-1].startswith("equivalent: 4 steppers, 70530 steps")
+    # a candidate written with other message ids needs its own dictionary
+    raw = dict(dictionary.raw)
+    raw["commands"] = {fmt: msgid + 7 for fmt, msgid in raw["commands"].items()}
+    shifted = msgproto.Dictionary.from_json(raw)
+    out = io.BytesIO()
+    writer = streamio.StreamWriter(out, "serial", shifted)
+    for name, args in streamio.read_stream(CASE.klipper_output, dictionary):
+        writer.write(name, args)
+    writer.close()
+    cand.write_bytes(out.getvalue())
+    dict_path = tmp_path / "shifted.dict"
+    dict_path.write_text(json.dumps(raw))
+    result = CliRunner().invoke(main, ["diff", CASE.klipper_output, str(cand),
+                                       "--cand-dictionary", str(dict_path)])
+    assert result.exit_code == 0, result.output
+    result = CliRunner().invoke(main, ["diff", CASE.klipper_output, str(cand)])
+    assert result.exit_code != 0
 
 
 def test_cli_exit_codes_and_verdict_line(tmp_path):
