@@ -138,7 +138,7 @@ def _int_maker(mf):
 class BlockUnpacker:
     """Decodes a byte stream of blocks; feed() may get any split of it."""
 
-    INTS = 1 << 16
+    INTS = 1 << 16           # >= 2 * 59: a block's integers always fit
 
     def __init__(self, dictionary, kind="any"):
         self.dictionary = dictionary

@@ -105,10 +105,11 @@ def _read_text(f, name, dictionary):
         if not line.strip():
             continue
         try:
-            yield parse(line)
+            message = parse(line)
         except (KeyError, ValueError) as e:
             msg = e.args[0] if e.args else str(e)
             raise ValueError("%s:%d: %s" % (name, lineno, msg)) from None
+        yield message
 
 
 def _read_text_scanned(f, name, dictionary):
@@ -123,10 +124,11 @@ def _read_text_scanned(f, name, dictionary):
                 yield "set_next_step_dir", {"oid": a, "dir": b}
             else:
                 try:
-                    yield parse(text[a:b].decode())
+                    message = parse(text[a:b].decode())
                 except (KeyError, ValueError, UnicodeDecodeError) as e:
                     msg = e.args[0] if e.args else str(e)
                     raise ValueError("%s:%d: %s" % (name, first_line + line + 1, msg)) from None
+                yield message
 
 
 def _read_serial(f, name, dictionary):
@@ -136,15 +138,18 @@ def _read_serial(f, name, dictionary):
     while True:
         chunk = f.read(READ_CHUNK)
         buf = buf + chunk if buf else chunk
-        try:
-            messages, used = unpacker.feed(buf, final=not chunk)
-        except ValueError as e:
-            where, _, why = e.args[0].partition(": ")
-            raise ValueError("%s: byte offset %d: %s"
-                             % (name, offset + int(where.split()[-1]), why)) from None
-        yield from messages
-        buf = buf[used:]
-        offset += used
+        while buf:       # a feed may stop early when its integer buffer is full
+            try:
+                messages, used = unpacker.feed(buf, final=not chunk)
+            except ValueError as e:
+                where, _, why = e.args[0].partition(": ")
+                raise ValueError("%s: byte offset %d: %s"
+                                 % (name, offset + int(where.split()[-1]), why)) from None
+            yield from messages
+            buf = buf[used:]
+            offset += used
+            if not used:
+                break
         if not chunk:
             return
 

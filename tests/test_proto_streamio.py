@@ -75,6 +75,21 @@ def test_serial_round_trip_and_block_packing(dictionary, messages, tmp_path):
     assert list(streamio.read_stream(str(gz), dictionary)) == messages
 
 
+def test_serial_reading_with_small_buffers(dictionary, messages, tmp_path, monkeypatch):
+    """Many decode rounds per file chunk and per end of file."""
+    from klipsim.chelper import blockcodec
+    _, data = write_all("serial", dictionary, messages)
+    path = tmp_path / "small.bin"
+    path.write_bytes(data)
+    monkeypatch.setattr(blockcodec.BlockUnpacker, "INTS", 2 * msgproto.MESSAGE_PAYLOAD_MAX)
+    monkeypatch.setattr(streamio, "READ_CHUNK", 1000)
+    assert list(streamio.read_stream(str(path), dictionary)) == messages
+    # trailing bytes of a cut block are an error at the end of the file
+    path.write_bytes(data[:-3])
+    with pytest.raises(ValueError, match="truncated"):
+        list(streamio.read_stream(str(path), dictionary))
+
+
 def test_serial_needs_dictionary_and_detects_corruption(dictionary, messages, tmp_path):
     _, data = write_all("serial", dictionary, messages[:200])
     path = tmp_path / "bad.bin"
