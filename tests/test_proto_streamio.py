@@ -145,3 +145,10 @@ def test_jsonl_lines(dictionary, messages):
 def test_unknown_format_rejected(dictionary):
     with pytest.raises(ValueError):
         streamio.StreamWriter(io.BytesIO(), "xml", dictionary)
+
+
+def test_text_reading_with_small_buffers(dictionary, messages, monkeypatch):
+    from klipsim.chelper import textcodec
+    monkeypatch.setattr(textcodec, "SCAN_ROWS", 3)
+    monkeypatch.setattr(textcodec, "SCAN_CHUNK", 100)
+    assert list(streamio.read_stream(CASE.klipper_output, dictionary)) == messages
