@@ -117,3 +117,23 @@ def test_c_text_formatting_extremes():
         formatter.add(name, args)
     assert formatter.finish().decode().splitlines() == [
         DICT.format_text(n, a) for n, a in messages]
+
+
+def test_python_fallback_gives_the_same_bytes(monkeypatch):
+    case = reference.case("cartesian_homing")
+    dictionary = msgproto.Dictionary.load(case.dictionary)
+    messages = list(streamio.read_stream(case.klipper_output, dictionary))
+
+    def pack():
+        packer = blockcodec.BlockPacker(dictionary, 1)
+        for name, args in messages:
+            packer.add(name, args)
+        return packer.finish(), packer.blocks
+
+    def unpack(data):
+        return blockcodec.BlockUnpacker(dictionary).feed(data, True)
+
+    with_c = pack()
+    monkeypatch.setattr(blockcodec, "HAVE_C", False)
+    assert pack() == with_c
+    assert unpack(with_c[0]) == (messages, len(with_c[0]))
