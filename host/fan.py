@@ -23,6 +23,21 @@ class Fan:
                            shutdown_value=max(0., min(self.max_power, shutdown_speed)))
         self.last_value = 0.
 
+    def connect(self, printer):
+        self.toolhead = printer.toolhead
+
+    def cmd_M106(self, cmd):
+        value = cmd.get_float("S", 255., minval=0.) / 255.
+        self.toolhead.register_lookahead_callback(
+            lambda print_time: self.set_speed(print_time, value))
+
+    def cmd_M107(self, cmd):
+        self.toolhead.register_lookahead_callback(
+            lambda print_time: self.set_speed(print_time, 0.))
+
+    def get_status(self):
+        return {"speed": self.last_value}
+
     def set_speed(self, print_time, value):
         if value < self.off_below:
             value = 0.
@@ -35,3 +50,11 @@ class Fan:
             print_time += self.kick_start_time
         self.pwm.set_pwm(print_time, value)
         self.last_value = value
+
+
+def load_fan(printer, section):
+    """[fan]: the part-cooling fan driven by M106/M107."""
+    fan = Fan(section, printer.hw)
+    printer.dispatcher.register("M106", fan.cmd_M106)
+    printer.dispatcher.register("M107", fan.cmd_M107)
+    return fan

@@ -77,3 +77,8 @@ class Heaters:
 
     def lookup(self, name):
         return self.heaters.get(name)
+
+
+def load_heater(printer, section):
+    """[heater_bed] / [heater_generic NAME]."""
+    return printer.heaters.add(Heater(section, printer.hw))

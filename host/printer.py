@@ -9,31 +9,17 @@ timers); it does not know whether it runs in compile or simulate mode.
 """
 from ..gcode.arcs import ArcCommands
 from ..gcode.command import make_command
+from ..gcode.macros import MacroSet
+from . import extras
 from .configfile import ConfigError
 from .extruder import Extruder
-from .fan import Fan
 from .gcode_move import GCodeMove
 from .hardware import Hardware
-from .heaters import Heater, Heaters
+from .heaters import Heaters
 from .kinematics import load_kinematics
 from .mcu import MCU
 from .motion_queuing import MotionQueuing
 from .toolhead import ToolHead, ToolheadLimits
-
-# Sections that carry nothing for the MCU stream in an offline run; their
-# options are read so the unused-option check stays meaningful.
-PASSIVE_SECTIONS = (
-    "virtual_sdcard", "display_status", "pause_resume", "respond",
-    "idle_timeout", "force_move", "exclude_object",
-    "board_pins", "save_variables", "verify_heater", "heater_bed_verify",
-    "gcode_macro", "delayed_gcode", "homing_override", "safe_z_home",
-    "firmware_retraction", "input_shaper", "bed_mesh", "endstop_phase",
-    "static_digital_output", "temperature_sensor", "led", "neopixel",
-)
-
-
-def _section_type(name):
-    return name.split()[0]
 
 
 class Printer:
@@ -46,7 +32,7 @@ class Printer:
         mcus = self._make_mcus(config, dictionaries, link, clock_source)
         self.hw = Hardware(mcus, self.motion)
         self.heaters = Heaters()
-        self.fans = []
+        self.objects = {}            # section name -> extras object
         self._load_optional_sections()
         self.toolhead = self._make_toolhead(reactor)
         self.extruders = self._make_extruders()
@@ -57,6 +43,12 @@ class Printer:
                                     lambda: list(self.motion.steppers))
         self._register_commands(dispatcher)
         self._load_arcs(dispatcher)
+        for obj in list(self.objects.values()):
+            if hasattr(obj, "connect"):
+                obj.connect(self)
+        # Macros last: rename_existing needs the commands they wrap.
+        self.macros = MacroSet(dispatcher, printer_status=self.status)
+        self.macros.add_from_config(config)
 
     # ---- construction -------------------------------------------------------
     @staticmethod
@@ -79,14 +71,13 @@ class Printer:
 
     def _load_optional_sections(self):
         for section in self.config.sections():
-            kind = _section_type(section.name)
-            if kind in ("heater_bed", "heater_generic"):
-                self.heaters.add(Heater(section, self.hw))
-            elif kind == "fan":
-                self.fans.append(Fan(section, self.hw))
-            elif kind in PASSIVE_SECTIONS:
-                for option in section.options():
-                    section.get(option)
+            kind = extras.section_type(section.name)
+            loader = extras.loader_for(kind)
+            if loader is not None:
+                self.objects[section.name] = loader(self, section)
+            elif kind in extras.PASSIVE:
+                if kind not in ("printer", "mcu"):
+                    extras.read_all_options(section)
 
     def _make_toolhead(self, reactor):
         section = self.config.section("printer")
@@ -136,8 +127,6 @@ class Printer:
             d.register(name, self._cmd_set_extruder_temp)
         for name in ("M140", "M190"):
             d.register(name, self._cmd_set_bed_temp)
-        d.register("M106", self._cmd_M106)
-        d.register("M107", self._cmd_M107)
 
     def _cmd_set_extruder_temp(self, cmd):
         # No wait in offline runs: no ADC readings (Klipper's batch mode).
@@ -159,20 +148,39 @@ class Printer:
         except ValueError as e:
             raise cmd.error(str(e))
 
-    def _cmd_M106(self, cmd):
-        if not self.fans:
-            return
-        value = cmd.get_float("S", 255., minval=0.) / 255.
-        self._set_fan(value)
-
-    def _cmd_M107(self, cmd):
-        if self.fans:
-            self._set_fan(0.)
-
-    def _set_fan(self, value):
-        fan = self.fans[0]
-        self.toolhead.register_lookahead_callback(
-            lambda print_time: fan.set_speed(print_time, value))
+    def status(self):
+        """The `printer` object seen by macros (a subset of Klipper's)."""
+        toolhead = self.toolhead
+        kin = toolhead.kin
+        gm = self.gcode_move
+        status = {
+            "toolhead": {
+                "position": list(toolhead.commanded_pos),
+                "homed_axes": kin.homed_axes(),
+                "max_velocity": toolhead.limits.max_velocity,
+                "max_accel": toolhead.limits.max_accel,
+                "print_time": toolhead.print_time,
+                "extruder": toolhead.extruder.name,
+            },
+            "gcode_move": {
+                "gcode_position": [gm.last_position[i] - gm.base_position[i] for i in range(4)],
+                "position": list(gm.last_position),
+                "homing_origin": list(gm.base_position),
+                "absolute_coordinates": gm.absolute_coord,
+                "absolute_extrude": gm.absolute_extrude,
+                "speed_factor": gm.speed_factor * 60.,
+                "extrude_factor": gm.extrude_factor,
+                "speed": gm.speed,
+            },
+            "configfile": {"settings": self.config.settings()
+                           if hasattr(self.config, "settings") else {}},
+        }
+        for name, obj in self.objects.items():
+            if hasattr(obj, "get_status"):
+                status[name] = obj.get_status()
+        for heater in self.heaters.heaters.values():
+            status.setdefault(heater.name, {"target": heater.target, "temperature": 0.})
+        return status
 
     # ---- run ------------------------------------------------------------------
     def connect(self):

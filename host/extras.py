@@ -1,0 +1,48 @@
+"""Optional printer objects, by config section type ("extras" in Klipper).
+
+A loader `load(printer, section)` builds the object for one section; the
+printer calls loaders in config-file order *before* it builds the toolhead
+(that order decides oids and configuration commands, as in Klipper). An
+object that needs the toolhead, the G-code move state or other objects
+defines `connect(printer)`, called once the whole printer exists. An
+object that macros can read defines `get_status()` returning a dict, and
+appears in the macros' `printer` object under its section name.
+
+Sections listed in PASSIVE have no effect on the MCU stream in an offline
+run (their options are still read, so misspelt options are reported).
+"""
+import importlib
+
+# section type -> "module:function" (imported on first use)
+LOADERS = {
+    "heater_bed": "klipsim.host.heaters:load_heater",
+    "heater_generic": "klipsim.host.heaters:load_heater",
+    "fan": "klipsim.host.fan:load_fan",
+}
+
+PASSIVE = (
+    "virtual_sdcard", "display_status", "pause_resume", "respond",
+    "idle_timeout", "force_move", "exclude_object", "board_pins",
+    "save_variables", "verify_heater", "gcode_macro", "delayed_gcode",
+    "homing_override", "safe_z_home", "firmware_retraction", "input_shaper",
+    "bed_mesh", "endstop_phase", "static_digital_output", "temperature_sensor",
+    "led", "neopixel", "gcode_arcs", "extruder_stepper", "printer", "mcu",
+)
+
+
+def section_type(name):
+    return name.split()[0]
+
+
+def loader_for(kind):
+    """The loader of a section type, or None."""
+    target = LOADERS.get(kind)
+    if target is None:
+        return None
+    module_name, function = target.split(":")
+    return getattr(importlib.import_module(module_name), function)
+
+
+def read_all_options(section):
+    for option in section.options():
+        section.get(option)
