@@ -373,7 +373,7 @@ def _build_parser(mf: MessageFormat):
             parts.append(re.escape(key) + "=" + _BYTES_RE)
             conv.append("_lit(g[%d])" % i)
         elif key in mf.enum_names:
-            parts.append(re.escape(key) + r"=(\S+)")
+            parts.append(re.escape(key) + "=" + _enum_value_re(mf.enum_names[key]))
             env["_en%d" % i] = mf.enum_names[key]
             conv.append("_pe(g[%d], _en%d)" % (i, i))
         else:
@@ -390,6 +390,15 @@ def _build_parser(mf: MessageFormat):
            "    return {%s}\n" % items)
     exec(src, env)           # noqa: S102 - keys are repr()-quoted literals
     return env["f"]
+
+
+def _enum_value_re(names):
+    """Regex group for an enumerated value: any word, or one of the names
+    that contain spaces (static strings such as 'Timer too close')."""
+    spaced = sorted((n for n in names if re.search(r"\s", n)), key=lambda n: (-len(n), n))
+    if not spaced:
+        return r"(\S+)"
+    return "(" + "|".join(re.escape(n) for n in spaced) + r"|\S+)"
 
 
 def _bad_line(mf):
