@@ -8,9 +8,12 @@ virtual scheduler with the x86-vm-2core preset, printed side by side:
      hogs' total, so other work on the machine does not skew the ratios);
  (b) a periodic thread (wakes every 1 ms, 50 us of work) under two nice-0
      hogs on one CPU -> wake-up latency percentiles;
- (c) a SCHED_FIFO hog and a SCHED_OTHER hog on one CPU -> the normal hog's
-     CPU share, when it first runs, and how long it runs each period (RT
-     throttling: classic or the 6.12+ fair server).
+ (c) a SCHED_FIFO hog and a SCHED_OTHER hog on one CPU -> when the normal
+     hog runs after the FIFO hog starts and for how long (RT throttling:
+     classic or the 6.12+ fair server);
+ (d) autogroups: a group busy on two CPUs against another session's hog
+     on one of them -> the share of the shared CPU (group shares split
+     between CPUs by load).
 
 Real-side caveats printed with the results: other processes on the
 machine share the CPU; latencies are measured in Python (time.sleep to an
@@ -100,9 +103,11 @@ def have_tools() -> str | None:
 
 
 def spawn(cpu: int, program: str, start: float, end: float, nice: int = 0,
-          fifo: int = 0) -> subprocess.Popen:
-    """A child pinned to `cpu` running between monotonic times start..end."""
-    cmd = ["taskset", "-c", str(cpu)]
+          fifo: int = 0, session: bool = False) -> subprocess.Popen:
+    """A child pinned to `cpu` running between monotonic times start..end
+    (with `session`, in a new session, hence its own autogroup)."""
+    cmd = ["setsid"] if session else []
+    cmd += ["taskset", "-c", str(cpu)]
     if fifo:
         cmd += ["chrt", "-f", str(fifo)]
     else:
@@ -287,6 +292,31 @@ def scenario_c(seconds, cpu, tools_error):
     return {"virtual": sim, "real": real}
 
 
+def scenario_d(seconds, tools_error):
+    """Autogroup shares split by load: group A has hogs on CPUs 0 and 1,
+    group B (another session) one hog on CPU 0."""
+    kernel, sched = virtual()
+    a0 = spawn_hog(sched, "a0", group="A", cpus=[0])
+    spawn_hog(sched, "a1", group="A", cpus=[1])
+    b0 = spawn_hog(sched, "b0", group="B", cpus=[0])
+    kernel.run(until=round(seconds * NS_PER_S))
+    sched.flush()
+    sim = b0.cpu_ns / (a0.cpu_ns + b0.cpu_ns)
+    real = None
+    if tools_error is None and shutil.which("setsid"):
+        start, end = window(seconds)
+        outs = collect([spawn(0, HOG, start, end), spawn(1, HOG, start, end),
+                        spawn(0, HOG, start, end, session=True)], seconds + 10)
+        cpu_a0, cpu_b0 = parse_hog(outs[0])[0], parse_hog(outs[2])[0]
+        real = cpu_b0 / (cpu_a0 + cpu_b0)
+    print(f"\n(d) autogroups: group A hogs on CPU 0 and CPU 1, group B (own session)"
+          f" hog on CPU 0, {seconds} s: B's share of CPU 0 between A and B")
+    print(f"    per-core group weight 1024*load share: 2/3 = 0.667; virtual {sim:.3f};"
+          f" real {'n/a' if real is None else f'{real:.3f}'}"
+          "  (equal weights per core would give 0.500)")
+    return {"virtual": sim, "real": real}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--cpu", type=int, default=0)
@@ -306,6 +336,7 @@ def main() -> None:
         "a2": scenario_a([0, 0, -3, 2], args.seconds, args.cpu, tools_error),
         "b": scenario_b(args.seconds, args.cpu, tools_error),
         "c": scenario_c(args.seconds, args.cpu, tools_error),
+        "d": scenario_d(args.seconds, tools_error),
     }
     print("\nnote: other work on this shared machine also runs on the real CPU;"
           " real latencies include Python overhead.")

@@ -51,6 +51,7 @@ from functools import partial
 
 from .kernel import Kernel, SimError, NS_PER_MS, NS_PER_S
 from .scheduler_eevdf import FairRunQueue, nice_weight
+from .scheduler_groups import TaskGroup
 from .scheduler_thread import (
     BLOCKED, EXITED, FIFO, NEW, OTHER, RR, RUNNABLE, Signal, VThread)
 
@@ -130,7 +131,8 @@ class Scheduler:
         self.config = config
         self.slice_ns = config.scaled_slice_ns()
         self.tick_ns = NS_PER_S // config.tick_hz if config.tick_hz else 0
-        self.cores = [Core(i, FairRunQueue(self._group_weight, self.tick_ns))
+        self.task_groups: dict[str, TaskGroup] = {}
+        self.cores = [Core(i, FairRunQueue(i, self._task_group, self.tick_ns))
                       for i in range(config.cores)]
         for core in self.cores:
             core.fire = partial(self._on_core_event, core)
@@ -231,8 +233,13 @@ class Scheduler:
             raise ValueError(f"thread {name}: cpus {list(cpus)} not within 0..{n - 1}")
         return cpus
 
-    def _group_weight(self, group: str) -> int:
-        return nice_weight(self.config.group_nice.get(group, 0))
+    def _task_group(self, group: str) -> TaskGroup:
+        tg = self.task_groups.get(group)
+        if tg is None:
+            tg = TaskGroup(group, nice_weight(self.config.group_nice.get(group, 0)),
+                           self.config.cores)
+            self.task_groups[group] = tg
+        return tg
 
     def _rank(self, core: Core) -> int:
         """How important the work on a core is: -1 idle, 0 SCHED_OTHER, prio."""
@@ -258,14 +265,14 @@ class Scheduler:
     def _enqueue(self, core: Core, t: VThread) -> None:
         t.core = core.index
         if t.policy == OTHER:
-            core.fair.enqueue(t)
+            core.fair.enqueue(t, self.kernel.now)
         else:
             core.rt_levels.setdefault(t.priority, []).append(t)
             core.rt_count += 1
 
     def _dequeue(self, core: Core, t: VThread) -> None:
         if t.policy == OTHER:
-            core.fair.dequeue(t)
+            core.fair.dequeue(t, self.kernel.now)
         else:
             core.rt_levels[t.priority].remove(t)
             core.rt_count -= 1
@@ -315,7 +322,7 @@ class Scheduler:
         core.overhead_ns += delta - useful
         core.seg_start = now
         if t.policy == OTHER:
-            if core.fair.charge(t, delta):
+            if core.fair.charge(t, delta, now):
                 core.need = True          # slice used up: re-pick
             return
         if self.config.rt_throttle == "classic":

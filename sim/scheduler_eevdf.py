@@ -22,9 +22,9 @@ The EEVDF rules modelled (kernel/sched/fair.c, Linux 6.6, paraphrased):
 - lag (V - v) is saved when an entity leaves the queue (clamped to
   max(2 slices, 1 tick)) and restored, scaled by (W + w) / W, when it comes back
   (PLACE_LAG); so sleepers neither gain nor lose much.
-Simplifications (documented): a group entity's weight is the group's
-weight on every core (Linux splits a group's shares between CPUs in
-proportion to its load there); no DELAY_DEQUEUE; no PLACE_DEADLINE_INITIAL.
+Group entity weights split the group's shares between cores by load
+(scheduler_groups.py). Simplifications (documented): no DELAY_DEQUEUE, no
+PLACE_DEADLINE_INITIAL, no per-task slice hints.
 
 v is kept in units of 2**-10 ns of nice-0 time so integer division loses
 nothing that matters (VUNIT below).
@@ -59,10 +59,10 @@ class FairEntity:
     """A schedulable entity at one level: a thread or a process group."""
 
     __slots__ = ("name", "weight", "slice_ns", "v", "vd", "vlag", "protect",
-                 "queued", "thread", "child")
+                 "queued", "thread", "child", "tg", "stamp")
 
     def __init__(self, name: str, weight: int, slice_ns: int,
-                 thread=None, child: "EevdfQueue | None" = None):
+                 thread=None, child: "EevdfQueue | None" = None, tg=None):
         self.name = name
         self.weight = weight
         self.slice_ns = slice_ns
@@ -73,6 +73,8 @@ class FairEntity:
         self.queued = False
         self.thread = thread      # set for thread entities
         self.child = child        # set for group entities
+        self.tg = tg              # the TaskGroup of a group entity
+        self.stamp = 0            # last reweight of a group entity (ns)
 
     def vslice(self) -> int:
         return self.slice_ns * VUNIT // self.weight
@@ -159,6 +161,23 @@ class EevdfQueue:
             return True
         return False
 
+    def reweight(self, e: FairEntity, weight: int) -> None:
+        """Change e's weight keeping its lag and relative deadline in real
+        time (reweight_eevdf): the queue's average V does not move."""
+        old = e.weight
+        if old == weight:
+            return
+        if e.queued:
+            avg = self.wsum // self.load
+            v_old = e.v
+            e.v = avg - (avg - v_old) * old // weight
+            e.vd = e.v + (e.vd - v_old) * old // weight
+            self.load += weight - old
+            self.wsum += weight * e.v - old * v_old
+        else:
+            e.vlag = e.vlag * old // weight
+        e.weight = weight
+
     @staticmethod
     def ns_to_deadline(e: FairEntity) -> int:
         gap = e.vd - e.v
@@ -166,44 +185,56 @@ class EevdfQueue:
 
 
 class FairRunQueue:
-    """One core's SCHED_OTHER queue: root level plus optional groups."""
+    """One core's SCHED_OTHER queue: root level plus optional groups.
+    Group entity weights follow scheduler_groups.TaskGroup.weight_on."""
 
-    def __init__(self, group_weight, tick_ns: int = 0):
+    def __init__(self, core: int, task_group, tick_ns: int = 0):
+        self.core = core
         self.tick_ns = tick_ns
         self.root = EevdfQueue()
         self.groups: dict[str, FairEntity] = {}
-        self.group_weight = group_weight   # callable name -> weight
-        self.slice_ns = 0
+        self.task_group = task_group       # callable name -> TaskGroup
         self.nr = 0                        # thread entities queued
 
-    def _parent_queue(self, thread) -> EevdfQueue:
+    def _group_entity(self, thread) -> FairEntity:
         group = thread.fair_group
-        if group is None:
-            return self.root
         ge = self.groups.get(group)
         if ge is None:
-            ge = FairEntity("group:" + group, self.group_weight(group),
-                            thread.fair.slice_ns, child=EevdfQueue())
+            tg = self.task_group(group)
+            ge = FairEntity("group:" + group, tg.shares, thread.fair.slice_ns,
+                            child=EevdfQueue(), tg=tg)
             self.groups[group] = ge
+        return ge
+
+    def _reweight_group(self, ge: FairEntity, now: int) -> None:
+        ge.stamp = now
+        self.root.reweight(ge, ge.tg.weight_on(self.core, now))
+
+    def enqueue(self, thread, now: int) -> None:
+        self.nr += 1
+        if thread.fair_group is None:
+            self.root.enqueue(thread.fair)
+            return
+        ge = self._group_entity(thread)
+        ge.child.enqueue(thread.fair)
+        ge.tg.set_runnable(self.core, ge.child.load, now)
+        self._reweight_group(ge, now)
         if not ge.queued:
             self.root.enqueue(ge)
-        return ge.child
 
-    def enqueue(self, thread) -> None:
-        self._parent_queue(thread).enqueue(thread.fair)
-        self.nr += 1
-
-    def dequeue(self, thread) -> None:
-        group = thread.fair_group
-        tick = self.tick_ns
-        if group is None:
-            self.root.dequeue(thread.fair, tick)
-        else:
-            ge = self.groups[group]
-            ge.child.dequeue(thread.fair, tick)
-            if not ge.child.entities:
-                self.root.dequeue(ge, tick)
+    def dequeue(self, thread, now: int) -> None:
         self.nr -= 1
+        tick = self.tick_ns
+        if thread.fair_group is None:
+            self.root.dequeue(thread.fair, tick)
+            return
+        ge = self.groups[thread.fair_group]
+        ge.child.dequeue(thread.fair, tick)
+        ge.tg.set_runnable(self.core, ge.child.load, now)
+        if not ge.child.entities:
+            self.root.dequeue(ge, tick)
+        else:
+            self._reweight_group(ge, now)
 
     def pick(self):
         e = self.root.pick()
@@ -228,12 +259,15 @@ class FairRunQueue:
             self.root.set_curr(ge)
             ge.child.set_curr(thread.fair)
 
-    def charge(self, thread, delta: int) -> bool:
+    def charge(self, thread, delta: int, now: int) -> bool:
         group = thread.fair_group
         if group is None:
             return self.root.charge(thread.fair, delta)
         ge = self.groups[group]
-        return ge.child.charge(thread.fair, delta) | self.root.charge(ge, delta)
+        expired = ge.child.charge(thread.fair, delta) | self.root.charge(ge, delta)
+        if now - ge.stamp >= self.tick_ns:     # Linux: at most once a tick
+            self._reweight_group(ge, now)
+        return expired
 
     def ns_to_slice_end(self, thread) -> int:
         ns = EevdfQueue.ns_to_deadline(thread.fair)
