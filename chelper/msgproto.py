@@ -473,7 +473,6 @@ class Dictionary:
         self.by_id["any"] = {**self.by_id["response"], **self.by_id["command"]}
         self._parsers = {}
         self._by_name = {**self.responses, **self.commands}
-        self.output_formats = {msgid: fmt for fmt, msgid in raw.get("output", {}).items()}
 
     def _formats(self, table):
         out = {}
@@ -556,6 +555,7 @@ class Dictionary:
         return name, parse(line)
 
     def constant(self, name: str, default=None):
+        """A firmware constant (CLOCK_FREQ, ADC_MAX, ...) or default."""
         return self.config.get(name, default)
 
 
