@@ -69,8 +69,11 @@ def test_expansion_matches_explicit_sums(moves):
     expected = []
     t = 0
     for interval, count, add in moves:
+        t_prev = t
         for k in range(count):
             t += interval + k * add
+            # closed form of the sum over j <= k
+            assert t == t_prev + (k + 1) * interval + add * k * (k + 1) // 2
             expected.append(t)
     total = len(expected)
     times, _ = stepdiff.step_times(program, 0, total)
