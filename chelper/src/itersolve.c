@@ -6,12 +6,11 @@
 // callback on the trapezoid queue, crosses the midpoint to the next step
 // position in either direction.  generate_steps(flush_time) walks the
 // moves between the previous flush time and flush_time, finds each
-// crossing by probing forward in time (exponentially growing windows
-// scaled by the last step interval) and refining the bracket with an
-// Illinois false-position search to 1e-9 mm or 1 ns, and appends the
-// step to the stepper's compressor.  Scan windows (pre/post active) make
-// kinematics that look around in time (pressure advance, input shaper)
-// also step just before and after the moves that move them.
+// crossing with a windowed secant/bisection search (see solve_move) to
+// 1e-9 mm or 1 ns, and appends the step to the stepper's compressor.
+// Scan windows (pre/post active) make kinematics that look around in
+// time (pressure advance, input shaper) also step just before and after
+// the moves that move them.
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -153,8 +152,6 @@ struct solve_state {
     struct stepper_kin *sk;
     struct tq_move *m;
     double half;        // half a step
-    double cmd;         // commanded position
-    int dir;            // direction of the last step (1 = increasing)
     int uncommitted;    // a step was appended and may still be cancelled
 };
 
@@ -178,57 +175,27 @@ commit_last_step(struct solve_state *s)
     return stepcompress_commit(s->sk->sc);
 }
 
-// Time in [lo, hi] where g(t) = sign*(pos - boundary) reaches zero, given
-// g(lo) < 0 <= g(hi).  Illinois-modified false position: superlinear on
-// smooth motion, never leaves the bracket.  Returns a negative time on a
-// compressor error.
-static double
-refine(struct solve_state *s, double lo, double g_lo, double hi, double g_hi,
-       double boundary, int sign, int same_dir)
-{
-    int last_side = 0;
-    for (;;) {
-        if (hi - lo <= TIME_TOL)
-            return hi;
-        double t = hi - g_hi * (hi - lo) / (g_hi - g_lo);
-        if (!(t > lo && t < hi))
-            t = .5 * (lo + hi);
-        double g = sign * (position(s, t) - boundary);
-        if (same_dir && g >= -s->half && commit_last_step(s))
-            return -1.;
-        if (fabs(g) <= POS_TOL)
-            return t;
-        if (g > 0.) {
-            hi = t;
-            g_hi = g;
-            if (last_side > 0)
-                g_lo *= .5;
-            last_side = 1;
-        } else {
-            lo = t;
-            g_lo = g;
-            if (last_side < 0)
-                g_hi *= .5;
-            last_side = -1;
-        }
-    }
-}
+// A time sample of the kinematic position.
+struct sample {
+    double t, pos;
+};
 
-// Next probe time while no crossing is bracketed: extrapolate the last
-// two samples (ta, ga), (tb, gb) to the crossing when they approach it,
-// else double the distance from the last step.  Never beyond `limit`.
-static inline double
-next_probe(double last_step, double ta, double ga, double tb, double gb)
-{
-    double doubling = 2. * tb - last_step;
-    if (gb > ga) {
-        double t = tb - gb * (tb - ta) / (gb - ga);
-        if (t > tb && t < doubling)
-            return t;
-    }
-    return doubling;
-}
-
+// The search follows the strategy of Klipper's step solver, so that
+// grazing crossings (the position touching a midpoint and turning back,
+// common with pressure advance) are seen or missed the same way:
+//  - a search window [lo, hi] starts at the range start (or the last
+//    step) and is 100 us long, or 1.5 x the last step interval;
+//  - each guess is the secant root of the last two samples; a guess
+//    outside the window bisects once a crossing is bracketed, else jumps
+//    to the window end and doubles the window's distance from the last
+//    step;
+//  - a sample past the target midpoint brackets the crossing; a sample
+//    more than a step behind it means the motion reversed: the target
+//    becomes the reverse midpoint, bracketed between the last step and
+//    that sample;
+//  - the crossing is accepted within 1e-9 mm of the midpoint or when the
+//    bracket is 1 ns wide.  The very first pair of samples is the range
+//    start at the commanded position.
 static int
 solve_move(struct stepper_kin *sk, struct tq_move *m, double abs_start,
            double abs_end)
@@ -238,71 +205,80 @@ solve_move(struct stepper_kin *sk, struct tq_move *m, double abs_start,
         start = 0.;
     if (end > m->move_t)
         end = m->move_t;
-    if (!(start < end))
-        return 0;
-    struct solve_state s = {sk, m, .5 * sk->step_dist, sk->commanded_pos,
-                            stepcompress_step_dir(sk->sc), 1};
-    // (t_in, p_in): latest sample between the midpoints; (t_prev, p_prev)
-    // the one before it, for extrapolation.
-    double t_in = start, p_in = position(&s, start);
-    double t_prev = t_in, p_prev = p_in;
-    double last_step = start, probe = start + SEEK_START;
+    struct solve_state s = {sk, m, .5 * sk->step_dist, 1};
+    double step = sk->step_dist;
+    int dir = stepcompress_step_dir(sk->sc);
+    double target = sk->commanded_pos + (dir ? s.half : -s.half);
+    struct sample older = {start, sk->commanded_pos}, newer = older;
+    double last_step = start, lo = start, hi = start + SEEK_START;
+    if (hi > end)
+        hi = end;
+    int bracketed = 0, reversing = 0, stalled = 0;
     for (;;) {
-        if (probe > end)
-            probe = end;
-        double p = position(&s, probe);
-        double fwd = s.dir ? p - s.cmd : s.cmd - p;
-        int sdir;
-        if (fwd >= s.half - POS_TOL) {
-            sdir = s.dir;
-        } else if (fwd <= -s.half - REVERSE_TOL) {
-            sdir = !s.dir;
-        } else {
-            if (fwd >= 0. && commit_last_step(&s))
-                return SC_ERROR;
-            if (probe >= end)
-                break;
-            t_prev = t_in;
-            p_prev = p_in;
-            t_in = probe;
-            p_in = p;
-            double sg = s.dir ? 1. : -1.;
-            probe = next_probe(last_step, t_prev, sg * p_prev, t_in, sg * p_in);
-            continue;
+        double dn = newer.pos - target, dold = older.pos - target;
+        double t = (older.t * dn - newer.t * dold) / (dn - dold);
+        if (!(t > lo && t < hi)) {          // also catches NaN
+            if (bracketed) {
+                t = .5 * (lo + hi);
+                stalled = 0;
+            } else if (newer.t >= end) {
+                break;                      // no crossing left in range
+            } else {
+                t = hi;
+                hi = 2. * hi - last_step;
+                if (hi > end)
+                    hi = end;
+            }
         }
-        // A midpoint was crossed in (t_in, probe]: find when.
-        int sign = sdir ? 1 : -1;
-        double boundary = s.cmd + sign * s.half;
-        double g_in = sign * (p_in - boundary);
-        double g_hi = sign * (p - boundary);
-        double ts;
-        if (g_hi <= POS_TOL)
-            ts = probe;
-        else if (g_in >= -POS_TOL)
-            ts = t_in;
-        else
-            ts = refine(&s, t_in, g_in, probe, g_hi, boundary, sign,
-                        sdir == s.dir);
-        if (ts < 0.)
-            return SC_ERROR;
-        int ret = stepcompress_append(sk->sc, sdir, m->print_time, ts);
+        older = newer;
+        newer.t = t;
+        newer.pos = position(&s, t);
+        double d = newer.pos - target;
+        if (fabs(d) > POS_TOL) {
+            double ahead = dir ? d : -d;
+            if (ahead > 0.) {
+                if (bracketed && older.t <= lo) {
+                    // the same side keeps moving: make the next guess a
+                    // bisection (degenerate secant) on the second time
+                    if (stalled)
+                        older = newer;
+                    stalled = 1;
+                }
+                hi = newer.t;
+                bracketed = 1;
+            } else if (ahead < -(step + REVERSE_TOL)) {
+                dir = !dir;
+                target += dir ? step : -step;
+                lo = last_step;
+                hi = newer.t;
+                reversing = bracketed = 1;
+                stalled = 0;
+            } else {
+                lo = newer.t;
+            }
+            if (!bracketed || hi - lo > TIME_TOL) {
+                if (!reversing && ahead >= -s.half && commit_last_step(&s))
+                    return SC_ERROR;
+                continue;
+            }
+        }
+        int ret = stepcompress_append(sk->sc, dir, m->print_time, newer.t);
         if (ret)
             return ret;
         s.uncommitted = 1;
-        int reversed = sdir != s.dir;
-        s.dir = sdir;
-        s.cmd = boundary + sign * s.half;
-        double interval = ts - last_step;
-        if (interval < MIN_WINDOW)
-            interval = MIN_WINDOW;
-        if (reversed && interval > SEEK_START)
-            interval = SEEK_START;
-        // the next crossing is expected one interval later
-        t_prev = t_in = last_step = ts;
-        p_prev = p_in = boundary;
-        probe = ts + interval;
+        target += dir ? step : -step;
+        double window = 1.5 * (newer.t - last_step);
+        if (window < MIN_WINDOW)
+            window = MIN_WINDOW;
+        if (reversing && window > SEEK_START)
+            window = SEEK_START;
+        last_step = lo = newer.t;
+        hi = newer.t + window;
+        if (hi > end)
+            hi = end;
+        reversing = bracketed = stalled = 0;
     }
-    sk->commanded_pos = s.cmd;
+    sk->commanded_pos = target - (dir ? s.half : -s.half);
     return 0;
 }
 
