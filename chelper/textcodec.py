@@ -36,7 +36,7 @@ class TextScanner:
         by the next call."""
         consumed = lib.msgtext_scan_steps(
             ffi.from_buffer(text), len(text), 1 if final else 0,
-            ffi.from_buffer("int64_t[]", self.rows), SCAN_ROWS, self.n_rows, self.n_lines)
+            ffi.from_buffer("int64_t[]", self.rows), len(self.rows), self.n_rows, self.n_lines)
         return consumed, self.rows[:self.n_rows[0]], self.n_lines[0]
 
 
@@ -54,7 +54,7 @@ def iter_rows(f):
             yield rows, buf, first_line
             first_line += lines
             buf = buf[used:]
-            if len(rows) < SCAN_ROWS:
+            if len(rows) < len(scanner.rows):      # all complete lines taken
                 break
         if not chunk:
             return
