@@ -279,6 +279,8 @@ class Scheduler:
         if core.curr is t:
             core.curr = None
             core.fair.set_running(None)
+            if self.kernel.trace is not None:
+                self.kernel.record("run", "-", core.index)
 
     def _migrate(self, t: VThread, dst: Core) -> None:
         src = self.cores[t.core]
