@@ -216,6 +216,12 @@ class AnalogIn:
             "range_check_count": self.range_check_count}, is_init=True)
 
 
+REASON_ENDSTOP_HIT = 1          # mcu.py trsync reasons
+REASON_COMMS_TIMEOUT = 4
+TRSYNC_SINGLE_MCU_TIMEOUT = 0.250   # mcu.py: trsync expiry with one MCU
+TRSYNC_REPORT_RATIO = 0.3           # reports every 0.3 x the timeout
+
+
 class Endstop:
     """An endstop input and the trsync object that stops steppers on it.
     The oids are taken when the endstop is created (before its stepper's)."""
@@ -227,7 +233,47 @@ class Endstop:
         self.invert = invert
         self.oid = mcu.create_oid()
         self.trsync_oid = mcu.create_oid()
+        self.steppers = []
         mcu.register_config_callback(self._build_config)
+
+    def add_stepper(self, stepper):
+        if stepper not in self.steppers:
+            self.steppers.append(stepper)
+
+    def home_start(self, print_time, sample_time, sample_count, rest_time,
+                   triggered=True):
+        """Arm the endstop and its trsync for a homing move at print_time
+        (docs/MCU_Commands.md, "Homing"): steppers stop on trigger, the
+        trsync expires unless the host extends it."""
+        mcu = self.mcu
+        clock = mcu.print_time_to_clock(print_time)
+        rest_ticks = mcu.print_time_to_clock(print_time + rest_time) - clock
+        report_ticks = mcu.seconds_to_clock(TRSYNC_SINGLE_MCU_TIMEOUT * TRSYNC_REPORT_RATIO)
+        expire_clock = clock + mcu.seconds_to_clock(TRSYNC_SINGLE_MCU_TIMEOUT)
+        mcu.send("trsync_start", {"oid": self.trsync_oid, "report_clock": clock & 0xffffffff,
+                                  "report_ticks": report_ticks,
+                                  "expire_reason": REASON_COMMS_TIMEOUT}, req_clock=clock)
+        for stepper in self.steppers:
+            mcu.send("stepper_stop_on_trigger", {"oid": stepper.oid,
+                                                 "trsync_oid": self.trsync_oid},
+                     req_clock=clock)
+        mcu.send("trsync_set_timeout", {"oid": self.trsync_oid,
+                                        "clock": expire_clock & 0xffffffff}, req_clock=clock)
+        mcu.send("endstop_home", {
+            "oid": self.oid, "clock": clock & 0xffffffff,
+            "sample_ticks": mcu.seconds_to_clock(sample_time),
+            "sample_count": sample_count, "rest_ticks": rest_ticks,
+            "pin_value": int(triggered) ^ int(bool(self.invert)),
+            "trsync_oid": self.trsync_oid, "trigger_reason": REASON_ENDSTOP_HIT},
+            req_clock=clock)
+
+    def home_wait(self, home_end_time):
+        """End of the homing move: disarm the endstop. Offline the endstop
+        counts as triggered exactly at the end of the move."""
+        self.mcu.send("endstop_home", {"oid": self.oid, "clock": 0, "sample_ticks": 0,
+                                       "sample_count": 0, "rest_ticks": 0, "pin_value": 0,
+                                       "trsync_oid": 0, "trigger_reason": 0})
+        return home_end_time
 
     def _build_config(self):
         self.mcu.add_config_cmd("config_endstop", {

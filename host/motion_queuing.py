@@ -33,6 +33,8 @@ BGFLUSH_SG_HIGH_TIME = 0.700
 BGFLUSH_EXTRA_TIME = 0.250
 BATCH_OUTPUT_LAG = 1.5       # batch mode keeps generation this far behind
 BATCH_TIME = BGFLUSH_SG_HIGH_TIME - BGFLUSH_SG_LOW_TIME   # 0.25 s
+DRIP_SEGMENT_TIME = 0.050
+DRIP_TIME = 0.100
 MIN_KIN_TIME = 0.100
 SDS_CHECK_TIME = 0.001
 STEPCOMPRESS_FLUSH_TIME = 0.050
@@ -96,6 +98,34 @@ class MotionQueuing:
 
     def flush_all_steps(self):
         self.advance_flush_time(self.need_step_gen_time)
+
+    def wipe_trapq(self, trapq):
+        """Retire whatever motion is left in `trapq` (after a drip move)."""
+        trapq.finalize_moves(self.reactor.NEVER, 0.)
+
+    def drip_update_time(self, start_time, end_time, completion):
+        """Generate a homing/probing move's steps in 50 ms segments, each
+        only DRIP_TIME ahead of the MCU (with a live MCU), stopping early
+        when `completion.test()` says an endstop triggered. Offline nothing
+        triggers, so the whole move is stepped (Klipper's batch mode)."""
+        self.reactor.update_timer(self.flush_timer, self.reactor.NEVER)
+        self.do_kick_flush_timer = False
+        self.advance_flush_time(start_time)
+        flush_time = start_time
+        while flush_time < end_time:
+            if completion.test():
+                break
+            if self.can_pause:
+                now = self.reactor.monotonic()
+                wait = flush_time - self.clock_source.estimated_print_time(now) - DRIP_TIME
+                if wait > 0.:
+                    completion.wait(now + wait)
+                    continue
+            flush_time = min(flush_time + DRIP_SEGMENT_TIME, end_time)
+            self.note_mcu_movequeue_activity(flush_time)
+            self.advance_flush_time(flush_time)
+        self.reactor.update_timer(self.flush_timer, self.reactor.NOW)
+        self.advance_flush_time(flush_time + self.kin_flush_delay)
 
     # ---- flushing -------------------------------------------------------------
     def advance_flush_time(self, want_flush_time, want_step_gen_time=0.):

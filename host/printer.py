@@ -16,6 +16,7 @@ from .extruder import Extruder
 from .gcode_move import GCodeMove
 from .hardware import Hardware
 from .heaters import Heaters
+from .homing import Homing
 from .kinematics import load_kinematics
 from .mcu import MCU
 from .motion_queuing import MotionQueuing
@@ -43,6 +44,7 @@ class Printer:
                                     lambda: list(self.motion.steppers))
         self._register_commands(dispatcher)
         self._load_arcs(dispatcher)
+        self.homing = Homing(self.toolhead, dispatcher)
         for obj in list(self.objects.values()):
             if hasattr(obj, "connect"):
                 obj.connect(self)

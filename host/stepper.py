@@ -145,6 +145,8 @@ class Rail:
             self.endstop = Endstop(mcu, pin.pin, pin.pullup, pin.invert)
         self.stepper.allocate()
         hw.register_stepper(self.stepper)
+        if self.endstop is not None:
+            self.endstop.add_stepper(self.stepper)
         self._read_limits(section, need_position_minmax, default_position_endstop)
 
     def _read_limits(self, section, need_position_minmax, default_position_endstop):
@@ -172,6 +174,9 @@ class Rail:
         positive_dir = section.getboolean("homing_positive_dir", default_positive)
         self.homing = HomingInfo(speed, self.position_endstop, retract_speed,
                                  retract_dist, positive_dir, second)
+
+    def endstops(self):
+        return [self.endstop] if self.endstop is not None else []
 
     def get_range(self):
         return self.position_min, self.position_max

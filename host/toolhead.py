@@ -210,6 +210,35 @@ class ToolHead:
     def get_position(self):
         return list(self.commanded_pos)
 
+    def drip_move(self, newpos, speed, completion):
+        """A homing/probing move: stepped in short segments so it can stop
+        when an endstop triggers (`completion`)."""
+        newpos = list(newpos[:3]) + self.commanded_pos[3:]
+        move = Move(self.limits, self.commanded_pos, newpos, speed)
+        if move.move_d:
+            self.kin.check_move(move)
+        # Steps must not start before the move's nominal start time.
+        self.dwell(self.motion.kin_flush_delay)
+        self._process_lookahead()
+        start_time, end_time = self._drip_load_trapq(move)
+        self.motion.drip_update_time(start_time, end_time, completion)
+        self.motion.wipe_trapq(self.trapq)
+
+    def _drip_load_trapq(self, move):
+        if move.move_d:
+            self.commanded_pos[:] = move.end_pos
+            self.lookahead.add_move(move, 0.)
+        moves = self.lookahead.flush()
+        self._calc_print_time()
+        start_time = end_time = self.print_time
+        for m in moves:
+            self.trapq.append(end_time, m.accel_t, m.cruise_t, m.decel_t,
+                              m.start_pos[:3], m.axes_r[:3], m.start_v,
+                              m.cruise_v, m.accel)
+            end_time += m.accel_t + m.cruise_t + m.decel_t
+        self.lookahead.reset()
+        return start_time, end_time
+
     def set_extruder(self, extruder, extrude_pos):
         self.extruder = extruder
         self.commanded_pos[3] = extrude_pos

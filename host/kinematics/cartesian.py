@@ -1,6 +1,7 @@
 """Cartesian kinematics: stepper_x, stepper_y and stepper_z each drive one
 axis directly (stepper position = that coordinate)."""
 from ...chelper import motion
+from ..homing import home_cartesian_axis
 from ..stepper import Rail
 
 AXES = "xyz"
@@ -81,6 +82,10 @@ class CartesianFamily:
 
     def check_move(self, move):
         self.axis_limits.check_move(move)
+
+    def home(self, toolhead, axes):
+        for axis in axes:
+            home_cartesian_axis(toolhead, self.rails[axis], axis)
 
 
 def load(printer_section, config, hw, trapq):

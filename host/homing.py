@@ -1,0 +1,120 @@
+"""G28: homing moves, as Klipper's batch mode performs them.
+
+A homing move (docs/Code_Overview.md, "Homing"; extras/homing.py): arm the
+endstops at the current print time (trsync + endstop_home), wait
+HOMING_START_DELAY, drip-move toward the endstop, disarm, and take the
+position where the endstop triggered. Offline nothing triggers, so each
+homing move runs its full travel and the endstop counts as hit at its end.
+A rail homes from 1.5 x its travel range away, retracts by
+homing_retract_dist and homes again at second_homing_speed.
+"""
+import math
+
+HOMING_START_DELAY = 0.001
+ENDSTOP_SAMPLE_TIME = .000015
+ENDSTOP_SAMPLE_COUNT = 4
+
+
+class NeverTriggers:
+    """Completion of an offline homing move: no endstop ever fires."""
+
+    def test(self):
+        return False
+
+    def wait(self, waketime):
+        return False
+
+
+class HomingMove:
+    def __init__(self, toolhead, endstops):
+        self.toolhead = toolhead
+        self.endstops = endstops
+
+    def _endstop_rate(self, endstop, movepos, speed):
+        """Seconds per step of the fastest stepper an endstop watches."""
+        startpos = self.toolhead.get_position()
+        move_d = math.sqrt(sum((m - s) ** 2 for m, s in zip(movepos[:3], startpos[:3])))
+        move_t = move_d / speed
+        max_steps = max(abs(s.kinematics.calc_position_from_coord(*startpos[:3])
+                            - s.kinematics.calc_position_from_coord(*movepos[:3]))
+                        / s.step_dist for s in endstop.steppers)
+        if max_steps <= 0.:
+            return .001
+        return move_t / max_steps
+
+    def homing_move(self, movepos, speed):
+        toolhead = self.toolhead
+        toolhead.flush_step_generation()
+        print_time = toolhead.get_last_move_time()
+        for endstop in self.endstops:
+            rest_time = self._endstop_rate(endstop, movepos, speed)
+            endstop.home_start(print_time, ENDSTOP_SAMPLE_TIME, ENDSTOP_SAMPLE_COUNT,
+                               rest_time, triggered=True)
+        toolhead.dwell(HOMING_START_DELAY)
+        toolhead.drip_move(movepos, speed, NeverTriggers())
+        move_end = toolhead.get_last_move_time()
+        for endstop in self.endstops:
+            endstop.home_wait(move_end)
+        toolhead.flush_step_generation()
+        toolhead.set_position(movepos)
+        return movepos
+
+
+def fill_coord(toolhead, coord):
+    """`coord` with None entries replaced by the toolhead's position."""
+    position = toolhead.get_position()
+    return [position[i] if c is None else c for i, c in enumerate(coord)]
+
+
+def home_rails(toolhead, rails, forcepos, movepos):
+    """Home `rails` together: pretend to be at forcepos, move to movepos,
+    retract and home again slower."""
+    homing_axes = "".join("xyz"[i] for i in range(3) if forcepos[i] is not None)
+    startpos = fill_coord(toolhead, forcepos)
+    homepos = fill_coord(toolhead, movepos)
+    toolhead.set_position(startpos, homing_axes=homing_axes)
+    endstops = [e for rail in rails for e in rail.endstops()]
+    info = rails[0].homing
+    HomingMove(toolhead, endstops).homing_move(homepos, info.speed)
+    if info.retract_dist:
+        startpos = fill_coord(toolhead, forcepos)
+        homepos = fill_coord(toolhead, movepos)
+        axes_d = [h - s for h, s in zip(homepos, startpos)]
+        move_d = math.sqrt(sum(d * d for d in axes_d[:3]))
+        retract_r = min(1., info.retract_dist / move_d)
+        retractpos = [h - d * retract_r for h, d in zip(homepos, axes_d)]
+        toolhead.move(retractpos, info.retract_speed)
+        startpos = [r - d * retract_r for r, d in zip(retractpos, axes_d)]
+        toolhead.set_position(startpos)
+        HomingMove(toolhead, endstops).homing_move(homepos, info.second_homing_speed)
+    toolhead.flush_step_generation()
+
+
+def home_cartesian_axis(toolhead, rail, axis):
+    """A rail of the cartesian family homes alone along its own axis."""
+    info = rail.homing
+    homepos = [None, None, None, None]
+    homepos[axis] = info.position_endstop
+    forcepos = list(homepos)
+    if info.positive_dir:
+        forcepos[axis] -= 1.5 * (info.position_endstop - rail.position_min)
+    else:
+        forcepos[axis] += 1.5 * (rail.position_max - info.position_endstop)
+    home_rails(toolhead, [rail], forcepos, homepos)
+
+
+class Homing:
+    """The G28 command; kinematics provide `home(toolhead, axes)`."""
+
+    def __init__(self, toolhead, dispatcher):
+        self.toolhead = toolhead
+        dispatcher.register("G28", self.cmd_G28, "Home axes")
+
+    def cmd_G28(self, cmd):
+        axes = [i for i, a in enumerate("XYZ") if cmd.get(a, None) is not None]
+        if not axes:
+            axes = [0, 1, 2]
+        kin = self.toolhead.kin
+        if not hasattr(kin, "home"):
+            raise cmd.error("Homing is not supported by these kinematics")
+        kin.home(self.toolhead, axes)
