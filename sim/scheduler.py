@@ -170,8 +170,9 @@ class Scheduler:
         """Make a blocked thread runnable; False if it was not blocked."""
         if t.state != BLOCKED:
             return False
-        self.kernel.cancel(t.timer)
-        t.timer = None
+        if t.timer is not None:
+            t.timer.callback = None
+            t.timer = None
         now = self.kernel.now
         t.state = RUNNABLE
         t.woke_at = now
@@ -455,7 +456,7 @@ class Scheduler:
         self._account(core)
         if core.fair.nr + core.rt_count > 1:
             self._want_balance = True     # someone waits: balancing may help
-        gate = self._rt_gate(core)
+        gate = self._rt_gate(core) if core.rt_count else False
         if gate != core.gate:
             core.gate = gate
             core.need = True
@@ -576,44 +577,32 @@ class Scheduler:
 
     def _run_program(self, core: Core, t: VThread) -> None:
         """Run t's zero-time program steps while it has no CPU work left."""
+        self._current = t
         for _ in range(MAX_PROGRAM_STEPS):
             if t.remaining == 0:
-                cont = t.cont
-                if cont is None:
+                step = t.cont
+                if step is None:
                     raise SimError(f"thread {t.name}: nothing to run")
-                t.cont = None
-                self._clear_until(t)
-                self._current = t
-                self._step(t, cont)
             elif t.interrupt is not None:
-                handler = t.interrupt
+                step = partial(t.interrupt, t, t.remaining, t.cont)
                 t.interrupt = None
-                remaining, cont = t.remaining, t.cont
                 t.remaining = 0
-                t.cont = None
-                self._clear_until(t)
-                self._current = t
-                self._step(t, partial(handler, t, remaining, cont))
             else:
                 return
+            t.cont = None
+            if t.until_event is not None:
+                t.until_event.callback = None
+                t.until_event = None
+            t.in_program = True
+            t.acted = False
+            step()              # an exception ends the simulation anyway
+            t.in_program = False
+            if not t.acted:
+                raise SimError(f"thread {t.name}: program step ended without an action")
             if t.state != RUNNABLE:
                 self._dequeue(core, t)
                 return
         raise SimError(f"thread {t.name}: {MAX_PROGRAM_STEPS} zero-time steps in a row")
-
-    def _clear_until(self, t: VThread) -> None:
-        if t.until_event is not None:
-            t.until_event.callback = None
-            t.until_event = None
-
-    @staticmethod
-    def _step(t: VThread, fn) -> None:
-        t.in_program = True
-        t.acted = False
-        fn()                    # an exception ends the simulation anyway
-        t.in_program = False
-        if not t.acted:
-            raise SimError(f"thread {t.name}: program step ended without an action")
 
     # -- periodic balancing --------------------------------------------
     def _arm_balance(self) -> None:

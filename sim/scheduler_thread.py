@@ -47,7 +47,7 @@ class VThread:
         "fair", "fair_group", "state", "core", "remaining", "cont",
         "interrupt", "in_program", "acted", "timer", "until_event",
         "runnable_since", "woke_at", "rr_left", "cpu_ns", "runq_waits",
-        "wake_latencies", "gil_waits", "switches", "index",
+        "wake_latencies", "gil_waits", "switches", "index", "wake_cb",
     )
 
     def __init__(self, sched, index: int, name: str, policy: str, nice: int,
@@ -81,6 +81,7 @@ class VThread:
         self.wake_latencies: list[int] = []
         self.gil_waits: list[int] = []
         self.switches = 0
+        self.wake_cb = lambda: sched.wake(self)     # timer callback
 
     def __repr__(self) -> str:
         return f"<VThread {self.name} {self.policy} {self.state}>"
@@ -118,7 +119,7 @@ class VThread:
             self.remaining = 0         # clock_nanosleep to a past time: no sleep
             return
         self.state = BLOCKED
-        self.timer = self.sched.kernel.schedule(at, lambda: self.sched.wake(self))
+        self.timer = self.sched.kernel.schedule(at, self.wake_cb)
 
     def wait(self, signal: "Signal", then: Callable[[], None]) -> None:
         self._act()
