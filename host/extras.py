@@ -18,13 +18,14 @@ LOADERS = {
     "heater_bed": "klipsim.host.heaters:load_heater",
     "heater_generic": "klipsim.host.heaters:load_heater",
     "fan": "klipsim.host.fan:load_fan",
+    "homing_override": "klipsim.host.homing_override:load",
 }
 
 PASSIVE = (
     "virtual_sdcard", "display_status", "pause_resume", "respond",
     "idle_timeout", "force_move", "exclude_object", "board_pins",
     "save_variables", "verify_heater", "gcode_macro", "delayed_gcode",
-    "homing_override", "safe_z_home", "firmware_retraction", "input_shaper",
+    "safe_z_home", "firmware_retraction", "input_shaper",
     "bed_mesh", "endstop_phase", "static_digital_output", "temperature_sensor",
     "led", "neopixel", "gcode_arcs", "extruder_stepper", "printer", "mcu",
 )

@@ -1,0 +1,52 @@
+"""G28 and [homing_override] (the reference case cartesian_homing is in
+test_compile_reference.py)."""
+import io
+
+from klipsim.chelper.msgproto import load_dictionary
+from klipsim.golden import reference
+from klipsim.sim.batch import compile_gcode
+
+CASE = reference.case("cartesian_homing")
+OVERRIDE = """
+[homing_override]
+axes: xyz
+gcode:
+  G28 Y
+  G28 X
+  {% if params.Z is defined or 'X' not in params %}
+  G28 Z
+  {% endif %}
+"""
+
+
+def compile_text(tmp_path, gcode, extra_config=""):
+    cfg = tmp_path / "printer.cfg"
+    cfg.write_text(open(CASE.config).read() + extra_config)
+    src = tmp_path / "in.gcode"
+    src.write_text(gcode)
+    out = io.StringIO()
+    errors = []
+    compile_gcode(str(src), str(cfg), load_dictionary(CASE.dictionary), out,
+                  warn=errors.append)
+    assert not errors, errors
+    return out.getvalue()
+
+
+def test_override_runs_its_template_instead_of_g28(tmp_path):
+    overridden = compile_text(tmp_path, "G28\nG1 X10 Y10 F3000\n", OVERRIDE)
+    by_hand = compile_text(tmp_path, "G28 Y\nG28 X\nG28 Z\nG1 X10 Y10 F3000\n")
+    assert overridden == by_hand
+
+
+def test_override_sees_g28_params(tmp_path):
+    overridden = compile_text(tmp_path, "G28 X\n", OVERRIDE)
+    by_hand = compile_text(tmp_path, "G28 Y\nG28 X\n")
+    assert overridden == by_hand
+
+
+def test_homing_emits_trsync_and_endstop_commands_per_axis(tmp_path):
+    text = compile_text(tmp_path, "G28 X\n")
+    arms = [l for l in text.splitlines() if l.startswith("endstop_home") and "clock=0 " not in l]
+    # first pass and second (slower) pass on the X endstop
+    assert len(arms) == 2 and all("oid=0 " in l for l in arms)
+    assert "rest_ticks=8000" in arms[1]   # 25 mm/s second pass, 0.0125 mm steps, 16 MHz
