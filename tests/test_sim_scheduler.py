@@ -4,6 +4,7 @@ import numpy as np
 import pytest
 from hypothesis import given, settings, strategies as st
 
+from klipsim.sim.gil import GIL
 from klipsim.sim.kernel import Kernel, NS_PER_MS, NS_PER_S
 from klipsim.sim.load import spawn_hog, spawn_periodic
 from klipsim.sim.scheduler import SchedConfig, Scheduler
@@ -212,15 +213,27 @@ def test_context_switch_cost_is_overhead():
 
 def scenario_trace(seed):
     kernel = Kernel(np.random.default_rng(seed), trace=True)
-    sched = Scheduler(kernel, SchedConfig(cores=2, rt_throttle="classic",
-                                          context_switch_ns=3000))
+    sched = Scheduler(kernel, SchedConfig(cores=2, rt_throttle="fair_server",
+                                          context_switch_ns=3000, autogroup=True))
+    gil = GIL(sched)
     rng = kernel.rng
     for i in range(5):
         spawn_periodic(sched, f"p{i}", int(rng.integers(50_000, 3 * NS_PER_MS)),
                        int(rng.integers(3, 20)) * NS_PER_MS,
-                       int(rng.integers(0, NS_PER_MS)), nice=int(rng.integers(-5, 6)))
-    spawn_hog(sched, "hog")
-    kernel.run(until=2 * NS_PER_S)
+                       int(rng.integers(0, NS_PER_MS)), nice=int(rng.integers(-5, 6)),
+                       group=f"g{i % 3}")
+
+    def python():
+        gil.run(sched.current, int(rng.integers(10_000, 2 * NS_PER_MS)), release)
+
+    def release():
+        gil.release(sched.current)
+        sched.current.sleep(int(rng.integers(0, 5 * NS_PER_MS)), python)
+    for i in range(2):
+        sched.spawn(f"py{i}", python, group="g0")
+    spawn_hog(sched, "hog", group="g1")
+    spawn_hog(sched, "fifo", policy="fifo", priority=9, at=NS_PER_S)
+    kernel.run(until=3 * NS_PER_S)
     return kernel.trace_bytes(), thread_report(sched)
 
 
