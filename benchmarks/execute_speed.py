@@ -7,7 +7,8 @@ Two figures, each with the CPU normaliser ratio timed in the same run
    5000, 10000, 15000, 20000 ticks = 36/18/12/9 k steps/s, moves of
    120/60/40/30 steps), 20 M steps handed to the firmware in rounds of 100
    moves per stepper (400 of the 500 move-queue slots), the clock run over
-   each round.  Only the C calls are timed (fw_host_send and
+   each round.  Also given in CPU seconds of this process (the wall
+   figure halves when the 2-core machine is shared).  Only the C calls are timed (fw_host_send and
    fw_run_until, which includes recording every pulse in the buffer) plus
    reading the pulses out in bulk.  Target: >= 20 M steps/s.
 2. `execute` end to end on a reference print (default
@@ -37,7 +38,7 @@ BATCH = 100          # moves per stepper per round (4 x 100 < 500 slots)
 
 
 def synthetic_firmware_run():
-    """(seconds in the firmware, steps executed)."""
+    """(wall seconds in the firmware, CPU seconds in it, steps executed)."""
     fw = Firmware(PROFILE)
     config = ["config_stepper oid=%d step_pin=PF%d dir_pin=PG%d invert_step=0"
               " step_pulse_ticks=360" % (i, i, i) for i in range(STEPPERS)]
@@ -45,7 +46,7 @@ def synthetic_firmware_run():
     fw.set_gpio_recording(False)
     qs_id = fw.dictionary.lookup("queue_step").msgid
     clock = [0] * STEPPERS
-    firmware_s, steps = 0.0, 0
+    firmware_s, cpu_s, steps = 0.0, 0.0, 0
     for _round in range(ROUNDS):
         ints, ends = [], []
         for i in range(STEPPERS):
@@ -53,19 +54,21 @@ def synthetic_firmware_run():
                 ints += [qs_id, i, INTERVALS[i], COUNTS[i], 0]
                 ends.append(len(ints))
                 clock[i] += INTERVALS[i] * COUNTS[i]
-        t0 = time.perf_counter()
+        t0, c0 = time.perf_counter(), time.process_time()
         # sent when the previous batch has been executed
         fw.send_ints(ints, ends)
         fw.run_until(min(clock))
         fw.read_output()
         steps += len(fw.take_pulses())
         firmware_s += time.perf_counter() - t0
-    t0 = time.perf_counter()
+        cpu_s += time.process_time() - c0
+    t0, c0 = time.perf_counter(), time.process_time()
     fw.run_until(max(clock) + 1)
     steps += len(fw.take_pulses())
     firmware_s += time.perf_counter() - t0
+    cpu_s += time.process_time() - c0
     assert not fw.is_shutdown and steps == ROUNDS * BATCH * sum(COUNTS)
-    return firmware_s, steps
+    return firmware_s, cpu_s, steps
 
 
 class TimedFirmware(Firmware):
@@ -107,8 +110,9 @@ def main(cases):
     norm = normalizer_seconds()
     if norm:
         report("normaliser", norm, norm)
-    seconds, steps = synthetic_firmware_run()
+    seconds, cpu, steps = synthetic_firmware_run()
     report("firmware only (synthetic, 4 steppers)", seconds, norm, (steps, "step"))
+    report("  same, CPU time of this process", cpu, None, (steps, "step"))
     for name in cases:
         total, in_fw, steps = execute_case(name)
         report("execute %s" % name, total, norm, (steps, "step"))

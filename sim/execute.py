@@ -25,6 +25,7 @@ returns the executed step pulses (via a callback, in chunks sorted by
 clock then pin name) and what happened.  Everything is integer MCU ticks;
 the result depends only on the inputs.
 """
+import bisect
 import heapq
 from dataclasses import dataclass, field
 
@@ -37,6 +38,7 @@ CLOCK_DIFF_MAX = 3 << 28     # stepcompress: a single step this far is sent on i
 MAX_AHEAD = 3 << 29          # serialqueue: min_clock >= req_clock - 3<<29
 PACK_WINDOW_S = 0.010        # messages ready within 10 ms share a block
 REORDER_HORIZON_S = 10.0     # stream disorder across objects tolerated
+REORDER_BATCH = 4096         # messages between sorts of the reorder buffer
 END_MARGIN_S = 0.001         # run this long past the last scheduled event
 DRAIN_EVERY_BLOCKS = 512     # hand pulses to the callback this often
 IDENTIFY_CHUNK = 40          # serialhdl fetches the dictionary 40 bytes at a time
@@ -143,6 +145,7 @@ class DeliveryPlanner:
         self.min_margin = None
         self.zero_clock_fixes = 0
         self.max_duration = 0      # longest digital out max_duration
+        self.planned = 0           # messages planned
         # `progress`: the host's clock estimate, latest delivery planned
         # (lone far steps excluded: they are planned ahead of the rest).
 
@@ -167,11 +170,11 @@ class DeliveryPlanner:
     def plan(self, name, args):
         """Delivery clock for the next message in stream order (args may
         be rewritten: see _queue_digital_out)."""
-        req, min_clock, slot, far = 0, 0, None, False
+        self.planned += 1
         if name == "queue_step":
-            req, min_clock, slot = self._queue_step(args)
-            far = req != slot[0]   # a lone far step: sent on its own clock
-        elif name == "set_next_step_dir":
+            return self.plan_queue_step(args)
+        req, min_clock = 0, 0
+        if name == "set_next_step_dir":
             req = self.last_step[args["oid"]]
         elif name == "queue_digital_out":
             req, min_clock = self._queue_digital_out(args)
@@ -197,10 +200,7 @@ class DeliveryPlanner:
         else:
             for q in queues:
                 self.queue_time[q] = ready
-        if slot is not None:
-            self._take_slot(ready, *slot)
-        if not far:
-            self.progress = max(self.progress, ready)
+        self.progress = max(self.progress, ready)
         return ready
 
     def _extend(self, clock32):
@@ -208,10 +208,19 @@ class DeliveryPlanner:
             return 0
         return extend_clock(clock32, self.progress + self.lead)
 
-    def _queue_step(self, args):
-        if self.slots is None:
+    def plan_queue_step(self, args):
+        """plan() for a queue_step (the hot path, kept in one function).
+
+        Requested clock: the stepper's previous step (for a lone far step,
+        its own clock); min_clock: the earliest free move slot; the slot
+        is then busy until the move starts (its previous step, or arrival
+        if the stepper is idle by then)."""
+        slots = self.slots
+        if slots is None:
             self._start_motion()
-        oid, interval, count, add = args["oid"], args["interval"], args["count"], args["add"]
+            slots = self.slots
+        self.planned += 1
+        oid, interval, count = args["oid"], args["interval"], args["count"]
         start = self.last_step[oid]
         first = start + interval
         req = start
@@ -219,8 +228,27 @@ class DeliveryPlanner:
             first = resolve_far_step(first, self.progress + self.lead)
             if first - start >= CLOCK_DIFF_MAX:
                 req = first
-        self.last_step[oid] = first - interval + queue_step_duration(interval, count, add)
-        return req, self.slots[0], (start, first)
+            self.last_step[oid] = first
+        else:
+            self.last_step[oid] = start + count * interval \
+                + args["add"] * (count * (count - 1) // 2)
+        ready = req - self.lead
+        if req - MAX_AHEAD > ready:
+            ready = req - MAX_AHEAD
+        base = self.queue_time.get(oid, 0)
+        if base < self.barrier:
+            base = self.barrier
+        if ready < base:
+            ready = base
+        if ready < slots[0]:
+            ready = slots[0]
+        self.queue_time[oid] = ready
+        heapq.heapreplace(slots, start if start > ready else ready)
+        if self.min_margin is None or first - ready < self.min_margin:
+            self.min_margin = first - ready
+        if req == start and ready > self.progress:
+            self.progress = ready
+        return ready
 
     def _queue_digital_out(self, args):
         """A zero clock is batch mode's print time 0 in an update made by
@@ -236,14 +264,6 @@ class DeliveryPlanner:
         min_clock = self.last_update[oid]
         self.last_update[oid] = clock
         return clock, min_clock
-
-    def _take_slot(self, ready, start, first):
-        # The MCU frees the node when the move starts: at its previous
-        # step, or on arrival if the stepper is idle by then.
-        heapq.heapreplace(self.slots, max(start, ready))
-        margin = first - ready
-        if self.min_margin is None or margin < self.min_margin:
-            self.min_margin = margin
 
     @property
     def end_clock(self):
@@ -411,44 +431,59 @@ class StreamExecutor:
         pulses = self.fw.take_pulses(before)
         if not len(pulses):
             return
-        order = np.lexsort((self.pin_rank[pulses["pin"]], pulses["clock"]))
-        pulses = pulses[order]
+        clock = pulses["clock"]
+        if np.any(clock[1:] == clock[:-1]):     # same clock: order by pin name
+            pulses = pulses[np.lexsort((self.pin_rank[pulses["pin"]], clock))]
         self._summarise(pulses)
         if self.on_pulses is not None:
             self.on_pulses(pulses, self.pin_names)
 
     def _summarise(self, pulses):
-        for pin in np.unique(pulses["pin"]):
-            mine = pulses[pulses["pin"] == pin]
-            name = self.pin_names.get(int(pin), "?%d" % pin)
+        pins = pulses["pin"].astype(np.int64)
+        counts = np.bincount(pins)
+        ups = np.bincount(pins, weights=pulses["dir"])
+        for pin in np.flatnonzero(counts).tolist():
+            mine = pins == pin
+            name = self.pin_names.get(pin, "?%d" % pin)
             s = self.result.steppers.setdefault(name, StepperSummary(name))
-            ups = int(np.count_nonzero(mine["dir"]))
-            s.steps += len(mine)
-            s.net += 2 * ups - len(mine)
+            s.steps += int(counts[pin])
+            s.net += 2 * int(ups[pin]) - int(counts[pin])
             if s.first_clock < 0:
-                s.first_clock = int(mine["clock"][0])
-            s.last_clock = int(mine["clock"][-1])
+                s.first_clock = int(pulses["clock"][np.argmax(mine)])
+            s.last_clock = int(pulses["clock"][len(pins) - 1 - np.argmax(mine[::-1])])
 
     def execute(self, messages):
         """Send every (name, args) of the stream, then run to the end.
 
-        Messages are planned in stream order, held in a reorder buffer
-        and delivered in order of their planned clock (a message is let
-        go once the plan has moved REORDER_HORIZON_S past it)."""
+        Messages are planned in stream order, held in a reorder buffer and
+        delivered in order of (planned clock, stream position); a message
+        is let go once the plan has moved REORDER_HORIZON_S past it.  The
+        buffer is sorted once REORDER_BATCH more messages came in (nearly
+        sorted data: cheap)."""
         self.handshake()
         horizon = int(REORDER_HORIZON_S * self.fw.clock_freq)
-        pending = []
+        planner, pending, next_sort = self.planner, [], REORDER_BATCH
+        qs_id = self.our_dict.lookup("queue_step").msgid
         for index, (name, args) in enumerate(messages):
-            self.result.messages += 1
-            ready = self.planner.plan(name, args)
-            heapq.heappush(pending, (ready, index, self.encode(name, args), name, args))
-            limit = self.planner.progress - horizon
-            while pending and pending[0][0] < limit and not self.stopped:
-                self.add_to_block(*heapq.heappop(pending))
-            if self.stopped:
-                break
-        while pending and not self.stopped:
-            self.add_to_block(*heapq.heappop(pending))
+            if name == "queue_step":     # hot path: no side effects to prepare
+                ready = planner.plan_queue_step(args)
+                pending.append((ready, index, [qs_id, args["oid"], args["interval"],
+                                               args["count"], args["add"]], None, None))
+            else:
+                self.result.messages = index + 1   # for error messages
+                ready = planner.plan(name, args)
+                pending.append((ready, index, self.encode(name, args), name, args))
+            if len(pending) >= next_sort:
+                pending.sort()
+                cut = bisect.bisect_left(pending, (planner.progress - horizon,))
+                self.emit(pending[:cut])
+                del pending[:cut]
+                next_sort = len(pending) + REORDER_BATCH
+                if self.stopped:
+                    break
+        self.result.messages = planner.planned
+        pending.sort()
+        self.emit(pending)
         self.flush_block()
         if not self.stopped:
             if self.pending_output:
@@ -458,17 +493,23 @@ class StreamExecutor:
         self.finish()
         return self.result
 
-    def add_to_block(self, ready, index, ints, name, args):
+    def emit(self, entries):
         """Group messages planned within PACK_WINDOW_S; a group is sent at
         its latest planned clock, packed into as many blocks as it needs."""
-        if self.group_ends and ready > self.group_first + self.pack_window:
-            self.flush_block()
-        if not self.group_ends:
-            self.group_first = ready
-        self.prepare(name, args)
-        self.group_ints += ints
-        self.group_ends.append(len(self.group_ints))
-        self.group_clock = max(self.group_clock, ready)
+        window = self.pack_window
+        for ready, _index, ints, name, args in entries:
+            if self.stopped:
+                return
+            if self.group_ends and ready > self.group_first + window:
+                self.flush_block()
+            if not self.group_ends:
+                self.group_first = ready
+            if name is not None:
+                self.prepare(name, args)
+            self.group_ints += ints
+            self.group_ends.append(len(self.group_ints))
+            if ready > self.group_clock:
+                self.group_clock = ready
 
     def flush_block(self):
         if not self.group_ends or self.stopped:
