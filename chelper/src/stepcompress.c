@@ -38,6 +38,7 @@ struct stepcompress {
     uint32_t oid, max_error;
     int invert_dir;
     double mcu_freq, time_offset, last_step_print_time;
+    double filter_ticks;        // step+dir+step window in ticks
     uint64_t last_step_clock;
     // queued (not yet compressed) step clocks, all in direction queue_dir
     uint64_t *queue;
@@ -68,6 +69,7 @@ stepcompress_new(uint32_t oid, uint32_t max_error, int invert_dir)
     sc->invert_dir = invert_dir ? 1 : 0;
     sc->queue_dir = -1;
     sc->mcu_freq = 1.;
+    sc->filter_ticks = SDS_FILTER_TIME;
     sc->last_step_print_time = -.5;
     return sc;
 }
@@ -111,6 +113,7 @@ stepcompress_set_time(struct stepcompress *sc, double time_offset,
 {
     sc->time_offset = time_offset;
     sc->mcu_freq = mcu_freq;
+    sc->filter_ticks = SDS_FILTER_TIME * mcu_freq;
     update_last_step_print_time(sc);
 }
 
@@ -393,7 +396,7 @@ send_direction(struct stepcompress *sc, int dir)
 }
 
 // Move one step into the compression queue.
-static int
+static inline int
 enqueue_step(struct stepcompress *sc, uint64_t clock, int dir)
 {
     if (dir != sc->queue_dir && send_direction(sc, dir))
@@ -412,9 +415,12 @@ enqueue_step(struct stepcompress *sc, uint64_t clock, int dir)
             return SC_ERROR;
         if (clock - sc->last_step_clock >= CLOCK_DIFF_MAX) {
             // Lone far step: its own message, requested at its own clock.
-            uint64_t interval = clock - sc->last_step_clock;
-            if (interval >= 0x80000000ULL)
-                return fail(sc, "step interval exceeds 32 bits");
+            // The MCU adds intervals in 32-bit arithmetic, so an interval
+            // of 2^32 ticks or more (a stepper idle for over 23.8 s at
+            // 180 MHz) is sent modulo 2^32 and still lands on the right
+            // MCU clock; Klipper's reference streams show intervals above
+            // 2^31 (corexy_zigzag: 2281424094).
+            uint64_t interval = (clock - sc->last_step_clock) & 0xffffffffULL;
             push_message(sc, SC_MSG_QUEUE_STEP, clock, sc->last_step_clock,
                          (int64_t)interval, 1, 0);
             sc->last_step_clock = clock;
@@ -442,7 +448,7 @@ stepcompress_append_clock(struct stepcompress *sc, int sdir, uint64_t clock)
     if (sc->has_pending) {
         if (sdir != sc->pending_dir) {
             double gap = (double)(int64_t)(clock - sc->pending_clock);
-            if (gap < SDS_FILTER_TIME * sc->mcu_freq) {
+            if (gap < sc->filter_ticks) {
                 // step then reverse step within the filter window: drop both
                 sc->has_pending = 0;
                 sc->position += sdir ? 1 : -1;
@@ -467,15 +473,17 @@ stepcompress_append(struct stepcompress *sc, int sdir,
 {
     double offset = move_print_time - sc->last_step_print_time;
     double rel = (step_time + offset) * sc->mcu_freq;
-    if (rel < 0.) {
-        char buf[120];
-        snprintf(buf, sizeof(buf), "step at print time %.9f is before the"
-                 " last step clock %llu", move_print_time + step_time,
+    if (!(rel >= 0. && rel < 9.0e18)) {
+        char buf[140];
+        snprintf(buf, sizeof(buf), "step at print time %.9f is not after the"
+                 " last step clock %llu (or not a number)",
+                 move_print_time + step_time,
                  (unsigned long long)sc->last_step_clock);
         return fail(sc, buf);
     }
+    // rel < 2^63 here, so the signed conversion (cheaper) is exact
     return stepcompress_append_clock(sc, sdir,
-                                     sc->last_step_clock + (uint64_t)rel);
+                                     sc->last_step_clock + (int64_t)rel);
 }
 
 int
