@@ -18,14 +18,16 @@ LOADERS = {
     "heater_bed": "klipsim.host.heaters:load_heater",
     "heater_generic": "klipsim.host.heaters:load_heater",
     "fan": "klipsim.host.fan:load_fan",
+    "firmware_retraction": "klipsim.host.firmware_retraction:load_firmware_retraction",
+    "exclude_object": "klipsim.host.exclude_object:load_exclude_object",
     "homing_override": "klipsim.host.homing_override:load",
 }
 
 PASSIVE = (
     "virtual_sdcard", "display_status", "pause_resume", "respond",
-    "idle_timeout", "force_move", "exclude_object", "board_pins",
+    "idle_timeout", "force_move", "board_pins",
     "save_variables", "verify_heater", "gcode_macro", "delayed_gcode",
-    "safe_z_home", "firmware_retraction", "input_shaper",
+    "safe_z_home", "input_shaper",
     "bed_mesh", "endstop_phase", "static_digital_output", "temperature_sensor",
     "led", "neopixel", "gcode_arcs", "extruder_stepper", "printer", "mcu",
 )

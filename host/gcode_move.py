@@ -29,6 +29,8 @@ class GCodeMove:
         self.speed = DEFAULT_SPEED
         self.speed_factor = 1. / 60.
         self.extrude_factor = 1.
+        self.move_transform = toolhead   # .move(newpos, speed), .get_position()
+        self.saved_states = {}           # SAVE_GCODE_STATE NAME -> state
         toolhead.set_position_listeners.append(self.reset_last_position)
         self._register(dispatcher)
 
@@ -44,11 +46,23 @@ class GCodeMove:
                               ("M204", self.cmd_M204), ("M84", self.cmd_M84),
                               ("M18", self.cmd_M84),
                               ("SET_VELOCITY_LIMIT", self.cmd_SET_VELOCITY_LIMIT),
+                              ("SAVE_GCODE_STATE", self.cmd_SAVE_GCODE_STATE),
+                              ("RESTORE_GCODE_STATE", self.cmd_RESTORE_GCODE_STATE),
                               ("SET_KINEMATIC_POSITION", self.cmd_SET_KINEMATIC_POSITION)):
             d.register(name, handler)
 
     def reset_last_position(self):
-        self.last_position = self.toolhead.get_position()
+        self.last_position = self.move_transform.get_position()
+
+    def set_move_transform(self, transform, force=False):
+        """Route G-code moves through `transform` (an object with
+        move(newpos, speed) and get_position(), e.g. [exclude_object]);
+        returns the previous one so the transform can pass moves on."""
+        if self.move_transform is not self.toolhead and not force:
+            raise GCodeError("G-Code move transform already specified")
+        previous = self.move_transform
+        self.move_transform = transform
+        return previous
 
     # ---- moves -------------------------------------------------------------
     def cmd_G1(self, cmd):
@@ -78,7 +92,7 @@ class GCodeMove:
 
     def _move(self, cmd, position, speed):
         try:
-            self.toolhead.move(position, speed)
+            self.move_transform.move(position, speed)
         except MoveError as e:
             # The position is not taken: go back to where the toolhead is.
             self.reset_last_position()
@@ -163,6 +177,38 @@ class GCodeMove:
         self.toolhead.set_position(newpos, homing_axes)
         if clear_homed:
             self.toolhead.kin.clear_homing_state(clear_homed)
+
+    # ---- saved states (docs/G-Codes.md SAVE/RESTORE_GCODE_STATE) ------------
+    def cmd_SAVE_GCODE_STATE(self, cmd):
+        self.saved_states[cmd.get("NAME", "default")] = {
+            "absolute_coord": self.absolute_coord,
+            "absolute_extrude": self.absolute_extrude,
+            "base_position": list(self.base_position),
+            "last_position": list(self.last_position),
+            "homing_position": list(self.homing_position),
+            "speed": self.speed, "speed_factor": self.speed_factor,
+            "extrude_factor": self.extrude_factor,
+        }
+
+    def cmd_RESTORE_GCODE_STATE(self, cmd):
+        name = cmd.get("NAME", "default")
+        state = self.saved_states.get(name)
+        if state is None:
+            raise cmd.error("Unknown g-code state: %s" % (name,))
+        self.absolute_coord = state["absolute_coord"]
+        self.absolute_extrude = state["absolute_extrude"]
+        self.base_position = list(state["base_position"])
+        self.homing_position = list(state["homing_position"])
+        self.speed = state["speed"]
+        self.speed_factor = state["speed_factor"]
+        self.extrude_factor = state["extrude_factor"]
+        # The extruder stays where it is: shift the E origin so the G-code
+        # E coordinate reads as it did when the state was saved.
+        self.base_position[3] += self.last_position[3] - state["last_position"][3]
+        if cmd.get_int("MOVE", 0):
+            speed = cmd.get_float("MOVE_SPEED", self.speed, above=0.)
+            self.last_position[:3] = state["last_position"][:3]
+            self._move(cmd, self.last_position, speed)
 
     def cmd_M84(self, cmd):
         self.stepper_enable.motors_off(self.toolhead, self.steppers_of())
