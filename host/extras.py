@@ -21,6 +21,7 @@ LOADERS = {
     "firmware_retraction": "klipsim.host.firmware_retraction:load_firmware_retraction",
     "exclude_object": "klipsim.host.exclude_object:load_exclude_object",
     "homing_override": "klipsim.host.homing_override:load",
+    "extruder_stepper": "klipsim.host.extruder:load_extruder_stepper",
 }
 
 PASSIVE = (
@@ -29,7 +30,7 @@ PASSIVE = (
     "save_variables", "verify_heater", "gcode_macro", "delayed_gcode",
     "safe_z_home", "input_shaper",
     "bed_mesh", "endstop_phase", "static_digital_output", "temperature_sensor",
-    "led", "neopixel", "gcode_arcs", "extruder_stepper", "printer", "mcu",
+    "led", "neopixel", "gcode_arcs", "printer", "mcu",
 )
 
 

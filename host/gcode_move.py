@@ -54,6 +54,12 @@ class GCodeMove:
     def reset_last_position(self):
         self.last_position = self.move_transform.get_position()
 
+    def on_activate_extruder(self):
+        """A new extruder: its own E position, no extrusion factor."""
+        self.reset_last_position()
+        self.extrude_factor = 1.
+        self.base_position[3] = self.last_position[3]
+
     def set_move_transform(self, transform, force=False):
         """Route G-code moves through `transform` (an object with
         move(newpos, speed) and get_position(), e.g. [exclude_object]);

@@ -12,7 +12,7 @@ from ..gcode.command import make_command
 from ..gcode.macros import MacroSet
 from . import extras
 from .configfile import ConfigError
-from .extruder import Extruder
+from .extruder import Extruder, ExtruderCommands, ExtruderStepper
 from .gcode_move import GCodeMove
 from .hardware import Hardware
 from .heaters import Heaters
@@ -45,6 +45,7 @@ class Printer:
         self._register_commands(dispatcher)
         self._load_arcs(dispatcher)
         self.homing = Homing(self.toolhead, dispatcher)
+        self.extruder_commands = ExtruderCommands(self)
         for obj in list(self.objects.values()):
             if hasattr(obj, "connect"):
                 obj.connect(self)
@@ -123,6 +124,12 @@ class Printer:
             move.cmd_G1(make_command("G1", params, cmd.text, cmd.source, cmd.lineno))
         ArcCommands(dispatcher, resolution, gcode_state, segment)
 
+    def extruder_steppers(self):
+        """Every stepper an extruder queue can drive, [extruder]s' first."""
+        own = [e.extruder_stepper for e in self.extruders]
+        extra = [o for o in self.objects.values() if isinstance(o, ExtruderStepper)]
+        return own + extra
+
     # ---- commands -------------------------------------------------------------
     def _register_commands(self, d):
         for name in ("M104", "M109"):
@@ -180,6 +187,8 @@ class Printer:
         for name, obj in self.objects.items():
             if hasattr(obj, "get_status"):
                 status[name] = obj.get_status()
+        for extruder in self.extruders:
+            status[extruder.name] = extruder.get_status()
         for heater in self.heaters.heaters.values():
             status.setdefault(heater.name, {"target": heater.target, "temperature": 0.})
         return status

@@ -20,6 +20,7 @@ from klipsim.golden.stepdiff import diff_files
 from klipsim.sim.batch import compile_gcode
 
 CORE_CASES = ["cartesian_basic", "cartesian_speeds", "cartesian_arcs", "cartesian_homing",
+              "multi_extruder_tools",
               "corexy_basic", "corexy_zigzag", "delta_basic", "delta_arcs"]
 PRINT_CASES = ["cartesian_print_cube", "corexy_print_cylinder"]
 
