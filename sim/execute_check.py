@@ -114,3 +114,48 @@ class PulseChecker:
         for pin, n in sorted(self.unknown_pins.items()):
             lines.append("%-6s %d pulses on a pin with no stepper in the stream" % (pin, n))
         return lines
+
+
+# ---------------------------------------------------------------------------
+# `python -m klipsim.sim.execute_check [case ...]`: every reference case
+# ---------------------------------------------------------------------------
+
+def check_case(name):
+    """(ok, one-line summary, detail lines) for one reference case."""
+    import time
+    from klipsim.chelper import msgproto
+    from klipsim.golden import reference
+    from klipsim.sim import execute
+    case = reference.case(name)
+    dictionary = msgproto.Dictionary.load(case.dictionary)
+    t0 = time.perf_counter()
+    checker = PulseChecker(case.klipper_output, dictionary)
+    result = execute.execute_stream(case.klipper_output, dictionary, on_pulses=checker)
+    seconds = time.perf_counter() - t0
+    ok = checker.ok and result.shutdown_reason is None \
+        and result.total_steps == case.meta["total_steps"]
+    line = ("%-24s %-4s %9d steps  %s  margin %.1f ms  %.2f s"
+            % (name, "ok" if ok else "FAIL", result.total_steps,
+               "shutdown: %s" % result.shutdown_reason if result.shutdown_reason
+               else "no shutdown", result.min_margin_ticks * 1000.0 / result.clock_freq,
+               seconds))
+    return ok, line, checker.report()
+
+
+def main(argv=None):
+    import sys
+    from klipsim.golden import reference
+    names = (argv if argv is not None else sys.argv[1:]) or [c.name for c in reference.cases()]
+    failed = 0
+    for name in names:
+        ok, line, details = check_case(name)
+        print(line, flush=True)
+        if not ok:
+            failed += 1
+            print("\n".join("    " + d for d in details))
+    print("%d of %d cases execute exactly" % (len(names) - failed, len(names)))
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
