@@ -26,6 +26,7 @@ import numpy as np
 from klipsim.chelper import msgproto, streamio, textcodec
 
 DEFAULT_TOL_US = 25.0
+VERDICT_STEPPERS = 3         # differing steppers detailed in the verdict line
 CHUNK_STEPS = 1 << 20        # steps expanded at a time (memory bound)
 QUEUE_STEP = "queue_step"
 STEP_DIR = "set_next_step_dir"
@@ -403,6 +404,8 @@ class DiffReport:
             return "equivalent: " + summary
         bad = ["%s: %s" % (s.label, ", ".join(s.problems()))
                for s in self.steppers if not s.equivalent()]
+        if len(bad) > VERDICT_STEPPERS:     # the table above has them all
+            bad[VERDICT_STEPPERS:] = ["%d more steppers differ" % (len(bad) - VERDICT_STEPPERS)]
         return "NOT equivalent: " + summary + "; " + "; ".join(bad)
 
     def lines(self):
