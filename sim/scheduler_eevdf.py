@@ -207,20 +207,37 @@ class FairRunQueue:
         return ge
 
     def _reweight_group(self, ge: FairEntity, now: int) -> None:
+        """Reweight a group entity; skipped while it is alone at the root,
+        where its weight decides nothing (a lag-preserving reweight when a
+        competitor arrives gives the same result)."""
         ge.stamp = now
-        self.root.reweight(ge, ge.tg.weight_on(self.core, now))
+        if len(self.root.entities) > (1 if ge.queued else 0):
+            self.root.reweight(ge, ge.tg.weight_on(self.core, now))
+
+    def _reweight_root_groups(self, now: int) -> None:
+        """A second entity reached the root: refresh the groups' weights."""
+        for e in self.root.entities:
+            if e.tg is not None:
+                self._reweight_group(e, now)
 
     def enqueue(self, thread, now: int) -> None:
         self.nr += 1
+        root = self.root
         if thread.fair_group is None:
-            self.root.enqueue(thread.fair)
+            if len(root.entities) == 1:
+                self._reweight_root_groups(now)
+            root.enqueue(thread.fair)
             return
         ge = self._group_entity(thread)
         ge.child.enqueue(thread.fair)
         ge.tg.set_runnable(self.core, ge.child.load, now)
+        if ge.queued:
+            self._reweight_group(ge, now)
+            return
+        if len(root.entities) == 1:
+            self._reweight_root_groups(now)
         self._reweight_group(ge, now)
-        if not ge.queued:
-            self.root.enqueue(ge)
+        root.enqueue(ge)
 
     def dequeue(self, thread, now: int) -> None:
         self.nr -= 1

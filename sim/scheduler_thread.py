@@ -154,11 +154,12 @@ class Signal:
         self.waiters: list[VThread] = []
 
     def post(self) -> None:
-        """Wake the longest waiter, or remember the post for the next wait."""
-        if self.waiters:
-            self.sched.wake(self.waiters.pop(0))
-        else:
-            self.count += 1
+        """Wake the longest waiter, or remember the post for the next wait
+        (a waiter already woken some other way does not take the post)."""
+        while self.waiters:
+            if self.sched.wake(self.waiters.pop(0)):
+                return
+        self.count += 1
 
     def wake_all(self) -> None:
         """Wake every current waiter (a broadcast); nothing is remembered."""
