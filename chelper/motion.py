@@ -265,3 +265,32 @@ def delta_stepper(arm2, tower_x, tower_y):
 
 def extruder_stepper():
     return ExtruderStepper(lib.extruder_stepper_new())
+
+
+def corexz_stepper(kind):
+    """'+': x + z, '-': x - z."""
+    return StepperKinematics(lib.corexz_stepper_new(kind.encode()))
+
+
+def polar_stepper(kind):
+    """'r': arm radius sqrt(x^2+y^2); 'a': bed angle atan2(y, x) in
+    radians, continuous past +-pi, commanded angle kept in [-pi, pi]."""
+    return StepperKinematics(lib.polar_stepper_new(kind.encode()))
+
+
+def winch_stepper(anchor_x, anchor_y, anchor_z):
+    """Cable length: distance from the anchor."""
+    return StepperKinematics(lib.winch_stepper_new(anchor_x, anchor_y,
+                                                   anchor_z))
+
+
+def deltesian_stepper(arm2, arm_x):
+    """z + sqrt(arm2 - (x - arm_x)^2)."""
+    return StepperKinematics(lib.deltesian_stepper_new(arm2, arm_x))
+
+
+def rotary_delta_stepper(shoulder_radius, shoulder_height, angle, upper_arm,
+                         lower_arm):
+    """Upper-arm angle (radians) of the tower at `angle` (radians)."""
+    return StepperKinematics(lib.rotary_delta_stepper_new(
+        shoulder_radius, shoulder_height, angle, upper_arm, lower_arm))

@@ -77,3 +77,60 @@ def test_extruder_position_is_filament_x(x, y, z):
     assert sk.calc_position_from_coord(x, y, z) == x
     sk.set_position(x, y, z)
     assert sk.commanded_position == x
+
+
+@settings(max_examples=40, deadline=None)
+@given(x=coords, y=coords, z=coords)
+def test_corexz_winch_deltesian_polar_radius(x, y, z):
+    assert motion.corexz_stepper("+").calc_position_from_coord(x, y, z) == x + z
+    assert motion.corexz_stepper("-").calc_position_from_coord(x, y, z) == x - z
+    anchor = (0., -2000., -100.)
+    got = motion.winch_stepper(*anchor).calc_position_from_coord(x, y, z)
+    assert abs(got - math.dist(anchor, (x, y, z))) < 1e-9
+    arm, arm_x = 217., 160. * (1 if x < 0 else -1)
+    want = z + math.sqrt(arm ** 2 - (x - arm_x) ** 2) if abs(x - arm_x) < arm else None
+    if want is not None:
+        got = motion.deltesian_stepper(arm * arm, arm_x).calc_position_from_coord(x, y, z)
+        assert abs(got - want) < 1e-9
+    r = motion.polar_stepper("r").calc_position_from_coord(x, y, z)
+    assert abs(r - math.hypot(x, y)) < 1e-9
+    assert motion.polar_stepper("a").active_axes == "xy"
+    assert motion.corexz_stepper("+").active_axes == "xz"
+    assert motion.deltesian_stepper(1., 0.).active_axes == "xz"
+
+
+@settings(max_examples=40, deadline=None)
+@given(angle=st.floats(-math.pi, math.pi), r=st.floats(1., 150.),
+       cmd=st.floats(-math.pi, math.pi))
+def test_polar_angle_is_continuous_from_commanded(angle, r, cmd):
+    sk = motion.polar_stepper("a")
+    sk.commanded_position = cmd
+    got = sk.calc_position_from_coord(r * math.cos(angle), r * math.sin(angle), 0.)
+    # same direction as the point, and within pi of the commanded angle
+    assert abs(math.cos(got) - math.cos(angle)) < 1e-9
+    assert abs(math.sin(got) - math.sin(angle)) < 1e-9
+    assert abs(got - cmd) <= math.pi + 1e-9
+
+
+@settings(max_examples=60, deadline=None)
+@given(tower=st.sampled_from([math.radians(a) for a in (-30., 90., 210.)]),
+       x=st.floats(-80., 80.), y=st.floats(-80., 80.), z=st.floats(0., 150.))
+def test_rotary_delta_arm_angle_satisfies_both_arms(tower, x, y, z):
+    shoulder_r, shoulder_h, upper, lower = 33.9, 412.9, 170., 320.
+    sk = motion.rotary_delta_stepper(shoulder_r, shoulder_h, tower, upper, lower)
+    phi = sk.calc_position_from_coord(x, y, z)
+    # elbow in world coordinates from the angle (independent forward model)
+    c, s = math.cos(tower), math.sin(tower)
+    out = shoulder_r + upper * math.cos(phi)
+    elbow = (out * c, out * s, shoulder_h + upper * math.sin(phi))
+    assert abs(math.dist(elbow, (x, y, z)) - lower) < 1e-6
+    # and it is the outer of the two solutions: the other one (found by
+    # scanning phi) has a smaller outward reach
+    def miss(p):
+        o = shoulder_r + upper * math.cos(p)
+        e = (o * c, o * s, shoulder_h + upper * math.sin(p))
+        return math.dist(e, (x, y, z)) - lower
+    grid = np.linspace(-math.pi, math.pi, 4001)
+    vals = [miss(p) for p in grid]
+    roots = [grid[i] for i in range(len(grid) - 1) if vals[i] * vals[i + 1] <= 0]
+    assert roots and max(math.cos(p) for p in roots) <= math.cos(phi) + 1e-3

@@ -137,3 +137,21 @@ def test_check_active_reports_first_move_of_this_stepper():
     assert sk.check_active(1.5) == 0.
     assert sk.check_active(3.) == 2.
     assert motion.cartesian_stepper("z").check_active(3.) == 0.
+
+
+@settings(max_examples=15, deadline=None)
+@given(x=st.floats(-60., -5.), y0=st.floats(5., 40.), y1=st.floats(-40., -5.))
+def test_polar_bed_steps_through_the_pi_seam(x, y0, y1):
+    # a straight move left of the origin sweeps the bed angle across +-pi
+    step = 2 * math.pi / (200 * 16 * 5)
+    moves = [(.5, [x, y0, 0.], [0., -1., 0.], y0 - y1,
+              min(50., math.sqrt((y0 - y1) * 1000.)), 1000.,
+              trapezoid_times(y0 - y1, 0., min(50., math.sqrt((y0 - y1) * 1000.)), 0., 1000.))]
+    sk = motion.polar_stepper("a")
+    start_cmd, clocks, dirs, sc, end_time = run_solver(sk, moves, [.3, .6], step)
+    net = int(np.sum(np.where(dirs == 1, 1, -1)))
+    sweep = math.atan2(y1, x) - math.atan2(y0, x)      # through pi: wrap
+    sweep = (sweep + math.pi) % (2 * math.pi) - math.pi
+    assert abs(net * step - sweep) <= step
+    assert np.all(dirs == (1 if sweep > 0 else 0))
+    assert -math.pi <= sk.commanded_position <= math.pi

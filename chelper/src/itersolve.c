@@ -279,6 +279,8 @@ solve_move(struct stepper_kin *sk, struct tq_move *m, double abs_start,
         reversing = bracketed = stalled = 0;
     }
     sk->commanded_pos = target - (dir ? s.half : -s.half);
+    if (sk->post_solve)
+        sk->post_solve(sk);
     return 0;
 }
 

@@ -32,6 +32,7 @@ struct stepper_kin;
 typedef double (*sk_position_fn)(struct stepper_kin *sk, struct tq_move *m,
                                  double move_time);
 typedef void (*sk_destroy_fn)(struct stepper_kin *sk);
+typedef void (*sk_post_fn)(struct stepper_kin *sk);
 
 /* Common head of every kinematics object (kinematics embed it first). */
 struct stepper_kin {
@@ -43,6 +44,8 @@ struct stepper_kin {
     double pre_active, post_active;     /* scan windows (seconds) */
     sk_position_fn calc_position;
     sk_destroy_fn destroy;              /* optional extra cleanup */
+    sk_post_fn post_solve;              /* optional, after each solved range
+                                           (e.g. wrap an angle) */
 };
 
 void sk_init(struct stepper_kin *sk, sk_position_fn calc_position,
