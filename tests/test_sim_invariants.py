@@ -10,7 +10,7 @@ from klipsim.sim.kernel import Kernel, NS_PER_MS, NS_PER_US
 from klipsim.sim.load import spawn_periodic
 from klipsim.sim.scheduler import SchedConfig, Scheduler
 
-SPAN = 300 * NS_PER_MS
+SPAN = 200 * NS_PER_MS
 
 
 def build(data):
@@ -51,7 +51,7 @@ def _python(sched, gil, work, period):
     return run
 
 
-@settings(max_examples=25, deadline=None)
+@settings(max_examples=15, deadline=None)
 @given(st.data())
 def test_invariants(data):
     kernel, sched = build(data)
