@@ -135,6 +135,10 @@ def _int_maker(mf):
 # Unpacking
 # ---------------------------------------------------------------------------
 
+# msgblock.c's parameter kinds (KIND_SIGNED, KIND_BUFFER, KIND_UNSIGNED)
+_C_KINDS = {msgproto.SIGNED: 0, BUFFER: 1, UNSIGNED: 2}
+
+
 class BlockUnpacker:
     """Decodes a byte stream of blocks; feed() may get any split of it."""
 
@@ -153,7 +157,7 @@ class BlockUnpacker:
             mf = self.table[msgid]
             starts[msgid + self.id_offset] = len(layout)
             layout.append(len(mf.kinds))
-            layout.extend(1 if k == BUFFER else 0 for k in mf.kinds)
+            layout.extend(_C_KINDS[k] for k in mf.kinds)
             self._builders[msgid] = (mf.name, _args_builder(mf))
         self._starts = starts
         self._layout = np.array(layout, dtype=np.int8)
@@ -175,12 +179,13 @@ class BlockUnpacker:
             raise ValueError("offset %d: %s" % (err_pos[0], _ERRORS.get(consumed, consumed)))
         values = self._ints[:n_ints[0]].tolist()
         messages = []
+        append = messages.append
         builders = self._builders
-        pos = 0
-        while pos < len(values):
+        pos, end = 0, len(values)
+        while pos < end:
             name, build = builders[values[pos]]
             args, pos = build(values, pos + 1, data)
-            messages.append((name, args))
+            append((name, args))
         return messages, consumed
 
     def _feed_python(self, data, final):
@@ -199,8 +204,8 @@ class BlockUnpacker:
 
 def _args_builder(mf):
     """A function (ints, pos, data) -> (args, pos) turning msgblock_unpack's
-    integers into parameters: unsigned masked to 32 bits, enumerations by
-    name, buffers sliced from the data."""
+    integers (unsigned ones already masked to 32 bits) into parameters:
+    enumerations by name, buffers sliced from the data."""
     env = {"_ev": mf.enum_values}
     items = []
     offset = 0
@@ -210,8 +215,6 @@ def _args_builder(mf):
             offset += 2
         else:
             value = "v[p+%d]" % offset
-            if kind == UNSIGNED:
-                value = "(%s & 0xFFFFFFFF)" % value
             if key in mf.enum_values:
                 value = "_ev[%r].get(%s, %s)" % (key, value, value)
             offset += 1

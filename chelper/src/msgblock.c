@@ -15,6 +15,9 @@
 #define MSG_SEQ_MASK 0x0f
 #define MSG_SYNC 0x7e
 
+// Parameter kinds in unpack layouts.
+enum { KIND_SIGNED = 0, KIND_BUFFER = 1, KIND_UNSIGNED = 2 };
+
 enum { ERR_OUT_FULL = -1, ERR_TOO_BIG = -2, ERR_LENGTH = -3, ERR_SEQ = -4,
        ERR_SYNC = -5, ERR_CRC = -6, ERR_UNKNOWN_ID = -7, ERR_OVERRUN = -8,
        ERR_TRUNCATED = -9 };
@@ -189,8 +192,10 @@ check_block(const uint8_t *data, int64_t pos)
 }
 
 // Decode the messages of one payload [start, end) into ints; returns the
-// ints used or an error. Per message: id, then per parameter its raw
-// value, or for a buffer its data offset and length.
+// ints used or an error. Per message: id, then per parameter its value
+// (unsigned kinds masked to 32 bits), or for a buffer its data offset
+// and length. layout_start[id + id_offset] indexes the message's layout:
+// its parameter count, then one kind per parameter.
 static int64_t
 unpack_payload(const uint8_t *data, int64_t start, int64_t end,
                const int8_t *layout, const int32_t *layout_start,
@@ -210,15 +215,19 @@ unpack_payload(const uint8_t *data, int64_t start, int64_t end,
             return ERR_OUT_FULL;
         ints[used++] = msgid;
         for (int k = 1; k <= nparams; k++) {
-            if (kinds[k]) {              // buffer: length byte, then bytes
+            if (kinds[k] == KIND_BUFFER) {   // length byte, then bytes
                 if (pos >= end || pos + 1 + data[pos] > end)
                     return ERR_OVERRUN;
                 ints[used++] = pos + 1;
                 ints[used++] = data[pos];
                 pos += 1 + data[pos];
-            } else if (decode_vlq(data, &pos, end, &ints[used++])) {
-                return ERR_OVERRUN;
+                continue;
             }
+            if (decode_vlq(data, &pos, end, &ints[used]))
+                return ERR_OVERRUN;
+            if (kinds[k] == KIND_UNSIGNED)   // as the host reads %u %hu %c
+                ints[used] &= 0xffffffff;
+            used++;
         }
     }
     return used;
