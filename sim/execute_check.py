@@ -21,7 +21,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from klipsim.golden import stepdiff
-from klipsim.sim.execute import resolve_far_step
+from klipsim.sim.delivery import resolve_far_step
 
 
 def unwrap_far_steps(steps, programs):

@@ -10,7 +10,7 @@ from hypothesis import given, strategies as st
 from klipsim.chelper import msgproto
 from klipsim.cli import main
 from klipsim.golden import reference
-from klipsim.sim import execute, execute_check
+from klipsim.sim import delivery, execute, execute_check
 
 FREQ = 180_000_000
 SMALL_CASES = ["cartesian_homing", "corexy_basic", "multi_extruder_tools", "delta_basic"]
@@ -132,7 +132,7 @@ def test_far_step_resolution_adds_whole_wraps(true_clock, naive_back, wraps):
     # naive time lost `wraps` times 2^32
     naive = true_clock - wraps * (1 << 32)
     reference_clock = true_clock - naive_back // 2
-    assert execute.resolve_far_step(naive, reference_clock) == true_clock
+    assert delivery.resolve_far_step(naive, reference_clock) == true_clock
 
 
 def test_profile_chosen_by_mcu():
