@@ -14,8 +14,11 @@ Rules modelled (KLIPPER-FACTS 5.1, 5.2, 8):
   SCHED_OTHER; a preempted RT thread stays at the head of its level; RR
   rotates equal priorities every `rr_slice_ns`, 100 ms) and SCHED_OTHER
   with EEVDF (scheduler_eevdf.py), base slice 0.75 ms x (1 + ilog2(min(ncpu,
-  8))); the pick happens on every scheduling event, so a woken thread with
-  an earlier eligible deadline preempts at once.
+  8))); a woken thread preempts when the EEVDF pick now selects it
+  (RUN_TO_PARITY keeps an eligible running thread until its slice ends).
+- autogroup: each group is one entity per core whose weight is the group's
+  shares split by load between cores (scheduler_groups.py); threads with
+  no group (kernel workers) sit beside the groups at the root.
 - RT throttling, per core: "classic" (RT may run `rt_runtime_ns` of each
   absolute `rt_period_ns` window, then RT is not picked until the window
   ends: normal tasks or idle get the rest) or "fair_server" (6.12+: once
@@ -53,7 +56,7 @@ from .kernel import Kernel, SimError, NS_PER_MS, NS_PER_S
 from .scheduler_eevdf import FairRunQueue, nice_weight
 from .scheduler_groups import TaskGroup
 from .scheduler_thread import (
-    BLOCKED, EXITED, FIFO, NEW, OTHER, RR, RUNNABLE, Signal, VThread)
+    BLOCKED, OTHER, RR, RUNNABLE, Signal, VThread)
 
 THROTTLE_MODES = ("classic", "fair_server", "none")
 MAX_PROGRAM_STEPS = 100_000   # zero-time steps in a row: a runaway program
