@@ -18,6 +18,12 @@ LOADERS = {
     "heater_bed": "klipsim.host.heaters:load_heater",
     "heater_generic": "klipsim.host.heaters:load_heater",
     "fan": "klipsim.host.fan:load_fan",
+    "heater_fan": "klipsim.host.heater_fan:load_heater_fan",
+    "controller_fan": "klipsim.host.heater_fan:load_controller_fan",
+    "output_pin": "klipsim.host.output_pin:load_output_pin",
+    "display_status": "klipsim.host.display_status:load_display_status",
+    "respond": "klipsim.host.display_status:load_respond",
+    "pause_resume": "klipsim.host.pause_resume:load_pause_resume",
     "firmware_retraction": "klipsim.host.firmware_retraction:load_firmware_retraction",
     "exclude_object": "klipsim.host.exclude_object:load_exclude_object",
     "homing_override": "klipsim.host.homing_override:load",
@@ -25,7 +31,7 @@ LOADERS = {
 }
 
 PASSIVE = (
-    "virtual_sdcard", "display_status", "pause_resume", "respond",
+    "virtual_sdcard",
     "idle_timeout", "force_move", "board_pins",
     "save_variables", "verify_heater", "gcode_macro", "delayed_gcode",
     "safe_z_home", "input_shaper",

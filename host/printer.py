@@ -204,6 +204,10 @@ class Printer:
         for the moves, generate every remaining step."""
         toolhead = self.toolhead
         end_time = toolhead.get_last_move_time()
+        # Klipper's gcode:request_restart event (fans off, pending pins).
+        for obj in list(self.objects.values()):
+            if hasattr(obj, "request_restart"):
+                obj.request_restart(end_time)
         self.hw.stepper_enable.motors_off(toolhead, self.motion.steppers)
         toolhead.dwell(0.500)
         toolhead.wait_moves()
