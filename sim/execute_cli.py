@@ -67,6 +67,8 @@ def summary_lines(result):
               help="send each message this long before its clock")
 def execute_command(stream, dictionary_path, mcu_name, pulses_path, lead_s):
     """Run STREAM on klipsim's simulated MCU firmware."""
+    if lead_s < 0:
+        raise click.UsageError("--lead-s must be >= 0 (got %g)" % lead_s)
     stream_dict, profile = load_stream_dictionary(dictionary_path, mcu_name)
     out = open(pulses_path, "wb") if pulses_path else None
     try:

@@ -138,3 +138,28 @@ def test_far_step_resolution_adds_whole_wraps(true_clock, naive_back, wraps):
 def test_profile_chosen_by_mcu():
     d = msgproto.Dictionary.load(reference.case("pa_basic").dictionary)
     assert execute.profile_for_dictionary(d) == "stm32f407"
+
+
+def test_binary_stream_executes_like_its_text(tmp_path):
+    from klipsim.chelper import streamio
+    case = reference.case("cartesian_homing")
+    dictionary = msgproto.Dictionary.load(case.dictionary)
+    serial = tmp_path / "stream.bin"
+    with open(serial, "wb") as f:
+        writer = streamio.StreamWriter(f, "serial", dictionary)
+        for name, args in streamio.read_stream(case.klipper_output, dictionary):
+            writer.write(name, args)
+        writer.close()
+    runs = []
+    for path in (case.klipper_output, str(serial)):
+        collector = execute.PulseCollector()
+        result = execute.execute_stream(path, dictionary, on_pulses=collector)
+        assert result.shutdown_reason is None
+        runs.append(collector.pulses.tobytes())
+    assert runs[0] == runs[1] and len(runs[0]) > 0
+
+
+def test_cli_rejects_negative_lead(tmp_path):
+    path = write_stream(tmp_path, HEADER)
+    r = run_cli([path, "--mcu", "stm32f446", "--lead-s", "-1"])
+    assert r.exit_code == 2 and "--lead-s" in r.output
