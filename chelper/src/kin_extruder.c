@@ -14,8 +14,8 @@
 // windows (pre/post active) are h.
 //
 // Pressure advance changes are keyed by print time: a move uses the
-// latest value set for a time at or before its start.  Changing the
-// smooth time forgets earlier values.
+// latest value set for a time at or before its start (the 16 newest
+// changes are kept).  The smooth time applies at once to every position.
 #include <stdlib.h>
 #include <string.h>
 #include "kin_extruder.h"
@@ -141,11 +141,12 @@ extruder_set_pressure_advance(struct stepper_kin *sk, double print_time,
 {
     struct extruder_stepper *es = (struct extruder_stepper *)sk;
     double h = .5 * smooth_time;
-    if (h != es->half_smooth_time)
-        es->nchanges = 0;
     es->half_smooth_time = h;
     es->inv_half_smooth_time2 = h ? 1. / (h * h) : 0.;
     sk->pre_active = sk->post_active = h;
+    if (es->nchanges
+        && es->changes[es->nchanges - 1].pressure_advance == pressure_advance)
+        return 0;           // unchanged: keep the earlier activation time
     if (es->nchanges == MAX_PA_CHANGES) {
         // drop the oldest change that is superseded for every move
         memmove(es->changes, es->changes + 1,
