@@ -9,6 +9,10 @@ KINEMATICS = {
     "cartesian": "cartesian",
     "corexy": "corexy",
     "delta": "delta",
+    "corexz": "corexz",
+    "hybrid_corexy": "hybrid_corexy",
+    "hybrid_corexz": "hybrid_corexz",
+    "winch": "winch",
 }
 
 

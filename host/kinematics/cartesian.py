@@ -56,6 +56,13 @@ class AxisLimits:
         move.limit_speed(self.max_z_velocity * z_ratio, self.max_z_accel * z_ratio)
 
 
+def share_endstops(rail_a, rail_b):
+    """Both steppers move for either axis: each endstop stops both."""
+    for rail, other in ((rail_a, rail_b), (rail_b, rail_a)):
+        for endstop in rail.endstops():
+            endstop.add_stepper(other.stepper)
+
+
 class CartesianFamily:
     """Kinematics whose three rails map to x, y, z with box limits."""
 

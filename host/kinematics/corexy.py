@@ -2,7 +2,7 @@
 (docs/Kinematics.md), stepper_z drives z directly."""
 from ...chelper import motion
 from ..stepper import Rail
-from .cartesian import AXES, CartesianFamily
+from .cartesian import AXES, CartesianFamily, share_endstops
 
 
 def load(printer_section, config, hw, trapq):
@@ -10,8 +10,5 @@ def load(printer_section, config, hw, trapq):
     solvers = [motion.corexy_stepper("+"), motion.corexy_stepper("-"),
                motion.cartesian_stepper("z")]
     kin = CartesianFamily(rails, solvers, printer_section, trapq)
-    # Either XY stepper moves for either axis: both must stop on either endstop.
-    for rail, other in ((rails[0], rails[1]), (rails[1], rails[0])):
-        for endstop in rail.endstops():
-            endstop.add_stepper(other.stepper)
+    share_endstops(rails[0], rails[1])
     return kin
