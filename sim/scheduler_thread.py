@@ -103,11 +103,14 @@ class VThread:
         self._act()
         if type(ns) is not int or ns < 0:
             raise SimError(f"thread {self.name}: compute needs int ns >= 0, got {ns!r}")
-        self.remaining = ns
         self.cont = then
         if until is not None and ns > 0:
-            self.until_event = self.sched.kernel.schedule(
-                until, lambda: self.sched.cut_burst(self))
+            if until <= self.sched.kernel.now:
+                ns = 0                  # started after its end: nothing to do
+            else:
+                self.until_event = self.sched.kernel.schedule(
+                    until, lambda: self.sched.cut_burst(self))
+        self.remaining = ns
 
     def sleep(self, ns: int, then: Callable[[], None]) -> None:
         self.sleep_until(self.sched.kernel.now + ns, then)

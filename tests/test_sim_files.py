@@ -118,3 +118,14 @@ def test_spikes_take_whole_cores_for_their_duration():
     used = sum(t.cpu_ns for t in threads) + overhead
     assert 2 * 4 * NS_PER_S - 20 * NS_PER_MS <= used <= 2 * 4 * NS_PER_S
     assert overhead < NS_PER_MS
+
+
+def test_spike_thread_starting_after_its_end_does_nothing():
+    """More spike threads than cores: late ones find their window over."""
+    doc = {"spike": [{"name": "hog", "at_s": 0.1, "duration_ms": 50, "threads": 3,
+                      "policy": "fifo", "priority": 50, "cpus": [0]}]}
+    sched, threads = _run(doc, 0.5)
+    switch = load_machine("x86-vm-2core").context_switch_ns
+    # FIFO: the first runs the whole window, the others start after it
+    assert [t.cpu_ns for t in threads] == [50 * NS_PER_MS - switch, 0, 0]
+    assert all(t.state == "exited" for t in threads)
