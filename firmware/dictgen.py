@@ -101,12 +101,23 @@ def assign_ids(commands, responses):
 
 # ---- profiles ----
 
-def _pin_count(pins):
-    top = 0
+def _pin_numbers(pins):
+    """Every pin number an enumeration names ([start, count] is a range)."""
+    numbers = set()
     for value in pins.values():
-        last = value[0] + value[1] - 1 if isinstance(value, list) else value
-        top = max(top, last)
-    return top + 1
+        numbers.update(range(value[0], value[0] + value[1]) if isinstance(value, list)
+                       else [value])
+    return numbers
+
+
+def _pin_bitmap(pins):
+    """(pin count, bitmap bytes) of the valid pin numbers."""
+    numbers = _pin_numbers(pins)
+    count = max(numbers) + 1
+    bitmap = bytearray((count + 7) // 8)
+    for n in numbers:
+        bitmap[n // 8] |= 1 << (n % 8)
+    return count, bytes(bitmap)
 
 
 def _profile_from_klipper_dict(name, path, move_count):
@@ -235,10 +246,12 @@ def generate_c(src_dir=SRC_DIR):
         dictionaries[p["name"]] = d
         blob = zlib.compress(dictionary_bytes(d), 9)
         var = "dict_" + re.sub(r"\W", "_", p["name"])
-        out += ["static const uint8_t %s[] = {" % var, _c_bytes(blob), "};"]
-        entries.append("    {%s, %s, %d, %d, %d, %d, %s, %d}," % (
+        pin_count, bitmap = _pin_bitmap(p["pins"])
+        out += ["static const uint8_t %s[] = {" % var, _c_bytes(blob), "};",
+                "static const uint8_t %s_pins[] = {" % var, _c_bytes(bitmap), "};"]
+        entries.append("    {%s, %s, %d, %d, %d, %d, %s_pins, %s, %d}," % (
             _c_string(p["name"]), _c_string(p["mcu"]), p["clock_freq"],
-            p["adc_max"], p["move_count"], _pin_count(p["pins"]), var, len(blob)))
+            p["adc_max"], p["move_count"], pin_count, var, var, len(blob)))
     out += ["", "const struct profile_entry fw_profiles[] = {"] + entries + [
         "};", "const int fw_profile_count_ = %d;" % len(entries), ""]
     return "\n".join(out), dictionaries

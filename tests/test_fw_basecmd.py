@@ -130,3 +130,15 @@ def test_instances_are_independent():
     assert a.is_shutdown and not b.is_shutdown
     b.send("get_config")
     assert b.responses()[0][1]["is_config"] == 0
+
+
+def test_pins_outside_the_enumeration_are_refused():
+    # atmega2560: PH0..PH7 = 56..63, PJ0 = 72; 64..71 name no pin
+    fw = Firmware("atmega2560")
+    fw.send("allocate_oids count=2",
+            ("config_digital_out", {"oid": 0, "pin": 63, "value": 0, "default_value": 0,
+                                    "max_duration": 0}))
+    assert not fw.is_shutdown
+    fw.send(("config_digital_out", {"oid": 1, "pin": 64, "value": 0, "default_value": 0,
+                                    "max_duration": 0}))
+    assert fw.shutdown_reason == "Not a valid pin"

@@ -61,7 +61,8 @@ uint32_t timer_read_time(struct mcu *m)
 
 int board_pin_valid(struct mcu *m, uint32_t pin)
 {
-    return pin < m->board->pin_count;
+    return pin < m->board->pin_count
+        && (m->profile->pin_valid[pin / 8] >> (pin % 8)) & 1;
 }
 
 void gpio_out_write(struct mcu *m, uint32_t pin, uint8_t value)

@@ -102,7 +102,8 @@ struct profile_entry {
     uint32_t clock_freq;
     uint32_t adc_max;
     uint16_t move_count;
-    uint16_t pin_count;
+    uint16_t pin_count;       /* pin numbers are below this */
+    const uint8_t *pin_valid; /* bitmap: which numbers the enumeration names */
     const uint8_t *dict_zlib; /* zlib-compressed data dictionary */
     uint32_t dict_zlib_len;
 };
