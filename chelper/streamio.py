@@ -184,6 +184,8 @@ class StreamWriter:
         self.counts = {}
         self.bytes_written = 0
         self._binary_out = not isinstance(fileobj, io.TextIOBase)
+        if fmt == "serial" and not self._binary_out:
+            raise ValueError("serial output needs a binary file (got a text stream)")
         if fmt == "serial":
             self._encoder = BlockPacker(dictionary, first_seq)
         elif fmt == "text":
@@ -222,8 +224,6 @@ class StreamWriter:
     def _emit(self, data: bytes):
         if data:
             if not self._binary_out:
-                if self.fmt == "serial":
-                    raise ValueError("serial output needs a binary file")
                 data = data.decode("ascii")
             self.fileobj.write(data)
             self.bytes_written += len(data)   # text is ASCII: chars == bytes

@@ -142,9 +142,11 @@ def test_jsonl_lines(dictionary, messages):
         assert all(obj[k] == v for k, v in args.items() if k != "clock")
 
 
-def test_unknown_format_rejected(dictionary):
+def test_unknown_format_or_text_file_for_serial_rejected(dictionary):
     with pytest.raises(ValueError):
         streamio.StreamWriter(io.BytesIO(), "xml", dictionary)
+    with pytest.raises(ValueError, match="binary"):
+        streamio.StreamWriter(io.StringIO(), "serial", dictionary)
 
 
 def test_text_reading_with_small_buffers(dictionary, messages, monkeypatch):
