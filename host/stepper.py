@@ -8,6 +8,7 @@ stepper plus its endstop and travel limits (stepper_x, stepper_a, ...).
 Step distance (docs/Rotation_Distance.md):
     step_dist = rotation_distance / (full_steps_per_rotation * microsteps * gear_ratio)
 """
+import math
 from dataclasses import dataclass
 
 from ..chelper import motion
@@ -36,8 +37,11 @@ def parse_gear_ratio(section):
 
 def parse_step_distance(section, units_in_radians=False):
     if units_in_radians:
-        rotation_dist = 2. * 3.141592653589793  # one turn in radians
-        section.getfloat("rotation_distance", None)  # not allowed to matter
+        # Angles are in radians: one motor turn (before gearing) is 2*pi.
+        rotation_dist = 2. * math.pi
+        if section.has_option("rotation_distance"):
+            raise section.error("rotation_distance is not used by a stepper in radians"
+                                " (use gear_ratio)", "rotation_distance")
     else:
         rotation_dist = section.getfloat("rotation_distance", above=0.)
     microsteps = section.getint("microsteps", minval=1)

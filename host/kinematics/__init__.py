@@ -13,6 +13,7 @@ KINEMATICS = {
     "hybrid_corexy": "hybrid_corexy",
     "hybrid_corexz": "hybrid_corexz",
     "winch": "winch",
+    "polar": "polar",
 }
 
 
