@@ -14,6 +14,7 @@ KINEMATICS = {
     "hybrid_corexz": "hybrid_corexz",
     "winch": "winch",
     "polar": "polar",
+    "deltesian": "deltesian",
 }
 
 
