@@ -138,6 +138,16 @@ class StepCompress:
     def position(self):
         return int(lib.stepcompress_position(self._sc))
 
+    def find_past_position(self, clock):
+        """Net steps (logical direction 1 positive) after every emitted
+        step at or before `clock`, from the kept history of queue_step
+        runs (steps not yet flushed are not included)."""
+        return int(lib.stepcompress_find_past_position(self._sc, int(clock)))
+
+    def expire_history(self, clock):
+        """Forget emitted runs that ended before `clock`."""
+        lib.stepcompress_expire_history(self._sc, int(clock))
+
     def take_messages(self):
         """Messages produced so far (and forgets them), in order."""
         n = lib.stepcompress_message_count(self._sc)

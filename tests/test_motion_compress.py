@@ -170,3 +170,17 @@ def test_first_move_of_cartesian_basic_matches_klipper_exactly():
     ours = our_lines(sc.take_messages(), 2)
     assert ours == klipper_lines("cartesian_basic", 2, len(ours))
     assert len(ours) == 17
+
+
+@settings(max_examples=30, deadline=None)
+@given(seq=step_segments(), probes=st.lists(st.floats(0., 1.), min_size=1, max_size=10))
+def test_past_position_counts_emitted_steps(seq, probes):
+    sc = compress(seq[0], seq[1], 400, 0)
+    got, dirs = decode_steps(sc.take_messages())
+    signs = np.where(dirs == 1, 1, -1)
+    for f in probes:
+        clock = int(f * (got[-1] + 1000))
+        want = int(np.sum(signs[got <= clock]))
+        assert sc.find_past_position(clock) == want
+    sc.expire_history(int(got[-1]) + 1)
+    assert sc.find_past_position(int(got[-1]) + 5) == int(np.sum(signs))

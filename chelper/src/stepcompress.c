@@ -51,11 +51,22 @@ struct stepcompress {
     int64_t position;           // net steps appended and not cancelled
     struct sc_message *msgs;
     size_t nmsgs, msgcap;
+    struct emitted_run *history;
+    size_t hist_head, hist_tail, hist_cap;
+    int64_t emitted_position;   // net steps of emitted queue_step runs
     char errmsg[200];
 };
 
 struct run {
     int64_t interval, count, add;
+};
+
+// An emitted queue_step, kept to answer "where was the stepper at clock
+// c" (homing, position queries) until expired.
+struct emitted_run {
+    uint64_t base_clock, last_clock;    // clock before the first step, last
+    int64_t start_position, interval, count, add;
+    int sign;                           // +1 for logical direction 1
 };
 
 struct stepcompress *
@@ -81,6 +92,7 @@ stepcompress_delete(struct stepcompress *sc)
         return;
     free(sc->queue);
     free(sc->msgs);
+    free(sc->history);
     free(sc);
 }
 
@@ -341,6 +353,81 @@ verify_run(struct stepcompress *sc, const struct run *r)
 }
 
 /****************************************************************
+ * History of emitted runs
+ ****************************************************************/
+
+static void
+record_run(struct stepcompress *sc, uint64_t base, int64_t interval,
+           int64_t count, int64_t add, uint64_t last_clock)
+{
+    if (sc->hist_tail == sc->hist_cap) {
+        if (sc->hist_head) {
+            memmove(sc->history, sc->history + sc->hist_head,
+                    (sc->hist_tail - sc->hist_head) * sizeof(*sc->history));
+            sc->hist_tail -= sc->hist_head;
+            sc->hist_head = 0;
+        }
+        if (sc->hist_tail * 2 >= sc->hist_cap) {
+            sc->hist_cap = sc->hist_cap ? 2 * sc->hist_cap : 256;
+            sc->history = realloc(sc->history,
+                                  sc->hist_cap * sizeof(*sc->history));
+            if (!sc->history)
+                abort();
+        }
+    }
+    int sign = sc->queue_dir ? 1 : -1;
+    struct emitted_run *h = &sc->history[sc->hist_tail++];
+    h->base_clock = base;
+    h->last_clock = last_clock;
+    h->start_position = sc->emitted_position;
+    h->interval = interval;
+    h->count = count;
+    h->add = add;
+    h->sign = sign;
+    sc->emitted_position += sign * count;
+}
+
+// Clock of step k (1-based) of a run.
+static inline uint64_t
+run_step_clock(const struct emitted_run *h, int64_t k)
+{
+    return h->base_clock + k * h->interval + h->add * (k * (k - 1) / 2);
+}
+
+int64_t
+stepcompress_find_past_position(struct stepcompress *sc, uint64_t clock)
+{
+    for (size_t i = sc->hist_tail; i > sc->hist_head; i--) {
+        const struct emitted_run *h = &sc->history[i - 1];
+        if (clock < run_step_clock(h, 1))
+            continue;
+        if (clock >= h->last_clock)
+            return h->start_position + h->sign * h->count;
+        // largest k with step k at or before clock (steps are increasing)
+        int64_t lo = 1, hi = h->count - 1;
+        while (lo < hi) {
+            int64_t mid = (lo + hi + 1) / 2;
+            if (run_step_clock(h, mid) <= clock)
+                lo = mid;
+            else
+                hi = mid - 1;
+        }
+        return h->start_position + h->sign * lo;
+    }
+    if (sc->hist_tail > sc->hist_head)
+        return sc->history[sc->hist_head].start_position;
+    return sc->emitted_position;
+}
+
+void
+stepcompress_expire_history(struct stepcompress *sc, uint64_t clock)
+{
+    while (sc->hist_head < sc->hist_tail
+           && sc->history[sc->hist_head].last_clock < clock)
+        sc->hist_head++;
+}
+
+/****************************************************************
  * Queue
  ****************************************************************/
 
@@ -356,6 +443,8 @@ compress_until(struct stepcompress *sc, uint64_t move_clock)
         push_message(sc, SC_MSG_QUEUE_STEP, start, start,
                      r.interval, r.count, r.add);
         sc->last_step_clock = start + run_reach(&r);
+        record_run(sc, start, r.interval, r.count, r.add,
+                   sc->last_step_clock);
         sc->qhead += r.count;
     }
     if (sc->qhead == sc->qtail)
@@ -423,6 +512,8 @@ enqueue_step(struct stepcompress *sc, uint64_t clock, int dir)
             uint64_t interval = (clock - sc->last_step_clock) & 0xffffffffULL;
             push_message(sc, SC_MSG_QUEUE_STEP, clock, sc->last_step_clock,
                          (int64_t)interval, 1, 0);
+            record_run(sc, sc->last_step_clock, (int64_t)interval, 1, 0,
+                       clock);
             sc->last_step_clock = clock;
             update_last_step_print_time(sc);
             return 0;

@@ -35,6 +35,9 @@ int stepcompress_queue_reset_step_clock(struct stepcompress *sc,
 uint64_t stepcompress_last_step_clock(struct stepcompress *sc);
 int64_t stepcompress_position(struct stepcompress *sc);
 int stepcompress_step_dir(struct stepcompress *sc);
+int64_t stepcompress_find_past_position(struct stepcompress *sc,
+                                        uint64_t clock);
+void stepcompress_expire_history(struct stepcompress *sc, uint64_t clock);
 uint32_t stepcompress_oid(struct stepcompress *sc);
 int stepcompress_message_count(struct stepcompress *sc);
 int stepcompress_take_messages(struct stepcompress *sc,
