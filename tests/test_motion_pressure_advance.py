@@ -144,3 +144,17 @@ def test_constant_velocity_is_unchanged_by_smoothing_without_advance():
     # with an advance the position leads by pa * v in steady state
     sk.set_pressure_advance(.05, .04)
     assert abs(sk.position_at(1.5) - (3. + 4. * .5 + .05 * 4.)) < 1e-10
+
+
+def test_advance_changes_apply_to_moves_starting_after_their_time():
+    tq = motion.TrapQ()
+    # two identical eligible constant-velocity moves, the second from t=2
+    tq.append(1., 0., 1., 0., (0., 0., 0.), (1., 1., 0.), 4., 4., 0.)
+    tq.append(2., 0., 1., 0., (4., 0., 0.), (1., 1., 0.), 4., 4., 0.)
+    sk = motion.extruder_stepper()
+    sk.set_trapq(tq)
+    sk.set_pressure_advance(.05, .04, print_time=0.)
+    sk.set_pressure_advance(.10, .04, print_time=2.)
+    # steady state inside each move leads by its own pa * v
+    assert abs(sk.position_at(1.5) - (2. + .05 * 4.)) < 1e-10
+    assert abs(sk.position_at(2.5) - (6. + .10 * 4.)) < 1e-10
