@@ -1,5 +1,6 @@
 """Python face of the C motion helpers: trapezoid queue, stepper
-kinematics with the iterative step solver, and step compression.
+kinematics with the iterative step solver, input shaping, and step
+compression into queue_step / set_next_step_dir / reset_step_clock.
 
 All times are print times in seconds (float); clocks are integer MCU
 ticks. Objects own their C memory and free it when collected; a stepper
@@ -17,12 +18,19 @@ Typical use (one stepper)::
     sk.generate_steps(flush_time); sc.flush(move_clock)
     msgs = sc.take_messages()
 
+Kinematics: cartesian_stepper('x'|'y'|'z'), corexy_stepper('+'|'-'),
+corexz_stepper('+'|'-'), delta_stepper(arm2, tx, ty), deltesian_stepper(
+arm2, arm_x), polar_stepper('r'|'a'), winch_stepper(ax, ay, az),
+rotary_delta_stepper(shoulder_radius, shoulder_height, angle, upper,
+lower), extruder_stepper() (with set_pressure_advance), and
+input_shaper(sk) wrapping any of them (pulses from chelper.shapers).
+
 Errors from C raise MotionError with the compressor's one-line message
 (it names the stepper's oid).
 
 Extruder trapq convention (as Klipper's extruder): x is the filament
-position; axes_r = (extrude ratio, 1.0 if pressure advance applies to the
-move else 0.0, 0.0).
+position; axes_r = (1.0, 1.0 if pressure advance applies to the move else
+0.0, 0.0) with signed extruder velocities/acceleration.
 """
 import numpy as np
 
