@@ -10,8 +10,10 @@ step" takes zero virtual time and must end with exactly one action:
   CPU was received: a busy loop bounded by wall time);
 - `t.sleep(ns, then)` / `t.sleep_until(at, then)`: block on a timer (a
   time not in the future does not block at all, like clock_nanosleep);
-- `t.wait(signal, then)`: block until `signal.post()` (counting, so a post
-  before the wait is not lost, like a pipe byte or a semaphore);
+- `t.wait(signal, then, until=None)`: block until `signal.post()`
+  (counting, so a post before the wait is not lost, like a pipe byte or a
+  semaphore) or until the absolute time `until` (poll() with a timeout;
+  `t.timed_out` says which);
 - `t.block(then)`: block until `Scheduler.wake(t)`;
 - `t.exit()`.
 After a wake-up the continuation runs once the thread gets a CPU again, so
@@ -48,6 +50,7 @@ class VThread:
         "interrupt", "in_program", "acted", "timer", "until_event",
         "runnable_since", "woke_at", "rr_left", "cpu_ns", "runq_waits",
         "wake_latencies", "gil_waits", "switches", "index", "wake_cb",
+        "timed_out",
     )
 
     def __init__(self, sched, index: int, name: str, policy: str, nice: int,
@@ -81,6 +84,7 @@ class VThread:
         self.wake_latencies: list[int] = []
         self.gil_waits: list[int] = []
         self.switches = 0
+        self.timed_out = False
         self.wake_cb = lambda: sched.wake(self)     # timer callback
 
     def __repr__(self) -> str:
@@ -124,15 +128,27 @@ class VThread:
         self.state = BLOCKED
         self.timer = self.sched.kernel.schedule(at, self.wake_cb)
 
-    def wait(self, signal: "Signal", then: Callable[[], None]) -> None:
+    def wait(self, signal: "Signal", then: Callable[[], None],
+             until: int | None = None) -> None:
+        """Block until `signal` is posted or, with `until`, until that
+        absolute time (poll() with a timeout); `timed_out` tells which."""
         self._act()
         self.cont = then
+        self.timed_out = False
         if signal.count > 0:
             signal.count -= 1
             self.remaining = 0
             return
+        now = self.sched.kernel.now
+        if until is not None and until <= now:
+            self.timed_out = True
+            self.remaining = 0
+            return
         self.state = BLOCKED
         signal.waiters.append(self)
+        if until is not None:
+            self.timer = self.sched.kernel.schedule(
+                until, lambda: signal.time_out(self))
 
     def block(self, then: Callable[[], None]) -> None:
         self._act()
@@ -163,6 +179,14 @@ class Signal:
             if self.sched.wake(self.waiters.pop(0)):
                 return
         self.count += 1
+
+    def time_out(self, t: VThread) -> None:
+        """t's wait timed out: it leaves the waiters and wakes."""
+        t.timer = None
+        if t in self.waiters:
+            self.waiters.remove(t)
+            t.timed_out = True
+            self.sched.wake(t)
 
     def wake_all(self) -> None:
         """Wake every current waiter (a broadcast); nothing is remembered."""

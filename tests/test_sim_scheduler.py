@@ -308,3 +308,21 @@ def test_group_shares_split_between_cores_by_load():
     sched.flush()
     share = b0.cpu_ns / (a0.cpu_ns + b0.cpu_ns)
     assert share == pytest.approx(2 / 3, abs=0.01)
+
+
+def test_wait_with_timeout_like_poll():
+    kernel, sched = make(cores=1)
+    sig = sched.signal("fd")
+    seen = []
+
+    def loop():
+        t = sched.current
+        t.wait(sig, lambda: (seen.append((kernel.now, t.timed_out)), loop()),
+               until=kernel.now + 10 * NS_PER_MS)
+    sched.spawn("poller", loop)
+    kernel.schedule(25 * NS_PER_MS, sig.post)
+    kernel.schedule(26 * NS_PER_MS, sig.post)
+    kernel.run(until=40 * NS_PER_MS)
+    assert seen == [(10 * NS_PER_MS, True), (20 * NS_PER_MS, True), (25 * NS_PER_MS, False),
+                    (26 * NS_PER_MS, False), (36 * NS_PER_MS, True)]
+    assert sig.waiters and sig.count == 0
