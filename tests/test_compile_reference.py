@@ -19,9 +19,26 @@ from klipsim.golden import reference
 from klipsim.golden.stepdiff import diff_files
 from klipsim.sim.batch import compile_gcode
 
-CORE_CASES = ["cartesian_basic", "cartesian_speeds", "cartesian_arcs", "cartesian_homing",
-              "multi_extruder_tools",
-              "corexy_basic", "corexy_zigzag", "delta_basic", "delta_arcs"]
+CORE_CASES = [
+    "cartesian_arcs",
+    "cartesian_basic",
+    "cartesian_homing",
+    "cartesian_speeds",
+    "corexy_basic",
+    "corexy_zigzag",
+    "corexz_basic",
+    "delta_arcs",
+    "delta_basic",
+    "deltesian_arcs",
+    "hybrid_corexy_arcs",
+    "hybrid_corexz_basic",
+    "multi_extruder_tools",
+    "pa_basic",
+    "pa_zigzag",
+    "polar_basic",
+    "rotary_delta_arcs",
+    "winch_basic",
+]
 PRINT_CASES = ["cartesian_print_cube", "corexy_print_cylinder"]
 
 

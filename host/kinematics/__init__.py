@@ -15,6 +15,7 @@ KINEMATICS = {
     "winch": "winch",
     "polar": "polar",
     "deltesian": "deltesian",
+    "rotary_delta": "rotary_delta",
 }
 
 

@@ -16,6 +16,7 @@ import math
 import numpy as np
 
 from ...chelper import motion
+from ..homing import home_rails
 from ..stepper import Rail
 
 TOWER_ANGLES = (210., 330., 90.)
@@ -115,6 +116,13 @@ class DeltaKinematics:
 
     def homed_axes(self):
         return "" if self.need_home else "xyz"
+
+    def home(self, toolhead, axes):
+        """All towers home together, from far below (1.5 x the longest
+        carriage drop over the reachable radius)."""
+        forcepos = list(self.home_position) + [None]
+        forcepos[2] = -1.5 * math.sqrt(max(a * a for a in self.arm_lengths) - self.max_xy2)
+        home_rails(toolhead, self.rails, forcepos, list(self.home_position) + [None])
 
     def check_move(self, move):
         end = move.end_pos
