@@ -36,6 +36,7 @@ CORE_CASES = [
     "pa_basic",
     "pa_zigzag",
     "polar_basic",
+    "retract_exclude",
     "rotary_delta_arcs",
     "winch_basic",
 ]
