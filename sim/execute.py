@@ -93,7 +93,7 @@ def profile_for_dictionary(dictionary):
 class StreamExecutor:
     """Drives one Firmware instance through a command stream."""
 
-    def __init__(self, profile, lead_s=0.5, on_pulses=None):
+    def __init__(self, profile, lead_s=0.5, on_pulses=None, stream_dictionary=None):
         self.fw = fwmcu.Firmware(profile)
         self.our_dict = self.fw.dictionary
         self.result = ExecuteResult(profile, self.fw.clock_freq)
@@ -109,6 +109,8 @@ class StreamExecutor:
         self.trsync_armed = set()
         self.stopped = False
         self.planner = None
+        self.stream_dict = stream_dictionary
+        self.checked_formats = set()
         self.group_ints, self.group_ends = [], []
         self.group_first = self.group_clock = 0
         self.sent_groups = 0
@@ -187,7 +189,20 @@ class StreamExecutor:
         per_sample = (args["min_value"] + args["max_value"]) // 2 // args["sample_count"]
         self.fw.set_adc(pin, min(per_sample, adc_max))
 
+    def check_format(self, name):
+        """A command is ours only with the same name AND format string."""
+        self.checked_formats.add(name)
+        if self.stream_dict is None or name not in self.our_dict.commands:
+            return
+        theirs = self.stream_dict.lookup(name).msgformat
+        ours = self.our_dict.commands[name].msgformat
+        if theirs != ours:
+            raise ExecuteError("message %d: %r in the stream's dictionary is %r in the "
+                               "klipsim firmware" % (self.result.messages, theirs, ours))
+
     def encode(self, name, args):
+        if name not in self.checked_formats:
+            self.check_format(name)
         try:
             return self.fw.message_ints(name, args)
         except KeyError as e:
@@ -276,6 +291,7 @@ class StreamExecutor:
         horizon = int(REORDER_HORIZON_S * self.fw.clock_freq)
         planner, pending, next_sort = self.planner, [], REORDER_BATCH
         qs_id = self.our_dict.lookup("queue_step").msgid
+        self.check_format("queue_step")
         for index, (name, args) in enumerate(messages):
             if name == "queue_step":     # hot path: no side effects to prepare
                 ready = planner.plan_queue_step(args)
@@ -359,7 +375,8 @@ def execute_stream(path, stream_dictionary, profile=None, lead_s=0.5, on_pulses=
     the firmware `profile` (default: the one for the dictionary's MCU).
     on_pulses(pulses, pin_names) receives the executed pulses in order."""
     profile = profile or profile_for_dictionary(stream_dictionary)
-    executor = StreamExecutor(profile, lead_s=lead_s, on_pulses=on_pulses)
+    executor = StreamExecutor(profile, lead_s=lead_s, on_pulses=on_pulses,
+                              stream_dictionary=stream_dictionary)
     try:
         return executor.execute(streamio.read_stream(path, stream_dictionary))
     except (ValueError, DeliveryError) as e:

@@ -163,3 +163,13 @@ def test_cli_rejects_negative_lead(tmp_path):
     path = write_stream(tmp_path, HEADER)
     r = run_cli([path, "--mcu", "stm32f446", "--lead-s", "-1"])
     assert r.exit_code == 2 and "--lead-s" in r.output
+
+
+def test_command_with_a_different_format_is_refused(tmp_path):
+    raw = execute.fwmcu.dictionary_json("stm32f446")
+    fmt = "queue_step oid=%c interval=%u count=%hu add=%hi"
+    raw["commands"]["queue_step oid=%c interval=%u count=%u add=%hi"] = raw["commands"].pop(fmt)
+    other = msgproto.Dictionary.from_json(raw)
+    path = write_stream(tmp_path, HEADER + ["queue_step oid=0 interval=1000 count=3 add=0"])
+    with pytest.raises(execute.ExecuteError, match="count=%u"):
+        execute.execute_stream(path, other, profile="stm32f446")
