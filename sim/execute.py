@@ -106,7 +106,6 @@ class StreamExecutor:
         self.adc_pins = {}           # analog oid -> pin name
         self.trsync_start = {}       # trsync oid -> report_clock (32-bit)
         self.trsync_timeout = {}     # trsync oid -> ticks from report to expiry
-        self.trsync_armed = set()
         self.stopped = False
         self.planner = None
         self.stream_dict = stream_dictionary
@@ -174,7 +173,6 @@ class StreamExecutor:
             self._set_sensor(args)
         elif name == "trsync_start":
             self.trsync_start[args["oid"]] = args["report_clock"]
-            self.trsync_armed.add(args["oid"])
         elif name == "trsync_set_timeout" and args["oid"] in self.trsync_start:
             delta = (args["clock"] - self.trsync_start[args["oid"]]) & 0xFFFFFFFF
             self.trsync_timeout[args["oid"]] = delta
