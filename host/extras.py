@@ -28,13 +28,14 @@ LOADERS = {
     "exclude_object": "klipsim.host.exclude_object:load_exclude_object",
     "homing_override": "klipsim.host.homing_override:load",
     "extruder_stepper": "klipsim.host.extruder:load_extruder_stepper",
+    "input_shaper": "klipsim.host.input_shaper:load",
 }
 
 PASSIVE = (
     "virtual_sdcard",
     "idle_timeout", "force_move", "board_pins",
     "save_variables", "verify_heater", "gcode_macro", "delayed_gcode",
-    "safe_z_home", "input_shaper",
+    "safe_z_home",
     "bed_mesh", "endstop_phase", "static_digital_output", "temperature_sensor",
     "led", "neopixel", "gcode_arcs", "printer", "mcu",
 )

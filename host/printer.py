@@ -49,6 +49,7 @@ class Printer:
         for obj in list(self.objects.values()):
             if hasattr(obj, "connect"):
                 obj.connect(self)
+        self.motion.update_kin_flush_delay()   # objects may add scan windows
         # Macros last: rename_existing needs the commands they wrap.
         self.macros = MacroSet(dispatcher, printer_status=self.status)
         self.macros.add_from_config(config)
