@@ -13,8 +13,8 @@ from klipsim.sim.scheduler import SchedConfig, Scheduler
 SPAN = 200 * NS_PER_MS
 
 
-def build(data):
-    cores = data.draw(st.integers(1, 4), label="cores")
+def build(data, min_cores=1, min_threads=1):
+    cores = data.draw(st.integers(min_cores, 4), label="cores")
     config = SchedConfig(
         cores=cores,
         tick_hz=data.draw(st.sampled_from([0, 250, 1000])),
@@ -24,7 +24,7 @@ def build(data):
     kernel = Kernel(np.random.default_rng(0), trace=True)
     sched = Scheduler(kernel, config)
     gil = GIL(sched, 5 * NS_PER_MS)
-    for i in range(data.draw(st.integers(1, 7), label="threads")):
+    for i in range(data.draw(st.integers(min_threads, 7), label="threads")):
         policy = data.draw(st.sampled_from(["other", "other", "fifo", "rr"]))
         kw = dict(policy=policy,
                   nice=data.draw(st.integers(-10, 10)) if policy == "other" else 0,
@@ -79,3 +79,26 @@ def test_invariants(data):
         where[name] = core
     for t in sched.threads:
         assert all(type(x) is int and x >= 0 for x in t.runq_waits)
+
+
+@settings(max_examples=10, deadline=None)
+@given(st.data())
+def test_no_thread_waits_long_beside_an_idle_core(data):
+    """Work conservation: a runnable thread never waits more than one
+    balance interval while a core it may use sits idle."""
+    kernel, sched = build(data, min_cores=2, min_threads=3)
+    interval = sched.config.balance_interval_ns
+    since = {}
+    while kernel.peek() is not None and kernel.peek() < SPAN:
+        kernel.step()
+        now = kernel.now
+        idle = {c.index for c in sched.cores
+                if c.curr is None and c.switch_until <= now and c.load() == 0}
+        for t in sched.threads:
+            waiting = (t.state == "runnable" and sched.cores[t.core].curr is not t
+                       and any(i in idle for i in t.cpus))
+            if not waiting:
+                since.pop(t.name, None)
+                continue
+            start = since.setdefault(t.name, now)
+            assert now - start <= interval, (t.name, start, now)

@@ -326,3 +326,29 @@ def test_wait_with_timeout_like_poll():
     assert seen == [(10 * NS_PER_MS, True), (20 * NS_PER_MS, True), (25 * NS_PER_MS, False),
                     (26 * NS_PER_MS, False), (36 * NS_PER_MS, True)]
     assert sig.waiters and sig.count == 0
+
+
+def test_idle_core_pulls_waiting_thread_at_once():
+    """Three periodic threads on two cores: whenever a core goes idle it
+    takes a waiting thread, so nobody waits beside an idle core."""
+    kernel, sched = make(cores=2)
+    for name, work in (("a", 3), ("b", 3), ("c", 1)):
+        spawn_periodic(sched, name, work * NS_PER_MS, 4 * NS_PER_MS)
+    kernel.run(until=200 * NS_PER_MS)
+    sched.flush()
+    # together they ask for 7 ms per 4 ms on 2 cores (8 ms): all served
+    assert [t.cpu_ns for t in sched.threads] == [150 * NS_PER_MS, 150 * NS_PER_MS,
+                                                50 * NS_PER_MS]
+
+
+def test_balance_tick_moves_preempted_thread_to_idle_core():
+    kernel, sched = make(cores=2, rt_throttle="none")
+    main = spawn_hog(sched, "main", cpus=[0, 1])
+    core = main.core
+    sched.spawn("rt", lambda: sched.current.compute(20 * NS_PER_MS, sched.current.exit),
+                policy="fifo", priority=10, cpus=[core], at=NS_PER_MS)
+    kernel.run(until=21 * NS_PER_MS)
+    sched.flush()
+    # preempted at 1 ms, moved at the next 4 ms balance tick (4 ms)
+    assert main.cpu_ns == 21 * NS_PER_MS - 3 * NS_PER_MS
+    assert main.core != core
