@@ -63,7 +63,9 @@ class Run:
         self.printer.reactor.run_due_timers()
 
     def finish(self):
-        self.printer.finish()
+        """End the run as the compiler does; `end_time` is the print time
+        Klipper logs at exit (checked against it in test_compile_reference)."""
+        self.end_time = self.printer.finish()
         self.writer.close()
         return self.lines()
 

@@ -1,0 +1,167 @@
+"""[output_pin], [fan], [heater_fan], [controller_fan]: timing of SET_PIN
+and M106/M107 derived from the motion (a lone move's trapezoid) and from
+the documented queue rules (KLIPPER-FACTS.md 2.2: requests are timed at
+the end of the queued moves, one pin is updated at most every 0.1 s,
+requests due at once collapse into the last), plus Klipper's reference
+lines per oid for the user_print_parts pins."""
+import os
+import sys
+
+import pytest
+
+sys.path.insert(0, os.path.dirname(__file__))
+from _extras_helpers import Run, base_config_text  # noqa: E402
+
+FREQ = 16000000                  # atmega2560
+FAN_CYCLE_TICKS = 160000         # [fan] cycle_time 0.010 s
+LIGHT_CYCLE_TICKS = 160000       # caselight cycle_time 0.010 s
+START_TIME = 0.250               # first move after idle (BUFFER_TIME_START)
+MAX_ACCEL = 3000.                # printer.cfg
+
+EXTRA = """
+[output_pin caselight]
+pin: PH4
+pwm: True
+cycle_time: 0.010
+value: 0
+
+[output_pin beeper]
+pin: PC0
+value: 0
+"""
+
+HOME = "SET_KINEMATIC_POSITION X=100 Y=100 Z=5\n"
+
+
+def config(fan_options="kick_start_time: 0.5\noff_below: 0.1\n", extra=EXTRA):
+    text = base_config_text().replace("[fan]\npin: PH6\n", "[fan]\npin: PH6\n" + fan_options)
+    assert fan_options in text
+    return text + extra
+
+
+def lone_move_time(distance, speed, accel=MAX_ACCEL):
+    """Duration of a move from rest to rest (trapezoid or triangle)."""
+    if speed * speed / accel >= distance:
+        return 2. * (distance / accel) ** .5
+    return 2. * speed / accel + (distance - speed * speed / accel) / speed
+
+
+def clock(print_time):
+    return int(print_time * FREQ)
+
+
+@pytest.fixture
+def run(tmp_path):
+    return Run(tmp_path, config())
+
+
+def test_set_pin_timed_after_queued_moves(run):
+    run.run(HOME + "G1 X200 F6000\nSET_PIN PIN=caselight VALUE=0.5\n")
+    run.finish()
+    oid = run.oid_of_pin("PH4")
+    expected = clock(START_TIME + lone_move_time(100., 100.))
+    # first line: the start-up value (0) queued at configuration
+    assert run.outputs(oid)[1:] == [(expected, LIGHT_CYCLE_TICKS // 2)]
+
+
+def test_updates_of_one_pin_are_spaced(run):
+    run.run(HOME + "SET_PIN PIN=beeper VALUE=1\nG4 P50\nSET_PIN PIN=beeper VALUE=0\n"
+            "G4 P300\nSET_PIN PIN=beeper VALUE=1\n")
+    run.finish()
+    (t1, v1), (t2, v2), (t3, v3) = run.outputs(run.oid_of_pin("PC0"))
+    assert (v1, v2, v3) == (1, 0, 1)
+    assert t1 == clock(START_TIME)
+    assert t2 == clock(START_TIME + 0.100)        # not +0.050: 0.1 s spacing
+    assert t3 == clock(START_TIME + 0.050 + 0.300)
+
+
+def test_requests_due_together_collapse(run):
+    run.run(HOME + "SET_PIN PIN=caselight VALUE=0.2\nSET_PIN PIN=caselight VALUE=0.7\n"
+            "SET_PIN PIN=beeper VALUE=0\n")         # unchanged value: nothing sent
+    run.finish()
+    assert run.outputs(run.oid_of_pin("PH4"))[1:] == [
+        (clock(START_TIME), int(0.7 * LIGHT_CYCLE_TICKS + 0.5))]
+    assert run.outputs(run.oid_of_pin("PC0")) == []
+
+
+def test_fan_kick_start_and_off_below(run):
+    # M400 between the moves: each starts and ends at rest.
+    run.run(HOME + "M106 S20\nG1 X110 F6000\nM400\nM106 S128\nG1 X200 F6000\nM400\nM107\n")
+    run.finish()
+    oid = run.oid_of_pin("PH6")
+    t1 = START_TIME + lone_move_time(10., 100.)
+    t2 = t1 + lone_move_time(90., 100.)
+    assert run.outputs(oid)[1:] == [
+        (clock(t1), FAN_CYCLE_TICKS),                              # kick: full power
+        (clock(t1 + 0.5), int(128. / 255. * FAN_CYCLE_TICKS + 0.5)),
+        (clock(t2), 0)]
+    # S20 is below off_below (0.1 of 255): no line at START_TIME
+    status = run.printer.objects["fan"].get_status()
+    assert status["speed"] == 0.
+
+
+def test_fan_off_at_end_of_run(run):
+    run.run(HOME + "M106 S255\nG1 X200 F6000\n")
+    run.finish()
+    oid = run.oid_of_pin("PH6")
+    assert run.end_time >= START_TIME + lone_move_time(100., 100.)
+    assert run.outputs(oid)[1:] == [(clock(START_TIME), FAN_CYCLE_TICKS),
+                                    (clock(run.end_time), 0)]
+
+
+def test_fan_change_waits_for_kick_start(run):
+    """Started from off, the fan runs at full power for kick_start_time
+    (0.5 s here); the next update waits until the kick is over, and by
+    then the M107 has been overridden by the later M106 S100."""
+    run.run(HOME + "M106 S255\nG4 P10\nM107\nG4 P10\nM106 S100\n")
+    run.finish()
+    oid = run.oid_of_pin("PH6")
+    assert run.outputs(oid)[1:] == [
+        (clock(START_TIME), FAN_CYCLE_TICKS),
+        (clock(START_TIME + 0.5), int(100. / 255. * FAN_CYCLE_TICKS + 0.5)),
+        (clock(max(run.end_time, START_TIME + 0.5 + 0.1)), 0)]   # 0.1 s spacing
+
+
+def test_heater_fan_timer_and_end(tmp_path):
+    extra = "\n[heater_fan hotend_fan]\npin: PC1\nheater: extruder\n"
+    run = Run(tmp_path, config(extra=extra))
+    run.run(HOME + "M104 S200\nG1 X110 F6000\n")
+    run.finish()
+    lines = run.lines()
+    oid = run.oid_of_pin("PC1")
+    config_line = [l for l in lines if l.startswith("config_digital_out oid=%d " % oid)][0]
+    assert "default_value=1" in config_line          # shutdown_speed 1 by default
+    # the timer's request: estimated print time 0 offline -> clock 0;
+    # off at the exit print time
+    assert run.outputs(oid)[1:] == [(0, FAN_CYCLE_TICKS), (clock(run.end_time), 0)]
+
+
+def test_controller_fan_idle_until_active(tmp_path):
+    extra = "\n[controller_fan board]\npin: PC1\nidle_speed: 0.5\n"
+    run = Run(tmp_path, config(extra=extra))
+    run.run("M104 S200\n")           # a heater target makes it active
+    run.finish()
+    assert run.outputs(run.oid_of_pin("PC1"))[1:2] == [(0, FAN_CYCLE_TICKS)]
+
+
+def test_hardware_pwm_output_pin(tmp_path):
+    extra = "\n[output_pin led]\npin: PB5\npwm: True\nhardware_pwm: True\ncycle_time: 0.002\n" \
+            "value: 0.25\nshutdown_value: 0\n"
+    run = Run(tmp_path, config(extra=extra))
+    run.run(HOME + "SET_PIN PIN=led VALUE=0.5\n")
+    lines = run.finish()
+    pwm_max = run.dictionary.config["PWM_MAX"]
+    oid = run.oid_of_pin("PB5")
+    config_line = [l for l in lines if l.startswith("config_pwm_out")][0]
+    assert config_line == ("config_pwm_out oid=%d pin=PB5 cycle_ticks=%d value=%d"
+                           " default_value=0 max_duration=0"
+                           % (oid, 0.002 * FREQ, int(0.25 * pwm_max)))
+    assert run.outputs(oid, "queue_pwm_out") == [
+        (clock(0.2), int(0.25 * pwm_max + 0.5)),      # start-up value at est + 0.2 s
+        (clock(START_TIME), int(0.5 * pwm_max + 0.5))]
+
+
+def test_output_pin_status_for_macros(run):
+    run.run(HOME + "SET_PIN PIN=caselight VALUE=0.3\n")
+    run.finish()
+    assert run.printer.objects["output_pin caselight"].get_status() == {"value": 0.3}
