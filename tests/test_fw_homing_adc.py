@@ -114,3 +114,14 @@ def test_adc_out_of_range_after_four_readings():
     assert fw.shutdown_reason == "ADC out of range"
     assert fw.shutdown_clock == 10 * MS + 3 * 300 * MS + 7 * MS
     assert "shutdown" in names(fw.responses())
+
+
+def test_zero_sample_periods_still_advance_the_clock():
+    fw = configured(HOMING_CFG + ["config_analog_in oid=3 pin=PF4"])
+    fw.send("trsync_start oid=1 report_clock=%d report_ticks=0 expire_reason=4" % MS,
+            "endstop_home oid=0 clock=%d sample_ticks=0 sample_count=4 rest_ticks=0"
+            " pin_value=1 trsync_oid=1 trigger_reason=1" % MS,
+            "query_analog_in oid=3 clock=%d sample_ticks=0 sample_count=8 rest_ticks=0"
+            " bytes_per_report=2 min_value=0 max_value=0 range_check_count=0" % MS)
+    fw.run_until(MS + 1000)      # returns: samples are at least a tick apart
+    assert fw.now == MS + 1000 and not fw.is_shutdown

@@ -97,8 +97,9 @@ void command_query_analog_in(struct mcu *m, uint32_t *args)
     uint8_t bpr = args[5];
     if (!bpr || bpr % 2 || bpr > ANALOG_REPORT_MAX)
         shutdown(m, "Invalid analog_in bytes_per_report");
-    a->sample_ticks = args[2];
-    a->rest_ticks = args[4];
+    /* at least one tick between samples: the simulated clock must move */
+    a->sample_ticks = args[2] ? args[2] : 1;
+    a->rest_ticks = args[4] ? args[4] : 1;
     a->bytes_per_report = bpr;
     a->min_value = args[6];
     a->max_value = args[7];

@@ -112,8 +112,10 @@ static const struct response_entry *find_response(const char *fmt)
 void command_sendf(struct mcu *m, const char *fmt, ...)
 {
     const struct response_entry *r = find_response(fmt);
-    if (!r)
+    if (!r) {
         try_shutdown(m, "Message encode error");
+        return;
+    }
     uint8_t payload[MESSAGE_PAYLOAD_MAX + 8], *p = payload;
     uint8_t *limit = payload + MESSAGE_PAYLOAD_MAX;
     p = command_encode_vlq(p, r->msgid);

@@ -61,8 +61,9 @@ void command_endstop_home(struct mcu *m, uint32_t *args)
     if (!e->sample_count)
         return;
     e->ts = trsync_lookup(m, args[6]);
-    e->sample_ticks = args[2];
-    e->rest_ticks = args[4];
+    /* at least one tick between samples: the simulated clock must move */
+    e->sample_ticks = args[2] ? args[2] : 1;
+    e->rest_ticks = args[4] ? args[4] : 1;
     e->pin_value = args[5] ? 1 : 0;
     e->trigger_reason = args[7];
     e->matches = 0;
