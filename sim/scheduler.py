@@ -254,6 +254,10 @@ class Scheduler:
 
     def _select_core(self, t: VThread) -> Core:
         cores = self.cores
+        if t.policy == OTHER:           # fast path: the previous core is idle
+            core = cores[t.core]
+            if core.fair.nr + core.rt_count == 0 and t.core in t.cpus:
+                return core
         prev = t.core if t.core in t.cpus else t.cpus[0]
         if t.policy != OTHER:
             best = min(t.cpus, key=lambda i: (self._rank(cores[i]), i != prev, i))
@@ -296,7 +300,8 @@ class Scheduler:
         """Queue a runnable thread and decide whether it preempts (Linux:
         RT above OTHER and higher RT priority preempt; a SCHED_OTHER thread
         preempts when the EEVDF pick would now choose it)."""
-        self._account(core)
+        if core.curr is not None:
+            self._account(core)
         self._enqueue(core, t)
         curr = core.curr
         if curr is None:
@@ -456,7 +461,8 @@ class Scheduler:
         """Re-pick only at Linux's scheduling points: the running thread
         left, its slice ran out, a woken thread preempts, throttling
         changed. Otherwise only re-arm the core's event."""
-        self._account(core)
+        if core.curr is not None:
+            self._account(core)
         if core.fair.nr + core.rt_count > 1:
             self._want_balance = True     # someone waits: balancing may help
         gate = self._rt_gate(core) if core.rt_count else False
