@@ -142,3 +142,13 @@ def test_pins_outside_the_enumeration_are_refused():
     fw.send(("config_digital_out", {"oid": 1, "pin": 64, "value": 0, "default_value": 0,
                                     "max_duration": 0}))
     assert fw.shutdown_reason == "Not a valid pin"
+
+
+def test_reset_gives_a_fresh_mcu():
+    fw = configured(["config_trsync oid=0"])
+    fw.run_until(FREQ)
+    fw.send("emergency_stop")
+    fw.reset()
+    assert fw.now == 0 and not fw.is_shutdown
+    fw.send("get_config")
+    assert fw.responses()[0][1]["is_config"] == 0

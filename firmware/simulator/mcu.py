@@ -91,6 +91,13 @@ class Firmware:
         self.host_seq = 0
         self._int_specs = {}
 
+    def reset(self):
+        """Power-cycle: a fresh instance of the same profile (clock 0,
+        unconfigured, empty buffers)."""
+        self.close()
+        self._mcu = lib.fw_new(self.profile.encode())
+        self.host_seq = 0
+
     def close(self):
         if self._mcu is not None:
             lib.fw_free(self._mcu)
