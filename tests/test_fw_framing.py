@@ -124,3 +124,24 @@ def test_c_link_frames_like_msgproto():
     for fw in (a, b):
         fw.run_until(10**9)
     assert a.take_pulses().tolist() == b.take_pulses().tolist()
+
+
+from hypothesis import given, settings, strategies as st  # noqa: E402
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.binary(max_size=200))
+def test_resync_after_any_garbage(garbage):
+    """After arbitrary line noise, a host that resends a block prefixed by
+    a sync byte (as Klipper's host retransmits) gets it executed exactly
+    once, and nothing in the noise is executed.  (A length byte in the
+    noise may swallow up to 64 bytes first, hence a dozen attempts.)"""
+    fw = Firmware(PROFILE)
+    fw.receive(garbage)
+    assert not fw.responses() and not fw.is_shutdown
+    good = b"\x7e" + block(fw, 0, ("get_clock", {}))
+    executed = 0
+    for _attempt in range(12):
+        fw.receive(good)
+        executed += sum(1 for n, _ in fw.responses() if n == "clock")
+    assert executed == 1
