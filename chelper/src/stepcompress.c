@@ -198,6 +198,16 @@ ceil_div(int64_t n, int64_t d)
     return q + (n % d > 0);
 }
 
+// ceil(n / d) for n, d > 0; quotients up to 4 (the common case while
+// a run's interval bounds converge) without a division.
+static inline int64_t
+small_ceil_div(int64_t n, int64_t d)
+{
+    if (n <= 4 * d)
+        return 1 + (n > d) + (n > 2 * d) + (n > 3 * d);
+    return ceil_div(n, d);
+}
+
 // Acceptable clock window (relative to last_step_clock) of queued step i
 // (0 = first queued step): late never, early by at most max_error and by
 // at most half the gap to the step before it.
@@ -241,10 +251,10 @@ longest_run(const struct stepcompress *sc, size_t avail, int64_t add,
         int64_t c = add * (k * (k - 1) / 2);
         int64_t short_by = lo - c - imin * k;
         if (short_by > 0)
-            imin += short_by <= k ? 1 : ceil_div(short_by, k);
+            imin += small_ceil_div(short_by, k);
         int64_t over_by = imax * k - (hi - c);
         if (over_by > 0)
-            imax -= over_by <= k ? 1 : ceil_div(over_by, k);
+            imax -= small_ceil_div(over_by, k);
         if (imin > imax)
             break;
         interval = imax;
