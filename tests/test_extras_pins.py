@@ -165,3 +165,50 @@ def test_output_pin_status_for_macros(run):
     run.run(HOME + "SET_PIN PIN=caselight VALUE=0.3\n")
     run.finish()
     assert run.printer.objects["output_pin caselight"].get_status() == {"value": 0.3}
+
+
+PIN_COMMANDS = ("config_digital_out", "set_digital_out_pwm_cycle", "queue_digital_out")
+
+
+def test_user_print_parts_pin_lines_match_klipper(tmp_path, monkeypatch):
+    """Klipper's run of user_print_parts (PRINT_START/PRINT_END macros with
+    SET_PIN, BEEP loops, FAN_RAMP, M106/M107 from the slicer, a heater_fan):
+    the part fan, hotend fan, case light and beeper get exactly Klipper's
+    queue_digital_out lines, per oid. PRINT_END reads
+    printer.toolhead.position.z and axis_maximum, which Printer.status()
+    does not give yet: they are added here from the case's printer.cfg."""
+    import collections
+    from klipsim.chelper.msgproto import load_dictionary
+    from klipsim.golden import reference
+    from klipsim.host import printer as printer_module
+    from klipsim.sim.batch import compile_gcode
+
+    coord = collections.namedtuple("Coord", "x y z e")
+    plain_status = printer_module.Printer.status
+
+    def status_with_coords(self):
+        status = plain_status(self)
+        toolhead = status["toolhead"]
+        toolhead["position"] = coord(*toolhead["position"])
+        toolhead.setdefault("axis_maximum", coord(235., 235., 220., 0.))   # printer.cfg
+        toolhead.setdefault("axis_minimum", coord(0., 0., -2., 0.))
+        return status
+    monkeypatch.setattr(printer_module.Printer, "status", status_with_coords)
+
+    case = reference.case("user_print_parts")
+    out_path = tmp_path / "out.txt"
+    errors = []
+    with open(out_path, "w") as out:
+        compile_gcode(case.gcode, case.config, load_dictionary(case.dictionary), out,
+                      warn=errors.append)
+    assert not [e for e in errors if "macro" in e], errors[:3]
+
+    def pin_lines(path, oids):
+        with reference.open_text(str(path)) as f:
+            return [l.rstrip("\n") for l in f
+                    if l.split()[0] in PIN_COMMANDS and int(l.split()[1][4:]) in oids]
+    oids = {12, 13, 14, 15}       # fan PA8, heater_fan PE5, caselight PD12, beeper PE8
+    for oid in sorted(oids):
+        ours = pin_lines(out_path, {oid})
+        assert ours == pin_lines(case.klipper_output, {oid}), oid
+        assert len(ours) >= 4     # config, (cycle,) start-up value, updates
