@@ -482,14 +482,7 @@ class Scheduler:
                 core.gate = gate = self._rt_gate(core)
                 nxt = self._pick(core, gate)
             if nxt is not prev:
-                if prev is not None:
-                    prev.runnable_since = now
-                core.curr = nxt
-                core.seg_start = now
-                if nxt is not None:
-                    self._dispatch(core, nxt, now)
-                if self.kernel.trace is not None:
-                    self.kernel.record("run", nxt.name if nxt else "-", core.index)
+                self._switch(core, prev, nxt, now)
             # every pick (re)starts the picked entity's protected slice
             core.fair.set_running(nxt if nxt is not None and nxt.policy == OTHER else None)
             if nxt is None or nxt is prev or nxt.remaining:
@@ -510,6 +503,17 @@ class Scheduler:
             gate = self._rt_gate(core)
         self._arm(core)
 
+    def _switch(self, core: Core, prev: VThread | None, nxt: VThread | None,
+                now: int) -> None:
+        if prev is not None:
+            prev.runnable_since = now           # preempted: waits from now
+        core.curr = nxt
+        core.seg_start = now
+        if nxt is not None:
+            self._dispatch(core, nxt, now)
+        if self.kernel.trace is not None:
+            self.kernel.record("run", nxt.name if nxt else "-", core.index)
+
     def _dispatch(self, core: Core, t: VThread, now: int) -> None:
         switch = self.config.context_switch_ns if core.last is not t else 0
         core.last = t
@@ -523,30 +527,12 @@ class Scheduler:
     def _arm(self, core: Core) -> None:
         """(Re)schedule the core's single pending event."""
         now = self.kernel.now
-        at = None
         t = core.curr
-        mode = self.config.rt_throttle
         if t is not None:
-            start = core.work_start if core.work_start > now else now
-            at = start if (t.remaining == 0 or t.interrupt is not None) else start + t.remaining
-            if t.policy == OTHER:
-                if core.fair.has_competition(t):
-                    at = min(at, self._tick_ceil(now + core.fair.ns_to_slice_end(t)))
-                if mode == "fair_server" and core.fs_start is not None and core.rt_count:
-                    edge = core.fs_start + self.config.rt_period_ns
-                    at = min(at, edge if edge > now else now)
-            else:
-                if t.policy == RR and len(core.rt_levels[t.priority]) > 1:
-                    at = min(at, self._tick_ceil(now + max(t.rr_left, 0)))
-                if mode == "classic":
-                    at = min(at, self._tick_ceil(self._rt_throttle_time(core, now)))
-                elif mode == "fair_server" and core.fair.nr:
-                    if core.fs_start is None:
-                        core.fs_start = now
-                    at = min(at, core.fs_start + self.config.rt_runtime_ns)
-        elif core.switch_until > now:
-            at = core.switch_until
-        if mode == "classic" and core.rt_throttled_until > now:
+            at = self._next_running_event(core, t, now)
+        else:
+            at = core.switch_until if core.switch_until > now else None
+        if self.config.rt_throttle == "classic" and core.rt_throttled_until > now:
             at = core.rt_throttled_until if at is None else min(at, core.rt_throttled_until)
         ev = core.event
         if ev is not None and ev.callback is not None:
@@ -554,6 +540,29 @@ class Scheduler:
                 return
             ev.callback = None
         core.event = None if at is None else self.kernel.schedule(at, core.fire)
+
+    def _next_running_event(self, core: Core, t: VThread, now: int) -> int:
+        """Earliest of: t's program step or burst end, its slice end, a
+        throttling edge."""
+        start = core.work_start if core.work_start > now else now
+        at = start if (t.remaining == 0 or t.interrupt is not None) else start + t.remaining
+        mode = self.config.rt_throttle
+        if t.policy == OTHER:
+            if core.fair.has_competition(t):
+                at = min(at, self._tick_ceil(now + core.fair.ns_to_slice_end(t)))
+            if mode == "fair_server" and core.fs_start is not None and core.rt_count:
+                edge = core.fs_start + self.config.rt_period_ns     # boost ends
+                at = min(at, edge if edge > now else now)
+            return at
+        if t.policy == RR and len(core.rt_levels[t.priority]) > 1:
+            at = min(at, self._tick_ceil(now + max(t.rr_left, 0)))
+        if mode == "classic":
+            at = min(at, self._tick_ceil(self._rt_throttle_time(core, now)))
+        elif mode == "fair_server" and core.fair.nr:
+            if core.fs_start is None:
+                core.fs_start = now
+            at = min(at, core.fs_start + self.config.rt_runtime_ns)  # boost starts
+        return at
 
     def _rt_throttle_time(self, core: Core, now: int) -> int:
         """When the running RT thread would hit the classic RT limit."""
