@@ -21,6 +21,8 @@ LOADERS = {
     "heater_fan": "klipsim.host.heater_fan:load_heater_fan",
     "controller_fan": "klipsim.host.heater_fan:load_controller_fan",
     "output_pin": "klipsim.host.output_pin:load_output_pin",
+    "fan_generic": "klipsim.host.fan:load_fan_generic",
+    "static_digital_output": "klipsim.host.static_digital_output:load_static_digital_output",
     "display_status": "klipsim.host.display_status:load_display_status",
     "respond": "klipsim.host.display_status:load_respond",
     "pause_resume": "klipsim.host.pause_resume:load_pause_resume",
@@ -36,7 +38,7 @@ PASSIVE = (
     "idle_timeout", "force_move", "board_pins",
     "save_variables", "verify_heater", "gcode_macro", "delayed_gcode",
     "safe_z_home",
-    "bed_mesh", "endstop_phase", "static_digital_output", "temperature_sensor",
+    "bed_mesh", "endstop_phase", "temperature_sensor",
     "led", "neopixel", "gcode_arcs", "printer", "mcu",
 )
 

@@ -113,3 +113,32 @@ class PrinterFan:
 
 def load_fan(printer, section):
     return PrinterFan(printer, section)
+
+
+class GenericFan:
+    """[fan_generic NAME]: a fan set by SET_FAN_SPEED FAN=NAME SPEED=v
+    (toolhead-synced, like M106)."""
+
+    def __init__(self, printer, section):
+        self.name = section.name.split(None, 1)[-1]
+        self.fan = Fan(printer, section)
+        printer.dispatcher.register_mux("SET_FAN_SPEED", "FAN", self.name,
+                                        self.cmd_SET_FAN_SPEED, "Set the speed of a fan")
+
+    def connect(self, printer):
+        self.fan.connect(printer)
+
+    def get_status(self):
+        return self.fan.get_status()
+
+    def request_restart(self, print_time):
+        self.fan.request_restart(print_time)
+
+    def cmd_SET_FAN_SPEED(self, cmd):
+        if cmd.get("TEMPLATE", None) is not None:
+            raise cmd.error("SET_FAN_SPEED TEMPLATE= (display templates) is not supported")
+        self.fan.set_speed_from_command(cmd.get_float("SPEED", minval=0.))
+
+
+def load_fan_generic(printer, section):
+    return GenericFan(printer, section)

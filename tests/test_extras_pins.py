@@ -212,3 +212,23 @@ def test_user_print_parts_pin_lines_match_klipper(tmp_path, monkeypatch):
         ours = pin_lines(out_path, {oid})
         assert ours == pin_lines(case.klipper_output, {oid}), oid
         assert len(ours) >= 4     # config, (cycle,) start-up value, updates
+
+
+def test_fan_generic_set_fan_speed(tmp_path):
+    extra = "\n[fan_generic exhaust]\npin: PC1\nkick_start_time: 0\n"
+    run = Run(tmp_path, config(extra=extra))
+    run.run(HOME + "G1 X200 F6000\nSET_FAN_SPEED FAN=exhaust SPEED=0.25\n")
+    run.finish()
+    t_set = START_TIME + lone_move_time(100., 100.)
+    assert run.outputs(run.oid_of_pin("PC1"))[1:] == [
+        (clock(t_set), FAN_CYCLE_TICKS // 4),
+        (clock(max(run.end_time, t_set + 0.1)), 0)]     # off at exit, 0.1 s spacing
+    assert run.printer.status()["fan_generic exhaust"]["speed"] == 0.
+
+
+def test_static_digital_output_config_commands(tmp_path):
+    extra = "\n[static_digital_output leds]\npins: PC1, !PL5\n"
+    run = Run(tmp_path, config(extra=extra))
+    lines = run.finish()
+    assert lines[1:3] == ["set_digital_out pin=PC1 value=1", "set_digital_out pin=PL5 value=0"]
+    assert lines[0].startswith("allocate_oids")
