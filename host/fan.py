@@ -17,11 +17,13 @@ kick_start_time later (at least 0.1 s later: one pin is updated at most
 every 0.1 s, host/request_queue.py). An enable_pin is switched on with
 the first non-zero speed and off with speed 0.
 """
-from .configfile import ConfigError
 from .output_pin import MAX_NOMINAL_DURATION, make_digital_pin, make_pwm_pin
+from .pins import parse_pin
+from .pulse_counter import PulseCounter
 from .request_queue import RequestQueue
 
-FAN_CYCLE_TIME = 0.010   # fan.py default cycle_time
+FAN_CYCLE_TIME = 0.010          # fan.py default cycle_time
+TACHOMETER_SAMPLE_TIME = 1.0    # fan.py: the tachometer reports once a second
 
 
 class Fan:
@@ -34,15 +36,12 @@ class Fan:
         hardware_pwm = section.getboolean("hardware_pwm", False)
         shutdown_speed = section.getfloat("shutdown_speed", default_shutdown_speed,
                                           minval=0., maxval=1.)
-        if section.get("tachometer_pin", None) is not None:
-            raise ConfigError("Option 'tachometer_pin' in section '%s' is not supported"
-                              " by klipsim (no pulse counter)" % (section.name,),
-                              section.location("tachometer_pin"))
         mcu, self.pwm = make_pwm_pin(printer.hw, section, "pin", cycle_time, hardware_pwm,
                                      0., max(0., min(self.max_power, shutdown_speed)))
         self.enable_pin = None
         if section.get("enable_pin", None) is not None:
             _, self.enable_pin = make_digital_pin(printer.hw, section, "enable_pin")
+        self.tachometer = _make_tachometer(printer.hw, section)
         self.last_fan_value = 0.     # what the pin is driven at
         self.last_req_value = 0.     # what was asked for (status)
         self.requests = RequestQueue(mcu, printer.motion, printer.reactor, self._apply_speed)
@@ -85,6 +84,19 @@ class Fan:
         self.last_fan_value = self.last_req_value = value
         self.pwm.set_pwm(print_time, value)
         return None
+
+
+def _make_tachometer(hw, section):
+    """tachometer_pin: a pulse counter sampled every second (fan.py
+    FanTachometer: tachometer_ppr 2, poll interval 1.5 ms by default)."""
+    if section.get("tachometer_pin", None) is None:
+        return None
+    section.getint("tachometer_ppr", 2, minval=1)
+    poll_time = section.getfloat("tachometer_poll_interval", 0.0015, above=0.)
+    spec = parse_pin(section.get("tachometer_pin"), can_pullup=True)
+    mcu = hw.lookup(spec.chip, section, "tachometer_pin")
+    mcu.check_pin(spec.pin, section.location("tachometer_pin"))
+    return PulseCounter(mcu, spec.pin, spec.pullup, TACHOMETER_SAMPLE_TIME, poll_time)
 
 
 class PrinterFan:

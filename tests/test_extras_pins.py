@@ -232,3 +232,18 @@ def test_static_digital_output_config_commands(tmp_path):
     lines = run.finish()
     assert lines[1:3] == ["set_digital_out pin=PC1 value=1", "set_digital_out pin=PL5 value=0"]
     assert lines[0].startswith("allocate_oids")
+
+
+def test_fan_tachometer_configures_a_counter(tmp_path):
+    """tachometer_pin: config_counter (oid taken at creation) and its
+    first query at the whole second after est + 1.5 s plus oid * 10 ms,
+    polling every tachometer_poll_interval, reporting every second."""
+    run = Run(tmp_path, config(fan_options="tachometer_pin: ^PC1\n", extra=""))
+    lines = run.finish()
+    config_line = [l for l in lines if l.startswith("config_counter")][0]
+    oid = int(config_line.split("oid=")[1].split()[0])
+    assert config_line == "config_counter oid=%d pin=PC1 pull_up=1" % oid
+    query = [l for l in lines if l.startswith("query_counter")][0]
+    assert query == ("query_counter oid=%d clock=%d poll_ticks=%d sample_ticks=%d"
+                     % (oid, FREQ * 1 + int(oid * .01 * FREQ), int(0.0015 * FREQ), FREQ))
+    assert run.printer.status()["fan"]["rpm"] is None
