@@ -366,10 +366,15 @@ verify_run(struct stepcompress *sc, const struct run *r)
  * History of emitted runs
  ****************************************************************/
 
+// Runs kept when nobody expires the history (bounded memory).
+#define MAX_HISTORY_RUNS 65536
+
 static void
 record_run(struct stepcompress *sc, uint64_t base, int64_t interval,
            int64_t count, int64_t add, uint64_t last_clock)
 {
+    if (sc->hist_tail - sc->hist_head >= MAX_HISTORY_RUNS)
+        sc->hist_head++;
     if (sc->hist_tail == sc->hist_cap) {
         if (sc->hist_head) {
             memmove(sc->history, sc->history + sc->hist_head,
