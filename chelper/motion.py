@@ -150,7 +150,7 @@ class StepCompress:
         """Net steps (logical direction 1 positive) after every emitted
         step at or before `clock`, from the kept history of queue_step
         runs (steps not yet flushed are not included; at most the newest
-        65536 runs are kept, older ones go unless expired earlier)."""
+        8192 runs are kept, older ones go unless expired earlier)."""
         return int(lib.stepcompress_find_past_position(self._sc, int(clock)))
 
     def expire_history(self, clock):

@@ -367,7 +367,7 @@ verify_run(struct stepcompress *sc, const struct run *r)
  ****************************************************************/
 
 // Runs kept when nobody expires the history (bounded memory).
-#define MAX_HISTORY_RUNS 65536
+#define MAX_HISTORY_RUNS 8192
 
 static void
 record_run(struct stepcompress *sc, uint64_t base, int64_t interval,
