@@ -7,7 +7,9 @@
 // a step solver walking the live list always sees a defined position.
 // finalize_moves() moves segments that ended before a time into a history
 // list (kept until clear_history_time) so positions can still be looked
-// up; set_position() starts a new position at a print time.
+// up; set_position() starts a new position at a print time.  After the
+// newest live move the queue reads as stationary at its end position
+// (the tail sentinel), so scan windows can reach past it.
 #include <stdlib.h>
 #include <string.h>
 #include "trapq.h"
