@@ -247,3 +247,22 @@ def test_fan_tachometer_configures_a_counter(tmp_path):
     assert query == ("query_counter oid=%d clock=%d poll_ticks=%d sample_ticks=%d"
                      % (oid, FREQ * 1 + int(oid * .01 * FREQ), int(0.0015 * FREQ), FREQ))
     assert run.printer.status()["fan"]["rpm"] is None
+
+
+def test_led_set_led_timing_and_changed_channels(tmp_path):
+    extra = ("\n[led status]\nred_pin: PC1\ngreen_pin: PL5\ninitial_GREEN: 0.5\n")
+    run = Run(tmp_path, config(extra=extra))
+    run.run(HOME + "G1 X200 F6000\nSET_LED LED=status RED=1 GREEN=0.5\n"
+            "SET_LED LED=status RED=1 GREEN=0.5\nM400\nSET_LED LED=status GREEN=1 TRANSMIT=0\n"
+            "SET_LED LED=status GREEN=0.25 SYNC=0\n")
+    run.finish()
+    red, green = run.oid_of_pin("PC1"), run.oid_of_pin("PL5")
+    t_set = START_TIME + lone_move_time(100., 100.)
+    # the unsynced update (est 0 + 0.1 s offline) waits until 0.1 s after
+    # the LED's previous update; unspecified colours are 0
+    assert run.outputs(red) == [(clock(0.2), 0), (clock(t_set), FAN_CYCLE_TICKS),
+                                (clock(t_set + 0.1), 0)]
+    # green: start-up 0.5, unchanged at t_set (nothing sent), then 0.25
+    assert run.outputs(green) == [(clock(0.2), FAN_CYCLE_TICKS // 2),
+                                  (clock(t_set + 0.1), FAN_CYCLE_TICKS // 4)]
+    assert run.printer.status()["led status"] == {"color_data": [(0., 0.25, 0., 0.)]}
