@@ -34,7 +34,8 @@ PACK_WINDOW_S = 0.010        # messages ready within 10 ms share a block
 REORDER_HORIZON_S = 10.0     # stream disorder across objects tolerated
 REORDER_BATCH = 4096         # messages between sorts of the reorder buffer
 END_MARGIN_S = 0.001         # run this long past the last scheduled event
-DRAIN_EVERY_BLOCKS = 512     # hand pulses to the callback this often
+# messages that change the simulated world before they are sent
+WORLD_CHANGES = frozenset(("endstop_home", "query_analog_in"))
 IDENTIFY_CHUNK = 40          # serialhdl fetches the dictionary 40 bytes at a time
 
 
@@ -62,7 +63,7 @@ class ExecuteResult:
     shutdown_clock: int | None = None
     min_margin_ticks: int | None = None   # first step clock - delivery, worst queue_step
     trsync_extensions: int = 0
-    late_blocks: int = 0                  # delivered after their planned clock
+    late_blocks: int = 0                  # groups delivered after their planned clock
     zero_clock_fixes: int = 0
     responses: int = 0
     steppers: dict = field(default_factory=dict)   # step pin -> StepperSummary
@@ -110,9 +111,6 @@ class StreamExecutor:
         self.planner = None
         self.stream_dict = stream_dictionary
         self.checked_formats = set()
-        self.group_ints, self.group_ends = [], []
-        self.group_first = self.group_clock = 0
-        self.sent_groups = 0
         self.pending_output = False
 
     def _pin_ranks(self):
@@ -310,7 +308,6 @@ class StreamExecutor:
         self.result.messages = planner.planned
         pending.sort()
         self.emit(pending)
-        self.flush_block()
         if not self.stopped:
             if self.pending_output:
                 self.handle_output()
@@ -320,37 +317,55 @@ class StreamExecutor:
         return self.result
 
     def emit(self, entries):
-        """Group messages planned within PACK_WINDOW_S; a group is sent at
-        its latest planned clock, packed into as many blocks as it needs."""
+        """Send planned messages: those planned within PACK_WINDOW_S of a
+        group's first form one group, sent at its latest planned clock and
+        packed into as many blocks as it needs.  A message that changes
+        the simulated world (a sensor level) first sends everything
+        before it."""
         window = self.pack_window
-        for ready, _index, ints, name, args in entries:
-            if self.stopped:
-                return
-            if self.group_ends and ready > self.group_first + window:
-                self.flush_block()
-            if not self.group_ends:
-                self.group_first = ready
+        ints, msg_ends, group_ends, clocks = [], [], [], []
+        first = clock = None
+        for ready, _index, mints, name, args in entries:
             if name is not None:
+                if name in WORLD_CHANGES:
+                    if msg_ends:
+                        group_ends.append(len(msg_ends))
+                        clocks.append(clock)
+                        self.send_groups(ints, msg_ends, group_ends, clocks)
+                        ints, msg_ends, group_ends, clocks = [], [], [], []
+                        first = None
+                    if self.stopped:
+                        return
                 self.prepare(name, args)
-            self.group_ints += ints
-            self.group_ends.append(len(self.group_ints))
-            if ready > self.group_clock:
-                self.group_clock = ready
+            if first is None or ready > first + window:
+                if first is not None:
+                    group_ends.append(len(msg_ends))
+                    clocks.append(clock)
+                first = clock = ready
+            ints += mints
+            msg_ends.append(len(ints))
+            if ready > clock:
+                clock = ready
+        if msg_ends:
+            group_ends.append(len(msg_ends))
+            clocks.append(clock)
+            self.send_groups(ints, msg_ends, group_ends, clocks)
+        self.drain_pulses()
 
-    def flush_block(self):
-        if not self.group_ends or self.stopped:
-            return
-        if self.group_clock < self.fw.now:
-            self.result.late_blocks += 1
-        self.run_to(self.group_clock)
-        if not self.stopped:
-            blocks, output = self.fw.send_ints(self.group_ints, self.group_ends)
-            self.pending_output |= output
+    def send_groups(self, ints, msg_ends, group_ends, clocks):
+        """Hand the groups to the firmware's link, answering its output
+        whenever it stops for some."""
+        batch = fwmcu.GroupBatch(ints, msg_ends, group_ends, clocks)
+        done = 0
+        while done < batch.count and not self.stopped:
+            if self.pending_output or self.fw.tx_pending:
+                self.handle_output()
+                if self.stopped:
+                    break
+            done, blocks, late = self.fw.deliver_groups(batch, done)
             self.result.blocks += blocks
-        self.group_ints, self.group_ends = [], []
-        self.sent_groups += 1
-        if self.sent_groups % DRAIN_EVERY_BLOCKS == 0:
-            self.drain_pulses()
+            self.result.late_blocks += late
+            self.pending_output = True
 
     def finish(self):
         r = self.result

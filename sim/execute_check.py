@@ -1,9 +1,10 @@
 """Check executed step pulses against the steps a stream commands.
 
-Contract: `PulseChecker(stream_path, dictionary)` expands the stream's
-queue_step programs (klipsim.golden.stepdiff: first step `interval` after
-the previous one, then growing by `add`; directions from
-set_next_step_dir) and, used as the `on_pulses` callback of
+Contract: `PulseChecker(stream_path, dictionary)` reads the stream's
+queue_step programs (klipsim.golden.stepdiff reads them: intervals,
+counts, adds, directions from set_next_step_dir, start clocks), expands
+them itself (first step `interval` after the previous one, then growing
+by `add`) and, used as the `on_pulses` callback of
 klipsim.sim.execute, compares every executed pulse with the next expected
 step of the stepper with the same step pin: identical clock (tick-exact)
 and direction.  `report()` gives per-pin counts and the first mismatch.
@@ -21,19 +22,17 @@ from dataclasses import dataclass
 import numpy as np
 
 from klipsim.golden import stepdiff
-from klipsim.sim.delivery import resolve_far_step
+from klipsim.sim.delivery import queue_step_duration, resolve_far_step
 
 
-def unwrap_far_steps(steps, programs):
-    """Shift each program's start clocks by the 2^32 wraps its lone far
-    steps imply (see the module docstring); programs: oid -> StepperProgram
-    with naive starts, changed in place."""
-    qs = steps.queue_steps
+def far_step_shifts(steps, programs):
+    """oid -> int64 array: per queue_step, the 2^32 wraps (in ticks) to
+    add to the naive start clocks (see the module docstring)."""
     offset = {oid: 0 for oid in programs}
     index = {oid: 0 for oid in programs}
     shifts = {oid: np.zeros(len(p.count), dtype=np.int64) for oid, p in programs.items()}
     progress = 0
-    for oid, interval, count, add in qs.tolist():
+    for oid, interval, count, add in steps.queue_steps.tolist():
         p, j = programs[oid], index[oid]
         start = int(p.start[j]) + offset[oid]
         if count == 1:
@@ -41,10 +40,23 @@ def unwrap_far_steps(steps, programs):
             offset[oid] += resolve_far_step(naive, progress) - naive
         shifts[oid][j] = offset[oid]
         index[oid] = j + 1
-        end = int(p.start[j]) + offset[oid] + stepdiff.queue_step_duration(interval, count, add)
+        end = int(p.start[j]) + offset[oid] + queue_step_duration(interval, count, add)
         progress = max(progress, end)
-    for oid, p in programs.items():
-        p.start += shifts[oid]
+    return shifts
+
+
+def expected_steps(program, start, s0, s1):
+    """(clocks, dirs) of steps s0..s1-1 of a stepper: step k of a
+    queue_step is at start + (k+1)*interval + add*k*(k+1)/2 (closed form,
+    vectorised); `start` holds each queue_step's previous-step clock."""
+    first = program.first_step
+    m0 = int(np.searchsorted(first, s0, side="right")) - 1
+    m1 = int(np.searchsorted(first, s1, side="left"))
+    msg = np.repeat(np.arange(m0, m1), program.count[m0:m1])
+    k = np.arange(first[m0], first[m1], dtype=np.int64) - first[msg]
+    clocks = start[msg] + (k + 1) * program.interval[msg] + program.add[msg] * (k * (k + 1) // 2)
+    cut = slice(s0 - int(first[m0]), s1 - int(first[m0]))
+    return clocks[cut], program.direction[msg][cut]
 
 
 @dataclass
@@ -68,8 +80,10 @@ class PulseChecker:
     def __init__(self, stream_path, dictionary):
         steps = stepdiff.read_steps(stream_path, dictionary)
         programs = stepdiff.build_programs(steps)
-        unwrap_far_steps(steps, programs)
+        shifts = far_step_shifts(steps, programs)
         self.programs = {p.step_pin: p for p in programs.values() if p.step_pin}
+        self.starts = {p.step_pin: p.start + shifts[oid]
+                       for oid, p in programs.items() if p.step_pin}
         self.pins = {pin: PinCheck(pin, p.total_steps) for pin, p in self.programs.items()}
         self.unknown_pins = {}
 
@@ -89,7 +103,7 @@ class PulseChecker:
         s1 = min(check.executed, check.expected)
         if s1 <= s0:
             return
-        times, dirs = stepdiff.step_times(program, s0, s1)
+        times, dirs = expected_steps(program, self.starts[check.step_pin], s0, s1)
         got = mine[:s1 - s0]
         bad_clock = np.flatnonzero(got["clock"].astype(np.int64) != times)
         bad_dir = np.flatnonzero(got["dir"].astype(np.int64) != dirs)

@@ -3,6 +3,8 @@ the stream's steps; crafted streams shut down with the right reason;
 output is deterministic."""
 import functools
 
+import numpy as np
+
 import pytest
 from click.testing import CliRunner
 from hypothesis import given, strategies as st
@@ -173,3 +175,22 @@ def test_command_with_a_different_format_is_refused(tmp_path):
     path = write_stream(tmp_path, HEADER + ["queue_step oid=0 interval=1000 count=3 add=0"])
     with pytest.raises(execute.ExecuteError, match="count=%u"):
         execute.execute_stream(path, other, profile="stm32f446")
+
+
+@pytest.mark.parametrize("fault", ["late", "dir", "drop"])
+def test_checker_sees_a_one_tick_fault(fault):
+    case = reference.case("corexy_basic")
+    dictionary = msgproto.Dictionary.load(case.dictionary)
+    collector = execute.PulseCollector()
+    execute.execute_stream(case.klipper_output, dictionary, on_pulses=collector)
+    pulses = collector.pulses.copy()
+    i = len(pulses) // 2
+    if fault == "late":
+        pulses["clock"][i] += 1
+    elif fault == "dir":
+        pulses["dir"][i] ^= 1
+    else:
+        pulses = np.delete(pulses, i)
+    checker = execute_check.PulseChecker(case.klipper_output, dictionary)
+    checker(pulses, collector.pin_names)
+    assert not checker.ok

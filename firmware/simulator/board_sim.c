@@ -248,11 +248,14 @@ static int consume_acks(struct board *b, uint8_t first_seq, size_t count)
     return 1;
 }
 
-int fw_host_send(struct mcu *m, const int64_t *ints, const uint32_t *msg_ends,
-                 size_t nmsgs, uint8_t *seq)
+/* Encode, pack, frame and receive messages; ints[pos0..] are the
+ * integers, msg_ends[i] (absolute indexes) ends message i.  Returns
+ * 2 * blocks (+1 if there is output besides the matching acks), or -1. */
+static int host_send(struct mcu *m, const int64_t *ints, size_t pos,
+                     const uint32_t *msg_ends, size_t nmsgs, uint8_t *seq)
 {
     uint8_t payload[MESSAGE_PAYLOAD_MAX], msg[MESSAGE_MAX * 2], block[MESSAGE_MAX];
-    size_t plen = 0, pos = 0, blocks = 0;
+    size_t plen = 0, blocks = 0;
     uint8_t first_seq = *seq;
     size_t tx_before = m->board->tx_len;
     for (size_t i = 0; i < nmsgs; i++) {
@@ -280,6 +283,35 @@ int fw_host_send(struct mcu *m, const int64_t *ints, const uint32_t *msg_ends,
     if (!tx_before && consume_acks(m->board, first_seq, blocks))
         return 2 * (int)blocks;
     return 2 * (int)blocks + 1;
+}
+
+int fw_host_send(struct mcu *m, const int64_t *ints, const uint32_t *msg_ends,
+                 size_t nmsgs, uint8_t *seq)
+{
+    return host_send(m, ints, 0, msg_ends, nmsgs, seq);
+}
+
+long fw_deliver_groups(struct mcu *m, const int64_t *ints, const uint32_t *msg_ends,
+                       const uint32_t *group_ends, const uint64_t *group_clocks,
+                       size_t g0, size_t ngroups, uint8_t *seq,
+                       struct fw_delivery *stats)
+{
+    size_t msg0 = g0 ? group_ends[g0 - 1] : 0;
+    for (size_t g = g0; g < ngroups; g++) {
+        if (fw_run_until(m, group_clocks[g], 1) == FW_RUN_OUTPUT)
+            return (long)g;
+        if (group_clocks[g] < m->board->now)
+            stats->late_groups++;
+        size_t pos0 = msg0 ? msg_ends[msg0 - 1] : 0;
+        int r = host_send(m, ints, pos0, msg_ends + msg0, group_ends[g] - msg0, seq);
+        if (r < 0)
+            return -1;
+        stats->blocks += r >> 1;
+        msg0 = group_ends[g];
+        if (r & 1)
+            return (long)g + 1;
+    }
+    return (long)ngroups;
 }
 
 /* ---- reading the buffers ---- */

@@ -60,6 +60,23 @@ int fw_run_until(struct mcu *m, uint64_t clock, int stop_on_output);
 int fw_host_send(struct mcu *m, const int64_t *ints, const uint32_t *msg_ends,
                  size_t nmsgs, uint8_t *seq);
 
+/* Groups of messages (as for fw_host_send; msg_ends are absolute indexes
+ * into ints, group_ends[g] = index after group g's last message) sent
+ * each at its clock: for g = g0.. the clock is run to group_clocks[g]
+ * (a group whose clock has passed is sent at once and counted late),
+ * then the group is sent.  Returns the first group not yet sent
+ * (ngroups when done), early whenever the MCU transmitted anything but
+ * acks, so the caller can read it and call again; -1 on an oversized
+ * message. */
+struct fw_delivery {
+    uint64_t blocks;
+    uint64_t late_groups;
+};
+long fw_deliver_groups(struct mcu *m, const int64_t *ints, const uint32_t *msg_ends,
+                       const uint32_t *group_ends, const uint64_t *group_clocks,
+                       size_t g0, size_t ngroups, uint8_t *seq,
+                       struct fw_delivery *stats);
+
 size_t fw_tx_available(struct mcu *m);
 size_t fw_tx_read(struct mcu *m, uint8_t *out, size_t max);
 

@@ -76,6 +76,21 @@ def format_pulses(pulses, pin_names):
     return bytes(out[:n])
 
 
+class GroupBatch:
+    """Message groups for Firmware.deliver_groups, in C arrays.
+
+    ints: message ids and parameters, flat; msg_ends[i]: index in ints
+    after message i; group_ends[g]: index in msg_ends after group g's last
+    message; clocks[g]: when group g is sent."""
+
+    def __init__(self, ints, msg_ends, group_ends, clocks):
+        self.ints = ffi.new("int64_t[]", ints)
+        self.msg_ends = ffi.new("uint32_t[]", msg_ends)
+        self.group_ends = ffi.new("uint32_t[]", group_ends)
+        self.clocks = ffi.new("uint64_t[]", clocks)
+        self.count = len(group_ends)
+
+
 class Firmware:
     """One simulated MCU."""
 
@@ -120,6 +135,11 @@ class Firmware:
     def receive(self, data):
         """Bytes from the host, processed at the current clock."""
         lib.fw_receive(self._mcu, data, len(data))
+
+    @property
+    def tx_pending(self):
+        """Bytes the firmware transmitted that were not read yet."""
+        return lib.fw_tx_available(self._mcu)
 
     def read_output(self):
         n = lib.fw_tx_available(self._mcu)
@@ -172,6 +192,23 @@ class Firmware:
             raise ValueError("a message does not fit in one block")
         self.host_seq = seq[0]
         return ret >> 1, bool(ret & 1)
+
+    def deliver_groups(self, batch, first=0):
+        """Send message groups, each at its clock (fw_deliver_groups).
+
+        batch: GroupBatch.  Runs the clock up to each group's clock and
+        sends it; returns (index of the first group not sent, blocks sent,
+        groups sent late).  It stops early whenever the firmware
+        transmitted anything but acks: read it (read_output) and call
+        again from the returned index."""
+        seq = ffi.new("uint8_t *", self.host_seq)
+        stats = ffi.new("struct fw_delivery *")
+        done = lib.fw_deliver_groups(self._mcu, batch.ints, batch.msg_ends, batch.group_ends,
+                                     batch.clocks, first, batch.count, seq, stats)
+        if done < 0:
+            raise ValueError("a message does not fit in one block")
+        self.host_seq = seq[0]
+        return done, stats.blocks, stats.late_groups
 
     def send(self, *messages):
         """Encode, frame and deliver messages given as (name, args) pairs
