@@ -153,6 +153,12 @@ class StepCompress:
         8192 runs are kept, older ones go unless expired earlier)."""
         return int(lib.stepcompress_find_past_position(self._sc, int(clock)))
 
+    def set_last_position(self, clock, position):
+        """Flush everything, then count positions from `position` at
+        `clock` on (Klipper's stepcompress_set_last_position)."""
+        self._check(lib.stepcompress_set_last_position(self._sc, int(clock),
+                                                       int(position)))
+
     def expire_history(self, clock):
         """Forget emitted runs that ended before `clock`."""
         lib.stepcompress_expire_history(self._sc, int(clock))

@@ -184,3 +184,28 @@ def test_past_position_counts_emitted_steps(seq, probes):
         assert sc.find_past_position(clock) == want
     sc.expire_history(int(got[-1]) + 1)
     assert sc.find_past_position(int(got[-1]) + 5) == int(np.sum(signs))
+
+
+def test_set_last_position_renumbers_later_positions():
+    sc = compress([1000, 2000, 3000], [1, 1, 1], 10, 0)
+    sc.set_last_position(5000, 100)
+    assert sc.position == 100
+    sc.append_clock(0, 6000)
+    sc.flush(2 ** 63)
+    assert sc.find_past_position(2500) == 2        # before the marker
+    assert sc.find_past_position(5500) == 100      # marker, no step yet
+    assert sc.find_past_position(7000) == 99
+
+
+def test_long_unflushed_runs_are_compressed_early():
+    # more than 67535 queued steps without a flush: the oldest are
+    # compressed while appending, and nothing is lost
+    n = 70000
+    clocks = list(range(1000, 1000 + 200 * n, 200))
+    sc = motion.StepCompress(1, 10)
+    sc.set_time(0., 16e6)
+    for c in clocks:
+        sc.append_clock(1, c)
+    assert len(sc.take_messages()) > 0
+    sc.flush(2 ** 63)
+    assert sc.position == n and clocks[-1] - 10 <= sc.last_step_clock <= clocks[-1]

@@ -436,6 +436,21 @@ stepcompress_find_past_position(struct stepcompress *sc, uint64_t clock)
     return sc->emitted_position;
 }
 
+int
+stepcompress_set_last_position(struct stepcompress *sc, uint64_t clock,
+                               int64_t position)
+{
+    if (stepcompress_flush(sc, UINT64_MAX))
+        return SC_ERROR;
+    // a zero-step marker run: positions from `clock` on count from here
+    sc->emitted_position = sc->position = position;
+    int saved_dir = sc->queue_dir;
+    sc->queue_dir = 1;
+    record_run(sc, clock, 0, 0, 0, clock);
+    sc->queue_dir = saved_dir;
+    return 0;
+}
+
 void
 stepcompress_expire_history(struct stepcompress *sc, uint64_t clock)
 {
@@ -535,6 +550,12 @@ enqueue_step(struct stepcompress *sc, uint64_t clock, int dir)
             update_last_step_print_time(sc);
             return 0;
         }
+    }
+    if (sc->qtail - sc->qhead > MAX_RUN_COUNT + 2000) {
+        // Klipper keeps at most ~64K unflushed steps: compress up to the
+        // step 65535 before the newest
+        if (compress_until(sc, sc->queue[sc->qtail - MAX_RUN_COUNT]))
+            return SC_ERROR;
     }
     queue_push(sc, clock);
     return 0;

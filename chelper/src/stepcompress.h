@@ -38,6 +38,8 @@ int stepcompress_step_dir(struct stepcompress *sc);
 int64_t stepcompress_find_past_position(struct stepcompress *sc,
                                         uint64_t clock);
 void stepcompress_expire_history(struct stepcompress *sc, uint64_t clock);
+int stepcompress_set_last_position(struct stepcompress *sc, uint64_t clock,
+                                   int64_t position);
 uint32_t stepcompress_oid(struct stepcompress *sc);
 int stepcompress_message_count(struct stepcompress *sc);
 int stepcompress_take_messages(struct stepcompress *sc,
