@@ -23,6 +23,7 @@ LOADERS = {
     "output_pin": "klipsim.host.output_pin:load_output_pin",
     "fan_generic": "klipsim.host.fan:load_fan_generic",
     "led": "klipsim.host.led:load_led",
+    "neopixel": "klipsim.host.neopixel:load_neopixel",
     "static_digital_output": "klipsim.host.static_digital_output:load_static_digital_output",
     "display_status": "klipsim.host.display_status:load_display_status",
     "respond": "klipsim.host.display_status:load_respond",
@@ -40,7 +41,7 @@ PASSIVE = (
     "save_variables", "verify_heater", "gcode_macro", "delayed_gcode",
     "safe_z_home",
     "bed_mesh", "endstop_phase", "temperature_sensor",
-    "neopixel", "gcode_arcs", "printer", "mcu",
+    "gcode_arcs", "printer", "mcu",
 )
 
 

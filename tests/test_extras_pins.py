@@ -266,3 +266,35 @@ def test_led_set_led_timing_and_changed_channels(tmp_path):
     assert run.outputs(green) == [(clock(0.2), FAN_CYCLE_TICKS // 2),
                                   (clock(t_set + 0.1), FAN_CYCLE_TICKS // 4)]
     assert run.printer.status()["led status"] == {"color_data": [(0., 0.25, 0., 0.)]}
+
+
+def test_neopixel_config_and_changed_bytes(tmp_path):
+    """A chain of 7 GRB LEDs: 21 bytes; the initial colour sends every
+    byte in runs of at most 16 grouped from the end (5 + 16); a SET_LED of
+    LED 2 sends only its changed bytes, merged with gaps up to 5 bytes;
+    no neopixel_send in file output. The oid is taken at load time, so
+    the endstops and steppers loaded later get the following ones."""
+    extra = ("\n[neopixel strip]\npin: PC1\nchain_count: 7\ninitial_RED: 0.5\n")
+    text = config(extra="")
+    text = text.replace("[stepper_x]", extra + "\n[stepper_x]", 1)
+    run = Run(tmp_path, text)
+    run.run(HOME + "SET_LED LED=strip RED=0.5 GREEN=1 BLUE=0.2 INDEX=2 SYNC=0\n"
+            "SET_LED LED=strip RED=0.5 INDEX=3 TRANSMIT=0\n")
+    lines = run.finish()
+    config_line = [l for l in lines if l.startswith("config_neopixel")][0]
+    oid = int(config_line.split("oid=")[1].split()[0])
+    assert config_line == ("config_neopixel oid=%d pin=PC1 data_size=21 bit_max_ticks=%d"
+                           " reset_min_ticks=%d" % (oid, 4e-6 * FREQ, 50e-6 * FREQ))
+    endstop_oids = [int(l.split("oid=")[1].split()[0]) for l in lines
+                    if l.startswith("config_endstop")]
+    assert oid < min(endstop_oids)
+    half = int(0.5 * 255 + .5)
+    grb = bytes([0, half, 0])
+    updates = [l for l in lines if l.startswith("neopixel_update")]
+    assert updates == [
+        "neopixel_update oid=%d pos=0 data=%r" % (oid, (grb * 7)[:5]),
+        "neopixel_update oid=%d pos=5 data=%r" % (oid, (grb * 7)[5:]),
+        # LED 2 is bytes 3..5 (G R B): G and B change, R stays
+        "neopixel_update oid=%d pos=3 data=%r" % (oid, bytes([255, half, 51]))]
+    assert not any(l.startswith("neopixel_send") for l in lines)
+    assert run.printer.status()["neopixel strip"]["color_data"][1] == (0.5, 1., 0.2, 0.)
