@@ -7,7 +7,8 @@
 // a step solver walking the live list always sees a defined position.
 // finalize_moves() moves segments that ended before a time into a history
 // list (kept until clear_history_time) so positions can still be looked
-// up; set_position() starts a new position at a print time.  After the
+// up (stationary fillers are dropped: a lookup in a gap reads the end of
+// the move before it); set_position() starts a new position at a print time.  After the
 // newest live move the queue reads as stationary at its end position
 // (the tail sentinel), so scan windows can reach past it.
 #include <stdlib.h>
@@ -204,7 +205,10 @@ trapq_finalize_moves(struct trapq *tq, double print_time,
         if (move_end(m) > print_time)
             break;
         list_unlink(m);
-        list_push_back(&tq->history, m);
+        if (m->start_v || m->half_accel)
+            list_push_back(&tq->history, m);
+        else
+            free(m);    // stationary filler: the last move's end tells
     }
     update_tail(tq);
     while (!list_empty(&tq->history)) {
