@@ -89,6 +89,13 @@ class TimedFirmware(Firmware):
         finally:
             TimedFirmware.spent += time.perf_counter() - t0
 
+    def deliver_groups(self, batch, first=0):
+        t0 = time.perf_counter()
+        try:
+            return super().deliver_groups(batch, first)
+        finally:
+            TimedFirmware.spent += time.perf_counter() - t0
+
 
 def execute_case(name):
     case = reference.case(name)

@@ -112,6 +112,7 @@ class StreamExecutor:
         self.stream_dict = stream_dictionary
         self.checked_formats = set()
         self.pending_output = False
+        self.open_group = ([], [], [], [], None, 0)
 
     def _pin_ranks(self):
         ranks = np.zeros(max(self.pin_names) + 1 if self.pin_names else 1, dtype=np.int64)
@@ -307,7 +308,7 @@ class StreamExecutor:
                     break
         self.result.messages = planner.planned
         pending.sort()
-        self.emit(pending)
+        self.emit(pending, final=True)
         if not self.stopped:
             if self.pending_output:
                 self.handle_output()
@@ -316,15 +317,16 @@ class StreamExecutor:
         self.finish()
         return self.result
 
-    def emit(self, entries):
+    def emit(self, entries, final=False):
         """Send planned messages: those planned within PACK_WINDOW_S of a
         group's first form one group, sent at its latest planned clock and
-        packed into as many blocks as it needs.  A message that changes
-        the simulated world (a sensor level) first sends everything
-        before it."""
+        packed into as many blocks as it needs.  The last group stays open
+        for the next call (unless `final`), so a message that comes late
+        out of the reorder buffer joins it instead of going out late.  A
+        message that changes the simulated world (a sensor level) first
+        sends everything before it."""
         window = self.pack_window
-        ints, msg_ends, group_ends, clocks = [], [], [], []
-        first = clock = None
+        ints, msg_ends, group_ends, clocks, first, clock = self.open_group
         for ready, _index, mints, name, args in entries:
             if name is not None:
                 if name in WORLD_CHANGES:
@@ -346,10 +348,17 @@ class StreamExecutor:
             msg_ends.append(len(ints))
             if ready > clock:
                 clock = ready
-        if msg_ends:
+        if final and msg_ends:
             group_ends.append(len(msg_ends))
             clocks.append(clock)
-            self.send_groups(ints, msg_ends, group_ends, clocks)
+        # keep the open group (messages after the last closed group)
+        cut = group_ends[-1] if group_ends else 0
+        cut_ints = msg_ends[cut - 1] if cut else 0
+        open_ints = ints[cut_ints:]
+        open_ends = [e - cut_ints for e in msg_ends[cut:]]
+        if group_ends:
+            self.send_groups(ints[:cut_ints], msg_ends[:cut], group_ends, clocks)
+        self.open_group = (open_ints, open_ends, [], [], first if open_ends else None, clock)
         self.drain_pulses()
 
     def send_groups(self, ints, msg_ends, group_ends, clocks):
