@@ -17,8 +17,8 @@ import zlib
 
 MAX_STEPCOMPRESS_ERROR = 0.000025   # stepper.py: 25 us
 PWM_INIT_TIME = 0.200               # first soft-PWM value at est + 0.2 s (mcu.py)
-QUERY_SLOT_START = 1.0              # first periodic query at est + 1.0 s + oid * 10 ms
-QUERY_SLOT_STEP = 0.010             # (measured on the reference outputs)
+QUERY_SLOT_LEAD = 1.5               # periodic queries start at clock(int(est + 1.5 s))
+QUERY_SLOT_STEP = 0.010             # ... + oid * 10 ms (mcu.py get_query_slot)
 BATCH_MOVE_COUNT = 500              # batch mode assumes 500 move slots
 
 
@@ -204,10 +204,11 @@ class AnalogIn:
         min_value = max(0, min(0xffff, int(self.min_fraction * max_adc)))
         max_value = max(0, min(0xffff, int(-(-self.max_fraction * max_adc // 1))))
         est = self.mcu.estimated_print_time(0.)
-        first = est + QUERY_SLOT_START + self.oid * QUERY_SLOT_STEP
+        first_clock = (self.mcu.print_time_to_clock(int(est + QUERY_SLOT_LEAD))
+                       + self.mcu.seconds_to_clock(self.oid * QUERY_SLOT_STEP))
         self.mcu.add_config_cmd("query_analog_in", {
             "oid": self.oid,
-            "clock": self.mcu.print_time_to_clock(first) & 0xffffffff,
+            "clock": first_clock & 0xffffffff,
             "sample_ticks": self.mcu.seconds_to_clock(self.sample_time),
             "sample_count": self.sample_count,
             "rest_ticks": self.mcu.seconds_to_clock(self.report_time),

@@ -20,7 +20,7 @@ from .homing import Homing
 from .kinematics import load_kinematics
 from .mcu import MCU
 from .motion_queuing import MotionQueuing
-from .toolhead import ToolHead, ToolheadLimits
+from .toolhead import Coord, ToolHead, ToolheadLimits
 
 
 class Printer:
@@ -163,9 +163,12 @@ class Printer:
         toolhead = self.toolhead
         kin = toolhead.kin
         gm = self.gcode_move
+        minimum, maximum = kin.axis_bounds()
         status = {
             "toolhead": {
-                "position": list(toolhead.commanded_pos),
+                "position": Coord(*toolhead.commanded_pos[:4]),
+                "axis_minimum": Coord(*minimum, 0.),
+                "axis_maximum": Coord(*maximum, 0.),
                 "homed_axes": kin.homed_axes(),
                 "max_velocity": toolhead.limits.max_velocity,
                 "max_accel": toolhead.limits.max_accel,
@@ -173,9 +176,10 @@ class Printer:
                 "extruder": toolhead.extruder.name,
             },
             "gcode_move": {
-                "gcode_position": [gm.last_position[i] - gm.base_position[i] for i in range(4)],
-                "position": list(gm.last_position),
-                "homing_origin": list(gm.base_position),
+                "gcode_position": Coord(*[gm.last_position[i] - gm.base_position[i]
+                                          for i in range(4)]),
+                "position": Coord(*gm.last_position[:4]),
+                "homing_origin": Coord(*gm.base_position[:4]),
                 "absolute_coordinates": gm.absolute_coord,
                 "absolute_extrude": gm.absolute_extrude,
                 "speed_factor": gm.speed_factor * 60.,

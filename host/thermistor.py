@@ -19,7 +19,9 @@ SENSORS = {
     "EPCOS 100K B57560G104F": ("points", ((25., 100000.), (150., 1641.9), (250., 226.15))),
     "ATC Semitec 104GT-2": ("points", ((20., 126800.), (150., 1360.), (300., 80.65))),
     "ATC Semitec 104NT-4-R025H42G": ("points", ((25., 100000.), (160., 1074.), (300., 82.78))),
-    "Generic 3950": ("beta", (25., 100000., 3950.)),
+    # Klipper defines "Generic 3950" by three points rather than its beta
+    # (checked: query_analog_in limits of golden/klipper/user_print_parts).
+    "Generic 3950": ("points", ((25., 100000.), (150., 1770.), (250., 230.))),
     "Honeywell 100K 135-104LAG-J01": ("beta", (25., 100000., 3974.)),
     "NTC 100K MGB18-104F39050L32": ("beta", (25., 100000., 4100.)),
     "SliceEngineering 450": ("points", ((25., 500000.), (200., 3734.), (400., 240.6))),

@@ -18,12 +18,16 @@ The host never asks whether it runs in compile or simulate mode: it reads
 time from the reactor and the estimated print time from the MCU.
 """
 import math
+from collections import namedtuple
 
 from .lookahead import LookAheadQueue, Move, MoveError
 
 BUFFER_TIME_START = 0.250   # toolhead.py: lead of the first move after idle
 BUFFER_TIME_HIGH = 1.0      # toolhead.py: look-ahead flush time after a flush
 LOOKAHEAD_FLUSH_TIME = 0.150  # toolhead.py (HEAD): lazy flush threshold
+
+# A position as macros see it: printer.toolhead.position.z or [2].
+Coord = namedtuple("Coord", "x y z e")
 
 STATE_MAIN = ""
 STATE_NEED_PRIME = "NeedPrime"

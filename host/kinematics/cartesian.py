@@ -90,6 +90,10 @@ class CartesianFamily:
     def check_move(self, move):
         self.axis_limits.check_move(move)
 
+    def axis_bounds(self):
+        return ([rail.position_min for rail in self.rails],
+                [rail.position_max for rail in self.rails])
+
     def home(self, toolhead, axes):
         for axis in axes:
             home_cartesian_axis(toolhead, self.rails[axis], axis)

@@ -117,6 +117,10 @@ class DeltaKinematics:
     def homed_axes(self):
         return "" if self.need_home else "xyz"
 
+    def axis_bounds(self):
+        max_xy = math.sqrt(self.max_xy2)
+        return [-max_xy, -max_xy, self.min_z], [max_xy, max_xy, self.max_z]
+
     def home(self, toolhead, axes):
         """All towers home together, from far below (1.5 x the longest
         carriage drop over the reachable radius)."""

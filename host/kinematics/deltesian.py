@@ -131,6 +131,9 @@ class DeltesianKinematics:
             elif move_x2 > self.slow_x2:
                 move.limit_speed(self.max_velocity * .5, self.max_accel * .5)
 
+    def axis_bounds(self):
+        return [l[0] for l in self.limits], [l[1] for l in self.limits]
+
     def home(self, toolhead, axes):
         home_xz = 0 in axes or 2 in axes
         if home_xz:

@@ -94,6 +94,11 @@ class PolarKinematics:
             if speed > 0.:
                 move.limit_speed(speed, move.accel)
 
+    def axis_bounds(self):
+        radius = self.arm.get_range()[1]
+        low, high = self.z.get_range()
+        return [-radius, -radius, low], [radius, radius, high]
+
     def home(self, toolhead, axes):
         if 0 in axes or 1 in axes:
             self._home_axis(toolhead, 0, self.arm)

@@ -108,6 +108,10 @@ class RotaryDeltaKinematics:
             limit_xy2 = -1.
         self.limit_xy2 = limit_xy2
 
+    def axis_bounds(self):
+        max_xy = math.sqrt(self.max_xy2)
+        return [-max_xy, -max_xy, self.min_z], [max_xy, max_xy, self.max_z]
+
     def home(self, toolhead, axes):
         """All three arms home together, from just below the bed."""
         forcepos = list(self.home_position) + [None]

@@ -39,6 +39,9 @@ class WinchKinematics:
     def homed_axes(self):
         return "xyz"
 
+    def axis_bounds(self):
+        return [0., 0., 0.], [0., 0., 0.]   # Klipper's winch reports no limits
+
     def check_move(self, move):
         pass   # no boundary checks or speed limits (as Klipper's winch)
 
