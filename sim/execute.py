@@ -63,7 +63,7 @@ class ExecuteResult:
     shutdown_clock: int | None = None
     min_margin_ticks: int | None = None   # first step clock - delivery, worst queue_step
     trsync_extensions: int = 0
-    late_blocks: int = 0                  # groups delivered after their planned clock
+    late_groups: int = 0                  # groups delivered after their planned clock
     zero_clock_fixes: int = 0
     responses: int = 0
     steppers: dict = field(default_factory=dict)   # step pin -> StepperSummary
@@ -373,7 +373,7 @@ class StreamExecutor:
                     break
             done, blocks, late = self.fw.deliver_groups(batch, done)
             self.result.blocks += blocks
-            self.result.late_blocks += late
+            self.result.late_groups += late
             self.pending_output = True
 
     def finish(self):

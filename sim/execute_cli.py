@@ -46,8 +46,8 @@ def summary_lines(result):
     if result.min_margin_ticks is not None:
         lines.append("worst queue_step margin (first step - delivery): %.1f ms"
                      % (result.min_margin_ticks * 1000.0 / freq))
-    if result.late_blocks:
-        lines.append("%d blocks delivered after their planned clock" % result.late_blocks)
+    if result.late_groups:
+        lines.append("%d message groups delivered after their planned clock" % result.late_groups)
     if result.zero_clock_fixes:
         lines.append("%d queue_digital_out with batch-mode clock=0 scheduled from the host's "
                      "current clock" % result.zero_clock_fixes)

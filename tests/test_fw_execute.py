@@ -33,7 +33,7 @@ def test_reference_case_executes_exactly(name):
     assert result.shutdown_reason is None
     assert checker.ok, "\n".join(checker.report())
     assert result.total_steps == case.meta["total_steps"]
-    assert result.late_blocks == 0 and result.min_margin_ticks > 0
+    assert result.late_groups == 0 and result.min_margin_ticks > 0
 
 
 def test_homing_case_needs_the_trsync_extensions():
