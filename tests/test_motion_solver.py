@@ -20,35 +20,47 @@ FREQ = 1e9
 
 @st.composite
 def paths(draw, dims):
-    """Rest-to-rest moves with dwells between them: list of (start_time,
-    start_pos, unit vector, distance, cruise_v, accel)."""
+    """Moves with dwells between them, or chained at a junction speed
+    (corners included): list of (start_time, start_pos, unit vector,
+    distance, cruise_v, accel, phase times, start_v)."""
     pos = [draw(st.floats(-20., 20.)) for _ in range(3)]
     pos[2] = abs(pos[2])
     t = draw(st.floats(.1, 1.))
     moves = []
-    for _ in range(draw(st.integers(1, 4))):
+    start_v = 0.
+    count = draw(st.integers(1, 4))
+    for i in range(count):
         vec = [draw(st.floats(-1., 1.)) if d < dims else 0. for d in range(3)]
         norm = math.sqrt(sum(v * v for v in vec))
         if norm < .1:
             vec, norm = [1., 0., 0.], 1.
         unit = [v / norm for v in vec]
-        distance = draw(st.floats(.05, 15.))
         accel = draw(st.floats(500., 10000.))
-        cruise_v = min(draw(st.floats(5., 250.)), math.sqrt(distance * accel))
-        times = trapezoid_times(distance, 0., cruise_v, 0., accel)
-        moves.append((t, list(pos), unit, distance, cruise_v, accel, times))
+        # long enough to stop from the entry speed
+        distance = draw(st.floats(.05, 15.)) + start_v ** 2 / (2 * accel)
+        chained = i + 1 < count and draw(st.booleans())
+        end_v = min(draw(st.floats(0., 20.)),
+                    math.sqrt(start_v ** 2 + 2 * accel * distance)) if chained else 0.
+        # the highest speed reachable between both edge speeds
+        top = math.sqrt((2 * distance * accel + start_v ** 2 + end_v ** 2) / 2)
+        cruise_v = min(max(draw(st.floats(5., 250.)), start_v, end_v), top)
+        times = trapezoid_times(distance, start_v, cruise_v, end_v, accel)
+        moves.append((t, list(pos), unit, distance, cruise_v, accel, times, start_v))
         pos = [p + u * distance for p, u in zip(pos, unit)]
-        t += sum(times) + draw(st.floats(.002, .3))
+        t += sum(times)
+        if not chained:
+            t += draw(st.floats(.002, .3))
+        start_v = end_v
     return moves
 
 
 def toolhead_at(moves, t):
     """Toolhead (x, y, z) at print time t from the closed form."""
     pos = moves[0][1]
-    for start, spos, unit, dist, cv, accel, times in moves:
+    for start, spos, unit, dist, cv, accel, times, sv in moves:
         if t < start:
             break
-        d = trapezoid_distance(t - start, 0., cv, accel, *times)
+        d = trapezoid_distance(t - start, sv, cv, accel, *times)
         pos = [p + u * d for p, u in zip(spos, unit)]
     return pos
 
@@ -61,8 +73,8 @@ def run_solver(sk, moves, flush_fractions, step_dist):
     sk.set_stepcompress(sc, step_dist)
     sk.set_position(*moves[0][1])
     start_cmd = sk.commanded_position
-    for start, spos, unit, dist, cv, accel, times in moves:
-        tq.append(start, *times, spos, unit, 0., cv, accel)
+    for start, spos, unit, dist, cv, accel, times, sv in moves:
+        tq.append(start, *times, spos, unit, sv, cv, accel)
     end_time = moves[-1][0] + sum(moves[-1][6]) + .01
     for f in sorted(flush_fractions) + [1.]:
         ft = f * end_time
@@ -146,7 +158,8 @@ def test_polar_bed_steps_through_the_pi_seam(x, y0, y1):
     step = 2 * math.pi / (200 * 16 * 5)
     moves = [(.5, [x, y0, 0.], [0., -1., 0.], y0 - y1,
               min(50., math.sqrt((y0 - y1) * 1000.)), 1000.,
-              trapezoid_times(y0 - y1, 0., min(50., math.sqrt((y0 - y1) * 1000.)), 0., 1000.))]
+              trapezoid_times(y0 - y1, 0., min(50., math.sqrt((y0 - y1) * 1000.)), 0., 1000.),
+              0.)]
     sk = motion.polar_stepper("a")
     start_cmd, clocks, dirs, sc, end_time = run_solver(sk, moves, [.3, .6], step)
     net = int(np.sum(np.where(dirs == 1, 1, -1)))
