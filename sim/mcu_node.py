@@ -1,0 +1,154 @@
+"""One firmware instance on its own clock, fed by the simulated wire.
+
+Contract: `McuNode(kernel, firmware, clock, wire_out, on_output, poll_ns)`
+- `deliver(at_ns, data, block)`: bytes from the host arrive at host time
+  at_ns: the firmware runs up to that instant's MCU clock, then receives
+  them; the acks it writes leave at once. `block` (sent for the first
+  time) carries the messages, whose margins are recorded on arrival:
+  margin = scheduled clock - arrival clock, per deadline class;
+- every `poll_ns` the firmware is advanced to the present so reports it
+  sends on its own (trsync_state, analog_in_state, shutdown) leave at the
+  clock they were written (their arrival at the host is late by at most
+  one poll interval when the poll finds them after the fact);
+- `on_output(data, arrival_ns)` receives each chunk the firmware wrote,
+  when its last byte has crossed the MCU->host wire;
+- the simulated world: endstops never trigger (a homing pin reads the
+  non-trigger level, as sim/execute.py does) and ADC inputs read the
+  middle of the allowed range, so no sensor check trips;
+- `shutdown` holds (reason, clock) once the firmware shut down.
+"""
+from dataclasses import dataclass, field
+
+from ..firmware.simulator import mcu as fwmcu
+from .serial_link import CLASSES
+
+
+@dataclass
+class Margins:
+    """Smallest scheduled-minus-arrival margin per deadline class (ticks)."""
+    minimum: dict = field(default_factory=lambda: {k: None for k in CLASSES})
+    counts: dict = field(default_factory=lambda: {k: 0 for k in CLASSES})
+    series: list = field(default_factory=list)     # (arrival ns, min margin ticks)
+
+    def add(self, klass, margin):
+        old = self.minimum[klass]
+        if old is None or margin < old:
+            self.minimum[klass] = margin
+        self.counts[klass] += 1
+
+
+class McuNode:
+    def __init__(self, kernel, firmware, clock, wire_out, on_output, poll_ns,
+                 on_shutdown=None):
+        self.kernel = kernel
+        self.fw = firmware
+        self.clock = clock
+        self.wire_out = wire_out
+        self.on_output = on_output
+        self.on_shutdown = on_shutdown
+        self.poll_ns = poll_ns
+        self.margins = Margins()
+        self.shutdown = None
+        self.endstop_pins = {}
+        self.adc_pins = {}
+        self.adc_max = int(firmware.dictionary.constant("ADC_MAX", 4095))
+        self.last_sched_clock = 0
+        self._poll_event = None
+
+    def start(self):
+        self._poll_event = self.kernel.after(self.poll_ns, self._poll)
+
+    def stop(self):
+        self.kernel.cancel(self._poll_event)
+
+    # ---- host -> MCU ---------------------------------------------------------
+    def deliver(self, at_ns, data, block):
+        self.kernel.schedule(at_ns, lambda: self._arrive(data, block))
+
+    def _arrive(self, data, block):
+        self.advance()
+        if block is not None and not block.arrived:
+            block.arrived = True
+            self._note_block(block)
+        if self.shutdown is None:
+            self.fw.receive(data)
+            self._emit_pending()
+            self._check_shutdown()
+
+    def _note_block(self, block):
+        arrival = self.fw.now
+        worst = None
+        for msg in block.messages:
+            self._prepare(msg.name, msg.args)
+            if msg.sched is None:
+                continue
+            margin = msg.sched - arrival
+            self.margins.add(msg.klass, margin)
+            if worst is None or margin < worst:
+                worst = margin
+            end = msg.sched
+            if msg.name == "queue_step":     # its last step
+                a = msg.args
+                n = a["count"]
+                end = msg.req_clock + n * a["interval"] + a["add"] * (n * (n - 1) // 2)
+            if end > self.last_sched_clock:
+                self.last_sched_clock = end
+        if worst is not None:
+            self.margins.series.append((self.kernel.now, worst))
+
+    def _prepare(self, name, args):
+        """What a command changes in the simulated world before it runs."""
+        if name == "config_endstop":
+            self.endstop_pins[args["oid"]] = args["pin"]
+        elif name == "config_analog_in":
+            self.adc_pins[args["oid"]] = args["pin"]
+        elif name == "endstop_home" and args["sample_count"]:
+            pin = self.endstop_pins.get(args["oid"])
+            if pin is not None:
+                self.fw.set_input(pin, 0 if args["pin_value"] else 1)
+        elif name == "query_analog_in" and args["sample_count"]:
+            pin = self.adc_pins.get(args["oid"])
+            if pin is not None:
+                middle = (args["min_value"] + args["max_value"]) // 2 // args["sample_count"]
+                self.fw.set_adc(pin, min(middle, self.adc_max))
+
+    # ---- MCU time and output -------------------------------------------------------
+    def advance(self):
+        """Run the firmware up to the present, sending what it writes."""
+        target = self.clock.clock(self.kernel.now)
+        while self.shutdown is None and self.fw.run_until(target, stop_on_output=True):
+            self._emit_pending()
+            self._check_shutdown()
+        if self.shutdown is None and self.fw.now < target:
+            self.fw.run_until(target)
+        self._check_shutdown()
+
+    def _emit_pending(self):
+        data = self.fw.read_output()
+        if not data:
+            return
+        written = max(self.clock.time_ns(self.fw.now), 0)
+        arrival = max(self.wire_out.send(written, len(data)), self.kernel.now)
+        self.kernel.schedule(arrival, lambda: self.on_output(data))
+
+    def _check_shutdown(self):
+        if self.shutdown is None and self.fw.is_shutdown:
+            now_clock = self.fw.now
+            clock32 = self.fw.shutdown_clock
+            clock = (now_clock & ~0xFFFFFFFF) | clock32
+            if clock > now_clock:
+                clock -= 1 << 32
+            self.shutdown = (self.fw.shutdown_reason, clock)
+            if self.on_shutdown is not None:
+                self.on_shutdown()
+
+    def _poll(self):
+        self.advance()
+        if self.shutdown is None:
+            self._poll_event = self.kernel.after(self.poll_ns, self._poll)
+
+    def take_pulses(self):
+        return self.fw.take_pulses()
+
+
+__all__ = ["McuNode", "Margins", "fwmcu"]

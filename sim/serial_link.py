@@ -1,0 +1,398 @@
+"""The serial link between the simulated host and one firmware instance:
+Klipper's serialqueue (host side, a C thread) and the wire.
+
+Contract: `SerialQueue(...)` is one MCU's host-side transport. The main
+thread hands it messages with `enqueue([(name, args, req_clock,
+min_clock)])` when a burst completes; its own VThread (role "serialq",
+C: no GIL) packs and transmits them by Klipper's rules (KLIPPER-FACTS
+2.5, our reading, written from the facts, not from serialqueue.c):
+- each object's messages form one command queue (FIFO); a message waits
+  in "upcoming" until the estimated MCU clock at which a block sent now
+  would be acknowledged passes its min_clock, then it is "ready";
+- a block (payload <= 59 bytes) is built from ready queue heads, lowest
+  req_clock first, and sent when ready bytes fill a block or some ready
+  message is due within MIN_REQTIME_DELTA (0.100 s); req_clock 0 means
+  now; otherwise the thread sleeps until the earliest such moment;
+- at most MAX_PENDING_BLOCKS (12) blocks are unacknowledged; acks (empty
+  blocks from the firmware) free them; RTT/RTO as RFC 6298 with the
+  constants of FACTS 2.5 (first srtt = 10 x sample); on RTO every
+  unacknowledged block is resent, prefixed with a sync byte;
+- the wire is a UART at `baud` (10 bits per byte) or USB full speed
+  (bytes leave at the next 1 ms frame);
+- steppersync's move-slot rule (FACTS 2.5): queue_step messages take a
+  slot of the MCU move queue (move_count minus one per digital-out pin);
+  a message's min_clock is replaced by the earliest slot-free clock and the
+  slot is refilled with the message's own req_clock;
+- the trsync "fastreader" runs in this thread: each trsync_state report
+  of an armed trsync is answered with trsync_set_timeout (report clock +
+  the timeout the host set), as Klipper's trdispatch does.
+Received data comes in through `receive(data)` (from the tty kworker);
+responses other than acks and trsync reports go to `on_response(name,
+args)` (the serialhdl thread model).
+"""
+import heapq
+from collections import deque
+
+from ..chelper import msgproto
+
+PAYLOAD_MAX = msgproto.MESSAGE_PAYLOAD_MAX       # 59
+MESSAGE_MAX = msgproto.MESSAGE_MAX               # 64
+MAX_PENDING_BLOCKS = 12
+MIN_REQTIME_DELTA = 0.100
+MIN_RTO_NS = 25_000_000
+MAX_RTO_NS = 5_000_000_000
+SYNC = bytes((msgproto.MESSAGE_SYNC,))
+USB_FRAME_NS = 1_000_000
+USB_BYTE_NS = 700            # 12 Mbit/s with protocol overhead (estimate)
+
+MOTION, HEATER, PINS, HOMING = "motion", "heater_pwm", "pins", "homing"
+CLASSES = (MOTION, HEATER, PINS, HOMING)
+MOTION_MSGS = frozenset(("queue_step", "set_next_step_dir", "reset_step_clock"))
+UNTIMED_MOTION = frozenset(("set_next_step_dir", "reset_step_clock"))
+HOMING_MSGS = frozenset(("endstop_home", "trsync_start", "trsync_set_timeout",
+                         "stepper_stop_on_trigger"))
+
+
+class Wire:
+    """One direction of the link: when bytes written at t arrive."""
+
+    def __init__(self, transport, baud):
+        self.transport = transport
+        self.byte_ns = 10 * 10 ** 9 // baud if transport == "uart" else USB_BYTE_NS
+        self.idle_ns = 0          # the line is busy until then
+
+    def send(self, now, nbytes):
+        start = max(now, self.idle_ns)
+        if self.transport == "usb":
+            start = -(-start // USB_FRAME_NS) * USB_FRAME_NS
+        self.idle_ns = start + nbytes * self.byte_ns
+        return self.idle_ns
+
+
+class Message:
+    __slots__ = ("name", "args", "data", "req_clock", "min_clock", "sched", "klass")
+
+    def __init__(self, name, args, data, req_clock, min_clock, sched, klass):
+        self.name = name
+        self.args = args
+        self.data = data
+        self.req_clock = req_clock
+        self.min_clock = min_clock
+        self.sched = sched        # MCU clock the command acts at, or None
+        self.klass = klass
+
+
+class Block:
+    __slots__ = ("seq", "frame", "messages", "sent_ns", "retransmitted", "arrived")
+
+    def __init__(self, seq, frame, messages):
+        self.seq = seq
+        self.frame = frame
+        self.messages = messages
+        self.sent_ns = 0
+        self.retransmitted = False
+        self.arrived = False
+
+
+class CommandQueue:
+    __slots__ = ("messages", "released", "ready_bytes")
+
+    def __init__(self):
+        self.messages = deque()
+        self.released = 0         # leading messages whose min_clock passed
+        self.ready_bytes = 0
+
+
+class LinkStats:
+    def __init__(self):
+        self.blocks = 0
+        self.bytes_sent = 0
+        self.retransmits = 0
+        self.bytes_retransmitted = 0
+        self.messages = 0
+
+
+def scheduled_clock(name, args, req_clock, now_clock):
+    """The MCU clock a command acts at (None: not a timed command).
+    queue_step acts at its first step: req_clock (the previous step) plus
+    its interval (FACTS 2.6). set_next_step_dir and reset_step_clock act
+    when they are processed, in order with their stepper's queue_steps:
+    no deadline of their own."""
+    if name == "queue_step":
+        return req_clock + args["interval"] if req_clock else None
+    if name in UNTIMED_MOTION:
+        return None
+    if req_clock:
+        return req_clock
+    clock = args.get("clock")
+    if clock:                     # init commands: 32-bit clock, extend
+        base = now_clock & ~0xFFFFFFFF
+        full = base | clock
+        return full + (1 << 32) if full < now_clock - (1 << 31) else full
+    return None
+
+
+class SerialQueue:
+    def __init__(self, host, name, dictionary, clock, node, wire, costs,
+                 move_count, heater_oids, on_response, record=None):
+        self.host = host
+        self.kernel = host.kernel
+        self.name = name
+        self.dictionary = dictionary
+        self.clock = clock
+        self.node = node
+        self.wire = wire
+        self.costs = costs
+        self.heater_oids = heater_oids
+        self.on_response = on_response
+        self.record = record       # list collecting (name, args) sent, or None
+        self.delta_ticks = int(MIN_REQTIME_DELTA * clock.freq)
+        self.queues = {-1: CommandQueue()}   # command queue key -> queue
+        self.slots = None          # move-slot heap (after config)
+        self.move_count = move_count
+        self.pin_oids = set()
+        self.in_flight = deque()
+        self.send_seq = 0
+        self.srtt = self.rttvar = 0
+        self.rto_ns = MIN_RTO_NS
+        self.rto_deadline = None
+        self.rx = deque()          # received chunks not processed yet
+        self.trsync_start = {}
+        self.trsync_timeout = {}
+        self.stats = LinkStats()
+        self.planned_wake = 0
+        self.signal = host.sched.signal("serialq " + name)
+        self.thread = host.spawn_role("serialq", ("serialq " + name)[:15], self._loop,
+                                      at=self.kernel.now + 1)
+
+    # ---- from the main thread ----------------------------------------------
+    def set_host_seq(self, seq):
+        self.send_seq = seq
+
+    def enqueue(self, messages):
+        """Messages from a completed main-thread burst, in send order."""
+        now_clock = self.clock.clock(self.kernel.now)
+        kick = False
+        for name, args, req_clock, min_clock in messages:
+            if name == "queue_step" and min_clock:
+                min_clock = self._take_move_slot(min_clock, req_clock)
+            elif name == "config_digital_out":
+                self.pin_oids.add(args["oid"])
+            msg = Message(name, args, self.dictionary.encode(name, args), req_clock,
+                          min_clock, scheduled_clock(name, args, req_clock, now_clock),
+                          self._classify(name, args))
+            # Timed commands use their object's queue; the rest (config,
+            # queries) share the MCU's default queue, in send order.
+            key = args.get("oid", -1) if req_clock else -1
+            queue = self.queues.get(key)
+            if queue is None:
+                queue = self.queues[key] = CommandQueue()
+            queue.messages.append(msg)
+            if not req_clock or req_clock - self.delta_ticks <= self.clock.clock(self.planned_wake):
+                kick = True
+            if self.record is not None:
+                self.record.append((name, args))
+        self.stats.messages += len(messages)
+        if kick:
+            self.signal.post()
+
+    def _take_move_slot(self, min_clock, req_clock):
+        if self.slots is None:
+            count = max(1, self.move_count - len(self.pin_oids))
+            self.slots = [0] * count
+        # The compressor's min_clock only marks "takes a slot" (FACTS 2.5):
+        # the transmit min_clock is the slot's free clock.
+        return heapq.heapreplace(self.slots, req_clock)
+
+    def _classify(self, name, args):
+        if name in MOTION_MSGS:
+            return MOTION
+        if name in HOMING_MSGS:
+            return HOMING
+        if name == "queue_digital_out" and args.get("oid") in self.heater_oids:
+            return HEATER
+        return PINS
+
+    # ---- from the kworker -----------------------------------------------------
+    def receive(self, data):
+        self.rx.append(data)
+        self.signal.post()
+
+    # ---- the thread -----------------------------------------------------------
+    def _loop(self):
+        t = self.thread
+        rx, self.rx = list(self.rx), deque()
+        responses = []
+        for data in rx:
+            responses.extend(self._handle_input(data))
+        plan = self._plan_sends()
+        c = self.costs
+        nmsgs = sum(len(b.messages) for b in plan)
+        cost = (c.serialq_wake_ns + c.serialq_block_ns * (len(plan) + len(rx))
+                + c.serialq_message_ns * nmsgs)
+        t.compute(self.host.cost_ns(cost), lambda: self._commit(plan, responses))
+
+    def _commit(self, plan, responses):
+        now = self.kernel.now
+        for block in plan:
+            self._transmit(block, now)
+        if self.rto_deadline is not None and now >= self.rto_deadline:
+            self._retransmit(now)
+        for name, args in responses:
+            self.on_response(name, args)
+        wake = self._next_wake(now)
+        self.planned_wake = wake if wake is not None else 1 << 62
+        self.thread.wait(self.signal, self._loop, until=wake)
+
+    # ---- input -------------------------------------------------------------------
+    def _handle_input(self, data):
+        out = []
+        for seq, payload in msgproto.split_blocks(data):
+            self._ack(seq)
+            if not payload:
+                continue
+            for name, args in self.dictionary.decode(payload, "response"):
+                if name == "trsync_state":
+                    self._fastread_trsync(args)
+                else:
+                    out.append((name, args))
+        return out
+
+    def _ack(self, seq):
+        """Every block before `seq` arrived (seq names the next expected)."""
+        if not self.in_flight:
+            return
+        count = (seq - self.in_flight[0].seq) & msgproto.MESSAGE_SEQ_MASK
+        if count == 0 or count > len(self.in_flight):
+            return
+        now = self.kernel.now
+        for _ in range(count):
+            block = self.in_flight.popleft()
+        if not block.retransmitted:
+            self._rtt_sample(now - block.sent_ns)
+        self.rto_deadline = now + self.rto_ns if self.in_flight else None
+
+    def _rtt_sample(self, delta):
+        """RFC 6298 as FACTS 2.5 lists it (first srtt deliberately 10x)."""
+        delta = max(delta, 0)
+        if not self.srtt:
+            self.srtt, self.rttvar = 10 * delta, delta // 2
+        else:
+            self.rttvar = (3 * self.rttvar + abs(self.srtt - delta)) // 4
+            self.srtt = (7 * self.srtt + delta) // 8
+        rto = self.srtt + max(4 * self.rttvar, 1_000_000)
+        self.rto_ns = min(MAX_RTO_NS, max(MIN_RTO_NS, rto))
+
+    def _fastread_trsync(self, args):
+        oid = args["oid"]
+        if args["can_trigger"] and oid in self.trsync_timeout:
+            clock = (args["clock"] + self.trsync_timeout[oid]) & 0xFFFFFFFF
+            self.enqueue([("trsync_set_timeout", {"oid": oid, "clock": clock}, 0, 0)])
+
+    def _note_trsync(self, msg):
+        args = msg.args
+        if msg.name == "trsync_start":
+            self.trsync_start[args["oid"]] = args["report_clock"]
+        elif msg.name == "trsync_set_timeout" and args["oid"] in self.trsync_start \
+                and args["oid"] not in self.trsync_timeout:
+            self.trsync_timeout[args["oid"]] = (args["clock"] - self.trsync_start[args["oid"]]) \
+                & 0xFFFFFFFF
+
+    # ---- output ------------------------------------------------------------------
+    def _ack_clock(self, now):
+        """MCU clock at which a block written now would be acknowledged."""
+        return self.clock.clock(max(now, self.wire.idle_ns) + MESSAGE_MAX * self.wire.byte_ns)
+
+    def _release(self, ack_clock):
+        for queue in self.queues.values():
+            msgs = queue.messages
+            while queue.released < len(msgs) and msgs[queue.released].min_clock <= ack_clock:
+                queue.ready_bytes += len(msgs[queue.released].data)
+                queue.released += 1
+
+    def _plan_sends(self):
+        now = self.kernel.now
+        ack_clock = self._ack_clock(now)
+        self._release(ack_clock)
+        plan = []
+        while len(self.in_flight) + len(plan) < MAX_PENDING_BLOCKS:
+            ready = sum(q.ready_bytes for q in self.queues.values())
+            if not ready:
+                break
+            first_req = min(q.messages[0].req_clock for q in self.queues.values() if q.released)
+            if ready < PAYLOAD_MAX and first_req > ack_clock + self.delta_ticks:
+                break
+            plan.append(self._build_block())
+        return plan
+
+    def _build_block(self):
+        payload, msgs = bytearray(), []
+        heads = [(q.messages[0].req_clock, i, q)
+                 for i, q in enumerate(self.queues.values()) if q.released]
+        heapq.heapify(heads)
+        while heads:
+            _req, i, q = heads[0]
+            msg = q.messages[0]
+            if len(payload) + len(msg.data) > PAYLOAD_MAX:
+                break
+            q.messages.popleft()
+            q.released -= 1
+            q.ready_bytes -= len(msg.data)
+            payload += msg.data
+            msgs.append(msg)
+            if q.released:
+                heapq.heapreplace(heads, (q.messages[0].req_clock, i, q))
+            else:
+                heapq.heappop(heads)
+        seq = self.send_seq
+        self.send_seq = (seq + 1) & msgproto.MESSAGE_SEQ_MASK
+        return Block(seq, msgproto.frame_block(bytes(payload), seq), msgs)
+
+    def _transmit(self, block, now):
+        for msg in block.messages:
+            if msg.name.startswith("trsync"):
+                self._note_trsync(msg)
+        arrival = self.wire.send(now, len(block.frame))
+        block.sent_ns = arrival
+        self.in_flight.append(block)
+        self.stats.blocks += 1
+        self.stats.bytes_sent += len(block.frame)
+        if self.rto_deadline is None:
+            self.rto_deadline = arrival + self.rto_ns
+        self.node.deliver(arrival, block.frame, block)
+
+    def _retransmit(self, now):
+        """RTO expired: back off and resend every unacknowledged block."""
+        self.rto_ns = min(MAX_RTO_NS, 2 * self.rto_ns)
+        data = SYNC + b"".join(b.frame for b in self.in_flight)
+        arrival = self.wire.send(now, len(data))
+        for block in self.in_flight:
+            block.retransmitted = True
+        self.stats.retransmits += 1
+        self.stats.bytes_retransmitted += len(data)
+        self.rto_deadline = arrival + self.rto_ns
+        self.node.deliver(arrival, data, None)
+
+    def _next_wake(self, now):
+        """When the thread must look again without being kicked (None:
+        only a kick: new messages or received data)."""
+        candidates = []
+        if self.rto_deadline is not None:
+            candidates.append(self.rto_deadline)
+        if len(self.in_flight) < MAX_PENDING_BLOCKS:
+            lead_ns = MESSAGE_MAX * self.wire.byte_ns
+            for q in self.queues.values():
+                if q.released:
+                    due = q.messages[0].req_clock - self.delta_ticks
+                elif q.messages:
+                    due = q.messages[0].min_clock
+                else:
+                    continue
+                candidates.append(self.clock.time_ns(due) - lead_ns)
+        if not candidates:
+            return None
+        return max(now + 1, min(candidates))
+
+    @property
+    def idle(self):
+        return not self.in_flight and not any(q.messages for q in self.queues.values())

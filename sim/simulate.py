@@ -1,0 +1,283 @@
+"""`klipsim simulate`: the unchanged host on the virtual CPU, talking over
+a simulated serial link to klipsim's firmware, and the timing verdict.
+
+Contract: `simulate(gcode, config, SimOptions(...))` builds
+- the host computer (HostCPU: board preset, thread policy, load
+  scenario, seed) and on it Klipper's threads: main reactor (Python),
+  one step-generation thread per stepper (C), per MCU a serialqueue
+  thread (C) and a serialhdl thread (Python), the tty kworker;
+- the host (host.printer.Printer) on a SimReactor (kernel time), a
+  SimLink and the MCU clock (sim/clocksync.py), using OUR firmware's
+  data dictionary (message ids are by name on the host side);
+- the firmware (one Firmware per MCU; only the main MCU is supported),
+  handshaken with get_config before the run (move_count);
+- G-code input read by a reactor timer in 4096-byte chunks like
+  Klipper's input (each line charged to the main thread), throttled by
+  the toolhead (_check_pause: about 1 s of motion ahead);
+- a get_clock query every 0.9839 s (FACTS 2.4) answered through the
+  link and handled in serialhdl (the clock estimate itself is exact,
+  clocksync.py).
+It runs the kernel until the firmware shut down or the print finished
+(input done, link idle, MCU past the last scheduled clock) and returns a
+SimResult whose `report()` is the JSON verdict (sim/report.py).
+"""
+import bisect
+from dataclasses import dataclass, field
+
+from ..firmware.simulator import mcu as fwmcu
+from ..gcode.dispatch import Dispatcher
+from ..host.configfile import load_config, ConfigError
+from ..host.printer import Printer
+from .batch import input_chunks
+from .clocksync import ExactClockSource, McuClock
+from .costs import CostModel
+from .cpu import HostCPU
+from .host_threads import MainThread, SerialHdlThread, SimLink, StepGenThread, TtyWorker
+from .kernel import NS_PER_MS, NS_PER_S
+from .load import load_scenario
+from .machine import load_machine
+from .mcu_node import McuNode
+from .policy import load_policy
+from .reactor_sim import SimReactor
+from .serial_link import SerialQueue, Wire
+
+GET_CLOCK_PERIOD = 0.9839      # clocksync.py query period (FACTS 2.4)
+RUN_SLICE_NS = 50 * NS_PER_MS  # kernel run between end checks / progress
+END_SLACK_S = 0.100            # run this long past the last scheduled clock
+SHUTDOWN_TAIL_NS = 10 * NS_PER_MS
+STALL_LIMIT_NS = 120 * NS_PER_S  # no progress for this long: a bug
+
+
+class SimulateError(Exception):
+    """A setup the simulation cannot run (one line for the user)."""
+
+
+@dataclass
+class SimOptions:
+    profile: str = "stm32f446"
+    board: str = "rpi3"
+    policy: str = "klipper-default"
+    load: str | None = None
+    seed: int = 0
+    transport: str = "uart"
+    baud: int = 250000
+    poll_ms: float = 5.0
+    clock_offset: int = 0
+    drift_ppb: int = 0
+    costs: CostModel = field(default_factory=CostModel)
+    record_stream: bool = False
+    progress: object = None        # f(sim_seconds) called every run slice
+    max_sim_s: float | None = None
+
+
+@dataclass
+class SimResult:
+    options: SimOptions
+    clock_freq: int
+    end_ns: int
+    shutdown: dict | None
+    margins: object               # mcu_node.Margins
+    host_report: dict
+    link: object                  # serial_link.LinkStats
+    pulses: object                # numpy PULSE_DTYPE array
+    pin_names: dict
+    stream: list | None           # (name, args) the host sent, in order
+    gcode_errors: int
+    print_time: float
+    segments: int
+    responses: int
+
+
+class GcodeFeed:
+    """The G-code input as a reactor timer: a chunk of lines per wake-up,
+    each line counted for the cost model; the toolhead pauses it."""
+
+    def __init__(self, path, printer, dispatcher, link, reactor):
+        self.chunks = input_chunks(path)
+        self.printer = printer
+        self.dispatcher = dispatcher
+        self.link = link
+        self.reactor = reactor
+        self.timeline_ns = []     # when each line started
+        self.timeline_line = []
+        self.done = False
+        self.print_time = 0.
+        reactor.register_timer(self._run, reactor.NOW)
+
+    def _run(self, eventtime):
+        kernel = self.reactor.kernel
+        for commands, at_end in self.chunks:
+            for cmd in commands:
+                self.timeline_ns.append(kernel.now)
+                self.timeline_line.append("%s:%d" % (cmd.source, cmd.lineno))
+                self.link.meter.lines += 1
+                self.dispatcher.run(cmd)
+            if not at_end:
+                self.reactor.pause(self.reactor.NOW)   # let other timers run
+        self.print_time = self.printer.finish()
+        self.done = True
+        return self.reactor.NEVER
+
+    def line_at(self, t_ns):
+        i = bisect.bisect_right(self.timeline_ns, t_ns) - 1
+        return self.timeline_line[i] if i >= 0 else None
+
+
+def _handshake(fw):
+    """get_config before the run: the move queue size (as the host learns
+    it from the 'config' response)."""
+    fw.send(("get_config", {}))
+    for name, args in fw.responses():
+        if name == "config":
+            return args["move_count"]
+    raise SimulateError("firmware %s did not answer get_config" % fw.profile)
+
+
+class Simulation:
+    def __init__(self, gcode_path, config_path, options):
+        self.options = o = options
+        self.host = HostCPU(load_machine(o.board), load_policy(o.policy),
+                            load_scenario(o.load) if o.load else None, o.seed)
+        self.kernel = self.host.kernel
+        self.fw = fwmcu.Firmware(o.profile)
+        self.move_count = _handshake(self.fw)
+        if o.clock_offset:
+            self.fw.run_until(o.clock_offset)
+        self.clock = McuClock(self.fw.clock_freq, o.clock_offset, o.drift_ppb)
+        self.dictionary = self.fw.dictionary
+        self._build_host(gcode_path, config_path)
+        self._build_threads()
+        self.stop_reason = None
+
+    def _build_host(self, gcode_path, config_path):
+        config = load_config(config_path)
+        for section in config.sections("mcu"):
+            if section.name != "mcu":
+                raise SimulateError("%s: only one MCU is simulated so far"
+                                    % section.location())
+        self.reactor = SimReactor(self.kernel)
+        self.link = SimLink()
+        self.errors = []
+        self.dispatcher = Dispatcher(warning_sink=lambda t: None,
+                                     error_sink=self.errors.append,
+                                     info_sink=lambda t: None)
+        self.printer = Printer(config, {"mcu": self.dictionary}, self.link,
+                               ExactClockSource(self.clock), self.reactor, self.dispatcher)
+        config.check_unused()
+        self.printer.connect()
+        self.link.meter.take()     # configuration is not charged
+        self.feed = GcodeFeed(gcode_path, self.printer, self.dispatcher, self.link,
+                              self.reactor)
+        self.reactor.register_timer(self._get_clock, self.reactor.NOW)
+
+    def _get_clock(self, eventtime):
+        self.link.send(self.printer.hw.main_mcu, "get_clock", {})
+        return eventtime + GET_CLOCK_PERIOD
+
+    def _build_threads(self):
+        o, host, costs = self.options, self.host, self.options.costs
+        mcu = self.printer.hw.main_mcu
+        heater_oids = {h.pwm.oid for h in self.printer.heaters.heaters.values()}
+        self.serialhdl = SerialHdlThread(host, costs, "mcu")
+        self.tty = TtyWorker(host, costs, lambda data: self.serialq.receive(data))
+        wire_out = Wire(o.transport, o.baud)
+        self.node = McuNode(self.kernel, self.fw, self.clock, wire_out, self.tty.push,
+                            int(o.poll_ms * NS_PER_MS), on_shutdown=self._on_shutdown)
+        self.serialq = SerialQueue(host, "mcu", self.dictionary, self.clock, self.node,
+                                   Wire(o.transport, o.baud), costs, self.move_count,
+                                   heater_oids, self.serialhdl.push,
+                                   record=[] if o.record_stream else None)
+        self.serialq.set_host_seq(self.fw.host_seq)
+        self.stepgens = {s.oid: StepGenThread(host, costs, s.name)
+                         for s in self.printer.motion.steppers}
+        self.main = MainThread(host, self.reactor, self.link, costs, {mcu: self.serialq},
+                               self.stepgens)
+        for messages in self.link.take().values():   # configuration commands
+            self.serialq.enqueue(messages)
+        self.node.start()
+
+    # ---- running ----------------------------------------------------------------
+    def _on_shutdown(self):
+        self.stop_reason = "shutdown"
+
+    def _finished(self):
+        if not self.feed.done or not self.serialq.idle:
+            return False
+        end = self.node.last_sched_clock + int(END_SLACK_S * self.clock.freq)
+        return self.clock.clock(self.kernel.now) >= end
+
+    def run(self):
+        kernel, progress = self.kernel, self.options.progress
+        limit = int(self.options.max_sim_s * NS_PER_S) if self.options.max_sim_s else None
+        last_sent, last_change = -1, 0
+        while self.stop_reason is None:
+            kernel.run(until=kernel.now + RUN_SLICE_NS)
+            if progress is not None:
+                progress(kernel.now / NS_PER_S)
+            if self._finished():
+                self.node.advance()
+                if self.stop_reason is None:
+                    self.stop_reason = "finished"
+                break
+            if limit is not None and kernel.now >= limit:
+                self.stop_reason = "time limit"
+                break
+            sent = self.serialq.stats.blocks
+            if sent != last_sent:
+                last_sent, last_change = sent, kernel.now
+            elif kernel.now - last_change > STALL_LIMIT_NS:
+                raise SimulateError("simulation made no progress for %d s at %.3f s "
+                                    "(a klipsim bug)" % (STALL_LIMIT_NS // NS_PER_S,
+                                                         kernel.now / NS_PER_S))
+        if self.stop_reason == "shutdown":
+            self.shutdown_info = self._shutdown_info()
+            kernel.run(until=kernel.now + SHUTDOWN_TAIL_NS)
+        else:
+            self.shutdown_info = None
+        self.node.stop()
+        return self._result()
+
+    def _shutdown_info(self):
+        reason, clock = self.node.shutdown
+        t_ns = self.clock.time_ns(clock)
+        return {"reason": reason, "mcu": "mcu", "clock": clock,
+                "time_s": round(t_ns / NS_PER_S, 6),
+                "gcode_line": self.feed.line_at(t_ns),
+                "starved_thread": self._starved_thread()}
+
+    def _starved_thread(self):
+        """The Klipper thread that has waited longest for a CPU or the GIL
+        at this moment (None when none is waiting)."""
+        now = self.kernel.now
+        klipper = [self.main.thread, self.serialq.thread, self.serialhdl.thread,
+                   self.tty.thread] + [s.thread for s in self.stepgens.values()]
+        gil = self.host.gil
+        best, best_wait = None, 0
+        for t in klipper:
+            wait = 0
+            if t.index in gil._wait_since:
+                wait = now - gil._wait_since[t.index]
+            if t.state == "runnable" and self.host.sched.running_on(t.core) is not t:
+                wait = max(wait, now - t.runnable_since)
+            if wait > best_wait:
+                best, best_wait = t.name, wait
+        return None if best is None else {"name": best, "waiting_ms": round(best_wait / 1e6, 3)}
+
+    def _result(self):
+        o = self.options
+        pulses = self.fw.take_pulses(self.fw.now + 1)
+        pin_names = {v: k for k, v in sorted(self.dictionary.pins.items())}
+        return SimResult(o, self.fw.clock_freq, self.kernel.now, self.shutdown_info,
+                         self.node.margins, self.host.report(), self.serialq.stats,
+                         pulses, pin_names, self.serialq.record, len(self.errors),
+                         self.feed.print_time, self.main.segments, self.serialhdl.handled)
+
+
+def simulate(gcode_path, config_path, options=None):
+    try:
+        return Simulation(gcode_path, config_path, options or SimOptions()).run()
+    except KeyError as e:
+        raise SimulateError(str(e.args[0]) if e.args else str(e)) from None
+
+
+__all__ = ["simulate", "SimOptions", "SimResult", "SimulateError", "ConfigError"]
