@@ -209,3 +209,14 @@ def test_long_unflushed_runs_are_compressed_early():
     assert len(sc.take_messages()) > 0
     sc.flush(2 ** 63)
     assert sc.position == n and clocks[-1] - 10 <= sc.last_step_clock <= clocks[-1]
+
+
+def test_step_after_a_long_idle_wraps_its_interval_but_keeps_position():
+    # an idle longer than 2^32 ticks: the MCU adds 32-bit intervals, so the
+    # interval is sent modulo 2^32; the host-side history stays exact
+    far = (1 << 32) + 12345
+    sc = compress([100, 200, 200 + far], [1, 1, 1], 10, 0)
+    last = sc.take_messages()[-1]
+    assert (last["p0"], last["p1"], last["req_clock"]) == (12345, 1, 200 + far)
+    assert sc.find_past_position(200 + far - 1) == 2
+    assert sc.find_past_position(200 + far) == 3

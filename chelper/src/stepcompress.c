@@ -544,8 +544,9 @@ enqueue_step(struct stepcompress *sc, uint64_t clock, int dir)
             uint64_t interval = (clock - sc->last_step_clock) & 0xffffffffULL;
             push_message(sc, SC_MSG_QUEUE_STEP, clock, sc->last_step_clock,
                          (int64_t)interval, 1, 0);
-            record_run(sc, sc->last_step_clock, (int64_t)interval, 1, 0,
-                       clock);
+            // history keeps the true (64-bit) interval
+            record_run(sc, sc->last_step_clock,
+                       (int64_t)(clock - sc->last_step_clock), 1, 0, clock);
             sc->last_step_clock = clock;
             update_last_step_print_time(sc);
             return 0;
