@@ -17,7 +17,9 @@ host would send it (KLIPPER-FACTS 2.5, 2.6):
   except for homing commands naming a trsync, and oid-less messages are
   barriers.
 It also resolves the 64-bit clocks the 32-bit stream fields stand for.
-Pure integer arithmetic; no firmware involved.
+After each plan, `deadline` is the clock the message must reach the MCU
+by (the first step, the update or sample time), or None.  Pure integer
+arithmetic; no firmware involved.
 """
 import heapq
 
@@ -75,7 +77,7 @@ class DeliveryPlanner:
         self.barrier = 0           # delivery clock of the last oid-less message
         self.progress = 0          # latest delivery clock planned so far
         self.slots = None          # heap of move-slot free clocks
-        self.min_margin = None
+        self.deadline = None       # clock the last planned message must beat
         self.zero_clock_fixes = 0
         self.max_duration = 0      # longest digital out max_duration
         self.planned = 0           # messages planned
@@ -103,20 +105,24 @@ class DeliveryPlanner:
     def plan(self, name, args):
         """Delivery clock for the next message in stream order (args may
         be rewritten: see _queue_digital_out)."""
-        self.planned += 1
         if name == "queue_step":
             return self.plan_queue_step(args)
+        self.planned += 1
+        self.deadline = None
         req, min_clock = 0, 0
         if name == "set_next_step_dir":
             req = self.last_step[args["oid"]]
         elif name == "queue_digital_out":
             req, min_clock = self._queue_digital_out(args)
+            self.deadline = req
         elif name == "reset_step_clock":
             self.last_step[args["oid"]] = req = self._extend(args["clock"])
         elif name in ("endstop_home", "trsync_set_timeout", "query_analog_in"):
             req = self._extend(args["clock"])
+            if req and (name != "endstop_home" or args["sample_count"]):
+                self.deadline = req
         elif name == "trsync_start":
-            req = self._extend(args["report_clock"])
+            req = self.deadline = self._extend(args["report_clock"])
         elif name == "config_stepper":
             self.last_step[args["oid"]] = 0
         elif name == "config_digital_out":
@@ -177,8 +183,7 @@ class DeliveryPlanner:
             ready = slots[0]
         self.queue_time[oid] = ready
         heapq.heapreplace(slots, start if start > ready else ready)
-        if self.min_margin is None or first - ready < self.min_margin:
-            self.min_margin = first - ready
+        self.deadline = first
         if req == start and ready > self.progress:
             self.progress = ready
         return ready

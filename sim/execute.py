@@ -61,7 +61,7 @@ class ExecuteResult:
     end_clock: int = 0
     shutdown_reason: str | None = None
     shutdown_clock: int | None = None
-    min_margin_ticks: int | None = None   # first step clock - delivery, worst queue_step
+    margins: dict = field(default_factory=dict)   # message name -> worst deadline - delivery
     trsync_extensions: int = 0
     late_groups: int = 0                  # groups delivered after their planned clock
     zero_clock_fixes: int = 0
@@ -72,6 +72,11 @@ class ExecuteResult:
     @property
     def total_steps(self):
         return sum(s.steps for s in self.steppers.values())
+
+    @property
+    def min_margin_ticks(self):
+        """Worst queue_step margin: first step clock - delivery clock."""
+        return self.margins.get("queue_step")
 
 
 # ---------------------------------------------------------------------------
@@ -112,7 +117,7 @@ class StreamExecutor:
         self.stream_dict = stream_dictionary
         self.checked_formats = set()
         self.pending_output = False
-        self.open_group = ([], [], [], [], None, 0)
+        self.open_group = ([], [], [], [], None, 0, {})
 
     def _pin_ranks(self):
         ranks = np.zeros(max(self.pin_names) + 1 if self.pin_names else 1, dtype=np.int64)
@@ -293,11 +298,13 @@ class StreamExecutor:
             if name == "queue_step":     # hot path: no side effects to prepare
                 ready = planner.plan_queue_step(args)
                 pending.append((ready, index, [qs_id, args["oid"], args["interval"],
-                                               args["count"], args["add"]], None, None))
+                                               args["count"], args["add"]], None, None,
+                                planner.deadline))
             else:
                 self.result.messages = index + 1   # for error messages
                 ready = planner.plan(name, args)
-                pending.append((ready, index, self.encode(name, args), name, args))
+                pending.append((ready, index, self.encode(name, args), name, args,
+                                planner.deadline))
             if len(pending) >= next_sort:
                 pending.sort()
                 cut = bisect.bisect_left(pending, (planner.progress - horizon,))
@@ -324,33 +331,37 @@ class StreamExecutor:
         for the next call (unless `final`), so a message that comes late
         out of the reorder buffer joins it instead of going out late.  A
         message that changes the simulated world (a sensor level) first
-        sends everything before it."""
+        sends everything before it.  Margins (deadline - group clock) are
+        recorded per message name."""
         window = self.pack_window
-        ints, msg_ends, group_ends, clocks, first, clock = self.open_group
-        for ready, _index, mints, name, args in entries:
+        ints, msg_ends, group_ends, clocks, first, clock, due = self.open_group
+        for ready, _index, mints, name, args, deadline in entries:
             if name is not None:
                 if name in WORLD_CHANGES:
                     if msg_ends:
-                        group_ends.append(len(msg_ends))
-                        clocks.append(clock)
+                        self._close_group(group_ends, clocks, msg_ends, clock, due)
                         self.send_groups(ints, msg_ends, group_ends, clocks)
-                        ints, msg_ends, group_ends, clocks = [], [], [], []
+                        ints, msg_ends, group_ends, clocks, due = [], [], [], [], {}
                         first = None
                     if self.stopped:
                         return
                 self.prepare(name, args)
             if first is None or ready > first + window:
                 if first is not None:
-                    group_ends.append(len(msg_ends))
-                    clocks.append(clock)
+                    self._close_group(group_ends, clocks, msg_ends, clock, due)
+                    due = {}
                 first = clock = ready
             ints += mints
             msg_ends.append(len(ints))
             if ready > clock:
                 clock = ready
+            if deadline is not None:
+                key = name or "queue_step"
+                if deadline < due.get(key, deadline + 1):
+                    due[key] = deadline
         if final and msg_ends:
-            group_ends.append(len(msg_ends))
-            clocks.append(clock)
+            self._close_group(group_ends, clocks, msg_ends, clock, due)
+            due = {}
         # keep the open group (messages after the last closed group)
         cut = group_ends[-1] if group_ends else 0
         cut_ints = msg_ends[cut - 1] if cut else 0
@@ -358,8 +369,18 @@ class StreamExecutor:
         open_ends = [e - cut_ints for e in msg_ends[cut:]]
         if group_ends:
             self.send_groups(ints[:cut_ints], msg_ends[:cut], group_ends, clocks)
-        self.open_group = (open_ints, open_ends, [], [], first if open_ends else None, clock)
+        self.open_group = (open_ints, open_ends, [], [], first if open_ends else None,
+                           clock, due)
         self.drain_pulses()
+
+    def _close_group(self, group_ends, clocks, msg_ends, clock, due):
+        group_ends.append(len(msg_ends))
+        clocks.append(clock)
+        margins = self.result.margins
+        for key, deadline in due.items():
+            margin = deadline - clock
+            if key not in margins or margin < margins[key]:
+                margins[key] = margin
 
     def send_groups(self, ints, msg_ends, group_ends, clocks):
         """Hand the groups to the firmware's link, answering its output
@@ -380,7 +401,6 @@ class StreamExecutor:
         r = self.result
         r.end_clock = self.fw.now
         if self.planner:
-            r.min_margin_ticks = self.planner.min_margin
             r.zero_clock_fixes = self.planner.zero_clock_fixes
         r.timer_dispatches = self.fw.timer_dispatches
         if r.shutdown_reason is None and self.fw.is_shutdown:

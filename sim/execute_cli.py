@@ -43,9 +43,10 @@ def summary_lines(result):
     lines.append("total %d steps; end clock %d (%.3f s); %d timer events"
                  % (result.total_steps, result.end_clock, result.end_clock / freq,
                     result.timer_dispatches))
-    if result.min_margin_ticks is not None:
-        lines.append("worst queue_step margin (first step - delivery): %.1f ms"
-                     % (result.min_margin_ticks * 1000.0 / freq))
+    if result.margins:
+        lines.append("worst margin (due clock - delivery): " + ", ".join(
+            "%s %.1f ms" % (name, result.margins[name] * 1000.0 / freq)
+            for name in sorted(result.margins)))
     if result.late_groups:
         lines.append("%d message groups delivered after their planned clock" % result.late_groups)
     if result.zero_clock_fixes:

@@ -45,6 +45,7 @@ GET_CLOCK_PERIOD = 0.9839      # clocksync.py query period (FACTS 2.4)
 RUN_SLICE_NS = 50 * NS_PER_MS  # kernel run between end checks / progress
 END_SLACK_S = 0.100            # run this long past the last scheduled clock
 SHUTDOWN_TAIL_NS = 10 * NS_PER_MS
+RECENT_WAITS = 20               # waits per thread looked at for "starved_thread"
 STALL_LIMIT_NS = 120 * NS_PER_S  # no progress for this long: a bug
 
 
@@ -246,19 +247,23 @@ class Simulation:
                 "starved_thread": self._starved_thread()}
 
     def _starved_thread(self):
-        """The Klipper thread that has waited longest for a CPU or the GIL
-        at this moment (None when none is waiting)."""
+        """The Klipper thread with the longest recent wait for a CPU or the
+        GIL: the wait going on now, or among its last RECENT_WAITS completed
+        ones (the shutdown is seen when the late command arrives, i.e. just
+        after the starvation ended)."""
         now = self.kernel.now
         klipper = [self.main.thread, self.serialq.thread, self.serialhdl.thread,
                    self.tty.thread] + [s.thread for s in self.stepgens.values()]
         gil = self.host.gil
         best, best_wait = None, 0
         for t in klipper:
-            wait = 0
+            waits = [max(w[-RECENT_WAITS:]) for w in (t.runq_waits, t.wake_latencies,
+                                                      t.gil_waits) if w]
             if t.index in gil._wait_since:
-                wait = now - gil._wait_since[t.index]
+                waits.append(now - gil._wait_since[t.index])
             if t.state == "runnable" and self.host.sched.running_on(t.core) is not t:
-                wait = max(wait, now - t.runnable_since)
+                waits.append(now - t.runnable_since)
+            wait = max(waits, default=0)
             if wait > best_wait:
                 best, best_wait = t.name, wait
         return None if best is None else {"name": best, "waiting_ms": round(best_wait / 1e6, 3)}
@@ -270,7 +275,8 @@ class Simulation:
         return SimResult(o, self.fw.clock_freq, self.kernel.now, self.shutdown_info,
                          self.node.margins, self.host.report(), self.serialq.stats,
                          pulses, pin_names, self.serialq.record, len(self.errors),
-                         self.feed.print_time, self.main.segments, self.serialhdl.handled)
+                         self.feed.print_time if self.feed.done else self.printer.toolhead.print_time,
+                         self.main.segments, self.serialhdl.handled)
 
 
 def simulate(gcode_path, config_path, options=None):
