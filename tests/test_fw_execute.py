@@ -194,3 +194,15 @@ def test_checker_sees_a_one_tick_fault(fault):
     checker = execute_check.PulseChecker(case.klipper_output, dictionary)
     checker(pulses, collector.pin_names)
     assert not checker.ok
+
+
+def test_margin_is_due_clock_minus_delivery(tmp_path):
+    path = write_stream(tmp_path, HEADER + [
+        "queue_digital_out oid=1 clock=%d on_ticks=0" % (2 * FREQ),
+        "queue_step oid=0 interval=%d count=3 add=0" % (3 * FREQ)])
+    result = execute.execute_stream(path, execute.fwmcu.dictionary("stm32f446"),
+                                    profile="stm32f446", lead_s=0.3)
+    lead = int(0.3 * FREQ)
+    assert result.margins["queue_digital_out"] == lead
+    # the queue_step is requested at its stepper's previous step (clock 0)
+    assert result.margins["queue_step"] == 3 * FREQ
