@@ -20,6 +20,8 @@
 long sk_eval_count;
 #endif
 
+// The search constants are Klipper's itersolve values, so that searches
+// (and which grazing crossings they see) match Klipper's.
 // First probe window after a range start or a direction change (s).
 #define SEEK_START .000100
 // Smallest probe window (s).
