@@ -21,5 +21,8 @@ main.add_command(execute_command)
 from klipsim.golden.golden_cli import golden_command  # noqa: E402
 main.add_command(golden_command)
 
+from klipsim.sim.simulate_cli import simulate_command  # noqa: E402
+main.add_command(simulate_command)
+
 if __name__ == "__main__":
     main()
