@@ -15,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "itersolve.h"
+#include "stepcompress_internal.h"
 
 #ifdef KLIPSIM_COUNT_EVALS
 long sk_eval_count;
@@ -264,7 +265,8 @@ solve_move(struct stepper_kin *sk, struct tq_move *m, double abs_start,
                 continue;
             }
         }
-        int ret = stepcompress_append(sk->sc, dir, m->print_time, newer.t);
+        int ret = stepcompress_append_inline(sk->sc, dir, m->print_time,
+                                             newer.t);
         if (ret)
             return ret;
         s.uncommitted = 1;

@@ -22,42 +22,16 @@
 #include <stdlib.h>
 #include <string.h>
 #include "stepcompress.h"
+#include "stepcompress_internal.h"
 
-// Runs are limited by the queue_step count field (%hu).
-#define MAX_RUN_COUNT 65535
 // Bound on the add difference between two valid quadratic runs of `count`
 // steps: (6 + 4*sqrt(2)) * max_error / count^2; Klipper uses 11.
 #define QUADRATIC_DEV 11
-// A step this far (ticks) after the last one is sent as its own message
-// with req_clock at the step, keeping 32-bit MCU clocks unambiguous.
-#define CLOCK_DIFF_MAX (3u << 28)
 // Step+dir+step filter window (seconds) from Klipper's stepcompress.
 #define SDS_FILTER_TIME .000750
 // Klipper stops searching for a better add once a run this long is found.
 #define LONG_RUN_COUNT 0x200
 
-struct stepcompress {
-    uint32_t oid, max_error;
-    int invert_dir;
-    double mcu_freq, time_offset, last_step_print_time;
-    double filter_ticks;        // step+dir+step window in ticks
-    uint64_t last_step_clock;
-    // queued (not yet compressed) step clocks, all in direction queue_dir
-    uint64_t *queue;
-    size_t qhead, qtail, qcap;
-    int queue_dir;              // -1: none sent since start/reset
-    // held-back step for the step+dir+step filter
-    int has_pending, pending_dir;
-    uint64_t pending_clock;
-    int solver_dir;             // direction the solver should assume next
-    int64_t position;           // net steps appended and not cancelled
-    struct sc_message *msgs;
-    size_t nmsgs, msgcap;
-    struct emitted_run *history;
-    size_t hist_head, hist_tail, hist_cap;
-    int64_t emitted_position;   // net steps of emitted queue_step runs
-    char errmsg[200];
-};
 
 struct run {
     int64_t interval, count, add;

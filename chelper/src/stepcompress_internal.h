@@ -1,0 +1,63 @@
+#ifndef KLIPSIM_STEPCOMPRESS_INTERNAL_H
+#define KLIPSIM_STEPCOMPRESS_INTERNAL_H
+/* Compressor state, shared with the step solver for its inlined fast
+ * path (not part of the Python interface).  See stepcompress.c. */
+#include <stddef.h>
+#include <stdint.h>
+#include "stepcompress.h"
+
+// Runs are limited by the queue_step count field (%hu).
+#define MAX_RUN_COUNT 65535
+// A step this far (ticks) after the last one is sent as its own message
+// with req_clock at the step, keeping 32-bit MCU clocks unambiguous.
+#define CLOCK_DIFF_MAX (3u << 28)
+
+struct emitted_run;
+
+struct stepcompress {
+    uint32_t oid, max_error;
+    int invert_dir;
+    double mcu_freq, time_offset, last_step_print_time;
+    double filter_ticks;        // step+dir+step window in ticks
+    uint64_t last_step_clock;
+    // queued (not yet compressed) step clocks, all in direction queue_dir
+    uint64_t *queue;
+    size_t qhead, qtail, qcap;
+    int queue_dir;              // -1: none sent since start/reset
+    // held-back step for the step+dir+step filter
+    int has_pending, pending_dir;
+    uint64_t pending_clock;
+    int solver_dir;             // direction the solver should assume next
+    int64_t position;           // net steps appended and not cancelled
+    struct sc_message *msgs;
+    size_t nmsgs, msgcap;
+    struct emitted_run *history;
+    size_t hist_head, hist_tail, hist_cap;
+    int64_t emitted_position;   // net steps of emitted queue_step runs
+    char errmsg[200];
+};
+
+// stepcompress_append() for the common case -- another step in the same
+// direction as the held-back one, which then simply joins the queue --
+// without a call; anything else takes the full path.  Same result.
+static inline int
+stepcompress_append_inline(struct stepcompress *sc, int sdir,
+                           double move_print_time, double step_time)
+{
+    double rel = (step_time + (move_print_time - sc->last_step_print_time))
+        * sc->mcu_freq;
+    uint64_t lsc = sc->last_step_clock, prev = sc->pending_clock;
+    if (sc->has_pending && sdir == sc->pending_dir && sdir == sc->queue_dir
+        && rel >= 0. && rel < 9.0e18 && sc->qtail < sc->qcap
+        && sc->qtail - sc->qhead <= MAX_RUN_COUNT + 2000
+        && prev - lsc < CLOCK_DIFF_MAX
+        && prev >= (sc->qtail > sc->qhead ? sc->queue[sc->qtail - 1] : lsc)) {
+        sc->queue[sc->qtail++] = prev;
+        sc->pending_clock = lsc + (int64_t)rel;
+        sc->position += sdir ? 1 : -1;
+        return 0;
+    }
+    return stepcompress_append(sc, sdir, move_print_time, step_time);
+}
+
+#endif
