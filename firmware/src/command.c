@@ -86,7 +86,8 @@ size_t command_frame_block(uint8_t *block, const uint8_t *payload, size_t plen,
     size_t len = plen + MESSAGE_MIN;
     block[0] = (uint8_t)len;
     block[1] = MESSAGE_DEST | (seq & MESSAGE_SEQ_MASK);
-    memcpy(&block[2], payload, plen);
+    if (plen)
+        memcpy(&block[2], payload, plen);
     uint16_t crc = crc16_ccitt(block, len - MESSAGE_TRAILER_SIZE);
     block[len - 3] = crc >> 8;
     block[len - 2] = crc & 0xff;
