@@ -2,82 +2,13 @@
 
 Each stepper whose position depends on X or Y gets its stepper kinematics
 wrapped by the C input shaper, which feeds it a weighted sum of the
-toolhead's position at several times (the shaper's pulses). The pulses
-(amplitudes A_i, times T_i) are the standard shaper definitions, for a
-resonance frequency f and damping ratio z, with df = sqrt(1 - z^2),
-K = exp(-z pi / df), t_d = 1 / (f df) and a vibration tolerance of 5 %
-for the EI family (Klipper's shaper_defs.py facts):
-
-    zv:       A = 1, K                       T = 0, t_d/2
-    mzv:      K' = exp(-0.75 z pi / df); A = 1 - 1/sqrt2, (sqrt2 - 1) K', (1 - 1/sqrt2) K'^2
-              T = 0, 0.375 t_d, 0.75 t_d
-    zvd:      A = 1, 2K, K^2                 T = 0, t_d/2, t_d
-    ei:       A = (1+v)/4, (1-v)/2 K, (1+v)/4 K^2           T = 0, t_d/2, t_d
-    2hump_ei: X = (v^2 (sqrt(1-v^2) + 1))^(1/3), a1 = (3X^2 + 2X + 3v^2)/(16X)
-              A = a1, (1/2 - a1) K, (1/2 - a1) K^2, a1 K^3  T = 0 .. 1.5 t_d step t_d/2
-    3hump_ei: a1 = (1 + 3v + 2 sqrt(2 (v+1) v))/16
-              A = a1, (1-v)/4 K, ((1+v)/2 - 2 a1) K^2, (1-v)/4 K^3, a1 K^4
-              T = 0 .. 2 t_d step t_d/2
-The C side normalises the amplitudes and centres the pulses in time.
+toolhead's position at several times (the shaper's pulses). The pulse
+definitions (zv, mzv, zvd, ei, 2hump_ei, 3hump_ei) live in
+klipsim.chelper.shapers; the C side normalises the amplitudes and centres
+the pulses in time.
 """
-import math
-
 from ..chelper import motion
-
-VIBRATION_TOLERANCE = 1. / 20.   # shaper_defs: SHAPER_VIBRATION_REDUCTION = 20
-DEFAULT_DAMPING_RATIO = 0.1
-
-
-def _common(freq, damping):
-    df = math.sqrt(1. - damping ** 2)
-    return df, math.exp(-damping * math.pi / df), 1. / (freq * df)
-
-
-def zv(freq, damping):
-    _, k, t_d = _common(freq, damping)
-    return [1., k], [0., .5 * t_d]
-
-
-def mzv(freq, damping):
-    df, _, t_d = _common(freq, damping)
-    k = math.exp(-.75 * damping * math.pi / df)
-    a1 = 1. - 1. / math.sqrt(2.)
-    return [a1, (math.sqrt(2.) - 1.) * k, a1 * k * k], [0., .375 * t_d, .75 * t_d]
-
-
-def zvd(freq, damping):
-    _, k, t_d = _common(freq, damping)
-    return [1., 2. * k, k * k], [0., .5 * t_d, t_d]
-
-
-def ei(freq, damping):
-    _, k, t_d = _common(freq, damping)
-    v = VIBRATION_TOLERANCE
-    a1 = .25 * (1. + v)
-    return [a1, .5 * (1. - v) * k, a1 * k * k], [0., .5 * t_d, t_d]
-
-
-def two_hump_ei(freq, damping):
-    _, k, t_d = _common(freq, damping)
-    v2 = VIBRATION_TOLERANCE ** 2
-    x = (v2 * (math.sqrt(1. - v2) + 1.)) ** (1. / 3.)
-    a1 = (3. * x * x + 2. * x + 3. * v2) / (16. * x)
-    a2 = (.5 - a1) * k
-    return [a1, a2, a2 * k, a1 * k ** 3], [0., .5 * t_d, t_d, 1.5 * t_d]
-
-
-def three_hump_ei(freq, damping):
-    _, k, t_d = _common(freq, damping)
-    v = VIBRATION_TOLERANCE
-    k2 = k * k
-    a1 = .0625 * (1. + 3. * v + 2. * math.sqrt(2. * (v + 1.) * v))
-    a2 = .25 * (1. - v) * k
-    a3 = (.5 * (1. + v) - 2. * a1) * k2
-    return [a1, a2, a3, a2 * k2, a1 * k2 * k2], [0., .5 * t_d, t_d, 1.5 * t_d, 2. * t_d]
-
-
-SHAPERS = {"zv": zv, "mzv": mzv, "zvd": zvd, "ei": ei,
-           "2hump_ei": two_hump_ei, "3hump_ei": three_hump_ei}
+from ..chelper.shapers import DEFAULT_DAMPING_RATIO, SHAPERS
 
 
 class AxisShaper:
