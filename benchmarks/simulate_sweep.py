@@ -1,0 +1,92 @@
+"""Spike-length sweep and policy comparison for `klipsim simulate`
+(issue 3 "Done when"). Prints plain text; figures are simulated, the
+wall time of the script does not enter them.
+
+1. Sweep: rpi3 preset, klipper-default policy, cartesian_basic on the
+   atmega2560 firmware; a SCHED_FIFO spike (priority 50) on all 4 cores,
+   length 50..500 ms, started at PHASES different moments of the print
+   (the margin left depends on where the flush and block timers stand).
+   A length survives when every phase ends "ok"; the longest such length
+   is the answer, and the smallest motion margin per length is printed.
+2. Policies: klipper-default vs theos on corexy_zigzag (145 s print,
+   stm32f446), rpi3, under no load, the shipped load files
+   webcam-moonraker, cpu-hogs-nice0 and fifo-spikes.
+
+Usage: python benchmarks/simulate_sweep.py [sweep|policies]
+"""
+import os
+import sys
+import tempfile
+
+from klipsim.sim.report import build_report
+from klipsim.sim.simulate import SimOptions, simulate
+
+REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+REF = os.path.join(REPO, "golden", "klipper")
+LOADS = os.path.join(REPO, "sim", "loads")
+PHASES = [2.0 + 0.137 * k for k in range(8)]
+LENGTHS_MS = list(range(50, 501, 25))
+SPIKE = ('[[spike]]\nname = "hog"\nat_s = %.3f\nduration_ms = %d\nthreads = 4\n'
+         'policy = "fifo"\npriority = 50\n')
+
+
+def paths(case):
+    gcode = os.path.join(REF, case, "input.gcode")
+    if not os.path.exists(gcode):
+        gcode += ".gz"
+    return gcode, os.path.join(REF, case, "printer.cfg")
+
+
+def sweep():
+    gcode, config = paths("cartesian_basic")
+    print("spike sweep: cartesian_basic, rpi3, klipper-default, FIFO 50 on 4 cores, "
+          "%d phases (at %.3f..%.3f s)" % (len(PHASES), PHASES[0], PHASES[-1]))
+    longest = 0
+    with tempfile.TemporaryDirectory() as tmp:
+        for length in LENGTHS_MS:
+            margins, deaths = [], 0
+            for at in PHASES:
+                load = os.path.join(tmp, "spike.toml")
+                with open(load, "w") as f:
+                    f.write(SPIKE % (at, length))
+                r = simulate(gcode, config, SimOptions(profile="atmega2560", load=load))
+                margins.append(r.margins.minimum["motion"] * 1000. / r.clock_freq)
+                deaths += r.shutdown is not None
+            print("  %4d ms: %d/%d shutdown, min motion margin %8.1f ms (best phase %7.1f ms)"
+                  % (length, deaths, len(PHASES), min(margins), max(margins)))
+            if not deaths:
+                longest = length
+    print("longest spike survived at every phase: %d ms" % longest)
+
+
+def policies():
+    gcode, config = paths("corexy_zigzag")
+    loads = [None, "webcam-moonraker", "cpu-hogs-nice0", "fifo-spikes"]
+    print("policies: corexy_zigzag (145 s), rpi3")
+    print("  %-17s %-16s %-9s %10s %10s %10s %8s %8s"
+          % ("load", "policy", "verdict", "motion ms", "pins ms", "main GIL", "serialq",
+             "retx"))
+    for load in loads:
+        for policy in ("klipper-default", "theos"):
+            path = os.path.join(LOADS, load + ".toml") if load else None
+            r = simulate(gcode, config, SimOptions(profile="stm32f446", policy=policy,
+                                                  load=path))
+            rep = build_report(r)
+            th = rep["threads"]
+            verdict = rep["verdict"] if not r.shutdown else "%s@%.1fs" % (
+                "TTC" if r.shutdown["reason"] == "Timer too close" else r.shutdown["reason"],
+                r.shutdown["time_s"])
+            print("  %-17s %-16s %-9s %10.1f %10.1f %10.2f %8.2f %8d"
+                  % (load or "none", policy, verdict, rep["margins_ms"]["motion"],
+                     rep["margins_ms"]["pins"] or 0., th["klippy"]["gil_wait_ms"]["max"],
+                     th["serialq mcu"]["wake_latency_ms"]["max"], rep["link"]["retransmits"]))
+    print("  (motion/pins: smallest scheduled-minus-arrival margin; main GIL: max GIL "
+          "wait of the main thread; serialq: max wake-up latency of the serial thread, ms)")
+
+
+if __name__ == "__main__":
+    which = sys.argv[1:] or ["sweep", "policies"]
+    if "sweep" in which:
+        sweep()
+    if "policies" in which:
+        policies()
