@@ -63,6 +63,7 @@ class ExecuteResult:
     shutdown_clock: int | None = None
     margins: dict = field(default_factory=dict)   # message name -> worst deadline - delivery
     trsync_extensions: int = 0
+    trsync_triggers: list = field(default_factory=list)   # (oid, reason, clock)
     late_groups: int = 0                  # groups delivered after their planned clock
     zero_clock_fixes: int = 0
     responses: int = 0
@@ -99,7 +100,8 @@ def profile_for_dictionary(dictionary):
 class StreamExecutor:
     """Drives one Firmware instance through a command stream."""
 
-    def __init__(self, profile, lead_s=0.5, on_pulses=None, stream_dictionary=None):
+    def __init__(self, profile, lead_s=0.5, on_pulses=None, stream_dictionary=None,
+                 extend_trsync=True):
         self.fw = fwmcu.Firmware(profile)
         self.our_dict = self.fw.dictionary
         self.result = ExecuteResult(profile, self.fw.clock_freq)
@@ -115,6 +117,7 @@ class StreamExecutor:
         self.stopped = False
         self.planner = None
         self.stream_dict = stream_dictionary
+        self.extend_trsync = extend_trsync
         self.checked_formats = set()
         self.pending_output = False
         self.open_group = ([], [], [], [], None, 0, {})
@@ -246,7 +249,11 @@ class StreamExecutor:
                 else fwmcu.static_string(reason)
             self.result.shutdown_clock = self._clock64(args.get("clock", self.fw.shutdown_clock))
             self.stopped = True
-        elif name == "trsync_state" and args["can_trigger"]:
+        elif name == "trsync_state" and not args["can_trigger"]:
+            # a homing sync fired: an endstop (never, here) or its timeout
+            self.result.trsync_triggers.append(
+                (args["oid"], args["trigger_reason"], self._clock64(args["clock"])))
+        elif name == "trsync_state" and self.extend_trsync:
             oid = args["oid"]
             if oid in self.trsync_timeout:
                 clock = (args["clock"] + self.trsync_timeout[oid]) & 0xFFFFFFFF
@@ -412,13 +419,16 @@ class StreamExecutor:
         self.fw.close()
 
 
-def execute_stream(path, stream_dictionary, profile=None, lead_s=0.5, on_pulses=None):
+def execute_stream(path, stream_dictionary, profile=None, lead_s=0.5, on_pulses=None,
+                   extend_trsync=True):
     """Execute the stream at `path` (decoded with `stream_dictionary`) on
     the firmware `profile` (default: the one for the dictionary's MCU).
-    on_pulses(pulses, pin_names) receives the executed pulses in order."""
+    on_pulses(pulses, pin_names) receives the executed pulses in order.
+    extend_trsync=False answers no trsync report (as batch mode)."""
     profile = profile or profile_for_dictionary(stream_dictionary)
     executor = StreamExecutor(profile, lead_s=lead_s, on_pulses=on_pulses,
-                              stream_dictionary=stream_dictionary)
+                              stream_dictionary=stream_dictionary,
+                              extend_trsync=extend_trsync)
     try:
         return executor.execute(streamio.read_stream(path, stream_dictionary))
     except (ValueError, DeliveryError) as e:

@@ -52,6 +52,9 @@ def summary_lines(result):
     if result.zero_clock_fixes:
         lines.append("%d queue_digital_out with batch-mode clock=0 scheduled from the host's "
                      "current clock" % result.zero_clock_fixes)
+    for oid, reason, clock in result.trsync_triggers:
+        lines.append("trsync oid %d triggered (reason %d) at clock %d: its steppers stopped"
+                     % (oid, reason, clock))
     if result.trsync_extensions:
         lines.append("trsync timeouts extended %d times" % result.trsync_extensions)
     return lines

@@ -206,3 +206,16 @@ def test_margin_is_due_clock_minus_delivery(tmp_path):
     assert result.margins["queue_digital_out"] == lead
     # the queue_step is requested at its stepper's previous step (clock 0)
     assert result.margins["queue_step"] == 3 * FREQ
+
+
+def test_homing_without_timeout_extension_stops_the_stepper():
+    """The reference homing streams rely on the host extending the trsync
+    timeout: without it the trsync fires 0.25 s in and the stepper stops."""
+    case = reference.case("cartesian_homing")
+    dictionary = msgproto.Dictionary.load(case.dictionary)
+    result = execute.execute_stream(case.klipper_output, dictionary, extend_trsync=False)
+    oid, reason, clock = result.trsync_triggers[0]
+    # trsync 1 (stepper_x's), expire_reason=4, at its trsync_set_timeout clock
+    assert (oid, reason, clock) == (1, 4, 8000000)
+    assert result.total_steps < case.meta["total_steps"]
+    assert result.shutdown_reason is None
