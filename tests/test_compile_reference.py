@@ -37,10 +37,11 @@ CORE_CASES = [
     "pa_zigzag",
     "polar_basic",
     "retract_exclude",
+    "shaper_basic",
     "rotary_delta_arcs",
     "winch_basic",
 ]
-PRINT_CASES = ["cartesian_print_cube", "corexy_print_cylinder"]
+PRINT_CASES = ["cartesian_print_cube", "corexy_print_cylinder", "shaper_print_cube"]
 
 
 def compile_case(case, tmp_path):
