@@ -108,7 +108,8 @@ class ToolHead:
                                   move.cruise_v, move.accel)
             if move.axes_d[3]:
                 self.extruder.move(next_move_time, move)
-            next_move_time += move.accel_t + move.cruise_t + move.decel_t
+            # Left to right, as Klipper sums it (same float rounding).
+            next_move_time = next_move_time + move.accel_t + move.cruise_t + move.decel_t
             for callback in move.timing_callbacks:
                 callback(next_move_time)
         self._advance_move_time(next_move_time)
@@ -239,7 +240,7 @@ class ToolHead:
             self.trapq.append(end_time, m.accel_t, m.cruise_t, m.decel_t,
                               m.start_pos[:3], m.axes_r[:3], m.start_v,
                               m.cruise_v, m.accel)
-            end_time += m.accel_t + m.cruise_t + m.decel_t
+            end_time = end_time + m.accel_t + m.cruise_t + m.decel_t
         self.lookahead.reset()
         return start_time, end_time
 
