@@ -1,11 +1,15 @@
 """One firmware instance on its own clock, fed by the simulated wire.
 
 Contract: `McuNode(kernel, firmware, clock, wire_out, on_output, poll_ns)`
-- `deliver(at_ns, data, block)`: bytes from the host arrive at host time
-  at_ns: the firmware runs up to that instant's MCU clock, then receives
-  them; the acks it writes leave at once. `block` (sent for the first
-  time) carries the messages, whose margins are recorded on arrival:
-  margin = scheduled clock - arrival clock, per deadline class;
+- `deliver(at_ns, data, blocks)`: bytes from the host arrive at host
+  time at_ns: the firmware runs up to that instant's MCU clock, then
+  receives them; the acks it writes leave at once. A block's messages
+  get their margins recorded when the firmware takes the block (its ack
+  names the next sequence): margin = scheduled clock - arrival clock,
+  per deadline class (a damaged or out-of-order block counts only when
+  a later copy is taken);
+- `faults` (LineFaults) damages what the firmware writes on its way to
+  the host;
 - every `poll_ns` the firmware is advanced to the present so reports it
   sends on its own (trsync_state, analog_in_state, shutdown) leave at the
   clock they were written (their arrival at the host is late by at most
@@ -20,7 +24,11 @@ Contract: `McuNode(kernel, firmware, clock, wire_out, on_output, poll_ns)`
 from dataclasses import dataclass, field
 
 from ..firmware.simulator import mcu as fwmcu
-from .serial_link import CLASSES
+from ..chelper import msgproto
+from .line_faults import LineFaults
+from .serial_link import CLASSES, split_blocks_tolerant
+
+SEQ_MASK = msgproto.MESSAGE_SEQ_MASK
 
 
 @dataclass
@@ -39,7 +47,7 @@ class Margins:
 
 class McuNode:
     def __init__(self, kernel, firmware, clock, wire_out, on_output, poll_ns,
-                 on_shutdown=None):
+                 on_shutdown=None, faults=None):
         self.kernel = kernel
         self.fw = firmware
         self.clock = clock
@@ -54,6 +62,8 @@ class McuNode:
         self.adc_max = int(firmware.dictionary.constant("ADC_MAX", 4095))
         self.last_sched_clock = 0
         self._poll_event = None
+        self.faults = faults or LineFaults(None)
+        self.expected_seq = firmware.host_seq    # after the handshake
 
     def start(self):
         self._poll_event = self.kernel.after(self.poll_ns, self._poll)
@@ -62,18 +72,39 @@ class McuNode:
         self.kernel.cancel(self._poll_event)
 
     # ---- host -> MCU ---------------------------------------------------------
-    def deliver(self, at_ns, data, block):
-        self.kernel.schedule(at_ns, lambda: self._arrive(data, block))
+    def deliver(self, at_ns, data, blocks):
+        """`data` (possibly damaged on the wire) arrives at at_ns; `blocks`
+        are the host blocks it was made of."""
+        self.kernel.schedule(at_ns, lambda: self._arrive(data, blocks))
 
-    def _arrive(self, data, block):
+    def _arrive(self, data, blocks):
         self.advance()
-        if block is not None and not block.arrived:
-            block.arrived = True
-            self._note_block(block)
-        if self.shutdown is None:
-            self.fw.receive(data)
-            self._emit_pending()
-            self._check_shutdown()
+        if self.shutdown is not None:
+            return
+        self.fw.receive(data)
+        out = self.fw.read_output()
+        self._accept(blocks, out)
+        if out:
+            self._send_out(out, self.fw.now)
+        self._check_shutdown()
+
+    def _accept(self, blocks, out):
+        """Blocks the firmware took: its replies name the next sequence it
+        expects; every block from the previous expectation up to it was
+        executed now (margins are recorded at that moment)."""
+        if not out:
+            return
+        expected = self.expected_seq
+        for seq, _payload in split_blocks_tolerant(out):
+            expected = seq
+        count = (expected - self.expected_seq) & SEQ_MASK
+        by_seq = {b.seq: b for b in blocks}
+        for k in range(count):
+            block = by_seq.get((self.expected_seq + k) & SEQ_MASK)
+            if block is not None and not block.arrived:
+                block.arrived = True
+                self._note_block(block)
+        self.expected_seq = expected
 
     def _note_block(self, block):
         arrival = self.fw.now
@@ -125,11 +156,16 @@ class McuNode:
 
     def _emit_pending(self):
         data = self.fw.read_output()
-        if not data:
-            return
-        written = max(self.clock.time_ns(self.fw.now), 0)
+        if data:
+            self._send_out(data, self.fw.now)
+
+    def _send_out(self, data, clock):
+        """Bytes the firmware wrote at `clock` cross the MCU->host wire."""
+        written = max(self.clock.time_ns(clock), 0)
         arrival = max(self.wire_out.send(written, len(data)), self.kernel.now)
-        self.kernel.schedule(arrival, lambda: self.on_output(data))
+        data = self.faults.apply(data)
+        if data:
+            self.kernel.schedule(arrival, lambda: self.on_output(data))
 
     def _check_shutdown(self):
         if self.shutdown is None and self.fw.is_shutdown:

@@ -18,6 +18,8 @@ Pauses (Klipper's reactor.pause, built on greenlets as Klipper's is): a
 callback that calls `pause(waketime)` is suspended; a one-shot resume
 timer due at `waketime` switches back into it, and other timers run
 meanwhile. `pause` returns the time at which the callback resumed.
+Host code that polls monotonic() LIVELOCK_CALLS times at one instant
+raises ReactorLivelock (time cannot move while it spins).
 """
 import math
 
@@ -26,6 +28,14 @@ import greenlet
 NOW = 0.
 NEVER = 9999999999999999.
 NEVER_NS = 1 << 62
+# A host loop that polls the time without pausing never sees it move in a
+# simulation (e.g. a wait that returns at once): stop it rather than hang.
+# Normal code asks at most a few thousand times per segment.
+LIVELOCK_CALLS = 2_000_000
+
+
+class ReactorLivelock(RuntimeError):
+    """Host code spins on the clock without letting simulated time pass."""
 
 
 def to_ns(waketime):
@@ -59,10 +69,21 @@ class SimReactor:
         self._batch = []             # timers found due at the last check
         self._main = None            # greenlet that drives the reactor
         self.on_timer_change = on_timer_change   # wake a sleeping main thread
+        self._same_time_ns, self._same_time_calls = -1, 0
 
     # ---- the host's interface ---------------------------------------------
     def monotonic(self):
-        return self.kernel.now / 1e9
+        now = self.kernel.now
+        if now == self._same_time_ns:
+            self._same_time_calls += 1
+            if self._same_time_calls > LIVELOCK_CALLS:
+                raise ReactorLivelock(
+                    "host code asked the time %d times at %.6f s without pausing "
+                    "(a wait that does not go through reactor.pause)"
+                    % (LIVELOCK_CALLS, now / 1e9))
+        else:
+            self._same_time_ns, self._same_time_calls = now, 0
+        return now / 1e9
 
     def register_timer(self, callback, waketime=NEVER):
         timer = SimTimer(callback, waketime, self._seq)

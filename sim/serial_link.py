@@ -18,7 +18,9 @@ C: no GIL) packs and transmits them by Klipper's rules (KLIPPER-FACTS
   constants of FACTS 2.5 (first srtt = 10 x sample); on RTO every
   unacknowledged block is resent, prefixed with a sync byte;
 - the wire is a UART at `baud` (10 bits per byte) or USB full speed
-  (bytes leave at the next 1 ms frame);
+  (bytes leave at the next 1 ms frame); `faults` (LineFaults) damages
+  bytes on their way to the MCU, and received data is resynchronised
+  on sync bytes after a damaged block;
 - steppersync's move-slot rule (FACTS 2.5): queue_step messages take a
   slot of the MCU move queue (move_count minus one per digital-out pin);
   a message's min_clock is replaced by the earliest slot-free clock and the
@@ -34,6 +36,7 @@ import heapq
 from collections import deque
 
 from ..chelper import msgproto
+from .line_faults import LineFaults
 
 PAYLOAD_MAX = msgproto.MESSAGE_PAYLOAD_MAX       # 59
 MESSAGE_MAX = msgproto.MESSAGE_MAX               # 64
@@ -110,6 +113,28 @@ class LinkStats:
         self.retransmits = 0
         self.bytes_retransmitted = 0
         self.messages = 0
+        self.bad_blocks = 0       # received blocks dropped (CRC, framing)
+
+
+def split_blocks_tolerant(data, stats=None):
+    """(seq, payload) of every valid block in received data; after a
+    damaged block, skip to the next sync byte (how a host resynchronises
+    on the protocol's 0x7E trailer)."""
+    out, pos = [], 0
+    while pos < len(data):
+        if data[pos] == msgproto.MESSAGE_SYNC:
+            pos += 1
+            continue
+        try:
+            seq, payload, pos = msgproto.check_block(data, pos)
+        except ValueError:
+            if stats is not None:
+                stats.bad_blocks += 1
+            sync = data.find(SYNC, pos)
+            pos = len(data) if sync < 0 else sync + 1
+            continue
+        out.append((seq, payload))
+    return out
 
 
 def scheduled_clock(name, args, req_clock, now_clock):
@@ -134,7 +159,7 @@ def scheduled_clock(name, args, req_clock, now_clock):
 
 class SerialQueue:
     def __init__(self, host, name, dictionary, clock, node, wire, costs,
-                 move_count, heater_oids, on_response, record=None):
+                 move_count, heater_oids, on_response, record=None, faults=None):
         self.host = host
         self.kernel = host.kernel
         self.name = name
@@ -160,6 +185,7 @@ class SerialQueue:
         self.trsync_start = {}
         self.trsync_timeout = {}
         self.stats = LinkStats()
+        self.faults = faults or LineFaults(None)
         self.planned_wake = 0
         self.signal = host.sched.signal("serialq " + name)
         self.thread = host.spawn_role("serialq", ("serialq " + name)[:15], self._loop,
@@ -247,11 +273,16 @@ class SerialQueue:
     # ---- input -------------------------------------------------------------------
     def _handle_input(self, data):
         out = []
-        for seq, payload in msgproto.split_blocks(data):
+        for seq, payload in split_blocks_tolerant(data, self.stats):
             self._ack(seq)
             if not payload:
                 continue
-            for name, args in self.dictionary.decode(payload, "response"):
+            try:
+                decoded = self.dictionary.decode(payload, "response")
+            except ValueError:
+                self.stats.bad_blocks += 1
+                continue
+            for name, args in decoded:
                 if name == "trsync_state":
                     self._fastread_trsync(args)
                 else:
@@ -359,7 +390,7 @@ class SerialQueue:
         self.stats.bytes_sent += len(block.frame)
         if self.rto_deadline is None:
             self.rto_deadline = arrival + self.rto_ns
-        self.node.deliver(arrival, block.frame, block)
+        self.node.deliver(arrival, self.faults.apply(block.frame), [block])
 
     def _retransmit(self, now):
         """RTO expired: back off and resend every unacknowledged block."""
@@ -371,7 +402,7 @@ class SerialQueue:
         self.stats.retransmits += 1
         self.stats.bytes_retransmitted += len(data)
         self.rto_deadline = arrival + self.rto_ns
-        self.node.deliver(arrival, data, None)
+        self.node.deliver(arrival, self.faults.apply(data), list(self.in_flight))
 
     def _next_wake(self, now):
         """When the thread must look again without being kicked (None:

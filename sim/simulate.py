@@ -24,6 +24,8 @@ SimResult whose `report()` is the JSON verdict (sim/report.py).
 import bisect
 from dataclasses import dataclass, field
 
+import numpy as np
+
 from ..firmware.simulator import mcu as fwmcu
 from ..gcode.dispatch import Dispatcher
 from ..host.configfile import load_config, ConfigError
@@ -34,13 +36,15 @@ from .costs import CostModel
 from .cpu import HostCPU
 from .host_threads import MainThread, SerialHdlThread, SimLink, StepGenThread, TtyWorker
 from .kernel import NS_PER_MS, NS_PER_S
+from .line_faults import LineFaults
 from .load import load_scenario
 from .machine import load_machine
 from .mcu_node import McuNode
 from .policy import load_policy
-from .reactor_sim import SimReactor
+from .reactor_sim import ReactorLivelock, SimReactor
 from .serial_link import SerialQueue, Wire
 
+FAULT_STREAM = 0xFA17           # second key of the faults' seed sequence
 GET_CLOCK_PERIOD = 0.9839      # clocksync.py query period (FACTS 2.4)
 RUN_SLICE_NS = 50 * NS_PER_MS  # kernel run between end checks / progress
 END_SLACK_S = 0.100            # run this long past the last scheduled clock
@@ -65,6 +69,8 @@ class SimOptions:
     poll_ms: float = 5.0
     clock_offset: int = 0
     drift_ppb: int = 0
+    fault_drop: float = 0.         # per byte, both directions
+    fault_corrupt: float = 0.      # per byte, both directions
     costs: CostModel = field(default_factory=CostModel)
     record_stream: bool = False
     progress: object = None        # f(sim_seconds) called every run slice
@@ -182,12 +188,18 @@ class Simulation:
         self.serialhdl = SerialHdlThread(host, costs, "mcu")
         self.tty = TtyWorker(host, costs, lambda data: self.serialq.receive(data))
         wire_out = Wire(o.transport, o.baud)
+        # Faults draw from their own stream of the seed: enabling them
+        # leaves the load scenario's phases where they were.
+        fault_rng = np.random.default_rng([o.seed, FAULT_STREAM])
+        self.faults = [LineFaults(fault_rng, o.fault_drop, o.fault_corrupt) for _ in range(2)]
         self.node = McuNode(self.kernel, self.fw, self.clock, wire_out, self.tty.push,
-                            int(o.poll_ms * NS_PER_MS), on_shutdown=self._on_shutdown)
+                            int(o.poll_ms * NS_PER_MS), on_shutdown=self._on_shutdown,
+                            faults=self.faults[1])
         self.serialq = SerialQueue(host, "mcu", self.dictionary, self.clock, self.node,
                                    Wire(o.transport, o.baud), costs, self.move_count,
                                    heater_oids, self.serialhdl.push,
-                                   record=[] if o.record_stream else None)
+                                   record=[] if o.record_stream else None,
+                                   faults=self.faults[0])
         self.serialq.set_host_seq(self.fw.host_seq)
         self.stepgens = {s.oid: StepGenThread(host, costs, s.name)
                          for s in self.printer.motion.steppers}
@@ -284,6 +296,8 @@ def simulate(gcode_path, config_path, options=None):
         return Simulation(gcode_path, config_path, options or SimOptions()).run()
     except KeyError as e:
         raise SimulateError(str(e.args[0]) if e.args else str(e)) from None
+    except ReactorLivelock as e:
+        raise SimulateError(str(e)) from None
 
 
 __all__ = ["simulate", "SimOptions", "SimResult", "SimulateError", "ConfigError"]
