@@ -82,6 +82,11 @@ class Printer:
             elif kind in extras.PASSIVE:
                 if kind not in ("printer", "mcu"):
                     extras.read_all_options(section)
+            elif kind in extras.UNMODELLED:
+                extras.read_all_options(section)
+                self.dispatcher.warn("%s: [%s] is accepted but not modelled by klipsim"
+                                     " (Klipper may send MCU commands for it)"
+                                     % (section.location(), section.name))
 
     def _make_toolhead(self, reactor):
         section = self.config.section("printer")

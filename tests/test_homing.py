@@ -50,3 +50,28 @@ def test_homing_emits_trsync_and_endstop_commands_per_axis(tmp_path):
     # first pass and second (slower) pass on the X endstop
     assert len(arms) == 2 and all("oid=0 " in l for l in arms)
     assert "rest_ticks=8000" in arms[1]   # 25 mm/s second pass, 0.0125 mm steps, 16 MHz
+
+
+SAFE_Z = """
+[safe_z_home]
+home_xy_position: 100, 100
+speed: 50
+"""
+
+
+def test_safe_z_home_homes_z_at_the_safe_position(tmp_path):
+    safe = compile_text(tmp_path, "G28\n", SAFE_Z)
+    by_hand = compile_text(tmp_path, "G28 X\nG28 Y\nG90\nG1 X100 Y100 F3000\nG28 Z\n")
+    assert safe == by_hand
+
+
+def test_unmodelled_sections_warn_with_their_place(tmp_path):
+    cfg = tmp_path / "printer.cfg"
+    cfg.write_text(open(CASE.config).read() + "\n[tmc2209 stepper_x]\nuart_pin: PA1\n")
+    src = tmp_path / "in.gcode"
+    src.write_text("G28 X\n")
+    warnings = []
+    compile_gcode(str(src), str(cfg), load_dictionary(CASE.dictionary), io.StringIO(),
+                  warn=warnings.append)
+    assert any(w.startswith("printer.cfg:") and "[tmc2209 stepper_x]" in w
+               and "not modelled" in w for w in warnings), warnings
