@@ -157,3 +157,62 @@ def test_first_shaped_move_of_shaper_basic_matches_klipper_exactly():
                 if len(theirs) == 10:
                     break
     assert ours == theirs
+
+
+def _shaped_corexy_stepper(tq, freq, step):
+    sk = motion.input_shaper(motion.corexy_stepper("+"))
+    sk.set_shaper("x", *shapers.get_shaper("ei", 62.4, .08))
+    sk.set_shaper("y", *shapers.get_shaper("mzv", 44.8))
+    sk.set_trapq(tq)
+    sc = motion.StepCompress(2, 25e-6 * freq)
+    sc.set_time(0., freq)
+    sk.set_stepcompress(sc, step)
+    return sk, sc
+
+
+def _step_clocks(sk, sc, flush_time, freq, earlier=()):
+    """Clocks of the steps generated up to flush_time (messages `earlier`
+    taken from the same compressor before set the direction state)."""
+    sk.generate_steps(flush_time)
+    sc.flush(2 ** 63)
+    msgs = sc.take_messages()
+    return decode_steps(np.concatenate([*earlier, msgs]))[0], msgs
+
+
+@settings(max_examples=10, deadline=None)
+@given(delay=st.sampled_from([.0085, .02, .1, 2.]),
+       dist=st.floats(-20., 20.).filter(lambda d: abs(d) > .5))
+def test_first_move_after_set_position_gets_the_shaper_lead_in(delay, dist):
+    # As after homing: a move, steps generated past its end, set_position
+    # (a new coordinate frame), then a move starting `delay` after the
+    # last flush (the host keeps delay >= kin_flush_delay >= pre_active).
+    # Its steps must be those of the same move on a fresh queue: the
+    # shaper's lead-in starts pre_active before the move.
+    freq, step, accel = 180e6, 40 / 6400, 5000.
+    v = min(60., math.sqrt(abs(dist) * accel))
+    times = trapezoid_times(abs(dist), 0., v, 0., accel)
+    unit = (1. if dist > 0 else -1., 0., 0.)
+    tq = motion.TrapQ()
+    sk, sc = _shaped_corexy_stepper(tq, freq, step)
+    sk.set_position(0., 0., 5.)
+    tq.append(1., *trapezoid_times(30., 0., v, 0., accel), (0., 0., 5.), (1., 0., 0.), 0., v, accel)
+    first_end = 1. + sum(trapezoid_times(30., 0., v, 0., accel))
+    last_flush = first_end + .02
+    before, first_msgs = _step_clocks(sk, sc, last_flush, freq)
+    tq.finalize_moves(last_flush, 0.)
+    start = last_flush + delay
+    tq.set_position(start, (235., 0., 5.))
+    sk.set_position(235., 0., 5.)
+    tq.append(start, *times, (235., 0., 5.), unit, 0., v, accel)
+    got = _step_clocks(sk, sc, start + sum(times) + .1, freq, [first_msgs])[0][len(before):]
+
+    fresh_tq = motion.TrapQ()
+    fresh, fresh_sc = _shaped_corexy_stepper(fresh_tq, freq, step)
+    fresh.set_position(235., 0., 5.)
+    fresh_tq.append(start, *times, (235., 0., 5.), unit, 0., v, accel)
+    want = _step_clocks(fresh, fresh_sc, start + sum(times) + .1, freq)[0]
+
+    assert len(want) == round(abs(dist) / step)
+    assert sk.gen_steps_pre_active < delay
+    assert (start - sk.gen_steps_pre_active) * freq <= want[0] < start * freq
+    assert np.array_equal(got, want)

@@ -103,3 +103,19 @@ def test_append_splits_into_three_segments_with_continuous_positions():
         end = [s + r * d for s, r in zip(a["start_pos"], a["axes_r"])]
         assert max(abs(x - y) for x, y in zip(end, b["start_pos"])) < 1e-12
         assert abs(a["print_time"] + t - b["print_time"]) < 1e-12
+
+
+def test_lead_in_after_set_position_reaches_back_but_history_wins_lookups():
+    tq = motion.TrapQ()
+    tq.append(0., 1., 0., 0., (0., 0., 0.), (1., 0., 0.), 0., 10., 10.)
+    tq.set_position(1.5, (7., 8., 9.))
+    tq.append(1.75, 0., 1., 0., (7., 8., 9.), (0., 1., 0.), 1., 1., 0.)
+    # the stationary lead-in is a full second long (Klipper's null move)
+    lead = [m for m in tq.extract_moves(start_time=.7, end_time=1.75)
+            if m["move_t"] > 0 and not m["start_v"] and not m["half_accel"]]
+    assert len(lead) == 1 and abs(lead[0]["print_time"] - .75) < 1e-12
+    assert lead[0]["start_pos"] == (7., 8., 9.)
+    # ...but positions before the set_position still come from history
+    assert abs(tq.position_at(.8)[0] - 5. * .8 ** 2) < 1e-12
+    assert tq.position_at(1.2) == (5., 0., 0.)
+    assert tq.position_at(1.6) == (7., 8., 9.)

@@ -8,9 +8,12 @@
 // finalize_moves() moves segments that ended before a time into a history
 // list (kept until clear_history_time) so positions can still be looked
 // up (stationary fillers are dropped: a lookup in a gap reads the end of
-// the move before it); set_position() starts a new position at a print time.  After the
-// newest live move the queue reads as stationary at its end position
-// (the tail sentinel), so scan windows can reach past it.
+// the move before it); set_position() starts a new position at a print
+// time.  The first move after the live list ran empty gets a stationary
+// lead-in of LEAD_IN_TIME (Klipper's MAX_NULL_MOVE), even across retired
+// motion or a set_position.  After the newest live move the queue reads
+// as stationary at its end position (the tail sentinel), so scan windows
+// can reach past it.
 #include <stdlib.h>
 #include <string.h>
 #include "trapq.h"
@@ -26,7 +29,6 @@ struct move_list {
 
 struct trapq {
     struct move_list live, history;
-    double last_end_time;           // end of the newest move ever added
 };
 
 static void
@@ -154,9 +156,13 @@ add_segment(struct trapq *tq, struct tq_move *m)
     struct tq_move *prev = tq->live.tail.prev;
     double gap_start;
     if (prev == &tq->live.head) {
+        // As Klipper's trapq: the lead-in reaches LEAD_IN_TIME back even
+        // over retired motion or a set_position (lookups there read the
+        // history, see trapq_find_move), so a scan window (input shaper)
+        // can start stepping before the first move after a set_position.
         gap_start = m->print_time - LEAD_IN_TIME;
-        if (gap_start < tq->last_end_time)
-            gap_start = tq->last_end_time;
+        if (gap_start < 0.)
+            gap_start = 0.;
     } else {
         gap_start = move_end(prev);
     }
@@ -166,7 +172,6 @@ add_segment(struct trapq *tq, struct tq_move *m)
                                            0., 0., m->start_pos, zero));
     }
     list_push_back(&tq->live, m);
-    tq->last_end_time = move_end(m);
     update_tail(tq);
 }
 
@@ -238,7 +243,6 @@ trapq_set_position(struct trapq *tq, double print_time,
     }
     struct tq_coord pos = {x, y, z}, zero = {0., 0., 0.};
     list_push_back(&tq->history, new_move(print_time, 0., 0., 0., pos, zero));
-    tq->last_end_time = print_time;
 }
 
 static int
@@ -280,9 +284,14 @@ find_started(struct move_list *l, double print_time)
 }
 
 // Newest live or history move that starts at or before print_time.
+// Before the end of the newest history move the history is the truth
+// (the live lead-in filler may reach back over it).
 struct tq_move *
 trapq_find_move(struct trapq *tq, double print_time)
 {
+    if (!list_empty(&tq->history)
+        && print_time < move_end(tq->history.tail.prev))
+        return find_started(&tq->history, print_time);
     struct tq_move *m = find_started(&tq->live, print_time);
     return m ? m : find_started(&tq->history, print_time);
 }
