@@ -14,7 +14,14 @@ samples (KLIPPER-FACTS 2.4) converges to this mapping within its
 residual error; the get_clock traffic itself (every 0.9839 s, handled in
 serialhdl) is still simulated, so its CPU and wire cost is present.
 Print time is main MCU clock / CLOCK_FREQ, as in Klipper.
+
+`RegressionClockSource` is Klipper's estimate proper (FACTS 2.4), fed by
+the get_clock replies the serialhdl thread handles; `SerialQueueClock` is
+the conservative view of it the serial queue schedules with. simulate.py
+picks one or the other (SimOptions.clock_sync).
 """
+
+import math
 
 NS = 10 ** 9
 
@@ -47,3 +54,135 @@ class ExactClockSource:
 
     def estimated_print_time(self, eventtime):
         return self.mcu_clock.clock(int(eventtime * 1e9)) / self.freq
+
+
+# ---- Klipper's estimate over get_clock samples (FACTS 2.4) -----------------
+DECAY = 1. / 30.              # clocksync.py exponential decay of the averages
+RTT_AGE = 0.000010 / 3600.    # min half-RTT ages by 10 us per hour
+TRANSMIT_EXTRA = 0.001        # serialqueue's estimate: time_avg + 1 ms ...
+CONSERVATIVE_SIGMAS = 3.      # ... and clock_avg - 3 standard deviations
+OUTLIER_SIGMA2 = 25.          # 5 sigma, squared
+OUTLIER_MIN_S = 0.000500      # ... and at least 500 us of ticks
+RESET_VARIANCE_S = 0.001      # prediction variance after an accepted jump
+LATE_WINDOW_S = 10.           # outliers are only ignored this soon after a fit
+START_VARIANCE = 0.001        # seed variance: the nominal frequency, weakly
+
+
+class RegressionClockSource:
+    """The host's estimate of one MCU clock from (sent, received, clock)
+    samples of get_clock replies, as FACTS 2.4 describes Klipper's
+    ClockSync: exponentially decayed regression of clock on send time,
+    frequency = covariance / variance, minimum half round trip added to
+    the sample time, outliers ignored. Seeded with one exact reading at
+    connect (standing in for the start-up get_uptime/get_clock burst),
+    which the first reply replaces.
+
+    Also offers the McuClock interface (clock(t_ns), time_ns(clock),
+    freq) on the estimate, for the serial queue's clock conversions."""
+
+    def __init__(self, nominal_freq, t0, clock0):
+        self.nominal = float(nominal_freq)
+        self.freq_int = int(nominal_freq)
+        self.time_avg = t0
+        self.clock_avg = float(clock0)
+        self.time_var = START_VARIANCE
+        self.clock_cov = START_VARIANCE * self.nominal
+        self.est_freq = self.nominal
+        self.min_half_rtt = 0.
+        self.min_rtt_time = t0
+        self.prediction_var = (RESET_VARIANCE_S * self.nominal) ** 2
+        self.last_prediction_time = t0
+        self.samples = self.ignored = 0
+
+    @property
+    def freq(self):
+        return self.freq_int
+
+    def _restart(self, sent, clock):
+        """The first reply replaces the connect-time seed (as Klipper's
+        regression starts from its start-up queries), keeping only a weak
+        pull towards the nominal frequency."""
+        self.time_avg, self.clock_avg = sent, float(clock)
+        self.time_var = START_VARIANCE
+        self.clock_cov = START_VARIANCE * self.est_freq
+        self.last_prediction_time = sent
+
+    def sample(self, sent, received, clock):
+        """One get_clock reply: query sent at `sent`, reply read at
+        `received` (host seconds), MCU `clock` (64-bit ticks)."""
+        self.samples += 1
+        half_rtt = .5 * (received - sent)
+        if self.samples == 1:
+            self._restart(sent, clock)
+        aged = self.min_half_rtt + (sent - self.min_rtt_time) * RTT_AGE
+        if half_rtt < aged or self.samples == 1:
+            self.min_half_rtt, self.min_rtt_time = half_rtt, sent
+        expected = self.clock_avg + (sent - self.time_avg) * self.est_freq
+        error2 = (clock - expected) ** 2
+        if error2 > OUTLIER_SIGMA2 * self.prediction_var \
+                and error2 > (OUTLIER_MIN_S * self.nominal) ** 2:
+            if clock > expected and sent < self.last_prediction_time + LATE_WINDOW_S:
+                self.ignored += 1
+                return
+            self.prediction_var = (RESET_VARIANCE_S * self.nominal) ** 2
+        else:
+            self.last_prediction_time = sent
+            self.prediction_var = (1. - DECAY) * (self.prediction_var + error2 * DECAY)
+        diff = sent - self.time_avg
+        self.time_avg += DECAY * diff
+        self.time_var = (1. - DECAY) * (self.time_var + diff * diff * DECAY)
+        clock_diff = clock - self.clock_avg
+        self.clock_avg += DECAY * clock_diff
+        self.clock_cov = (1. - DECAY) * (self.clock_cov + diff * clock_diff * DECAY)
+        self.est_freq = self.clock_cov / self.time_var
+
+    def estimated_clock(self, eventtime):
+        return self.clock_avg + (eventtime - self.time_avg - self.min_half_rtt) * self.est_freq
+
+    def estimated_print_time(self, eventtime):
+        return self.estimated_clock(eventtime) / self.nominal
+
+    # McuClock interface on the estimate (serial queue conversions)
+    def clock(self, t_ns):
+        return int(self.estimated_clock(t_ns / 1e9))
+
+    def time_ns(self, clock):
+        t = self.time_avg + self.min_half_rtt + (clock - self.clock_avg) / self.est_freq
+        return max(0, int(math.ceil(t * 1e9)))
+
+
+class SerialQueueClock:
+    """The deliberately conservative estimate Klipper hands its serial
+    queue (FACTS 2.4): sample time + TRANSMIT_EXTRA, clock - 3 sigma.
+    McuClock interface (clock(t_ns), time_ns(clock), freq)."""
+
+    def __init__(self, estimate):
+        self.est = estimate
+
+    @property
+    def freq(self):
+        return self.est.freq_int
+
+    def _base(self):
+        e = self.est
+        sigma = math.sqrt(e.prediction_var)
+        return (e.time_avg + e.min_half_rtt + TRANSMIT_EXTRA,
+                e.clock_avg - CONSERVATIVE_SIGMAS * sigma, e.est_freq)
+
+    def clock(self, t_ns):
+        t0, c0, f = self._base()
+        return int(c0 + (t_ns / 1e9 - t0) * f)
+
+    def time_ns(self, clock):
+        t0, c0, f = self._base()
+        return max(0, int(math.ceil((t0 + (clock - c0) / f) * 1e9)))
+
+
+def extend_clock32(clock32, near):
+    """The 64-bit clock with low bits clock32 closest to `near`."""
+    full = (int(near) & ~0xFFFFFFFF) | clock32
+    if full < near - (1 << 31):
+        full += 1 << 32
+    elif full > near + (1 << 31):
+        full -= 1 << 32
+    return full

@@ -182,6 +182,7 @@ class SerialQueue:
         self.rto_ns = MIN_RTO_NS
         self.rto_deadline = None
         self.rx = deque()          # received chunks not processed yet
+        self.clock_queries = deque()   # when each get_clock left the host
         self.trsync_start = {}
         self.trsync_timeout = {}
         self.stats = LinkStats()
@@ -285,8 +286,14 @@ class SerialQueue:
             for name, args in decoded:
                 if name == "trsync_state":
                     self._fastread_trsync(args)
-                else:
-                    out.append((name, args))
+                    continue
+                if name == "clock" and self.clock_queries:
+                    # sent/received times for the clock regression (FACTS 2.5:
+                    # receive time = read time - the block's wire time)
+                    args = dict(args, sent_ns=self.clock_queries.popleft(),
+                                received_ns=self.kernel.now
+                                - (len(payload) + msgproto.MESSAGE_MIN) * self.wire.byte_ns)
+                out.append((name, args))
         return out
 
     def _ack(self, seq):
@@ -380,10 +387,12 @@ class SerialQueue:
         return Block(seq, msgproto.frame_block(bytes(payload), seq), msgs)
 
     def _transmit(self, block, now):
+        arrival = self.wire.send(now, len(block.frame))
         for msg in block.messages:
             if msg.name.startswith("trsync"):
                 self._note_trsync(msg)
-        arrival = self.wire.send(now, len(block.frame))
+            elif msg.name == "get_clock":
+                self.clock_queries.append(arrival)   # transmit-complete time
         block.sent_ns = arrival
         self.in_flight.append(block)
         self.stats.blocks += 1

@@ -15,8 +15,9 @@ Contract: `simulate(gcode, config, SimOptions(...))` builds
   Klipper's input (each line charged to the main thread), throttled by
   the toolhead (_check_pause: about 1 s of motion ahead);
 - a get_clock query every 0.9839 s (FACTS 2.4) answered through the
-  link and handled in serialhdl (the clock estimate itself is exact,
-  clocksync.py).
+  link and handled in serialhdl, where it feeds the host's clock
+  regression (clocksync.py; SimOptions.clock_sync="exact" gives the host
+  the true MCU clock instead).
 It runs the kernel until the firmware shut down or the print finished
 (input done, link idle, MCU past the last scheduled clock) and returns a
 SimResult whose `report()` is the JSON verdict (sim/report.py).
@@ -31,7 +32,8 @@ from ..gcode.dispatch import Dispatcher
 from ..host.configfile import load_config, ConfigError
 from ..host.printer import Printer
 from .batch import input_chunks
-from .clocksync import ExactClockSource, McuClock
+from .clocksync import (ExactClockSource, McuClock, RegressionClockSource,
+                        SerialQueueClock, extend_clock32)
 from .costs import CostModel
 from .cpu import HostCPU
 from .host_threads import MainThread, SerialHdlThread, SimLink, StepGenThread, TtyWorker
@@ -69,6 +71,7 @@ class SimOptions:
     poll_ms: float = 5.0
     clock_offset: int = 0
     drift_ppb: int = 0
+    clock_sync: str = "regression"  # or "exact" (host knows the MCU clock)
     fault_drop: float = 0.         # per byte, both directions
     fault_corrupt: float = 0.      # per byte, both directions
     costs: CostModel = field(default_factory=CostModel)
@@ -151,6 +154,15 @@ class Simulation:
         if o.clock_offset:
             self.fw.run_until(o.clock_offset)
         self.clock = McuClock(self.fw.clock_freq, o.clock_offset, o.drift_ppb)
+        if o.clock_sync == "exact":
+            self.clock_source = ExactClockSource(self.clock)
+            self.queue_clock = self.clock
+        elif o.clock_sync == "regression":
+            self.clock_source = RegressionClockSource(self.fw.clock_freq, 0., self.clock.clock(0))
+            self.queue_clock = SerialQueueClock(self.clock_source)
+        else:
+            raise SimulateError("clock_sync must be 'exact' or 'regression', not %r"
+                                % (o.clock_sync,))
         self.dictionary = self.fw.dictionary
         self._build_host(gcode_path, config_path)
         self._build_threads()
@@ -169,13 +181,22 @@ class Simulation:
                                      error_sink=self.errors.append,
                                      info_sink=lambda t: None)
         self.printer = Printer(config, {"mcu": self.dictionary}, self.link,
-                               ExactClockSource(self.clock), self.reactor, self.dispatcher)
+                               self.clock_source, self.reactor, self.dispatcher)
         config.check_unused()
         self.printer.connect()
         self.link.meter.take()     # configuration is not charged
         self.feed = GcodeFeed(gcode_path, self.printer, self.dispatcher, self.link,
                               self.reactor)
         self.reactor.register_timer(self._get_clock, self.reactor.NOW)
+
+    def _handle_clock(self, args):
+        """serialhdl: a get_clock reply feeds the host's clock regression."""
+        if "sent_ns" not in args:
+            return
+        est = self.clock_source
+        received = args["received_ns"] / 1e9
+        clock = extend_clock32(args["clock"], est.estimated_clock(received))
+        est.sample(args["sent_ns"] / 1e9, received, clock)
 
     def _get_clock(self, eventtime):
         self.link.send(self.printer.hw.main_mcu, "get_clock", {})
@@ -195,12 +216,14 @@ class Simulation:
         self.node = McuNode(self.kernel, self.fw, self.clock, wire_out, self.tty.push,
                             int(o.poll_ms * NS_PER_MS), on_shutdown=self._on_shutdown,
                             faults=self.faults[1])
-        self.serialq = SerialQueue(host, "mcu", self.dictionary, self.clock, self.node,
+        self.serialq = SerialQueue(host, "mcu", self.dictionary, self.queue_clock, self.node,
                                    Wire(o.transport, o.baud), costs, self.move_count,
                                    heater_oids, self.serialhdl.push,
                                    record=[] if o.record_stream else None,
                                    faults=self.faults[0])
         self.serialq.set_host_seq(self.fw.host_seq)
+        if isinstance(self.clock_source, RegressionClockSource):
+            self.serialhdl.handlers["clock"] = self._handle_clock
         self.stepgens = {s.oid: StepGenThread(host, costs, s.name)
                          for s in self.printer.motion.steppers}
         self.main = MainThread(host, self.reactor, self.link, costs, {mcu: self.serialq},
