@@ -39,18 +39,29 @@ def _threads(host_report):
     return out
 
 
-def pulse_counts(pulses, pin_names):
-    """{step pin: {"steps": n, "net": dir1 - dir0}} in pin-name order."""
-    out = {}
-    if not len(pulses):
-        return out
-    pins = pulses["pin"].astype(np.int64)
-    counts = np.bincount(pins)
-    ups = np.bincount(pins, weights=pulses["dir"]).astype(np.int64)
-    for pin in sorted(np.flatnonzero(counts).tolist(), key=lambda p: pin_names.get(p, "")):
-        out[pin_names.get(pin, "?%d" % pin)] = {
-            "steps": int(counts[pin]), "net": int(2 * ups[pin] - counts[pin])}
-    return out
+class PulseCounts:
+    """Steps and net direction (dir=1 minus dir=0) per step pin, summed
+    over chunks of executed pulses."""
+
+    def __init__(self, pin_names):
+        self.pin_names = pin_names
+        self.steps = {}
+        self.ups = {}
+
+    def add(self, pulses):
+        pins = pulses["pin"].astype(np.int64)
+        counts = np.bincount(pins)
+        ups = np.bincount(pins, weights=pulses["dir"]).astype(np.int64)
+        for pin in np.flatnonzero(counts).tolist():
+            self.steps[pin] = self.steps.get(pin, 0) + int(counts[pin])
+            self.ups[pin] = self.ups.get(pin, 0) + int(ups[pin])
+
+    def as_dict(self):
+        """{step pin: {"steps": n, "net": n_up - n_down}} by pin name."""
+        names = {pin: self.pin_names.get(pin, "?%d" % pin) for pin in self.steps}
+        return {names[pin]: {"steps": self.steps[pin],
+                             "net": 2 * self.ups[pin] - self.steps[pin]}
+                for pin in sorted(self.steps, key=lambda p: names[p])}
 
 
 def build_report(result):
@@ -75,7 +86,7 @@ def build_report(result):
         "link": {"blocks": link.blocks, "bytes": link.bytes_sent,
                  "messages": link.messages, "retransmits": link.retransmits,
                  "bytes_retransmitted": link.bytes_retransmitted},
-        "pulses": pulse_counts(result.pulses, result.pin_names),
+        "pulses": result.pulse_counts,
         "threads": _threads(result.host_report),
         "gil_drop_requests": result.host_report["gil_drop_requests"],
     }

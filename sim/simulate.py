@@ -44,6 +44,7 @@ from .machine import load_machine
 from .mcu_node import McuNode
 from .policy import load_policy
 from .reactor_sim import ReactorLivelock, SimReactor
+from .report import PulseCounts
 from .serial_link import SerialQueue, Wire
 
 FAULT_STREAM = 0xFA17           # second key of the faults' seed sequence
@@ -76,6 +77,8 @@ class SimOptions:
     fault_corrupt: float = 0.      # per byte, both directions
     costs: CostModel = field(default_factory=CostModel)
     record_stream: bool = False
+    keep_pulses: bool = True       # result.pulses holds every pulse
+    on_pulses: object = None       # f(pulses, pin_names) per executed chunk
     progress: object = None        # f(sim_seconds) called every run slice
     max_sim_s: float | None = None
 
@@ -89,7 +92,8 @@ class SimResult:
     margins: object               # mcu_node.Margins
     host_report: dict
     link: object                  # serial_link.LinkStats
-    pulses: object                # numpy PULSE_DTYPE array
+    pulses: object                # numpy PULSE_DTYPE array (if kept)
+    pulse_counts: dict            # step pin -> {"steps", "net"}
     pin_names: dict
     stream: list | None           # (name, args) the host sent, in order
     gcode_errors: int
@@ -167,6 +171,9 @@ class Simulation:
         self._build_host(gcode_path, config_path)
         self._build_threads()
         self.stop_reason = None
+        self.pin_names = {v: k for k, v in sorted(self.dictionary.pins.items())}
+        self.pulse_chunks = []
+        self.counts = PulseCounts(self.pin_names)
 
     def _build_host(self, gcode_path, config_path):
         config = load_config(config_path)
@@ -233,6 +240,18 @@ class Simulation:
         self.node.start()
 
     # ---- running ----------------------------------------------------------------
+    def _drain_pulses(self, pulses):
+        """Executed pulses leave the firmware's buffer every run slice:
+        counted, passed on, kept only when asked (a long print has tens of
+        millions)."""
+        if not len(pulses):
+            return
+        self.counts.add(pulses)
+        if self.options.on_pulses is not None:
+            self.options.on_pulses(pulses, self.pin_names)
+        if self.options.keep_pulses:
+            self.pulse_chunks.append(pulses)
+
     def _on_shutdown(self):
         self.stop_reason = "shutdown"
 
@@ -248,6 +267,7 @@ class Simulation:
         last_sent, last_change = -1, 0
         while self.stop_reason is None:
             kernel.run(until=kernel.now + RUN_SLICE_NS)
+            self._drain_pulses(self.fw.take_pulses())
             if progress is not None:
                 progress(kernel.now / NS_PER_S)
             if self._finished():
@@ -305,11 +325,12 @@ class Simulation:
 
     def _result(self):
         o = self.options
-        pulses = self.fw.take_pulses(self.fw.now + 1)
-        pin_names = {v: k for k, v in sorted(self.dictionary.pins.items())}
+        self._drain_pulses(self.fw.take_pulses(self.fw.now + 1))
+        pulses = (np.concatenate(self.pulse_chunks) if self.pulse_chunks
+                  else np.empty(0, dtype=fwmcu.PULSE_DTYPE))
         return SimResult(o, self.fw.clock_freq, self.kernel.now, self.shutdown_info,
                          self.node.margins, self.host.report(), self.serialq.stats,
-                         pulses, pin_names, self.serialq.record, len(self.errors),
+                         pulses, self.counts.as_dict(), self.pin_names, self.serialq.record, len(self.errors),
                          self.feed.print_time if self.feed.done else self.printer.toolhead.print_time,
                          self.main.segments, self.serialhdl.handled)
 

@@ -50,6 +50,14 @@ def _profile(dictionary, mcu_name):
     return mcu_name or DEFAULT_MCU
 
 
+def _pulse_writer(f):
+    """on_pulses callback writing `step_pin,clock,dir` lines, or None."""
+    if f is None:
+        return None
+    f.write(b"step_pin,clock,dir\n")
+    return lambda pulses, pin_names: f.write(fwmcu.format_pulses(pulses, pin_names))
+
+
 class _Progress:
     """Simulated seconds on stderr, about once per wall second of work."""
 
@@ -98,10 +106,12 @@ def simulate_command(gcode, config_path, dictionary, mcu_name, board, policy, lo
     firmware; say whether the MCU would shut down ("Timer too close") and
     with how much margin every scheduled command arrived."""
     progress = _Progress(not quiet and sys.stderr.isatty())
+    pulses_file = open(pulses_path, "wb") if pulses_path else None
     try:
         options = SimOptions(profile=_profile(dictionary, mcu_name), board=board,
                              policy=policy, load=load_path, seed=seed,
-                             transport=transport, baud=baud, progress=progress)
+                             transport=transport, baud=baud, progress=progress,
+                             keep_pulses=False, on_pulses=_pulse_writer(pulses_file))
         result = simulate(gcode, config_path, options)
     except (ConfigError, MCUError, PinError, GCodeError, TomlError, SimulateError,
             ExecuteError) as e:
@@ -110,6 +120,8 @@ def simulate_command(gcode, config_path, dictionary, mcu_name, board, policy, lo
         raise click.ClickException("internal error: %s" % (e,))
     finally:
         progress.end()
+        if pulses_file is not None:
+            pulses_file.close()
     report = build_report(result)
     text = dumps(report)
     if report_path:
@@ -117,10 +129,6 @@ def simulate_command(gcode, config_path, dictionary, mcu_name, board, policy, lo
             f.write(text)
     elif quiet:
         click.echo(text, nl=False)
-    if pulses_path:
-        with open(pulses_path, "wb") as f:
-            f.write(b"step_pin,clock,dir\n")
-            f.write(fwmcu.format_pulses(result.pulses, result.pin_names))
     if plot_path:
         from .plot import plot_result
         try:
