@@ -114,6 +114,17 @@ class StepCompress:
             raise MotionError(ffi.string(lib.stepcompress_error(self._sc))
                               .decode())
 
+    def set_invert_dir(self, invert_dir):
+        """Invert the direction pin from now on (Klipper's
+        SET_EXTRUDER_ROTATION_DISTANCE with a negative distance): steps
+        keep their logical direction; set_next_step_dir is sent only when
+        the physical direction actually changes."""
+        lib.stepcompress_set_invert_dir(self._sc, int(bool(invert_dir)))
+
+    @property
+    def invert_dir(self):
+        return bool(lib.stepcompress_invert_dir(self._sc))
+
     def set_time(self, time_offset, mcu_freq):
         lib.stepcompress_set_time(self._sc, time_offset, mcu_freq)
 

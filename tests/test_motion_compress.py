@@ -220,3 +220,41 @@ def test_step_after_a_long_idle_wraps_its_interval_but_keeps_position():
     assert (last["p0"], last["p1"], last["req_clock"]) == (12345, 1, 200 + far)
     assert sc.find_past_position(200 + far - 1) == 2
     assert sc.find_past_position(200 + far) == 3
+
+
+@settings(max_examples=40, deadline=None)
+@given(seq=step_segments(), switch_at=st.floats(0., 1.), invert=st.booleans(),
+       flush_before=st.booleans())
+def test_invert_dir_flips_the_physical_direction_of_later_steps(
+        seq, switch_at, invert, flush_before):
+    # A negative SET_EXTRUDER_ROTATION_DISTANCE inverts the direction pin
+    # mid-stream: every step keeps its time, steps after the switch move
+    # the pin the other way, and a direction message is sent only when the
+    # physical direction changes.
+    clocks, dirs = seq
+    cut = int(switch_at * len(clocks))
+    sc = motion.StepCompress(3, 400, invert_dir=invert)
+    for clock, sdir in zip(clocks[:cut], dirs[:cut]):
+        sc.append_clock(sdir, clock)
+    if flush_before:
+        sc.flush(2 ** 63)
+    sc.set_invert_dir(not invert)
+    assert sc.invert_dir == (not invert)
+    for clock, sdir in zip(clocks[cut:], dirs[cut:]):
+        sc.append_clock(sdir, clock)
+    sc.flush(2 ** 63)
+    msgs = sc.take_messages()
+    got_clocks, physical = decode_steps(msgs)
+    assert len(got_clocks) == len(clocks)
+    assert np.all(got_clocks <= np.array(clocks))
+    assert np.all(got_clocks >= np.array(clocks) - 400)
+    # physical pin = logical ^ invert at the time the step entered the
+    # queue; the held-back (pending) step of an unflushed stream enters
+    # it after the switch
+    entered_before = cut if flush_before else max(cut - 1, 0)
+    want = [d ^ invert for d in dirs[:entered_before]]
+    want += [d ^ (not invert) for d in dirs[entered_before:]]
+    assert list(physical) == want
+    # no redundant direction messages
+    sent = [int(m["p0"]) for m in msgs if m["kind"] == motion.SET_NEXT_STEP_DIR]
+    assert all(a != b for a, b in zip(sent, sent[1:]))

@@ -61,6 +61,28 @@ stepcompress_new(uint32_t oid, uint32_t max_error, int invert_dir)
     return sc;
 }
 
+// Invert the direction pin from now on.  Steps already queued keep the
+// physical direction already sent, so they now count as the opposite
+// logical direction (as Klipper's stepcompress_set_invert_sdir: no
+// message is sent, the next step sends set_next_step_dir only if its
+// physical direction differs from the pin's).
+void
+stepcompress_set_invert_dir(struct stepcompress *sc, int invert_dir)
+{
+    invert_dir = invert_dir ? 1 : 0;
+    if (invert_dir == sc->invert_dir)
+        return;
+    sc->invert_dir = invert_dir;
+    if (sc->queue_dir >= 0)
+        sc->queue_dir ^= 1;
+}
+
+int
+stepcompress_invert_dir(struct stepcompress *sc)
+{
+    return sc->invert_dir;
+}
+
 void
 stepcompress_delete(struct stepcompress *sc)
 {

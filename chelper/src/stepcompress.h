@@ -21,6 +21,8 @@ struct stepcompress;
 struct stepcompress *stepcompress_new(uint32_t oid, uint32_t max_error,
                                       int invert_dir);
 void stepcompress_delete(struct stepcompress *sc);
+void stepcompress_set_invert_dir(struct stepcompress *sc, int invert_dir);
+int stepcompress_invert_dir(struct stepcompress *sc);
 void stepcompress_set_time(struct stepcompress *sc, double time_offset,
                            double mcu_freq);
 int stepcompress_append(struct stepcompress *sc, int sdir,
