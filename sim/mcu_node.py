@@ -26,7 +26,7 @@ from dataclasses import dataclass, field
 from ..firmware.simulator import mcu as fwmcu
 from ..chelper import msgproto
 from .line_faults import LineFaults
-from .serial_link import CLASSES, split_blocks_tolerant
+from .serial_link import CLASSES, queue_step_base, split_blocks_tolerant
 
 SEQ_MASK = msgproto.MESSAGE_SEQ_MASK
 
@@ -121,7 +121,8 @@ class McuNode:
             if msg.name == "queue_step":     # its last step
                 a = msg.args
                 n = a["count"]
-                end = msg.req_clock + n * a["interval"] + a["add"] * (n * (n - 1) // 2)
+                end = (queue_step_base(a, msg.req_clock) + n * a["interval"]
+                       + a["add"] * (n * (n - 1) // 2))
             if end > self.last_sched_clock:
                 self.last_sched_clock = end
         if worst is not None:

@@ -51,6 +51,7 @@ USB_BYTE_NS = 700            # 12 Mbit/s with protocol overhead (estimate)
 MOTION, HEATER, PINS, HOMING = "motion", "heater_pwm", "pins", "homing"
 CLASSES = (MOTION, HEATER, PINS, HOMING)
 MOTION_MSGS = frozenset(("queue_step", "set_next_step_dir", "reset_step_clock"))
+CLOCK_DIFF_MAX = 3 << 28     # stepcompress.c: far single steps (FACTS 2.6)
 UNTIMED_MOTION = frozenset(("set_next_step_dir", "reset_step_clock"))
 HOMING_MSGS = frozenset(("endstop_home", "trsync_start", "trsync_set_timeout",
                          "stepper_stop_on_trigger"))
@@ -137,6 +138,15 @@ def split_blocks_tolerant(data, stats=None):
     return out
 
 
+def queue_step_base(args, req_clock):
+    """The clock a queue_step counts its first interval from. Normally
+    req_clock (the previous step); a single step at least CLOCK_DIFF_MAX
+    after the previous one is requested at its own clock (FACTS 2.6)."""
+    if args["interval"] >= CLOCK_DIFF_MAX:
+        return req_clock - args["interval"]
+    return req_clock
+
+
 def scheduled_clock(name, args, req_clock, now_clock):
     """The MCU clock a command acts at (None: not a timed command).
     queue_step acts at its first step: req_clock (the previous step) plus
@@ -144,7 +154,7 @@ def scheduled_clock(name, args, req_clock, now_clock):
     when they are processed, in order with their stepper's queue_steps:
     no deadline of their own."""
     if name == "queue_step":
-        return req_clock + args["interval"] if req_clock else None
+        return queue_step_base(args, req_clock) + args["interval"] if req_clock else None
     if name in UNTIMED_MOTION:
         return None
     if req_clock:
