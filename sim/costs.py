@@ -21,7 +21,9 @@ estimates):
   parse + handler under a lock) 30 us; the serialqueue C thread 4 us per
   wake-up plus 1 us per block and 0.3 us per message encoded; the tty
   flip-buffer kworker 5 us per chunk received (all estimates of the same
-  order as the measured Python/C figures above).
+  order as the measured Python/C figures above); the 1 s stats timer
+  150 us on the main thread and each log record 30 us on the logger
+  thread (estimates: a dozen objects' get_status plus string formatting).
 """
 from dataclasses import dataclass, field
 
@@ -38,6 +40,9 @@ class CostModel:
     serialq_message_ns: int = 300       # serialq: encode one message
     serialhdl_response_ns: int = 30_000  # serialhdl: parse + handle one response
     kworker_chunk_ns: int = 5_000       # tty flip buffer -> ldisc, per chunk
+    stats_ns: int = 150_000             # main: 1 s stats timer (PrinterStats:
+                                        # collect + format the "Stats" line)
+    log_line_ns: int = 30_000           # logger: format + write one record
 
 
 @dataclass
@@ -46,13 +51,16 @@ class CostMeter:
     lines: int = 0
     messages: int = 0
     steps: dict = field(default_factory=dict)     # stepper oid -> steps
+    extra_ns: int = 0             # reference ns of other main-thread work
+    log_records: int = 0          # records handed to the logger thread
 
     def add_steps(self, oid, count):
         self.steps[oid] = self.steps.get(oid, 0) + count
 
     def take(self):
-        """(lines, messages, steps by oid) since the last take; reset."""
-        out = (self.lines, self.messages, self.steps)
-        self.lines = self.messages = 0
+        """(lines, messages, steps by oid, extra ns) since the last take;
+        reset (log_records are taken separately, by whoever logs them)."""
+        out = (self.lines, self.messages, self.steps, self.extra_ns)
+        self.lines = self.messages = self.extra_ns = 0
         self.steps = {}
         return out

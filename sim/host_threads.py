@@ -19,6 +19,7 @@ Contract:
 - `StepGenThread`: one per stepper (C, no GIL): charged per step.
 - `SerialHdlThread`: one per MCU (Python): each response costs a GIL
   burst; `handlers` by response name are called at its end.
+- `LoggerThread`: the log writer (Python): records cost GIL bursts.
 - `TtyWorker`: the kernel's flip-buffer worker (SCHED_OTHER kworker,
   FACTS 8): received chunks cost it CPU before the serialq thread sees
   them.
@@ -67,6 +68,7 @@ class MainThread:
         self.segments = 0
         self.done = host.sched.signal("stepgen done")
         self.waiting_for = 0
+        self.logger = None          # LoggerThread, if modelled
         reactor.on_timer_change = self._timer_changed
         self.thread = host.spawn_role("main", "klippy", self._loop, at=host.kernel.now + 1)
 
@@ -89,9 +91,10 @@ class MainThread:
         self.sleeping_until = None
         self.reactor.run(timer)
         self.segments += 1
-        lines, messages, steps = self.link.meter.take()
+        lines, messages, steps, extra_ns = self.link.meter.take()
         c = self.costs
-        py_ns = c.timer_wake_ns + lines * c.gcode_line_ns + messages * c.message_py_ns
+        py_ns = (c.timer_wake_ns + lines * c.gcode_line_ns + messages * c.message_py_ns
+                 + extra_ns)
         self.host.gil.run(t, self.host.cost_ns(py_ns), lambda: self._after_python(steps))
 
     def _after_python(self, steps):
@@ -118,6 +121,10 @@ class MainThread:
     def _publish(self):
         for mcu, messages in self.link.take().items():
             self.serial_queues[mcu].enqueue(messages)
+        meter = self.link.meter
+        if meter.log_records and self.logger is not None:
+            self.logger.push(meter.log_records)
+            meter.log_records = 0
 
 
 class StepGenThread:
@@ -178,6 +185,40 @@ class SerialHdlThread:
             handler = self.handlers.get(name)
             if handler is not None:
                 handler(args)
+        self.thread.wait(self.signal, self._run)
+
+
+class LoggerThread:
+    """Klipper's queuelogger thread (Python): each record costs a GIL
+    burst; the file write itself releases the GIL."""
+
+    def __init__(self, host, costs):
+        self.host = host
+        self.costs = costs
+        self.pending = 0
+        self.records = 0
+        self.signal = host.sched.signal("queuelogger")
+        self.thread = host.spawn_role("logger", "queuelogger", self._loop,
+                                      at=host.kernel.now + 1)
+
+    def push(self, records):
+        self.pending += records
+        self.signal.post()
+
+    def _loop(self):
+        self.thread.wait(self.signal, self._run)
+
+    def _run(self):
+        n, self.pending = self.pending, 0
+        if not n:
+            self.thread.wait(self.signal, self._run)
+            return
+        self.records += n
+        ns = self.host.cost_ns(self.costs.log_line_ns * n)
+        self.host.gil.run(self.thread, ns, self._done)
+
+    def _done(self):
+        self.host.gil.release(self.thread)
         self.thread.wait(self.signal, self._run)
 
 

@@ -5,7 +5,9 @@ Contract: `simulate(gcode, config, SimOptions(...))` builds
 - the host computer (HostCPU: board preset, thread policy, load
   scenario, seed) and on it Klipper's threads: main reactor (Python),
   one step-generation thread per stepper (C), per MCU a serialqueue
-  thread (C) and a serialhdl thread (Python), the tty kworker;
+  thread (C) and a serialhdl thread (Python), the log writer (Python),
+  the tty kworker; the main thread also runs the 1 s stats timer (one
+  log record each);
 - the host (host.printer.Printer) on a SimReactor (kernel time), a
   SimLink and the MCU clock (sim/clocksync.py), using OUR firmware's
   data dictionary (message ids are by name on the host side);
@@ -36,7 +38,8 @@ from .clocksync import (ExactClockSource, McuClock, RegressionClockSource,
                         SerialQueueClock, extend_clock32)
 from .costs import CostModel
 from .cpu import HostCPU
-from .host_threads import MainThread, SerialHdlThread, SimLink, StepGenThread, TtyWorker
+from .host_threads import (LoggerThread, MainThread, SerialHdlThread, SimLink,
+                           StepGenThread, TtyWorker)
 from .kernel import NS_PER_MS, NS_PER_S
 from .line_faults import LineFaults
 from .load import load_scenario
@@ -49,6 +52,7 @@ from .serial_link import SerialQueue, Wire
 
 FAULT_STREAM = 0xFA17           # second key of the faults' seed sequence
 GET_CLOCK_PERIOD = 0.9839      # clocksync.py query period (FACTS 2.4)
+STATS_PERIOD = 1.0             # extras/statistics.py stats timer (FACTS 2.2)
 RUN_SLICE_NS = 50 * NS_PER_MS  # kernel run between end checks / progress
 END_SLACK_S = 0.100            # run this long past the last scheduled clock
 SHUTDOWN_TAIL_NS = 10 * NS_PER_MS
@@ -195,6 +199,7 @@ class Simulation:
         self.feed = GcodeFeed(gcode_path, self.printer, self.dispatcher, self.link,
                               self.reactor)
         self.reactor.register_timer(self._get_clock, self.reactor.NOW)
+        self.reactor.register_timer(self._stats, STATS_PERIOD)
 
     def _handle_clock(self, args):
         """serialhdl: a get_clock reply feeds the host's clock regression."""
@@ -204,6 +209,13 @@ class Simulation:
         received = args["received_ns"] / 1e9
         clock = extend_clock32(args["clock"], est.estimated_clock(received))
         est.sample(args["sent_ns"] / 1e9, received, clock)
+
+    def _stats(self, eventtime):
+        """Klipper's 1 s stats timer: collects every object's statistics
+        and logs one "Stats" record (work charged, nothing sent)."""
+        self.link.meter.extra_ns += self.options.costs.stats_ns
+        self.link.meter.log_records += 1
+        return eventtime + STATS_PERIOD
 
     def _get_clock(self, eventtime):
         self.link.send(self.printer.hw.main_mcu, "get_clock", {})
@@ -235,6 +247,7 @@ class Simulation:
                          for s in self.printer.motion.steppers}
         self.main = MainThread(host, self.reactor, self.link, costs, {mcu: self.serialq},
                                self.stepgens)
+        self.main.logger = self.logger = LoggerThread(host, costs)
         for messages in self.link.take().values():   # configuration commands
             self.serialq.enqueue(messages)
         self.node.start()
@@ -308,7 +321,8 @@ class Simulation:
         after the starvation ended)."""
         now = self.kernel.now
         klipper = [self.main.thread, self.serialq.thread, self.serialhdl.thread,
-                   self.tty.thread] + [s.thread for s in self.stepgens.values()]
+                   self.logger.thread, self.tty.thread] + [s.thread for s in
+                                                           self.stepgens.values()]
         gil = self.host.gil
         best, best_wait = None, 0
         for t in klipper:

@@ -29,7 +29,8 @@ def test_ok_exit_0_report_and_pulses(tmp_path):
     assert data["verdict"] == "ok" and data["shutdown"] is None
     assert set(data["margins_ms"]) == {"motion", "heater_pwm", "pins", "homing"}
     assert data["min_margin_ms"] == min(v for v in data["margins_ms"].values() if v is not None)
-    for name in ("klippy", "serialq mcu", "serialhdl mcu", "stepper_x"):
+    for name in ("klippy", "serialq mcu", "serialhdl mcu", "stepper_x", "queuelogger",
+                 "kworker/tty"):
         assert data["threads"][name]["cpu_s"] > 0.
     lines = pulses.read_text().splitlines()
     assert lines[0] == "step_pin,clock,dir"
