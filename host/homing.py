@@ -16,12 +16,17 @@ ENDSTOP_SAMPLE_COUNT = 4
 
 
 class NeverTriggers:
-    """Completion of an offline homing move: no endstop ever fires."""
+    """Completion of a homing move whose endstops never fire (nothing
+    drives the endstop pins in a simulation): waiting just lets time pass."""
+
+    def __init__(self, reactor):
+        self.reactor = reactor
 
     def test(self):
         return False
 
     def wait(self, waketime):
+        self.reactor.pause(waketime)
         return False
 
 
@@ -51,7 +56,7 @@ class HomingMove:
             endstop.home_start(print_time, ENDSTOP_SAMPLE_TIME, ENDSTOP_SAMPLE_COUNT,
                                rest_time, triggered=True)
         toolhead.dwell(HOMING_START_DELAY)
-        toolhead.drip_move(movepos, speed, NeverTriggers())
+        toolhead.drip_move(movepos, speed, NeverTriggers(toolhead.reactor))
         move_end = toolhead.get_last_move_time()
         for endstop in self.endstops:
             endstop.home_wait(move_end)
