@@ -178,6 +178,16 @@ commit_last_step(struct solve_state *s)
     return stepcompress_commit(s->sk->sc);
 }
 
+// The midpoint one step further in direction dir.  Two half-step
+// additions, not one full step: the rounding then matches Klipper's
+// solver, which matters when a probe lands exactly on a step position
+// (does the stepper "fully reach" it and commit the step?).
+static inline double
+next_target(double target, int dir, double half)
+{
+    return dir ? target + half + half : target - half - half;
+}
+
 // A time sample of the kinematic position.
 struct sample {
     double t, pos;
@@ -251,7 +261,7 @@ solve_move(struct stepper_kin *sk, struct tq_move *m, double abs_start,
                 bracketed = 1;
             } else if (ahead < -(step + REVERSE_TOL)) {
                 dir = !dir;
-                target += dir ? step : -step;
+                target = next_target(target, dir, s.half);
                 lo = last_step;
                 hi = newer.t;
                 reversing = bracketed = 1;
@@ -270,7 +280,7 @@ solve_move(struct stepper_kin *sk, struct tq_move *m, double abs_start,
         if (ret)
             return ret;
         s.uncommitted = 1;
-        target += dir ? step : -step;
+        target = next_target(target, dir, s.half);
         double window = 1.5 * (newer.t - last_step);
         if (window < MIN_WINDOW)
             window = MIN_WINDOW;
