@@ -51,6 +51,7 @@ USB_BYTE_NS = 700            # 12 Mbit/s with protocol overhead (estimate)
 MOTION, HEATER, PINS, HOMING = "motion", "heater_pwm", "pins", "homing"
 CLASSES = (MOTION, HEATER, PINS, HOMING)
 MOTION_MSGS = frozenset(("queue_step", "set_next_step_dir", "reset_step_clock"))
+MIN_CLOCK_SPAN = 3 << 29     # serialqueue_send_batch: min_clock >= req - this
 CLOCK_DIFF_MAX = 3 << 28     # stepcompress.c: far single steps (FACTS 2.6)
 UNTIMED_MOTION = frozenset(("set_next_step_dir", "reset_step_clock"))
 HOMING_MSGS = frozenset(("endstop_home", "trsync_start", "trsync_set_timeout",
@@ -213,6 +214,9 @@ class SerialQueue:
         for name, args, req_clock, min_clock in messages:
             if name == "queue_step" and min_clock:
                 min_clock = self._take_move_slot(min_clock, req_clock)
+            if min_clock + MIN_CLOCK_SPAN < req_clock:
+                # keeps the 32-bit MCU clock unambiguous (FACTS 2.5)
+                min_clock = req_clock - MIN_CLOCK_SPAN
             elif name == "config_digital_out":
                 self.pin_oids.add(args["oid"])
             msg = Message(name, args, self.dictionary.encode(name, args), req_clock,
