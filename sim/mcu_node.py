@@ -61,6 +61,7 @@ class McuNode:
         self.adc_pins = {}
         self.adc_max = int(firmware.dictionary.constant("ADC_MAX", 4095))
         self.last_sched_clock = 0
+        self.first_late = None      # (message, sent ns, arrival ns) of the first late one
         self._poll_event = None
         self.faults = faults or LineFaults(None)
         self.expected_seq = firmware.host_seq    # after the handshake
@@ -115,6 +116,8 @@ class McuNode:
                 continue
             margin = msg.sched - arrival
             self.margins.add(msg.klass, margin)
+            if margin < 0 and self.first_late is None:
+                self.first_late = (msg, block.sent_ns, self.kernel.now)
             if worst is None or margin < worst:
                 worst = margin
             end = msg.sched

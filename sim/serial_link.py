@@ -75,9 +75,10 @@ class Wire:
 
 
 class Message:
-    __slots__ = ("name", "args", "data", "req_clock", "min_clock", "sched", "klass")
+    __slots__ = ("name", "args", "data", "req_clock", "min_clock", "sched", "klass",
+                 "queued_ns")
 
-    def __init__(self, name, args, data, req_clock, min_clock, sched, klass):
+    def __init__(self, name, args, data, req_clock, min_clock, sched, klass, queued_ns=0):
         self.name = name
         self.args = args
         self.data = data
@@ -85,6 +86,7 @@ class Message:
         self.min_clock = min_clock
         self.sched = sched        # MCU clock the command acts at, or None
         self.klass = klass
+        self.queued_ns = queued_ns   # when the host handed it to the queue
 
 
 class Block:
@@ -221,7 +223,7 @@ class SerialQueue:
                 self.pin_oids.add(args["oid"])
             msg = Message(name, args, self.dictionary.encode(name, args), req_clock,
                           min_clock, scheduled_clock(name, args, req_clock, now_clock),
-                          self._classify(name, args))
+                          self._classify(name, args), self.kernel.now)
             # Timed commands use their object's queue; the rest (config,
             # queries) share the MCU's default queue, in send order.
             key = args.get("oid", -1) if req_clock else -1

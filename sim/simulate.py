@@ -48,7 +48,7 @@ from .mcu_node import McuNode
 from .policy import load_policy
 from .reactor_sim import ReactorLivelock, SimReactor
 from .report import PulseCounts
-from .serial_link import SerialQueue, Wire
+from .serial_link import MIN_REQTIME_DELTA, SerialQueue, Wire
 
 FAULT_STREAM = 0xFA17           # second key of the faults' seed sequence
 GET_CLOCK_PERIOD = 0.9839      # clocksync.py query period (FACTS 2.4)
@@ -56,6 +56,7 @@ STATS_PERIOD = 1.0             # extras/statistics.py stats timer (FACTS 2.2)
 RUN_SLICE_NS = 50 * NS_PER_MS  # kernel run between end checks / progress
 END_SLACK_S = 0.100            # run this long past the last scheduled clock
 SHUTDOWN_TAIL_NS = 10 * NS_PER_MS
+TIE_NS = NS_PER_MS               # waits closer than this count as equal
 RECENT_WAITS = 20               # waits per thread looked at for "starved_thread"
 STALL_LIMIT_NS = 120 * NS_PER_S  # no progress for this long: a bug
 
@@ -309,20 +310,47 @@ class Simulation:
     def _shutdown_info(self):
         reason, clock = self.node.shutdown
         t_ns = self.clock.time_ns(clock)
+        late, stage = self._late_command()
         return {"reason": reason, "mcu": "mcu", "clock": clock,
                 "time_s": round(t_ns / NS_PER_S, 6),
                 "gcode_line": self.feed.line_at(t_ns),
-                "starved_thread": self._starved_thread()}
+                "late_command": late,
+                "starved_thread": self._starved_thread(stage)}
 
-    def _starved_thread(self):
+    def _late_command(self):
+        """The first command that reached the MCU after its clock, and
+        which stage held it: the host produced it too late to be sent
+        MIN_REQTIME_DELTA ahead ("main": main thread or step generation),
+        or it was queued in time and left late ("serialq": the serial
+        thread, or acks held up by the tty worker)."""
+        if self.node.first_late is None:
+            return None, None
+        msg, sent_ns, arrival_ns = self.node.first_late
+        freq = self.clock.freq
+        due_ns = self.clock.time_ns(msg.sched)
+        send_by_ns = due_ns - int(MIN_REQTIME_DELTA * NS_PER_S)
+        stage = "main" if msg.queued_ns > send_by_ns else "serialq"
+        return {"name": msg.name, "oid": msg.args.get("oid"),
+                "margin_ms": round((msg.sched - self.clock.clock(arrival_ns)) * 1000. / freq, 4),
+                "due_s": round(due_ns / NS_PER_S, 6),
+                "queued_s": round(msg.queued_ns / NS_PER_S, 6),
+                "sent_s": round(sent_ns / NS_PER_S, 6),
+                "held_by": stage}, stage
+
+    def _starved_thread(self, stage=None):
         """The Klipper thread with the longest recent wait for a CPU or the
         GIL: the wait going on now, or among its last RECENT_WAITS completed
         ones (the shutdown is seen when the late command arrives, i.e. just
-        after the starvation ended)."""
+        after the starvation ended). With the stage that held the late
+        command known, only that stage's threads are candidates."""
         now = self.kernel.now
-        klipper = [self.main.thread, self.serialq.thread, self.serialhdl.thread,
-                   self.logger.thread, self.tty.thread] + [s.thread for s in
-                                                           self.stepgens.values()]
+        stages = {
+            "main": [self.main.thread] + [s.thread for s in self.stepgens.values()],
+            "serialq": [self.serialq.thread],
+        }
+        klipper = stages.get(stage) or (
+            [self.main.thread, self.serialq.thread, self.serialhdl.thread,
+             self.logger.thread, self.tty.thread] + [s.thread for s in self.stepgens.values()])
         gil = self.host.gil
         best, best_wait = None, 0
         for t in klipper:
@@ -333,7 +361,8 @@ class Simulation:
             if t.state == "runnable" and self.host.sched.running_on(t.core) is not t:
                 waits.append(now - t.runnable_since)
             wait = max(waits, default=0)
-            if wait > best_wait:
+            # the stage's own thread (listed first) wins near-ties
+            if wait > best_wait + (TIE_NS if best is not None else 0):
                 best, best_wait = t.name, wait
         return None if best is None else {"name": best, "waiting_ms": round(best_wait / 1e6, 3)}
 

@@ -93,3 +93,27 @@ def test_a_second_mcu_is_a_one_line_error(tmp_path):
     with pytest.raises((SimulateError, ConfigError)) as e:
         simulate(GCODE, str(cfg), SimOptions(profile=PROFILE))
     assert "\n" not in str(e.value)
+
+
+def test_late_command_and_the_stage_that_held_it(tmp_path):
+    """All cores taken: the command was queued before the spike and the
+    serial thread could not send it. Only the main thread's core taken
+    (main pinned to CPU 0 by the policy): the steps were generated late."""
+    shutdown = run(spike_file(tmp_path, 600)).shutdown
+    late = shutdown["late_command"]
+    assert late["name"] == "queue_step" and late["margin_ms"] < 0
+    assert late["queued_s"] < 5.0 < late["sent_s"]
+    assert late["held_by"] == "serialq"
+    assert shutdown["starved_thread"]["name"] == "serialq mcu"
+
+    policy = tmp_path / "pinned.toml"
+    policy.write_text("[threads.main]\ncpus = [0]\n")
+    load = tmp_path / "cpu0.toml"
+    load.write_text('[[spike]]\nname = "hog"\nat_s = 5.0\nduration_ms = 900\nthreads = 1\n'
+                    'policy = "fifo"\npriority = 50\ncpus = [0]\n')
+    shutdown = run(str(load), policy=str(policy)).shutdown
+    assert shutdown is not None and shutdown["reason"] == "Timer too close"
+    late = shutdown["late_command"]
+    assert late["held_by"] == "main"
+    assert late["queued_s"] > 5.0
+    assert shutdown["starved_thread"]["name"] == "klippy"
