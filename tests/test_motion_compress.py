@@ -258,3 +258,30 @@ def test_invert_dir_flips_the_physical_direction_of_later_steps(
     # no redundant direction messages
     sent = [int(m["p0"]) for m in msgs if m["kind"] == motion.SET_NEXT_STEP_DIR]
     assert all(a != b for a, b in zip(sent, sent[1:]))
+
+
+def test_drip_segments_of_cartesian_homing_match_klipper_exactly():
+    # Homing X (G28 X): a drip move from X300 towards -X at 50 mm/s, accel
+    # 3000, stepped in 50 ms segments that each flush up to the generation
+    # end.  The step just before each segment end may still be cancelled
+    # by a reverse step, so it stays held back and goes out with the next
+    # segment (Klipper: 118 steps, then 200 per segment, not 119).
+    freq = 16e6
+    tq = motion.TrapQ()
+    sk = motion.cartesian_stepper("x")
+    sk.set_trapq(tq)
+    sc = motion.StepCompress(2, 25e-6 * freq)
+    sc.set_time(0., freq)
+    sk.set_stepcompress(sc, 1 / 80)
+    sk.set_position(300., 0., 0.)
+    start = .252
+    tq.append(start, 1 / 60, 5.9833333333333325, 1 / 60, (300., 0., 0.),
+              (-1., 0., 0.), 0., 50., 3000.)
+    ours = []
+    for segment in range(6):
+        flush_time = start + .05 * segment
+        sk.generate_steps(flush_time)
+        sc.flush(int(flush_time * freq))
+        ours += our_lines(sc.take_messages(), 2)
+    assert ours == klipper_lines("cartesian_homing", 2, len(ours))
+    assert [line.split()[2] for line in ours[-5:]] == ["count=118"] + ["count=200"] * 4

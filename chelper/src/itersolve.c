@@ -359,6 +359,7 @@ sk_generate_steps(struct stepper_kin *sk, double flush_time)
     sk->last_flush_time = flush_time;
     if (!sk->tq || !sk->sc)
         return 0;
+    stepcompress_note_generated(sk->sc, flush_time);
     struct tq_move *m = first_move_after(sk, last_flush);
     // steps keep coming until post_active after the last active move
     double trail_until = sk->last_move_time + sk->post_active;

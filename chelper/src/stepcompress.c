@@ -58,6 +58,7 @@ stepcompress_new(uint32_t oid, uint32_t max_error, int invert_dir)
     sc->mcu_freq = 1.;
     sc->filter_ticks = SDS_FILTER_TIME;
     sc->last_step_print_time = -.5;
+    sc->generated_until = 1e300;
     return sc;
 }
 
@@ -612,10 +613,34 @@ stepcompress_append(struct stepcompress *sc, int sdir,
                                      sc->last_step_clock + (int64_t)rel);
 }
 
+void
+stepcompress_note_generated(struct stepcompress *sc, double print_time)
+{
+    sc->generated_until = print_time;
+}
+
+// Can the held-back step still be cancelled by a reverse step that is not
+// generated yet (it lies within the filter window of the generation end)?
+static int
+pending_may_be_cancelled(struct stepcompress *sc)
+{
+    double until = ((sc->generated_until - sc->time_offset) * sc->mcu_freq
+                    - (double)sc->pending_clock);
+    return until < sc->filter_ticks;
+}
+
+// The held-back step is emitted when move_clock reaches it, unless a step
+// source that reported how far it generated (the solver) may still cancel
+// it: Klipper's drip (homing) segments, which flush up to the generation
+// end, leave the step before each segment end pending (cartesian_homing
+// reference: 118 then 200 steps per 50 ms segment, not 119), while a
+// batch flush 50 ms before the generation end emits a step 738 us before
+// its clock (cartesian_print_cube reference, line order).
 int
 stepcompress_flush(struct stepcompress *sc, uint64_t move_clock)
 {
     if (sc->has_pending && move_clock >= sc->pending_clock
+        && (move_clock == UINT64_MAX || !pending_may_be_cancelled(sc))
         && stepcompress_commit(sc))
         return SC_ERROR;
     return compress_until(sc, move_clock);

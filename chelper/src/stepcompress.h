@@ -30,6 +30,7 @@ int stepcompress_append(struct stepcompress *sc, int sdir,
 int stepcompress_append_clock(struct stepcompress *sc, int sdir,
                               uint64_t clock);
 int stepcompress_commit(struct stepcompress *sc);
+void stepcompress_note_generated(struct stepcompress *sc, double print_time);
 int stepcompress_flush(struct stepcompress *sc, uint64_t move_clock);
 int stepcompress_reset(struct stepcompress *sc, uint64_t last_step_clock);
 int stepcompress_queue_reset_step_clock(struct stepcompress *sc,

@@ -28,6 +28,9 @@ struct stepcompress {
     int has_pending, pending_dir;
     uint64_t pending_clock;
     int solver_dir;             // direction the solver should assume next
+    // steps are known (generated) up to this print time; a held-back step
+    // closer to it than the filter window may still be cancelled
+    double generated_until;
     int64_t position;           // net steps appended and not cancelled
     struct sc_message *msgs;
     size_t nmsgs, msgcap;
