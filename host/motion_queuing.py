@@ -22,9 +22,10 @@ policy is Klipper's (extras/motion_queuing.py, KLIPPER-FACTS.md 2.2):
   batch is due, flush everything up to need_flush_time + 0.25 and sleep
   until kicked again.
 """
-import numpy as np
+import heapq
 
 from ..chelper import motion
+from ..chelper.motion import QUEUE_STEP, SET_NEXT_STEP_DIR
 
 BGFLUSH_LOW_TIME = 0.200
 BGFLUSH_HIGH_TIME = 0.400
@@ -143,25 +144,62 @@ class MotionQueuing:
             trapq.finalize_moves(retire_time, clear_history_time)
 
     def _generate_steps(self, flush_time, step_gen_time):
-        """Solve and compress every stepper, then send the messages whose
-        required clock is not past the flush clock; later ones wait for
-        the next flush (Klipper's steppersync does the same)."""
-        batches = []
+        """Solve and compress every stepper, then send each MCU's messages
+        as Klipper's steppersync_flush picks them (motion helper change,
+        see _pick_due)."""
+        queues = {}   # mcu -> [(stepper, messages)] in registration order
         for stepper in self.steppers:
             stepper.generate_steps(step_gen_time)
             compressor = stepper.compressor
-            flush_clock = stepper.mcu.print_time_to_clock(flush_time)
-            compressor.flush(flush_clock)
-            msgs = compressor.take_messages()
-            held = self._held.pop(stepper, None)
-            if held is not None:
-                msgs = np.concatenate([held, msgs])
-            due = msgs["req_clock"] <= flush_clock
-            if not due.all():
-                self._held[stepper] = msgs[~due]
-                msgs = msgs[due]
-            batches.append((stepper, msgs))
-        self._send_merged(batches)
+            compressor.flush(stepper.mcu.print_time_to_clock(flush_time))
+            msgs = self._held.pop(stepper, []) + compressor.take_messages().tolist()
+            queues.setdefault(stepper.mcu, []).append((stepper, msgs))
+        for mcu, entries in queues.items():
+            order = self._pick_due(entries, mcu.print_time_to_clock(flush_time))
+            self._send_ordered(mcu, order)
+
+    def _pick_due(self, entries, flush_clock):
+        """Klipper's steppersync_flush: repeatedly take the stepper whose
+        oldest unsent message has the lowest required clock (the first
+        registered wins ties); stop at a move-queue message (queue_step,
+        min_clock != 0) required after the flush clock. Direction and
+        reset messages never stop it, even when required later. Unsent
+        messages wait for the next flush."""
+        heads = [(msgs[0][1], rank, 0) for rank, (_, msgs) in enumerate(entries) if msgs]
+        heapq.heapify(heads)
+        order = []
+        while heads:
+            req_clock, rank, index = heads[0]
+            stepper, msgs = entries[rank]
+            row = msgs[index]
+            if row[0] == QUEUE_STEP and row[2] and req_clock > flush_clock:
+                break
+            order.append((stepper, row))
+            if index + 1 < len(msgs):
+                heapq.heapreplace(heads, (msgs[index + 1][1], rank, index + 1))
+            else:
+                heapq.heappop(heads)
+        for req_clock, rank, index in heads:
+            stepper, msgs = entries[rank]
+            self._held[stepper] = msgs[index:]
+        return order
+
+    @staticmethod
+    def _send_ordered(mcu, order):
+        messages = []
+        for stepper, (kind, req_clock, min_clock, p0, p1, p2) in order:
+            oid = stepper.oid
+            if kind == QUEUE_STEP:
+                msg = ("queue_step", {"oid": oid, "interval": p0, "count": p1,
+                                      "add": p2}, req_clock, min_clock)
+            elif kind == SET_NEXT_STEP_DIR:
+                msg = ("set_next_step_dir", {"oid": oid, "dir": p0}, req_clock, min_clock)
+            else:
+                msg = ("reset_step_clock", {"oid": oid, "clock": p0 & 0xffffffff},
+                       req_clock, min_clock)
+            messages.append(msg)
+        if messages:
+            mcu.send_many(messages)
 
     def _flush_handler_batch(self, eventtime):
         """Batch mode: 0.25 s batches while more than 1.5 s behind the
@@ -210,35 +248,3 @@ class MotionQueuing:
                 return self.reactor.NEVER
             waketime = self.last_flush_time - BGFLUSH_LOW_TIME
         return eventtime + waketime - est
-
-    @staticmethod
-    def _send_merged(batches):
-        """Send all steppers' messages ordered by required clock; equal
-        clocks keep stepper registration order."""
-        pieces = [(s, m) for s, m in batches if len(m)]
-        if not pieces:
-            return
-        if len(pieces) == 1:
-            stepper, msgs = pieces[0]
-            order = [(stepper, row) for row in msgs.tolist()]
-        else:
-            keyed = []
-            for rank, (stepper, msgs) in enumerate(pieces):
-                keyed.extend((row[1], rank, index, stepper, row)
-                             for index, row in enumerate(msgs.tolist()))
-            keyed.sort(key=lambda k: k[:3])
-            order = [(k[3], k[4]) for k in keyed]
-        per_mcu = {}   # each MCU gets its own messages, in merged order
-        for stepper, (kind, req_clock, min_clock, p0, p1, p2) in order:
-            oid = stepper.oid
-            if kind == 0:
-                msg = ("queue_step", {"oid": oid, "interval": p0, "count": p1,
-                                      "add": p2}, req_clock, min_clock)
-            elif kind == 1:
-                msg = ("set_next_step_dir", {"oid": oid, "dir": p0}, req_clock, min_clock)
-            else:
-                msg = ("reset_step_clock", {"oid": oid, "clock": p0 & 0xffffffff},
-                       req_clock, min_clock)
-            per_mcu.setdefault(stepper.mcu, []).append(msg)
-        for mcu, messages in per_mcu.items():
-            mcu.send_many(messages)
