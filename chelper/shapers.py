@@ -112,8 +112,11 @@ def get_shaper(name, freq, damping_ratio=DEFAULT_DAMPING_RATIO):
 
 def normalized(amplitudes, times):
     """Pulses as the C wrapper uses them: amplitudes / sum, offsets
-    centroid - T, ascending."""
-    total = sum(amplitudes)
-    centre = sum(a * t for a, t in zip(amplitudes, times)) / total
-    pairs = sorted((centre - t, a / total) for a, t in zip(amplitudes, times))
+    centroid - T, ascending (same arithmetic as the C code)."""
+    inv = 1. / sum(amplitudes)
+    pulses = [(a * inv, -t) for a, t in reversed(list(zip(amplitudes, times)))]
+    mean = 0.
+    for a, t in pulses:
+        mean += a * t
+    pairs = sorted((t - mean, a) for a, t in pulses)
     return [a for _, a in pairs], [t for t, _ in pairs]

@@ -124,23 +124,28 @@ input_shaper_set_pulses(struct stepper_kin *sk, char axis, int n,
         return -1;
     struct shaper_pulses *p = axis == 'x' ? &is->x : &is->y;
     int flag = axis == 'x' ? AF_X : AF_Y;
-    double sum_a = 0., sum_at = 0.;
+    double sum_a = 0.;
     for (int i = 0; i < n; i++) {
         if (amplitudes[i] < 0.)
             return -1;
         sum_a += amplitudes[i];
-        sum_at += amplitudes[i] * times[i];
     }
     if (n && !(sum_a > 0.))
         return -1;
     p->n = (is->orig->active_flags & flag) ? n : 0;
-    double centre = n ? sum_at / sum_a : 0.;
     // pulse i (ascending offset) is input pulse n-1-i (Klipper's ordering
-    // of shaper definitions has ascending T)
+    // of shaper definitions has ascending T).  Same arithmetic as
+    // Klipper's shaper setup (multiply by the reciprocal of the sum, then
+    // shift by the weighted mean offset summed in pulse order), so the
+    // rounding of the offsets matches.
+    double inv_a = 1. / sum_a, mean = 0.;
     for (int i = 0; i < p->n; i++) {
-        p->a[i] = amplitudes[n - 1 - i] / sum_a;
-        p->t[i] = centre - times[n - 1 - i];
+        p->a[i] = amplitudes[n - 1 - i] * inv_a;
+        p->t[i] = -times[n - 1 - i];
+        mean += p->a[i] * p->t[i];
     }
+    for (int i = 0; i < p->n; i++)
+        p->t[i] -= mean;
     // keep offsets ascending whatever order the definition used
     for (int i = 1; i < p->n; i++)
         for (int j = i; j > 0 && p->t[j - 1] > p->t[j]; j--) {
