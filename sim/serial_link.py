@@ -186,6 +186,7 @@ class SerialQueue:
         self.record = record       # list collecting (name, args) sent, or None
         self.delta_ticks = int(MIN_REQTIME_DELTA * clock.freq)
         self.queues = {-1: CommandQueue()}   # command queue key -> queue
+        self._encoders = {}        # message name -> f(args) -> bytes
         self.slots = None          # move-slot heap (after config)
         self.move_count = move_count
         self.pin_oids = set()
@@ -221,7 +222,8 @@ class SerialQueue:
                 min_clock = req_clock - MIN_CLOCK_SPAN
             elif name == "config_digital_out":
                 self.pin_oids.add(args["oid"])
-            msg = Message(name, args, self.dictionary.encode(name, args), req_clock,
+            encode = self._encoders.get(name) or self._encoder(name)
+            msg = Message(name, args, encode(args), req_clock,
                           min_clock, scheduled_clock(name, args, req_clock, now_clock),
                           self._classify(name, args), self.kernel.now)
             # Timed commands use their object's queue; the rest (config,
@@ -238,6 +240,24 @@ class SerialQueue:
         self.stats.messages += len(messages)
         if kick:
             self.signal.post()
+
+    def _encoder(self, name):
+        """args -> wire bytes for one message name; messages whose
+        parameters are all plain integers (queue_step...) skip the
+        general encoder's per-parameter checks."""
+        mf = self.dictionary.lookup(name)
+        if mf.enum_names or msgproto.BUFFER in mf.kinds:
+            encode = mf.encode
+        else:
+            head, keys, vlq = mf.id_bytes, mf.keys, msgproto.encode_vlq
+
+            def encode(args):
+                out = bytearray(head)
+                for key in keys:
+                    vlq(args[key], out)
+                return bytes(out)
+        self._encoders[name] = encode
+        return encode
 
     def _take_move_slot(self, min_clock, req_clock):
         if self.slots is None:
