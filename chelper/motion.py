@@ -140,6 +140,10 @@ class StepCompress:
         self._check(lib.stepcompress_commit(self._sc))
 
     def flush(self, move_clock):
+        """Compress queued steps into messages until the last emitted step
+        reaches move_clock. The held-back step is included when it is at
+        or before move_clock, unless the solver generated steps less than
+        750 us (the step+dir+step window) past it."""
         self._check(lib.stepcompress_flush(self._sc, int(move_clock)))
 
     def reset(self, last_step_clock):

@@ -7,8 +7,9 @@
 // change first compresses every queued step, then emits
 // set_next_step_dir.  One step is held back ("pending") so that a step
 // immediately followed (within 750 us) by a step in the opposite
-// direction cancels both, as Klipper's step+dir+step filter does.  The
-// emitted runs are remembered (bounded) so the position at a past clock
+// direction cancels both, as Klipper's step+dir+step filter does; a
+// flush emits the held-back step only once no step still to be generated
+// can cancel it (see stepcompress_flush).  The emitted runs are remembered (bounded) so the position at a past clock
 // can be looked up (find_past_position).
 //
 // The run search follows the strategy Klipper documents for its
