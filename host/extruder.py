@@ -38,6 +38,7 @@ class ExtruderStepper:
             "pressure_advance_smooth_time", 0.040, above=0., maxval=.200)
         self._apply_pressure_advance()
         self.motion_queue = None
+        self.direction_reversed = False
 
     def _apply_pressure_advance(self):
         # Without advance there is no smoothing, hence no scan window.
@@ -54,13 +55,15 @@ class ExtruderStepper:
         self.stepper.set_trapq(extruder.trapq)
         self.motion_queue = extruder.name
 
-    def set_rotation_distance(self, distance):
-        if distance <= 0.:
-            raise ValueError("Rotation distance must be positive (got %.6f)" % distance)
+    def set_rotation_distance(self, distance, reversed_dir=False):
+        """New rotation distance (> 0); reversed_dir flips the direction
+        relative to the configured dir_pin."""
         stepper = self.stepper
         stepper.step_dist = stepper.step_dist * distance / stepper.rotation_dist
         stepper.rotation_dist = distance
         self.solver.set_stepcompress(stepper.compressor, stepper.step_dist)
+        self.direction_reversed = reversed_dir
+        stepper.compressor.set_invert_dir(bool(stepper.dir_pin.invert) ^ reversed_dir)
 
     def set_pressure_advance(self, advance, smooth_time):
         self.pressure_advance = advance
@@ -188,18 +191,19 @@ class ExtruderCommands:
         es.sync_to(self._extruder(cmd, queue) if queue else None)
 
     def cmd_SET_EXTRUDER_ROTATION_DISTANCE(self, cmd):
+        """A negative distance also reverses the stepper's direction
+        (relative to its configured dir_pin), as in Klipper."""
         es = self._extruder_stepper(cmd, cmd.get("EXTRUDER"))
         distance = cmd.get_float("DISTANCE", None)
         if distance is None:
+            sign = -1. if es.direction_reversed else 1.
             self.printer.dispatcher.info("Extruder '%s' rotation distance set to %0.6f"
-                                         % (es.name, es.stepper.rotation_dist))
+                                         % (es.name, sign * es.stepper.rotation_dist))
             return
         if not distance:
             raise cmd.error("Rotation distance can not be zero")
-        if distance < 0.:
-            raise cmd.error("Negative rotation distance (direction change) is not supported yet")
         self.printer.toolhead.flush_step_generation()
-        es.set_rotation_distance(distance)
+        es.set_rotation_distance(abs(distance), reversed_dir=distance < 0.)
 
     def cmd_SET_PRESSURE_ADVANCE(self, cmd):
         es = self._extruder_stepper(cmd, cmd.get("EXTRUDER", "extruder"))

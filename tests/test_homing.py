@@ -1,10 +1,15 @@
 """G28 and [homing_override] (the reference case cartesian_homing is in
 test_compile_reference.py)."""
 import io
+import os
+import sys
 
 from klipsim.chelper.msgproto import load_dictionary
 from klipsim.golden import reference
 from klipsim.sim.batch import compile_gcode
+
+sys.path.insert(0, os.path.dirname(__file__))
+from _compile_helpers import compile_text  # noqa: E402
 
 CASE = reference.case("cartesian_homing")
 OVERRIDE = """
@@ -17,19 +22,6 @@ gcode:
   G28 Z
   {% endif %}
 """
-
-
-def compile_text(tmp_path, gcode, extra_config=""):
-    cfg = tmp_path / "printer.cfg"
-    cfg.write_text(open(CASE.config).read() + extra_config)
-    src = tmp_path / "in.gcode"
-    src.write_text(gcode)
-    out = io.StringIO()
-    errors = []
-    compile_gcode(str(src), str(cfg), load_dictionary(CASE.dictionary), out,
-                  warn=errors.append)
-    assert not errors, errors
-    return out.getvalue()
 
 
 def test_override_runs_its_template_instead_of_g28(tmp_path):
@@ -75,3 +67,4 @@ def test_unmodelled_sections_warn_with_their_place(tmp_path):
                   warn=warnings.append)
     assert any(w.startswith("printer.cfg:") and "[tmc2209 stepper_x]" in w
                and "not modelled" in w for w in warnings), warnings
+
