@@ -359,14 +359,18 @@ class SerialQueue:
 
     def _fastread_trsync(self, args):
         oid = args["oid"]
+        start = self.trsync_start.get(oid)
+        if start is not None and (args["clock"] - start) & 0xFFFFFFFF >= 1 << 31:
+            return      # a report of the previous arming, sent before the new start
         if args["can_trigger"] and oid in self.trsync_timeout:
             clock = (args["clock"] + self.trsync_timeout[oid]) & 0xFFFFFFFF
             self.enqueue([("trsync_set_timeout", {"oid": oid, "clock": clock}, 0, 0)])
 
     def _note_trsync(self, msg):
         args = msg.args
-        if msg.name == "trsync_start":
+        if msg.name == "trsync_start":      # a new arming: learn its timeout again
             self.trsync_start[args["oid"]] = args["report_clock"]
+            self.trsync_timeout.pop(args["oid"], None)
         elif msg.name == "trsync_set_timeout" and args["oid"] in self.trsync_start \
                 and args["oid"] not in self.trsync_timeout:
             self.trsync_timeout[args["oid"]] = (args["clock"] - self.trsync_start[args["oid"]]) \

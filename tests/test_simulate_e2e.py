@@ -106,3 +106,20 @@ def test_reference_counts_match_klipper(run):
     import json
     meta = json.load(open(os.path.join(REF, case, "meta.json")))
     assert len(result.pulses) == meta["total_steps"]
+
+
+def test_homing_reference_runs_with_trsync_extensions():
+    """G28 through the simulated link: drip moves pause the main thread
+    until 0.1 s before each segment, the serial thread's trsync fastreader
+    extends every armed trsync (a report of a previous arming is not
+    answered: it would cut the new one short), and every step Klipper
+    makes is executed."""
+    import json
+    gcode, config = case_paths("cartesian_homing")
+    result = simulate(gcode, config, SimOptions(profile="atmega2560", keep_pulses=False))
+    assert result.shutdown is None
+    meta = json.load(open(os.path.join(REF, "cartesian_homing", "meta.json")))
+    assert sum(p["steps"] for p in result.pulse_counts.values()) == meta["total_steps"]
+    homing = result.margins.minimum["homing"]
+    assert homing is not None and homing > 0
+    assert result.margins.counts["homing"] > 100     # the extensions
