@@ -19,6 +19,18 @@ KINEMATICS = {
 }
 
 
+def read_speed_limits(printer_section):
+    """(max_velocity, max_accel, max_z_velocity, max_z_accel) of [printer];
+    the Z limits default to, and may not exceed, the toolhead's."""
+    max_velocity = printer_section.getfloat("max_velocity", above=0.)
+    max_accel = printer_section.getfloat("max_accel", above=0.)
+    max_z_velocity = printer_section.getfloat(
+        "max_z_velocity", max_velocity, above=0., maxval=max_velocity)
+    max_z_accel = printer_section.getfloat(
+        "max_z_accel", max_accel, above=0., maxval=max_accel)
+    return max_velocity, max_accel, max_z_velocity, max_z_accel
+
+
 def load_kinematics(name, printer_section, config, hw, trapq):
     module_name = KINEMATICS.get(name)
     if module_name is None:

@@ -3,6 +3,7 @@ axis directly (stepper position = that coordinate)."""
 from ...chelper import motion
 from ..homing import home_cartesian_axis
 from ..stepper import Rail
+from . import read_speed_limits
 
 AXES = "xyz"
 UNHOMED = (1.0, -1.0)   # an empty range: every move fails until homed
@@ -16,12 +17,7 @@ class AxisLimits:
         self.rails = rails
         self.ranges = [rail.get_range() for rail in rails]
         self.limits = [UNHOMED] * 3
-        max_velocity = printer_section.getfloat("max_velocity", above=0.)
-        max_accel = printer_section.getfloat("max_accel", above=0.)
-        self.max_z_velocity = printer_section.getfloat(
-            "max_z_velocity", max_velocity, above=0., maxval=max_velocity)
-        self.max_z_accel = printer_section.getfloat(
-            "max_z_accel", max_accel, above=0., maxval=max_accel)
+        _, _, self.max_z_velocity, self.max_z_accel = read_speed_limits(printer_section)
 
     def note_homed(self, homing_axes):
         for axis in homing_axes:

@@ -18,6 +18,7 @@ import numpy as np
 from ...chelper import motion
 from ..homing import home_rails
 from ..stepper import Rail
+from . import read_speed_limits
 
 TOWER_ANGLES = (210., 330., 90.)
 SLOW_RATIO = 3.
@@ -42,7 +43,62 @@ def trilaterate(spheres):
     return tuple(p1 + x * ex + y * ey + z * ez)
 
 
-class DeltaKinematics:
+class TowerKinematics:
+    """What linear and rotary deltas share: homed together (all or
+    nothing), a reach limit that tapers near the top, moves to the home
+    position always allowed. Subclasses set rails, max_xy2, limit_z, max_z,
+    min_z, home_position and add their own speed limits."""
+
+    need_home = True
+    limit_xy2 = -1.
+
+    def steppers(self):
+        return [rail.stepper for rail in self.rails]
+
+    def set_position(self, newpos, homing_axes=""):
+        for rail in self.rails:
+            rail.set_position(newpos)
+        self.limit_xy2 = -1.
+        if all(a in homing_axes for a in "xyz"):
+            self.need_home = False
+
+    def clear_homing_state(self, axes):
+        if axes:
+            self.need_home = True
+            self.limit_xy2 = -1.
+
+    def homed_axes(self):
+        return "" if self.need_home else "xyz"
+
+    def axis_bounds(self):
+        max_xy = math.sqrt(self.max_xy2)
+        return [-max_xy, -max_xy, self.min_z], [max_xy, max_xy, self.max_z]
+
+    def check_move(self, move):
+        end = move.end_pos
+        end_xy2 = end[0] ** 2 + end[1] ** 2
+        if end_xy2 <= self.limit_xy2 and not move.axes_d[2]:
+            return   # inside the area already known to be fine
+        if self.need_home:
+            raise move.move_error("Must home first")
+        end_z = end[2]
+        limit_xy2 = self.max_xy2
+        if end_z > self.limit_z:
+            limit_xy2 = min(limit_xy2, (self.max_z - end_z) ** 2)
+        if end_xy2 > limit_xy2 or end_z > self.max_z or end_z < self.min_z:
+            # Out of range, unless it is a move to the home position.
+            if (tuple(end[:2]) != tuple(self.home_position[:2])
+                    or end_z < self.min_z or end_z > self.home_position[2]):
+                raise move.move_error()
+            limit_xy2 = -1.
+        self.limit_xy2 = self._apply_speed_limits(move, end_xy2, limit_xy2)
+
+    def _apply_speed_limits(self, move, end_xy2, limit_xy2):
+        """Apply speed limits; return the radius^2 known to need no check."""
+        raise NotImplementedError
+
+
+class DeltaKinematics(TowerKinematics):
     def __init__(self, printer_section, config, hw, trapq):
         names = ("stepper_a", "stepper_b", "stepper_c")
         sections = [config.section(n) for n in names]
@@ -63,16 +119,10 @@ class DeltaKinematics:
             rail.setup_itersolve(motion.delta_stepper(arm * arm, tx, ty))
             rail.set_trapq(trapq)
         self._derive_limits()
-        self.need_home = True
-        self.limit_xy2 = -1.
 
     def _read_printer(self, section):
-        self.max_velocity = section.getfloat("max_velocity", above=0.)
-        self.max_accel = section.getfloat("max_accel", above=0.)
-        self.max_z_velocity = section.getfloat(
-            "max_z_velocity", self.max_velocity, above=0., maxval=self.max_velocity)
-        self.max_z_accel = section.getfloat(
-            "max_z_accel", self.max_accel, above=0., maxval=self.max_accel)
+        (self.max_velocity, self.max_accel,
+         self.max_z_velocity, self.max_z_accel) = read_speed_limits(section)
         self.radius = section.getfloat("delta_radius", above=0.)
         self.print_radius = section.getfloat("print_radius", self.radius, above=0.)
         self.min_z = section.getfloat("minimum_z_position", 0., maxval=0.)
@@ -100,27 +150,6 @@ class DeltaKinematics:
         self.max_xy2 = min(self.print_radius, min_arm - radius,
                            radius_at_ratio(4. * SLOW_RATIO)) ** 2
 
-    def steppers(self):
-        return [rail.stepper for rail in self.rails]
-
-    def set_position(self, newpos, homing_axes=""):
-        for rail in self.rails:
-            rail.set_position(newpos)
-        self.limit_xy2 = -1.
-        if all(a in homing_axes for a in "xyz"):
-            self.need_home = False
-
-    def clear_homing_state(self, axes):
-        if axes:
-            self.need_home = True
-
-    def homed_axes(self):
-        return "" if self.need_home else "xyz"
-
-    def axis_bounds(self):
-        max_xy = math.sqrt(self.max_xy2)
-        return [-max_xy, -max_xy, self.min_z], [max_xy, max_xy, self.max_z]
-
     def home(self, toolhead, axes):
         """All towers home together, from far below (1.5 x the longest
         carriage drop over the reachable radius)."""
@@ -128,23 +157,7 @@ class DeltaKinematics:
         forcepos[2] = -1.5 * math.sqrt(max(a * a for a in self.arm_lengths) - self.max_xy2)
         home_rails(toolhead, self.rails, forcepos, list(self.home_position) + [None])
 
-    def check_move(self, move):
-        end = move.end_pos
-        end_xy2 = end[0] ** 2 + end[1] ** 2
-        if end_xy2 <= self.limit_xy2 and not move.axes_d[2]:
-            return   # inside the area already known to be fine
-        if self.need_home:
-            raise move.move_error("Must home first")
-        end_z = end[2]
-        limit_xy2 = self.max_xy2
-        if end_z > self.limit_z:
-            limit_xy2 = min(limit_xy2, (self.max_z - end_z) ** 2)
-        if end_xy2 > limit_xy2 or end_z > self.max_z or end_z < self.min_z:
-            # Out of range, unless it is a move to the home position.
-            if (tuple(end[:2]) != tuple(self.home_position[:2])
-                    or end_z < self.min_z or end_z > self.home_position[2]):
-                raise move.move_error()
-            limit_xy2 = -1.
+    def _apply_speed_limits(self, move, end_xy2, limit_xy2):
         if move.axes_d[2]:
             z_ratio = move.move_d / abs(move.axes_d[2])
             move.limit_speed(self.max_z_velocity * z_ratio, self.max_z_accel * z_ratio)
@@ -154,7 +167,7 @@ class DeltaKinematics:
             r = 0.25 if extreme_xy2 > self.very_slow_xy2 else 0.5
             move.limit_speed(self.max_velocity * r, self.max_accel * r)
             limit_xy2 = -1.
-        self.limit_xy2 = min(limit_xy2, self.slow_xy2)
+        return min(limit_xy2, self.slow_xy2)
 
 
 def load(printer_section, config, hw, trapq):

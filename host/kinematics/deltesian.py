@@ -14,6 +14,7 @@ import math
 from ...chelper import motion
 from ..homing import home_rails
 from ..stepper import Rail
+from . import read_speed_limits
 
 SLOW_RATIO = 3.
 MIN_ANGLE = 5.
@@ -65,12 +66,8 @@ class DeltesianKinematics:
                                for a2, ax in zip(arm2, arm_x)) ** 2
             self.very_slow_x2 = min(math.sqrt(2 * sr2 * a2 / (2 * sr2 + 1)) - ax
                                     for a2, ax in zip(arm2, arm_x)) ** 2
-        self.max_velocity = section.getfloat("max_velocity", above=0.)
-        self.max_accel = section.getfloat("max_accel", above=0.)
-        self.max_z_velocity = section.getfloat(
-            "max_z_velocity", self.max_velocity, above=0., maxval=self.max_velocity)
-        self.max_z_accel = section.getfloat(
-            "max_z_accel", self.max_accel, above=0., maxval=self.max_accel)
+        (self.max_velocity, self.max_accel,
+         self.max_z_velocity, self.max_z_accel) = read_speed_limits(section)
 
     def _carriages_to_xz(self, carriage_z):
         """Effector (x, z) from the two carriage heights (the arms' circles

@@ -13,6 +13,7 @@ import math
 from ...chelper import motion
 from ..homing import home_rails
 from ..stepper import Rail, Stepper
+from . import read_speed_limits
 
 UNHOMED = (1.0, -1.0)
 
@@ -41,12 +42,7 @@ class PolarKinematics:
         self.arm.set_trapq(trapq)
         self.z.setup_itersolve(motion.cartesian_stepper("z"))
         self.z.set_trapq(trapq)
-        max_velocity = printer_section.getfloat("max_velocity", above=0.)
-        max_accel = printer_section.getfloat("max_accel", above=0.)
-        self.max_z_velocity = printer_section.getfloat(
-            "max_z_velocity", max_velocity, above=0., maxval=max_velocity)
-        self.max_z_accel = printer_section.getfloat(
-            "max_z_accel", max_accel, above=0., maxval=max_accel)
+        _, _, self.max_z_velocity, self.max_z_accel = read_speed_limits(printer_section)
         self.max_angular_velocity = printer_section.getfloat(
             "max_angular_velocity", None, above=0.)
         self.limit_z = UNHOMED

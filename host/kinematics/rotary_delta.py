@@ -13,12 +13,12 @@ import math
 from ...chelper import motion
 from ..homing import home_rails
 from ..stepper import Rail
-from .delta import trilaterate
+from .delta import TowerKinematics, trilaterate
 
 TOWER_ANGLES = (30., 150., 270.)
 
 
-class RotaryDeltaKinematics:
+class RotaryDeltaKinematics(TowerKinematics):
     def __init__(self, printer_section, config, hw, trapq):
         sections = [config.section("stepper_" + a) for a in "abc"]
         first_endstop = sections[0].getfloat("position_endstop")
@@ -44,8 +44,6 @@ class RotaryDeltaKinematics:
                 self.shoulder_radius, self.shoulder_height, math.radians(angle), ua, la))
             rail.set_trapq(trapq)
         self._derive_limits(printer_section)
-        self.need_home = True
-        self.limit_xy2 = -1.
 
     def elbow(self, index, angle):
         """Elbow position of arm `index` with its upper arm at `angle` rad."""
@@ -69,48 +67,12 @@ class RotaryDeltaKinematics:
         self.limit_z = min(self.elbow(i, a)[2] - la
                            for i, (a, la) in enumerate(zip(end_angles, self.lower_arms)))
 
-    def steppers(self):
-        return [rail.stepper for rail in self.rails]
-
-    def set_position(self, newpos, homing_axes=""):
-        for rail in self.rails:
-            rail.set_position(newpos)
-        self.limit_xy2 = -1.
-        if all(a in homing_axes for a in "xyz"):
-            self.need_home = False
-
-    def clear_homing_state(self, axes):
-        if axes:
-            self.need_home = True
-            self.limit_xy2 = -1.
-
-    def homed_axes(self):
-        return "" if self.need_home else "xyz"
-
-    def check_move(self, move):
-        end = move.end_pos
-        end_xy2 = end[0] ** 2 + end[1] ** 2
-        if end_xy2 <= self.limit_xy2 and not move.axes_d[2]:
-            return
-        if self.need_home:
-            raise move.move_error("Must home first")
-        end_z = end[2]
-        limit_xy2 = self.max_xy2
-        if end_z > self.limit_z:
-            limit_xy2 = min(limit_xy2, (self.max_z - end_z) ** 2)
-        if end_xy2 > limit_xy2 or end_z > self.max_z or end_z < self.min_z:
-            if (tuple(end[:2]) != tuple(self.home_position[:2])
-                    or end_z < self.min_z or end_z > self.home_position[2]):
-                raise move.move_error()
-            limit_xy2 = -1.
+    def _apply_speed_limits(self, move, end_xy2, limit_xy2):
         if move.axes_d[2]:
+            # Z speed capped as such (not scaled by the Z share of the move).
             move.limit_speed(self.max_z_velocity, move.accel)
             limit_xy2 = -1.
-        self.limit_xy2 = limit_xy2
-
-    def axis_bounds(self):
-        max_xy = math.sqrt(self.max_xy2)
-        return [-max_xy, -max_xy, self.min_z], [max_xy, max_xy, self.max_z]
+        return limit_xy2
 
     def home(self, toolhead, axes):
         """All three arms home together, from just below the bed."""
