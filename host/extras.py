@@ -57,7 +57,7 @@ UNMODELLED = (
 
 PASSIVE = (
     "virtual_sdcard",
-    "idle_timeout", "force_move", "board_pins",
+    "idle_timeout", "force_move", "board_pins",   # board_pins: read by the printer
     "save_variables", "verify_heater", "gcode_macro", "delayed_gcode",
     "endstop_phase",
     "gcode_arcs", "printer", "mcu",

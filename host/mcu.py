@@ -37,6 +37,7 @@ class MCU:
         self.clock_freq = float(dictionary.clock_freq)
         self.constants = dictionary.config
         self._oid_count = 0
+        self.aliases = {}                # [board_pins] alias -> pin name
         self._config_callbacks = []
         self._config_cmds = []
         self._init_cmds = []
@@ -65,8 +66,12 @@ class MCU:
     def estimated_print_time(self, eventtime):
         return self.clock_source.estimated_print_time(eventtime)
 
+    def resolve_pin(self, pin):
+        """The MCU's name for `pin` ([board_pins] aliases applied)."""
+        return self.aliases.get(pin, pin)
+
     def check_pin(self, pin, where):
-        if pin not in self.dictionary.pins:
+        if self.resolve_pin(pin) not in self.dictionary.pins:
             raise MCUError("%s: pin '%s' is not a pin of MCU '%s' (%s)"
                            % (where, pin, self.name, self.dictionary.mcu))
 
@@ -75,6 +80,8 @@ class MCU:
         self._config_callbacks.append(callback)
 
     def add_config_cmd(self, name, args, is_init=False):
+        args = {k: (self.resolve_pin(v) if (k == "pin" or k.endswith("_pin"))
+                    and isinstance(v, str) else v) for k, v in args.items()}
         (self._init_cmds if is_init else self._config_cmds).append((name, args))
 
     def connect(self):

@@ -71,7 +71,28 @@ class Printer:
             mcus[name] = MCU(name, dictionaries[name], link, clock_source)
         if "mcu" not in mcus:
             raise ConfigError("Section 'mcu' must be specified", config.path)
+        Printer._read_board_pins(config, mcus)
         return mcus
+
+    @staticmethod
+    def _read_board_pins(config, mcus):
+        """[board_pins NAME]: `aliases` (and aliases_*) as name=pin lists
+        for the MCUs named in `mcu` (docs/Config_Reference.md)."""
+        for section in config.sections("board_pins"):
+            targets = section.getlist("mcu", ["mcu"])
+            for option in section.options():
+                if option != "aliases" and not option.startswith("aliases_"):
+                    continue
+                for pair in section.getlist(option, sep=","):
+                    if not pair.strip():
+                        continue
+                    name, _, pin = (p.strip() for p in pair.partition("="))
+                    if not name or not pin:
+                        raise section.error("Unable to parse alias '%s'" % pair.strip(), option)
+                    for target in targets:
+                        if target not in mcus:
+                            raise section.error("unknown MCU '%s'" % target, "mcu")
+                        mcus[target].aliases[name] = pin
 
     def _load_optional_sections(self):
         for section in self.config.sections():
