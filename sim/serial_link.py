@@ -199,6 +199,7 @@ class SerialQueue:
         self.clock_queries = deque()   # when each get_clock left the host
         self.trsync_start = {}
         self.trsync_timeout = {}
+        self.trsync_floor = {}     # oid -> clock of the latest report of this arming
         self.stats = LinkStats()
         self.faults = faults or LineFaults(None)
         self.planned_wake = 0
@@ -359,9 +360,10 @@ class SerialQueue:
 
     def _fastread_trsync(self, args):
         oid = args["oid"]
-        start = self.trsync_start.get(oid)
-        if start is not None and (args["clock"] - start) & 0xFFFFFFFF >= 1 << 31:
+        floor = self.trsync_floor.get(oid)
+        if floor is not None and (args["clock"] - floor) & 0xFFFFFFFF >= 1 << 31:
             return      # a report of the previous arming, sent before the new start
+        self.trsync_floor[oid] = args["clock"]   # (32-bit: compare with recent clocks)
         if args["can_trigger"] and oid in self.trsync_timeout:
             clock = (args["clock"] + self.trsync_timeout[oid]) & 0xFFFFFFFF
             self.enqueue([("trsync_set_timeout", {"oid": oid, "clock": clock}, 0, 0)])
@@ -370,6 +372,7 @@ class SerialQueue:
         args = msg.args
         if msg.name == "trsync_start":      # a new arming: learn its timeout again
             self.trsync_start[args["oid"]] = args["report_clock"]
+            self.trsync_floor[args["oid"]] = args["report_clock"]
             self.trsync_timeout.pop(args["oid"], None)
         elif msg.name == "trsync_set_timeout" and args["oid"] in self.trsync_start \
                 and args["oid"] not in self.trsync_timeout:

@@ -123,3 +123,30 @@ def test_homing_reference_runs_with_trsync_extensions():
     homing = result.margins.minimum["homing"]
     assert homing is not None and homing > 0
     assert result.margins.counts["homing"] > 100     # the extensions
+
+
+class _TrsyncStub:
+    """Just what SerialQueue's trsync fastreader touches."""
+
+    def __init__(self):
+        self.trsync_floor, self.trsync_timeout, self.sent = {}, {}, []
+
+    def enqueue(self, messages):
+        self.sent.extend(messages)
+
+
+def test_trsync_extended_across_the_32_bit_half_range():
+    """Reports of one arming keep being answered for longer than 2^31
+    ticks (12 s at 180 MHz); a report older than the arming is not."""
+    from klipsim.sim.serial_link import SerialQueue
+    q = _TrsyncStub()
+    start, timeout, step = 1_000_000, 45_000_000, 13_500_000
+    q.trsync_floor[1], q.trsync_timeout[1] = start, timeout
+    SerialQueue._fastread_trsync(q, {"oid": 1, "can_trigger": 1, "clock": start - step})
+    assert q.sent == []                      # the previous arming's report
+    clock = start
+    for _ in range(400):                     # 400 x 75 ms = 30 s > 2^31 ticks
+        clock = (clock + step) & 0xFFFFFFFF
+        SerialQueue._fastread_trsync(q, {"oid": 1, "can_trigger": 1, "clock": clock})
+    assert len(q.sent) == 400
+    assert q.sent[-1][1]["clock"] == (clock + timeout) & 0xFFFFFFFF
