@@ -223,18 +223,20 @@ class LoggerThread:
 
 
 class TtyWorker:
-    """Received chunks pass through the kernel's flip-buffer worker."""
+    """Data passing through the kernel's tty flip-buffer worker: chunks
+    received from the MCU (every transport), and for a pseudo-tty also
+    what the host writes (FACTS 8)."""
 
     def __init__(self, host, costs, deliver):
         self.host = host
         self.costs = costs
-        self.deliver = deliver         # f(chunk) once processed
-        self.chunks = deque()
+        self.deliver = deliver         # f(chunk) for received chunks
+        self.chunks = deque()          # (data, callback)
         self.signal = host.sched.signal("tty flip")
         self.thread = host.spawn_kworker("kworker/tty", self._loop, at=host.kernel.now + 1)
 
-    def push(self, data):
-        self.chunks.append(data)
+    def push(self, data, deliver=None):
+        self.chunks.append((data, deliver or self.deliver))
         self.signal.post()
 
     def _loop(self):
@@ -247,6 +249,6 @@ class TtyWorker:
         self.thread.compute(ns, lambda: self._done(chunks))
 
     def _done(self, chunks):
-        for data in chunks:
-            self.deliver(data)
+        for data, deliver in chunks:
+            deliver(data)
         self.thread.wait(self.signal, self._run)

@@ -17,8 +17,9 @@ C: no GIL) packs and transmits them by Klipper's rules (KLIPPER-FACTS
   blocks from the firmware) free them; RTT/RTO as RFC 6298 with the
   constants of FACTS 2.5 (first srtt = 10 x sample); on RTO every
   unacknowledged block is resent, prefixed with a sync byte;
-- the wire is a UART at `baud` (10 bits per byte) or USB full speed
-  (bytes leave at the next 1 ms frame); `faults` (LineFaults) damages
+- the wire is a UART at `baud` (10 bits per byte), USB full speed
+  (bytes leave at the next 1 ms frame) or a pseudo-tty (no wire time;
+  with `tty_out` set, host writes pass the kernel's tty worker too); `faults` (LineFaults) damages
   bytes on their way to the MCU, and received data is resynchronised
   on sync bytes after a damaged block;
 - steppersync's move-slot rule (FACTS 2.5): queue_step messages take a
@@ -46,6 +47,7 @@ MIN_RTO_NS = 25_000_000
 MAX_RTO_NS = 5_000_000_000
 SYNC = bytes((msgproto.MESSAGE_SYNC,))
 USB_FRAME_NS = 1_000_000
+TRANSPORTS = ("uart", "usb", "pty")
 USB_BYTE_NS = 700            # 12 Mbit/s with protocol overhead (estimate)
 
 MOTION, HEATER, PINS, HOMING = "motion", "heater_pwm", "pins", "homing"
@@ -62,8 +64,11 @@ class Wire:
     """One direction of the link: when bytes written at t arrive."""
 
     def __init__(self, transport, baud):
+        if transport not in TRANSPORTS:
+            raise ValueError("transport must be one of %s" % ", ".join(TRANSPORTS))
         self.transport = transport
-        self.byte_ns = 10 * 10 ** 9 // baud if transport == "uart" else USB_BYTE_NS
+        self.byte_ns = {"uart": 10 * 10 ** 9 // baud, "usb": USB_BYTE_NS,
+                        "pty": 0}[transport]
         self.idle_ns = 0          # the line is busy until then
 
     def send(self, now, nbytes):
@@ -202,6 +207,7 @@ class SerialQueue:
         self.trsync_floor = {}     # oid -> clock of the latest report of this arming
         self.stats = LinkStats()
         self.faults = faults or LineFaults(None)
+        self.tty_out = None        # TtyWorker carrying host writes (pseudo-tty)
         self.planned_wake = 0
         self.signal = host.sched.signal("serialq " + name)
         self.thread = host.spawn_role("serialq", ("serialq " + name)[:15], self._loop,
@@ -442,7 +448,15 @@ class SerialQueue:
         self.stats.bytes_sent += len(block.frame)
         if self.rto_deadline is None:
             self.rto_deadline = arrival + self.rto_ns
-        self.node.deliver(arrival, self.faults.apply(block.frame), [block])
+        self._to_mcu(arrival, self.faults.apply(block.frame), [block])
+
+    def _to_mcu(self, arrival, data, blocks):
+        """Written bytes reach the MCU: over the wire, or for a pseudo-tty
+        through the kernel's flip-buffer worker first (FACTS 8)."""
+        if self.tty_out is None:
+            self.node.deliver(arrival, data, blocks)
+        else:
+            self.tty_out.push(data, lambda d: self.node.deliver(self.kernel.now, d, blocks))
 
     def _retransmit(self, now):
         """RTO expired: back off and resend every unacknowledged block."""
@@ -454,7 +468,7 @@ class SerialQueue:
         self.stats.retransmits += 1
         self.stats.bytes_retransmitted += len(data)
         self.rto_deadline = arrival + self.rto_ns
-        self.node.deliver(arrival, self.faults.apply(data), list(self.in_flight))
+        self._to_mcu(arrival, self.faults.apply(data), list(self.in_flight))
 
     def _next_wake(self, now):
         """When the thread must look again without being kicked (None:

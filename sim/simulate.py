@@ -72,7 +72,7 @@ class SimOptions:
     policy: str = "klipper-default"
     load: str | None = None
     seed: int = 0
-    transport: str = "uart"
+    transport: str = "uart"       # uart | usb | pty
     baud: int = 250000
     poll_ms: float = 5.0
     clock_offset: int = 0
@@ -242,6 +242,8 @@ class Simulation:
                                    record=[] if o.record_stream else None,
                                    faults=self.faults[0])
         self.serialq.set_host_seq(self.fw.host_seq)
+        if o.transport == "pty":
+            self.serialq.tty_out = self.tty
         if isinstance(self.clock_source, RegressionClockSource):
             self.serialhdl.handlers["clock"] = self._handle_clock
         self.stepgens = {s.oid: StepGenThread(host, costs, s.name)

@@ -90,7 +90,7 @@ class _Progress:
 @click.option("--load", "load_path", type=click.Path(exists=True, dir_okay=False),
               help="load scenario TOML (background processes, spikes)")
 @click.option("--seed", default=0, show_default=True, type=int)
-@click.option("--transport", type=click.Choice(["uart", "usb"]), default="uart",
+@click.option("--transport", type=click.Choice(["uart", "usb", "pty"]), default="uart",
               show_default=True)
 @click.option("--baud", default=250000, show_default=True, type=click.IntRange(min=1200))
 @click.option("--report", "report_path", type=click.Path(dir_okay=False),

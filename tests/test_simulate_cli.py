@@ -74,3 +74,15 @@ def test_line_faults_cause_retransmits_and_nothing_runs_twice():
     # every block executed exactly once: the same steps at the same clocks
     assert noisy.shutdown is None
     assert (noisy.pulses["clock"] == clean.pulses["clock"]).all()
+
+
+def test_pty_transport_routes_host_writes_through_the_tty_worker():
+    uart = simulate(GCODE, CONFIG, SimOptions(profile="atmega2560"))
+    pty = simulate(GCODE, CONFIG, SimOptions(profile="atmega2560", transport="pty"))
+    assert pty.shutdown is None
+    assert (pty.pulses["clock"] == uart.pulses["clock"]).all()
+    cpu = pty.host_report["threads"]["kworker/tty"]["cpu_ns"]
+    uart_cpu = uart.host_report["threads"]["kworker/tty"]["cpu_ns"]
+    # the worker now also carries every block written to the MCU (charged
+    # per chunk): more chunks than the acks and replies alone
+    assert cpu > 1.5 * uart_cpu
