@@ -26,8 +26,13 @@ def plot_result(result, report, path):
     fig, (ax, bx) = plt.subplots(2, 1, figsize=(10, 7), gridspec_kw={"height_ratios": [2, 1]})
     series = result.margins.series
     freq = result.clock_freq
-    ax.plot([t / 1e9 for t, _ in series], [m * 1000. / freq for _, m in series],
-            ".", markersize=2, label="block min margin")
+    times = [t / 1e9 for t, _ in series]
+    margins = [m * 1000. / freq for _, m in series]
+    ax.plot(times, margins, ".", markersize=2, label="block min margin")
+    late = [(t, m) for t, m in zip(times, margins) if m < 0]
+    if late:
+        ax.plot([t for t, _ in late], [m for _, m in late], "rv", markersize=6,
+                label="arrived late")
     for start, end in spike_windows(result.options.load, result.end_ns):
         ax.axvspan(start, end, color="red", alpha=0.2)
     ax.axhline(0., color="black", linewidth=0.8)
