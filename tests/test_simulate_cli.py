@@ -86,3 +86,11 @@ def test_pty_transport_routes_host_writes_through_the_tty_worker():
     # the worker now also carries every block written to the MCU (charged
     # per chunk): more chunks than the acks and replies alone
     assert cpu > 1.5 * uart_cpu
+
+
+def test_plot_writes_a_png(tmp_path):
+    plot = tmp_path / "margins.png"
+    result = invoke("--plot", str(plot), "--quiet")
+    assert result.exit_code == 0, result.output
+    data = plot.read_bytes()
+    assert data[:8] == b"\x89PNG\r\n\x1a\n" and len(data) > 10000
