@@ -4,7 +4,6 @@
 homed), then run the template with the G28's params; a G28 inside the
 template is the normal one."""
 from ..gcode.macros import Macro
-from . import extras
 
 
 class HomingOverride:

@@ -19,7 +19,6 @@ MAX_STEPCOMPRESS_ERROR = 0.000025   # stepper.py: 25 us
 PWM_INIT_TIME = 0.200               # first soft-PWM value at est + 0.2 s (mcu.py)
 QUERY_SLOT_LEAD = 1.5               # periodic queries start at clock(int(est + 1.5 s))
 QUERY_SLOT_STEP = 0.010             # ... + oid * 10 ms (mcu.py get_query_slot)
-BATCH_MOVE_COUNT = 500              # batch mode assumes 500 move slots
 
 
 class MCUError(Exception):
