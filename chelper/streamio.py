@@ -208,6 +208,26 @@ class StreamWriter:
             self._since_take = 0
             self._emit(self._encoder.take())
 
+    def write_many(self, messages) -> None:
+        """write() for a list of (name, args, req_clock, min_clock) tuples,
+        req_clock 0 meaning none: one call for a whole step flush, so the
+        hot message path has no per-message call layers here."""
+        counts = self.counts
+        for message in messages:
+            name = message[0]
+            counts[name] = counts.get(name, 0) + 1
+        add_many = getattr(self._encoder, "add_many", None)
+        if add_many is not None:
+            add_many(messages)
+        else:
+            add = self._add
+            for name, args, req_clock, _min in messages:
+                add(name, args, req_clock or None)
+        self._since_take += len(messages)
+        if self._since_take >= self.TAKE_EVERY:
+            self._since_take = 0
+            self._emit(self._encoder.take())
+
     def close(self) -> None:
         """Write everything buffered, the last partial block included.
         The file object stays open (the caller owns it)."""
