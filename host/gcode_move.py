@@ -73,20 +73,21 @@ class GCodeMove:
     # ---- moves -------------------------------------------------------------
     def cmd_G1(self, cmd):
         params = cmd.params
+        last, base = self.last_position, self.base_position
         try:
             for index, axis in enumerate(AXES):
                 if axis in params:
                     value = float(params[axis])
                     if self.absolute_coord:
-                        self.last_position[index] = value + self.base_position[index]
+                        last[index] = value + base[index]
                     else:
-                        self.last_position[index] += value
+                        last[index] += value
             if "E" in params:
                 value = float(params["E"]) * self.extrude_factor
                 if self.absolute_coord and self.absolute_extrude:
-                    self.last_position[3] = value + self.base_position[3]
+                    last[3] = value + base[3]
                 else:
-                    self.last_position[3] += value
+                    last[3] += value
             if "F" in params:
                 feed = float(params["F"])
                 if feed <= 0.:

@@ -47,32 +47,40 @@ class Move:
     """One straight move from start_pos to end_pos (x, y, z, e) at up to
     `speed` mm/s, with the limits of the toolhead that planned it."""
 
+    # Slots: ~50 k moves per print; faster to build and read than a dict.
+    __slots__ = ("start_pos", "end_pos", "accel", "junction_deviation", "timing_callbacks",
+                 "is_kinematic_move", "axes_d", "move_d", "axes_r", "min_move_t",
+                 "max_start_v2", "max_cruise_v2", "delta_v2", "next_junction_v2",
+                 "max_smoothed_v2", "smooth_delta_v2", "start_v", "cruise_v", "end_v",
+                 "accel_t", "cruise_t", "decel_t")
+
     def __init__(self, limits, start_pos, end_pos, speed):
-        self.start_pos = tuple(start_pos)
-        self.end_pos = tuple(end_pos)
-        self.accel = limits.max_accel
+        self.start_pos = start = tuple(start_pos)
+        self.end_pos = end = tuple(end_pos)
+        self.accel = accel = limits.max_accel
         self.junction_deviation = limits.junction_deviation
         self.timing_callbacks = []
         velocity = min(speed, limits.max_velocity)
         self.is_kinematic_move = True
-        axes_d = [end_pos[i] - start_pos[i] for i in range(4)]
+        axes_d = [end[0] - start[0], end[1] - start[1], end[2] - start[2], end[3] - start[3]]
         move_d = math.sqrt(axes_d[0] ** 2 + axes_d[1] ** 2 + axes_d[2] ** 2)
         if move_d < MIN_KINEMATIC_DISTANCE:
             # Extrude-only: the filament distance stands in for the length.
-            self.end_pos = (start_pos[0], start_pos[1], start_pos[2], end_pos[3])
+            self.end_pos = (start[0], start[1], start[2], end[3])
             axes_d[0] = axes_d[1] = axes_d[2] = 0.
             move_d = abs(axes_d[3])
-            self.accel = EXTRUDE_ONLY_ACCEL
+            self.accel = accel = EXTRUDE_ONLY_ACCEL
             velocity = speed
             self.is_kinematic_move = False
         inv_move_d = 1. / move_d if move_d else 0.
         self.axes_d = axes_d
         self.move_d = move_d
-        self.axes_r = [d * inv_move_d for d in axes_d]
+        self.axes_r = [axes_d[0] * inv_move_d, axes_d[1] * inv_move_d,
+                       axes_d[2] * inv_move_d, axes_d[3] * inv_move_d]
         self.min_move_t = move_d / velocity if move_d else 0.
         self.max_start_v2 = 0.
         self.max_cruise_v2 = velocity * velocity
-        self.delta_v2 = 2. * move_d * self.accel
+        self.delta_v2 = 2. * move_d * accel
         self.next_junction_v2 = NO_JUNCTION_LIMIT_V2
         self.max_smoothed_v2 = 0.
         self.smooth_delta_v2 = 2. * move_d * limits.max_accel_to_decel

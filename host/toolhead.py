@@ -100,14 +100,15 @@ class ToolHead:
             self.need_check_pause = -1.
             self._calc_print_time()
         next_move_time = self.print_time
+        trapq_append, extruder = self.trapq.append, self.extruder
         for move in moves:
             if move.is_kinematic_move:
-                self.trapq.append(next_move_time, move.accel_t, move.cruise_t,
-                                  move.decel_t, move.start_pos[:3],
-                                  move.axes_r[:3], move.start_v,
-                                  move.cruise_v, move.accel)
+                trapq_append(next_move_time, move.accel_t, move.cruise_t,
+                             move.decel_t, move.start_pos[:3],
+                             move.axes_r[:3], move.start_v,
+                             move.cruise_v, move.accel)
             if move.axes_d[3]:
-                self.extruder.move(next_move_time, move)
+                extruder.move(next_move_time, move)
             # Left to right, as Klipper sums it (same float rounding).
             next_move_time = next_move_time + move.accel_t + move.cruise_t + move.decel_t
             for callback in move.timing_callbacks:
@@ -173,13 +174,14 @@ class ToolHead:
             return
         if move.is_kinematic_move:
             self.kin.check_move(move)
+        extruder = self.extruder
         if move.axes_d[3]:
-            self.extruder.check_move(move)
+            extruder.check_move(move)
         self.commanded_pos[:] = move.end_pos
-        prev = self.lookahead.get_last()
-        extruder_v2 = (self.extruder.calc_junction(prev, move)
-                       if prev is not None else 0.)
-        if self.lookahead.add_move(move, extruder_v2):
+        lookahead = self.lookahead
+        queue = lookahead.queue      # lookahead.get_last() without the call (hot path)
+        extruder_v2 = extruder.calc_junction(queue[-1], move) if queue else 0.
+        if lookahead.add_move(move, extruder_v2):
             self._process_lookahead(lazy=True)
         if self.print_time > self.need_check_pause:
             self._check_pause()
