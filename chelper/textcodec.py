@@ -13,6 +13,7 @@ of every integer-only message (no enumeration, no buffer: queue_step,
 set_next_step_dir, queue_digital_out ...); the others are formatted by
 msgproto in Python, in order. The text is exactly format_text's.
 """
+import array
 import operator
 
 import numpy as np
@@ -145,7 +146,9 @@ class TextFormatter:
         if getattr(self, "_packed", None) is None:
             self._pack_templates()
         blob, starts, lengths = self._packed
-        ints = np.array(self._ints, dtype=np.int64)
+        # array.array converts a list of Python ints several times faster
+        # than np.array; a memoryview slices it without copying.
+        ints = memoryview(array.array("q", self._ints))
         self._ints = []
         used = ffi.new("int64_t *")
         pos = 0

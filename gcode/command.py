@@ -221,7 +221,7 @@ def parse_line(line, source=None, lineno=None):
         return None
     name, params = classic_split(code)
     line_error = None
-    if code.lstrip()[:1] in ("N", "n") and params.get("N", "").isdigit():
+    if code[0] in "Nn" and params.get("N", "").isdigit():   # code has no leading blank
         line_error = checksum_problem(text)
     if not name:
         # Only a line number (or '*'): Klipper treats it as an empty command.

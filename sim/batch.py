@@ -88,12 +88,18 @@ def input_chunks(path, source=None):
         lineno = 0
         while True:
             data = handle.read(INPUT_CHUNK)
-            lines = (partial + data).split(b"\n")
-            partial = lines.pop() if data else b""
+            buf = partial + data
+            cut = buf.rfind(b"\n") + 1 if data else len(buf)
+            partial = buf[cut:]
+            # One decode per read, not per line: the same text, as a
+            # newline byte never belongs to a multi-byte or invalid sequence.
+            lines = buf[:cut].decode("utf-8", "replace").split("\n")
+            if data:
+                lines.pop()     # the empty text after the last newline
             commands = []
             for raw in lines:
                 lineno += 1
-                cmd = parse_line(raw.decode("utf-8", "replace"), source, lineno)
+                cmd = parse_line(raw, source, lineno)
                 if cmd is not None:
                     commands.append(cmd)
             yield commands, not data
