@@ -24,6 +24,8 @@ import os
 import re
 import zlib
 
+from ._chelper import ffi as _ffi, lib as _lib
+
 MESSAGE_MIN = 5            # header (len, seq) + trailer (crc16, sync)
 MESSAGE_MAX = 64
 MESSAGE_HEADER_SIZE = 2
@@ -105,6 +107,10 @@ _CRC_TABLE = _crc_table()
 
 def crc16_ccitt(data) -> int:
     """Klipper's block checksum over `data` (len, seq and payload bytes)."""
+    if isinstance(data, (bytes, bytearray)):
+        # The same table walk in C (chelper/src/msgblock.c): every block
+        # the simulated host and MCUs send is checked here.
+        return _lib.msgblock_crc16(_ffi.from_buffer(data), len(data))
     crc = 0xFFFF
     table = _CRC_TABLE
     for b in data:
