@@ -166,8 +166,9 @@ class Dispatcher:
 
     def run_commands(self, commands):
         """Run a stream of commands; stops early only with stop_on_error."""
+        run = self.run
         for cmd in commands:
-            self.run(cmd)
+            run(cmd)
             if self.stopped:
                 break
 

@@ -95,7 +95,11 @@ class GCodeMove:
                 self.speed = feed * self.speed_factor
         except ValueError:
             raise cmd.error("Unable to parse move '%s'" % cmd.text.strip())
-        self._move(cmd, self.last_position, self.speed)
+        try:     # _move() inlined: one call less per G-code move
+            self.move_transform.move(last, self.speed)
+        except MoveError as e:
+            self.reset_last_position()
+            raise cmd.error(str(e))
 
     def _move(self, cmd, position, speed):
         try:

@@ -118,9 +118,8 @@ class Move:
                            prev.max_cruise_v2, prev.next_junction_v2,
                            prev.max_start_v2 + prev.delta_v2)
         # cos of the angle between the two directions, seen from the corner
-        cos_theta = -(self.axes_r[0] * prev.axes_r[0]
-                      + self.axes_r[1] * prev.axes_r[1]
-                      + self.axes_r[2] * prev.axes_r[2])
+        axes_r, prev_r = self.axes_r, prev.axes_r
+        cos_theta = -(axes_r[0] * prev_r[0] + axes_r[1] * prev_r[1] + axes_r[2] * prev_r[2])
         sin_half = math.sqrt(max(0.5 * (1.0 - cos_theta), 0.))
         cos_half = math.sqrt(max(0.5 * (1.0 + cos_theta), 0.))
         one_minus_sin_half = 1. - sin_half
