@@ -56,6 +56,10 @@ def encode_vlq(value: int, out: bytearray) -> None:
     7-bit groups go most significant first, all but the last with 0x80 set.
     """
     v = value
+    if -0x20 <= v < 0x60:
+        # One byte (most parameters of step messages): skip the range tests.
+        out.append(v & 0x7F)
+        return
     if v >= 0xC000000 or v < -0x4000000:
         out.append(((v >> 28) & 0x7F) | 0x80)
     if v >= 0x180000 or v < -0x80000:
