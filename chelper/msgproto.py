@@ -18,6 +18,7 @@ the int when the value has no name; encode accepts either. Buffers
 which is what Klipper's host does, so the text matches parsedump's.
 """
 import ast
+import functools
 import json
 import operator
 import os
@@ -230,8 +231,17 @@ class MessageFormat:
         head = bytearray()
         encode_vlq(msgid, head)
         self.id_bytes = bytes(head)
-        self._format = _build_formatter(self)
-        self._parse = _build_parser(self)
+
+    # The text formatter and parser are generated on first use: a
+    # dictionary has ~150 formats and a run uses a few, and generating
+    # them all (regexes, exec) took ~0.2 s of every compile's start-up.
+    @functools.cached_property
+    def _format(self):
+        return _build_formatter(self)
+
+    @functools.cached_property
+    def _parse(self):
+        return _build_parser(self)
 
     def __repr__(self):
         return "MessageFormat(%d, %r)" % (self.msgid, self.msgformat)
