@@ -23,9 +23,6 @@ policy is Klipper's (extras/motion_queuing.py, KLIPPER-FACTS.md 2.2):
   until kicked again.
 """
 import heapq
-import sys
-
-import numpy as np
 
 from ..chelper import motion
 from ..chelper.motion import QUEUE_STEP, SET_NEXT_STEP_DIR
@@ -155,7 +152,7 @@ class MotionQueuing:
             stepper.generate_steps(step_gen_time)
             compressor = stepper.compressor
             compressor.flush(stepper.mcu.print_time_to_clock(flush_time))
-            msgs = self._held.pop(stepper, []) + _message_rows(compressor.take_messages())
+            msgs = self._held.pop(stepper, []) + compressor.take_messages().tolist()
             queues.setdefault(stepper.mcu, []).append((stepper, msgs))
         for mcu, entries in queues.items():
             order = self._pick_due(entries, mcu.print_time_to_clock(flush_time))
@@ -168,18 +165,18 @@ class MotionQueuing:
         min_clock != 0) required after the flush clock. Direction and
         reset messages never stop it, even when required later. Unsent
         messages wait for the next flush."""
-        heads = [(msgs[0][REQ], rank, 0) for rank, (_, msgs) in enumerate(entries) if msgs]
+        heads = [(msgs[0][1], rank, 0) for rank, (_, msgs) in enumerate(entries) if msgs]
         heapq.heapify(heads)
         order = []
         while heads:
             req_clock, rank, index = heads[0]
             stepper, msgs = entries[rank]
             row = msgs[index]
-            if row[KIND] == QUEUE_STEP and row[MIN] and req_clock > flush_clock:
+            if row[0] == QUEUE_STEP and row[2] and req_clock > flush_clock:
                 break
             order.append((stepper, row))
             if index + 1 < len(msgs):
-                heapq.heapreplace(heads, (msgs[index + 1][REQ], rank, index + 1))
+                heapq.heapreplace(heads, (msgs[index + 1][1], rank, index + 1))
             else:
                 heapq.heappop(heads)
         for req_clock, rank, index in heads:
@@ -190,7 +187,7 @@ class MotionQueuing:
     @staticmethod
     def _send_ordered(mcu, order):
         messages = []
-        for stepper, (req_clock, min_clock, p0, p1, p2, kind) in order:
+        for stepper, (kind, req_clock, min_clock, p0, p1, p2) in order:
             oid = stepper.oid
             if kind == QUEUE_STEP:
                 msg = ("queue_step", {"oid": oid, "interval": p0, "count": p1,
@@ -251,24 +248,3 @@ class MotionQueuing:
                 return self.reactor.NEVER
             waketime = self.last_flush_time - BGFLUSH_LOW_TIME
         return eventtime + waketime - est
-
-
-# A message row (see _message_rows): the int64 words of struct sc_message
-# (chelper/motion.py MESSAGE_DTYPE: req_clock, min_clock, p0, p1, p2 at
-# offsets 0-32, the one-byte kind at 40 padded to 48 bytes).
-REQ, MIN, KIND = 0, 1, 5
-assert (sys.byteorder == "little" and motion.MESSAGE_DTYPE.itemsize == 48
-        and motion.MESSAGE_DTYPE.fields["kind"][1] == 40)
-
-
-def _message_rows(messages):
-    """A compressor's messages as lists [req_clock, min_clock, p0, p1, p2,
-    kind]: converting the array viewed as plain int64 words is 3x faster
-    than converting the structured array (~300 k messages per big print).
-    Clocks stay below 2^63; the kind word keeps only its (little-endian)
-    low byte, dropping the struct padding."""
-    if not len(messages):
-        return []
-    words = np.frombuffer(messages, np.int64).reshape(-1, 6)   # no view checks
-    words[:, KIND] &= 0xff
-    return words.tolist()
