@@ -99,13 +99,9 @@ def _make_tachometer(hw, section):
     return PulseCounter(mcu, spec.pin, spec.pullup, TACHOMETER_SAMPLE_TIME, poll_time)
 
 
-class PrinterFan:
-    """[fan]: the part-cooling fan driven by M106/M107."""
-
-    def __init__(self, printer, section):
-        self.fan = Fan(printer, section)
-        printer.dispatcher.register("M106", self.cmd_M106)
-        printer.dispatcher.register("M107", self.cmd_M107)
+class FanUser:
+    """An object driving one Fan (`self.fan`): the printer's connect,
+    status and end-of-run calls go to the fan."""
 
     def connect(self, printer):
         self.fan.connect(printer)
@@ -115,6 +111,15 @@ class PrinterFan:
 
     def request_restart(self, print_time):
         self.fan.request_restart(print_time)
+
+
+class PrinterFan(FanUser):
+    """[fan]: the part-cooling fan driven by M106/M107."""
+
+    def __init__(self, printer, section):
+        self.fan = Fan(printer, section)
+        printer.dispatcher.register("M106", self.cmd_M106)
+        printer.dispatcher.register("M107", self.cmd_M107)
 
     def cmd_M106(self, cmd):
         self.fan.set_speed_from_command(cmd.get_float("S", 255., minval=0.) / 255.)
@@ -127,7 +132,7 @@ def load_fan(printer, section):
     return PrinterFan(printer, section)
 
 
-class GenericFan:
+class GenericFan(FanUser):
     """[fan_generic NAME]: a fan set by SET_FAN_SPEED FAN=NAME SPEED=v
     (toolhead-synced, like M106)."""
 
@@ -136,15 +141,6 @@ class GenericFan:
         self.fan = Fan(printer, section)
         printer.dispatcher.register_mux("SET_FAN_SPEED", "FAN", self.name,
                                         self.cmd_SET_FAN_SPEED, "Set the speed of a fan")
-
-    def connect(self, printer):
-        self.fan.connect(printer)
-
-    def get_status(self):
-        return self.fan.get_status()
-
-    def request_restart(self, print_time):
-        self.fan.request_restart(print_time)
 
     def cmd_SET_FAN_SPEED(self, cmd):
         if cmd.get("TEMPLATE", None) is not None:

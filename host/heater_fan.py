@@ -18,12 +18,12 @@ time (its timer first fires 0.1 s after start, then every second).
 Heaters never read a temperature offline: only targets count.
 """
 from .configfile import ConfigError
-from .fan import Fan
+from .fan import Fan, FanUser
 
 CHECK_INTERVAL = 1.0        # heater_fan.py / controller_fan.py timer period
 
 
-class HeaterFan:
+class HeaterFan(FanUser):
     def __init__(self, printer, section):
         self.printer = printer
         self.heater_names = [n.strip() for n in section.getlist("heater", ["extruder"])]
@@ -35,16 +35,10 @@ class HeaterFan:
         self.heaters = []
 
     def connect(self, printer):
-        self.fan.connect(printer)
+        super().connect(printer)
         self.heaters = _lookup_heaters(printer, self.heater_names, self.section)
         reactor = printer.reactor
         reactor.register_timer(self._check, reactor.NOW)
-
-    def get_status(self):
-        return self.fan.get_status()
-
-    def request_restart(self, print_time):
-        self.fan.request_restart(print_time)
 
     def _check(self, eventtime):
         speed = 0.
@@ -58,7 +52,7 @@ class HeaterFan:
         return eventtime + CHECK_INTERVAL
 
 
-class ControllerFan:
+class ControllerFan(FanUser):
     def __init__(self, printer, section):
         self.printer = printer
         self.stepper_names = section.getlist("stepper", None)
@@ -74,7 +68,7 @@ class ControllerFan:
         self.enable_lines = []
 
     def connect(self, printer):
-        self.fan.connect(printer)
+        super().connect(printer)
         self.heaters = _lookup_heaters(printer, self.heater_names, self.section)
         enable = printer.hw.stepper_enable
         names = self.stepper_names
@@ -89,12 +83,6 @@ class ControllerFan:
             self.enable_lines.append(enable.by_stepper[name])
         reactor = printer.reactor
         reactor.register_timer(self._check, reactor.NOW)
-
-    def get_status(self):
-        return self.fan.get_status()
-
-    def request_restart(self, print_time):
-        self.fan.request_restart(print_time)
 
     def _check(self, eventtime):
         active = any(line.is_enabled for line in self.enable_lines)
