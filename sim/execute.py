@@ -29,6 +29,7 @@ import numpy as np
 from klipsim.chelper import msgproto, streamio
 from klipsim.firmware.simulator import mcu as fwmcu
 from klipsim.sim.delivery import DeliveryError, DeliveryPlanner, extend_clock
+from klipsim.sim.inputs import SimulatedInputs
 
 PACK_WINDOW_S = 0.010        # messages ready within 10 ms share a block
 REORDER_HORIZON_S = 10.0     # stream disorder across objects tolerated
@@ -104,14 +105,13 @@ class StreamExecutor:
                  extend_trsync=True):
         self.fw = fwmcu.Firmware(profile)
         self.our_dict = self.fw.dictionary
+        self.inputs = SimulatedInputs(self.fw, int(self.our_dict.constant("ADC_MAX", 4095)))
         self.result = ExecuteResult(profile, self.fw.clock_freq)
         self.lead_ticks = int(round(lead_s * self.fw.clock_freq))
         self.pack_window = int(PACK_WINDOW_S * self.fw.clock_freq)
         self.on_pulses = on_pulses
         self.pin_names = {v: k for k, v in sorted(self.our_dict.pins.items())}
         self.pin_rank = self._pin_ranks()
-        self.endstop_pins = {}       # endstop oid -> pin name
-        self.adc_pins = {}           # analog oid -> pin name
         self.trsync_start = {}       # trsync oid -> report_clock (32-bit)
         self.trsync_timeout = {}     # trsync oid -> ticks from report to expiry
         self.stopped = False
@@ -168,31 +168,12 @@ class StreamExecutor:
     def prepare(self, name, args):
         """Side effects a message has on the simulated world, before it
         is sent (sensor levels) and on what the host tracks."""
-        if name == "config_endstop":
-            self.endstop_pins[args["oid"]] = args["pin"]
-        elif name == "config_analog_in":
-            self.adc_pins[args["oid"]] = args["pin"]
-        elif name == "endstop_home" and args["sample_count"]:
-            pin = self.endstop_pins.get(args["oid"])
-            if pin is not None:    # never the trigger level: no endstop hits
-                self.fw.set_input(pin, 0 if args["pin_value"] else 1)
-        elif name == "query_analog_in" and args["sample_count"]:
-            self._set_sensor(args)
-        elif name == "trsync_start":
+        self.inputs.note(name, args)
+        if name == "trsync_start":
             self.trsync_start[args["oid"]] = args["report_clock"]
         elif name == "trsync_set_timeout" and args["oid"] in self.trsync_start:
             delta = (args["clock"] - self.trsync_start[args["oid"]]) & 0xFFFFFFFF
             self.trsync_timeout[args["oid"]] = delta
-
-    def _set_sensor(self, args):
-        """A reading in the middle of the allowed range (a sensor at a
-        plausible temperature)."""
-        pin = self.adc_pins.get(args["oid"])
-        if pin is None:
-            return
-        adc_max = int(self.our_dict.constant("ADC_MAX", 4095))
-        per_sample = (args["min_value"] + args["max_value"]) // 2 // args["sample_count"]
-        self.fw.set_adc(pin, min(per_sample, adc_max))
 
     def check_format(self, name):
         """A command is ours only with the same name AND format string."""

@@ -17,7 +17,7 @@ Contract: `McuNode(kernel, firmware, clock, wire_out, on_output, poll_ns)`
 - `on_output(data, arrival_ns)` receives each chunk the firmware wrote,
   when its last byte has crossed the MCU->host wire;
 - the simulated world: endstops never trigger (a homing pin reads the
-  non-trigger level, as sim/execute.py does) and ADC inputs read the
+  non-trigger level, see sim/inputs.py) and ADC inputs read the
   middle of the allowed range, so no sensor check trips;
 - `shutdown` holds (reason, clock) once the firmware shut down.
 """
@@ -25,6 +25,7 @@ from dataclasses import dataclass, field
 
 from ..firmware.simulator import mcu as fwmcu
 from ..chelper import msgproto
+from .inputs import SimulatedInputs
 from .line_faults import LineFaults
 from .serial_link import CLASSES, queue_step_base, split_blocks_tolerant
 
@@ -57,9 +58,8 @@ class McuNode:
         self.poll_ns = poll_ns
         self.margins = Margins()
         self.shutdown = None
-        self.endstop_pins = {}
-        self.adc_pins = {}
-        self.adc_max = int(firmware.dictionary.constant("ADC_MAX", 4095))
+        self.inputs = SimulatedInputs(firmware,
+                                      int(firmware.dictionary.constant("ADC_MAX", 4095)))
         self.last_sched_clock = 0
         self.first_late = None      # (message, sent ns, arrival ns) of the first late one
         self._poll_event = None
@@ -111,7 +111,7 @@ class McuNode:
         arrival = self.fw.now
         worst = None
         for msg in block.messages:
-            self._prepare(msg.name, msg.args)
+            self.inputs.note(msg.name, msg.args)
             if msg.sched is None:
                 continue
             margin = msg.sched - arrival
@@ -132,22 +132,6 @@ class McuNode:
                 self.last_sched_clock = end
         if worst is not None:
             self.margins.series.append((self.kernel.now, worst))
-
-    def _prepare(self, name, args):
-        """What a command changes in the simulated world before it runs."""
-        if name == "config_endstop":
-            self.endstop_pins[args["oid"]] = args["pin"]
-        elif name == "config_analog_in":
-            self.adc_pins[args["oid"]] = args["pin"]
-        elif name == "endstop_home" and args["sample_count"]:
-            pin = self.endstop_pins.get(args["oid"])
-            if pin is not None:
-                self.fw.set_input(pin, 0 if args["pin_value"] else 1)
-        elif name == "query_analog_in" and args["sample_count"]:
-            pin = self.adc_pins.get(args["oid"])
-            if pin is not None:
-                middle = (args["min_value"] + args["max_value"]) // 2 // args["sample_count"]
-                self.fw.set_adc(pin, min(middle, self.adc_max))
 
     # ---- MCU time and output -------------------------------------------------------
     def advance(self):
