@@ -44,6 +44,15 @@ sk_init(struct stepper_kin *sk, sk_position_fn calc_position, int active_flags)
     sk->active_flags = active_flags;
 }
 
+struct stepper_kin *
+sk_alloc(size_t size, sk_position_fn calc_position, int active_flags)
+{
+    struct stepper_kin *sk = calloc(1, size);
+    if (sk)
+        sk_init(sk, calc_position, active_flags);
+    return sk;
+}
+
 void
 sk_delete(struct stepper_kin *sk)
 {

@@ -2,6 +2,7 @@
 #define KLIPSIM_ITERSOLVE_H
 /* Iterative step-time solver shared by every stepper kinematics.
  * See itersolve.c. */
+#include <stddef.h>
 #include "trapq.h"
 #include "stepcompress.h"
 
@@ -50,5 +51,9 @@ struct stepper_kin {
 
 void sk_init(struct stepper_kin *sk, sk_position_fn calc_position,
              int active_flags);
+// A zeroed kinematics object of `size` bytes (a struct that starts with
+// struct stepper_kin), initialised; NULL when out of memory.
+struct stepper_kin *sk_alloc(size_t size, sk_position_fn calc_position,
+                             int active_flags);
 
 #endif

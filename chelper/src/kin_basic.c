@@ -33,11 +33,7 @@ cartesian_z(struct stepper_kin *sk, struct tq_move *m, double t)
 static struct stepper_kin *
 new_stepper(sk_position_fn fn, int active_flags)
 {
-    struct stepper_kin *sk = malloc(sizeof(*sk));
-    if (!sk)
-        return NULL;
-    sk_init(sk, fn, active_flags);
-    return sk;
+    return sk_alloc(sizeof(struct stepper_kin), fn, active_flags);
 }
 
 struct stepper_kin *

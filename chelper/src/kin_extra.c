@@ -19,16 +19,6 @@
 #include <stdlib.h>
 #include "kin_extra.h"
 
-static struct stepper_kin *
-new_stepper(size_t size, sk_position_fn fn, int active_flags)
-{
-    struct stepper_kin *sk = calloc(1, size);
-    if (!sk)
-        return NULL;
-    sk_init(sk, fn, active_flags);
-    return sk;
-}
-
 static double
 corexz_plus(struct stepper_kin *sk, struct tq_move *m, double t)
 {
@@ -47,9 +37,9 @@ struct stepper_kin *
 corexz_stepper_new(char type)
 {
     switch (type) {
-    case '+': return new_stepper(sizeof(struct stepper_kin), corexz_plus,
+    case '+': return sk_alloc(sizeof(struct stepper_kin), corexz_plus,
                                  AF_X | AF_Z);
-    case '-': return new_stepper(sizeof(struct stepper_kin), corexz_minus,
+    case '-': return sk_alloc(sizeof(struct stepper_kin), corexz_minus,
                                  AF_X | AF_Z);
     }
     return NULL;
@@ -90,9 +80,9 @@ polar_stepper_new(char type)
     struct stepper_kin *sk;
     switch (type) {
     case 'r':
-        return new_stepper(sizeof(*sk), polar_radius, AF_X | AF_Y);
+        return sk_alloc(sizeof(*sk), polar_radius, AF_X | AF_Y);
     case 'a':
-        sk = new_stepper(sizeof(*sk), polar_angle, AF_X | AF_Y);
+        sk = sk_alloc(sizeof(*sk), polar_angle, AF_X | AF_Y);
         if (sk)
             sk->post_solve = polar_angle_wrap;
         return sk;
@@ -118,7 +108,7 @@ winch_position(struct stepper_kin *sk, struct tq_move *m, double t)
 struct stepper_kin *
 winch_stepper_new(double anchor_x, double anchor_y, double anchor_z)
 {
-    struct winch_stepper *ws = (struct winch_stepper *)new_stepper(
+    struct winch_stepper *ws = (struct winch_stepper *)sk_alloc(
         sizeof(*ws), winch_position, AF_X | AF_Y | AF_Z);
     if (ws) {
         ws->anchor.x = anchor_x;
@@ -145,7 +135,7 @@ deltesian_position(struct stepper_kin *sk, struct tq_move *m, double t)
 struct stepper_kin *
 deltesian_stepper_new(double arm2, double arm_x)
 {
-    struct deltesian_stepper *ds = (struct deltesian_stepper *)new_stepper(
+    struct deltesian_stepper *ds = (struct deltesian_stepper *)sk_alloc(
         sizeof(*ds), deltesian_position, AF_X | AF_Z);
     if (ds) {
         ds->arm2 = arm2;
@@ -199,7 +189,7 @@ rotary_delta_stepper_new(double shoulder_radius, double shoulder_height,
                          double angle, double upper_arm, double lower_arm)
 {
     struct rotary_delta_stepper *rs = (struct rotary_delta_stepper *)
-        new_stepper(sizeof(*rs), rotary_delta_position, AF_X | AF_Y | AF_Z);
+        sk_alloc(sizeof(*rs), rotary_delta_position, AF_X | AF_Y | AF_Z);
     if (rs) {
         rs->cos_a = cos(angle);
         rs->sin_a = sin(angle);
