@@ -29,6 +29,23 @@ def load_toml(path: Path) -> dict:
         raise ConfigError(f"{path}: {e}") from None
 
 
+def builtin_names(folder: Path) -> list[str]:
+    return sorted(p.stem for p in folder.glob("*.toml"))
+
+
+def find_toml(name_or_path, folder: Path, kind: str, builtin: str) -> Path:
+    """A built-in file of `folder` by name, else a TOML file by path;
+    one-line error listing the built-ins otherwise."""
+    path = folder / f"{name_or_path}.toml"
+    if path.is_file():
+        return path
+    path = Path(name_or_path)
+    if path.is_file():
+        return path
+    raise ConfigError(f"{name_or_path}: no such {kind} file or {builtin} "
+                      f"({builtin}s: {', '.join(builtin_names(folder))})")
+
+
 class Table:
     """Typed access to one TOML table; `where` is e.g. "[kernel]"."""
 

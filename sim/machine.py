@@ -21,7 +21,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .config_toml import ConfigError, Table, load_toml, top_tables
+from .config_toml import ConfigError, Table, builtin_names, find_toml, load_toml, top_tables
 from .kernel import NS_PER_MS, NS_PER_US
 from .scheduler import THROTTLE_MODES, SchedConfig
 
@@ -65,17 +65,12 @@ class Machine:
 
 
 def preset_names() -> list[str]:
-    return sorted(p.stem for p in PRESET_DIR.glob("*.toml"))
+    return builtin_names(PRESET_DIR)
 
 
 def load_machine(name_or_path: str | Path) -> Machine:
     """A board preset by name, or a machine TOML file by path."""
-    path = PRESET_DIR / f"{name_or_path}.toml"
-    if not path.is_file():
-        path = Path(name_or_path)
-        if not path.is_file():
-            raise ConfigError(f"{name_or_path}: no such machine file or preset "
-                              f"(presets: {', '.join(preset_names())})")
+    path = find_toml(name_or_path, PRESET_DIR, "machine", "preset")
     return parse_machine(path, load_toml(path))
 
 

@@ -26,6 +26,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+from . import config_toml
 from .config_toml import ConfigError, Table, load_toml, top_tables
 from .scheduler_thread import OTHER, POLICIES
 
@@ -67,16 +68,12 @@ class Policy:
 
 
 def builtin_names() -> list[str]:
-    return sorted(p.stem for p in POLICY_DIR.glob("*.toml"))
+    return config_toml.builtin_names(POLICY_DIR)
 
 
 def load_policy(name_or_path: str | Path) -> Policy:
-    path = POLICY_DIR / f"{name_or_path}.toml"
-    if not path.is_file():
-        path = Path(name_or_path)
-        if not path.is_file():
-            raise ConfigError(f"{name_or_path}: no such policy file or built-in "
-                              f"(built-in: {', '.join(builtin_names())})")
+    """A built-in policy by name, or a policy TOML file by path."""
+    path = config_toml.find_toml(name_or_path, POLICY_DIR, "policy", "built-in")
     return parse_policy(path, load_toml(path))
 
 
