@@ -199,6 +199,7 @@ class Printer:
                 "max_velocity": toolhead.limits.max_velocity,
                 "max_accel": toolhead.limits.max_accel,
                 "print_time": toolhead.print_time,
+                "stalls": toolhead.print_stall,
                 "extruder": toolhead.extruder.name,
             },
             "gcode_move": {

@@ -55,18 +55,12 @@ class StepperEnable:
             line = EnableLine(None, None)
             self.lines[("none", stepper.name)] = line
         self.by_stepper[stepper.name] = line
-        stepper.add_active_callback(self._activator(stepper, line))
-
-    def _activator(self, stepper, line):
-        def on_first_motion(print_time):
-            line.enable(print_time)
-            # Re-arm: after a motor off the stepper must enable again.
-        return on_first_motion
+        stepper.add_active_callback(line.enable)
 
     def rearm(self, steppers):
         for stepper in steppers:
             line = self.by_stepper[stepper.name]
-            stepper.add_active_callback(self._activator(stepper, line))
+            stepper.add_active_callback(line.enable)
 
     def motors_off(self, toolhead, steppers):
         """M84: generate every pending step, wait, switch every line off at

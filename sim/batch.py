@@ -39,7 +39,6 @@ class StreamLink:
     writer: StreamWriter
     steps: dict = field(default_factory=dict)       # oid -> total steps
     messages: int = 0
-    last_clock: int = 0
     can_pause: bool = False     # file output: no MCU clock to wait for
 
     def send(self, mcu, name, args, req_clock=0, min_clock=0):
@@ -47,20 +46,14 @@ class StreamLink:
         if name == "queue_step":
             oid = args["oid"]
             self.steps[oid] = self.steps.get(oid, 0) + args["count"]
-        if req_clock > self.last_clock:
-            self.last_clock = req_clock
         self.writer.write(name, args, req_clock or None)
 
     def send_many(self, mcu, messages):
         steps = self.steps
-        last_clock = self.last_clock
         for name, args, req_clock, min_clock in messages:
             if name == "queue_step":
                 oid = args["oid"]
                 steps[oid] = steps.get(oid, 0) + args["count"]
-            if req_clock > last_clock:
-                last_clock = req_clock
-        self.last_clock = last_clock
         self.messages += len(messages)
         self.writer.write_many(messages)    # one call: the step-flush fast path
 
