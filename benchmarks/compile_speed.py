@@ -13,7 +13,6 @@ figures from ../shared/reference/README.md:
 
 Usage: python benchmarks/compile_speed.py [case ...]
 """
-import json
 import os
 import resource
 import subprocess
@@ -23,8 +22,8 @@ import time
 
 from _normalizer import normalizer_seconds
 
-REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-REF = os.path.join(REPO, "golden", "klipper")
+from klipsim.golden import reference
+
 KLIPPER = {
     "corexy_print_cylinder": {"ratio": 2.90, "ratio_text": 5.32},
     "corexy_print_long": {"wall_s": 2.753, "steps_per_s": 7.0e6, "rss_mib": 47.0},
@@ -32,12 +31,8 @@ KLIPPER = {
 
 
 def case_files(name):
-    folder = os.path.join(REF, name)
-    meta = json.load(open(os.path.join(folder, "meta.json")))
-    gcode = os.path.join(folder, "input.gcode")
-    if not os.path.exists(gcode):
-        gcode += ".gz"
-    return meta, gcode, os.path.join(folder, "printer.cfg"), os.path.join(REF, meta["dictionary"])
+    case = reference.case(name)
+    return case.meta, case.gcode, case.config, case.dictionary
 
 
 def run_compile(gcode, config, dictionary, out):

@@ -5,8 +5,6 @@ preset, with the CPU normaliser timed in the same run.
 Usage: python benchmarks/simulate_speed.py [case ...]
 (default: corexy_print_long, the largest reference print)
 """
-import json
-import os
 import sys
 import time
 
@@ -14,19 +12,12 @@ from _normalizer import normalizer_seconds
 
 from klipsim.sim.execute import profile_for_dictionary
 from klipsim.chelper.msgproto import load_dictionary
+from klipsim.golden import reference
 from klipsim.sim.simulate import SimOptions, simulate
 
-REF = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "golden", "klipper")
-
-
 def case_files(name):
-    folder = os.path.join(REF, name)
-    meta = json.load(open(os.path.join(folder, "meta.json")))
-    gcode = os.path.join(folder, "input.gcode")
-    if not os.path.exists(gcode):
-        gcode += ".gz"
-    profile = profile_for_dictionary(load_dictionary(os.path.join(REF, meta["dictionary"])))
-    return gcode, os.path.join(folder, "printer.cfg"), profile
+    case = reference.case(name)
+    return case.gcode, case.config, profile_for_dictionary(load_dictionary(case.dictionary))
 
 
 def main(names):
