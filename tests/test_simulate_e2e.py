@@ -9,6 +9,7 @@ import pytest
 
 from klipsim.firmware.simulator import mcu as fwmcu
 from klipsim.golden import stepdiff
+from klipsim.host.mcu import MAX_STEPCOMPRESS_ERROR
 from klipsim.sim.batch import compile_gcode
 from klipsim.sim.simulate import SimOptions, simulate
 
@@ -98,6 +99,37 @@ def test_step_equivalent_to_compile(run):
         _t, d_sim = stepdiff.step_times(program, 0, program.total_steps)
         _t, d_ref = stepdiff.step_times(ref, 0, ref.total_steps)
         assert np.array_equal(d_sim, d_ref), program.label
+
+
+def test_step_times_follow_compile_within_the_compression_error(run):
+    """With no load the live host moves exactly as batch mode does on
+    these prints (no look-ahead runout in either), only later by the
+    host's start-up delay: every step is at the compiled time plus one
+    common offset, give or take the step compressor's max_error (25 us,
+    stepper.py), since each compressed step lies within max_error of its
+    ideal time and the two runs compress at different flush points."""
+    case, profile, result = run
+    gcode, config = case_paths(case)
+    out = io.StringIO()
+    d = fwmcu.dictionary(profile)
+    compile_gcode(gcode, config, d, out)
+    compiled = stepdiff.build_programs(stepdiff.steps_from_text(out.getvalue(), d.parse_text))
+    by_pin = {p.step_pin: p for p in compiled.values()}
+    _steps, sent = sent_programs(result, profile)
+    max_error = int(MAX_STEPCOMPRESS_ERROR * result.clock_freq)
+    offsets = set()
+    for program in sent.values():
+        if not program.total_steps:
+            continue
+        t_sim, _d = stepdiff.step_times(program, 0, program.total_steps)
+        t_ref, _d = stepdiff.step_times(by_pin[program.step_pin], 0, program.total_steps)
+        delta = t_sim - t_ref
+        offset = int(np.median(delta))
+        offsets.add(offset)
+        assert np.abs(delta - offset).max() <= max_error + 1, program.label
+    assert len(offsets) == 1
+    offset_s = offsets.pop() / result.clock_freq
+    assert 0. <= offset_s < 0.001      # start-up work before the first move
 
 
 def test_reference_counts_match_klipper(run):
