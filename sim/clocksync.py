@@ -94,14 +94,15 @@ class RegressionClockSource:
     Also offers the McuClock interface (clock(t_ns), time_ns(clock),
     freq) on the estimate, for the serial queue's clock conversions."""
 
-    def __init__(self, nominal_freq, t0, clock0):
+    def __init__(self, nominal_freq, t0, clock0, freq0=None):
         self.nominal = float(nominal_freq)
         self.freq_int = int(nominal_freq)
         self.time_avg = t0
         self.clock_avg = float(clock0)
+        # freq0: the rate the start-up burst measured (default: nominal)
+        self.est_freq = float(freq0) if freq0 else self.nominal
         self.time_var = START_VARIANCE
-        self.clock_cov = START_VARIANCE * self.nominal
-        self.est_freq = self.nominal
+        self.clock_cov = START_VARIANCE * self.est_freq
         self.min_half_rtt = 0.
         self.min_rtt_time = t0
         self.prediction_var = (RESET_VARIANCE_S * self.nominal) ** 2

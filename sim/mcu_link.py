@@ -78,7 +78,14 @@ class McuLink:
             self.estimate = ExactClockSource(self.clock)
             self.queue_clock = self.clock
         else:
-            self.estimate = RegressionClockSource(self.fw.clock_freq, 0., self.clock.clock(0))
+            # A secondary MCU's connect follows its start-up get_clock
+            # burst, which measured its rate (FACTS 2.4): its estimate
+            # starts from the true rate; the main MCU's keeps the nominal
+            # start it always had.
+            freq0 = None if secondary_of is None else \
+                self.clock.freq * (1e9 + self.clock.drift_ppb) / 1e9
+            self.estimate = RegressionClockSource(self.fw.clock_freq, 0., self.clock.clock(0),
+                                                  freq0)
             self.queue_clock = SerialQueueClock(self.estimate)
         if secondary_of is None:
             self.clock_source = self.estimate

@@ -50,6 +50,9 @@ from .policy import load_policy
 from .reactor_sim import ReactorLivelock, SimReactor
 from .serial_link import MIN_REQTIME_DELTA
 GET_CLOCK_PERIOD = 0.9839      # clocksync.py query period (FACTS 2.4)
+STARTUP_QUERIES = 8            # clocksync connect: 8 get_clock 50 ms apart (FACTS 2.4)
+STARTUP_SPACING = 0.050        # (modelled for secondary MCUs; the main MCU's
+                               # estimate starts from its exact connect reading)
 STATS_PERIOD = 1.0             # extras/statistics.py stats timer (FACTS 2.2)
 RUN_SLICE_NS = 50 * NS_PER_MS  # kernel run between end checks / progress
 END_SLACK_S = 0.100            # run this long past the last scheduled clock
@@ -232,8 +235,7 @@ class Simulation:
         self.reactor.register_timer(self._get_clock, self.reactor.NOW)
         self.reactor.register_timer(self._stats, STATS_PERIOD)
         for name in list(self.links)[1:]:     # each MCU's clock sync has its own timer
-            mcu = self.printer.hw.mcus[name]
-            self.reactor.register_timer(lambda e, mcu=mcu: self._get_clock(e, mcu),
+            self.reactor.register_timer(self._secondary_get_clock(self.printer.hw.mcus[name]),
                                         self.reactor.NOW)
 
     def _stats(self, eventtime):
@@ -245,9 +247,22 @@ class Simulation:
         self.printer.calibrate_clocks(eventtime)
         return eventtime + STATS_PERIOD
 
-    def _get_clock(self, eventtime, mcu=None):
-        self.link.send(mcu or self.printer.hw.main_mcu, "get_clock", {})
+    def _get_clock(self, eventtime):
+        self.link.send(self.printer.hw.main_mcu, "get_clock", {})
         return eventtime + GET_CLOCK_PERIOD
+
+    def _secondary_get_clock(self, mcu):
+        """A secondary MCU's get_clock timer: the start-up burst (its
+        frequency is measured before the print needs it), then the
+        regular period."""
+        sent = [0]
+
+        def query(eventtime):
+            self.link.send(mcu, "get_clock", {})
+            sent[0] += 1
+            return eventtime + (STARTUP_SPACING if sent[0] < STARTUP_QUERIES
+                                else GET_CLOCK_PERIOD)
+        return query
 
     def _build_threads(self):
         o, host, costs = self.options, self.host, self.options.costs
@@ -413,6 +428,7 @@ class Simulation:
                             "transport": link.transport,
                             "margins": link.node.margins, "link": link.serialq.stats,
                             "pulses": link.pulses(), "clock": link.clock,
+                            "pin_names": link.pin_names, "stream": link.serialq.record,
                             "linux": link.node.late_report() if link.is_linux else None}
                 for link in links}
 
