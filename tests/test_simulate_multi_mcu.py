@@ -264,3 +264,45 @@ def test_late_repeat_rule(late_ms, shuts_down):
         reports = [a for n, a in fw.responses() if n == "analog_in_state"]
         assert len(reports) == late_ms             # one report per sample
         assert fw.next_timer > fw.now
+
+
+# ---- compile mode ----------------------------------------------------------------------
+def _stream_steps(path, profile):
+    d = fwmcu.dictionary(profile)
+    with open(path) as f:
+        programs = stepdiff.build_programs(stepdiff.steps_from_text(f.read(), d.parse_text))
+    return {p.step_pin: p.total_steps for p in programs.values()}
+
+
+def test_compile_writes_one_stream_per_mcu(tmp_path, two):
+    """As Klipper's batch mode: the main MCU's stream to -o FILE, MCU
+    extra's to FILE-extra. The extruder's steps move to the extra stream
+    unchanged in number (positions, not clocks, decide them), and equal
+    what the simulated extra MCU executed."""
+    runner = CliRunner()
+    out = str(tmp_path / "out.txt")
+    r = runner.invoke(cli_main, ["compile", GCODE, "--config", two_mcu_config(tmp_path),
+                                 "--mcu", "extra=rp2040", "-o", out, "--quiet"])
+    assert r.exit_code == 0, r.output
+    main_steps = _stream_steps(out, "stm32f446")
+    extra_steps = _stream_steps(out + "-extra", "rp2040")
+    single = str(tmp_path / "single.txt")
+    r = runner.invoke(cli_main, ["compile", GCODE, "--config", os.path.join(EXAMPLES, "printer.cfg"),
+                                 "-o", single, "--quiet"])
+    assert r.exit_code == 0, r.output
+    single_steps = _stream_steps(single, "stm32f446")
+    assert set(main_steps) == {"PF13", "PG0", "PF11"}
+    assert set(extra_steps) == {"gpio9"}
+    assert extra_steps["gpio9"] == single_steps["PF9"] > 1000
+    assert all(main_steps[p] == single_steps[p] for p in main_steps)
+    assert extra_steps["gpio9"] == two.pulse_counts["extra:gpio9"]["steps"]
+
+
+def test_compile_several_mcus_errors(tmp_path):
+    runner = CliRunner()
+    config = two_mcu_config(tmp_path)
+    r = runner.invoke(cli_main, ["compile", GCODE, "--config", config, "-o", str(tmp_path / "o")])
+    assert r.exit_code == 1
+    assert "[mcu extra]: no dictionary for MCU 'extra' (give --mcu extra=PROFILE" in r.output
+    r = runner.invoke(cli_main, ["compile", GCODE, "--config", config, "--mcu", "extra=rp2040"])
+    assert r.exit_code == 2 and "several MCUs need -o FILE" in r.output
