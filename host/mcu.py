@@ -259,6 +259,12 @@ class Endstop:
         mcu.register_config_callback(self._build_config)
 
     def add_stepper(self, stepper):
+        if stepper.mcu is not self.mcu:
+            # Klipper then syncs one trsync per MCU (multi-MCU homing);
+            # not modelled: refuse rather than send oids to the wrong MCU.
+            raise MCUError("[%s]: its stepper is on MCU '%s' but the endstop on MCU '%s': "
+                           "homing across MCUs is not modelled by klipsim"
+                           % (stepper.name, stepper.mcu.name, self.mcu.name))
         if stepper not in self.steppers:
             self.steppers.append(stepper)
 

@@ -69,6 +69,9 @@ class McuLink:
         self.profile = profile
         self.settings = settings
         self.is_linux = profile == LINUX_PROFILE
+        if self.is_linux and (settings.drift_ppb or settings.clock_offset):
+            raise McuSetupError("a Linux-process MCU counts the host's own clock "
+                                "(no clock drift or offset)")
         self.fw = fwmcu.Firmware(profile)
         self.move_count = handshake(self.fw)
         if settings.clock_offset:

@@ -385,7 +385,8 @@ class Simulation:
         }
         klipper = stages.get(stage) or (
             [self.main.thread, link.serialq.thread, link.serialhdl.thread,
-             self.logger.thread, self.tty.thread] + [s.thread for s in self.stepgens.values()])
+             self.logger.thread, self.tty.thread] + [s.thread for s in self.stepgens.values()]
+            + ([link.node.thread] if link.is_linux else []))
         gil = self.host.gil
         best, best_wait = None, 0
         for t in klipper:

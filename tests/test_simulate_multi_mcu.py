@@ -306,3 +306,18 @@ def test_compile_several_mcus_errors(tmp_path):
     assert "[mcu extra]: no dictionary for MCU 'extra' (give --mcu extra=PROFILE" in r.output
     r = runner.invoke(cli_main, ["compile", GCODE, "--config", config, "--mcu", "extra=rp2040"])
     assert r.exit_code == 2 and "several MCUs need -o FILE" in r.output
+
+
+def test_unmodelled_multi_mcu_setups_are_refused(tmp_path):
+    """Homing across MCUs (Klipper's multi-MCU trsync) is not modelled:
+    a one-line error names the stepper section, no stream goes to the
+    wrong MCU; a Linux MCU has no clock of its own to drift."""
+    from klipsim.host.mcu import MCUError
+    config = open(two_mcu_config(tmp_path)).read().replace(
+        "endstop_pin: PG10", "endstop_pin: extra:gpio2")
+    cross = _write(tmp_path, "cross.cfg", config)
+    with pytest.raises(MCUError, match=r"\[stepper_z\]: .*homing across MCUs is not modelled"):
+        simulate(GCODE, cross, SimOptions(mcus={"extra": McuSettings("rp2040")}))
+    with pytest.raises(SimulateError, match=r"\[mcu host\]: a Linux-process MCU counts the host"):
+        simulate(GCODE, host_mcu_config(tmp_path),
+                 SimOptions(mcus={"host": McuSettings(drift_ppb=3000)}))
