@@ -160,7 +160,8 @@ class _Progress:
 @click.option("--plot", "plot_path", type=click.Path(dir_okay=False),
               help="PNG: margin over time with spikes, per-thread CPU (needs matplotlib)")
 @click.option("--pulses", "pulses_path", type=click.Path(dir_okay=False),
-              help="CSV of executed step pulses (step_pin,clock,dir)")
+              help="CSV of executed step pulses (step_pin,clock,dir; clock in that "
+                   "MCU's ticks, other MCUs' pins as NAME:pin)")
 @click.option("--quiet", is_flag=True, help="no summary on stderr")
 def simulate_command(gcode, config_path, dictionaries, mcu_specs, drifts, offsets, board,
                      policy, load_path, seed, transport, baud, report_path, plot_path,
