@@ -48,6 +48,14 @@ def _summary(report):
     lines.append("  print time %.3f s, simulated %.3f s, %d blocks, %d retransmits"
                  % (report["print_time_s"], report["sim_time_s"], report["link"]["blocks"],
                     report["link"]["retransmits"]))
+    for name, m in report.get("mcus", {}).items():
+        present = [v for v in m["margins_ms"].values() if v is not None]
+        line = "  MCU %s (%s): min margin %s, %d blocks, %d retransmits" % (
+            name, m["profile"], "%.1f ms" % min(present) if present else "-",
+            m["link"]["blocks"], m["link"]["retransmits"])
+        if "linux_process" in m:
+            line += ", timers late up to %.3f ms" % m["linux_process"]["timer_late_max_ms"]
+        lines.append(line)
     return "\n".join(lines)
 
 
