@@ -321,3 +321,23 @@ def test_unmodelled_multi_mcu_setups_are_refused(tmp_path):
     with pytest.raises(SimulateError, match=r"\[mcu host\]: a Linux-process MCU counts the host"):
         simulate(GCODE, host_mcu_config(tmp_path),
                  SimOptions(mcus={"host": McuSettings(drift_ppb=3000)}))
+
+
+def test_several_mcus_are_deterministic(tmp_path):
+    """Same inputs and seed, same report bytes (two MCUs, one drifting, a
+    Linux MCU, a load with random phases)."""
+    from klipsim.sim.report import build_report, dumps
+    text = open(two_mcu_config(tmp_path)).read().replace(
+        "[printer]", "[mcu host]\nserial: /tmp/klipper_host_mcu\n\n[printer]", 1)
+    config = _write(tmp_path, "three.cfg", text.replace("[fan]\npin: PA8",
+                                                        "[fan]\npin: host:gpiochip0/gpio17"))
+    load = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
+                        "sim", "loads", "webcam-moonraker.toml")
+
+    def once():
+        r = simulate(GCODE, config, SimOptions(seed=7, load=load, mcus={
+            "extra": McuSettings("rp2040", 1000, 30_000)}))
+        return dumps(build_report(r))
+    first = once()
+    assert '"host"' in first and '"extra"' in first
+    assert once() == first
