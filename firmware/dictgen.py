@@ -27,7 +27,7 @@ REPO = os.path.dirname(HERE)
 SRC_DIR = os.path.join(HERE, "src")
 PROFILE_DIR = os.path.join(REPO, "chelper", "profiles")
 GOLDEN_DICT_DIR = os.path.join(REPO, "golden", "klipper", "dicts")
-PROFILE_NAMES = ("atmega2560", "stm32f407", "stm32f446", "rp2040")
+PROFILE_NAMES = ("atmega2560", "stm32f407", "stm32f446", "rp2040", "linux")
 
 IDENTIFY_RESPONSE = "identify_response offset=%u data=%.*s"
 IDENTIFY = "identify offset=%u count=%c"

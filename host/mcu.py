@@ -34,6 +34,11 @@ class MCU:
         self.link = link
         self.clock_source = clock_source
         self.clock_freq = float(dictionary.clock_freq)
+        # print time -> clock is (print_time - offset) * freq. The main MCU
+        # (and any MCU in batch mode) keeps (0, CLOCK_FREQ); a secondary
+        # MCU's clock source re-fits it to the main MCU's clock
+        # (calibrate_clock, FACTS 2.4: clocksync's secondary sync).
+        self.clock_adj = getattr(clock_source, "clock_adj", None) or (0., self.clock_freq)
         self.constants = dictionary.config
         self._oid_count = 0
         self.aliases = {}                # [board_pins] alias -> pin name
@@ -54,10 +59,20 @@ class MCU:
         return value
 
     def print_time_to_clock(self, print_time):
-        return int(print_time * self.clock_freq)
+        offset, freq = self.clock_adj
+        return int((print_time - offset) * freq)
 
     def clock_to_print_time(self, clock):
-        return clock / self.clock_freq
+        offset, freq = self.clock_adj
+        return clock / freq + offset
+
+    def calibrate_clock(self, print_time, eventtime):
+        """Re-fit this MCU's print time mapping (secondary MCUs; a no-op
+        for the main MCU and in batch mode); returns (offset, freq)."""
+        calibrate = getattr(self.clock_source, "calibrate_clock", None)
+        if calibrate is not None:
+            self.clock_adj = calibrate(print_time, eventtime)
+        return self.clock_adj
 
     def seconds_to_clock(self, seconds):
         return int(seconds * self.clock_freq)
@@ -244,6 +259,12 @@ class Endstop:
         mcu.register_config_callback(self._build_config)
 
     def add_stepper(self, stepper):
+        if stepper.mcu is not self.mcu:
+            # Klipper then syncs one trsync per MCU (multi-MCU homing);
+            # not modelled: refuse rather than send oids to the wrong MCU.
+            raise MCUError("[%s]: its stepper is on MCU '%s' but the endstop on MCU '%s': "
+                           "homing across MCUs is not modelled by klipsim"
+                           % (stepper.name, stepper.mcu.name, self.mcu.name))
         if stepper not in self.steppers:
             self.steppers.append(stepper)
 

@@ -68,6 +68,14 @@ class MotionQueuing:
     def register_stepper(self, stepper):
         self.steppers.append(stepper)
 
+    def set_mcu_time(self, mcu, clock_adj):
+        """`mcu`'s print time mapping is now (offset, freq): its steppers'
+        compressors convert later steps with it (steppersync_set_time)."""
+        for stepper in self.steppers:
+            if stepper.mcu is mcu and stepper.clock_adj != clock_adj:
+                stepper.clock_adj = clock_adj
+                stepper.compressor.set_time(*clock_adj)
+
     def register_flush_callback(self, callback, first=False):
         if first:
             self.flush_callbacks.insert(0, callback)

@@ -4,8 +4,9 @@ extruders -- the order Klipper's host creates them in, which decides oids
 and the order of configuration commands.
 
 The printer is handed a `link` (where MCU messages go), a clock source
-(the estimated print time of the main MCU) and a reactor (time and
-timers); it does not know whether it runs in compile or simulate mode.
+(the estimated print time of the main MCU; optionally one per other MCU
+by name, see MCU.calibrate_clock) and a reactor (time and timers); it
+does not know whether it runs in compile or simulate mode.
 """
 from ..gcode.arcs import ArcCommands
 from ..gcode.command import make_command
@@ -25,12 +26,14 @@ from .toolhead import Coord, ToolHead, ToolheadLimits
 
 class Printer:
     def __init__(self, config, dictionaries, link, clock_source, reactor,
-                 dispatcher):
+                 dispatcher, mcu_clock_sources=None):
         self.config = config
         self.dispatcher = dispatcher
         self.reactor = reactor
         self.motion = MotionQueuing(reactor, clock_source, link.can_pause)
-        mcus = self._make_mcus(config, dictionaries, link, clock_source)
+        sources = dict(mcu_clock_sources or {})
+        mcus = self._make_mcus(config, dictionaries, link,
+                               lambda name: sources.get(name, clock_source))
         self.hw = Hardware(mcus, self.motion)
         self.heaters = Heaters()
         self.objects = {}            # section name -> extras object
@@ -56,7 +59,7 @@ class Printer:
 
     # ---- construction -------------------------------------------------------
     @staticmethod
-    def _make_mcus(config, dictionaries, link, clock_source):
+    def _make_mcus(config, dictionaries, link, clock_source_of):
         mcus = {}
         for section in config.sections("mcu"):
             parts = section.name.split()
@@ -68,7 +71,7 @@ class Printer:
             if name not in dictionaries:
                 raise ConfigError("no data dictionary for MCU '%s'" % name,
                                   section.location())
-            mcus[name] = MCU(name, dictionaries[name], link, clock_source)
+            mcus[name] = MCU(name, dictionaries[name], link, clock_source_of(name))
         if "mcu" not in mcus:
             raise ConfigError("Section 'mcu' must be specified", config.path)
         Printer._read_board_pins(config, mcus)
@@ -226,6 +229,15 @@ class Printer:
         return status
 
     # ---- run ------------------------------------------------------------------
+    def calibrate_clocks(self, eventtime):
+        """Klipper's once-a-second clock calibration (FACTS 2.2/2.4): every
+        MCU re-fits its print time mapping from the latest queued time on
+        (only secondary MCUs change) and its steppers' compressors follow."""
+        print_time = max(self.toolhead.print_time, self.motion.last_step_gen_time)
+        for mcu in self.hw.mcus.values():
+            adj = mcu.calibrate_clock(print_time, eventtime)
+            self.motion.set_mcu_time(mcu, adj)
+
     def connect(self):
         for mcu in self.hw.mcus.values():
             mcu.connect()

@@ -71,6 +71,7 @@ class Stepper:
             "step_pulse_duration", DEFAULT_STEP_PULSE_DURATION, minval=0., maxval=.001)
         self.enable_pin_text = section.get("enable_pin", None)
         self.oid = None
+        self.clock_adj = None
         self.compressor = None
         self.kinematics = None
         self.trapq = None
@@ -82,7 +83,8 @@ class Stepper:
         max_error = int(MAX_STEPCOMPRESS_ERROR * self.mcu.clock_freq)
         self.compressor = motion.StepCompress(self.oid, max_error,
                                               invert_dir=self.dir_pin.invert)
-        self.compressor.set_time(0., self.mcu.clock_freq)
+        self.clock_adj = self.mcu.clock_adj     # the compressor's time mapping
+        self.compressor.set_time(*self.clock_adj)
         self.mcu.register_config_callback(self._build_config)
 
     def _build_config(self):

@@ -5,7 +5,10 @@ In batch mode nothing waits: the reactor's time stands still and the
 MCU's estimated print time stays 0, so print time only advances through
 the moves themselves (first move at 0.250 s). Messages are written in the
 order the host sends them; their absolute clocks go to the JSON-lines
-output.
+output. With several MCUs each gets its own stream (Klipper's batch mode
+writes the main MCU's to `-o FILE` and MCU NAME's to `FILE-NAME`, its
+dictionary given as `-d NAME=FILE`); batch mode's print time -> clock
+mapping is the plain (0, CLOCK_FREQ) for every MCU.
 """
 import os
 import sys
@@ -35,27 +38,44 @@ class BatchClock:
 
 @dataclass
 class StreamLink:
-    """Where the host's MCU messages go in compile mode."""
+    """Where the host's MCU messages go in compile mode: the main MCU's
+    to `writer`, another MCU's to `others[name]` (its own writer and
+    step counts)."""
     writer: StreamWriter
-    steps: dict = field(default_factory=dict)       # oid -> total steps
+    steps: dict = field(default_factory=dict)       # oid -> total steps (main MCU)
     messages: int = 0
     can_pause: bool = False     # file output: no MCU clock to wait for
+    others: dict = field(default_factory=dict)      # MCU name -> OtherStream
+
+    def _target(self, mcu):
+        if mcu.name == "mcu":
+            return self.writer, self.steps
+        other = self.others[mcu.name]
+        return other.writer, other.steps
 
     def send(self, mcu, name, args, req_clock=0, min_clock=0):
+        writer, steps = self._target(mcu)
         self.messages += 1
         if name == "queue_step":
             oid = args["oid"]
-            self.steps[oid] = self.steps.get(oid, 0) + args["count"]
-        self.writer.write(name, args, req_clock or None)
+            steps[oid] = steps.get(oid, 0) + args["count"]
+        writer.write(name, args, req_clock or None)
 
     def send_many(self, mcu, messages):
-        steps = self.steps
+        writer, steps = self._target(mcu)
         for name, args, req_clock, min_clock in messages:
             if name == "queue_step":
                 oid = args["oid"]
                 steps[oid] = steps.get(oid, 0) + args["count"]
         self.messages += len(messages)
-        self.writer.write_many(messages)    # one call: the step-flush fast path
+        writer.write_many(messages)    # one call: the step-flush fast path
+
+
+@dataclass
+class OtherStream:
+    """A secondary MCU's stream in compile mode."""
+    writer: StreamWriter
+    steps: dict = field(default_factory=dict)       # oid -> total steps
 
 
 @dataclass
@@ -68,6 +88,7 @@ class CompileResult:
     errors: int
     warnings: int
     clock_freq: float
+    others: dict = field(default_factory=dict)   # MCU name -> {"bytes", "counts"}
 
 
 def input_chunks(path, source=None):
@@ -123,17 +144,23 @@ def _uncompressed_size(path):
 
 
 def compile_gcode(gcode_path, config_path, dictionary, out, fmt="text",
-                  warn=None, progress=False):
-    """Compile one G-code file for one printer; write the stream to `out`.
+                  warn=None, progress=False, others=None):
+    """Compile one G-code file for one printer; write the stream to `out`
+    (the main MCU's) and, for each other MCU NAME, to others[NAME] =
+    (dictionary, file).
 
     Config errors raise ConfigError; G-code errors are reported through
     `warn` (one line each, file:line) and counted, and the run goes on."""
     config = load_config(config_path)
     writer = StreamWriter(out, fmt, dictionary)
     link = StreamLink(writer)
+    dictionaries = {"mcu": dictionary}
+    for name, (other_dict, other_out) in sorted((others or {}).items()):
+        link.others[name] = OtherStream(StreamWriter(other_out, fmt, other_dict))
+        dictionaries[name] = other_dict
     sink = warn or (lambda text: None)
     dispatcher = Dispatcher(warning_sink=sink, error_sink=sink, info_sink=lambda t: None)
-    printer = Printer(config, {"mcu": dictionary}, link, BatchClock(),
+    printer = Printer(config, dictionaries, link, BatchClock(),
                       BatchReactor(), dispatcher)
     config.check_unused()
     printer.connect()
@@ -146,8 +173,13 @@ def compile_gcode(gcode_path, config_path, dictionary, out, fmt="text",
             reactor.run_due_timers()
     end_time = printer.finish()
     writer.close()
-    names = {s.oid: s.name for s in printer.motion.steppers}
-    steps = {names[oid]: n for oid, n in sorted(link.steps.items())}
+    names = {(s.mcu.name, s.oid): s.name for s in printer.motion.steppers}
+    steps = {names["mcu", oid]: n for oid, n in sorted(link.steps.items())}
+    others = {}
+    for name, other in link.others.items():
+        other.writer.close()
+        steps.update((names[name, oid], n) for oid, n in sorted(other.steps.items()))
+        others[name] = {"bytes": other.writer.bytes_written, "counts": dict(other.writer.counts)}
     return CompileResult(end_time, steps, link.messages, writer.bytes_written,
                          dict(writer.counts), dispatcher.errors,
-                         dispatcher.warnings, printer.hw.main_mcu.clock_freq)
+                         dispatcher.warnings, printer.hw.main_mcu.clock_freq, others)

@@ -19,6 +19,13 @@ Print time is main MCU clock / CLOCK_FREQ, as in Klipper.
 the get_clock replies the serialhdl thread handles; `SerialQueueClock` is
 the conservative view of it the serial queue schedules with. simulate.py
 picks one or the other (SimOptions.clock_sync).
+
+`SecondarySync(main_estimate, own_estimate)` is the clock source of a
+secondary MCU (FACTS 2.4, clocksync's secondary sync): print time stays
+the main MCU's clock / its CLOCK_FREQ, and the secondary's print time ->
+clock mapping (offset, freq) is re-fitted by `calibrate_clock` so both
+MCUs' estimates agree a few seconds ahead; drift between the MCUs is
+absorbed there.
 """
 
 import math
@@ -55,6 +62,13 @@ class ExactClockSource:
     def estimated_print_time(self, eventtime):
         return self.mcu_clock.clock(int(eventtime * 1e9)) / self.freq
 
+    def estimated_clock(self, eventtime):
+        return float(self.mcu_clock.clock(int(eventtime * 1e9)))
+
+    def time_of_clock(self, clock):
+        """Host seconds at which the clock reaches `clock` (inverse)."""
+        return self.mcu_clock.time_ns(int(clock)) / 1e9
+
 
 # ---- Klipper's estimate over get_clock samples (FACTS 2.4) -----------------
 DECAY = 1. / 30.              # clocksync.py exponential decay of the averages
@@ -80,14 +94,15 @@ class RegressionClockSource:
     Also offers the McuClock interface (clock(t_ns), time_ns(clock),
     freq) on the estimate, for the serial queue's clock conversions."""
 
-    def __init__(self, nominal_freq, t0, clock0):
+    def __init__(self, nominal_freq, t0, clock0, freq0=None):
         self.nominal = float(nominal_freq)
         self.freq_int = int(nominal_freq)
         self.time_avg = t0
         self.clock_avg = float(clock0)
+        # freq0: the rate the start-up burst measured (default: nominal)
+        self.est_freq = float(freq0) if freq0 else self.nominal
         self.time_var = START_VARIANCE
-        self.clock_cov = START_VARIANCE * self.nominal
-        self.est_freq = self.nominal
+        self.clock_cov = START_VARIANCE * self.est_freq
         self.min_half_rtt = 0.
         self.min_rtt_time = t0
         self.prediction_var = (RESET_VARIANCE_S * self.nominal) ** 2
@@ -142,6 +157,11 @@ class RegressionClockSource:
     def estimated_print_time(self, eventtime):
         return self.estimated_clock(eventtime) / self.nominal
 
+    def time_of_clock(self, clock):
+        """Host seconds at which the estimate reaches `clock` (inverse of
+        estimated_clock)."""
+        return self.time_avg + self.min_half_rtt + (clock - self.clock_avg) / self.est_freq
+
     # McuClock interface on the estimate (serial queue conversions)
     def clock(self, t_ns):
         return int(self.estimated_clock(t_ns / 1e9))
@@ -176,6 +196,60 @@ class SerialQueueClock:
     def time_ns(self, clock):
         t0, c0, f = self._base()
         return max(0, int(math.ceil((t0 + (clock - c0) / f) * 1e9)))
+
+
+SYNC_AHEAD_S = 4.        # secondary sync: agree at least 4 s ahead ...
+SYNC_LEAD_FACTOR = 2.5   # ... and 2.5 x the queued lead past print_time (FACTS 2.4)
+
+
+class SecondarySync:
+    """A secondary MCU's print time mapping onto the main MCU's clock.
+
+    Print time is the main MCU's estimated clock / its CLOCK_FREQ. The
+    secondary converts print time to its own clock as
+    (print_time - offset) * freq; `connect` picks the offset so both
+    MCUs' estimates give the same print time now; `calibrate_clock`
+    keeps the mapping continuous at sync1 = max(print_time, estimated
+    print time) and bends its frequency so that at sync2 = max(sync1 +
+    4 s, last sync2, print_time + 2.5 x (print_time - estimate)) it gives
+    the clock the secondary's own estimate expects at the host time the
+    main estimate reaches sync2 (FACTS 2.4)."""
+
+    def __init__(self, main, own):
+        self.main = main              # estimate of the main MCU's clock
+        self.own = own                # estimate of this MCU's clock
+        self.nominal = float(own.freq)
+        self.main_nominal = float(main.freq)
+        self.clock_adj = (0., self.nominal)
+        self.last_sync_time = 0.
+
+    @property
+    def freq(self):
+        return self.own.freq
+
+    def connect(self, eventtime):
+        main_time = self.main.estimated_print_time(eventtime)
+        own_time = self.own.estimated_clock(eventtime) / self.nominal
+        self.clock_adj = (main_time - own_time, self.nominal)
+        self.calibrate_clock(0., eventtime)
+
+    def estimated_print_time(self, eventtime):
+        offset, freq = self.clock_adj
+        return self.own.estimated_clock(eventtime) / freq + offset
+
+    def calibrate_clock(self, print_time, eventtime):
+        est = self.main.estimated_print_time(eventtime)
+        sync1 = max(print_time, est)
+        sync2 = max(sync1 + SYNC_AHEAD_S, self.last_sync_time,
+                    print_time + SYNC_LEAD_FACTOR * (print_time - est))
+        sync2_host = self.main.time_of_clock(sync2 * self.main_nominal)
+        offset, freq = self.clock_adj
+        sync1_clock = (sync1 - offset) * freq
+        sync2_clock = self.own.estimated_clock(sync2_host)
+        new_freq = (sync2_clock - sync1_clock) / (sync2 - sync1)
+        self.clock_adj = (sync1 - sync1_clock / new_freq, new_freq)
+        self.last_sync_time = sync2
+        return self.clock_adj
 
 
 def extend_clock32(clock32, near):

@@ -1,4 +1,8 @@
-"""`klipsim compile`: G-code + printer.cfg -> the MCU command stream."""
+"""`klipsim compile`: G-code + printer.cfg -> the MCU command stream.
+
+Several MCUs (as Klipper's batch mode, `klippy -o FILE -d NAME=DICT`):
+`--mcu NAME=PROFILE` / `--dictionary NAME=FILE` (repeatable) name each
+[mcu NAME]'s dictionary, and its stream goes to `OUTPUT-NAME`."""
 import os
 import sys
 
@@ -11,6 +15,7 @@ from ..host.configfile import ConfigError
 from ..host.mcu import MCUError
 from ..host.pins import PinError
 from .batch import compile_gcode
+from ..host.configfile import load_config
 
 EXAMPLES = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "examples")
 DEFAULT_CONFIG = os.path.join(EXAMPLES, "printer.cfg")
@@ -21,6 +26,8 @@ PROGRESS_MIN_BYTES = 2 * 1024 * 1024   # about a few seconds of work
 def _summary(result, out_name):
     lines = ["compiled: print time %.3f s, %d commands, %d bytes -> %s"
              % (result.print_time, result.messages, result.bytes_written, out_name)]
+    for name, other in sorted(result.others.items()):
+        lines.append("  MCU %s: %d bytes -> %s-%s" % (name, other["bytes"], out_name, name))
     for name, steps in result.steps.items():
         lines.append("  %-12s %10d steps" % (name, steps))
     counts = ", ".join("%s %d" % kv for kv in sorted(result.counts.items()))
@@ -30,35 +37,86 @@ def _summary(result, out_name):
     return "\n".join(lines)
 
 
+def _dictionaries(dictionaries, mcu_specs):
+    """{MCU name: dictionary} from --dictionary / --mcu ([NAME=]VALUE)."""
+    sources = {}
+    for option, specs in (("--mcu", mcu_specs), ("--dictionary", dictionaries)):
+        for spec in specs:
+            name, sep, value = spec.partition("=")
+            if not sep or (option == "--dictionary" and os.path.exists(spec)):
+                name, value = "mcu", spec
+            if option == "--mcu" and value not in profile_names():
+                raise click.UsageError("--mcu %s: unknown MCU profile '%s' (shipped: %s)"
+                                       % (spec, value, ", ".join(profile_names())))
+            if option == "--dictionary" and not os.path.exists(value):
+                raise click.UsageError("--dictionary %s: no such file" % spec)
+            if name in sources:
+                raise click.UsageError("MCU '%s' given twice (--dictionary or --mcu, not both)"
+                                       % name)
+            sources[name] = value
+    sources.setdefault("mcu", DEFAULT_MCU)
+    return {name: load_dictionary(value) for name, value in sources.items()}
+
+
+def _check_mcu_sections(config_path, dictionaries):
+    """Every [mcu NAME] has a dictionary and every NAME given has a section
+    (one line naming the section otherwise)."""
+    config = load_config(config_path)
+    names = set()
+    for section in config.sections("mcu"):
+        parts = section.name.split()
+        if parts[0] != "mcu" or len(parts) < 2:
+            continue
+        names.add(parts[-1])
+        if parts[-1] not in dictionaries:
+            raise click.ClickException("%s: [%s]: no dictionary for MCU '%s' (give --mcu %s=PROFILE"
+                                       " or --dictionary %s=FILE)" % (section.location(), section.name,
+                                                                     parts[-1], parts[-1], parts[-1]))
+    for name in sorted(set(dictionaries) - names - {"mcu"}):
+        raise click.UsageError("MCU '%s' given, but %s has no [mcu %s] section"
+                               % (name, config_path, name))
+
+
 @click.command("compile")
 @click.argument("gcode", type=click.Path(exists=True, dir_okay=False))
 @click.option("--config", "config_path", type=click.Path(exists=True, dir_okay=False),
               default=DEFAULT_CONFIG, show_default="bundled examples/printer.cfg",
               help="Klipper printer.cfg")
-@click.option("--dictionary", type=click.Path(exists=True, dir_okay=False),
-              help="Klipper data dictionary of the MCU (e.g. stm32f446.dict)")
-@click.option("--mcu", "mcu_name", type=click.Choice(profile_names()),
-              help="MCU profile shipped with klipsim (default %s)" % DEFAULT_MCU)
+@click.option("--dictionary", "dictionaries", multiple=True, metavar="[NAME=]FILE",
+              help="Klipper data dictionary of the MCU (e.g. stm32f446.dict); "
+                   "NAME=FILE for [mcu NAME]; repeatable")
+@click.option("--mcu", "mcu_specs", multiple=True, metavar="[NAME=]PROFILE",
+              help="MCU profile shipped with klipsim (%s; default %s); NAME=PROFILE "
+                   "for [mcu NAME]; repeatable" % (", ".join(profile_names()), DEFAULT_MCU))
 @click.option("--format", "fmt", type=click.Choice(["text", "serial", "jsonl"]),
               default="text", show_default=True)
 @click.option("-o", "--output", type=click.Path(dir_okay=False), default="-",
               help="output file (default: stdout)")
 @click.option("--quiet", is_flag=True, help="no summary on stderr")
-def compile_command(gcode, config_path, dictionary, mcu_name, fmt, output, quiet):
+def compile_command(gcode, config_path, dictionaries, mcu_specs, fmt, output, quiet):
     """Compile GCODE for the printer in --config into the MCU command stream
     Klipper's host would send (like Klipper's batch mode)."""
-    if dictionary and mcu_name:
-        raise click.UsageError("give --dictionary or --mcu, not both")
-    mcu_dict = load_dictionary(dictionary or mcu_name or DEFAULT_MCU)
+    dicts = _dictionaries(dictionaries, mcu_specs)
+    mcu_dict = dicts.pop("mcu")
+    try:
+        _check_mcu_sections(config_path, dicts)
+    except ConfigError as e:
+        raise click.ClickException(str(e))
+    if dicts:
+        if output == "-":
+            raise click.UsageError("several MCUs need -o FILE (MCU NAME's stream goes to"
+                                   " FILE-NAME, as in Klipper's batch mode)")
     show_progress = (not quiet and sys.stderr.isatty()
                      and os.path.getsize(gcode) >= PROGRESS_MIN_BYTES)
     warn = (lambda text: None) if quiet else (lambda text: click.echo(text, err=True))
     binary = fmt == "serial"
     out = (sys.stdout.buffer if binary else sys.stdout) if output == "-" else \
         open(output, "wb" if binary else "w")
+    others = {name: (d, open("%s-%s" % (output, name), "wb" if binary else "w"))
+              for name, d in sorted(dicts.items())}
     try:
         result = compile_gcode(gcode, config_path, mcu_dict, out, fmt, warn,
-                               show_progress)
+                               show_progress, others)
     except (ConfigError, MCUError, PinError, GCodeError) as e:
         raise click.ClickException(str(e))
     except (GCodeInternalError, MotionError) as e:
@@ -68,6 +126,8 @@ def compile_command(gcode, config_path, dictionary, mcu_name, fmt, output, quiet
     finally:
         if output != "-":
             out.close()
+        for _d, f in others.values():
+            f.close()
     if not quiet:
         click.echo(_summary(result, output if output != "-" else "stdout"), err=True)
     if result.errors:

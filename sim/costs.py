@@ -24,6 +24,9 @@ estimates):
   order as the measured Python/C figures above); the 1 s stats timer
   150 us on the main thread and each log record 30 us on the logger
   thread (estimates: a dozen objects' get_status plus string formatting).
+* A Linux-process MCU (klipper_mcu, C): 3 us per wake-up (poll/timerfd
+  return), 0.5 us per timer callback and 2 us per received block
+  (estimates, of the order of the serialqueue thread's figures).
 """
 from dataclasses import dataclass, field
 
@@ -43,6 +46,9 @@ class CostModel:
     stats_ns: int = 150_000             # main: 1 s stats timer (PrinterStats:
                                         # collect + format the "Stats" line)
     log_line_ns: int = 30_000           # logger: format + write one record
+    linux_mcu_wake_ns: int = 3_000      # Linux MCU process: one wake-up
+    linux_mcu_timer_ns: int = 500       # Linux MCU process: one timer callback
+    linux_mcu_block_ns: int = 2_000     # Linux MCU process: one received block
 
 
 @dataclass
@@ -50,7 +56,7 @@ class CostMeter:
     """Counts host actions between two reads (`take`)."""
     lines: int = 0
     messages: int = 0
-    steps: dict = field(default_factory=dict)     # stepper oid -> steps
+    steps: dict = field(default_factory=dict)     # stepper key -> steps
     extra_ns: int = 0             # reference ns of other main-thread work
     log_records: int = 0          # records handed to the logger thread
 

@@ -61,6 +61,13 @@ class HostCPU:
         return self.sched.spawn(name, start, group=KLIPPER_GROUP, at=at,
                                 **self.policy.thread(role).spawn_args())
 
+    def spawn_process(self, role: str, name: str, group: str, start,
+                      at: int | None = None):
+        """A thread of another process (its own autogroup `group`, e.g. a
+        Linux-process MCU's service) with the policy's class for `role`."""
+        return self.sched.spawn(name, start, group=group, at=at,
+                                **self.policy.thread(role).spawn_args())
+
     def spawn_kworker(self, name: str, start, at: int | None = None):
         for kw in self.machine.kworkers:
             if kw.name == name:

@@ -40,7 +40,7 @@ class SimLink:
         self.outbox.setdefault(mcu, []).append((name, args, req_clock, min_clock))
         self.meter.messages += 1
         if name == "queue_step":
-            self.meter.add_steps(args["oid"], args["count"])
+            self.meter.add_steps((mcu.name, args["oid"]), args["count"])
 
     def send_many(self, mcu, messages):
         box = self.outbox.setdefault(mcu, [])
@@ -48,7 +48,7 @@ class SimLink:
         self.meter.messages += len(messages)
         for name, args, _req, _min in messages:
             if name == "queue_step":
-                self.meter.add_steps(args["oid"], args["count"])
+                self.meter.add_steps((mcu.name, args["oid"]), args["count"])
 
     def take(self):
         out, self.outbox = self.outbox, {}
@@ -62,7 +62,7 @@ class MainThread:
         self.link = link
         self.costs = costs
         self.serial_queues = serial_queues     # MCU object -> SerialQueue
-        self.stepgens = stepgens               # stepper oid -> StepGenThread
+        self.stepgens = stepgens               # (MCU name, stepper oid) -> StepGenThread
         self.kick = host.sched.signal("reactor pipe")
         self.sleeping_until = None
         self.segments = 0

@@ -4,7 +4,9 @@ of Klipper's host threads.
 Contract: `load_policy(name_or_path)` returns a `Policy` from a built-in
 (sim/policies/<name>.toml: `klipper-default`, `theos`) or a user file;
 `policy.thread(role)` gives a `ThreadClass` (threads a file does not name
-keep the Linux default: SCHED_OTHER, nice 0, every CPU);
+keep the Linux default: SCHED_OTHER, nice 0, every CPU; except
+`linux_mcu`, which defaults to SCHED_FIFO priority 49 as Klipper's Linux
+MCU sets itself, KLIPPER-FACTS 1);
 `policy.check(machine)` rejects CPUs the machine does not have. File:
 
     [policy]             name, description (optional)
@@ -47,6 +49,11 @@ class ThreadClass:
                 "priority": self.priority, "cpus": self.cpus}
 
 
+# src/linux/main.c:realtime_setup: SCHED_FIFO at sched_get_priority_max/2
+# = 49 (KLIPPER-FACTS 1), when started with its realtime flag.
+ROLE_DEFAULTS = {"linux_mcu": ThreadClass("fifo", 0, 49)}
+
+
 @dataclass(frozen=True)
 class Policy:
     name: str
@@ -57,7 +64,7 @@ class Policy:
     def thread(self, role: str) -> ThreadClass:
         if role not in ROLES:
             raise KeyError(f"unknown thread role {role!r}")
-        return dict(self.threads).get(role, ThreadClass())
+        return dict(self.threads).get(role, ROLE_DEFAULTS.get(role, ThreadClass()))
 
     def check(self, machine) -> None:
         for role, tc in self.threads:

@@ -10,6 +10,13 @@ CPU seconds with run-queue and GIL wait percentiles (ms), the serial
 link's blocks and retransmits, and the pulse counts per step pin.
 `dumps(report)` gives the bytes written (stable: fixed key order, floats
 rounded), so the same inputs and seed give the same bytes.
+
+With several MCUs (or a Linux-process MCU) the margins are the minima
+over every MCU (each converted with its own clock), `link` stays the
+main MCU's, `pulses` names a secondary MCU's pins "NAME:pin", and `mcus`
+gives per MCU: profile, clock (freq, offset, drift), its own margins,
+link figures and, for a Linux MCU, how late its timers ran. With one
+MCU the report is as it always was (no `mcus`).
 """
 import json
 
@@ -64,17 +71,49 @@ class PulseCounts:
                 for pin in sorted(self.steps, key=lambda p: names[p])}
 
 
+def _link(link):
+    return {"blocks": link.blocks, "bytes": link.bytes_sent,
+            "messages": link.messages, "retransmits": link.retransmits,
+            "bytes_retransmitted": link.bytes_retransmitted}
+
+
+def _mcu_entry(m):
+    margins = {k: _ms(m["margins"].minimum[k], m["clock_freq"]) for k in CLASSES}
+    entry = {"profile": m["profile"], "clock_freq": m["clock_freq"],
+             "clock_offset": m["clock_offset"], "drift_ppm": m["drift_ppb"] / 1000.,
+             "transport": m["transport"], "margins_ms": margins,
+             "scheduled_commands": dict(m["margins"].counts), "link": _link(m["link"])}
+    if m["linux"] is not None:
+        entry["linux_process"] = m["linux"]
+    return entry
+
+
+def _combined_margins(mcus):
+    """Per class, the smallest margin (ms) over every MCU; command counts
+    summed."""
+    margins, counts = {}, {k: 0 for k in CLASSES}
+    for k in CLASSES:
+        values = [_ms(m["margins"].minimum[k], m["clock_freq"]) for m in mcus.values()]
+        values = [v for v in values if v is not None]
+        margins[k] = min(values) if values else None
+        for m in mcus.values():
+            counts[k] += m["margins"].counts[k]
+    return margins, counts
+
+
 def build_report(result):
     o, freq = result.options, result.clock_freq
     margins = {k: _ms(result.margins.minimum[k], freq) for k in CLASSES}
+    counts = dict(result.margins.counts)
+    if result.mcus:
+        margins, counts = _combined_margins(result.mcus)
     present = [v for v in margins.values() if v is not None]
-    link = result.link
-    return {
+    report = {
         "verdict": "shutdown" if result.shutdown else "ok",
         "shutdown": result.shutdown,
         "min_margin_ms": min(present) if present else None,
         "margins_ms": margins,
-        "scheduled_commands": dict(result.margins.counts),
+        "scheduled_commands": counts,
         "board": o.board, "policy": o.policy, "load": o.load, "seed": o.seed,
         "mcu": o.profile, "clock_freq": freq,
         "transport": o.transport, "baud": o.baud,
@@ -83,13 +122,14 @@ def build_report(result):
         "gcode_errors": result.gcode_errors,
         "reactor_segments": result.segments,
         "responses_handled": result.responses,
-        "link": {"blocks": link.blocks, "bytes": link.bytes_sent,
-                 "messages": link.messages, "retransmits": link.retransmits,
-                 "bytes_retransmitted": link.bytes_retransmitted},
+        "link": _link(result.link),
         "pulses": result.pulse_counts,
         "threads": _threads(result.host_report),
         "gil_drop_requests": result.host_report["gil_drop_requests"],
     }
+    if result.mcus:
+        report["mcus"] = {name: _mcu_entry(m) for name, m in result.mcus.items()}
+    return report
 
 
 def dumps(report):

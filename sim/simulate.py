@@ -11,15 +11,21 @@ Contract: `simulate(gcode, config, SimOptions(...))` builds
 - the host (host.printer.Printer) on a SimReactor (kernel time), a
   SimLink and the MCU clock (sim/clocksync.py), using OUR firmware's
   data dictionary (message ids are by name on the host side);
-- the firmware (one Firmware per MCU; only the main MCU is supported),
-  handshaken with get_config before the run (move_count);
+- per [mcu] / [mcu NAME] section one McuLink (sim/mcu_link.py): its
+  firmware (handshaken with get_config: move_count) on its own clock
+  (offset, drift), the host's clock estimate over its own link, its
+  serialqueue and serialhdl threads, wire and McuNode; print time is
+  the main MCU's clock, other MCUs map it through a SecondarySync
+  (FACTS 2.4), re-fitted by the 1 s stats timer; an MCU with the
+  `linux` profile (default for `serial: /tmp/klipper_host_mcu`) is a
+  Linux process on the host CPUs (sim/linux_mcu.py);
 - G-code input read by a reactor timer in 4096-byte chunks like
   Klipper's input (each line charged to the main thread), throttled by
   the toolhead (_check_pause: about 1 s of motion ahead);
-- a get_clock query every 0.9839 s (FACTS 2.4) answered through the
-  link and handled in serialhdl, where it feeds the host's clock
-  regression (clocksync.py; SimOptions.clock_sync="exact" gives the host
-  the true MCU clock instead).
+- a get_clock query per MCU every 0.9839 s (FACTS 2.4) answered through
+  its link and handled in its serialhdl thread, where it feeds the
+  host's clock regression of that MCU (clocksync.py;
+  SimOptions.clock_sync="exact" gives the host the true MCU clocks).
 It runs the kernel until the firmware shut down or the print finished
 (input done, link idle, MCU past the last scheduled clock) and returns a
 SimResult whose `report()` is the JSON verdict (sim/report.py).
@@ -27,31 +33,26 @@ SimResult whose `report()` is the JSON verdict (sim/report.py).
 import bisect
 from dataclasses import dataclass, field
 
-import numpy as np
 
-from ..firmware.simulator import mcu as fwmcu
 from ..gcode.dispatch import Dispatcher
 from ..host.configfile import load_config, ConfigError
 from ..host.printer import Printer
 from .batch import input_chunks
-from .clocksync import (ExactClockSource, McuClock, RegressionClockSource,
-                        SerialQueueClock, extend_clock32)
 from .costs import CostModel
 from .cpu import HostCPU
-from .host_threads import (LoggerThread, MainThread, SerialHdlThread, SimLink,
-                           StepGenThread, TtyWorker)
+from .host_threads import LoggerThread, MainThread, SimLink, StepGenThread
 from .kernel import NS_PER_MS, NS_PER_S
-from .line_faults import LineFaults
+from .linux_mcu import HOST_MCU_SERIAL, LINUX_PROFILE
 from .load import load_scenario
 from .machine import load_machine
-from .mcu_node import McuNode
+from .mcu_link import McuLink, McuSettings, McuSetupError
 from .policy import load_policy
 from .reactor_sim import ReactorLivelock, SimReactor
-from .report import PulseCounts
-from .serial_link import MIN_REQTIME_DELTA, SerialQueue, Wire
-
-FAULT_STREAM = 0xFA17           # second key of the faults' seed sequence
+from .serial_link import MIN_REQTIME_DELTA
 GET_CLOCK_PERIOD = 0.9839      # clocksync.py query period (FACTS 2.4)
+STARTUP_QUERIES = 8            # clocksync connect: 8 get_clock 50 ms apart (FACTS 2.4)
+STARTUP_SPACING = 0.050        # (modelled for secondary MCUs; the main MCU's
+                               # estimate starts from its exact connect reading)
 STATS_PERIOD = 1.0             # extras/statistics.py stats timer (FACTS 2.2)
 RUN_SLICE_NS = 50 * NS_PER_MS  # kernel run between end checks / progress
 END_SLACK_S = 0.100            # run this long past the last scheduled clock
@@ -86,6 +87,7 @@ class SimOptions:
     on_pulses: object = None       # f(pulses, pin_names) per executed chunk
     progress: object = None        # f(sim_seconds) called every run slice
     max_sim_s: float | None = None
+    mcus: dict = field(default_factory=dict)   # [mcu NAME] -> McuSettings
 
 
 @dataclass
@@ -105,6 +107,7 @@ class SimResult:
     print_time: float
     segments: int
     responses: int
+    mcus: dict | None = None      # with several MCUs: name -> per-MCU results
 
 
 class GcodeFeed:
@@ -142,58 +145,88 @@ class GcodeFeed:
         return self.timeline_line[i] if i >= 0 else None
 
 
-def _handshake(fw):
-    """get_config before the run: the move queue size (as the host learns
-    it from the 'config' response)."""
-    fw.send(("get_config", {}))
-    for name, args in fw.responses():
-        if name == "config":
-            return args["move_count"]
-    raise SimulateError("firmware %s did not answer get_config" % fw.profile)
+def mcu_sections(config):
+    """(MCU name, section) of every [mcu] / [mcu NAME], in file order."""
+    out = []
+    for section in config.sections("mcu"):
+        parts = section.name.split()
+        if parts[0] == "mcu":
+            out.append((parts[-1] if len(parts) > 1 else "mcu", section))
+    return out
 
 
 class Simulation:
     def __init__(self, gcode_path, config_path, options):
         self.options = o = options
+        if o.clock_sync not in ("exact", "regression"):
+            raise SimulateError("clock_sync must be 'exact' or 'regression', not %r"
+                                % (o.clock_sync,))
         self.host = HostCPU(load_machine(o.board), load_policy(o.policy),
                             load_scenario(o.load) if o.load else None, o.seed)
         self.kernel = self.host.kernel
-        self.fw = fwmcu.Firmware(o.profile)
-        self.move_count = _handshake(self.fw)
-        if o.clock_offset:
-            self.fw.run_until(o.clock_offset)
-        self.clock = McuClock(self.fw.clock_freq, o.clock_offset, o.drift_ppb)
-        if o.clock_sync == "exact":
-            self.clock_source = ExactClockSource(self.clock)
-            self.queue_clock = self.clock
-        elif o.clock_sync == "regression":
-            self.clock_source = RegressionClockSource(self.fw.clock_freq, 0., self.clock.clock(0))
-            self.queue_clock = SerialQueueClock(self.clock_source)
-        else:
-            raise SimulateError("clock_sync must be 'exact' or 'regression', not %r"
-                                % (o.clock_sync,))
-        self.dictionary = self.fw.dictionary
-        self._build_host(gcode_path, config_path)
+        config = load_config(config_path)
+        self.links = self._make_links(config)
+        main = self.links["mcu"]
+        # the main MCU under the names the single-MCU code used
+        self.fw, self.move_count, self.clock = main.fw, main.move_count, main.clock
+        self.clock_source, self.queue_clock = main.clock_source, main.queue_clock
+        self.dictionary = main.dictionary
+        self._build_host(gcode_path, config)
         self._build_threads()
         self.stop_reason = None
-        self.pin_names = {v: k for k, v in sorted(self.dictionary.pins.items())}
-        self.pulse_chunks = []
-        self.counts = PulseCounts(self.pin_names)
+        self.shutdown_mcu = None
+        self.pin_names = main.pin_names
+        self.pulse_chunks = main.pulse_chunks
+        self.counts = main.counts
 
-    def _build_host(self, gcode_path, config_path):
-        config = load_config(config_path)
-        for section in config.sections("mcu"):
-            if section.name != "mcu":
-                raise SimulateError("%s: only one MCU is simulated so far"
-                                    % section.location())
+    def _make_links(self, config):
+        """One McuLink per MCU section (main first), each with its profile
+        and clock settings (SimOptions.mcus by name; the main MCU falls
+        back to SimOptions.profile / clock_offset / drift_ppb)."""
+        o = self.options
+        sections = mcu_sections(config)
+        names = [n for n, _ in sections]
+        for name in sorted(o.mcus):
+            if name not in names:
+                raise SimulateError("MCU '%s' given a profile or clock, but %s has no "
+                                    "[mcu %s] section" % (name, config.path, name))
+        if "mcu" not in names:
+            raise SimulateError("%s: Section 'mcu' must be specified" % (config.path,))
+        sections.sort(key=lambda ns: ns[0] != "mcu")      # main first, then file order
+        links = {}
+        for name, section in sections:
+            settings = o.mcus.get(name)
+            if name == "mcu" and settings is None:
+                settings = McuSettings(o.profile, o.clock_offset, o.drift_ppb)
+            settings = settings or McuSettings()
+            profile = settings.profile or self._default_profile(name, section)
+            try:
+                links[name] = McuLink(name, profile, settings, o,
+                                      secondary_of=links.get("mcu"))
+            except (KeyError, McuSetupError) as e:
+                raise SimulateError("%s: [%s]: %s" % (section.location(), section.name,
+                                                      e.args[0] if e.args else e)) from None
+        return links
+
+    def _default_profile(self, name, section):
+        if section.get("serial", None) == HOST_MCU_SERIAL:
+            return LINUX_PROFILE        # Klipper's Linux-process MCU
+        if name == "mcu":
+            return self.options.profile
+        raise SimulateError("%s: [%s]: no firmware profile for MCU '%s' (give --mcu %s=PROFILE)"
+                            % (section.location(), section.name, name, name))
+
+    def _build_host(self, gcode_path, config):
         self.reactor = SimReactor(self.kernel)
         self.link = SimLink()
         self.errors = []
         self.dispatcher = Dispatcher(warning_sink=lambda t: None,
                                      error_sink=self.errors.append,
                                      info_sink=lambda t: None)
-        self.printer = Printer(config, {"mcu": self.dictionary}, self.link,
-                               self.clock_source, self.reactor, self.dispatcher)
+        self.printer = Printer(config, {n: l.dictionary for n, l in self.links.items()},
+                               self.link, self.clock_source, self.reactor, self.dispatcher,
+                               mcu_clock_sources={n: l.clock_source
+                                                  for n, l in self.links.items()})
         config.check_unused()
         self.printer.connect()
         self.link.meter.take()     # configuration is not charged
@@ -201,81 +234,77 @@ class Simulation:
                               self.reactor)
         self.reactor.register_timer(self._get_clock, self.reactor.NOW)
         self.reactor.register_timer(self._stats, STATS_PERIOD)
-
-    def _handle_clock(self, args):
-        """serialhdl: a get_clock reply feeds the host's clock regression."""
-        if "sent_ns" not in args:
-            return
-        est = self.clock_source
-        received = args["received_ns"] / 1e9
-        clock = extend_clock32(args["clock"], est.estimated_clock(received))
-        est.sample(args["sent_ns"] / 1e9, received, clock)
+        for name in list(self.links)[1:]:     # each MCU's clock sync has its own timer
+            self.reactor.register_timer(self._secondary_get_clock(self.printer.hw.mcus[name]),
+                                        self.reactor.NOW)
 
     def _stats(self, eventtime):
         """Klipper's 1 s stats timer: collects every object's statistics
-        and logs one "Stats" record (work charged, nothing sent)."""
+        and logs one "Stats" record (work charged, nothing sent); the
+        MCUs' print time mappings are re-fitted (secondary MCUs)."""
         self.link.meter.extra_ns += self.options.costs.stats_ns
         self.link.meter.log_records += 1
+        self.printer.calibrate_clocks(eventtime)
         return eventtime + STATS_PERIOD
 
     def _get_clock(self, eventtime):
         self.link.send(self.printer.hw.main_mcu, "get_clock", {})
         return eventtime + GET_CLOCK_PERIOD
 
+    def _secondary_get_clock(self, mcu):
+        """A secondary MCU's get_clock timer: the start-up burst (its
+        frequency is measured before the print needs it), then the
+        regular period."""
+        sent = [0]
+
+        def query(eventtime):
+            self.link.send(mcu, "get_clock", {})
+            sent[0] += 1
+            return eventtime + (STARTUP_SPACING if sent[0] < STARTUP_QUERIES
+                                else GET_CLOCK_PERIOD)
+        return query
+
     def _build_threads(self):
         o, host, costs = self.options, self.host, self.options.costs
-        mcu = self.printer.hw.main_mcu
-        heater_oids = {h.pwm.oid for h in self.printer.heaters.heaters.values()}
-        self.serialhdl = SerialHdlThread(host, costs, "mcu")
-        self.tty = TtyWorker(host, costs, lambda data: self.serialq.receive(data))
-        wire_out = Wire(o.transport, o.baud)
-        # Faults draw from their own stream of the seed: enabling them
-        # leaves the load scenario's phases where they were.
-        fault_rng = np.random.default_rng([o.seed, FAULT_STREAM])
-        self.faults = [LineFaults(fault_rng, o.fault_drop, o.fault_corrupt) for _ in range(2)]
-        self.node = McuNode(self.kernel, self.fw, self.clock, wire_out, self.tty.push,
-                            int(o.poll_ms * NS_PER_MS), on_shutdown=self._on_shutdown,
-                            faults=self.faults[1])
-        self.serialq = SerialQueue(host, "mcu", self.dictionary, self.queue_clock, self.node,
-                                   Wire(o.transport, o.baud), costs, self.move_count,
-                                   heater_oids, self.serialhdl.push,
-                                   record=[] if o.record_stream else None,
-                                   faults=self.faults[0])
-        self.serialq.set_host_seq(self.fw.host_seq)
-        if o.transport == "pty":
-            self.serialq.tty_out = self.tty
-        if isinstance(self.clock_source, RegressionClockSource):
-            self.serialhdl.handlers["clock"] = self._handle_clock
-        self.stepgens = {s.oid: StepGenThread(host, costs, s.name)
+        heaters = self.printer.heaters.heaters.values()
+        tty = None
+        for index, link in enumerate(self.links.values()):
+            link.build_threads(host, o, tty, {h.pwm.oid for h in heaters
+                                              if h.pwm.mcu.name == link.name},
+                               lambda name=link.name: self._on_shutdown(name), index)
+            tty = link.tty
+        main = self.links["mcu"]
+        self.serialhdl, self.tty, self.faults = main.serialhdl, main.tty, main.faults
+        self.node, self.serialq = main.node, main.serialq
+        self.stepgens = {(s.mcu.name, s.oid): StepGenThread(host, costs, s.name)
                          for s in self.printer.motion.steppers}
-        self.main = MainThread(host, self.reactor, self.link, costs, {mcu: self.serialq},
-                               self.stepgens)
+        queues = {mcu: self.links[name].serialq for name, mcu in self.printer.hw.mcus.items()}
+        self.main = MainThread(host, self.reactor, self.link, costs, queues, self.stepgens)
         self.main.logger = self.logger = LoggerThread(host, costs)
-        for messages in self.link.take().values():   # configuration commands
-            self.serialq.enqueue(messages)
-        self.node.start()
+        for mcu, messages in self.link.take().items():   # configuration commands
+            queues[mcu].enqueue(messages)
+        for link in self.links.values():
+            link.node.start()
 
     # ---- running ----------------------------------------------------------------
-    def _drain_pulses(self, pulses):
-        """Executed pulses leave the firmware's buffer every run slice:
-        counted, passed on, kept only when asked (a long print has tens of
-        millions)."""
-        if not len(pulses):
-            return
-        self.counts.add(pulses)
-        if self.options.on_pulses is not None:
-            self.options.on_pulses(pulses, self.pin_names)
-        if self.options.keep_pulses:
-            self.pulse_chunks.append(pulses)
+    def _drain_pulses(self, final=False):
+        for link in self.links.values():
+            fw = link.fw
+            link.drain_pulses(fw.take_pulses(fw.now + 1) if final else fw.take_pulses(),
+                              self.options)
 
-    def _on_shutdown(self):
+    def _on_shutdown(self, name="mcu"):
         self.stop_reason = "shutdown"
+        if self.shutdown_mcu is None:
+            self.shutdown_mcu = name
 
     def _finished(self):
-        if not self.feed.done or not self.serialq.idle:
+        if not self.feed.done:
             return False
-        end = self.node.last_sched_clock + int(END_SLACK_S * self.clock.freq)
-        return self.clock.clock(self.kernel.now) >= end
+        return all(link.finished(self.kernel.now, END_SLACK_S) for link in self.links.values())
+
+    def _blocks_sent(self):
+        return sum(link.serialq.stats.blocks for link in self.links.values())
 
     def run(self):
         kernel, progress = self.kernel, self.options.progress
@@ -283,18 +312,19 @@ class Simulation:
         last_sent, last_change = -1, 0
         while self.stop_reason is None:
             kernel.run(until=kernel.now + RUN_SLICE_NS)
-            self._drain_pulses(self.fw.take_pulses())
+            self._drain_pulses()
             if progress is not None:
                 progress(kernel.now / NS_PER_S)
             if self._finished():
-                self.node.advance()
+                for link in self.links.values():
+                    link.node.advance()
                 if self.stop_reason is None:
                     self.stop_reason = "finished"
                 break
             if limit is not None and kernel.now >= limit:
                 self.stop_reason = "time limit"
                 break
-            sent = self.serialq.stats.blocks
+            sent = self._blocks_sent()
             if sent != last_sent:
                 last_sent, last_change = sent, kernel.now
             elif kernel.now - last_change > STALL_LIMIT_NS:
@@ -306,53 +336,57 @@ class Simulation:
             kernel.run(until=kernel.now + SHUTDOWN_TAIL_NS)
         else:
             self.shutdown_info = None
-        self.node.stop()
+        for link in self.links.values():
+            link.node.stop()
         return self._result()
 
     def _shutdown_info(self):
-        reason, clock = self.node.shutdown
-        t_ns = self.clock.time_ns(clock)
-        late, stage = self._late_command()
-        return {"reason": reason, "mcu": "mcu", "clock": clock,
+        link = self.links[self.shutdown_mcu]
+        reason, clock = link.node.shutdown
+        t_ns = link.clock.time_ns(clock)
+        late, stage = self._late_command(link)
+        return {"reason": reason, "mcu": link.name, "clock": clock,
                 "time_s": round(t_ns / NS_PER_S, 6),
                 "gcode_line": self.feed.line_at(t_ns),
                 "late_command": late,
-                "starved_thread": self._starved_thread(stage)}
+                "starved_thread": self._starved_thread(stage, link)}
 
-    def _late_command(self):
+    def _late_command(self, link):
         """The first command that reached the MCU after its clock, and
         which stage held it: the host produced it too late to be sent
         MIN_REQTIME_DELTA ahead ("main": main thread or step generation),
         or it was queued in time and left late ("serialq": the serial
         thread, or acks held up by the tty worker)."""
-        if self.node.first_late is None:
+        if link.node.first_late is None:
             return None, None
-        msg, sent_ns, arrival_ns = self.node.first_late
-        freq = self.clock.freq
-        due_ns = self.clock.time_ns(msg.sched)
+        msg, sent_ns, arrival_ns = link.node.first_late
+        freq = link.clock.freq
+        due_ns = link.clock.time_ns(msg.sched)
         send_by_ns = due_ns - int(MIN_REQTIME_DELTA * NS_PER_S)
         stage = "main" if msg.queued_ns > send_by_ns else "serialq"
         return {"name": msg.name, "oid": msg.args.get("oid"),
-                "margin_ms": round((msg.sched - self.clock.clock(arrival_ns)) * 1000. / freq, 4),
+                "margin_ms": round((msg.sched - link.clock.clock(arrival_ns)) * 1000. / freq, 4),
                 "due_s": round(due_ns / NS_PER_S, 6),
                 "queued_s": round(msg.queued_ns / NS_PER_S, 6),
                 "sent_s": round(sent_ns / NS_PER_S, 6),
                 "held_by": stage}, stage
 
-    def _starved_thread(self, stage=None):
+    def _starved_thread(self, stage=None, link=None):
         """The Klipper thread with the longest recent wait for a CPU or the
         GIL: the wait going on now, or among its last RECENT_WAITS completed
         ones (the shutdown is seen when the late command arrives, i.e. just
         after the starvation ended). With the stage that held the late
         command known, only that stage's threads are candidates."""
         now = self.kernel.now
+        link = link or self.links["mcu"]
         stages = {
             "main": [self.main.thread] + [s.thread for s in self.stepgens.values()],
-            "serialq": [self.serialq.thread],
+            "serialq": [link.serialq.thread],
         }
         klipper = stages.get(stage) or (
-            [self.main.thread, self.serialq.thread, self.serialhdl.thread,
-             self.logger.thread, self.tty.thread] + [s.thread for s in self.stepgens.values()])
+            [self.main.thread, link.serialq.thread, link.serialhdl.thread,
+             self.logger.thread, self.tty.thread] + [s.thread for s in self.stepgens.values()]
+            + ([link.node.thread] if link.is_linux else []))
         gil = self.host.gil
         best, best_wait = None, 0
         for t in klipper:
@@ -370,14 +404,34 @@ class Simulation:
 
     def _result(self):
         o = self.options
-        self._drain_pulses(self.fw.take_pulses(self.fw.now + 1))
-        pulses = (np.concatenate(self.pulse_chunks) if self.pulse_chunks
-                  else np.empty(0, dtype=fwmcu.PULSE_DTYPE))
+        self._drain_pulses(final=True)
+        main = self.links["mcu"]
+        counts = {}
+        for link in self.links.values():
+            counts.update(link.counts.as_dict())
         return SimResult(o, self.fw.clock_freq, self.kernel.now, self.shutdown_info,
                          self.node.margins, self.host.report(), self.serialq.stats,
-                         pulses, self.counts.as_dict(), self.pin_names, self.serialq.record, len(self.errors),
+                         main.pulses(), counts, self.pin_names, self.serialq.record, len(self.errors),
                          self.feed.print_time if self.feed.done else self.printer.toolhead.print_time,
-                         self.main.segments, self.serialhdl.handled)
+                         self.main.segments,
+                         sum(link.serialhdl.handled for link in self.links.values()),
+                         self._mcu_results())
+
+    def _mcu_results(self):
+        """Per-MCU figures when there is more than one MCU or a Linux MCU
+        (None keeps the single-MCU report as it was)."""
+        links = self.links.values()
+        if len(self.links) == 1 and not self.links["mcu"].is_linux:
+            return None
+        return {link.name: {"profile": link.profile, "clock_freq": link.clock.freq,
+                            "clock_offset": link.clock.offset,
+                            "drift_ppb": link.clock.drift_ppb,
+                            "transport": link.transport,
+                            "margins": link.node.margins, "link": link.serialq.stats,
+                            "pulses": link.pulses(), "clock": link.clock,
+                            "pin_names": link.pin_names, "stream": link.serialq.record,
+                            "linux": link.node.late_report() if link.is_linux else None}
+                for link in links}
 
 
 def simulate(gcode_path, config_path, options=None):

@@ -1,6 +1,13 @@
 """`klipsim simulate`: G-code + printer.cfg on a simulated host computer
 (board, thread policy, load) -> would the print die with "Timer too
-close", and by how much margin did it survive. Exit 0 ok, 3 shutdown."""
+close", and by how much margin did it survive. Exit 0 ok, 3 shutdown.
+
+Several MCUs: `--mcu NAME=PROFILE` / `--dictionary NAME=FILE` (repeatable)
+pick the firmware of each [mcu NAME] section; a bare `--mcu PROFILE` or
+`--dictionary FILE` is the main [mcu]; `--clock-drift NAME=PPM` and
+`--clock-offset NAME=TICKS` set an MCU's clock (NAME `mcu`: the main
+one). An [mcu NAME] with `serial: /tmp/klipper_host_mcu` is Klipper's
+Linux-process MCU (profile `linux`) unless given otherwise."""
 import os
 import sys
 
@@ -15,6 +22,7 @@ from ..host.pins import PinError
 from .config_toml import ConfigError as TomlError
 from .execute import ExecuteError, profile_for_dictionary
 from .report import build_report, dumps
+from .mcu_link import McuSettings
 from .simulate import SimOptions, SimulateError, simulate
 
 EXAMPLES = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "examples")
@@ -28,8 +36,9 @@ def _summary(report):
     s = report["shutdown"]
     if s:
         starved = s["starved_thread"]
-        lines.append("  MCU shutdown: %s at %.3f s (G-code %s; longest waiting thread: %s)"
-                     % (s["reason"], s["time_s"], s["gcode_line"],
+        lines.append("  MCU%s shutdown: %s at %.3f s (G-code %s; longest waiting thread: %s)"
+                     % ("" if s["mcu"] == "mcu" else " '%s'" % s["mcu"],
+                        s["reason"], s["time_s"], s["gcode_line"],
                         "%s %.1f ms" % (starved["name"], starved["waiting_ms"])
                         if starved else "none"))
     margins = ", ".join("%s %s" % (k, "-" if v is None else "%.1f ms" % v)
@@ -39,15 +48,70 @@ def _summary(report):
     lines.append("  print time %.3f s, simulated %.3f s, %d blocks, %d retransmits"
                  % (report["print_time_s"], report["sim_time_s"], report["link"]["blocks"],
                     report["link"]["retransmits"]))
+    for name, m in report.get("mcus", {}).items():
+        present = [v for v in m["margins_ms"].values() if v is not None]
+        line = "  MCU %s (%s): min margin %s, %d blocks, %d retransmits" % (
+            name, m["profile"], "%.1f ms" % min(present) if present else "-",
+            m["link"]["blocks"], m["link"]["retransmits"])
+        if "linux_process" in m:
+            line += ", timers late up to %.3f ms" % m["linux_process"]["timer_late_max_ms"]
+        lines.append(line)
     return "\n".join(lines)
 
 
-def _profile(dictionary, mcu_name):
-    if dictionary and mcu_name:
-        raise click.UsageError("give --dictionary or --mcu, not both")
-    if dictionary:
-        return profile_for_dictionary(load_dictionary(dictionary))
-    return mcu_name or DEFAULT_MCU
+def _named(option, spec):
+    """`NAME=VALUE` -> (NAME, VALUE); a bare VALUE is the main MCU's."""
+    name, sep, value = spec.partition("=")
+    if not sep:
+        return "mcu", spec
+    if not name.strip() or not value.strip():
+        raise click.UsageError("%s %s: expected NAME=VALUE" % (option, spec))
+    return name.strip(), value.strip()
+
+
+def _profiles(dictionaries, mcu_specs):
+    """{MCU name: firmware profile} from --mcu and --dictionary."""
+    profiles = {}
+    for spec in mcu_specs:
+        name, profile = _named("--mcu", spec)
+        if profile not in fwmcu.profile_names():
+            raise click.UsageError("--mcu %s: unknown firmware profile '%s' (built: %s)"
+                                   % (spec, profile, ", ".join(fwmcu.profile_names())))
+        if name in profiles:
+            raise click.UsageError("--mcu: MCU '%s' given twice" % name)
+        profiles[name] = profile
+    for spec in dictionaries:
+        name, path = ("mcu", spec) if os.path.exists(spec) else _named("--dictionary", spec)
+        if name in profiles:
+            raise click.UsageError("give --dictionary or --mcu for MCU '%s', not both" % name)
+        if not os.path.exists(path):
+            raise click.UsageError("--dictionary %s: no such file" % spec)
+        profiles[name] = profile_for_dictionary(load_dictionary(path))
+    return profiles
+
+
+def _numbers(option, specs, convert):
+    out = {}
+    for spec in specs:
+        name, value = _named(option, spec)
+        try:
+            out[name] = convert(value)
+        except ValueError:
+            raise click.UsageError("%s %s: '%s' is not a number" % (option, spec, value))
+    return out
+
+
+def _mcu_options(dictionaries, mcu_specs, drifts, offsets):
+    """SimOptions keywords for the MCUs: the main MCU's profile and clock,
+    and McuSettings per other MCU named on the command line."""
+    profiles = _profiles(dictionaries, mcu_specs)
+    drift = _numbers("--clock-drift", drifts, lambda v: int(round(float(v) * 1000)))
+    offset = _numbers("--clock-offset", offsets, int)
+    names = sorted((set(profiles) | set(drift) | set(offset)) - {"mcu"})
+    return {"profile": profiles.get("mcu", DEFAULT_MCU),
+            "drift_ppb": drift.get("mcu", 0), "clock_offset": offset.get("mcu", 0),
+            "mcus": {n: McuSettings(profiles.get(n), offset.get(n, 0), drift.get(n, 0))
+                     for n in names}}
 
 
 def _pulse_writer(f):
@@ -79,10 +143,16 @@ class _Progress:
 @click.argument("gcode", type=click.Path(exists=True, dir_okay=False))
 @click.option("--config", "config_path", type=click.Path(exists=True, dir_okay=False),
               default=DEFAULT_CONFIG, show_default="bundled examples/printer.cfg")
-@click.option("--dictionary", type=click.Path(exists=True, dir_okay=False),
-              help="Klipper data dictionary: picks the klipsim firmware for its MCU")
-@click.option("--mcu", "mcu_name", type=click.Choice(fwmcu.profile_names()),
-              help="klipsim firmware profile (default %s)" % DEFAULT_MCU)
+@click.option("--dictionary", "dictionaries", multiple=True, metavar="[NAME=]FILE",
+              help="Klipper data dictionary: picks the klipsim firmware for its MCU "
+                   "(NAME=FILE for [mcu NAME]; repeatable)")
+@click.option("--mcu", "mcu_specs", multiple=True, metavar="[NAME=]PROFILE",
+              help="klipsim firmware profile (%s; default %s); NAME=PROFILE for "
+                   "[mcu NAME]; repeatable" % (", ".join(fwmcu.profile_names()), DEFAULT_MCU))
+@click.option("--clock-drift", "drifts", multiple=True, metavar="NAME=PPM",
+              help="an MCU clock's rate error in ppm (NAME mcu: the main MCU); repeatable")
+@click.option("--clock-offset", "offsets", multiple=True, metavar="NAME=TICKS",
+              help="an MCU clock's ticks at host time 0; repeatable")
 @click.option("--board", default="rpi3", show_default=True,
               help="machine preset (rpi3, rpi4, rpi5, h616, x86-vm-2core) or TOML file")
 @click.option("--policy", default="klipper-default", show_default=True,
@@ -98,17 +168,20 @@ class _Progress:
 @click.option("--plot", "plot_path", type=click.Path(dir_okay=False),
               help="PNG: margin over time with spikes, per-thread CPU (needs matplotlib)")
 @click.option("--pulses", "pulses_path", type=click.Path(dir_okay=False),
-              help="CSV of executed step pulses (step_pin,clock,dir)")
+              help="CSV of executed step pulses (step_pin,clock,dir; clock in that "
+                   "MCU's ticks, other MCUs' pins as NAME:pin)")
 @click.option("--quiet", is_flag=True, help="no summary on stderr")
-def simulate_command(gcode, config_path, dictionary, mcu_name, board, policy, load_path,
-                     seed, transport, baud, report_path, plot_path, pulses_path, quiet):
+def simulate_command(gcode, config_path, dictionaries, mcu_specs, drifts, offsets, board,
+                     policy, load_path, seed, transport, baud, report_path, plot_path,
+                     pulses_path, quiet):
     """Run GCODE through Klipper's host on a simulated computer and our
     firmware; say whether the MCU would shut down ("Timer too close") and
     with how much margin every scheduled command arrived."""
     progress = _Progress(not quiet and sys.stderr.isatty())
     pulses_file = open(pulses_path, "wb") if pulses_path else None
     try:
-        options = SimOptions(profile=_profile(dictionary, mcu_name), board=board,
+        options = SimOptions(**_mcu_options(dictionaries, mcu_specs, drifts, offsets),
+                             board=board,
                              policy=policy, load=load_path, seed=seed,
                              transport=transport, baud=baud, progress=progress,
                              keep_pulses=False, on_pulses=_pulse_writer(pulses_file))

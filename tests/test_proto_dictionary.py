@@ -54,8 +54,10 @@ def test_profiles_have_required_constants():
     assert {"atmega2560", "stm32f407", "stm32f446", "rp2040"} <= set(msgproto.profile_names())
     for name in msgproto.profile_names():
         d = msgproto.load_profile(name)
-        for key in ("CLOCK_FREQ", "MCU", "ADC_MAX", "PWM_MAX", "STATS_SUMSQ_BASE",
-                    "STEPPER_STEP_BOTH_EDGE"):
+        keys = ("CLOCK_FREQ", "MCU", "ADC_MAX", "PWM_MAX", "STATS_SUMSQ_BASE")
+        if name != "linux":     # not claimed for the Linux-process MCU's profile
+            keys += ("STEPPER_STEP_BOTH_EDGE",)
+        for key in keys:
             assert key in d.config, (name, key)
         assert "static_string_id" in d.enumerations and d.pins
         assert d.lookup("queue_step").params == [("oid", "%c"), ("interval", "%u"),
@@ -67,6 +69,10 @@ def test_profiles_have_required_constants():
     stm = msgproto.load_profile("stm32f446")
     assert {n: m.msgid for n, m in rp.commands.items()} == \
         {n: m.msgid for n, m in stm.commands.items()}
+    linux = msgproto.load_profile("linux")      # Klipper's src/linux target
+    assert linux.clock_freq == 50_000_000 and linux.config["PWM_MAX"] == 1 << 15
+    assert {"gpiochip0/gpio17", "gpiochip3/gpio63", "analog7", "pwmchip1/pwm3"} <= set(linux.pins)
+    assert len(set(linux.pins.values())) == len(linux.pins)     # one number per pin
 
 
 def test_pin_enumeration_ranges():

@@ -28,7 +28,10 @@ def test_theos_orders_threads_by_nice():
     assert nice["serialq"] < nice["serialhdl"] < nice["main"] < nice["logger"]
     default = load_policy("klipper-default")
     assert all(default.thread(r).nice == 0 and default.thread(r).policy == "other"
-               for r in ROLES)
+               for r in ROLES if r != "linux_mcu")
+    # the Linux-process MCU sets SCHED_FIFO 49 itself (KLIPPER-FACTS 1)
+    linux = default.thread("linux_mcu")
+    assert (linux.policy, linux.priority) == ("fifo", 49)
 
 
 @pytest.mark.parametrize("doc, fragment", [

@@ -12,6 +12,14 @@ batch mode assumes 500, see golden/klipper/README.md) and a `_source` note.
   PWM_MAX 255, 30 GPIOs named gpio0..gpio29) and its static strings are
   stm32f446's (same firmware sources).
 
+- linux: Klipper's Linux-process MCU (src/linux, `[mcu host]`); message
+  ids and formats are stm32f446's; CLOCK_FREQ 50 MHz (the host's
+  monotonic clock, KLIPPER-FACTS 8) and PWM_MAX 1<<15 (src/linux's sysfs
+  hardware PWM); pin NAMES as the Linux target declares them
+  (gpiochipN/gpioM, analogN for iio ADC channels, pwmchipN/pwmM) for a
+  subset (4 GPIO chips of 64 lines, 8 ADC channels, 2 PWM chips of 4
+  channels); the pin NUMBERS are klipsim's own (they are internal).
+
 Run: python chelper/profiles/make_profiles.py
 """
 import json
@@ -65,6 +73,51 @@ def rp2040_profile(stm32):
     }
 
 
+LINUX_GPIO_CHIPS, LINUX_GPIO_LINES = 4, 64
+LINUX_ADC_CHANNELS = 8
+LINUX_PWM_CHIPS, LINUX_PWM_CHANNELS = 2, 4
+
+
+def linux_pins():
+    pins, number = {}, 0
+    for chip in range(LINUX_GPIO_CHIPS):
+        pins["gpiochip%d/gpio0" % chip] = [number, LINUX_GPIO_LINES]
+        number += LINUX_GPIO_LINES
+    pins["analog0"] = [number, LINUX_ADC_CHANNELS]
+    number += LINUX_ADC_CHANNELS
+    for chip in range(LINUX_PWM_CHIPS):
+        pins["pwmchip%d/pwm0" % chip] = [number, LINUX_PWM_CHANNELS]
+        number += LINUX_PWM_CHANNELS
+    return pins
+
+
+def linux_profile(stm32):
+    enums = {k: v for k, v in stm32["enumerations"].items() if k in PORTABLE_ENUMS}
+    enums["pin"] = linux_pins()
+    return {
+        "app": "Klipper",
+        "version": stm32.get("version", ""),
+        "build_versions": "",
+        "license": stm32.get("license", ""),
+        "commands": stm32["commands"],
+        "responses": stm32["responses"],
+        "enumerations": enums,
+        "config": {
+            "CLOCK_FREQ": 50000000,
+            "MCU": "linux",
+            "ADC_MAX": 4095,
+            "PWM_MAX": 1 << 15,
+            "STATS_SUMSQ_BASE": 256,
+        },
+        "move_count": BATCH_MOVE_COUNT,
+        "_source": ("not a Klipper build: message ids/formats and static strings "
+                    "from golden/klipper/dicts/stm32f446.dict; CLOCK_FREQ 50 MHz and "
+                    "PWM_MAX 32768 of Klipper's Linux-process MCU (src/linux); pin "
+                    "names as it declares them, a subset, numbered by klipsim; "
+                    "a pseudo-tty, so no SERIAL_BAUD/RECEIVE_WINDOW"),
+    }
+
+
 def write(name, profile):
     with open(os.path.join(HERE, name + ".json"), "w") as f:
         json.dump(profile, f, indent=1, sort_keys=True)
@@ -74,6 +127,7 @@ def write(name, profile):
 def main():
     profiles = {n: from_klipper_dict(n) for n in ("atmega2560", "stm32f407", "stm32f446")}
     profiles["rp2040"] = rp2040_profile(profiles["stm32f446"])
+    profiles["linux"] = linux_profile(profiles["stm32f446"])
     for name, profile in sorted(profiles.items()):
         write(name, profile)
 

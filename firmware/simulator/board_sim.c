@@ -230,6 +230,43 @@ int fw_run_until(struct mcu *m, uint64_t until, int stop_on_output)
     return FW_RUN_REACHED;
 }
 
+/* A process MCU that gets the CPU at `now_clock` (maybe after some of its
+ * timers were due): the clock jumps there and every due timer runs at
+ * that time, in a row, as long as timers stay due (the late-repeat rule
+ * may shut it down).  Returns the dispatches made. */
+uint64_t fw_run_late(struct mcu *m, uint64_t now_clock)
+{
+    struct board *b = m->board;
+    uint64_t before = b->dispatches;
+    uint32_t repeats = 0;
+    jmp_buf jb;
+    m->shutdown_jmp = &jb;
+    if (setjmp(jb)) {
+        sched_run_shutdown(m);
+        return b->dispatches - before;
+    }
+    if (now_clock > b->now)
+        b->now = now_clock;
+    for (;;) {
+        if (m->tasks_pending)
+            sched_run_tasks(m);
+        if ((int32_t)(m->timer_list->waketime - (uint32_t)b->now) > 0)
+            break;
+        sched_check_late_repeat(m, repeats);
+        repeats++;
+        b->dispatches++;
+        sched_dispatch_head(m);
+    }
+    return b->dispatches - before;
+}
+
+uint64_t fw_next_timer(struct mcu *m)
+{
+    struct board *b = m->board;
+    int32_t ahead = (int32_t)(m->timer_list->waketime - (uint32_t)b->now);
+    return (uint64_t)((int64_t)b->now + ahead);
+}
+
 /* ---- the host side of the serial link ---- */
 
 /* Consume the tx buffer if it holds exactly the acks for blocks

@@ -48,6 +48,12 @@ uint64_t fw_now(struct mcu *m);
 uint32_t fw_clock_freq(struct mcu *m);
 void fw_receive(struct mcu *m, const uint8_t *data, size_t len);
 int fw_run_until(struct mcu *m, uint64_t clock, int stop_on_output);
+/* A process MCU scheduled late: jump the clock to `now_clock` and run
+ * every due timer at that time (Linux MCU late-repeat rule: 20 repeats,
+ * a next timer 100 ms in the past shuts down).  Returns dispatches. */
+uint64_t fw_run_late(struct mcu *m, uint64_t now_clock);
+/* The head timer's waketime as a 64-bit clock (may be before now). */
+uint64_t fw_next_timer(struct mcu *m);
 
 /* The host side of the serial link, for speed: `nmsgs` messages given
  * as integers (message id then parameters, VLQ-encoded here with the

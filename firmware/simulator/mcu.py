@@ -132,6 +132,17 @@ class Firmware:
         return lib.fw_run_until(self._mcu, clock, 1 if stop_on_output else 0) \
             == lib.FW_RUN_OUTPUT
 
+    def run_late(self, clock):
+        """A process MCU got the CPU at `clock`: the clock jumps there and
+        every timer due by then runs at that time (fw_run_late: the Linux
+        MCU's late-repeat rule applies). Returns the timer dispatches."""
+        return lib.fw_run_late(self._mcu, clock)
+
+    @property
+    def next_timer(self):
+        """The earliest timer's waketime (64-bit clock; may be past)."""
+        return lib.fw_next_timer(self._mcu)
+
     def receive(self, data):
         """Bytes from the host, processed at the current clock."""
         lib.fw_receive(self._mcu, data, len(data))

@@ -50,6 +50,7 @@ void sched_timer_reset(struct mcu *m);
 void sched_init(struct mcu *m);
 void sched_run_tasks(struct mcu *m);
 void sched_dispatch_head(struct mcu *m);
+void sched_check_late_repeat(struct mcu *m, uint32_t repeats);
 /* Shutdown with a static string; the string is looked up in the table
  * dictgen generated, so use a literal. */
 #define shutdown(m, msg) sched_shutdown((m), static_string_id(msg))

@@ -14,6 +14,11 @@
 #include "board.h"
 
 #define PERIODIC_MS 100   /* Klipper re-arms its periodic timer every 100 ms */
+/* Klipper's Linux-process MCU (src/linux) dispatches due timers in a row;
+ * after 20 such repeats, a next timer more than 100 ms in the past shuts
+ * it down (KLIPPER-FACTS 3.1). */
+#define LATE_REPEATS 20
+#define LATE_PAST_MS 100
 
 uint32_t sched_ms_ticks(struct mcu *m, uint32_t ms)
 {
@@ -63,6 +68,18 @@ void sched_dispatch_head(struct mcu *m)
     m->timer_list = t->next;
     if (t->func(m, t) == SF_RESCHEDULE)
         sched_insert_timer(m, t);
+}
+
+/* One more timer of a late run of due timers (a Linux-process MCU that
+ * got the CPU late): every LATE_REPEATS in a row the head timer must not
+ * be more than LATE_PAST_MS in the past. */
+void sched_check_late_repeat(struct mcu *m, uint32_t repeats)
+{
+    if (!repeats || repeats % LATE_REPEATS)
+        return;
+    uint32_t behind = timer_read_time(m) - m->timer_list->waketime;
+    if ((int32_t)behind > (int32_t)sched_ms_ticks(m, LATE_PAST_MS))
+        shutdown(m, "Rescheduled timer in the past");
 }
 
 void sched_wake_tasks(struct mcu *m)
