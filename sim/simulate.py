@@ -19,7 +19,11 @@ Contract: `simulate(gcode, config, SimOptions(...))` builds
 - a get_clock query every 0.9839 s (FACTS 2.4) answered through the
   link and handled in serialhdl, where it feeds the host's clock
   regression (clocksync.py; SimOptions.clock_sync="exact" gives the host
-  the true MCU clock instead).
+  the true MCU clock instead);
+- the other responses (analog_in_state) handled in serialhdl by the
+  host's objects (heater control, whose PWM updates go from there to the
+  serial queue), and a thermal plant per heater (sim/thermal.py) that
+  the firmware's heater pins heat and its ADC reads.
 It runs the kernel until the firmware shut down or the print finished
 (input done, link idle, MCU past the last scheduled clock) and returns a
 SimResult whose `report()` is the JSON verdict (sim/report.py).
@@ -48,7 +52,8 @@ from .mcu_node import McuNode
 from .policy import load_policy
 from .reactor_sim import ReactorLivelock, SimReactor
 from .report import PulseCounts
-from .serial_link import MIN_REQTIME_DELTA, SerialQueue, Wire
+from .serial_link import HEATER, MIN_REQTIME_DELTA, PINS, SerialQueue, Wire
+from .thermal import Thermals, plants_for
 
 FAULT_STREAM = 0xFA17           # second key of the faults' seed sequence
 GET_CLOCK_PERIOD = 0.9839      # clocksync.py query period (FACTS 2.4)
@@ -216,6 +221,7 @@ class Simulation:
         and logs one "Stats" record (work charged, nothing sent)."""
         self.link.meter.extra_ns += self.options.costs.stats_ns
         self.link.meter.log_records += 1
+        self.printer.stats(eventtime)
         return eventtime + STATS_PERIOD
 
     def _get_clock(self, eventtime):
@@ -246,6 +252,9 @@ class Simulation:
             self.serialq.tty_out = self.tty
         if isinstance(self.clock_source, RegressionClockSource):
             self.serialhdl.handlers["clock"] = self._handle_clock
+        self.serialhdl.attach_host(mcu, self.link, self.serialq)
+        self.thermals = Thermals(self.fw, plants_for(self.printer, self.fw))
+        self.node.set_thermals(self.thermals)
         self.stepgens = {s.oid: StepGenThread(host, costs, s.name)
                          for s in self.printer.motion.steppers}
         self.main = MainThread(host, self.reactor, self.link, costs, {mcu: self.serialq},
@@ -317,7 +326,18 @@ class Simulation:
                 "time_s": round(t_ns / NS_PER_S, 6),
                 "gcode_line": self.feed.line_at(t_ns),
                 "late_command": late,
+                "deadline_class": self._deadline_class(),
                 "starved_thread": self._starved_thread(stage)}
+
+    def _deadline_class(self):
+        """The deadline class the shutdown came from: the first late
+        command's, or the pin whose max_duration ran out."""
+        oid = self.node.missed_update_oid()
+        if oid is not None:
+            return HEATER if oid in self.serialq.heater_oids else PINS
+        if self.node.first_late is not None:
+            return self.node.first_late[0].klass
+        return None
 
     def _late_command(self):
         """The first command that reached the MCU after its clock, and
