@@ -322,11 +322,14 @@ class Simulation:
         reason, clock = self.node.shutdown
         t_ns = self.clock.time_ns(clock)
         late, stage = self._late_command()
+        klass = self._deadline_class()
+        if stage is None and klass == HEATER:
+            stage = "serialhdl"       # a heater refresh that never came
         return {"reason": reason, "mcu": "mcu", "clock": clock,
                 "time_s": round(t_ns / NS_PER_S, 6),
                 "gcode_line": self.feed.line_at(t_ns),
                 "late_command": late,
-                "deadline_class": self._deadline_class(),
+                "deadline_class": klass,
                 "starved_thread": self._starved_thread(stage)}
 
     def _deadline_class(self):
@@ -342,7 +345,8 @@ class Simulation:
     def _late_command(self):
         """The first command that reached the MCU after its clock, and
         which stage held it: the host produced it too late to be sent
-        MIN_REQTIME_DELTA ahead ("main": main thread or step generation),
+        MIN_REQTIME_DELTA ahead ("main": main thread or step generation;
+        "serialhdl" for heater updates, which that thread sends),
         or it was queued in time and left late ("serialq": the serial
         thread, or acks held up by the tty worker)."""
         if self.node.first_late is None:
@@ -351,7 +355,10 @@ class Simulation:
         freq = self.clock.freq
         due_ns = self.clock.time_ns(msg.sched)
         send_by_ns = due_ns - int(MIN_REQTIME_DELTA * NS_PER_S)
-        stage = "main" if msg.queued_ns > send_by_ns else "serialq"
+        # heater updates come from serialhdl (their init value, queued at
+        # connect, time 0, from the main thread)
+        producer = "serialhdl" if msg.klass == HEATER and msg.queued_ns else "main"
+        stage = producer if msg.queued_ns > send_by_ns else "serialq"
         return {"name": msg.name, "oid": msg.args.get("oid"),
                 "margin_ms": round((msg.sched - self.clock.clock(arrival_ns)) * 1000. / freq, 4),
                 "due_s": round(due_ns / NS_PER_S, 6),
@@ -369,6 +376,8 @@ class Simulation:
         stages = {
             "main": [self.main.thread] + [s.thread for s in self.stepgens.values()],
             "serialq": [self.serialq.thread],
+            # the heater path: report read (serialq, tty) -> serialhdl
+            "serialhdl": [self.serialhdl.thread, self.serialq.thread, self.tty.thread],
         }
         klipper = stages.get(stage) or (
             [self.main.thread, self.serialq.thread, self.serialhdl.thread,
