@@ -210,3 +210,38 @@ def test_reference_print_with_m190_m109_is_ok():
     assert result.print_time > meta["klippy_exit_print_time_s"] + 60.
     assert report["scheduled_commands"]["heater_pwm"] > 1000
     assert report["margins_ms"]["heater_pwm"] > 0.
+
+
+def test_stalled_main_thread_turns_the_heater_off_without_shutdown(tmp_path, gcode_file,
+                                                                     heated):
+    """FACTS 2.7: the main thread's 1 s stats call proves it alive; after
+    5 s without it, set_pwm (serialhdl thread) sends 0. A FIFO hog on the
+    main thread's only CPU for 8 s: the extruder cools, no MCU error, and
+    it heats again once the main thread runs."""
+    sim = heated[0]
+    start = sim.feed.timeline_line.index("heat.gcode:%d" % FIRST_MOVE_LINE)
+    at = round(sim.feed.timeline_ns[start] / 1e9 + 5., 1)
+    policy = tmp_path / "main-cpu0.toml"
+    policy.write_text("[threads.main]\ncpus = [0]\n")
+    load = tmp_path / "hog-cpu0.toml"
+    load.write_text('[[spike]]\nname = "hog"\nat_s = %r\nduration_ms = 8000\nthreads = 1\n'
+                    'policy = "fifo"\npriority = 50\ncpus = [0]\n' % at)
+    samples, box = [], {}
+
+    def progress(t):
+        s = box["sim"]
+        samples.append((t, s.thermals.temperatures()["extruder"],
+                        s.printer.heaters.lookup("extruder").last_pwm_value))
+    box["sim"] = stalled = Simulation(gcode_file, CONFIG, SimOptions(
+        profile=PROFILE, load=str(load), policy=str(policy),
+        board=board_without_rt_throttling(tmp_path), progress=progress))
+    result = stalled.run()
+    assert result.shutdown is None
+    # the last stats call before the hog was at most 1 s before it: the
+    # heater is off from at + 5 s (+ a report and its pwm_delay) on
+    off = [(t, temp) for t, temp, duty in samples if at + 6.7 < t < at + 8.]
+    assert off and all(duty == 0. for t, _temp, duty in samples if at + 6.7 < t < at + 8.)
+    temps = [temp for _t, temp in off]
+    assert all(b < a for a, b in zip(temps, temps[1:]))          # cooling
+    on = [duty for t, _temp, duty in samples if at + 9. < t < at + 10.]
+    assert on and max(on) > 0.5                                   # heating again
