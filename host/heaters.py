@@ -73,7 +73,6 @@ class Heater:
         self.last_pwm_value = 0.
         self.next_pwm_time = 0.
         self.verify_mainthread_time = -999.   # until the first stats call
-        self.pwm_updates = 0
 
     def _read_sensor(self, section, hw):
         sensor_type = section.getchoice("sensor_type", sorted(SENSORS))
@@ -121,7 +120,6 @@ class Heater:
         pwm_time = read_time + PWM_DELAY
         self.next_pwm_time = pwm_time + MAX_HEAT_TIME - (3. * PWM_DELAY + 0.001)
         self.last_pwm_value = value
-        self.pwm_updates += 1
         self.pwm.set_pwm(pwm_time, value)
 
     # ---- the main thread ---------------------------------------------------------

@@ -14,6 +14,10 @@ class SimulatedInputs:
         self.adc_pins = {}           # analog oid -> pin name
         self.driven_adc = set()      # pin numbers set by a thermal model
 
+    def _driven(self, pin):
+        number = pin if isinstance(pin, int) else self.fw.pin(pin)
+        return number in self.driven_adc
+
     def note(self, name, args):
         """Update pins for a command before the firmware runs it."""
         if name == "config_endstop":
@@ -26,6 +30,6 @@ class SimulatedInputs:
                 self.fw.set_input(pin, 0 if args["pin_value"] else 1)
         elif name == "query_analog_in" and args["sample_count"]:
             pin = self.adc_pins.get(args["oid"])
-            if pin is not None and self.fw.pin(pin) not in self.driven_adc:
+            if pin is not None and not self._driven(pin):
                 middle = (args["min_value"] + args["max_value"]) // 2 // args["sample_count"]
                 self.fw.set_adc(pin, min(middle, self.adc_max))

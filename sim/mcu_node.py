@@ -32,7 +32,7 @@ from ..firmware.simulator import mcu as fwmcu
 from ..chelper import msgproto
 from .inputs import SimulatedInputs
 from .line_faults import LineFaults
-from .serial_link import CLASSES, queue_step_base, split_blocks_tolerant
+from .serial_link import CLASSES, HEATER, queue_step_base, split_blocks_tolerant
 
 SEQ_MASK = msgproto.MESSAGE_SEQ_MASK
 
@@ -140,9 +140,11 @@ class McuNode:
                 n = a["count"]
                 end = (queue_step_base(a, msg.req_clock) + n * a["interval"]
                        + a["add"] * (n * (n - 1) // 2))
-            if end > self.last_sched_clock and msg.name != "trsync_set_timeout":
-                # (trsync extensions go on while the trsync reports; they
-                # do not keep the print alive)
+            if end > self.last_sched_clock and msg.name != "trsync_set_timeout" \
+                    and msg.klass != HEATER:
+                # (trsync extensions go on while the trsync reports, heater
+                # updates while a heater is on; they do not keep the print
+                # alive)
                 self.last_sched_clock = end
         if worst is not None:
             self.margins.series.append((self.kernel.now, worst))

@@ -253,7 +253,7 @@ class Simulation:
         if isinstance(self.clock_source, RegressionClockSource):
             self.serialhdl.handlers["clock"] = self._handle_clock
         self.serialhdl.attach_host(mcu, self.link, self.serialq)
-        self.thermals = Thermals(self.fw, plants_for(self.printer, self.fw))
+        self.thermals = Thermals(self.fw, plants_for(self.printer, mcu, self.fw))
         self.node.set_thermals(self.thermals)
         self.stepgens = {s.oid: StepGenThread(host, costs, s.name)
                          for s in self.printer.motion.steppers}

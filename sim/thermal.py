@@ -3,8 +3,9 @@ the heater pin as the firmware drives it, read back through the heater's
 thermistor by the firmware's ADC.
 
 Contract: `Thermals(firmware, plants)` with one `HeaterPlant` per heater
-(`plants_for(printer, firmware)` builds them from the host's heaters:
-pins, inversion, thermistor curve with its pullup and inline resistor).
+(`plants_for(printer, mcu, firmware)` builds them from the host's
+heaters on that MCU: pins, inversion, thermistor curve with its pullup
+and inline resistor).
 `update()` is called whenever the firmware's clock has moved (the MCU
 node does it after each run); once UPDATE_PERIOD of MCU time has passed
 since the last update it takes the GPIO events the firmware recorded,
@@ -120,12 +121,15 @@ class Thermals:
         return {p.name: p.temp for p in self.plants}
 
 
-def plants_for(printer, firmware):
-    """A plant per host heater (on the main MCU), from its configuration."""
+def plants_for(printer, mcu, firmware):
+    """A plant per host heater whose pin and sensor are on `mcu` (the
+    host's MCU object that `firmware` plays), from its configuration."""
     adc_max = int(firmware.dictionary.constant("ADC_MAX", 4095))
     plants = []
     for name, heater in sorted(printer.heaters.heaters.items()):
         pwm, adc = heater.pwm, heater.adc
+        if pwm.mcu is not mcu or adc.mcu is not mcu:
+            continue      # (a heater split over two MCUs is not modelled)
         kind = BED if heater.section_name == "heater_bed" else HOTEND
         plants.append(HeaterPlant(
             name, kind, firmware.pin(pwm.mcu.resolve_pin(pwm.pin)), pwm.invert,
