@@ -20,7 +20,7 @@ Contract: `McuNode(kernel, firmware, clock, wire_out, on_output, poll_ns)`
   non-trigger level, see sim/inputs.py) and ADC inputs read the
   middle of the allowed range, so no sensor check trips, except the
   heaters' sensors when `set_thermals(thermals)` installed a thermal model
-  (sim/thermal.py): it is updated every time the firmware's clock moved;
+  (sim/thermal.py): it is told every time the firmware's clock moved;
 - `shutdown` holds (reason, clock) once the firmware shut down;
   `missed_update_oid()` names the digital-out pin whose max_duration
   deadline is that clock (for "Missed scheduling of next digital out

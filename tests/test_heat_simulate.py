@@ -4,6 +4,7 @@ serial queue path as the "heater_pwm" deadline class, and starving that
 path ends in the MCU errors Klipper users know (KLIPPER-FACTS 2.7, 7):
 "Timer too close" for a late update, "Missed scheduling of next digital
 out event" when no update comes within the pin's 3 s max_duration."""
+import math
 import os
 
 import pytest
@@ -82,7 +83,7 @@ def test_m109_waits_until_the_extruder_is_at_target(heated):
     before = [temps["extruder"] for t, temps, _next in samples if t < move_s]
     # full power from ambient needs tau * ln(gain / (gain - rise)) seconds
     rise = TARGET - AMBIENT_TEMP
-    full_power_s = HOTEND.tau * __import__("math").log(HOTEND.gain / (HOTEND.gain - rise))
+    full_power_s = HOTEND.tau * math.log(HOTEND.gain / (HOTEND.gain - rise))
     assert move_s > full_power_s
     # M109 returns within PID_SETTLE_DELTA (1 C) of the target, on the
     # smoothed reading, which trails the plant by up to a degree or so
