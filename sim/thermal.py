@@ -26,6 +26,10 @@ printers' heat-up (not any specific one):
   ambient, tau 120 s (gain 360 C: ~85 s from 25 to 210 C at full power);
 - bed ([heater_bed]): 0.8 C/s from ambient, tau 250 s (gain 200 C:
   ~50 s from 25 to 60 C).
+A heater whose max_temp is within REACH_MARGIN (50 C) of that full-power
+steady state gets a larger gain (and tau = gain / rate, same heating
+rate): real heaters are sized to reach their max_temp, and an unreachable
+target would make M109 wait forever (verify_heater is not modelled).
 No sensor lag, no heat lost to the filament or the part-cooling fan.
 """
 import math
@@ -33,6 +37,7 @@ from dataclasses import dataclass
 
 AMBIENT_TEMP = 25.
 UPDATE_PERIOD = 0.020      # s of MCU time between plant updates
+REACH_MARGIN = 50.         # C: full-power steady state above max_temp, at least
 
 
 @dataclass(frozen=True)
@@ -43,6 +48,11 @@ class PlantKind:
     @property
     def gain(self):
         return self.rate * self.tau      # steady state above ambient at full power
+
+    def reaching(self, max_temp):
+        """This kind, able to exceed max_temp by REACH_MARGIN at full power."""
+        gain = max(self.gain, max_temp + REACH_MARGIN - AMBIENT_TEMP)
+        return PlantKind(self.rate, gain / self.rate)
 
 
 HOTEND = PlantKind(rate=3.0, tau=120.)
@@ -130,7 +140,7 @@ def plants_for(printer, mcu, firmware):
         pwm, adc = heater.pwm, heater.adc
         if pwm.mcu is not mcu or adc.mcu is not mcu:
             continue      # (a heater split over two MCUs is not modelled)
-        kind = BED if heater.section_name == "heater_bed" else HOTEND
+        kind = (BED if heater.section_name == "heater_bed" else HOTEND).reaching(heater.max_temp)
         plants.append(HeaterPlant(
             name, kind, firmware.pin(pwm.mcu.resolve_pin(pwm.pin)), pwm.invert,
             firmware.pin(adc.mcu.resolve_pin(adc.pin)), heater.thermistor,

@@ -68,3 +68,10 @@ def test_adc_value_reads_back_the_temperature():
     p.step_to(40 * FREQ)
     fraction = p.adc_value() / ADC_MAX
     assert p.thermistor.calc_temp(fraction) == pytest.approx(p.temp, abs=0.5)
+
+
+def test_every_allowed_target_is_reachable():
+    assert HOTEND.reaching(250.) == HOTEND          # 25 + 360 C is well above 300
+    hot = HOTEND.reaching(450.)
+    assert hot.rate == HOTEND.rate
+    assert AMBIENT_TEMP + hot.gain == pytest.approx(450. + 50.)
