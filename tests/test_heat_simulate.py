@@ -246,3 +246,17 @@ def test_stalled_main_thread_turns_the_heater_off_without_shutdown(tmp_path, gco
     assert all(b < a for a, b in zip(temps, temps[1:]))          # cooling
     on = [duty for t, _temp, duty in samples if at + 9. < t < at + 10.]
     assert on and max(on) > 0.5                                   # heating again
+
+
+def test_cli_names_the_heater_deadline_class(tmp_path, gcode_file, heated):
+    from click.testing import CliRunner
+    from klipsim.cli import main
+    at = round(quiet_update(heated) + 0.05, 3)
+    report = tmp_path / "report.json"
+    result = CliRunner().invoke(main, [
+        "simulate", gcode_file, "--config", CONFIG, "--mcu", PROFILE,
+        "--board", board_without_rt_throttling(tmp_path),
+        "--load", spike(tmp_path, at, 3500), "--report", str(report)])
+    assert result.exit_code == 3, result.output
+    assert "deadline class heater_pwm" in result.stderr
+    assert '"deadline_class": "heater_pwm"' in report.read_text()
