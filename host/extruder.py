@@ -145,7 +145,7 @@ class Extruder:
         self.last_position = move.end_pos[3]
 
     def get_status(self):
-        return {"target": self.heater.target, "temperature": 0.,
+        return {"target": self.heater.target, "temperature": self.heater.smoothed_temp,
                 "can_extrude": True,
                 "pressure_advance": self.extruder_stepper.pressure_advance,
                 "smooth_time": self.extruder_stepper.smooth_time}

@@ -15,7 +15,8 @@ reactor's time stands still the timer runs only once: the first time the
 reactor gets control (after the first block of input). Klipper's batch
 run does the same as long as it finishes within about a second of wall
 time (its timer first fires 0.1 s after start, then every second).
-Heaters never read a temperature offline: only targets count.
+Heaters never read a temperature offline (their temperature stays 0):
+only targets count there; in simulate mode a hot heater keeps its fan on.
 """
 from .configfile import ConfigError
 from .fan import Fan, FanUser
@@ -42,9 +43,8 @@ class HeaterFan(FanUser):
 
     def _check(self, eventtime):
         speed = 0.
-        current_temp = 0.   # no temperature readings offline
         for heater in self.heaters:
-            if heater.target or current_temp > self.heater_temp:
+            if heater.target or heater.get_temp(eventtime) > self.heater_temp:
                 speed = self.fan_speed
         if speed != self.last_speed:
             self.last_speed = speed

@@ -11,7 +11,10 @@ carries the CRC32 of the configuration lines joined by newlines.
 
 Messages leave through a `link` (compile mode: a stream writer; simulate
 mode: the simulated serial queue): `link.send(mcu, name, args, req_clock,
-min_clock)`.
+min_clock)`. Responses come back through `handle_response(name, args)`,
+called by whoever reads the MCU's output (simulate: the serialhdl thread;
+compile mode has no MCU, so nothing ever arrives); objects subscribe with
+`register_response(name, oid, callback)`.
 """
 import zlib
 
@@ -45,6 +48,7 @@ class MCU:
         self._config_callbacks = []
         self._config_cmds = []
         self._init_cmds = []
+        self._responses = {}             # (name, oid) -> callback(args)
 
     # ---- identity and clocks --------------------------------------------
     def create_oid(self):
@@ -88,6 +92,18 @@ class MCU:
         if self.resolve_pin(pin) not in self.dictionary.pins:
             raise MCUError("%s: pin '%s' is not a pin of MCU '%s' (%s)"
                            % (where, pin, self.name, self.dictionary.mcu))
+
+    # ---- responses --------------------------------------------------------
+    def register_response(self, name, oid, callback):
+        self._responses[(name, oid)] = callback
+
+    def handle_response(self, name, args):
+        """A decoded response from the MCU; False when nobody subscribed."""
+        callback = self._responses.get((name, args.get("oid")))
+        if callback is None:
+            return False
+        callback(args)
+        return True
 
     # ---- configuration --------------------------------------------------
     def register_config_callback(self, callback):
@@ -202,8 +218,24 @@ class SoftPwm:
         self.last_clock = clock
 
 
+def extend_clock32(clock32, near):
+    """The 64-bit clock whose low 32 bits are clock32, closest to `near`."""
+    full = (near & ~0xFFFFFFFF) | clock32
+    if full < near - (1 << 31):
+        full += 1 << 32
+    elif full > near + (1 << 31):
+        full -= 1 << 32
+    return full
+
+
 class AnalogIn:
-    """An ADC input sampled periodically by the MCU (thermistors)."""
+    """An ADC input sampled periodically by the MCU (thermistors).
+
+    Each analog_in_state report carries the sum of sample_count samples
+    and next_clock, the start of the next reading; the reading it carries
+    started report_time earlier. `setup_callback(f)` gets f(read_time,
+    fraction) per report: read_time is the reading's start as print
+    time, fraction the mean sample over the ADC's full scale."""
 
     def __init__(self, mcu, pin, sample_time, sample_count, report_time,
                  min_fraction, max_fraction, range_check_count):
@@ -216,26 +248,47 @@ class AnalogIn:
         self.max_fraction = max_fraction
         self.range_check_count = range_check_count
         self.oid = None
+        self.callback = None
+        self.max_adc = 1
+        self.rest_ticks = 0
+        self.next_clock = 0      # expected next_clock of the next report (64 bit)
         mcu.register_config_callback(self._build_config)
+
+    def setup_callback(self, callback):
+        self.callback = callback
 
     def _build_config(self):
         self.oid = self.mcu.create_oid()
         self.mcu.add_config_cmd("config_analog_in", {"oid": self.oid, "pin": self.pin})
-        max_adc = self.sample_count * self.mcu.get_constant("ADC_MAX")
+        self.max_adc = max_adc = self.sample_count * self.mcu.get_constant("ADC_MAX")
         min_value = max(0, min(0xffff, int(self.min_fraction * max_adc)))
         max_value = max(0, min(0xffff, int(-(-self.max_fraction * max_adc // 1))))
         est = self.mcu.estimated_print_time(0.)
         first_clock = (self.mcu.print_time_to_clock(int(est + QUERY_SLOT_LEAD))
                        + self.mcu.seconds_to_clock(self.oid * QUERY_SLOT_STEP))
+        self.rest_ticks = self.mcu.seconds_to_clock(self.report_time)
+        self.next_clock = first_clock + self.rest_ticks
         self.mcu.add_config_cmd("query_analog_in", {
             "oid": self.oid,
             "clock": first_clock & 0xffffffff,
             "sample_ticks": self.mcu.seconds_to_clock(self.sample_time),
             "sample_count": self.sample_count,
-            "rest_ticks": self.mcu.seconds_to_clock(self.report_time),
+            "rest_ticks": self.rest_ticks,
             "bytes_per_report": 2,
             "min_value": min_value, "max_value": max_value,
             "range_check_count": self.range_check_count}, is_init=True)
+        self.mcu.register_response("analog_in_state", self.oid, self._handle_state)
+
+    def _handle_state(self, args):
+        """An analog_in_state report (on the thread reading responses)."""
+        values = args["values"]
+        next_clock = extend_clock32(args["next_clock"], self.next_clock)
+        self.next_clock = next_clock + self.rest_ticks
+        if self.callback is None or len(values) < 2:
+            return
+        total = values[-2] | (values[-1] << 8)      # the newest sum, 16-bit LE
+        read_time = self.mcu.clock_to_print_time(next_clock - self.rest_ticks)
+        self.callback(read_time, total / self.max_adc)
 
 
 REASON_ENDSTOP_HIT = 1          # mcu.py trsync reasons

@@ -16,7 +16,7 @@ from .configfile import ConfigError
 from .extruder import Extruder, ExtruderCommands, ExtruderStepper
 from .gcode_move import GCodeMove
 from .hardware import Hardware
-from .heaters import Heaters
+from .heaters import Heaters, TemperatureCommands
 from .homing import Homing
 from .kinematics import load_kinematics
 from .mcu import MCU
@@ -35,12 +35,13 @@ class Printer:
         mcus = self._make_mcus(config, dictionaries, link,
                                lambda name: sources.get(name, clock_source))
         self.hw = Hardware(mcus, self.motion)
-        self.heaters = Heaters()
+        self.heaters = Heaters(reactor, link.can_pause)
         self.objects = {}            # section name -> extras object
         self._load_optional_sections()
         self.toolhead = self._make_toolhead(reactor)
         self.extruders = self._make_extruders()
         self.toolhead.set_extruder(self.extruders[0], 0.)
+        self.heaters.toolhead = self.toolhead
         self.motion.update_kin_flush_delay()
         self.gcode_move = GCodeMove(self.toolhead, dispatcher,
                                     self.hw.stepper_enable,
@@ -162,30 +163,7 @@ class Printer:
 
     # ---- commands -------------------------------------------------------------
     def _register_commands(self, d):
-        for name in ("M104", "M109"):
-            d.register(name, self._cmd_set_extruder_temp)
-        for name in ("M140", "M190"):
-            d.register(name, self._cmd_set_bed_temp)
-
-    def _cmd_set_extruder_temp(self, cmd):
-        # No wait in offline runs: no ADC readings (Klipper's batch mode).
-        index = cmd.get_int("T", 0, minval=0)
-        if index >= len(self.extruders):
-            raise cmd.error("Extruder not configured")
-        self._set_target(cmd, self.extruders[index].heater)
-
-    def _cmd_set_bed_temp(self, cmd):
-        heater = self.heaters.lookup("heater_bed")
-        if heater is None:
-            return
-        self._set_target(cmd, heater)
-
-    @staticmethod
-    def _set_target(cmd, heater):
-        try:
-            heater.set_target(cmd.get_float("S", 0.))
-        except ValueError as e:
-            raise cmd.error(str(e))
+        self.temperature_commands = TemperatureCommands(self, d)
 
     def status(self):
         """The `printer` object seen by macros (a subset of Klipper's)."""
@@ -225,8 +203,13 @@ class Printer:
         for extruder in self.extruders:
             status[extruder.name] = extruder.get_status()
         for heater in self.heaters.heaters.values():
-            status.setdefault(heater.name, {"target": heater.target, "temperature": 0.})
+            status.setdefault(heater.name, {"target": heater.target,
+                                            "temperature": heater.smoothed_temp})
         return status
+
+    def stats(self, eventtime):
+        """Klipper's 1 s stats timer (main thread): what objects do there."""
+        self.heaters.stats(eventtime)
 
     # ---- run ------------------------------------------------------------------
     def calibrate_clocks(self, eventtime):

@@ -1,5 +1,7 @@
-"""Thermistor models: temperature <-> ADC fraction for the ADC range check
-that the MCU enforces (query_analog_in min_value/max_value).
+"""Thermistor models: temperature <-> ADC fraction, for the ADC range check
+that the MCU enforces (query_analog_in min_value/max_value), for reading
+the temperature of an analog_in_state report (calc_temp), and for the
+simulated sensor (sim/thermal.py).
 
 Steinhart-Hart: 1/T = c1 + c2*ln(R) + c3*ln(R)^3 (T in kelvin), fitted
 through three (temperature, resistance) points; a beta model is the case
@@ -13,6 +15,8 @@ import math
 
 KELVIN = 273.15
 DEFAULT_PULLUP = 4700.
+ADC_FRACTION_MIN = 0.00001   # calc_temp: fractions are clamped to this margin
+MIN_RESISTANCE = 1e-6        # ... and resistances to a positive value
 
 # name -> ('points', ((t1, r1), (t2, r2), (t3, r3))) or ('beta', (t, r, beta))
 SENSORS = {
@@ -79,6 +83,17 @@ class Thermistor:
             return 1.
         r = self.resistance(temp) + self.inline_resistor
         return r / (self.pullup + r)
+
+
+    def calc_temp(self, adc):
+        """Temperature (C) for an ADC fraction: the inverse of calc_adc.
+        The fraction is kept off 0 and 1, where the divider's resistance
+        is 0 or infinite."""
+        adc = max(ADC_FRACTION_MIN, min(1. - ADC_FRACTION_MIN, adc))
+        r = self.pullup * adc / (1. - adc) - self.inline_resistor
+        ln_r = math.log(max(r, MIN_RESISTANCE))
+        inv_t = self.c1 + self.c2 * ln_r + self.c3 * ln_r ** 3
+        return 1. / inv_t - KELVIN
 
 
 def make_thermistor(sensor_type, pullup=DEFAULT_PULLUP, inline_resistor=0.):

@@ -19,6 +19,7 @@ Simulate mode (`klipsim simulate`, the host on the virtual CPU):
                        tty-kworker threads; costs.py the cost model
 - serial_link.py       serialqueue + wire model; line_faults.py faults
 - mcu_node.py          one firmware on its own clock, margins
+- thermal.py           heaters' thermal plants: pin levels in, ADC out
 - clocksync.py         MCU clock mapping and the host's regression
 - report.py, plot.py, simulate_cli.py  verdict JSON, plot, command
 Other modules here (execute*.py, batch.py, *_cli.py) drive the firmware

@@ -27,6 +27,12 @@ estimates):
 * A Linux-process MCU (klipper_mcu, C): 3 us per wake-up (poll/timerfd
   return), 0.5 us per timer callback and 2 us per received block
   (estimates, of the order of the serialqueue thread's figures).
+* A response the host's objects handle in serialhdl (analog_in_state:
+  ADC sum -> thermistor temperature -> smoothing -> PID -> maybe
+  set_pwm under the heater's lock) 20 us on top of the parse (estimate:
+  a few dozen float operations and calls, less than one G-code line's
+  planning); a message it sends costs message_py_ns like the main
+  thread's.
 """
 from dataclasses import dataclass, field
 
@@ -42,6 +48,7 @@ class CostModel:
     serialq_block_ns: int = 1_000       # serialq: build/parse + CRC one block
     serialq_message_ns: int = 300       # serialq: encode one message
     serialhdl_response_ns: int = 30_000  # serialhdl: parse + handle one response
+    host_response_ns: int = 20_000      # serialhdl: host callback (heater control)
     kworker_chunk_ns: int = 5_000       # tty flip buffer -> ldisc, per chunk
     stats_ns: int = 150_000             # main: 1 s stats timer (PrinterStats:
                                         # collect + format the "Stats" line)

@@ -18,7 +18,14 @@ Contract:
   the next timer (or until kicked).
 - `StepGenThread`: one per stepper (C, no GIL): charged per step.
 - `SerialHdlThread`: one per MCU (Python): each response costs a GIL
-  burst; `handlers` by response name are called at its end.
+  burst; `handlers` by response name are called at its end, and the
+  rest go to the host's MCU object (`attach_host`: its handle_response,
+  e.g. analog_in_state -> heater control), run at the burst's start like
+  the main thread's host code. What the host code sends from there
+  (heater PWM updates) is captured apart from the main thread's messages,
+  charged in the same burst (per handled response and per message) and
+  handed straight to the serial queue at its end, as Klipper's serialhdl
+  thread calls serialqueue_send itself (KLIPPER-FACTS 1).
 - `LoggerThread`: the log writer (Python): records cost GIL bursts.
 - `TtyWorker`: the kernel's flip-buffer worker (SCHED_OTHER kworker,
   FACTS 8): received chunks cost it CPU before the serialq thread sees
@@ -53,6 +60,18 @@ class SimLink:
     def take(self):
         out, self.outbox = self.outbox, {}
         return out
+
+    def capture(self, function, *args):
+        """Run host code on another thread than the main one: its sends
+        and their costs are collected apart. Returns (function's result,
+        {MCU: messages}, CostMeter)."""
+        saved = self.outbox, self.meter
+        self.outbox, self.meter = {}, CostMeter()
+        try:
+            result = function(*args)
+            return result, self.outbox, self.meter
+        finally:
+            self.outbox, self.meter = saved
 
 
 class MainThread:
@@ -161,9 +180,16 @@ class SerialHdlThread:
         self.inbox = deque()
         self.handlers = {}          # response name -> f(args)
         self.handled = 0
+        self.host_handled = 0       # responses the host's objects took
+        self.host_mcu = self.link = self.serial_queue = None
         self.signal = host.sched.signal("serialhdl " + name)
         self.thread = host.spawn_role("serialhdl", ("serialhdl " + name)[:15],
                                       self._loop, at=host.kernel.now + 1)
+
+    def attach_host(self, mcu, link, serial_queue):
+        """Responses no sim handler takes go to the host's MCU object;
+        what it sends goes to serial_queue."""
+        self.host_mcu, self.link, self.serial_queue = mcu, link, serial_queue
 
     def push(self, name, args):
         self.inbox.append((name, args))
@@ -175,16 +201,38 @@ class SerialHdlThread:
     def _run(self):
         batch = list(self.inbox)
         self.inbox.clear()
-        ns = self.host.cost_ns(self.costs.serialhdl_response_ns * max(1, len(batch)))
-        self.host.gil.run(self.thread, ns, lambda: self._done(batch))
+        taken, messages, sends = self._host_responses(batch)
+        c = self.costs
+        ns = self.host.cost_ns(c.serialhdl_response_ns * max(1, len(batch))
+                               + c.host_response_ns * taken + c.message_py_ns * messages)
+        self.host.gil.run(self.thread, ns, lambda: self._done(batch, sends))
 
-    def _done(self, batch):
+    def _host_responses(self, batch):
+        """Run the host's handlers (as the main thread's host code runs: at
+        the burst's start, in zero virtual time); their messages leave at
+        the burst's end. Returns (responses taken, messages, sends)."""
+        taken, messages, sends = 0, 0, []
+        if self.host_mcu is None:
+            return taken, messages, sends
+        for name, args in batch:
+            if name in self.handlers:
+                continue
+            took, outbox, meter = self.link.capture(self.host_mcu.handle_response, name, args)
+            taken += bool(took)
+            messages += meter.messages
+            sends.extend(outbox.get(self.host_mcu, ()))
+        self.host_handled += taken
+        return taken, messages, sends
+
+    def _done(self, batch, sends):
         self.host.gil.release(self.thread)
         for name, args in batch:
             self.handled += 1
             handler = self.handlers.get(name)
             if handler is not None:
                 handler(args)
+        if sends:
+            self.serial_queue.enqueue(sends)
         self.thread.wait(self.signal, self._run)
 
 

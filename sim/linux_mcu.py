@@ -80,6 +80,8 @@ class LinuxMcuProcess(McuNode):
         now_clock = self.clock.clock(self.kernel.now)
         self._note_lateness(now_clock - self.fw.next_timer)
         dispatches = self.fw.run_late(now_clock)
+        if self.thermals is not None:
+            self.thermals.update()
         self._emit_pending()
         self._check_shutdown()
         blocks = 0

@@ -18,8 +18,13 @@ Contract: `McuNode(kernel, firmware, clock, wire_out, on_output, poll_ns)`
   when its last byte has crossed the MCU->host wire;
 - the simulated world: endstops never trigger (a homing pin reads the
   non-trigger level, see sim/inputs.py) and ADC inputs read the
-  middle of the allowed range, so no sensor check trips;
-- `shutdown` holds (reason, clock) once the firmware shut down.
+  middle of the allowed range, so no sensor check trips, except the
+  heaters' sensors when `set_thermals(thermals)` installed a thermal model
+  (sim/thermal.py): it is told every time the firmware's clock moved;
+- `shutdown` holds (reason, clock) once the firmware shut down;
+  `missed_update_oid()` names the digital-out pin whose max_duration
+  deadline is that clock (for "Missed scheduling of next digital out
+  event": the pin whose refresh never came).
 """
 from dataclasses import dataclass, field
 
@@ -27,7 +32,7 @@ from ..firmware.simulator import mcu as fwmcu
 from ..chelper import msgproto
 from .inputs import SimulatedInputs
 from .line_faults import LineFaults
-from .serial_link import CLASSES, queue_step_base, split_blocks_tolerant
+from .serial_link import CLASSES, HEATER, queue_step_base, split_blocks_tolerant
 
 SEQ_MASK = msgproto.MESSAGE_SEQ_MASK
 
@@ -65,6 +70,14 @@ class McuNode:
         self._poll_event = None
         self.faults = faults or LineFaults(None)
         self.expected_seq = firmware.host_seq    # after the handshake
+        self.thermals = None
+        self.max_durations = {}     # digital out oid -> max_duration ticks (if any)
+        self.last_update = {}       # ... -> clock of its latest queue_digital_out taken
+
+    def set_thermals(self, thermals):
+        self.thermals = thermals
+        self.inputs.driven_adc |= thermals.sensor_pins
+        thermals.update()
 
     def start(self):
         self._poll_event = self.kernel.after(self.poll_ns, self._poll)
@@ -112,6 +125,7 @@ class McuNode:
         worst = None
         for msg in block.messages:
             self.inputs.note(msg.name, msg.args)
+            self._note_watchdog(msg)
             if msg.sched is None:
                 continue
             margin = msg.sched - arrival
@@ -126,12 +140,29 @@ class McuNode:
                 n = a["count"]
                 end = (queue_step_base(a, msg.req_clock) + n * a["interval"]
                        + a["add"] * (n * (n - 1) // 2))
-            if end > self.last_sched_clock and msg.name != "trsync_set_timeout":
-                # (trsync extensions go on while the trsync reports; they
-                # do not keep the print alive)
+            if end > self.last_sched_clock and msg.name != "trsync_set_timeout" \
+                    and msg.klass != HEATER:
+                # (trsync extensions go on while the trsync reports, heater
+                # updates while a heater is on; they do not keep the print
+                # alive)
                 self.last_sched_clock = end
         if worst is not None:
             self.margins.series.append((self.kernel.now, worst))
+
+    def _note_watchdog(self, msg):
+        if msg.name == "config_digital_out" and msg.args["max_duration"]:
+            self.max_durations[msg.args["oid"]] = msg.args["max_duration"]
+        elif msg.name == "queue_digital_out" and msg.args["oid"] in self.max_durations:
+            self.last_update[msg.args["oid"]] = msg.sched
+
+    def missed_update_oid(self):
+        if self.shutdown is None:
+            return None
+        clock = self.shutdown[1]
+        for oid, last in sorted(self.last_update.items()):
+            if last is not None and last + self.max_durations[oid] == clock:
+                return oid
+        return None
 
     # ---- MCU time and output -------------------------------------------------------
     def advance(self):
@@ -143,6 +174,8 @@ class McuNode:
         if self.shutdown is None and self.fw.now < target:
             self.fw.run_until(target)
         self._check_shutdown()
+        if self.thermals is not None:
+            self.thermals.update()
 
     def _emit_pending(self):
         data = self.fw.read_output()

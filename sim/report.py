@@ -2,7 +2,9 @@
 
 Contract: `build_report(result)` turns a SimResult into a dict with the
 fields issue 3 asks for: `verdict` ("ok" / "shutdown"), `shutdown` (null
-or {reason, mcu, time_s, clock, gcode_line, starved_thread}),
+or {reason, mcu, time_s, clock, gcode_line, late_command,
+deadline_class (motion, heater_pwm, pins, homing: whose deadline was
+missed), starved_thread}),
 `min_margin_ms` (smallest scheduled-clock-minus-arrival margin over every
 scheduled command) and `margins_ms` per deadline class (motion,
 heater_pwm, pins, homing; null when the class had no command), per-thread

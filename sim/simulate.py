@@ -26,6 +26,10 @@ Contract: `simulate(gcode, config, SimOptions(...))` builds
   its link and handled in its serialhdl thread, where it feeds the
   host's clock regression of that MCU (clocksync.py;
   SimOptions.clock_sync="exact" gives the host the true MCU clocks).
+- the other responses (analog_in_state) handled in each MCU's serialhdl
+  thread by the host's objects (heater control, whose PWM updates go from
+  there to that MCU's serial queue), and a thermal plant per heater
+  (sim/thermal.py) that the firmware's heater pins heat and its ADC reads.
 It runs the kernel until the firmware shut down or the print finished
 (input done, link idle, MCU past the last scheduled clock) and returns a
 SimResult whose `report()` is the JSON verdict (sim/report.py).
@@ -48,7 +52,8 @@ from .machine import load_machine
 from .mcu_link import McuLink, McuSettings, McuSetupError
 from .policy import load_policy
 from .reactor_sim import ReactorLivelock, SimReactor
-from .serial_link import MIN_REQTIME_DELTA
+from .serial_link import HEATER, MIN_REQTIME_DELTA, PINS
+from .thermal import Thermals, plants_for
 GET_CLOCK_PERIOD = 0.9839      # clocksync.py query period (FACTS 2.4)
 STARTUP_QUERIES = 8            # clocksync connect: 8 get_clock 50 ms apart (FACTS 2.4)
 STARTUP_SPACING = 0.050        # (modelled for secondary MCUs; the main MCU's
@@ -245,6 +250,7 @@ class Simulation:
         self.link.meter.extra_ns += self.options.costs.stats_ns
         self.link.meter.log_records += 1
         self.printer.calibrate_clocks(eventtime)
+        self.printer.stats(eventtime)
         return eventtime + STATS_PERIOD
 
     def _get_clock(self, eventtime):
@@ -273,7 +279,12 @@ class Simulation:
                                               if h.pwm.mcu.name == link.name},
                                lambda name=link.name: self._on_shutdown(name), index)
             tty = link.tty
+        for name, link in self.links.items():
+            mcu = self.printer.hw.mcus[name]
+            link.serialhdl.attach_host(mcu, self.link, link.serialq)
+            link.node.set_thermals(Thermals(link.fw, plants_for(self.printer, mcu, link.fw)))
         main = self.links["mcu"]
+        self.thermals = main.node.thermals
         self.serialhdl, self.tty, self.faults = main.serialhdl, main.tty, main.faults
         self.node, self.serialq = main.node, main.serialq
         self.stepgens = {(s.mcu.name, s.oid): StepGenThread(host, costs, s.name)
@@ -345,16 +356,32 @@ class Simulation:
         reason, clock = link.node.shutdown
         t_ns = link.clock.time_ns(clock)
         late, stage = self._late_command(link)
+        klass = self._deadline_class(link)
+        if stage is None and klass == HEATER:
+            stage = "serialhdl"       # a heater refresh that never came
         return {"reason": reason, "mcu": link.name, "clock": clock,
                 "time_s": round(t_ns / NS_PER_S, 6),
                 "gcode_line": self.feed.line_at(t_ns),
                 "late_command": late,
+                "deadline_class": klass,
                 "starved_thread": self._starved_thread(stage, link)}
+
+    @staticmethod
+    def _deadline_class(link):
+        """The deadline class the shutdown came from: the first late
+        command's, or the pin whose max_duration ran out."""
+        oid = link.node.missed_update_oid()
+        if oid is not None:
+            return HEATER if oid in link.serialq.heater_oids else PINS
+        if link.node.first_late is not None:
+            return link.node.first_late[0].klass
+        return None
 
     def _late_command(self, link):
         """The first command that reached the MCU after its clock, and
         which stage held it: the host produced it too late to be sent
-        MIN_REQTIME_DELTA ahead ("main": main thread or step generation),
+        MIN_REQTIME_DELTA ahead ("main": main thread or step generation;
+        "serialhdl" for heater updates, which that thread sends),
         or it was queued in time and left late ("serialq": the serial
         thread, or acks held up by the tty worker)."""
         if link.node.first_late is None:
@@ -363,7 +390,10 @@ class Simulation:
         freq = link.clock.freq
         due_ns = link.clock.time_ns(msg.sched)
         send_by_ns = due_ns - int(MIN_REQTIME_DELTA * NS_PER_S)
-        stage = "main" if msg.queued_ns > send_by_ns else "serialq"
+        # heater updates come from serialhdl (their init value, queued at
+        # connect, time 0, from the main thread)
+        producer = "serialhdl" if msg.klass == HEATER and msg.queued_ns else "main"
+        stage = producer if msg.queued_ns > send_by_ns else "serialq"
         return {"name": msg.name, "oid": msg.args.get("oid"),
                 "margin_ms": round((msg.sched - link.clock.clock(arrival_ns)) * 1000. / freq, 4),
                 "due_s": round(due_ns / NS_PER_S, 6),
@@ -382,6 +412,8 @@ class Simulation:
         stages = {
             "main": [self.main.thread] + [s.thread for s in self.stepgens.values()],
             "serialq": [link.serialq.thread],
+            # the heater path: report read (serialq, tty) -> serialhdl
+            "serialhdl": [link.serialhdl.thread, link.serialq.thread, self.tty.thread],
         }
         klipper = stages.get(stage) or (
             [self.main.thread, link.serialq.thread, link.serialhdl.thread,

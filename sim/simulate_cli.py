@@ -36,9 +36,11 @@ def _summary(report):
     s = report["shutdown"]
     if s:
         starved = s["starved_thread"]
-        lines.append("  MCU%s shutdown: %s at %.3f s (G-code %s; longest waiting thread: %s)"
+        lines.append("  MCU%s shutdown: %s at %.3f s (G-code %s; deadline class %s;"
+                     " longest waiting thread: %s)"
                      % ("" if s["mcu"] == "mcu" else " '%s'" % s["mcu"],
                         s["reason"], s["time_s"], s["gcode_line"],
+                        s.get("deadline_class") or "unknown",
                         "%s %.1f ms" % (starved["name"], starved["waiting_ms"])
                         if starved else "none"))
     margins = ", ".join("%s %s" % (k, "-" if v is None else "%.1f ms" % v)

@@ -1,0 +1,148 @@
+"""The simulated world's heaters: a thermal plant per heater, heated by
+the heater pin as the firmware drives it, read back through the heater's
+thermistor by the firmware's ADC.
+
+Contract: `Thermals(firmware, plants)` with one `HeaterPlant` per heater
+(`plants_for(printer, mcu, firmware)` builds them from the host's
+heaters on that MCU: pins, inversion, thermistor curve with its pullup
+and inline resistor).
+`update()` is called whenever the firmware's clock has moved (the MCU
+node does it after each run); once UPDATE_PERIOD of MCU time has passed
+since the last update it takes the GPIO events the firmware recorded,
+integrates each plant over them exactly (the pin level is constant
+between events), and sets each sensor pin's ADC value from the plant's
+temperature at the firmware's clock. The ADC value is thus at most
+UPDATE_PERIOD plus one MCU-node poll (5 ms) old when sampled: < 0.1 C at
+the fastest heating rate below, under one ADC step. GPIO events of other
+pins are dropped (nobody else reads them in simulate mode). Everything
+is deterministic: integer MCU clocks, a closed-form step per interval.
+
+Model (assumptions, not measurements): a first-order lumped body,
+    dT/dt = (AMBIENT + gain * power - T) / tau,
+power 1 while the pin is at its "on" level (the inverse level for an
+inverted pin), else 0. AMBIENT is 25 C. Figures chosen to match typical
+printers' heat-up (not any specific one):
+- hotend ([extruder*], [heater_generic]): 3.0 C/s at full power from
+  ambient, tau 120 s (gain 360 C: ~85 s from 25 to 210 C at full power);
+- bed ([heater_bed]): 0.8 C/s from ambient, tau 250 s (gain 200 C:
+  ~50 s from 25 to 60 C).
+A heater whose max_temp is within REACH_MARGIN (50 C) of that full-power
+steady state gets a larger gain (and tau = gain / rate, same heating
+rate): real heaters are sized to reach their max_temp, and an unreachable
+target would make M109 wait forever (verify_heater is not modelled).
+No sensor lag, no heat lost to the filament or the part-cooling fan.
+"""
+import math
+from dataclasses import dataclass
+
+AMBIENT_TEMP = 25.
+UPDATE_PERIOD = 0.020      # s of MCU time between plant updates
+REACH_MARGIN = 50.         # C: full-power steady state above max_temp, at least
+
+
+@dataclass(frozen=True)
+class PlantKind:
+    rate: float        # C/s at full power, at ambient temperature
+    tau: float         # s, time constant
+
+    @property
+    def gain(self):
+        return self.rate * self.tau      # steady state above ambient at full power
+
+    def reaching(self, max_temp):
+        """This kind, able to exceed max_temp by REACH_MARGIN at full power."""
+        gain = max(self.gain, max_temp + REACH_MARGIN - AMBIENT_TEMP)
+        return PlantKind(self.rate, gain / self.rate)
+
+
+HOTEND = PlantKind(rate=3.0, tau=120.)
+BED = PlantKind(rate=0.8, tau=250.)
+
+
+class HeaterPlant:
+    """One heater's body temperature, integrated from the pin's levels."""
+
+    def __init__(self, name, kind, heater_pin, invert, sensor_pin, thermistor,
+                 adc_max, clock_freq):
+        self.name = name
+        self.kind = kind
+        self.heater_pin = heater_pin       # firmware pin numbers
+        self.invert = int(bool(invert))
+        self.sensor_pin = sensor_pin
+        self.thermistor = thermistor
+        self.adc_max = adc_max
+        self.freq = float(clock_freq)
+        self.temp = AMBIENT_TEMP
+        self.power = 0
+        self.clock = 0
+        self.max_temp = AMBIENT_TEMP       # hottest it got (for tests and reports)
+
+    def step_to(self, clock):
+        """Integrate up to `clock` at the current power (exact solution)."""
+        if clock <= self.clock:
+            return
+        dt = (clock - self.clock) / self.freq
+        steady = AMBIENT_TEMP + self.kind.gain * self.power
+        self.temp = steady + (self.temp - steady) * math.exp(-dt / self.kind.tau)
+        self.max_temp = max(self.max_temp, self.temp)
+        self.clock = clock
+
+    def pin_level(self, clock, level):
+        self.step_to(clock)
+        self.power = int(level) ^ self.invert
+
+    def adc_value(self):
+        """One ADC sample at the present temperature."""
+        value = int(self.thermistor.calc_adc(self.temp) * self.adc_max + 0.5)
+        return max(0, min(self.adc_max, value))
+
+
+class Thermals:
+    def __init__(self, firmware, plants):
+        self.fw = firmware
+        self.plants = list(plants)
+        self.by_heater_pin = {p.heater_pin: p for p in self.plants}
+        self._pins = sorted(self.by_heater_pin)
+        self._period = int(UPDATE_PERIOD * firmware.clock_freq)
+        self._next_clock = 0
+
+    @property
+    def sensor_pins(self):
+        return {p.sensor_pin for p in self.plants}
+
+    def update(self):
+        now = self.fw.now
+        if now < self._next_clock:
+            return
+        self._next_clock = now + self._period
+        events = self.fw.take_gpio_events()
+        if len(events) and self._pins:
+            pins = events["pin"]
+            mask = pins == self._pins[0]
+            for pin in self._pins[1:]:
+                mask |= pins == pin
+            for clock, pin, value in events[mask].tolist():
+                self.by_heater_pin[pin].pin_level(clock, value)
+        for plant in self.plants:
+            plant.step_to(now)
+            self.fw.set_adc(plant.sensor_pin, plant.adc_value())
+
+    def temperatures(self):
+        return {p.name: p.temp for p in self.plants}
+
+
+def plants_for(printer, mcu, firmware):
+    """A plant per host heater whose pin and sensor are on `mcu` (the
+    host's MCU object that `firmware` plays), from its configuration."""
+    adc_max = int(firmware.dictionary.constant("ADC_MAX", 4095))
+    plants = []
+    for name, heater in sorted(printer.heaters.heaters.items()):
+        pwm, adc = heater.pwm, heater.adc
+        if pwm.mcu is not mcu or adc.mcu is not mcu:
+            continue      # (a heater split over two MCUs is not modelled)
+        kind = (BED if heater.section_name == "heater_bed" else HOTEND).reaching(heater.max_temp)
+        plants.append(HeaterPlant(
+            name, kind, firmware.pin(pwm.mcu.resolve_pin(pwm.pin)), pwm.invert,
+            firmware.pin(adc.mcu.resolve_pin(adc.pin)), heater.thermistor,
+            adc_max, firmware.clock_freq))
+    return plants
