@@ -124,6 +124,18 @@ def _pulse_writer(f):
     return lambda pulses, pin_names: f.write(fwmcu.format_pulses(pulses, pin_names))
 
 
+def _write_streams(result, path):
+    """Each MCU's sent commands as text: the main MCU's to `path`, MCU
+    NAME's to `path`-NAME (as compile names its outputs)."""
+    per_mcu = result.mcus or {"mcu": {"profile": result.options.profile,
+                                      "stream": result.stream}}
+    for name, m in per_mcu.items():
+        d = fwmcu.dictionary(m["profile"])
+        with open(path if name == "mcu" else "%s-%s" % (path, name), "w") as f:
+            for msg_name, args in m["stream"]:
+                f.write(d.format_text(msg_name, args) + "\n")
+
+
 class _Progress:
     """Simulated seconds on stderr, about once per wall second of work."""
 
@@ -172,10 +184,14 @@ class _Progress:
 @click.option("--pulses", "pulses_path", type=click.Path(dir_okay=False),
               help="CSV of executed step pulses (step_pin,clock,dir; clock in that "
                    "MCU's ticks, other MCUs' pins as NAME:pin)")
+@click.option("--stream", "stream_path", type=click.Path(dir_okay=False),
+              help="the commands the simulated host sent, as text (one per line, as "
+                   "`klipsim compile` writes them; MCU NAME's to STREAM-NAME), for "
+                   "`klipsim diff`")
 @click.option("--quiet", is_flag=True, help="no summary on stderr")
 def simulate_command(gcode, config_path, dictionaries, mcu_specs, drifts, offsets, board,
                      policy, load_path, seed, transport, baud, report_path, plot_path,
-                     pulses_path, quiet):
+                     pulses_path, stream_path, quiet):
     """Run GCODE through Klipper's host on a simulated computer and our
     firmware; say whether the MCU would shut down ("Timer too close") and
     with how much margin every scheduled command arrived."""
@@ -186,7 +202,8 @@ def simulate_command(gcode, config_path, dictionaries, mcu_specs, drifts, offset
                              board=board,
                              policy=policy, load=load_path, seed=seed,
                              transport=transport, baud=baud, progress=progress,
-                             keep_pulses=False, on_pulses=_pulse_writer(pulses_file))
+                             keep_pulses=False, on_pulses=_pulse_writer(pulses_file),
+                             record_stream=stream_path is not None)
         result = simulate(gcode, config_path, options)
     except (ConfigError, MCUError, PinError, GCodeError, TomlError, SimulateError,
             ExecuteError) as e:
@@ -197,6 +214,8 @@ def simulate_command(gcode, config_path, dictionaries, mcu_specs, drifts, offset
         progress.end()
         if pulses_file is not None:
             pulses_file.close()
+    if stream_path:
+        _write_streams(result, stream_path)
     report = build_report(result)
     text = dumps(report)
     if report_path:

@@ -38,6 +38,30 @@ def test_ok_exit_0_report_and_pulses(tmp_path):
     assert "verdict: ok" in result.stderr
 
 
+def test_stream_file_holds_what_was_executed(tmp_path):
+    """--stream writes the sent commands as compile's text; rebuilt into
+    step programs they give exactly the executed pulses of --pulses."""
+    import numpy as np
+    from klipsim.firmware.simulator import mcu as fwmcu
+    from klipsim.golden import stepdiff
+    stream, pulses = tmp_path / "s.txt", tmp_path / "p.csv"
+    result = invoke("--stream", str(stream), "--pulses", str(pulses), "--quiet")
+    assert result.exit_code == 0, result.output
+    d = fwmcu.dictionary("atmega2560")
+    programs = stepdiff.build_programs(stepdiff.steps_from_text(stream.read_text(), d.parse_text))
+    rows = np.genfromtxt(str(pulses), delimiter=",", skip_header=1, dtype=None, encoding=None)
+    checked = 0
+    for program in programs.values():
+        if not program.total_steps:
+            continue
+        times, dirs = stepdiff.step_times(program, 0, program.total_steps)
+        mine = [r for r in rows if r[0] == program.step_pin]
+        assert [int(r[1]) for r in mine] == times.tolist(), program.label
+        assert [int(r[2]) for r in mine] == dirs.tolist(), program.label
+        checked += 1
+    assert checked == 4
+
+
 def test_shutdown_exit_3(tmp_path):
     load = tmp_path / "spike.toml"
     load.write_text('[[spike]]\nname = "hog"\nat_s = 5.0\nduration_ms = 800\nthreads = 4\n'
