@@ -10,9 +10,11 @@ wall time of the script does not enter them.
    is the answer, and the smallest motion margin per length is printed;
    then the worst moment is refined with 5 ms phase steps.
 2. Policies: klipper-default vs theos on corexy_zigzag (145 s print,
-   stm32f446), rpi3, under no load, the shipped load files
-   webcam-moonraker, cpu-hogs-nice0 and fifo-spikes; once with the rpi3
-   preset (autogroup on) and once with autogroup off.
+   stm32f446) and on the bundled example print (heats the bed and the
+   hotend first, so its heater control loop runs throughout), rpi3,
+   under no load, the shipped load files webcam-moonraker, cpu-hogs-nice0
+   and fifo-spikes; once with the rpi3 preset (autogroup on) and once
+   with autogroup off.
 
 Usage: python benchmarks/simulate_sweep.py [sweep|policies]
 """
@@ -95,19 +97,30 @@ def board_without_autogroup(tmp):
     return path
 
 
+def _ms(value):
+    return "-" if value is None else "%.1f" % value
+
+
+SHORT = {"Timer too close": "TTC",
+         "Missed scheduling of next digital out event": "missed-refresh"}
+EXAMPLE = (os.path.join(REPO, "examples", "example.gcode"),
+           os.path.join(REPO, "examples", "printer.cfg"))
+
+
 def policies():
     with tempfile.TemporaryDirectory() as tmp:
         for board in ("rpi3", board_without_autogroup(tmp)):
-            policies_on(board)
+            policies_on(board, "corexy_zigzag (145 s)", paths("corexy_zigzag"))
+            policies_on(board, "example (heated)", EXAMPLE)
 
 
-def policies_on(board):
-    gcode, config = paths("corexy_zigzag")
+def policies_on(board, title, files):
+    gcode, config = files
     loads = [None, "webcam-moonraker", "cpu-hogs-nice0", "fifo-spikes"]
-    print("policies: corexy_zigzag (145 s), board %s" % os.path.basename(board))
-    print("  %-17s %-16s %-9s %10s %10s %10s %8s %8s"
-          % ("load", "policy", "verdict", "motion ms", "pins ms", "main GIL", "serialq",
-             "retx"))
+    print("policies: %s, board %s" % (title, os.path.basename(board)))
+    print("  %-17s %-16s %-24s %10s %10s %10s %10s %8s %8s"
+          % ("load", "policy", "verdict", "motion ms", "heater ms", "pins ms", "main GIL",
+             "serialq", "retx"))
     for load in loads:
         for policy in ("klipper-default", "theos"):
             path = os.path.join(LOADS, load + ".toml") if load else None
@@ -115,14 +128,15 @@ def policies_on(board):
                                                   load=path, board=board))
             rep = build_report(r)
             th = rep["threads"]
-            verdict = rep["verdict"] if not r.shutdown else "%s@%.1fs" % (
-                "TTC" if r.shutdown["reason"] == "Timer too close" else r.shutdown["reason"],
-                r.shutdown["time_s"])
-            print("  %-17s %-16s %-9s %10.1f %10.1f %10.2f %8.2f %8d"
-                  % (load or "none", policy, verdict, rep["margins_ms"]["motion"],
-                     rep["margins_ms"]["pins"] or 0., th["klippy"]["gil_wait_ms"]["max"],
+            verdict = rep["verdict"] if not r.shutdown else "%s/%s@%.1fs" % (
+                SHORT.get(r.shutdown["reason"], r.shutdown["reason"]),
+                r.shutdown.get("deadline_class") or "?", r.shutdown["time_s"])
+            m = rep["margins_ms"]
+            print("  %-17s %-16s %-24s %10s %10s %10s %10.2f %8.2f %8d"
+                  % (load or "none", policy, verdict, _ms(m["motion"]), _ms(m["heater_pwm"]),
+                     _ms(m["pins"]), th["klippy"]["gil_wait_ms"]["max"],
                      th["serialq mcu"]["wake_latency_ms"]["max"], rep["link"]["retransmits"]))
-    print("  (motion/pins: smallest scheduled-minus-arrival margin; main GIL: max GIL "
+    print("  (motion/heater/pins: smallest scheduled-minus-arrival margin; main GIL: max GIL "
           "wait of the main thread; serialq: max wake-up latency of the serial thread, ms)")
 
 
