@@ -136,7 +136,9 @@ class McuNode:
     # ---- MCU time and output -------------------------------------------------------
     def advance(self):
         """Run the firmware up to the present, sending what it writes."""
-        target = self.clock.clock(self.kernel.now)
+        self._advance_to(self.clock.clock(self.kernel.now))
+
+    def _advance_to(self, target):
         while self.shutdown is None and self.fw.run_until(target, stop_on_output=True):
             self._emit_pending()
             self._check_shutdown()
@@ -169,7 +171,16 @@ class McuNode:
                 self.on_shutdown()
 
     def _poll(self):
-        self.advance()
+        """advance() in its common case (no output, no shutdown) with
+        fewer layers; otherwise the same steps as advance()."""
+        target = self.clock.clock(self.kernel.now)
+        state = self.fw.poll(target)
+        if state == 1:         # stopped at output: as advance()'s loop body
+            self._emit_pending()
+            self._check_shutdown()
+            self._advance_to(target)
+        elif state == 2:
+            self._check_shutdown()
         if self.shutdown is None:
             self._poll_event = self.kernel.after(self.poll_ns, self._poll)
 

@@ -132,6 +132,16 @@ class Firmware:
         return lib.fw_run_until(self._mcu, clock, 1 if stop_on_output else 0) \
             == lib.FW_RUN_OUTPUT
 
+    def poll(self, clock):
+        """run_until(clock, stop_on_output=True) for the periodic poll, in
+        one call: 1 when it stopped at output (read it), 2 when it reached
+        `clock` with the firmware shut down, 0 when it reached `clock`
+        quietly (the common case, so it skips the wrapper layers)."""
+        mcu = self._mcu
+        if lib.fw_run_until(mcu, clock, 1) == lib.FW_RUN_OUTPUT:
+            return 1
+        return 2 if lib.fw_is_shutdown(mcu) else 0
+
     def receive(self, data):
         """Bytes from the host, processed at the current clock."""
         lib.fw_receive(self._mcu, data, len(data))
