@@ -172,17 +172,25 @@ class McuNode:
 
     def _poll(self):
         """advance() in its common case (no output, no shutdown) with
-        fewer layers; otherwise the same steps as advance()."""
-        target = self.clock.clock(self.kernel.now)
-        state = self.fw.poll(target)
-        if state == 1:         # stopped at output: as advance()'s loop body
-            self._emit_pending()
-            self._check_shutdown()
-            self._advance_to(target)
-        elif state == 2:
-            self._check_shutdown()
+        fewer layers; otherwise the same steps as advance(). While polls
+        find nothing and no other event comes first, the next poll runs
+        at once (kernel.idle_until) instead of through the event heap."""
+        kernel, fw, clock, poll_ns = self.kernel, self.fw, self.clock, self.poll_ns
+        while True:
+            target = clock.clock(kernel.now)
+            state = fw.poll(target)
+            if state == 1:         # stopped at output: as advance()'s loop body
+                self._emit_pending()
+                self._check_shutdown()
+                self._advance_to(target)
+                break
+            if state == 2:
+                self._check_shutdown()
+                break
+            if not kernel.idle_until(kernel.now + poll_ns):
+                break
         if self.shutdown is None:
-            self._poll_event = self.kernel.after(self.poll_ns, self._poll)
+            self._poll_event = kernel.after(poll_ns, self._poll)
 
     def take_pulses(self):
         return self.fw.take_pulses()
