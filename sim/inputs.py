@@ -5,6 +5,10 @@ every ADC reads the middle of the range the host allows (a sensor at a
 plausible temperature, never an "ADC out of range")."""
 
 
+# The commands note() looks at (callers may skip the call for the rest).
+NOTED = frozenset(("config_endstop", "config_analog_in", "endstop_home", "query_analog_in"))
+
+
 class SimulatedInputs:
     def __init__(self, firmware, adc_max):
         self.fw = firmware

@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 
 from ..firmware.simulator import mcu as fwmcu
 from ..chelper import msgproto
-from .inputs import SimulatedInputs
+from .inputs import NOTED, SimulatedInputs
 from .line_faults import LineFaults
 from .serial_link import CLASSES, queue_step_base, split_blocks_tolerant
 
@@ -79,14 +79,15 @@ class McuNode:
         self.kernel.schedule(at_ns, lambda: self._arrive(data, blocks))
 
     def _arrive(self, data, blocks):
-        self.advance()
+        self._catch_up(self.clock.clock(self.kernel.now))
         if self.shutdown is not None:
             return
-        self.fw.receive(data)
-        out = self.fw.read_output()
-        self._accept(blocks, out)
+        fw = self.fw
+        fw.receive(data)
+        out = fw.read_output()
         if out:
-            self._send_out(out, self.fw.now)
+            self._accept(blocks, out)
+            self._send_out(out, fw.now)
         self._check_shutdown()
 
     def _accept(self, blocks, out):
@@ -111,7 +112,8 @@ class McuNode:
         arrival = self.fw.now
         worst = None
         for msg in block.messages:
-            self.inputs.note(msg.name, msg.args)
+            if msg.name in NOTED:
+                self.inputs.note(msg.name, msg.args)
             if msg.sched is None:
                 continue
             margin = msg.sched - arrival
@@ -137,6 +139,22 @@ class McuNode:
     def advance(self):
         """Run the firmware up to the present, sending what it writes."""
         self._advance_to(self.clock.clock(self.kernel.now))
+
+    def _catch_up(self, target):
+        """_advance_to(target) with its common case (nothing written, no
+        shutdown) in one firmware call; True when that was the case."""
+        if self.shutdown is not None:
+            return False
+        state = self.fw.poll(target)
+        if state == 0:
+            return True
+        if state == 1:         # stopped at output: as _advance_to's loop body
+            self._emit_pending()
+            self._check_shutdown()
+            self._advance_to(target)
+        else:
+            self._check_shutdown()
+        return False
 
     def _advance_to(self, target):
         while self.shutdown is None and self.fw.run_until(target, stop_on_output=True):
@@ -175,20 +193,10 @@ class McuNode:
         fewer layers; otherwise the same steps as advance(). While polls
         find nothing and no other event comes first, the next poll runs
         at once (kernel.idle_until) instead of through the event heap."""
-        kernel, fw, clock, poll_ns = self.kernel, self.fw, self.clock, self.poll_ns
-        while True:
-            target = clock.clock(kernel.now)
-            state = fw.poll(target)
-            if state == 1:         # stopped at output: as advance()'s loop body
-                self._emit_pending()
-                self._check_shutdown()
-                self._advance_to(target)
-                break
-            if state == 2:
-                self._check_shutdown()
-                break
-            if not kernel.idle_until(kernel.now + poll_ns):
-                break
+        kernel, clock, poll_ns = self.kernel, self.clock, self.poll_ns
+        while self._catch_up(clock.clock(kernel.now)) \
+                and kernel.idle_until(kernel.now + poll_ns):
+            pass
         if self.shutdown is None:
             self._poll_event = kernel.after(poll_ns, self._poll)
 

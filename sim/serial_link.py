@@ -219,31 +219,51 @@ class SerialQueue:
 
     def enqueue(self, messages):
         """Messages from a completed main-thread burst, in send order."""
-        now_clock = self.clock.clock(self.kernel.now)
+        queued_ns = self.kernel.now
+        now_clock = self.clock.clock(queued_ns)
         kick = False
+        wake_clock = None          # MCU clock at the planned wake (computed once)
+        queues, encoders, record = self.queues, self._encoders, self.record
         for name, args, req_clock, min_clock in messages:
-            if name == "queue_step" and min_clock:
-                min_clock = self._take_move_slot(min_clock, req_clock)
-            if min_clock + MIN_CLOCK_SPAN < req_clock:
-                # keeps the 32-bit MCU clock unambiguous (FACTS 2.5)
-                min_clock = req_clock - MIN_CLOCK_SPAN
-            elif name == "config_digital_out":
-                self.pin_oids.add(args["oid"])
-            encode = self._encoders.get(name) or self._encoder(name)
-            msg = Message(name, args, encode(args), req_clock,
-                          min_clock, scheduled_clock(name, args, req_clock, now_clock),
-                          self._classify(name, args), self.kernel.now)
+            if name == "queue_step":       # the bulk: its own short path
+                if min_clock:
+                    min_clock = self._take_move_slot(min_clock, req_clock)
+                if min_clock + MIN_CLOCK_SPAN < req_clock:
+                    min_clock = req_clock - MIN_CLOCK_SPAN
+                sched = None
+                if req_clock:
+                    interval = args["interval"]
+                    sched = (req_clock - interval if interval >= CLOCK_DIFF_MAX
+                             else req_clock) + interval
+                klass = MOTION
+            else:
+                if min_clock + MIN_CLOCK_SPAN < req_clock:
+                    # keeps the 32-bit MCU clock unambiguous (FACTS 2.5)
+                    min_clock = req_clock - MIN_CLOCK_SPAN
+                elif name == "config_digital_out":
+                    self.pin_oids.add(args["oid"])
+                sched = scheduled_clock(name, args, req_clock, now_clock)
+                klass = self._classify(name, args)
+            encode = encoders.get(name) or self._encoder(name)
+            msg = Message(name, args, encode(args), req_clock, min_clock, sched, klass,
+                          queued_ns)
             # Timed commands use their object's queue; the rest (config,
             # queries) share the MCU's default queue, in send order.
             key = args.get("oid", -1) if req_clock else -1
-            queue = self.queues.get(key)
+            queue = queues.get(key)
             if queue is None:
-                queue = self.queues[key] = CommandQueue()
+                queue = queues[key] = CommandQueue()
             queue.messages.append(msg)
-            if not req_clock or req_clock - self.delta_ticks <= self.clock.clock(self.planned_wake):
-                kick = True
-            if self.record is not None:
-                self.record.append((name, args))
+            if not kick:
+                if not req_clock:
+                    kick = True
+                else:
+                    if wake_clock is None:
+                        wake_clock = self.clock.clock(self.planned_wake)
+                    if req_clock - self.delta_ticks <= wake_clock:
+                        kick = True
+            if record is not None:
+                record.append((name, args))
         self.stats.messages += len(messages)
         if kick:
             self.signal.post()
@@ -261,7 +281,11 @@ class SerialQueue:
             def encode(args):
                 out = bytearray(head)
                 for key in keys:
-                    vlq(args[key], out)
+                    v = args[key]
+                    if -0x20 <= v < 0x60:      # one byte (encode_vlq's fast case)
+                        out.append(v & 0x7F)
+                    else:
+                        vlq(v, out)
                 return bytes(out)
         self._encoders[name] = encode
         return encode

@@ -105,6 +105,7 @@ class Firmware:
         # there too; its host resynchronises on the first nak).
         self.host_seq = 0
         self._int_specs = {}
+        self._tx_buf = ffi.new("uint8_t[]", 256)
 
     def reset(self):
         """Power-cycle: a fresh instance of the same profile (clock 0,
@@ -155,9 +156,11 @@ class Firmware:
         n = lib.fw_tx_available(self._mcu)
         if not n:
             return b""
-        buf = ffi.new("uint8_t[]", n)
+        buf = self._tx_buf
+        if len(buf) < n:       # one buffer reused (most reads are one ack)
+            buf = self._tx_buf = ffi.new("uint8_t[]", max(n, 2 * len(buf)))
         lib.fw_tx_read(self._mcu, buf, n)
-        return bytes(ffi.buffer(buf, n))
+        return ffi.buffer(buf, n)[:]
 
     # -- messages --------------------------------------------------------
     def frame(self, messages):
