@@ -107,12 +107,11 @@ class Block:
 
 
 class CommandQueue:
-    __slots__ = ("messages", "released", "ready_bytes")
+    __slots__ = ("messages", "released")
 
     def __init__(self):
         self.messages = deque()
         self.released = 0         # leading messages whose min_clock passed
-        self.ready_bytes = 0
 
 
 class LinkStats:
@@ -191,6 +190,7 @@ class SerialQueue:
         self.record = record       # list collecting (name, args) sent, or None
         self.delta_ticks = int(MIN_REQTIME_DELTA * clock.freq)
         self.queues = {-1: CommandQueue()}   # command queue key -> queue
+        self.ready_bytes = 0       # bytes of the released messages of all queues
         self._encoders = {}        # message name -> f(args) -> bytes
         self.slots = None          # move-slot heap (after config)
         self.move_count = move_count
@@ -415,11 +415,15 @@ class SerialQueue:
         return self.clock.clock(max(now, self.wire.idle_ns) + MESSAGE_MAX * self.wire.byte_ns)
 
     def _release(self, ack_clock):
+        added = 0
         for queue in self.queues.values():
             msgs = queue.messages
-            while queue.released < len(msgs) and msgs[queue.released].min_clock <= ack_clock:
-                queue.ready_bytes += len(msgs[queue.released].data)
-                queue.released += 1
+            count, released = len(msgs), queue.released
+            while released < count and msgs[released].min_clock <= ack_clock:
+                added += len(msgs[released].data)
+                released += 1
+            queue.released = released
+        self.ready_bytes += added
 
     def _plan_sends(self):
         now = self.kernel.now
@@ -427,12 +431,14 @@ class SerialQueue:
         self._release(ack_clock)
         plan = []
         while len(self.in_flight) + len(plan) < MAX_PENDING_BLOCKS:
-            ready = sum(q.ready_bytes for q in self.queues.values())
+            ready = self.ready_bytes
             if not ready:
                 break
-            first_req = min(q.messages[0].req_clock for q in self.queues.values() if q.released)
-            if ready < PAYLOAD_MAX and first_req > ack_clock + self.delta_ticks:
-                break
+            if ready < PAYLOAD_MAX:
+                first_req = min(q.messages[0].req_clock for q in self.queues.values()
+                                if q.released)
+                if first_req > ack_clock + self.delta_ticks:
+                    break
             plan.append(self._build_block())
         return plan
 
@@ -448,13 +454,13 @@ class SerialQueue:
                 break
             q.messages.popleft()
             q.released -= 1
-            q.ready_bytes -= len(msg.data)
             payload += msg.data
             msgs.append(msg)
             if q.released:
                 heapq.heapreplace(heads, (q.messages[0].req_clock, i, q))
             else:
                 heapq.heappop(heads)
+        self.ready_bytes -= len(payload)
         seq = self.send_seq
         self.send_seq = (seq + 1) & msgproto.MESSAGE_SEQ_MASK
         return Block(seq, msgproto.frame_block(bytes(payload), seq), msgs)
