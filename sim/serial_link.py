@@ -124,15 +124,28 @@ class LinkStats:
         self.bad_blocks = 0       # received blocks dropped (CRC, framing)
 
 
+# The 16 valid empty blocks (acks) -> their sequence number: most blocks
+# an MCU sends are acks, and an intact one is exactly one of these.
+ACK_FRAMES = {msgproto.frame_block(b"", seq): seq
+              for seq in range(msgproto.MESSAGE_SEQ_MASK + 1)}
+
+
 def split_blocks_tolerant(data, stats=None):
     """(seq, payload) of every valid block in received data; after a
     damaged block, skip to the next sync byte (how a host resynchronises
     on the protocol's 0x7E trailer)."""
     out, pos = [], 0
-    while pos < len(data):
+    end = len(data)
+    while pos < end:
         if data[pos] == msgproto.MESSAGE_SYNC:
             pos += 1
             continue
+        if data[pos] == msgproto.MESSAGE_MIN:     # an ack? (checked by table)
+            seq = ACK_FRAMES.get(data[pos:pos + msgproto.MESSAGE_MIN])
+            if seq is not None:
+                out.append((seq, b""))
+                pos += msgproto.MESSAGE_MIN
+                continue
         try:
             seq, payload, pos = msgproto.check_block(data, pos)
         except ValueError:
