@@ -54,6 +54,7 @@ FAULT_STREAM = 0xFA17           # second key of the faults' seed sequence
 GET_CLOCK_PERIOD = 0.9839      # clocksync.py query period (FACTS 2.4)
 STATS_PERIOD = 1.0             # extras/statistics.py stats timer (FACTS 2.2)
 RUN_SLICE_NS = 50 * NS_PER_MS  # kernel run between end checks / progress
+DRAIN_SLICES = 20              # executed pulses leave the firmware every 1 s
 END_SLACK_S = 0.100            # run this long past the last scheduled clock
 SHUTDOWN_TAIL_NS = 10 * NS_PER_MS
 TIE_NS = NS_PER_MS               # waits closer than this count as equal
@@ -257,9 +258,9 @@ class Simulation:
 
     # ---- running ----------------------------------------------------------------
     def _drain_pulses(self, pulses):
-        """Executed pulses leave the firmware's buffer every run slice:
-        counted, passed on, kept only when asked (a long print has tens of
-        millions)."""
+        """Executed pulses leave the firmware's buffer every DRAIN_SLICES
+        run slices and at the end: counted, passed on, kept only when asked
+        (a long print has tens of millions)."""
         if not len(pulses):
             return
         self.counts.add(pulses)
@@ -281,9 +282,12 @@ class Simulation:
         kernel, progress = self.kernel, self.options.progress
         limit = int(self.options.max_sim_s * NS_PER_S) if self.options.max_sim_s else None
         last_sent, last_change = -1, 0
+        slices = 0
         while self.stop_reason is None:
             kernel.run(until=kernel.now + RUN_SLICE_NS)
-            self._drain_pulses(self.fw.take_pulses())
+            slices += 1
+            if slices % DRAIN_SLICES == 0:     # (numpy's per-call cost: not every slice)
+                self._drain_pulses(self.fw.take_pulses())
             if progress is not None:
                 progress(kernel.now / NS_PER_S)
             if self._finished():
