@@ -24,6 +24,7 @@ picks one or the other (SimOptions.clock_sync).
 import math
 
 NS = 10 ** 9
+NS2 = NS * NS
 
 
 class McuClock:
@@ -35,14 +36,14 @@ class McuClock:
 
     def clock(self, t_ns):
         """MCU ticks at host time t_ns."""
-        return self.offset + t_ns * self._num // (NS * NS)
+        return self.offset + t_ns * self._num // NS2
 
     def time_ns(self, clock):
         """Earliest host ns at which the MCU clock has reached `clock`."""
         ticks = clock - self.offset
         if ticks <= 0:
             return 0
-        return -(-ticks * NS * NS // self._num)
+        return -(-ticks * NS2 // self._num)
 
 
 class ExactClockSource:

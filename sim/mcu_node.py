@@ -27,7 +27,7 @@ from ..firmware.simulator import mcu as fwmcu
 from ..chelper import msgproto
 from .inputs import NOTED, SimulatedInputs
 from .line_faults import LineFaults
-from .serial_link import CLASSES, queue_step_base, split_blocks_tolerant
+from .serial_link import CLASSES, split_blocks_tolerant
 
 SEQ_MASK = msgproto.MESSAGE_SEQ_MASK
 
@@ -111,27 +111,31 @@ class McuNode:
     def _note_block(self, block):
         arrival = self.fw.now
         worst = None
+        add_margin = self.margins.add
+        last_sched = self.last_sched_clock
         for msg in block.messages:
-            if msg.name in NOTED:
-                self.inputs.note(msg.name, msg.args)
-            if msg.sched is None:
+            name = msg.name
+            if name in NOTED:
+                self.inputs.note(name, msg.args)
+            sched = msg.sched
+            if sched is None:
                 continue
-            margin = msg.sched - arrival
-            self.margins.add(msg.klass, margin)
+            margin = sched - arrival
+            add_margin(msg.klass, margin)
             if margin < 0 and self.first_late is None:
                 self.first_late = (msg, block.sent_ns, self.kernel.now)
             if worst is None or margin < worst:
                 worst = margin
-            end = msg.sched
-            if msg.name == "queue_step":     # its last step
+            end = sched
+            if name == "queue_step":     # its last step (sched is its first)
                 a = msg.args
                 n = a["count"]
-                end = (queue_step_base(a, msg.req_clock) + n * a["interval"]
-                       + a["add"] * (n * (n - 1) // 2))
-            if end > self.last_sched_clock and msg.name != "trsync_set_timeout":
+                end = sched + (n - 1) * a["interval"] + a["add"] * (n * (n - 1) // 2)
+            if end > last_sched and name != "trsync_set_timeout":
                 # (trsync extensions go on while the trsync reports; they
                 # do not keep the print alive)
-                self.last_sched_clock = end
+                last_sched = end
+        self.last_sched_clock = last_sched
         if worst is not None:
             self.margins.series.append((self.kernel.now, worst))
 

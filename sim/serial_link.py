@@ -295,7 +295,10 @@ class SerialQueue:
                 out = bytearray(head)
                 for key in keys:
                     v = args[key]
-                    if -0x20 <= v < 0x60:      # one byte (encode_vlq's fast case)
+                    if -0x20 <= v < 0x60:      # one or two bytes: encode_vlq inline
+                        out.append(v & 0x7F)
+                    elif -0x1000 <= v < 0x3000:
+                        out.append(((v >> 7) & 0x7F) | 0x80)
                         out.append(v & 0x7F)
                     else:
                         vlq(v, out)
