@@ -56,6 +56,7 @@ MOTION_MSGS = frozenset(("queue_step", "set_next_step_dir", "reset_step_clock"))
 MIN_CLOCK_SPAN = 3 << 29     # serialqueue_send_batch: min_clock >= req - this
 CLOCK_DIFF_MAX = 3 << 28     # stepcompress.c: far single steps (FACTS 2.6)
 UNTIMED_MOTION = frozenset(("set_next_step_dir", "reset_step_clock"))
+TRSYNC_NOTED = frozenset(("trsync_start", "trsync_set_timeout"))   # see _note_trsync
 HOMING_MSGS = frozenset(("endstop_home", "trsync_start", "trsync_set_timeout",
                          "stepper_stop_on_trigger"))
 
@@ -484,7 +485,7 @@ class SerialQueue:
     def _transmit(self, block, now):
         arrival = self.wire.send(now, len(block.frame))
         for msg in block.messages:
-            if msg.name.startswith("trsync"):
+            if msg.name in TRSYNC_NOTED:
                 self._note_trsync(msg)
             elif msg.name == "get_clock":
                 self.clock_queries.append(arrival)   # transmit-complete time
@@ -523,15 +524,21 @@ class SerialQueue:
         if self.rto_deadline is not None:
             candidates.append(self.rto_deadline)
         if len(self.in_flight) < MAX_PENDING_BLOCKS:
-            lead_ns = MESSAGE_MAX * self.wire.byte_ns
+            # time_ns is non-decreasing (positive frequency; its float steps
+            # round monotonically),
+            # so the earliest clock gives the earliest time: one conversion
+            due = None
             for q in self.queues.values():
                 if q.released:
-                    due = q.messages[0].req_clock - self.delta_ticks
+                    d = q.messages[0].req_clock - self.delta_ticks
                 elif q.messages:
-                    due = q.messages[0].min_clock
+                    d = q.messages[0].min_clock
                 else:
                     continue
-                candidates.append(self.clock.time_ns(due) - lead_ns)
+                if due is None or d < due:
+                    due = d
+            if due is not None:
+                candidates.append(self.clock.time_ns(due) - MESSAGE_MAX * self.wire.byte_ns)
         if not candidates:
             return None
         return max(now + 1, min(candidates))
