@@ -1,6 +1,7 @@
 """Fingerprints of `klipsim simulate` results, to prove a speed-up changed
 nothing: for a fixed set of runs (reference cases, a load with spikes,
-USB, a pseudo-tty, faults, the THEOS policy, a shutdown), the SHA-256 of
+USB, a pseudo-tty, faults, the THEOS policy, a shutdown, clock drift and
+offset), the SHA-256 of
 the JSON report bytes, of the executed pulses, of the stream the host
 sent and of the margin series (what --plot draws).
 
@@ -39,6 +40,11 @@ RUNS = {
     "corexy_basic_hogs_9600": ("corexy_basic", dict(
         profile="stm32f446", baud=9600,
         load=os.path.join(LOADS, "cpu-hogs-nice0.toml"))),
+    "corexy_basic_exact_drift": ("corexy_basic", dict(
+        profile="stm32f446", clock_sync="exact", drift_ppb=50000, clock_offset=123456789)),
+    "cartesian_basic_usb_drift_h616": ("cartesian_basic", dict(
+        profile="atmega2560", transport="usb", drift_ppb=-30000, clock_offset=5000,
+        board="h616", poll_ms=2.0)),
 }
 
 

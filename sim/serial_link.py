@@ -525,8 +525,8 @@ class SerialQueue:
             candidates.append(self.rto_deadline)
         if len(self.in_flight) < MAX_PENDING_BLOCKS:
             # time_ns is non-decreasing (positive frequency; its float steps
-            # round monotonically),
-            # so the earliest clock gives the earliest time: one conversion
+            # round monotonically), so the earliest clock gives the earliest
+            # time: one conversion
             due = None
             for q in self.queues.values():
                 if q.released:

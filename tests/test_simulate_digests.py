@@ -27,6 +27,9 @@ RECORDED = {
     "corexy_basic_faults": ("4987045b0df2d47d", "46957bf82f709cc3", "b69e6ea4dd7689d3", "ebc21d1a68604bd8"),
     "cartesian_homing_theos_webcam": ("42856e9956fe53d4", "534063f8a55774a9", "8844110aec054ed7", "de879cf8606d434d"),
     "corexy_basic_hogs_9600": ("a21482ef66627809", "165a6b80cd0a3a46", "6c259285997a3686", "abd7f87fce30da33"),
+    # added later, recorded by running this script against an export of 8e58be6
+    "corexy_basic_exact_drift": ("884d44d270e12c87", "1c729bbf98487e94", "85fcdb815cf8d3e1", "352f7a741e523296"),
+    "cartesian_basic_usb_drift_h616": ("3855644232f01e3a", "42b875e571afdeda", "7d38745948f0e685", "500e699c609a1ece"),
 }
 
 
