@@ -135,6 +135,8 @@ def split_blocks_tolerant(data, stats=None):
     """(seq, payload) of every valid block in received data; after a
     damaged block, skip to the next sync byte (how a host resynchronises
     on the protocol's 0x7E trailer)."""
+    if not isinstance(data, bytes):
+        data = bytes(data)        # (the ack table is keyed by bytes)
     out, pos = [], 0
     end = len(data)
     while pos < end:
