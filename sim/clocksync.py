@@ -31,6 +31,7 @@ absorbed there.
 import math
 
 NS = 10 ** 9
+NS2 = NS * NS
 
 
 class McuClock:
@@ -42,14 +43,14 @@ class McuClock:
 
     def clock(self, t_ns):
         """MCU ticks at host time t_ns."""
-        return self.offset + t_ns * self._num // (NS * NS)
+        return self.offset + t_ns * self._num // NS2
 
     def time_ns(self, clock):
         """Earliest host ns at which the MCU clock has reached `clock`."""
         ticks = clock - self.offset
         if ticks <= 0:
             return 0
-        return -(-ticks * NS * NS // self._num)
+        return -(-ticks * NS2 // self._num)
 
 
 class ExactClockSource:
@@ -108,6 +109,7 @@ class RegressionClockSource:
         self.prediction_var = (RESET_VARIANCE_S * self.nominal) ** 2
         self.last_prediction_time = t0
         self.samples = self.ignored = 0
+        self.updates = 0          # counts sample() calls (views cache on it)
 
     @property
     def freq(self):
@@ -126,6 +128,7 @@ class RegressionClockSource:
         """One get_clock reply: query sent at `sent`, reply read at
         `received` (host seconds), MCU `clock` (64-bit ticks)."""
         self.samples += 1
+        self.updates += 1
         half_rtt = .5 * (received - sent)
         if self.samples == 1:
             self._restart(sent, clock)
@@ -178,16 +181,24 @@ class SerialQueueClock:
 
     def __init__(self, estimate):
         self.est = estimate
+        self._cached = (-1, None)     # (estimate.updates, _base() then)
 
     @property
     def freq(self):
         return self.est.freq_int
 
     def _base(self):
+        """(t0, c0, f), recomputed only after the estimate took a sample
+        (the serial queue converts clocks far more often than that)."""
         e = self.est
+        updates, base = self._cached
+        if updates == e.updates:
+            return base
         sigma = math.sqrt(e.prediction_var)
-        return (e.time_avg + e.min_half_rtt + TRANSMIT_EXTRA,
+        base = (e.time_avg + e.min_half_rtt + TRANSMIT_EXTRA,
                 e.clock_avg - CONSERVATIVE_SIGMAS * sigma, e.est_freq)
+        self._cached = (e.updates, base)
+        return base
 
     def clock(self, t_ns):
         t0, c0, f = self._base()

@@ -46,6 +46,7 @@ class HostCPU:
                  trace: bool = False):
         policy.check(machine)
         self.machine = machine
+        self._speed = machine.cpu_speed
         self.policy = policy
         self.kernel = Kernel(np.random.default_rng(seed), trace=trace)
         self.sched = Scheduler(self.kernel, machine.sched_config())
@@ -55,7 +56,7 @@ class HostCPU:
     def cost_ns(self, reference_ns: int) -> int:
         """A cost measured on the reference machine (x86-vm-2core), scaled
         to this machine's speed."""
-        return round(reference_ns / self.machine.cpu_speed)
+        return round(reference_ns / self._speed)
 
     def spawn_role(self, role: str, name: str, start, at: int | None = None):
         return self.sched.spawn(name, start, group=KLIPPER_GROUP, at=at,

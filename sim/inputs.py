@@ -6,6 +6,10 @@ plausible temperature, never an "ADC out of range"), except the pins in
 `driven_adc`, whose values something else sets (sim/thermal.py)."""
 
 
+# The commands note() looks at (callers may skip the call for the rest).
+NOTED = frozenset(("config_endstop", "config_analog_in", "endstop_home", "query_analog_in"))
+
+
 class SimulatedInputs:
     def __init__(self, firmware, adc_max):
         self.fw = firmware

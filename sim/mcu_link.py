@@ -153,7 +153,7 @@ class McuLink:
 
     # ---- pulses -------------------------------------------------------------------
     def drain_pulses(self, pulses, options):
-        """Executed pulses leave the firmware's buffer every run slice:
+        """Executed pulses, as they leave the firmware's buffer:
         counted, passed on, kept only when asked (a long print has tens of
         millions)."""
         if not len(pulses):

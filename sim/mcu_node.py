@@ -30,9 +30,9 @@ from dataclasses import dataclass, field
 
 from ..firmware.simulator import mcu as fwmcu
 from ..chelper import msgproto
-from .inputs import SimulatedInputs
+from .inputs import NOTED, SimulatedInputs
 from .line_faults import LineFaults
-from .serial_link import CLASSES, HEATER, queue_step_base, split_blocks_tolerant
+from .serial_link import CLASSES, HEATER, split_blocks_tolerant
 
 SEQ_MASK = msgproto.MESSAGE_SEQ_MASK
 
@@ -92,14 +92,15 @@ class McuNode:
         self.kernel.schedule(at_ns, lambda: self._arrive(data, blocks))
 
     def _arrive(self, data, blocks):
-        self.advance()
+        self._catch_up(self.clock.clock(self.kernel.now))
         if self.shutdown is not None:
             return
-        self.fw.receive(data)
-        out = self.fw.read_output()
-        self._accept(blocks, out)
+        fw = self.fw
+        fw.receive(data)
+        out = fw.read_output()
         if out:
-            self._send_out(out, self.fw.now)
+            self._accept(blocks, out)
+            self._send_out(out, fw.now)
         self._check_shutdown()
 
     def _accept(self, blocks, out):
@@ -123,29 +124,33 @@ class McuNode:
     def _note_block(self, block):
         arrival = self.fw.now
         worst = None
+        add_margin = self.margins.add
+        last_sched = self.last_sched_clock
         for msg in block.messages:
-            self.inputs.note(msg.name, msg.args)
+            name = msg.name
+            if name in NOTED:
+                self.inputs.note(name, msg.args)
             self._note_watchdog(msg)
-            if msg.sched is None:
+            sched = msg.sched
+            if sched is None:
                 continue
-            margin = msg.sched - arrival
-            self.margins.add(msg.klass, margin)
+            margin = sched - arrival
+            add_margin(msg.klass, margin)
             if margin < 0 and self.first_late is None:
                 self.first_late = (msg, block.sent_ns, self.kernel.now)
             if worst is None or margin < worst:
                 worst = margin
-            end = msg.sched
-            if msg.name == "queue_step":     # its last step
+            end = sched
+            if name == "queue_step":     # its last step (sched is its first)
                 a = msg.args
                 n = a["count"]
-                end = (queue_step_base(a, msg.req_clock) + n * a["interval"]
-                       + a["add"] * (n * (n - 1) // 2))
-            if end > self.last_sched_clock and msg.name != "trsync_set_timeout" \
-                    and msg.klass != HEATER:
+                end = sched + (n - 1) * a["interval"] + a["add"] * (n * (n - 1) // 2)
+            if end > last_sched and name != "trsync_set_timeout" and msg.klass != HEATER:
                 # (trsync extensions go on while the trsync reports, heater
                 # updates while a heater is on; they do not keep the print
                 # alive)
-                self.last_sched_clock = end
+                last_sched = end
+        self.last_sched_clock = last_sched
         if worst is not None:
             self.margins.series.append((self.kernel.now, worst))
 
@@ -167,7 +172,27 @@ class McuNode:
     # ---- MCU time and output -------------------------------------------------------
     def advance(self):
         """Run the firmware up to the present, sending what it writes."""
-        target = self.clock.clock(self.kernel.now)
+        self._advance_to(self.clock.clock(self.kernel.now))
+
+    def _catch_up(self, target):
+        """_advance_to(target) with its common case (nothing written, no
+        shutdown) in one firmware call; True when that was the case."""
+        if self.shutdown is not None:
+            return False
+        state = self.fw.poll(target)
+        if state == 0:
+            if self.thermals is not None:
+                self.thermals.update()
+            return True
+        if state == 1:         # stopped at output: as _advance_to's loop body
+            self._emit_pending()
+            self._check_shutdown()
+            self._advance_to(target)
+        else:
+            self._check_shutdown()
+        return False
+
+    def _advance_to(self, target):
         while self.shutdown is None and self.fw.run_until(target, stop_on_output=True):
             self._emit_pending()
             self._check_shutdown()
@@ -202,9 +227,16 @@ class McuNode:
                 self.on_shutdown()
 
     def _poll(self):
-        self.advance()
+        """advance() in its common case (no output, no shutdown) with
+        fewer layers; otherwise the same steps as advance(). While polls
+        find nothing and no other event comes first, the next poll runs
+        at once (kernel.idle_until) instead of through the event heap."""
+        kernel, clock, poll_ns = self.kernel, self.clock, self.poll_ns
+        while self._catch_up(clock.clock(kernel.now)) \
+                and kernel.idle_until(kernel.now + poll_ns):
+            pass
         if self.shutdown is None:
-            self._poll_event = self.kernel.after(self.poll_ns, self._poll)
+            self._poll_event = kernel.after(poll_ns, self._poll)
 
     def take_pulses(self):
         return self.fw.take_pulses()

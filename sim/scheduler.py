@@ -145,6 +145,7 @@ class Scheduler:
         self._balance_event = None
         self._current: VThread | None = None
         self._want_balance = False
+        self._classic = config.rt_throttle == "classic"
 
     # -- public API -----------------------------------------------------
     def spawn(self, name: str, start, *, policy: str = OTHER, nice: int = 0,
@@ -398,8 +399,9 @@ class Scheduler:
 
     def _pull(self, core: Core) -> bool:
         """An idle core takes a waiting thread from the busiest core."""
-        sources = [c for c in self.cores
-                   if c is not core and c.curr is not None and c.load() >= 2]
+        sources = [c for c in self.cores       # (load() written out)
+                   if c is not core and c.curr is not None
+                   and c.fair.nr + c.rt_count >= 2]
         if not sources:
             return False
         best = None
@@ -532,7 +534,7 @@ class Scheduler:
             at = self._next_running_event(core, t, now)
         else:
             at = core.switch_until if core.switch_until > now else None
-        if self.config.rt_throttle == "classic" and core.rt_throttled_until > now:
+        if self._classic and core.rt_throttled_until > now:
             at = core.rt_throttled_until if at is None else min(at, core.rt_throttled_until)
         ev = core.event
         if ev is not None and ev.callback is not None:

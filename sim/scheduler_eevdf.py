@@ -104,8 +104,8 @@ class EevdfQueue:
         lag = e.vlag
         if load:
             lag = lag * (load + e.weight) // load
-        e.v = avg - lag
-        e.vd = e.v + e.vslice()
+        e.v = v = avg - lag
+        e.vd = v + e.slice_ns * VUNIT // e.weight      # + vslice()
         e.protect = False
         e.queued = True
         self.entities.append(e)
@@ -152,11 +152,12 @@ class EevdfQueue:
 
     def charge(self, e: FairEntity, delta: int) -> bool:
         """Advance queued e by delta ns of CPU; True when its slice ran out."""
-        dv = delta * VUNIT // e.weight
-        e.v += dv
-        self.wsum += dv * e.weight
-        if e.v >= e.vd:
-            e.vd = e.v + e.vslice()
+        w = e.weight
+        dv = delta * VUNIT // w
+        e.v = v = e.v + dv
+        self.wsum += dv * w
+        if v >= e.vd:
+            e.vd = v + e.slice_ns * VUNIT // w     # + vslice()
             e.protect = False
             return True
         return False
@@ -262,19 +263,28 @@ class FairRunQueue:
         return e.thread
 
     def set_running(self, thread) -> None:
-        """Mark `thread` (or None: the core left SCHED_OTHER) as current."""
-        group = thread.fair_group if thread is not None else None
-        ge = self.groups[group] if group is not None else None
-        old = self.root.curr
-        if old is not None and old.child is not None and old is not ge:
-            old.child.set_curr(None)    # the group lost the CPU: put_prev
+        """Mark `thread` (or None: the core left SCHED_OTHER) as current.
+        (EevdfQueue.set_curr written out: this runs on every pick.)"""
+        root = self.root
         if thread is None:
-            self.root.set_curr(None)
-        elif ge is None:
-            self.root.set_curr(thread.fair)
+            old = root.curr
+            if old is not None and old.child is not None:
+                old.child.curr = None   # the group lost the CPU: put_prev
+            root.curr = None
+            return
+        group = thread.fair_group
+        ge = self.groups[group] if group is not None else None
+        old = root.curr
+        if old is not None and old.child is not None and old is not ge:
+            old.child.curr = None       # the group lost the CPU: put_prev
+        if ge is None:
+            fair = root.curr = thread.fair
+            fair.protect = True
         else:
-            self.root.set_curr(ge)
-            ge.child.set_curr(thread.fair)
+            root.curr = ge
+            ge.protect = True
+            fair = ge.child.curr = thread.fair
+            fair.protect = True
 
     def charge(self, thread, delta: int, now: int) -> bool:
         group = thread.fair_group

@@ -56,6 +56,7 @@ MOTION_MSGS = frozenset(("queue_step", "set_next_step_dir", "reset_step_clock"))
 MIN_CLOCK_SPAN = 3 << 29     # serialqueue_send_batch: min_clock >= req - this
 CLOCK_DIFF_MAX = 3 << 28     # stepcompress.c: far single steps (FACTS 2.6)
 UNTIMED_MOTION = frozenset(("set_next_step_dir", "reset_step_clock"))
+TRSYNC_NOTED = frozenset(("trsync_start", "trsync_set_timeout"))   # see _note_trsync
 HOMING_MSGS = frozenset(("endstop_home", "trsync_start", "trsync_set_timeout",
                          "stepper_stop_on_trigger"))
 
@@ -107,12 +108,11 @@ class Block:
 
 
 class CommandQueue:
-    __slots__ = ("messages", "released", "ready_bytes")
+    __slots__ = ("messages", "released")
 
     def __init__(self):
         self.messages = deque()
         self.released = 0         # leading messages whose min_clock passed
-        self.ready_bytes = 0
 
 
 class LinkStats:
@@ -125,15 +125,30 @@ class LinkStats:
         self.bad_blocks = 0       # received blocks dropped (CRC, framing)
 
 
+# The 16 valid empty blocks (acks) -> their sequence number: most blocks
+# an MCU sends are acks, and an intact one is exactly one of these.
+ACK_FRAMES = {msgproto.frame_block(b"", seq): seq
+              for seq in range(msgproto.MESSAGE_SEQ_MASK + 1)}
+
+
 def split_blocks_tolerant(data, stats=None):
     """(seq, payload) of every valid block in received data; after a
     damaged block, skip to the next sync byte (how a host resynchronises
     on the protocol's 0x7E trailer)."""
+    if not isinstance(data, bytes):
+        data = bytes(data)        # (the ack table is keyed by bytes)
     out, pos = [], 0
-    while pos < len(data):
+    end = len(data)
+    while pos < end:
         if data[pos] == msgproto.MESSAGE_SYNC:
             pos += 1
             continue
+        if data[pos] == msgproto.MESSAGE_MIN:     # an ack? (checked by table)
+            seq = ACK_FRAMES.get(data[pos:pos + msgproto.MESSAGE_MIN])
+            if seq is not None:
+                out.append((seq, b""))
+                pos += msgproto.MESSAGE_MIN
+                continue
         try:
             seq, payload, pos = msgproto.check_block(data, pos)
         except ValueError:
@@ -191,6 +206,7 @@ class SerialQueue:
         self.record = record       # list collecting (name, args) sent, or None
         self.delta_ticks = int(MIN_REQTIME_DELTA * clock.freq)
         self.queues = {-1: CommandQueue()}   # command queue key -> queue
+        self.ready_bytes = 0       # bytes of the released messages of all queues
         self._encoders = {}        # message name -> f(args) -> bytes
         self.slots = None          # move-slot heap (after config)
         self.move_count = move_count
@@ -219,31 +235,51 @@ class SerialQueue:
 
     def enqueue(self, messages):
         """Messages from a completed main-thread burst, in send order."""
-        now_clock = self.clock.clock(self.kernel.now)
+        queued_ns = self.kernel.now
+        now_clock = self.clock.clock(queued_ns)
         kick = False
+        wake_clock = None          # MCU clock at the planned wake (computed once)
+        queues, encoders, record = self.queues, self._encoders, self.record
         for name, args, req_clock, min_clock in messages:
-            if name == "queue_step" and min_clock:
-                min_clock = self._take_move_slot(min_clock, req_clock)
-            if min_clock + MIN_CLOCK_SPAN < req_clock:
-                # keeps the 32-bit MCU clock unambiguous (FACTS 2.5)
-                min_clock = req_clock - MIN_CLOCK_SPAN
-            elif name == "config_digital_out":
-                self.pin_oids.add(args["oid"])
-            encode = self._encoders.get(name) or self._encoder(name)
-            msg = Message(name, args, encode(args), req_clock,
-                          min_clock, scheduled_clock(name, args, req_clock, now_clock),
-                          self._classify(name, args), self.kernel.now)
+            if name == "queue_step":       # the bulk: its own short path
+                if min_clock:
+                    min_clock = self._take_move_slot(min_clock, req_clock)
+                if min_clock + MIN_CLOCK_SPAN < req_clock:
+                    min_clock = req_clock - MIN_CLOCK_SPAN
+                sched = None
+                if req_clock:
+                    interval = args["interval"]
+                    sched = (req_clock - interval if interval >= CLOCK_DIFF_MAX
+                             else req_clock) + interval
+                klass = MOTION
+            else:
+                if min_clock + MIN_CLOCK_SPAN < req_clock:
+                    # keeps the 32-bit MCU clock unambiguous (FACTS 2.5)
+                    min_clock = req_clock - MIN_CLOCK_SPAN
+                elif name == "config_digital_out":
+                    self.pin_oids.add(args["oid"])
+                sched = scheduled_clock(name, args, req_clock, now_clock)
+                klass = self._classify(name, args)
+            encode = encoders.get(name) or self._encoder(name)
+            msg = Message(name, args, encode(args), req_clock, min_clock, sched, klass,
+                          queued_ns)
             # Timed commands use their object's queue; the rest (config,
             # queries) share the MCU's default queue, in send order.
             key = args.get("oid", -1) if req_clock else -1
-            queue = self.queues.get(key)
+            queue = queues.get(key)
             if queue is None:
-                queue = self.queues[key] = CommandQueue()
+                queue = queues[key] = CommandQueue()
             queue.messages.append(msg)
-            if not req_clock or req_clock - self.delta_ticks <= self.clock.clock(self.planned_wake):
-                kick = True
-            if self.record is not None:
-                self.record.append((name, args))
+            if not kick:
+                if not req_clock:
+                    kick = True
+                else:
+                    if wake_clock is None:
+                        wake_clock = self.clock.clock(self.planned_wake)
+                    if req_clock - self.delta_ticks <= wake_clock:
+                        kick = True
+            if record is not None:
+                record.append((name, args))
         self.stats.messages += len(messages)
         if kick:
             self.signal.post()
@@ -261,7 +297,14 @@ class SerialQueue:
             def encode(args):
                 out = bytearray(head)
                 for key in keys:
-                    vlq(args[key], out)
+                    v = args[key]
+                    if -0x20 <= v < 0x60:      # one or two bytes: encode_vlq inline
+                        out.append(v & 0x7F)
+                    elif -0x1000 <= v < 0x3000:
+                        out.append(((v >> 7) & 0x7F) | 0x80)
+                        out.append(v & 0x7F)
+                    else:
+                        vlq(v, out)
                 return bytes(out)
         self._encoders[name] = encode
         return encode
@@ -391,11 +434,15 @@ class SerialQueue:
         return self.clock.clock(max(now, self.wire.idle_ns) + MESSAGE_MAX * self.wire.byte_ns)
 
     def _release(self, ack_clock):
+        added = 0
         for queue in self.queues.values():
             msgs = queue.messages
-            while queue.released < len(msgs) and msgs[queue.released].min_clock <= ack_clock:
-                queue.ready_bytes += len(msgs[queue.released].data)
-                queue.released += 1
+            count, released = len(msgs), queue.released
+            while released < count and msgs[released].min_clock <= ack_clock:
+                added += len(msgs[released].data)
+                released += 1
+            queue.released = released
+        self.ready_bytes += added
 
     def _plan_sends(self):
         now = self.kernel.now
@@ -403,12 +450,14 @@ class SerialQueue:
         self._release(ack_clock)
         plan = []
         while len(self.in_flight) + len(plan) < MAX_PENDING_BLOCKS:
-            ready = sum(q.ready_bytes for q in self.queues.values())
+            ready = self.ready_bytes
             if not ready:
                 break
-            first_req = min(q.messages[0].req_clock for q in self.queues.values() if q.released)
-            if ready < PAYLOAD_MAX and first_req > ack_clock + self.delta_ticks:
-                break
+            if ready < PAYLOAD_MAX:
+                first_req = min(q.messages[0].req_clock for q in self.queues.values()
+                                if q.released)
+                if first_req > ack_clock + self.delta_ticks:
+                    break
             plan.append(self._build_block())
         return plan
 
@@ -424,13 +473,13 @@ class SerialQueue:
                 break
             q.messages.popleft()
             q.released -= 1
-            q.ready_bytes -= len(msg.data)
             payload += msg.data
             msgs.append(msg)
             if q.released:
                 heapq.heapreplace(heads, (q.messages[0].req_clock, i, q))
             else:
                 heapq.heappop(heads)
+        self.ready_bytes -= len(payload)
         seq = self.send_seq
         self.send_seq = (seq + 1) & msgproto.MESSAGE_SEQ_MASK
         return Block(seq, msgproto.frame_block(bytes(payload), seq), msgs)
@@ -438,7 +487,7 @@ class SerialQueue:
     def _transmit(self, block, now):
         arrival = self.wire.send(now, len(block.frame))
         for msg in block.messages:
-            if msg.name.startswith("trsync"):
+            if msg.name in TRSYNC_NOTED:
                 self._note_trsync(msg)
             elif msg.name == "get_clock":
                 self.clock_queries.append(arrival)   # transmit-complete time
@@ -477,15 +526,21 @@ class SerialQueue:
         if self.rto_deadline is not None:
             candidates.append(self.rto_deadline)
         if len(self.in_flight) < MAX_PENDING_BLOCKS:
-            lead_ns = MESSAGE_MAX * self.wire.byte_ns
+            # time_ns is non-decreasing (positive frequency; its float steps
+            # round monotonically), so the earliest clock gives the earliest
+            # time: one conversion
+            due = None
             for q in self.queues.values():
                 if q.released:
-                    due = q.messages[0].req_clock - self.delta_ticks
+                    d = q.messages[0].req_clock - self.delta_ticks
                 elif q.messages:
-                    due = q.messages[0].min_clock
+                    d = q.messages[0].min_clock
                 else:
                     continue
-                candidates.append(self.clock.time_ns(due) - lead_ns)
+                if due is None or d < due:
+                    due = d
+            if due is not None:
+                candidates.append(self.clock.time_ns(due) - MESSAGE_MAX * self.wire.byte_ns)
         if not candidates:
             return None
         return max(now + 1, min(candidates))

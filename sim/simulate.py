@@ -60,6 +60,7 @@ STARTUP_SPACING = 0.050        # (modelled for secondary MCUs; the main MCU's
                                # estimate starts from its exact connect reading)
 STATS_PERIOD = 1.0             # extras/statistics.py stats timer (FACTS 2.2)
 RUN_SLICE_NS = 50 * NS_PER_MS  # kernel run between end checks / progress
+DRAIN_SLICES = 20              # executed pulses leave the firmware every 1 s
 END_SLACK_S = 0.100            # run this long past the last scheduled clock
 SHUTDOWN_TAIL_NS = 10 * NS_PER_MS
 TIE_NS = NS_PER_MS               # waits closer than this count as equal
@@ -299,6 +300,8 @@ class Simulation:
 
     # ---- running ----------------------------------------------------------------
     def _drain_pulses(self, final=False):
+        """Executed pulses leave each firmware's buffer every DRAIN_SLICES
+        run slices and at the end (numpy's per-call cost: not every slice)."""
         for link in self.links.values():
             fw = link.fw
             link.drain_pulses(fw.take_pulses(fw.now + 1) if final else fw.take_pulses(),
@@ -321,9 +324,12 @@ class Simulation:
         kernel, progress = self.kernel, self.options.progress
         limit = int(self.options.max_sim_s * NS_PER_S) if self.options.max_sim_s else None
         last_sent, last_change = -1, 0
+        slices = 0
         while self.stop_reason is None:
             kernel.run(until=kernel.now + RUN_SLICE_NS)
-            self._drain_pulses()
+            slices += 1
+            if slices % DRAIN_SLICES == 0:
+                self._drain_pulses()
             if progress is not None:
                 progress(kernel.now / NS_PER_S)
             if self._finished():

@@ -74,3 +74,51 @@ def test_trace_bytes_identical_for_identical_runs():
         return k.trace_bytes()
     assert run(1) == run(1)
     assert run(1) != run(2)
+
+
+def _ticker(k, period, log):
+    """A periodic model that wakes itself through idle_until when it can,
+    else through an event; logs (now, kernel events run so far)."""
+    def tick():
+        while True:
+            log.append(k.now)
+            if not k.idle_until(k.now + period):
+                break
+        k.after(period, tick)
+    k.after(period, tick)
+
+
+def test_idle_until_gives_the_same_order_as_events():
+    """A ticker using idle_until sees the same times, interleaved the
+    same way with other events (ties included), as one using events."""
+    def run(use_idle):
+        k = Kernel()
+        log = []
+        if use_idle:
+            _ticker(k, 5, log)
+        else:
+            def tick():
+                log.append(k.now)
+                k.after(5, tick)
+            k.after(5, tick)
+        for at in (12, 20, 20, 33):     # 20: ties with a tick
+            k.schedule(at, lambda: log.append(("event", k.now)))
+        k.run(until=31)
+        k.run(until=50)
+        return log, k.now
+    plain, with_idle = run(False), run(True)
+    assert with_idle == plain
+    log = plain[0]
+    # the events at 20 were queued before the tick at 20 was: they run first
+    assert log.index(("event", 20)) < log.index(20) and 30 in log
+
+
+def test_idle_until_refuses_past_events_and_the_run_horizon():
+    k = Kernel()
+    k.schedule(10, lambda: None)
+    assert not k.idle_until(3)          # not inside run(): no horizon
+    results = []
+    k.schedule(2, lambda: results.extend([k.idle_until(9), k.now, k.idle_until(10),
+                                          k.idle_until(30)]))
+    k.run(until=30)
+    assert results == [True, 9, False, False] and k.now == 30

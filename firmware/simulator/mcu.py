@@ -105,6 +105,7 @@ class Firmware:
         # there too; its host resynchronises on the first nak).
         self.host_seq = 0
         self._int_specs = {}
+        self._tx_buf = ffi.new("uint8_t[]", 256)
 
     def reset(self):
         """Power-cycle: a fresh instance of the same profile (clock 0,
@@ -143,6 +144,16 @@ class Firmware:
         """The earliest timer's waketime (64-bit clock; may be past)."""
         return lib.fw_next_timer(self._mcu)
 
+    def poll(self, clock):
+        """run_until(clock, stop_on_output=True) for the periodic poll, in
+        one call: 1 when it stopped at output (read it), 2 when it reached
+        `clock` with the firmware shut down, 0 when it reached `clock`
+        quietly (the common case, so it skips the wrapper layers)."""
+        mcu = self._mcu
+        if lib.fw_run_until(mcu, clock, 1) == lib.FW_RUN_OUTPUT:
+            return 1
+        return 2 if lib.fw_is_shutdown(mcu) else 0
+
     def receive(self, data):
         """Bytes from the host, processed at the current clock."""
         lib.fw_receive(self._mcu, data, len(data))
@@ -156,9 +167,11 @@ class Firmware:
         n = lib.fw_tx_available(self._mcu)
         if not n:
             return b""
-        buf = ffi.new("uint8_t[]", n)
+        buf = self._tx_buf
+        if len(buf) < n:       # one buffer reused (most reads are one ack)
+            buf = self._tx_buf = ffi.new("uint8_t[]", max(n, 2 * len(buf)))
         lib.fw_tx_read(self._mcu, buf, n)
-        return bytes(ffi.buffer(buf, n))
+        return ffi.buffer(buf, n)[:]
 
     # -- messages --------------------------------------------------------
     def frame(self, messages):
