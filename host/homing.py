@@ -77,9 +77,19 @@ class HomingMove:
                 error = error or e
         toolhead.flush_step_generation()
         if error is not None:
+            # Klipper sets the toolhead where the steppers halted before
+            # raising; here: where step generation of the drip stopped.
+            toolhead.set_position(self._halt_position(movepos))
             raise error
         toolhead.set_position(movepos)
         return movepos
+
+    def _halt_position(self, movepos):
+        toolhead = self.toolhead
+        halt = toolhead.trapq.position_at(toolhead.motion.last_step_gen_time)
+        if halt is None:
+            return movepos
+        return list(halt) + list(toolhead.get_position()[3:])
 
 
 def fill_coord(toolhead, coord):

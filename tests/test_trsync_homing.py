@@ -148,3 +148,24 @@ def test_homing_traffic_is_what_the_drip_moves_need(homed):
     assert result.margins.counts["homing"] <= bound
     print("%s: %d homing moves, %d homing commands (bound %d), %d scheduled"
           % (case, len(moves), stream_homing, bound, result.margins.counts["homing"]))
+
+
+def test_starved_serial_thread_makes_homing_a_comms_timeout():
+    """A 300 ms SCHED_FIFO spike on every core (sim/loads/fifo-spikes.toml,
+    from 30 s every 10 s) starves the serial thread longer than the
+    250 ms trsync timeout during homing moves: the trsync expires, the
+    MCU stops the homing stepper, and the G28 fails with the one-line
+    error Klipper gives; the print goes on without an MCU shutdown."""
+    folder = os.path.join(REF, "cartesian_homing")
+    gcode = os.path.join(folder, "input.gcode")
+    loads = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
+                         "sim", "loads", "fifo-spikes.toml")
+    result = simulate(gcode, os.path.join(folder, "printer.cfg"),
+                      SimOptions(profile="atmega2560", load=loads, keep_pulses=False))
+    g28_lines = {"input.gcode:%d" % n for n, line in enumerate(open(gcode), 1)
+                 if line.startswith("G28")}
+    assert result.shutdown is None
+    assert result.gcode_errors == len(result.gcode_error_lines) >= 1
+    for line in result.gcode_error_lines:
+        place, message = line.split(": ", 1)
+        assert place in g28_lines and message == "Communication timeout during homing"
