@@ -3,31 +3,40 @@
 A homing move (docs/Code_Overview.md, "Homing"; extras/homing.py): arm the
 endstops at the current print time (trsync + endstop_home), wait
 HOMING_START_DELAY, drip-move toward the endstop, disarm, and take the
-position where the endstop triggered. Offline nothing triggers, so each
-homing move runs its full travel and the endstop counts as hit at its end.
+position where the endstop triggered. Nothing drives the endstop pins, so
+each homing move runs its full travel and the endstop counts as hit at its
+end (host/mcu.py Endstop: with a live MCU the host still waits for the
+trsync and stops it, and an expired trsync is an error).
 A rail homes from 1.5 x its travel range away, retracts by
 homing_retract_dist and homes again at second_homing_speed.
 """
 import math
+
+from ..gcode.errors import GCodeError
 
 HOMING_START_DELAY = 0.001
 ENDSTOP_SAMPLE_TIME = .000015
 ENDSTOP_SAMPLE_COUNT = 4
 
 
-class NeverTriggers:
-    """Completion of a homing move whose endstops never fire (nothing
-    drives the endstop pins in a simulation): waiting just lets time pass."""
+class AnyTriggered:
+    """The drip move's completion: done once any endstop's trsync
+    triggered (in a simulation only an expiry does that before the end:
+    nothing drives the endstop pins); waiting lets time pass meanwhile."""
 
-    def __init__(self, reactor):
+    def __init__(self, reactor, triggers):
         self.reactor = reactor
+        self.triggers = triggers
 
     def test(self):
-        return False
+        return any(t.test() for t in self.triggers)
 
     def wait(self, waketime):
-        self.reactor.pause(waketime)
-        return False
+        if len(self.triggers) == 1:
+            self.triggers[0].wait(waketime)
+        else:
+            self.reactor.pause(waketime)
+        return self.test()
 
 
 class HomingMove:
@@ -51,18 +60,36 @@ class HomingMove:
         toolhead = self.toolhead
         toolhead.flush_step_generation()
         print_time = toolhead.get_last_move_time()
+        triggers = []
         for endstop in self.endstops:
             rest_time = self._endstop_rate(endstop, movepos, speed)
-            endstop.home_start(print_time, ENDSTOP_SAMPLE_TIME, ENDSTOP_SAMPLE_COUNT,
-                               rest_time, triggered=True)
+            triggers.append(endstop.home_start(print_time, ENDSTOP_SAMPLE_TIME,
+                                               ENDSTOP_SAMPLE_COUNT, rest_time,
+                                               triggered=True))
         toolhead.dwell(HOMING_START_DELAY)
-        toolhead.drip_move(movepos, speed, NeverTriggers(toolhead.reactor))
+        toolhead.drip_move(movepos, speed, AnyTriggered(toolhead.reactor, triggers))
         move_end = toolhead.get_last_move_time()
+        error = None
         for endstop in self.endstops:
-            endstop.home_wait(move_end)
+            try:
+                endstop.home_wait(move_end)
+            except GCodeError as e:     # every endstop is stopped first
+                error = error or e
         toolhead.flush_step_generation()
+        if error is not None:
+            # Klipper sets the toolhead where the steppers halted before
+            # raising; here: where step generation of the drip stopped.
+            toolhead.set_position(self._halt_position(movepos))
+            raise error
         toolhead.set_position(movepos)
         return movepos
+
+    def _halt_position(self, movepos):
+        toolhead = self.toolhead
+        halt = toolhead.trapq.position_at(toolhead.motion.last_step_gen_time)
+        if halt is None:
+            return movepos
+        return list(halt) + list(toolhead.get_position()[3:])
 
 
 def fill_coord(toolhead, coord):

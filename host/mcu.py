@@ -15,13 +15,28 @@ min_clock)`. Responses come back through `handle_response(name, args)`,
 called by whoever reads the MCU's output (simulate: the serialhdl thread;
 compile mode has no MCU, so nothing ever arrives); objects subscribe with
 `register_response(name, oid, callback)`.
+
+Queries (a command whose answer the host waits for, e.g. trsync_trigger
+-> trsync_state): `MCU.query(...)` hands the command to the link's
+`query` and, when the link transmitted it (simulate), pauses the calling
+reactor callback on a completion that the response handler completes;
+a link that does not transmit queries (compile mode: Klipper's batch
+output holds none) makes it return None at once. The host's MCU objects
+get their `reactor` from the printer.
 """
 import zlib
+
+from ..gcode.errors import GCodeError
 
 MAX_STEPCOMPRESS_ERROR = 0.000025   # stepper.py: 25 us
 PWM_INIT_TIME = 0.200               # first soft-PWM value at est + 0.2 s (mcu.py)
 QUERY_SLOT_LEAD = 1.5               # periodic queries start at clock(int(est + 1.5 s))
 QUERY_SLOT_STEP = 0.010             # ... + oid * 10 ms (mcu.py get_query_slot)
+# How long a query waits for its answer before sending it again, per try.
+# Klipper (serialhdl.py) first waits for the command's ack, then 10 ms
+# doubling, 5 retries; klipsim has no ack notification, so each window
+# also covers the ack's round trip: 100 ms doubling, 6 tries (6.3 s).
+QUERY_WINDOWS = (0.100, 0.200, 0.400, 0.800, 1.600, 3.200)
 
 
 class MCUError(Exception):
@@ -49,6 +64,7 @@ class MCU:
         self._config_cmds = []
         self._init_cmds = []
         self._responses = {}             # (name, oid) -> callback(args)
+        self.reactor = None              # set by the printer (queries wait on it)
 
     # ---- identity and clocks --------------------------------------------
     def create_oid(self):
@@ -96,6 +112,35 @@ class MCU:
     # ---- responses --------------------------------------------------------
     def register_response(self, name, oid, callback):
         self._responses[(name, oid)] = callback
+
+    def unregister_response(self, name, oid):
+        self._responses.pop((name, oid), None)
+
+    @property
+    def live(self):
+        """Whether responses can come back (the link transmits queries):
+        False in compile mode, as Klipper's mcu.is_fileoutput()."""
+        return getattr(self.link, "transmits_queries", False)
+
+    def query(self, name, args, response):
+        """Send query command `name` and wait for `response` with the same
+        oid; its args, or None when the link does not transmit queries.
+        Resent after each of QUERY_WINDOWS without an answer, then a
+        GCodeError (the host's "Unable to obtain ... response")."""
+        if not self.live:
+            return None
+        oid = args.get("oid")
+        completion = self.reactor.completion()
+        self._responses[(response, oid)] = completion.complete
+        try:
+            for window in QUERY_WINDOWS:
+                self.link.query(self, name, args)
+                reply = completion.wait(self.reactor.monotonic() + window)
+                if reply is not None:
+                    return reply
+        finally:
+            self.unregister_response(response, oid)
+        raise GCodeError("MCU '%s': unable to obtain '%s' response" % (self.name, response))
 
     def handle_response(self, name, args):
         """A decoded response from the MCU; False when nobody subscribed."""
@@ -291,7 +336,9 @@ class AnalogIn:
         self.callback(read_time, total / self.max_adc)
 
 
-REASON_ENDSTOP_HIT = 1          # mcu.py trsync reasons
+REASON_ENDSTOP_HIT = 1          # mcu.py MCU_trsync reasons (Klipper's numbering)
+REASON_HOST_REQUEST = 2
+REASON_PAST_END_TIME = 3
 REASON_COMMS_TIMEOUT = 4
 TRSYNC_SINGLE_MCU_TIMEOUT = 0.250   # mcu.py: trsync expiry with one MCU
 TRSYNC_REPORT_RATIO = 0.3           # reports every 0.3 x the timeout
@@ -299,7 +346,18 @@ TRSYNC_REPORT_RATIO = 0.3           # reports every 0.3 x the timeout
 
 class Endstop:
     """An endstop input and the trsync object that stops steppers on it.
-    The oids are taken when the endstop is created (before its stepper's)."""
+    The oids are taken when the endstop is created (before its stepper's).
+
+    A homing move, as a live Klipper runs it (mcu.py MCU_endstop,
+    TriggerDispatch, MCU_trsync): home_start arms both and returns the
+    trigger completion; the trsync's state reports (serialhdl thread)
+    complete it when the trsync triggered, and once a report's clock is
+    past the move's end the host triggers it (reason past-end-time);
+    home_wait waits for that, disarms the endstop, then asks the trsync
+    to trigger (a query: its answer names the reason it triggered with,
+    and it stops the serial thread extending the trsync). Nothing drives
+    the endstop pin in a simulation, so the endstop counts as hit at the
+    end of the move, unless the trsync expired (comms timeout)."""
 
     def __init__(self, mcu, pin, pullup, invert):
         self.mcu = mcu
@@ -309,6 +367,8 @@ class Endstop:
         self.oid = mcu.create_oid()
         self.trsync_oid = mcu.create_oid()
         self.steppers = []
+        self.trigger = None          # completion of the current homing move
+        self._home_end_clock = None
         mcu.register_config_callback(self._build_config)
 
     def add_stepper(self, stepper):
@@ -327,6 +387,9 @@ class Endstop:
         (docs/MCU_Commands.md, "Homing"): steppers stop on trigger, the
         trsync expires unless the host extends it."""
         mcu = self.mcu
+        self.trigger = mcu.reactor.completion()
+        self._home_end_clock = None
+        mcu.register_response("trsync_state", self.trsync_oid, self._handle_trsync_state)
         clock = mcu.print_time_to_clock(print_time)
         rest_ticks = mcu.print_time_to_clock(print_time + rest_time) - clock
         report_ticks = mcu.seconds_to_clock(TRSYNC_SINGLE_MCU_TIMEOUT * TRSYNC_REPORT_RATIO)
@@ -347,13 +410,41 @@ class Endstop:
             "pin_value": int(triggered) ^ int(bool(self.invert)),
             "trsync_oid": self.trsync_oid, "trigger_reason": REASON_ENDSTOP_HIT},
             req_clock=clock)
+        return self.trigger
+
+    def _handle_trsync_state(self, args):
+        """A trsync report during a homing move (serialhdl thread)."""
+        if not args["can_trigger"]:
+            if not self.trigger.test():
+                self.trigger.complete(args["trigger_reason"])
+        elif self._home_end_clock is not None:
+            clock = extend_clock32(args["clock"], self._home_end_clock)
+            if clock >= self._home_end_clock:
+                self._home_end_clock = None
+                self.mcu.send("trsync_trigger", {"oid": self.trsync_oid,
+                                                 "reason": REASON_PAST_END_TIME})
 
     def home_wait(self, home_end_time):
-        """End of the homing move: disarm the endstop. Offline the endstop
-        counts as triggered exactly at the end of the move."""
-        self.mcu.send("endstop_home", {"oid": self.oid, "clock": 0, "sample_ticks": 0,
-                                       "sample_count": 0, "rest_ticks": 0, "pin_value": 0,
-                                       "trsync_oid": 0, "trigger_reason": 0})
+        """End of the homing move (see the class): the trigger time, the
+        move's end. A trsync that expired is the user error
+        "Communication timeout during homing"."""
+        mcu = self.mcu
+        if mcu.live:
+            self._home_end_clock = mcu.print_time_to_clock(home_end_time)
+            self.trigger.wait()
+        mcu.send("endstop_home", {"oid": self.oid, "clock": 0, "sample_ticks": 0,
+                                  "sample_count": 0, "rest_ticks": 0, "pin_value": 0,
+                                  "trsync_oid": 0, "trigger_reason": 0})
+        mcu.unregister_response("trsync_state", self.trsync_oid)
+        reply = mcu.query("trsync_trigger", {"oid": self.trsync_oid,
+                                             "reason": REASON_HOST_REQUEST}, "trsync_state")
+        self._home_end_clock = None
+        if reply is None:
+            return home_end_time
+        for stepper in self.steppers:
+            stepper.note_homing_end()
+        if reply["trigger_reason"] >= REASON_COMMS_TIMEOUT:
+            raise GCodeError("Communication timeout during homing")
         return home_end_time
 
     def _build_config(self):

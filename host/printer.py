@@ -34,6 +34,8 @@ class Printer:
         sources = dict(mcu_clock_sources or {})
         mcus = self._make_mcus(config, dictionaries, link,
                                lambda name: sources.get(name, clock_source))
+        for mcu in mcus.values():
+            mcu.reactor = reactor        # queries wait on it
         self.hw = Hardware(mcus, self.motion)
         self.heaters = Heaters(reactor, link.can_pause)
         self.objects = {}            # section name -> extras object

@@ -10,6 +10,8 @@ timer is "due" once it has been set to NOW. Due timers run at the points
 where Klipper's reactor would get control back: after each chunk of
 G-code input (the driver calls `run_due_timers`) and when the host
 pauses (`pause(NOW)` lets due timers run once, then returns).
+`completion()` gives an object with Klipper's completion interface; in a
+batch run nothing completes it from elsewhere, so `wait` returns at once.
 """
 
 NOW = 0.
@@ -53,3 +55,24 @@ class BatchReactor:
     def pause(self, waketime):
         self.run_due_timers()
         return self.monotonic()
+
+    def completion(self):
+        return BatchCompletion()
+
+
+class BatchCompletion:
+    """A completion in a batch run: no other thread exists to complete
+    it, so waiting never blocks."""
+
+    def __init__(self):
+        self.done = False
+        self.result = None
+
+    def test(self):
+        return self.done
+
+    def complete(self, result):
+        self.done, self.result = True, result
+
+    def wait(self, waketime=NEVER, waketime_result=None):
+        return self.result if self.done else waketime_result

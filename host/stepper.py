@@ -124,6 +124,14 @@ class Stepper:
     def get_commanded_position(self):
         return self.kinematics.commanded_position
 
+    def note_homing_end(self):
+        """A homing move ended with a live MCU (Klipper's stepper.py does
+        the same): the trsync's trigger made the MCU drop this stepper's
+        queue and refuse steps until reset_step_clock, so the compressor
+        restarts from clock 0 and queues reset_step_clock clock=0."""
+        self.compressor.reset(0)
+        self.compressor.queue_reset_step_clock(0)
+
 
 @dataclass
 class HomingInfo:

@@ -2,8 +2,8 @@
 writes to in simulate mode.
 
 Contract:
-- `SimLink(meter)`: the `link` host/ code sees (send, send_many,
-  can_pause=True). Messages are only collected (with the CostMeter
+- `SimLink(meter)`: the `link` host/ code sees (send, send_many, query,
+  can_pause=True, transmits_queries=True). Messages are only collected (with the CostMeter
   counting them and the steps they carry); the main thread hands them
   to each MCU's SerialQueue when the burst that produced them completes.
 - `MainThread(host, reactor, link, costs, serial_queues, stepgens)`: the
@@ -38,6 +38,7 @@ from .costs import CostMeter
 
 class SimLink:
     can_pause = True
+    transmits_queries = True     # answers come back through serialhdl
 
     def __init__(self):
         self.meter = CostMeter()
@@ -48,6 +49,11 @@ class SimLink:
         self.meter.messages += 1
         if name == "queue_step":
             self.meter.add_steps((mcu.name, args["oid"]), args["count"])
+
+    def query(self, mcu, name, args):
+        """A query leaves like any untimed command; the host waits for
+        its answer (host/mcu.py MCU.query)."""
+        self.send(mcu, name, args)
 
     def send_many(self, mcu, messages):
         box = self.outbox.setdefault(mcu, [])

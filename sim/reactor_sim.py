@@ -18,6 +18,8 @@ Pauses (Klipper's reactor.pause, built on greenlets as Klipper's is): a
 callback that calls `pause(waketime)` is suspended; a one-shot resume
 timer due at `waketime` switches back into it, and other timers run
 meanwhile. `pause` returns the time at which the callback resumed.
+`completion()` gives a SimCompletion: a pause that another thread's
+`complete(result)` ends early (its resume timer is moved to NOW).
 Host code that polls monotonic() LIVELOCK_CALLS times at one instant
 raises ReactorLivelock (time cannot move while it spins).
 """
@@ -104,6 +106,13 @@ class SimReactor:
     def pause(self, waketime):
         """Suspend the calling callback until `waketime`; other timers run
         meanwhile. Returns the resume time (seconds)."""
+        return self._suspend(self._resume_timer(waketime))
+
+    def completion(self):
+        return SimCompletion(self)
+
+    def _resume_timer(self, waketime):
+        """A one-shot timer that switches back into the calling callback."""
         current = greenlet.getcurrent()
         if self._main is None or current is self._main:
             raise RuntimeError("reactor.pause outside a timer callback")
@@ -112,6 +121,9 @@ class SimReactor:
         self._seq += 1
         self._timers.append(resume)
         self._changed(resume)
+        return resume
+
+    def _suspend(self, resume):
         self._main.switch()
         return self.monotonic()
 
@@ -153,3 +165,31 @@ class SimReactor:
     def _changed(self, timer):
         if self.on_timer_change is not None:
             self.on_timer_change(timer.wake_ns)
+
+
+class SimCompletion:
+    """Klipper's reactor completion: `wait(waketime)` suspends the calling
+    callback until another thread's `complete(result)` (e.g. a response
+    handler on the serialhdl thread, Klipper's async_complete) or until
+    waketime; it returns the result, or waketime_result on timeout."""
+
+    def __init__(self, reactor):
+        self.reactor = reactor
+        self.done = False
+        self.result = None
+        self._resume = None        # the waiting callback's resume timer
+
+    def test(self):
+        return self.done
+
+    def complete(self, result):
+        self.done, self.result = True, result
+        if self._resume is not None:
+            self.reactor.update_timer(self._resume, NOW)
+
+    def wait(self, waketime=NEVER, waketime_result=None):
+        if not self.done:
+            self._resume = self.reactor._resume_timer(waketime)
+            self.reactor._suspend(self._resume)
+            self._resume = None
+        return self.result if self.done else waketime_result

@@ -28,10 +28,11 @@ C: no GIL) packs and transmits them by Klipper's rules (KLIPPER-FACTS
   slot is refilled with the message's own req_clock;
 - the trsync "fastreader" runs in this thread: each trsync_state report
   of an armed trsync is answered with trsync_set_timeout (report clock +
-  the timeout the host set), as Klipper's trdispatch does.
+  the timeout the host set), as Klipper's trdispatch does, until the
+  host sends trsync_trigger for it (its trdispatch_stop);
 Received data comes in through `receive(data)` (from the tty kworker);
-responses other than acks and trsync reports go to `on_response(name,
-args)` (the serialhdl thread model).
+responses other than acks go to `on_response(name, args)` (the serialhdl
+thread model), trsync reports too (the host's trsync handler reads them).
 """
 import heapq
 from collections import deque
@@ -58,7 +59,7 @@ CLOCK_DIFF_MAX = 3 << 28     # stepcompress.c: far single steps (FACTS 2.6)
 UNTIMED_MOTION = frozenset(("set_next_step_dir", "reset_step_clock"))
 TRSYNC_NOTED = frozenset(("trsync_start", "trsync_set_timeout"))   # see _note_trsync
 HOMING_MSGS = frozenset(("endstop_home", "trsync_start", "trsync_set_timeout",
-                         "stepper_stop_on_trigger"))
+                         "stepper_stop_on_trigger", "trsync_trigger"))
 
 
 class Wire:
@@ -258,6 +259,9 @@ class SerialQueue:
                     min_clock = req_clock - MIN_CLOCK_SPAN
                 elif name == "config_digital_out":
                     self.pin_oids.add(args["oid"])
+                elif name == "trsync_trigger":     # the host stops the trsync: stop extending it
+                    self.trsync_start.pop(args["oid"], None)
+                    self.trsync_timeout.pop(args["oid"], None)
                 sched = scheduled_clock(name, args, req_clock, now_clock)
                 klass = self._classify(name, args)
             encode = encoders.get(name) or self._encoder(name)
@@ -370,9 +374,8 @@ class SerialQueue:
                 self.stats.bad_blocks += 1
                 continue
             for name, args in decoded:
-                if name == "trsync_state":
+                if name == "trsync_state":     # read here, and by the host too
                     self._fastread_trsync(args)
-                    continue
                 if name == "clock" and self.clock_queries:
                     # sent/received times for the clock regression (FACTS 2.5:
                     # receive time = read time - the block's wire time)

@@ -114,6 +114,7 @@ class SimResult:
     segments: int
     responses: int
     mcus: dict | None = None      # with several MCUs: name -> per-MCU results
+    gcode_error_lines: list = field(default_factory=list)   # "file:line: message"
 
 
 class GcodeFeed:
@@ -453,7 +454,7 @@ class Simulation:
                          self.feed.print_time if self.feed.done else self.printer.toolhead.print_time,
                          self.main.segments,
                          sum(link.serialhdl.handled for link in self.links.values()),
-                         self._mcu_results())
+                         self._mcu_results(), list(self.errors))
 
     def _mcu_results(self):
         """Per-MCU figures when there is more than one MCU or a Linux MCU

@@ -29,6 +29,7 @@ EXAMPLES = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__
 DEFAULT_CONFIG = os.path.join(EXAMPLES, "printer.cfg")
 DEFAULT_MCU = "stm32f446"
 EXIT_SHUTDOWN = 3
+MAX_ERROR_LINES = 20           # G-code errors echoed before the summary (all are counted)
 
 
 def _summary(report):
@@ -230,5 +231,7 @@ def simulate_command(gcode, config_path, dictionaries, mcu_specs, drifts, offset
         except ImportError:
             raise click.ClickException("--plot needs matplotlib (pip install matplotlib)")
     if not quiet:
+        for line in result.gcode_error_lines[:MAX_ERROR_LINES]:
+            click.echo("G-code error: " + line, err=True)
         click.echo(_summary(report), err=True)
     sys.exit(EXIT_SHUTDOWN if report["verdict"] == "shutdown" else 0)

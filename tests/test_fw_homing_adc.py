@@ -125,3 +125,19 @@ def test_zero_sample_periods_still_advance_the_clock():
             " bytes_per_report=2 min_value=0 max_value=0 range_check_count=0" % MS)
     fw.run_until(MS + 1000)      # returns: samples are at least a tick apart
     assert fw.now == MS + 1000 and not fw.is_shutdown
+
+
+def test_trsync_trigger_always_answers_with_the_first_reason():
+    """trsync_trigger is a query (the host's stop after a homing move):
+    every one is answered by one trsync_state with can_trigger=0, clock 0
+    and the reason of the first trigger -- here the expiry (4)."""
+    fw = configured(HOMING_CFG)
+    start_homing(fw, timeout=50 * MS)
+    fw.run_until(100 * MS)
+    fw.responses()
+    for _ in range(2):
+        fw.send("trsync_trigger oid=1 reason=2")
+        assert [(a["can_trigger"], a["trigger_reason"], a["clock"])
+                for n, a in fw.responses() if n == "trsync_state"] == [(0, 4, 0)]
+    fw.run_until(400 * MS)
+    assert not [a for n, a in fw.responses() if n == "trsync_state"]

@@ -7,7 +7,8 @@
  * the expire_reason (the host pushes it later on every report while all
  * is well).  Triggering (endstop, timeout or trsync_trigger) happens once:
  * every registered signal (e.g. a stepper's stop) is called, reporting
- * stops after one final report with can_trigger=0.
+ * stops after one final report with can_trigger=0.  trsync_trigger always
+ * answers with a trsync_state (can_trigger=0, the trigger reason, clock 0).
  */
 #include "fw.h"
 #include "board.h"
@@ -130,6 +131,13 @@ void command_trsync_trigger(struct mcu *m, uint32_t *args)
 {
     struct trsync *ts = trsync_lookup(m, args[0]);
     trsync_do_trigger(m, ts, args[1]);
+    /* The host sends this as a query (Klipper's mcu.py MCU_trsync.stop):
+     * the reply is one trsync_state, sent at once, with can_trigger=0,
+     * the reason it triggered with (the first one, if it had already
+     * triggered) and clock 0, instead of the periodic-style report. */
+    ts->report_pending = 0;
+    sendf(m, "trsync_state oid=%c can_trigger=%c trigger_reason=%c"
+          " clock=%u", ts->oid, 0, ts->trigger_reason, 0);
 }
 
 void trsync_task(struct mcu *m)
