@@ -131,16 +131,32 @@ class McuLink:
             self.node = McuNode(host.kernel, self.fw, self.clock, Wire(self.transport, self.baud),
                                 deliver_to_host, int(o.poll_ms * NS_PER_MS),
                                 on_shutdown=on_shutdown, faults=self.faults[1])
+        window = self.uart_window()
+        if window and not self.is_linux:
+            self.fw.set_rx_buffer(window)
         self.serialq = SerialQueue(host, self.name, self.dictionary, self.queue_clock, self.node,
                                    Wire(self.transport, self.baud), costs, self.move_count,
                                    heater_oids, self.serialhdl.push,
                                    record=[] if o.record_stream else None,
-                                   faults=self.faults[0])
+                                   faults=self.faults[0],
+                                   receive_window=window if o.flow_control else None,
+                                   fast_retransmit=o.fast_retransmit)
+        self.node.rx_stats = self.serialq.stats
         self.serialq.set_host_seq(self.fw.host_seq)
         if self.transport == "pty":
             self.serialq.tty_out = tty
         if isinstance(self.estimate, RegressionClockSource):
             self.serialhdl.handlers["clock"] = self.handle_clock
+
+    def uart_window(self):
+        """The MCU's receive window on a UART: its dictionary's
+        RECEIVE_WINDOW, the size of its receive buffer (FACTS 2.5). USB
+        CDC and a pseudo-tty declare none: their transport holds data
+        back instead of losing it."""
+        if self.transport != "uart":
+            return None
+        window = self.dictionary.constant("RECEIVE_WINDOW")
+        return int(window) if window else None
 
     def handle_clock(self, args):
         """serialhdl: a get_clock reply feeds the host's clock regression."""

@@ -73,6 +73,7 @@ class McuNode:
         self.thermals = None
         self.max_durations = {}     # digital out oid -> max_duration ticks (if any)
         self.last_update = {}       # ... -> clock of its latest queue_digital_out taken
+        self.rx_stats = None        # LinkStats told of bytes lost to a full receive buffer
 
     def set_thermals(self, thermals):
         self.thermals = thermals
@@ -96,6 +97,8 @@ class McuNode:
         if self.shutdown is not None:
             return
         self.fw.receive(data)
+        if self.rx_stats is not None:
+            self.rx_stats.mcu_rx_lost = self.fw.rx_overflow
         out = self.fw.read_output()
         self._accept(blocks, out)
         if out:

@@ -76,7 +76,11 @@ class PulseCounts:
 def _link(link):
     return {"blocks": link.blocks, "bytes": link.bytes_sent,
             "messages": link.messages, "retransmits": link.retransmits,
-            "bytes_retransmitted": link.bytes_retransmitted}
+            "nak_retransmits": link.nak_retransmits,
+            "bytes_retransmitted": link.bytes_retransmitted,
+            "max_unacked_bytes": link.max_unacked_bytes, "mcu_rx_lost": link.mcu_rx_lost,
+            "max_recovery_ms": (round(max(link.recoveries_ns) / 1e6, 3)
+                                if link.recoveries_ns else None)}
 
 
 def _mcu_entry(m):

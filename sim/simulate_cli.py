@@ -47,9 +47,10 @@ def _summary(report):
                         for k, v in report["margins_ms"].items())
     lines.append("  min margin: %s (%s)" % (
         "-" if report["min_margin_ms"] is None else "%.1f ms" % report["min_margin_ms"], margins))
-    lines.append("  print time %.3f s, simulated %.3f s, %d blocks, %d retransmits"
+    lines.append("  print time %.3f s, simulated %.3f s, %d blocks, "
+                 "retransmits: %d on RTO, %d on nak"
                  % (report["print_time_s"], report["sim_time_s"], report["link"]["blocks"],
-                    report["link"]["retransmits"]))
+                    report["link"]["retransmits"], report["link"]["nak_retransmits"]))
     for name, m in report.get("mcus", {}).items():
         present = [v for v in m["margins_ms"].values() if v is not None]
         line = "  MCU %s (%s): min margin %s, %d blocks, %d retransmits" % (
