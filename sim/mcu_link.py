@@ -12,7 +12,9 @@ bundles, for one `[mcu]` / `[mcu NAME]` section of printer.cfg:
   estimate for every other MCU (print time is the main MCU's clock,
   FACTS 2.4);
 - after `build_threads(...)`: its serialhdl thread, serial queue (own
-  serialqueue thread, wire and move-slot mirror) and McuNode (or, for a
+  serialqueue thread, wire, move-slot mirror and, on a UART, the receive
+  window the firmware's dictionary declares, as Klipper's serialhdl
+  learns RECEIVE_WINDOW from the identify data) and McuNode (or, for a
   Linux-process MCU, the LinuxMcuProcess on the host CPUs); the tty
   kworker is shared by every MCU (one flip-buffer worker serves all
   ttys);
@@ -132,7 +134,7 @@ class McuLink:
                                 deliver_to_host, int(o.poll_ms * NS_PER_MS),
                                 on_shutdown=on_shutdown, faults=self.faults[1])
         window = self.uart_window()
-        if window and not self.is_linux:
+        if window:
             self.fw.set_rx_buffer(window)
         self.serialq = SerialQueue(host, self.name, self.dictionary, self.queue_clock, self.node,
                                    Wire(self.transport, self.baud), costs, self.move_count,

@@ -53,9 +53,9 @@ def _summary(report):
                     report["link"]["retransmits"], report["link"]["nak_retransmits"]))
     for name, m in report.get("mcus", {}).items():
         present = [v for v in m["margins_ms"].values() if v is not None]
-        line = "  MCU %s (%s): min margin %s, %d blocks, %d retransmits" % (
+        line = "  MCU %s (%s): min margin %s, %d blocks, retransmits: %d on RTO, %d on nak" % (
             name, m["profile"], "%.1f ms" % min(present) if present else "-",
-            m["link"]["blocks"], m["link"]["retransmits"])
+            m["link"]["blocks"], m["link"]["retransmits"], m["link"]["nak_retransmits"])
         if "linux_process" in m:
             line += ", timers late up to %.3f ms" % m["linux_process"]["timer_late_max_ms"]
         lines.append(line)
