@@ -138,8 +138,9 @@ class LinkSeqs:
         self.send += 1
         self.unacked_bytes += nbytes
 
-    def acked(self, count, last_frame_bytes):
+    def acked(self, count, freed_bytes, last_frame_bytes):
         self.receive += count
+        self.unacked_bytes -= freed_bytes
         self.last_ack_bytes = last_frame_bytes
 
     def empty_block(self, in_flight):
@@ -432,12 +433,13 @@ class SerialQueue:
 
     def _acked(self, count):
         now = self.kernel.now
+        freed = 0
         for _ in range(count):
             block = self.in_flight.popleft()
-            self.seqs.unacked_bytes -= len(block.frame)
+            freed += len(block.frame)
             if block.retransmitted:
                 self.stats.recoveries_ns.append(now - block.sent_ns)
-        self.seqs.acked(count, len(block.frame))
+        self.seqs.acked(count, freed, len(block.frame))
         if not block.retransmitted:
             self._rtt_sample(now - block.sent_ns)
         self.rto_deadline = now + self.rto_ns if self.in_flight else None

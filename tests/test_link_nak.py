@@ -5,6 +5,8 @@ instead of waiting for the retransmit timeout."""
 import json
 import os
 
+from hypothesis import given, settings, strategies as st
+
 from klipsim.sim.report import build_report
 from klipsim.sim.serial_link import MESSAGE_MAX, MIN_RTO_NS, LinkSeqs
 from klipsim.sim.simulate import SimOptions, simulate
@@ -49,11 +51,11 @@ def test_at_most_two_nak_retransmits_per_burst():
     sent(seqs, 3)
     assert seqs.empty_block(in_flight)
     seqs.retransmitted(nak=True)                # first: all three resent
-    seqs.acked(1, MESSAGE_MAX)
+    seqs.acked(1, MESSAGE_MAX, MESSAGE_MAX)
     assert not seqs.empty_block(in_flight)      # the ack of the first block
     assert seqs.empty_block(in_flight)          # the second is damaged again: nak
     seqs.retransmitted(nak=True)
-    seqs.acked(1, MESSAGE_MAX)
+    seqs.acked(1, MESSAGE_MAX, MESSAGE_MAX)
     assert not seqs.empty_block(in_flight)      # ack
     assert not seqs.empty_block(in_flight)      # a third nak: left to the RTO
 
@@ -63,12 +65,32 @@ def test_after_a_timeout_naks_about_earlier_blocks_are_ignored():
     sent(seqs, 2)
     seqs.retransmitted(nak=False)
     assert not seqs.empty_block(in_flight)
-    seqs.acked(2, MESSAGE_MAX)
+    seqs.acked(2, 2 * MESSAGE_MAX, MESSAGE_MAX)
     assert not seqs.empty_block(in_flight)      # ack
     sent(seqs, 1)
-    seqs.acked(1, MESSAGE_MAX)
+    seqs.acked(1, MESSAGE_MAX, MESSAGE_MAX)
     assert not seqs.empty_block(in_flight)      # ack of a block sent after the RTO
     assert seqs.empty_block(in_flight)          # a nak about it counts again
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.integers(1, 12), st.lists(st.booleans(), max_size=40))
+def test_any_burst_gets_at_most_two_nak_retransmits(blocks, events):
+    """Blocks sent once, then any mix of acks (True: one more block
+    acknowledged, with its ack) and repeated acks (False)."""
+    seqs, in_flight = LinkSeqs(), [object()]
+    sent(seqs, blocks)
+    acked, fast = 0, 0
+    for advance in events:
+        if advance and acked < blocks:
+            acked += 1
+            seqs.acked(1, MESSAGE_MAX, MESSAGE_MAX)
+        if seqs.empty_block(in_flight if acked < blocks else []):
+            fast += 1
+            seqs.retransmitted(nak=True)
+    assert fast <= 2
+    if events and not events[0]:
+        assert fast >= 1          # the first repeated ack is always a nak
 
 
 # ---- whole runs ------------------------------------------------------------------
