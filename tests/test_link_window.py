@@ -3,12 +3,14 @@ firmware declares RECEIVE_WINDOW as Klipper's UART builds do, its UART
 receive buffer of that size loses what does not fit, and the host's serial
 queue never has more block bytes unacknowledged than the window."""
 import os
+from collections import deque
+from types import SimpleNamespace
 
 import pytest
 
 from klipsim.chelper import msgproto
 from klipsim.firmware.simulator import mcu as fwmcu
-from klipsim.sim.serial_link import MESSAGE_MAX, LinkSeqs
+from klipsim.sim.serial_link import MESSAGE_MAX, WINDOW_RECHECK_NS, LinkSeqs, SerialQueue
 from klipsim.sim.simulate import SimOptions, simulate
 
 REF = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
@@ -126,3 +128,32 @@ def test_resends_without_flow_control_overflow_the_mcu_buffer():
     unlimited = run(SMALL, "atmega2560", flow_control=False, **faults)
     assert windowed.shutdown is None and windowed.link.mcu_rx_lost == 0
     assert unlimited.link.mcu_rx_lost > 0
+
+
+class _WakeStub:
+    """What SerialQueue._next_wake reads: one ready message due now."""
+
+    class clock:
+        @staticmethod
+        def time_ns(clock):
+            return clock              # 1 tick = 1 ns here
+
+    class wire:
+        byte_ns = 40_000
+
+    def __init__(self, window_full, now):
+        self.rto_deadline = None
+        self.window_full = window_full
+        self.in_flight = deque([object()])
+        self.delta_ticks = 0
+        msg = SimpleNamespace(req_clock=now, min_clock=0)
+        self.queues = {1: SimpleNamespace(released=1, messages=[msg])}
+
+
+def test_a_full_window_waits_for_an_ack_or_the_recheck():
+    now = 10 ** 9
+    # window open: a due message wakes the thread at once...
+    assert SerialQueue._next_wake(_WakeStub(False, now), now) == now + 1
+    # ...window full: no spinning on it, look again after 0.25 s (FACTS 2.5)
+    assert SerialQueue._next_wake(_WakeStub(True, now), now) == now + WINDOW_RECHECK_NS
+    assert WINDOW_RECHECK_NS == 250_000_000
