@@ -126,13 +126,25 @@ def _profile_from_klipper_dict(name, path, move_count):
     cfg = d["config"]
     return {"name": name, "mcu": cfg["MCU"], "clock_freq": cfg["CLOCK_FREQ"],
             "adc_max": cfg.get("ADC_MAX", 4095),
-            "pins": d["enumerations"]["pin"], "move_count": move_count}
+            "pins": d["enumerations"]["pin"], "move_count": move_count,
+            "receive_window": cfg.get("RECEIVE_WINDOW", _uart_window(cfg["MCU"]))}
 
 
 def _rp2040_fallback():
     return {"name": "rp2040", "mcu": "rp2040", "clock_freq": 12000000,
-            "adc_max": 4095, "move_count": 1024,
+            "adc_max": 4095, "move_count": 1024, "receive_window": UART_RECEIVE_WINDOW,
             "pins": {"gpio0": [0, 30], "ADC_TEMPERATURE": 30}}
+
+
+# Our firmware's serial port is modelled as Klipper's UART driver, whose
+# receive buffer is 192 bytes and which declares it as RECEIVE_WINDOW
+# (src/generic/serial_irq.c, KLIPPER-FACTS 2.5); the Linux-process MCU
+# reads a pseudo-tty and declares none.
+UART_RECEIVE_WINDOW = 192
+
+
+def _uart_window(mcu):
+    return None if mcu == "linux" else UART_RECEIVE_WINDOW
 
 
 def _normalise_profile(name, raw):
@@ -151,6 +163,8 @@ def _normalise_profile(name, raw):
     missing = [k for k, v in profile.items() if v is None]
     if missing:
         raise DictgenError("profile %s: missing %s" % (name, ", ".join(missing)))
+    profile["receive_window"] = get("receive_window", "RECEIVE_WINDOW",
+                                    default=_uart_window(profile["mcu"]))
     return profile
 
 
@@ -177,13 +191,16 @@ def load_profiles():
 def build_dictionary(profile, ids, strings, commands, responses):
     """The data dictionary (a dict in Klipper's JSON shape)."""
     command_fmts = {c[0] for c in commands}
+    config = {"CLOCK_FREQ": profile["clock_freq"], "MCU": profile["mcu"],
+              "ADC_MAX": profile["adc_max"], "STATS_SUMSQ_BASE": 256}
+    if profile.get("receive_window"):
+        config["RECEIVE_WINDOW"] = profile["receive_window"]
     return {
         "app": "klipsim",
         "build_versions": "klipsim firmware simulator",
         "commands": {f: ids[f] for f in sorted(command_fmts)},
         "responses": {f: ids[f] for f in responses},
-        "config": {"CLOCK_FREQ": profile["clock_freq"], "MCU": profile["mcu"],
-                   "ADC_MAX": profile["adc_max"], "STATS_SUMSQ_BASE": 256},
+        "config": config,
         "enumerations": {
             "pin": profile["pins"],
             "static_string_id": {s: i + 1 for i, s in enumerate(strings)},

@@ -12,7 +12,9 @@ bundles, for one `[mcu]` / `[mcu NAME]` section of printer.cfg:
   estimate for every other MCU (print time is the main MCU's clock,
   FACTS 2.4);
 - after `build_threads(...)`: its serialhdl thread, serial queue (own
-  serialqueue thread, wire and move-slot mirror) and McuNode (or, for a
+  serialqueue thread, wire, move-slot mirror and, on a UART, the receive
+  window the firmware's dictionary declares, as Klipper's serialhdl
+  learns RECEIVE_WINDOW from the identify data) and McuNode (or, for a
   Linux-process MCU, the LinuxMcuProcess on the host CPUs); the tty
   kworker is shared by every MCU (one flip-buffer worker serves all
   ttys);
@@ -131,16 +133,32 @@ class McuLink:
             self.node = McuNode(host.kernel, self.fw, self.clock, Wire(self.transport, self.baud),
                                 deliver_to_host, int(o.poll_ms * NS_PER_MS),
                                 on_shutdown=on_shutdown, faults=self.faults[1])
+        window = self.uart_window()
+        if window:
+            self.fw.set_rx_buffer(window)
         self.serialq = SerialQueue(host, self.name, self.dictionary, self.queue_clock, self.node,
                                    Wire(self.transport, self.baud), costs, self.move_count,
                                    heater_oids, self.serialhdl.push,
                                    record=[] if o.record_stream else None,
-                                   faults=self.faults[0])
+                                   faults=self.faults[0],
+                                   receive_window=window if o.flow_control else None,
+                                   fast_retransmit=o.fast_retransmit)
+        self.node.rx_stats = self.serialq.stats
         self.serialq.set_host_seq(self.fw.host_seq)
         if self.transport == "pty":
             self.serialq.tty_out = tty
         if isinstance(self.estimate, RegressionClockSource):
             self.serialhdl.handlers["clock"] = self.handle_clock
+
+    def uart_window(self):
+        """The MCU's receive window on a UART: its dictionary's
+        RECEIVE_WINDOW, the size of its receive buffer (FACTS 2.5). USB
+        CDC and a pseudo-tty declare none: their transport holds data
+        back instead of losing it."""
+        if self.transport != "uart":
+            return None
+        window = self.dictionary.constant("RECEIVE_WINDOW")
+        return int(window) if window else None
 
     def handle_clock(self, args):
         """serialhdl: a get_clock reply feeds the host's clock regression."""

@@ -9,7 +9,10 @@ Contract: `McuNode(kernel, firmware, clock, wire_out, on_output, poll_ns)`
   per deadline class (a damaged or out-of-order block counts only when
   a later copy is taken);
 - `faults` (LineFaults) damages what the firmware writes on its way to
-  the host;
+  the host; on a UART the firmware's receive buffer holds RECEIVE_WINDOW
+  bytes (mcu_link sets it) and each host write arrives as one burst
+  before its command task runs, so a burst beyond the free room is lost:
+  `rx_stats.mcu_rx_lost` (the host's receive window prevents it);
 - every `poll_ns` the firmware is advanced to the present so reports it
   sends on its own (trsync_state, analog_in_state, shutdown) leave at the
   clock they were written (their arrival at the host is late by at most
@@ -73,6 +76,7 @@ class McuNode:
         self.thermals = None
         self.max_durations = {}     # digital out oid -> max_duration ticks (if any)
         self.last_update = {}       # ... -> clock of its latest queue_digital_out taken
+        self.rx_stats = None        # LinkStats told of bytes lost to a full receive buffer
 
     def set_thermals(self, thermals):
         self.thermals = thermals
@@ -97,6 +101,8 @@ class McuNode:
             return
         fw = self.fw
         fw.receive(data)
+        if self.rx_stats is not None:
+            self.rx_stats.mcu_rx_lost = fw.rx_overflow
         out = fw.read_output()
         if out:
             self._accept(blocks, out)

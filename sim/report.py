@@ -9,7 +9,10 @@ missed), starved_thread}),
 scheduled command) and `margins_ms` per deadline class (motion,
 heater_pwm, pins, homing; null when the class had no command), per-thread
 CPU seconds with run-queue and GIL wait percentiles (ms), the serial
-link's blocks and retransmits, and the pulse counts per step pin.
+link's blocks and retransmits (on RTO and on nak apart; the most bytes
+awaiting an ack, bytes the MCU's receive buffer lost, the longest a resent
+block waited from its first send to its ack), and the pulse counts per
+step pin.
 `dumps(report)` gives the bytes written (stable: fixed key order, floats
 rounded), so the same inputs and seed give the same bytes.
 
@@ -76,7 +79,11 @@ class PulseCounts:
 def _link(link):
     return {"blocks": link.blocks, "bytes": link.bytes_sent,
             "messages": link.messages, "retransmits": link.retransmits,
-            "bytes_retransmitted": link.bytes_retransmitted}
+            "nak_retransmits": link.nak_retransmits,
+            "bytes_retransmitted": link.bytes_retransmitted,
+            "max_unacked_bytes": link.max_unacked_bytes, "mcu_rx_lost": link.mcu_rx_lost,
+            "max_recovery_ms": (round(max(link.recoveries_ns) / 1e6, 3)
+                                if link.recoveries_ns else None)}
 
 
 def _mcu_entry(m):

@@ -17,6 +17,16 @@ C: no GIL) packs and transmits them by Klipper's rules (KLIPPER-FACTS
   blocks from the firmware) free them; RTT/RTO as RFC 6298 with the
   constants of FACTS 2.5 (first srtt = 10 x sample); on RTO every
   unacknowledged block is resent, prefixed with a sync byte;
+- flow control by the MCU's receive window (`receive_window` bytes, the
+  dictionary's RECEIVE_WINDOW on a UART; None: no window): no new block
+  while the unacknowledged bytes + MESSAGE_MAX (+ the block acknowledged
+  last, while only a response and not yet its ack has named it) exceed
+  the window; looked at again on the next ack or after WINDOW_RECHECK_NS;
+- fast retransmit on a nak (FACTS 2.5, docs/Protocol.md): an empty block
+  whose sequence is not newer than the last ack's and is above
+  ignore_nak_seq resends every unacknowledged block at once (no RTO
+  back-off); the seq bookkeeping allows at most two nak-triggered
+  resends per burst; `fast_retransmit=False` leaves recovery to the RTO;
 - the wire is a UART at `baud` (10 bits per byte), USB full speed
   (bytes leave at the next 1 ms frame) or a pseudo-tty (no wire time;
   with `tty_out` set, host writes pass the kernel's tty worker too); `faults` (LineFaults) damages
@@ -43,6 +53,7 @@ from .line_faults import LineFaults
 PAYLOAD_MAX = msgproto.MESSAGE_PAYLOAD_MAX       # 59
 MESSAGE_MAX = msgproto.MESSAGE_MAX               # 64
 MAX_PENDING_BLOCKS = 12
+WINDOW_RECHECK_NS = 250_000_000   # window full: look again (FACTS 2.5)
 MIN_REQTIME_DELTA = 0.100
 MIN_RTO_NS = 25_000_000
 MAX_RTO_NS = 5_000_000_000
@@ -108,6 +119,61 @@ class Block:
         self.arrived = False
 
 
+class LinkSeqs:
+    """The sequence bookkeeping of flow control and fast retransmit, on
+    block counts that never wrap (FACTS 2.5; the wire's 4-bit sequence
+    only names blocks relative to these): blocks sent, acknowledged, the
+    newest one an empty block acknowledged (`last_ack`), the count at the
+    last retransmit and the highest count a nak is ignored at."""
+    __slots__ = ("send", "receive", "last_ack", "ignore_nak", "retransmit",
+                 "unacked_bytes", "last_ack_bytes")
+
+    def __init__(self):
+        # (counted from 1, so a nak naming the first block is above the
+        # initial ignore_nak)
+        self.send = self.receive = self.last_ack = 1
+        self.ignore_nak = self.retransmit = 0
+        self.unacked_bytes = 0       # frame bytes of the blocks awaiting an ack
+        self.last_ack_bytes = 0      # frame bytes of the block acknowledged last
+
+    def sent(self, nbytes):
+        self.send += 1
+        self.unacked_bytes += nbytes
+
+    def acked(self, count, freed_bytes, last_frame_bytes):
+        self.receive += count
+        self.unacked_bytes -= freed_bytes
+        self.last_ack_bytes = last_frame_bytes
+
+    def empty_block(self, in_flight):
+        """An ack or nak came naming `receive`: True if it is a nak that
+        asks for a fast retransmit."""
+        if self.last_ack < self.receive:
+            self.last_ack = self.receive
+            return False
+        return self.receive > self.ignore_nak and bool(in_flight)
+
+    def retransmitted(self, nak):
+        """After a nak, later naks naming the same block are ignored, and
+        a second nak during this resend's recovery stops further ones
+        until it is acknowledged; after an RTO, naks about blocks sent so
+        far are ignored."""
+        if nak:
+            self.ignore_nak = max(self.receive, self.retransmit)
+        else:
+            self.ignore_nak = self.send
+        self.retransmit = self.send
+
+    def window_need(self):
+        """Window bytes a new full block would need: the unacknowledged
+        bytes, MESSAGE_MAX, and the block acknowledged last while only a
+        response (not yet its ack) has named it."""
+        need = self.unacked_bytes + MESSAGE_MAX
+        if self.last_ack < self.receive:
+            need += self.last_ack_bytes
+        return need
+
+
 class CommandQueue:
     __slots__ = ("messages", "released")
 
@@ -120,10 +186,14 @@ class LinkStats:
     def __init__(self):
         self.blocks = 0
         self.bytes_sent = 0
-        self.retransmits = 0
+        self.retransmits = 0      # on RTO
+        self.nak_retransmits = 0  # fast retransmits on a nak
+        self.max_unacked_bytes = 0   # most block bytes awaiting an ack at once
+        self.recoveries_ns = []   # per resent block acked: first send to ack
         self.bytes_retransmitted = 0
         self.messages = 0
         self.bad_blocks = 0       # received blocks dropped (CRC, framing)
+        self.mcu_rx_lost = 0      # bytes the MCU lost to a full receive buffer
 
 
 # The 16 valid empty blocks (acks) -> their sequence number: most blocks
@@ -193,7 +263,8 @@ def scheduled_clock(name, args, req_clock, now_clock):
 
 class SerialQueue:
     def __init__(self, host, name, dictionary, clock, node, wire, costs,
-                 move_count, heater_oids, on_response, record=None, faults=None):
+                 move_count, heater_oids, on_response, record=None, faults=None,
+                 receive_window=None, fast_retransmit=True):
         self.host = host
         self.kernel = host.kernel
         self.name = name
@@ -217,6 +288,11 @@ class SerialQueue:
         self.srtt = self.rttvar = 0
         self.rto_ns = MIN_RTO_NS
         self.rto_deadline = None
+        self.receive_window = receive_window
+        self.fast_retransmit = fast_retransmit
+        self.seqs = LinkSeqs()
+        self.nak_due = False       # a nak asked for a fast retransmit
+        self.window_full = False   # the last plan stopped at the window
         self.rx = deque()          # received chunks not processed yet
         self.clock_queries = deque()   # when each get_clock left the host
         self.trsync_start = {}
@@ -353,8 +429,11 @@ class SerialQueue:
         now = self.kernel.now
         for block in plan:
             self._transmit(block, now)
-        if self.rto_deadline is not None and now >= self.rto_deadline:
+        if self.nak_due and self.in_flight:
+            self._retransmit(now, nak=True)
+        elif self.rto_deadline is not None and now >= self.rto_deadline:
             self._retransmit(now)
+        self.nak_due = False
         for name, args in responses:
             self.on_response(name, args)
         wake = self._next_wake(now)
@@ -365,7 +444,7 @@ class SerialQueue:
     def _handle_input(self, data):
         out = []
         for seq, payload in split_blocks_tolerant(data, self.stats):
-            self._ack(seq)
+            self._ack(seq, not payload)
             if not payload:
                 continue
             try:
@@ -385,16 +464,28 @@ class SerialQueue:
                 out.append((name, args))
         return out
 
-    def _ack(self, seq):
-        """Every block before `seq` arrived (seq names the next expected)."""
-        if not self.in_flight:
-            return
-        count = (seq - self.in_flight[0].seq) & msgproto.MESSAGE_SEQ_MASK
-        if count == 0 or count > len(self.in_flight):
-            return
+    def _ack(self, seq, empty):
+        """Every block before `seq` arrived (seq names the next expected);
+        an empty block (ack or nak) not naming a newer one is a nak."""
+        count = 0
+        if self.in_flight:
+            count = (seq - self.in_flight[0].seq) & msgproto.MESSAGE_SEQ_MASK
+            if count > len(self.in_flight):
+                return                 # names a block never sent: ignore
+        if count:
+            self._acked(count)
+        if empty and self.seqs.empty_block(self.in_flight) and self.fast_retransmit:
+            self.nak_due = True
+
+    def _acked(self, count):
         now = self.kernel.now
+        freed = 0
         for _ in range(count):
             block = self.in_flight.popleft()
+            freed += len(block.frame)
+            if block.retransmitted:
+                self.stats.recoveries_ns.append(now - block.sent_ns)
+        self.seqs.acked(count, freed, len(block.frame))
         if not block.retransmitted:
             self._rtt_sample(now - block.sent_ns)
         self.rto_deadline = now + self.rto_ns if self.in_flight else None
@@ -452,9 +543,13 @@ class SerialQueue:
         ack_clock = self._ack_clock(now)
         self._release(ack_clock)
         plan = []
+        self.window_full = False
         while len(self.in_flight) + len(plan) < MAX_PENDING_BLOCKS:
             ready = self.ready_bytes
             if not ready:
+                break
+            if not self._window_open(plan):
+                self.window_full = True
                 break
             if ready < PAYLOAD_MAX:
                 first_req = min(q.messages[0].req_clock for q in self.queues.values()
@@ -463,6 +558,14 @@ class SerialQueue:
                     break
             plan.append(self._build_block())
         return plan
+
+    def _window_open(self, plan):
+        """Room in the MCU's receive window for one more full block
+        (FACTS 2.5 flow control), counting blocks planned but not sent."""
+        if self.receive_window is None or not (self.in_flight or plan):
+            return True
+        need = self.seqs.window_need() + sum(len(b.frame) for b in plan)
+        return need <= self.receive_window
 
     def _build_block(self):
         payload, msgs = bytearray(), []
@@ -496,6 +599,9 @@ class SerialQueue:
                 self.clock_queries.append(arrival)   # transmit-complete time
         block.sent_ns = arrival
         self.in_flight.append(block)
+        self.seqs.sent(len(block.frame))
+        self.stats.max_unacked_bytes = max(self.stats.max_unacked_bytes,
+                                           self.seqs.unacked_bytes)
         self.stats.blocks += 1
         self.stats.bytes_sent += len(block.frame)
         if self.rto_deadline is None:
@@ -510,14 +616,19 @@ class SerialQueue:
         else:
             self.tty_out.push(data, lambda d: self.node.deliver(self.kernel.now, d, blocks))
 
-    def _retransmit(self, now):
-        """RTO expired: back off and resend every unacknowledged block."""
-        self.rto_ns = min(MAX_RTO_NS, 2 * self.rto_ns)
+    def _retransmit(self, now, nak=False):
+        """RTO expired (back off) or a nak came: resend every
+        unacknowledged block."""
+        if nak:
+            self.stats.nak_retransmits += 1
+        else:
+            self.rto_ns = min(MAX_RTO_NS, 2 * self.rto_ns)
+            self.stats.retransmits += 1
+        self.seqs.retransmitted(nak)
         data = SYNC + b"".join(b.frame for b in self.in_flight)
         arrival = self.wire.send(now, len(data))
         for block in self.in_flight:
             block.retransmitted = True
-        self.stats.retransmits += 1
         self.stats.bytes_retransmitted += len(data)
         self.rto_deadline = arrival + self.rto_ns
         self._to_mcu(arrival, self.faults.apply(data), list(self.in_flight))
@@ -528,7 +639,9 @@ class SerialQueue:
         candidates = []
         if self.rto_deadline is not None:
             candidates.append(self.rto_deadline)
-        if len(self.in_flight) < MAX_PENDING_BLOCKS:
+        if self.window_full:       # (an ack kicks the thread sooner)
+            candidates.append(now + WINDOW_RECHECK_NS)
+        elif len(self.in_flight) < MAX_PENDING_BLOCKS:
             # time_ns is non-decreasing (positive frequency; its float steps
             # round monotonically), so the earliest clock gives the earliest
             # time: one conversion

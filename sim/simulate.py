@@ -87,6 +87,8 @@ class SimOptions:
     clock_sync: str = "regression"  # or "exact" (host knows the MCU clock)
     fault_drop: float = 0.         # per byte, both directions
     fault_corrupt: float = 0.      # per byte, both directions
+    flow_control: bool = True      # host keeps to the MCU's receive window (what-if: off)
+    fast_retransmit: bool = True   # resend at once on a nak (what-if: off, RTO only)
     costs: CostModel = field(default_factory=CostModel)
     record_stream: bool = False
     keep_pulses: bool = True       # result.pulses holds every pulse

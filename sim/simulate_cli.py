@@ -48,14 +48,15 @@ def _summary(report):
                         for k, v in report["margins_ms"].items())
     lines.append("  min margin: %s (%s)" % (
         "-" if report["min_margin_ms"] is None else "%.1f ms" % report["min_margin_ms"], margins))
-    lines.append("  print time %.3f s, simulated %.3f s, %d blocks, %d retransmits"
+    lines.append("  print time %.3f s, simulated %.3f s, %d blocks, "
+                 "retransmits: %d on RTO, %d on nak"
                  % (report["print_time_s"], report["sim_time_s"], report["link"]["blocks"],
-                    report["link"]["retransmits"]))
+                    report["link"]["retransmits"], report["link"]["nak_retransmits"]))
     for name, m in report.get("mcus", {}).items():
         present = [v for v in m["margins_ms"].values() if v is not None]
-        line = "  MCU %s (%s): min margin %s, %d blocks, %d retransmits" % (
+        line = "  MCU %s (%s): min margin %s, %d blocks, retransmits: %d on RTO, %d on nak" % (
             name, m["profile"], "%.1f ms" % min(present) if present else "-",
-            m["link"]["blocks"], m["link"]["retransmits"])
+            m["link"]["blocks"], m["link"]["retransmits"], m["link"]["nak_retransmits"])
         if "linux_process" in m:
             line += ", timers late up to %.3f ms" % m["linux_process"]["timer_late_max_ms"]
         lines.append(line)

@@ -93,8 +93,9 @@ def test_line_faults_cause_retransmits_and_nothing_runs_twice():
     clean = simulate(GCODE, CONFIG, SimOptions(profile="atmega2560"))
     noisy = simulate(GCODE, CONFIG, SimOptions(profile="atmega2560", fault_corrupt=1e-4,
                                               fault_drop=1e-4, seed=3))
-    assert clean.link.retransmits == 0
-    assert noisy.link.retransmits > 0
+    assert clean.link.retransmits == clean.link.nak_retransmits == 0
+    # (the MCU naks the damaged data, so recovery is mostly fast retransmits)
+    assert noisy.link.retransmits + noisy.link.nak_retransmits > 0
     # every block executed exactly once: the same steps at the same clocks
     assert noisy.shutdown is None
     assert (noisy.pulses["clock"] == clean.pulses["clock"]).all()

@@ -204,6 +204,16 @@ void fw_receive(struct mcu *m, const uint8_t *data, size_t len)
         sched_run_tasks(m);
 }
 
+void fw_set_rx_buffer(struct mcu *m, size_t size)
+{
+    m->rx_limit = size < sizeof(m->rx_buf) ? size : sizeof(m->rx_buf);
+}
+
+uint64_t fw_rx_overflow(struct mcu *m)
+{
+    return m->rx_overflow;
+}
+
 int fw_run_until(struct mcu *m, uint64_t until, int stop_on_output)
 {
     struct board *b = m->board;

@@ -47,6 +47,10 @@ void fw_free(struct mcu *m);
 uint64_t fw_now(struct mcu *m);
 uint32_t fw_clock_freq(struct mcu *m);
 void fw_receive(struct mcu *m, const uint8_t *data, size_t len);
+/* Model a UART receive buffer of `size` bytes (<= 256; 0: none, the
+ * transport holds back what does not fit); bytes lost to it so far. */
+void fw_set_rx_buffer(struct mcu *m, size_t size);
+uint64_t fw_rx_overflow(struct mcu *m);
 int fw_run_until(struct mcu *m, uint64_t clock, int stop_on_output);
 /* A process MCU scheduled late: jump the clock to `now_clock` and run
  * every due timer at that time (Linux MCU late-repeat rule: 20 repeats,

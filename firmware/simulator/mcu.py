@@ -158,6 +158,16 @@ class Firmware:
         """Bytes from the host, processed at the current clock."""
         lib.fw_receive(self._mcu, data, len(data))
 
+    def set_rx_buffer(self, size):
+        """Model a UART receive buffer of `size` bytes: a burst that does
+        not fit is lost (0: the transport holds it back instead)."""
+        lib.fw_set_rx_buffer(self._mcu, size)
+
+    @property
+    def rx_overflow(self):
+        """Received bytes lost to a full UART receive buffer so far."""
+        return lib.fw_rx_overflow(self._mcu)
+
     @property
     def tx_pending(self):
         """Bytes the firmware transmitted that were not read yet."""

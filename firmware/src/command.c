@@ -276,13 +276,32 @@ static int process_one(struct mcu *m)
     return 1;
 }
 
+/* With a UART buffer (rx_limit), a burst is one interrupt-driven fill
+ * before the command task runs: what does not fit is lost (the host's
+ * receive window keeps that from happening).  A sync byte reaching an
+ * empty buffer is skipped at once, as the parser would skip it anyway.
+ * Without a limit the transport holds the rest until the parser made
+ * room. */
+static size_t rx_take(struct mcu *m, const uint8_t *data, size_t len)
+{
+    if (m->rx_limit && !m->rx_len && len && data[0] == MESSAGE_SYNC && !m->need_sync)
+        return 1;
+    size_t limit = m->rx_limit ? m->rx_limit : sizeof(m->rx_buf);
+    size_t room = limit - m->rx_len;
+    size_t n = len < room ? len : room;
+    memcpy(m->rx_buf + m->rx_len, data, n);
+    m->rx_len += n;
+    if (m->rx_limit && n < len) {
+        m->rx_overflow += len - n;
+        return len;
+    }
+    return n;
+}
+
 void command_receive(struct mcu *m, const uint8_t *data, size_t len)
 {
     while (len) {
-        size_t room = sizeof(m->rx_buf) - m->rx_len;
-        size_t n = len < room ? len : room;
-        memcpy(m->rx_buf + m->rx_len, data, n);
-        m->rx_len += n;
+        size_t n = rx_take(m, data, len);
         data += n;
         len -= n;
         while (m->rx_len && process_one(m))

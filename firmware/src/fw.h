@@ -181,6 +181,11 @@ struct mcu {
     uint8_t need_sync;            /* bad data: skip to the next sync byte */
     uint8_t rx_buf[MESSAGE_MAX * 4];
     size_t rx_len;
+    /* A UART's receive buffer (0: the transport holds what does not fit,
+     * as USB and a pseudo-tty do): a burst beyond the free room of these
+     * many bytes is lost, counted in rx_overflow. */
+    size_t rx_limit;
+    uint64_t rx_overflow;
 
     /* basic commands */
     struct oid_slot *oids;
