@@ -186,9 +186,9 @@ class McuNode:
         if self.shutdown is not None:
             return False
         state = self.fw.poll(target)
-        if state == 0:
+        if state == 0:         # (the firmware's clock is now `target`)
             if self.thermals is not None:
-                self.thermals.update()
+                self.thermals.update(target)
             return True
         if state == 1:         # stopped at output: as _advance_to's loop body
             self._emit_pending()

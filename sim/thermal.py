@@ -110,8 +110,12 @@ class Thermals:
     def sensor_pins(self):
         return {p.sensor_pin for p in self.plants}
 
-    def update(self):
-        now = self.fw.now
+    def update(self, now=None):
+        """Bring the plants to the firmware's present clock (`now`, when
+        the caller knows it, saves a call into the firmware: this runs at
+        every MCU poll) and set the ADC inputs they drive."""
+        if now is None:
+            now = self.fw.now
         if now < self._next_clock:
             return
         self._next_clock = now + self._period
