@@ -45,9 +45,11 @@ def from_klipper_dict(name):
     return profile
 
 
-def rp2040_profile(stm32):
+def derived_profile(stm32, pins, config, source):
+    """A profile that is not a Klipper build: stm32f446's message ids,
+    formats and static strings with this chip's pins and constants."""
     enums = {k: v for k, v in stm32["enumerations"].items() if k in PORTABLE_ENUMS}
-    enums["pin"] = {"gpio0": [0, 30]}
+    enums["pin"] = pins
     return {
         "app": "Klipper",
         "version": stm32.get("version", ""),
@@ -56,21 +58,21 @@ def rp2040_profile(stm32):
         "commands": stm32["commands"],
         "responses": stm32["responses"],
         "enumerations": enums,
-        "config": {
-            "CLOCK_FREQ": 12000000,
-            "MCU": "rp2040",
-            "ADC_MAX": 4095,
-            "PWM_MAX": 255,
-            "STATS_SUMSQ_BASE": 256,
-            "STEPPER_STEP_BOTH_EDGE": 1,
-        },
+        "config": config,
         "move_count": BATCH_MOVE_COUNT,
         "_source": ("not a Klipper build: message ids/formats and static strings "
-                    "from golden/klipper/dicts/stm32f446.dict; CLOCK_FREQ 12 MHz, "
-                    "ADC_MAX 4095, PWM_MAX 255 and pins gpio0..gpio29 are the "
-                    "figures of Klipper's rp2040 port as given in the project brief; "
-                    "USB CDC, so no SERIAL_BAUD/RECEIVE_WINDOW"),
+                    "from golden/klipper/dicts/stm32f446.dict; " + source),
     }
+
+
+def rp2040_profile(stm32):
+    return derived_profile(
+        stm32, {"gpio0": [0, 30]},
+        {"CLOCK_FREQ": 12000000, "MCU": "rp2040", "ADC_MAX": 4095, "PWM_MAX": 255,
+         "STATS_SUMSQ_BASE": 256, "STEPPER_STEP_BOTH_EDGE": 1},
+        "CLOCK_FREQ 12 MHz, ADC_MAX 4095, PWM_MAX 255 and pins gpio0..gpio29 are the "
+        "figures of Klipper's rp2040 port as given in the project brief; "
+        "USB CDC, so no SERIAL_BAUD/RECEIVE_WINDOW")
 
 
 LINUX_GPIO_CHIPS, LINUX_GPIO_LINES = 4, 64
@@ -92,30 +94,13 @@ def linux_pins():
 
 
 def linux_profile(stm32):
-    enums = {k: v for k, v in stm32["enumerations"].items() if k in PORTABLE_ENUMS}
-    enums["pin"] = linux_pins()
-    return {
-        "app": "Klipper",
-        "version": stm32.get("version", ""),
-        "build_versions": "",
-        "license": stm32.get("license", ""),
-        "commands": stm32["commands"],
-        "responses": stm32["responses"],
-        "enumerations": enums,
-        "config": {
-            "CLOCK_FREQ": 50000000,
-            "MCU": "linux",
-            "ADC_MAX": 4095,
-            "PWM_MAX": 1 << 15,
-            "STATS_SUMSQ_BASE": 256,
-        },
-        "move_count": BATCH_MOVE_COUNT,
-        "_source": ("not a Klipper build: message ids/formats and static strings "
-                    "from golden/klipper/dicts/stm32f446.dict; CLOCK_FREQ 50 MHz and "
-                    "PWM_MAX 32768 of Klipper's Linux-process MCU (src/linux); pin "
-                    "names as it declares them, a subset, numbered by klipsim; "
-                    "a pseudo-tty, so no SERIAL_BAUD/RECEIVE_WINDOW"),
-    }
+    return derived_profile(
+        stm32, linux_pins(),
+        {"CLOCK_FREQ": 50000000, "MCU": "linux", "ADC_MAX": 4095, "PWM_MAX": 1 << 15,
+         "STATS_SUMSQ_BASE": 256},
+        "CLOCK_FREQ 50 MHz and PWM_MAX 32768 of Klipper's Linux-process MCU (src/linux); "
+        "pin names as it declares them, a subset, numbered by klipsim; "
+        "a pseudo-tty, so no SERIAL_BAUD/RECEIVE_WINDOW")
 
 
 def write(name, profile):
