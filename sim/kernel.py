@@ -131,22 +131,16 @@ class Kernel:
     def run(self, until: int | None = None) -> None:
         """Run events until the heap is empty or, with `until`, until every
         event at a time < until has run; `now` is then set to `until`."""
-        if until is None:
-            self._horizon = 1 << 63
-            try:
-                while self.step():
-                    pass
-            finally:
-                self._horizon = -1
-            return
-        if type(until) is not int:
+        if until is not None and type(until) is not int:
             raise SimError(f"run(until) must be int ns, got {type(until).__name__}")
+        limit = (1 << 63) if until is None else until
         heap = self._heap
-        self._horizon = until
+        self._horizon = limit
         try:
+            # step() written out: this loop runs every event of a simulation
             while heap:
                 at, _prio, _seq, event = heap[0]
-                if at >= until:
+                if at >= limit:
                     break
                 heapq.heappop(heap)
                 callback = event.callback
@@ -158,7 +152,7 @@ class Kernel:
                 callback()
         finally:
             self._horizon = -1
-        if until > self.now:
+        if until is not None and until > self.now:
             self.now = until
 
     # -- tracing --------------------------------------------------------
