@@ -17,12 +17,13 @@ compile mode has no MCU, so nothing ever arrives); objects subscribe with
 `register_response(name, oid, callback)`.
 
 Queries (a command whose answer the host waits for, e.g. trsync_trigger
--> trsync_state): `MCU.query(...)` hands the command to the link's
-`query` and, when the link transmitted it (simulate), pauses the calling
-reactor callback on a completion that the response handler completes;
-a link that does not transmit queries (compile mode: Klipper's batch
-output holds none) makes it return None at once. The host's MCU objects
-get their `reactor` from the printer.
+-> trsync_state): with a live MCU (the link can pause: simulate)
+`MCU.query(...)` hands the command to the link's `query` and pauses the
+calling reactor callback on a completion that the response handler
+completes; without one (compile mode) it sends nothing and returns None
+at once, as Klipper's batch output holds no query (no trsync_trigger,
+endstop_query_state or get_clock in golden/klipper/*/klipper.txt). The
+host's MCU objects get their `reactor` from the printer.
 """
 import zlib
 
@@ -37,6 +38,17 @@ QUERY_SLOT_STEP = 0.010             # ... + oid * 10 ms (mcu.py get_query_slot)
 # doubling, 5 retries; klipsim has no ack notification, so each window
 # also covers the ack's round trip: 100 ms doubling, 6 tries (6.3 s).
 QUERY_WINDOWS = (0.100, 0.200, 0.400, 0.800, 1.600, 3.200)
+
+
+def mcu_sections(config):
+    """(MCU name, section) of every [mcu] ("mcu") and [mcu NAME] section,
+    in file order."""
+    out = []
+    for section in config.sections("mcu"):
+        parts = section.name.split()
+        if parts[0] == "mcu":
+            out.append((parts[-1] if len(parts) > 1 else "mcu", section))
+    return out
 
 
 class MCUError(Exception):
@@ -118,13 +130,13 @@ class MCU:
 
     @property
     def live(self):
-        """Whether responses can come back (the link transmits queries):
-        False in compile mode, as Klipper's mcu.is_fileoutput()."""
-        return getattr(self.link, "transmits_queries", False)
+        """Whether an MCU answers (the link can pause for it): False in
+        compile mode, as Klipper's mcu.is_fileoutput()."""
+        return self.link.can_pause
 
     def query(self, name, args, response):
         """Send query command `name` and wait for `response` with the same
-        oid; its args, or None when the link does not transmit queries.
+        oid; its args, or None without a live MCU (nothing is sent).
         Resent after each of QUERY_WINDOWS without an answer, then a
         GCodeError (the host's "Unable to obtain ... response")."""
         if not self.live:
@@ -265,6 +277,7 @@ class SoftPwm:
 
 def extend_clock32(clock32, near):
     """The 64-bit clock whose low 32 bits are clock32, closest to `near`."""
+    near = int(near)
     full = (near & ~0xFFFFFFFF) | clock32
     if full < near - (1 << 31):
         full += 1 << 32

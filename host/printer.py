@@ -19,7 +19,7 @@ from .hardware import Hardware
 from .heaters import Heaters, TemperatureCommands
 from .homing import Homing
 from .kinematics import load_kinematics
-from .mcu import MCU
+from .mcu import MCU, mcu_sections
 from .motion_queuing import MotionQueuing
 from .toolhead import Coord, ToolHead, ToolheadLimits
 
@@ -64,11 +64,7 @@ class Printer:
     @staticmethod
     def _make_mcus(config, dictionaries, link, clock_source_of):
         mcus = {}
-        for section in config.sections("mcu"):
-            parts = section.name.split()
-            if parts[0] != "mcu":
-                continue
-            name = parts[-1] if len(parts) > 1 else "mcu"
+        for name, section in mcu_sections(config):
             for option in section.options():
                 section.get(option)   # serial, baud, restart_method, ...
             if name not in dictionaries:

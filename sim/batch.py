@@ -44,8 +44,7 @@ class StreamLink:
     writer: StreamWriter
     steps: dict = field(default_factory=dict)       # oid -> total steps (main MCU)
     messages: int = 0
-    can_pause: bool = False     # file output: no MCU clock to wait for
-    transmits_queries: bool = False   # ... and no MCU to answer them
+    can_pause: bool = False     # file output: no MCU clock to wait for, no answers
     others: dict = field(default_factory=dict)      # MCU name -> OtherStream
 
     def _target(self, mcu):
@@ -61,11 +60,6 @@ class StreamLink:
             oid = args["oid"]
             steps[oid] = steps.get(oid, 0) + args["count"]
         writer.write(name, args, req_clock or None)
-
-    def query(self, mcu, name, args):
-        """A query is dropped: Klipper's batch output holds none (no
-        trsync_trigger, endstop_query_state or get_clock in
-        golden/klipper/*/klipper.txt)."""
 
     def send_many(self, mcu, messages):
         writer, steps = self._target(mcu)

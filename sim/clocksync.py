@@ -261,13 +261,3 @@ class SecondarySync:
         self.clock_adj = (sync1 - sync1_clock / new_freq, new_freq)
         self.last_sync_time = sync2
         return self.clock_adj
-
-
-def extend_clock32(clock32, near):
-    """The 64-bit clock with low bits clock32 closest to `near`."""
-    full = (int(near) & ~0xFFFFFFFF) | clock32
-    if full < near - (1 << 31):
-        full += 1 << 32
-    elif full > near + (1 << 31):
-        full -= 1 << 32
-    return full

@@ -12,7 +12,7 @@ from ..chelper.motion import MotionError
 from ..chelper.msgproto import load_dictionary, profile_names
 from ..gcode.errors import GCodeError, GCodeInternalError
 from ..host.configfile import ConfigError
-from ..host.mcu import MCUError
+from ..host.mcu import MCUError, mcu_sections
 from ..host.pins import PinError
 from .batch import compile_gcode
 from ..host.configfile import load_config
@@ -63,15 +63,12 @@ def _check_mcu_sections(config_path, dictionaries):
     (one line naming the section otherwise)."""
     config = load_config(config_path)
     names = set()
-    for section in config.sections("mcu"):
-        parts = section.name.split()
-        if parts[0] != "mcu" or len(parts) < 2:
-            continue
-        names.add(parts[-1])
-        if parts[-1] not in dictionaries:
+    for name, section in mcu_sections(config):
+        names.add(name)
+        if name != "mcu" and name not in dictionaries:
             raise click.ClickException("%s: [%s]: no dictionary for MCU '%s' (give --mcu %s=PROFILE"
                                        " or --dictionary %s=FILE)" % (section.location(), section.name,
-                                                                     parts[-1], parts[-1], parts[-1]))
+                                                                     name, name, name))
     for name in sorted(set(dictionaries) - names - {"mcu"}):
         raise click.UsageError("MCU '%s' given, but %s has no [mcu %s] section"
                                % (name, config_path, name))

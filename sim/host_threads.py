@@ -3,7 +3,7 @@ writes to in simulate mode.
 
 Contract:
 - `SimLink(meter)`: the `link` host/ code sees (send, send_many, query,
-  can_pause=True, transmits_queries=True). Messages are only collected (with the CostMeter
+  can_pause=True). Messages are only collected (with the CostMeter
   counting them and the steps they carry); the main thread hands them
   to each MCU's SerialQueue when the burst that produced them completes.
 - `MainThread(host, reactor, link, costs, serial_queues, stepgens)`: the
@@ -37,8 +37,7 @@ from .costs import CostMeter
 
 
 class SimLink:
-    can_pause = True
-    transmits_queries = True     # answers come back through serialhdl
+    can_pause = True             # a live MCU: answers come back through serialhdl
 
     def __init__(self):
         self.meter = CostMeter()

@@ -27,8 +27,9 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..firmware.simulator import mcu as fwmcu
+from ..host.mcu import extend_clock32
 from .clocksync import (ExactClockSource, McuClock, RegressionClockSource,
-                        SecondarySync, SerialQueueClock, extend_clock32)
+                        SecondarySync, SerialQueueClock)
 from .host_threads import SerialHdlThread, TtyWorker
 from .kernel import NS_PER_MS
 from .line_faults import LineFaults

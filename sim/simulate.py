@@ -40,6 +40,7 @@ from dataclasses import dataclass, field
 
 from ..gcode.dispatch import Dispatcher
 from ..host.configfile import load_config, ConfigError
+from ..host.mcu import mcu_sections
 from ..host.printer import Printer
 from .batch import input_chunks
 from .costs import CostModel
@@ -152,16 +153,6 @@ class GcodeFeed:
     def line_at(self, t_ns):
         i = bisect.bisect_right(self.timeline_ns, t_ns) - 1
         return self.timeline_line[i] if i >= 0 else None
-
-
-def mcu_sections(config):
-    """(MCU name, section) of every [mcu] / [mcu NAME], in file order."""
-    out = []
-    for section in config.sections("mcu"):
-        parts = section.name.split()
-        if parts[0] == "mcu":
-            out.append((parts[-1] if len(parts) > 1 else "mcu", section))
-    return out
 
 
 class Simulation:

@@ -15,7 +15,7 @@ class FakeLink:
     query after `silent` unanswered ones with trsync_state(reason)."""
 
     def __init__(self, live=True, reason=hmcu.REASON_PAST_END_TIME, silent=0):
-        self.transmits_queries = live
+        self.can_pause = live
         self.reason = reason
         self.silent = silent
         self.sent = []
