@@ -168,15 +168,13 @@ class Simulation:
         self.links = self._make_links(config)
         main = self.links["mcu"]
         # the main MCU under the names the single-MCU code used
-        self.fw, self.move_count, self.clock = main.fw, main.move_count, main.clock
-        self.clock_source, self.queue_clock = main.clock_source, main.queue_clock
+        self.fw, self.clock, self.clock_source = main.fw, main.clock, main.clock_source
         self.dictionary = main.dictionary
         self._build_host(gcode_path, config)
         self._build_threads()
         self.stop_reason = None
         self.shutdown_mcu = None
         self.pin_names = main.pin_names
-        self.pulse_chunks = main.pulse_chunks
         self.counts = main.counts
 
     def _make_links(self, config):
@@ -280,7 +278,7 @@ class Simulation:
             link.node.set_thermals(Thermals(link.fw, plants_for(self.printer, mcu, link.fw)))
         main = self.links["mcu"]
         self.thermals = main.node.thermals
-        self.serialhdl, self.tty, self.faults = main.serialhdl, main.tty, main.faults
+        self.serialhdl, self.tty = main.serialhdl, main.tty
         self.node, self.serialq = main.node, main.serialq
         self.stepgens = {(s.mcu.name, s.oid): StepGenThread(host, costs, s.name)
                          for s in self.printer.motion.steppers}
