@@ -11,6 +11,12 @@ import os
 from dataclasses import dataclass
 
 REFERENCE_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), "klipper")
+# The full reference corpus beside a checkout (../shared/reference, as in
+# CI and the developers' trees); absent in a bare clone or an install.
+SHARED_DIR = os.path.normpath(os.path.join(os.path.dirname(os.path.abspath(__file__)),
+                                           "..", "..", "shared"))
+SHARED_REFERENCE_DIR = os.path.join(SHARED_DIR, "reference")
+KLIPPER_CONFIGS_DIR = os.path.join(SHARED_DIR, "klipper-configs")
 
 
 def find_file(folder, name):
@@ -53,7 +59,8 @@ class ReferenceCase:
 
     @property
     def dictionary(self):
-        return os.path.join(REFERENCE_DIR, self.meta["dictionary"])
+        # meta.json names it relative to the corpus root ("dicts/x.dict").
+        return os.path.join(os.path.dirname(self.folder), self.meta["dictionary"])
 
 
 def cases(reference_dir=REFERENCE_DIR):
@@ -63,8 +70,12 @@ def cases(reference_dir=REFERENCE_DIR):
     return [ReferenceCase(n, os.path.join(reference_dir, n)) for n in names]
 
 
-def case(name, reference_dir=REFERENCE_DIR):
-    folder = os.path.join(reference_dir, name)
-    if not os.path.exists(os.path.join(folder, "meta.json")):
-        raise KeyError("no reference case %r in %s" % (name, reference_dir))
-    return ReferenceCase(name, folder)
+def case(name, reference_dir=None):
+    """The named case: from `reference_dir`, else the bundled copy, else
+    ../shared/reference (which holds cases too big to bundle)."""
+    dirs = [reference_dir] if reference_dir else [REFERENCE_DIR, SHARED_REFERENCE_DIR]
+    for directory in dirs:
+        folder = os.path.join(directory, name)
+        if os.path.exists(os.path.join(folder, "meta.json")):
+            return ReferenceCase(name, folder)
+    raise KeyError("no reference case %r in %s" % (name, " or ".join(dirs)))
