@@ -9,15 +9,15 @@ times are at most that far apart). Also checked: the configuration block
 (allocate_oids .. finalize_config, which carries a CRC of the config) is
 identical text, and the run reports no G-code errors.
 """
-import io
-import itertools
+import os
+import sys
 
 import pytest
 
-from klipsim.chelper.msgproto import load_dictionary
 from klipsim.golden import reference
-from klipsim.golden.stepdiff import diff_files
-from klipsim.sim.batch import compile_gcode
+
+sys.path.insert(0, os.path.dirname(__file__))
+from _reference_check import check_reference_case, compile_case  # noqa: E402
 
 CORE_CASES = [
     "cartesian_arcs",
@@ -48,35 +48,9 @@ PRINT_CASES = ["cartesian_print_cube", "corexy_print_cylinder", "corexy_print_lo
 NOT_IDENTICAL = {"corexy_zigzag", "pa_zigzag", "shaper_print_cube", "user_print_parts"}
 
 
-def compile_case(case, tmp_path):
-    dictionary = load_dictionary(case.dictionary)
-    out_path = tmp_path / (case.name + ".txt")
-    errors = []
-    with open(out_path, "w") as out:
-        result = compile_gcode(case.gcode, case.config, dictionary, out,
-                               warn=errors.append)
-    return out_path, result, errors, dictionary
-
-
-def config_block(path):
-    with reference.open_text(str(path)) as f:
-        lines = [l.rstrip("\n") for l in itertools.islice(f, 200)]
-    end = next(i for i, l in enumerate(lines) if l.startswith("finalize_config"))
-    return lines[:end + 1]
-
-
 @pytest.mark.parametrize("name", CORE_CASES + PRINT_CASES)
 def test_step_equivalent_to_klipper(name, tmp_path):
-    case = reference.case(name)
-    out_path, result, errors, dictionary = compile_case(case, tmp_path)
-    assert result.errors == 0, errors[:3]
-    report = diff_files(case.klipper_output, str(out_path), dictionary.clock_freq)
-    assert report.equivalent, report.verdict()
-    assert report.worst_us <= 25.0
-    assert config_block(out_path) == config_block(case.klipper_output)
-    if name not in NOT_IDENTICAL:
-        with reference.open_text(case.klipper_output) as ref:
-            assert out_path.read_text() == ref.read(), "no longer byte-identical"
+    check_reference_case(name, tmp_path, byte_identical=name not in NOT_IDENTICAL)
 
 
 def test_step_totals_match_meta(tmp_path):
