@@ -27,13 +27,15 @@ Klipper's rules, as documented behaviour of its G-code dispatcher
   line after the command name and one blank; when the line had a prefix
   such as a line number, a trailing `*digits` checksum is dropped.
 - numbers are read with Python's float()/int() (as Klipper does), so
-  `X-.5` is -0.5 and `S1.0` is not an int.
+  `X-.5` is -0.5 and `S1.0` is not an int; unlike Python's float(), a
+  number must be finite (`X=nan`, `P=inf`, `1e309` are unparsable).
 
 Checksums: Klipper itself ignores `N`/`*`.  We check them as RepRap hosts
 send them: on a line that starts with an `N` line number and ends (before
 any comment) with `*digits`, the number must equal the XOR of every byte
 before the `*`; a mismatch is a `line_error`.
 """
+import math
 import re
 import shlex
 
@@ -125,7 +127,7 @@ class GCodeCommand:
         try:
             value = parser(value)
         except (ValueError, TypeError, OverflowError):
-            kind = {int: "an integer", float: "a number"}.get(parser, "a value")
+            kind = {int: "an integer", finite_float: "a number"}.get(parser, "a value")
             raise self.error("Unable to parse %s=%s as %s" % (key, value, kind))
         _check_range(self, key, value, minval, maxval, above, below)
         return value
@@ -135,10 +137,21 @@ class GCodeCommand:
 
     def get_float(self, key, default=REQUIRED, minval=None, maxval=None,
                   above=None, below=None):
-        return self.get(key, default, float, minval, maxval, above, below)
+        return self.get(key, default, finite_float, minval, maxval, above, below)
 
     def has(self, key):
         return key in self.params
+
+
+def finite_float(text):
+    """float(text), refusing nan and +-inf with ValueError: Python's float()
+    reads 'nan', 'inf' and '1e309' without complaint, and nan then passes
+    every `<`/`>` range check and fails deep inside (config and G-code
+    getters both parse numbers with this)."""
+    value = float(text)
+    if not math.isfinite(value):
+        raise ValueError("not a finite number")
+    return value
 
 
 def _check_range(cmd, key, value, minval, maxval, above, below):

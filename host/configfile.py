@@ -3,7 +3,9 @@
 Contract: `load_config(path) -> PrinterConfig`.  Every problem is a
 `ConfigError` whose str() is one line naming the place
 (`printer.cfg:23: Option 'foo' is not valid in section 'stepper_x'`).
-Options are typed on read (`sec.getfloat(...)`), reading an option present
+Options are typed on read (`sec.getfloat(...)`, Klipper's getters with
+its minval/maxval/above/below ranges and messages; numbers must be finite:
+nan and inf are "Unable to parse"), reading an option present
 in the file marks it used, and `config.check_unused()` rejects sections and
 options nobody read, as Klipper does at start-up.
 
@@ -31,6 +33,8 @@ after cutting every line at its first '#' itself); restated here:
 import glob
 import os
 import re
+
+from ..gcode.command import finite_float
 
 REQUIRED = object()
 
@@ -306,8 +310,10 @@ class ConfigSection:
 
     def getfloat(self, option, default=REQUIRED, minval=None, maxval=None,
                  above=None, below=None):
-        return self._typed(option, default, float, "a number", minval, maxval,
-                           above, below)
+        """A finite number: nan and inf are refused as unparsable (they
+        pass every `<`/`>` range check, then fail deep inside)."""
+        return self._typed(option, default, finite_float, "a number", minval,
+                           maxval, above, below)
 
     def getboolean(self, option, default=REQUIRED):
         return self._typed(option, default, _parse_bool, "a boolean")
@@ -333,7 +339,8 @@ class ConfigSection:
         return self._getlist(option, default, sep, count, int, "a list of integers")
 
     def getfloatlist(self, option, default=REQUIRED, sep=",", count=None):
-        return self._getlist(option, default, sep, count, float, "a list of numbers")
+        return self._getlist(option, default, sep, count, finite_float,
+                             "a list of numbers")
 
     def _getlist(self, option, default, sep, count, parser, kind):
         def parse(text):
