@@ -143,6 +143,21 @@ class GCodeCommand:
         return key in self.params
 
 
+# Resource bound (klipsim's, not Klipper's): no number in a config option
+# or a G-code parameter beyond +-1e15.  No real setting comes near (the
+# largest are thermistor resistances, ~1e7 ohm); squaring a bigger one
+# (distances, v^2, filament area) can overflow a double.
+MAX_MAGNITUDE = 1e15
+
+
+def magnitude_problem(value):
+    """' must be between ...' when a parsed float is beyond MAX_MAGNITUDE."""
+    if isinstance(value, float) and not -MAX_MAGNITUDE <= value <= MAX_MAGNITUDE:
+        return " must be between %g and %g (klipsim's bound on any number)" % (
+            -MAX_MAGNITUDE, MAX_MAGNITUDE)
+    return None
+
+
 def finite_float(text):
     """float(text), refusing nan and +-inf with ValueError: Python's float()
     reads 'nan', 'inf' and '1e309' without complaint, and nan then passes
@@ -155,6 +170,9 @@ def finite_float(text):
 
 
 def _check_range(cmd, key, value, minval, maxval, above, below):
+    problem = magnitude_problem(value)
+    if problem:
+        raise cmd.error(key + problem)
     if minval is not None and value < minval:
         raise cmd.error("%s must have minimum of %s" % (key, minval))
     if maxval is not None and value > maxval:

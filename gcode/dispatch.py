@@ -178,7 +178,11 @@ class Dispatcher:
     def run_script(self, text, source):
         """Run macro output; the first error aborts and propagates."""
         for cmd in read_lines(text, source):
-            self.execute(cmd)
+            try:
+                self.execute(cmd)
+            except GCodeError as error:
+                # a host error (a bound, a move) names the macro line
+                raise error.located(cmd.source, cmd.lineno) from None
 
 
 def valid_extended_name(name):

@@ -34,7 +34,8 @@ import glob
 import os
 import re
 
-from ..gcode.command import finite_float
+from ..gcode.command import finite_float, magnitude_problem
+from .pins import PinError, parse_pin
 
 REQUIRED = object()
 
@@ -291,6 +292,10 @@ class ConfigSection:
         return value
 
     def _check_range(self, found, option, value, minval, maxval, above, below):
+        problem = magnitude_problem(value)
+        if problem:
+            raise ConfigError("Option '%s' in section '%s'%s" % (option, self.name, problem),
+                              found.where)
         checks = ((minval, lambda: value < minval, "must have minimum of"),
                   (maxval, lambda: value > maxval, "must have maximum of"),
                   (above, lambda: value <= above, "must be above"),
@@ -314,6 +319,18 @@ class ConfigSection:
         pass every `<`/`>` range check, then fail deep inside)."""
         return self._typed(option, default, finite_float, "a number", minval,
                            maxval, above, below)
+
+    def getpin(self, option, default=REQUIRED, can_invert=False, can_pullup=False):
+        """A pin description parsed (host/pins.py PinSpec, or `default`
+        when absent); a malformed one is a ConfigError at the option."""
+        text = self.get(option, default)
+        if text is default:
+            return default
+        try:
+            return parse_pin(text, can_invert=can_invert, can_pullup=can_pullup)
+        except PinError as e:
+            raise ConfigError("Option '%s' in section '%s': %s" % (option, self.name, e),
+                              self.location(option)) from None
 
     def getboolean(self, option, default=REQUIRED):
         return self._typed(option, default, _parse_bool, "a boolean")
@@ -345,6 +362,11 @@ class ConfigSection:
     def _getlist(self, option, default, sep, count, parser, kind):
         def parse(text):
             items = tuple(parser(part.strip()) for part in text.split(sep))
+            for item in items:
+                problem = magnitude_problem(item)
+                if problem:
+                    raise self.error("Option '%s' in section '%s'%s"
+                                     % (option, self.name, problem), option)
             if count is not None and len(items) != count:
                 raise ConfigError("Option '%s' in section '%s' must have %d elements"
                                   % (option, self.name, count), self.location(option))

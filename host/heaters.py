@@ -38,7 +38,6 @@ between the serialhdl and main threads has no counterpart here.
 """
 from .heater_control import make_control
 from .mcu import AnalogIn, SoftPwm
-from .pins import parse_pin
 from .thermistor import DEFAULT_PULLUP, SENSORS, make_thermistor
 
 SAMPLE_TIME = 0.001      # adc_temperature.py
@@ -60,7 +59,7 @@ class Heater:
         self.name = section.name.split()[-1]
         self._read_sensor(section, hw)
         self._read_control(section)
-        pin = parse_pin(section.get("heater_pin"), can_invert=True)
+        pin = section.getpin("heater_pin", can_invert=True)
         mcu = hw.lookup(pin.chip, section, "heater_pin")
         mcu.check_pin(pin.pin, section.location("heater_pin"))
         cycle = section.getfloat("pwm_cycle_time", PWM_CYCLE_TIME, above=0., maxval=REPORT_TIME)
@@ -76,7 +75,7 @@ class Heater:
 
     def _read_sensor(self, section, hw):
         sensor_type = section.getchoice("sensor_type", sorted(SENSORS))
-        pin = parse_pin(section.get("sensor_pin"))
+        pin = section.getpin("sensor_pin")
         mcu = hw.lookup(pin.chip, section, "sensor_pin")
         mcu.check_pin(pin.pin, section.location("sensor_pin"))
         pullup = section.getfloat("pullup_resistor", DEFAULT_PULLUP, above=0.)

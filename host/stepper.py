@@ -15,7 +15,6 @@ from ..chelper import motion
 from ..gcode.command import finite_float
 from . import bounds
 from .mcu import MAX_STEPCOMPRESS_ERROR, Endstop
-from .pins import parse_pin
 
 DEFAULT_STEP_PULSE_DURATION = 0.000002   # stepper.py: 2 us
 
@@ -69,8 +68,8 @@ class Stepper:
 
     def __init__(self, section, hw, units_in_radians=False):
         self.name = section.name
-        step = parse_pin(section.get("step_pin"), can_invert=True)
-        direction = parse_pin(section.get("dir_pin"), can_invert=True)
+        step = section.getpin("step_pin", can_invert=True)
+        direction = section.getpin("dir_pin", can_invert=True)
         self.mcu = hw.lookup(step.chip, section, "step_pin")
         self.mcu.check_pin(step.pin, section.location("step_pin"))
         self.mcu.check_pin(direction.pin, section.location("dir_pin"))
@@ -81,6 +80,7 @@ class Stepper:
         self.step_pulse_duration = section.getfloat(
             "step_pulse_duration", DEFAULT_STEP_PULSE_DURATION, minval=0., maxval=.001)
         self.enable_pin_text = section.get("enable_pin", None)
+        self.enable_pin_where = section.location("enable_pin")
         self.oid = None
         self.clock_adj = None
         self.compressor = None
@@ -162,9 +162,8 @@ class Rail:
         self.name = section.name.split()[-1]
         self.stepper = Stepper(section, hw, units_in_radians)
         self.endstop = None
-        endstop_text = section.get("endstop_pin", None)
-        if endstop_text is not None:
-            pin = parse_pin(endstop_text, can_invert=True, can_pullup=True)
+        pin = section.getpin("endstop_pin", None, can_invert=True, can_pullup=True)
+        if pin is not None:
             mcu = hw.lookup(pin.chip, section, "endstop_pin")
             mcu.check_pin(pin.pin, section.location("endstop_pin"))
             self.endstop = Endstop(mcu, pin.pin, pin.pullup, pin.invert)

@@ -7,7 +7,8 @@ goes out ahead of the first step, as Klipper's host does. Steppers that
 share an enable pin share one line.
 """
 from .mcu import DigitalOut
-from .pins import parse_pin
+from .configfile import ConfigError
+from .pins import PinError, parse_pin
 
 DISABLE_STALL_TIME = 0.100   # stepper_enable.py: pause around motor off
 
@@ -45,11 +46,17 @@ class StepperEnable:
         text = stepper.enable_pin_text
         key = None
         if text is not None:
-            spec = parse_pin(text, can_invert=True)
+            where = stepper.enable_pin_where
+            try:
+                spec = parse_pin(text, can_invert=True)
+            except PinError as e:
+                raise ConfigError("Option 'enable_pin' in section '%s': %s"
+                                  % (stepper.name, e), where) from None
             key = (spec.chip, spec.pin)
             line = self.lines.get(key)
             if line is None:
-                mcu = hw.lookup(spec.chip, None, "enable_pin")
+                mcu = hw.lookup(spec.chip, None, where)
+                mcu.check_pin(spec.pin, where)
                 line = self.lines[key] = EnableLine(mcu, spec)
         else:
             line = EnableLine(None, None)
