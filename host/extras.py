@@ -34,6 +34,7 @@ LOADERS = {
     "extruder_stepper": "klipsim.host.extruder:load_extruder_stepper",
     "input_shaper": "klipsim.host.input_shaper:load",
     "safe_z_home": "klipsim.host.safe_z_home:load",
+    "virtual_sdcard": "klipsim.host.print_stats:load_virtual_sdcard",
 }
 
 # Klipper section types klipsim accepts without modelling them yet: their
@@ -56,7 +57,6 @@ UNMODELLED = (
 )
 
 PASSIVE = (
-    "virtual_sdcard",
     "idle_timeout", "force_move", "board_pins",   # board_pins: read by the printer
     "save_variables", "verify_heater", "gcode_macro", "delayed_gcode",
     "endstop_phase",
