@@ -35,6 +35,7 @@ LOADERS = {
     "input_shaper": "klipsim.host.input_shaper:load",
     "safe_z_home": "klipsim.host.safe_z_home:load",
     "virtual_sdcard": "klipsim.host.print_stats:load_virtual_sdcard",
+    "manual_stepper": "klipsim.host.manual_stepper:load",
 }
 
 # Klipper section types klipsim accepts without modelling them yet: their
@@ -50,7 +51,7 @@ UNMODELLED = (
     "temperature_sensor", "temperature_fan", "adxl345", "lis2dw", "mpu9250",
     "resonance_tester", "filament_switch_sensor", "filament_motion_sensor",
     "display", "display_data", "display_template", "menu", "servo",
-    "gcode_button", "manual_stepper", "dual_carriage", "mcu_temperature",
+    "gcode_button", "dual_carriage", "mcu_temperature",
     "dotstar", "pca9533", "pca9632", "sx1509", "ad5206", "mcp4451",
     "mcp4728", "mcp4018", "replicape", "palette2", "angle", "load_cell",
     "sdcard_loop", "gcode_shell_command",

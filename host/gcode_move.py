@@ -31,6 +31,7 @@ class GCodeMove:
         self.extrude_factor = 1.
         self.move_transform = toolhead   # .move(newpos, speed), .get_position()
         self.saved_states = {}           # SAVE_GCODE_STATE NAME -> state
+        self.extra_letters = []          # G-code letters of positions 4..
         toolhead.set_position_listeners.append(self.reset_last_position)
         self._register(dispatcher)
 
@@ -84,6 +85,8 @@ class GCodeMove:
                         last[index] = value + base[index]
                     else:
                         last[index] += value
+            if self.extra_letters:
+                self._parse_extra_axes(params)
             if "E" in params:
                 value = float(params["E"]) * self.extrude_factor
                 if self.absolute_coord and self.absolute_extrude:
@@ -102,6 +105,28 @@ class GCodeMove:
         except MoveError as e:
             self.reset_last_position()
             raise cmd.error(str(e))
+
+    def _parse_extra_axes(self, params):
+        last, base = self.last_position, self.base_position
+        for index, letter in enumerate(self.extra_letters, 4):
+            if letter in params:
+                value = float(params[letter])
+                last[index] = value + base[index] if self.absolute_coord else last[index] + value
+
+    def add_extra_axis(self, axis, position):
+        """Register G-code axis `axis.axis_gcode_id` (a manual stepper)
+        with the toolhead; its G-code origin is 0."""
+        self.toolhead.add_extra_axis(axis, position)
+        self.extra_letters.append(axis.axis_gcode_id)
+        self.base_position.append(0.)
+        self.reset_last_position()
+
+    def remove_extra_axis(self, axis):
+        index = self.toolhead.extra_axes.index(axis)
+        self.toolhead.remove_extra_axis(axis)
+        self.extra_letters.pop(index)
+        self.base_position.pop(index + 4)
+        self.reset_last_position()
 
     def _move(self, cmd, position, speed):
         try:
