@@ -34,6 +34,7 @@ LOADERS = {
     "extruder_stepper": "klipsim.host.extruder:load_extruder_stepper",
     "input_shaper": "klipsim.host.input_shaper:load",
     "safe_z_home": "klipsim.host.safe_z_home:load",
+    "bed_mesh": "klipsim.host.bed_mesh:load",
 }
 
 # Klipper section types klipsim accepts without modelling them yet: their
@@ -43,7 +44,7 @@ LOADERS = {
 # error, as in Klipper (it catches misspelt section names).
 UNMODELLED = (
     "tmc2130", "tmc2208", "tmc2209", "tmc2240", "tmc2660", "tmc5160",
-    "probe", "bltouch", "smart_effector", "probe_eddy_current", "bed_mesh",
+    "probe", "bltouch", "smart_effector", "probe_eddy_current",
     "bed_tilt", "bed_screws", "screws_tilt_adjust", "z_tilt", "z_tilt_ng",
     "quad_gantry_level", "skew_correction", "axis_twist_compensation",
     "temperature_sensor", "temperature_fan", "adxl345", "lis2dw", "mpu9250",
