@@ -100,17 +100,47 @@ def _numbers(option, specs, convert):
         name, value = _named(option, spec)
         try:
             out[name] = convert(value)
-        except ValueError:
-            raise click.UsageError("%s %s: '%s' is not a number" % (option, spec, value))
+        except OverflowError:
+            raise click.UsageError("%s %s: '%s' is not a finite number" % (option, spec, value))
+        except ValueError as e:
+            reason = str(e) if isinstance(e, _OutOfRange) else "is not a number"
+            raise click.UsageError("%s %s: '%s' %s" % (option, spec, value, reason))
     return out
+
+
+class _OutOfRange(ValueError):
+    """A number outside an option's range (str: the range)."""
+
+
+# --clock-drift: a crystal is off by tens of ppm; +-10% (100000 ppm) is
+# beyond any MCU clock and keeps the simulated frequency positive.
+MAX_DRIFT_PPM = 100000.
+# --clock-offset: ticks the MCU had counted at host time 0, 0 .. 2^50 (an
+# MCU up for 72 days at 180 MHz); beyond, the host's clock estimate, a
+# double as in Klipper, no longer resolves single ticks.
+MAX_CLOCK_OFFSET = 1 << 50
+
+
+def _drift_ppb(text):
+    ppm = float(text)
+    if not -MAX_DRIFT_PPM <= ppm <= MAX_DRIFT_PPM:      # False for nan
+        raise _OutOfRange("must be between %g and %g ppm" % (-MAX_DRIFT_PPM, MAX_DRIFT_PPM))
+    return int(round(ppm * 1000))
+
+
+def _clock_offset(text):
+    ticks = int(text)
+    if not 0 <= ticks <= MAX_CLOCK_OFFSET:
+        raise _OutOfRange("must be between 0 and 2^50 ticks")
+    return ticks
 
 
 def _mcu_options(dictionaries, mcu_specs, drifts, offsets):
     """SimOptions keywords for the MCUs: the main MCU's profile and clock,
     and McuSettings per other MCU named on the command line."""
     profiles = _profiles(dictionaries, mcu_specs)
-    drift = _numbers("--clock-drift", drifts, lambda v: int(round(float(v) * 1000)))
-    offset = _numbers("--clock-offset", offsets, int)
+    drift = _numbers("--clock-drift", drifts, _drift_ppb)
+    offset = _numbers("--clock-offset", offsets, _clock_offset)
     names = sorted((set(profiles) | set(drift) | set(offset)) - {"mcu"})
     return {"profile": profiles.get("mcu", DEFAULT_MCU),
             "drift_ppb": drift.get("mcu", 0), "clock_offset": offset.get("mcu", 0),
@@ -175,7 +205,7 @@ class _Progress:
               help="thread policy (klipper-default, theos) or TOML file")
 @click.option("--load", "load_path", type=click.Path(exists=True, dir_okay=False),
               help="load scenario TOML (background processes, spikes)")
-@click.option("--seed", default=0, show_default=True, type=int)
+@click.option("--seed", default=0, show_default=True, type=click.IntRange(min=0))
 @click.option("--transport", type=click.Choice(["uart", "usb", "pty"]), default="uart",
               show_default=True)
 @click.option("--baud", default=250000, show_default=True, type=click.IntRange(min=1200))
