@@ -51,7 +51,7 @@ UNMODELLED = (
     "temperature_sensor", "temperature_fan", "adxl345", "lis2dw", "mpu9250",
     "resonance_tester", "filament_switch_sensor", "filament_motion_sensor",
     "display", "display_data", "display_template", "menu", "servo",
-    "gcode_button", "dual_carriage", "mcu_temperature",
+    "gcode_button", "mcu_temperature",
     "dotstar", "pca9533", "pca9632", "sx1509", "ad5206", "mcp4451",
     "mcp4728", "mcp4018", "replicape", "palette2", "angle", "load_cell",
     "sdcard_loop", "gcode_shell_command",

@@ -53,6 +53,8 @@ class Printer:
         self.homing = Homing(self.toolhead, dispatcher)
         self.homing.end_listeners.append(self.gcode_move.on_home_rails_end)
         self.extruder_commands = ExtruderCommands(self)
+        if hasattr(self.toolhead.kin, "connect"):
+            self.toolhead.kin.connect(self)      # e.g. [dual_carriage] commands
         for obj in list(self.objects.values()):
             if hasattr(obj, "connect"):
                 obj.connect(self)

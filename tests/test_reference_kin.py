@@ -20,12 +20,12 @@ sys.path.insert(0, os.path.dirname(__file__))
 from _reference_check import check_reference_case, compile_case  # noqa: E402
 from _shared_corpus import requires_shared_reference  # noqa: E402
 
-BYTE_IDENTICAL = {"manual_stepper_misc"}
+BYTE_IDENTICAL = {"manual_stepper_misc", "idex_dual_carriage"}
 TMC_MODELLED = "tmc2209" not in extras.UNMODELLED
 
 
 @requires_shared_reference
-@pytest.mark.parametrize("name", ["manual_stepper_misc"])
+@pytest.mark.parametrize("name", ["manual_stepper_misc", "idex_dual_carriage"])
 def test_kin_case_matches_klipper(name, tmp_path):
     report = check_reference_case(name, tmp_path, byte_identical=name in BYTE_IDENTICAL)
     assert report.equivalent
