@@ -36,6 +36,7 @@ LOADERS = {
     "safe_z_home": "klipsim.host.safe_z_home:load",
     "virtual_sdcard": "klipsim.host.print_stats:load_virtual_sdcard",
     "manual_stepper": "klipsim.host.manual_stepper:load",
+    "bed_mesh": "klipsim.host.bed_mesh:load",
 }
 
 # Klipper section types klipsim accepts without modelling them yet: their
@@ -45,7 +46,7 @@ LOADERS = {
 # error, as in Klipper (it catches misspelt section names).
 UNMODELLED = (
     "tmc2130", "tmc2208", "tmc2209", "tmc2240", "tmc2660", "tmc5160",
-    "probe", "bltouch", "smart_effector", "probe_eddy_current", "bed_mesh",
+    "probe", "bltouch", "smart_effector", "probe_eddy_current",
     "bed_tilt", "bed_screws", "screws_tilt_adjust", "z_tilt", "z_tilt_ng",
     "quad_gantry_level", "skew_correction", "axis_twist_compensation",
     "temperature_sensor", "temperature_fan", "adxl345", "lis2dw", "mpu9250",
