@@ -2,9 +2,10 @@
 (docs/Bed_Mesh.md, docs/G-Codes.md "Bed Mesh").
 
 Contract: `load(printer, section)` reads [bed_mesh] and every
-[bed_mesh NAME] profile (normally in the SAVE_CONFIG block); `connect()`
-puts the mesh between the G-code move state and the toolhead
-(gcode_move.set_move_transform, as Klipper does at start-up), so later
+[bed_mesh NAME] profile (normally in the SAVE_CONFIG block);
+`install_transform()` puts the mesh between the G-code move state and the
+toolhead (gcode_move.set_move_transform, as Klipper does while the config
+loads: before transforms that force their way in at connect time), so later
 transforms ([skew_correction], [exclude_object]) pass their moves through
 it.  Commands: BED_MESH_PROFILE LOAD/SAVE/REMOVE, BED_MESH_CLEAR,
 BED_MESH_OFFSET, BED_MESH_OUTPUT, BED_MESH_MAP and (bed_mesh_calibrate.py)
@@ -30,6 +31,7 @@ from ..gcode.errors import GCodeError
 from .bed_mesh_calibrate import MeshCalibrate
 from .bed_mesh_grid import MeshError, ZMesh, constrain
 from .bed_mesh_split import MoveSplitter
+from .bed_tilt import add_transform
 
 PROFILE_VERSION = 1   # bed_mesh.py PROFILE_VERSION: older profiles are ignored
 PROFILE_OPTIONS = (("min_x", "float"), ("max_x", "float"), ("min_y", "float"),
@@ -44,6 +46,7 @@ class BedMesh:
         self.printer = printer
         self.dispatcher = printer.dispatcher
         self.name = section.name
+        self.where = section.location()
         self.horizontal_move_z = section.getfloat("horizontal_move_z", 5.)
         self.fade_start = section.getfloat("fade_start", 1.)
         self.fade_end = section.getfloat("fade_end", 0.)
@@ -71,9 +74,11 @@ class BedMesh:
                               ("BED_MESH_CALIBRATE", self.calibrate.cmd_BED_MESH_CALIBRATE)):
             self.dispatcher.register(name, handler)
 
-    def connect(self, printer):
+    def install_transform(self, printer):
         self.gcode_move = printer.gcode_move
-        self.next_transform = printer.gcode_move.set_move_transform(self)
+        self.next_transform = add_transform(self, printer, self.where)
+
+    def connect(self, printer):
         self.calibrate.connect(printer)
 
     # ---- profiles ------------------------------------------------------------

@@ -52,6 +52,11 @@ class Printer:
         self._load_arcs(dispatcher)
         self.homing = Homing(self.toolhead, dispatcher)
         self.extruder_commands = ExtruderCommands(self)
+        # Klipper's [bed_mesh]/[bed_tilt] take their move-transform place
+        # while the config loads, before any connect handler forces one in.
+        for obj in list(self.objects.values()):
+            if hasattr(obj, "install_transform"):
+                obj.install_transform(self)
         for obj in list(self.objects.values()):
             if hasattr(obj, "connect"):
                 obj.connect(self)
