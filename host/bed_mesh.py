@@ -179,10 +179,12 @@ class BedMesh:
 
     # ---- the move transform --------------------------------------------------
     def get_position(self):
-        x, y, z, e = self.next_transform.get_position()
+        pos = self.next_transform.get_position()   # x, y, z, e (+ extra axes)
+        x, y, z = pos[:3]
         if self.mesh is None:
-            self.last_position[:] = [x, y, z - self.fade_target, e]
-            return list(self.last_position)
+            pos[2] = z - self.fade_target
+            self.last_position[:] = pos
+            return list(pos)
         max_adj = self.mesh.calc_z(x, y)
         z_adj = max_adj - self.fade_target
         factor = 1.
@@ -193,14 +195,16 @@ class BedMesh:
             # toolhead Z (z = z_gcode + factor * z_adj + fade_target).
             factor = constrain((self.fade_end + self.fade_target - z)
                                / (self.fade_dist - z_adj), 0., 1.)
-        self.last_position[:] = [x, y, z - (factor * z_adj + self.fade_target), e]
-        return list(self.last_position)
+        pos[2] = z - (factor * z_adj + self.fade_target)
+        self.last_position[:] = pos
+        return list(pos)
 
     def move(self, newpos, speed):
         factor = self.z_factor(newpos[2])
         if self.mesh is None or not factor:
-            x, y, z, e = newpos
-            self.next_transform.move([x, y, z + self.fade_target, e], speed)
+            pos = list(newpos)
+            pos[2] += self.fade_target
+            self.next_transform.move(pos, speed)
         else:
             for segment in self.splitter.split(self.last_position, newpos, factor):
                 self.next_transform.move(segment, speed)

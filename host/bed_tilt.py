@@ -52,13 +52,16 @@ class BedTilt:
         self.next_transform = add_transform(self, printer, self.where)
 
     def get_position(self):
-        x, y, z, e = self.next_transform.get_position()
-        return [x, y, z - x * self.x_adjust - y * self.y_adjust - self.z_adjust, e]
+        pos = self.next_transform.get_position()
+        x, y, z = pos[:3]
+        pos[2] = z - x * self.x_adjust - y * self.y_adjust - self.z_adjust
+        return pos
 
     def move(self, newpos, speed):
-        x, y, z, e = newpos
-        self.next_transform.move(
-            [x, y, z + x * self.x_adjust + y * self.y_adjust + self.z_adjust, e], speed)
+        pos = list(newpos)
+        x, y, z = pos[:3]
+        pos[2] = z + x * self.x_adjust + y * self.y_adjust + self.z_adjust
+        self.next_transform.move(pos, speed)
 
     def update_adjust(self, x_adjust, y_adjust, z_adjust):
         self.x_adjust, self.y_adjust, self.z_adjust = x_adjust, y_adjust, z_adjust

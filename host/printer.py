@@ -51,6 +51,7 @@ class Printer:
         self._register_commands(dispatcher)
         self._load_arcs(dispatcher)
         self.homing = Homing(self.toolhead, dispatcher)
+        self.homing.end_listeners.append(self.gcode_move.on_home_rails_end)
         self.extruder_commands = ExtruderCommands(self)
         # Klipper's [bed_mesh]/[bed_tilt] take their move-transform place
         # while the config loads, before any connect handler forces one in.

@@ -52,12 +52,12 @@ class SkewCorrection:
     def skew(self, pos):
         f = self.factors
         return [pos[0] - pos[1] * f["xy"] - pos[2] * (f["xz"] - (f["xy"] * f["yz"])),
-                pos[1] - pos[2] * f["yz"], pos[2], pos[3]]
+                pos[1] - pos[2] * f["yz"]] + list(pos[2:])
 
     def unskew(self, pos):
         f = self.factors
         return [pos[0] + pos[1] * f["xy"] + pos[2] * f["xz"],
-                pos[1] + pos[2] * f["yz"], pos[2], pos[3]]
+                pos[1] + pos[2] * f["yz"]] + list(pos[2:])
 
     def get_position(self):
         return self.unskew(self.next_transform.get_position())
