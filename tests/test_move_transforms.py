@@ -12,6 +12,7 @@ from klipsim.host.skew_correction import skew_factor
 
 sys.path.insert(0, os.path.dirname(__file__))
 from _extras_helpers import Run, base_config_text  # noqa: E402
+from _shared_corpus import KLIPPER_CONFIGS_DIR, requires_klipper_configs  # noqa: E402
 from test_bed_mesh import MESH_CFG, SAVED  # noqa: E402
 
 # A parallelogram A(0,0) B(2,100) C(102,100) D(100,0): the side AB leans
@@ -69,3 +70,31 @@ def test_bed_tilt_raises_z_by_the_plane(tmp_path):
 def test_bed_tilt_and_bed_mesh_together_are_refused_as_in_klipper(tmp_path):
     with pytest.raises(ConfigError, match="move transform already specified"):
         Run(tmp_path, base_config_text() + MESH_CFG + TILT)
+
+
+@requires_klipper_configs
+def test_every_example_section_loads_with_all_options_read():
+    """Klipper's example configs: each [bed_mesh], [bed_tilt] and
+    [skew_correction] section builds and reads every option it has (no
+    'Option ... is not valid' for a valid config)."""
+    import glob
+    import types
+    from klipsim.gcode.dispatch import Dispatcher
+    from klipsim.host import bed_mesh, bed_tilt, skew_correction
+    from klipsim.host.configfile import load_config
+    modules = {"bed_mesh": bed_mesh, "bed_tilt": bed_tilt,
+               "skew_correction": skew_correction}
+    seen = 0
+    for path in sorted(glob.glob(os.path.join(KLIPPER_CONFIGS_DIR, "config", "*.cfg"))):
+        config = load_config(path)
+        for section in config.sections():
+            module = modules.get(section.name.split()[0])
+            if module is None:
+                continue
+            printer = types.SimpleNamespace(config=config, dispatcher=Dispatcher(
+                warning_sink=lambda t: None, error_sink=lambda t: None,
+                info_sink=lambda t: None))
+            module.load(printer, section)
+            assert [m for _, m in config.unused() if "'%s'" % section.name in m] == [], path
+            seen += 1
+    assert seen >= 40
