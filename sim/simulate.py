@@ -123,6 +123,7 @@ class SimResult:
     responses: int
     mcus: dict | None = None      # with several MCUs: name -> per-MCU results
     gcode_error_lines: list = field(default_factory=list)   # "file:line: message"
+    timeline: dict = field(default_factory=dict)   # what --plot draws (_timeline)
 
 
 class GcodeFeed:
@@ -483,7 +484,26 @@ class Simulation:
                          self.feed.print_time if self.feed.done else self.printer.toolhead.print_time,
                          self.main.segments,
                          sum(link.serialhdl.handled for link in self.links.values()),
-                         self._mcu_results(), list(self.errors))
+                         self._mcu_results(), list(self.errors), self._timeline())
+
+    def _timeline(self):
+        """Per second: each thread's longest run-queue wait (ns); per
+        deadline class: the first arrival of its smallest margin (main
+        MCU) with the G-code line being read then."""
+        where = {}
+        freq = self.fw.clock_freq
+        for klass, (ticks, at_ns) in sorted(self.node.margins.minimum_at.items()):
+            where[klass] = {"margin_ms": ticks * 1000. / freq, "time_s": at_ns / NS_PER_S,
+                            "gcode_line": self.feed.line_at(at_ns)}
+        waits = {}
+        now = self.kernel.now
+        for t in self.host.sched.threads:
+            waits[t.name] = dict(t.runq_wait_by_s)
+            if t.state == "runnable" and self.host.sched.running_on(t.core) is not t:
+                second = now // NS_PER_S        # a wait still going on at the end
+                waits[t.name][second] = max(waits[t.name].get(second, 0),
+                                            now - t.runnable_since)
+        return {"runq_wait_by_s": waits, "min_margin_at": where}
 
     def _mcu_results(self):
         """Per-MCU figures when there is more than one MCU or a Linux MCU
