@@ -28,6 +28,13 @@ EXIT_SHUTDOWN = 3    # the simulated MCU shut down
 STDIO = "-"
 
 
+def _file_mode():
+    """The mode open() would give a new file (mkstemp's is 0600)."""
+    umask = os.umask(0o022)
+    os.umask(umask)
+    return 0o666 & ~umask
+
+
 class Outputs:
     """Output files of one run, committed together at the end."""
 
@@ -43,6 +50,7 @@ class Outputs:
             if f is not None and not f.closed:
                 f.close()
             if ok:
+                os.chmod(tmp, _file_mode())
                 os.replace(tmp, final)
             elif os.path.exists(tmp):
                 os.unlink(tmp)
