@@ -360,8 +360,10 @@ def _jsonl_formatter(mf):
     """A function (args, clock text) -> one JSON object line, generated
     per message format (json.dumps per line is several times slower).
     Keys: cmd, the parameters in format order, clock. A message with its
-    own `clock` parameter keeps it in its place, holding the absolute
-    clock when one is given (else the 32-bit wire value). Unsigned values
+    own `clock` parameter keeps it in its place, holding its absolute
+    clock: the 64-bit clock with the parameter's low 32 bits nearest the
+    request clock given (a trsync timeout is not its request clock), or
+    the 32-bit wire value when none is given. Unsigned values
     are masked to 32 bits as on the wire; enumerated values are names
     where known; buffers are lists of byte values."""
     env = {"_enum": _json_enum, "_buf": _json_buffer}
@@ -376,7 +378,8 @@ def _jsonl_formatter(mf):
             env["_ev%d" % i] = mf.enum_values[key]
             exprs.append("_enum(%s, _ev%d)" % (get, i))
         elif key == "clock":
-            exprs.append("(clock if clock != 'null' else int(%s) & 0xFFFFFFFF)" % get)
+            env["_clock"] = _json_clock
+            exprs.append("_clock(%s, clock)" % get)
         elif kind == msgproto.UNSIGNED:
             exprs.append("int(%s) & 0xFFFFFFFF" % get)
         else:
@@ -389,6 +392,17 @@ def _jsonl_formatter(mf):
     src = "def f(a, clock):\n    return %r %% (%s,)\n" % ("".join(pieces), ", ".join(exprs))
     exec(src, env)           # noqa: S102 - keys are JSON/repr-quoted literals
     return env["f"]
+
+
+def _json_clock(value, req_text):
+    """A clock parameter as 64 bits, next to the request clock (text)."""
+    value = int(value)
+    if req_text == "null":
+        return value & 0xFFFFFFFF
+    if value > 0xFFFFFFFF:
+        return value
+    req = int(req_text)
+    return req + ((value - req + (1 << 31)) & 0xFFFFFFFF) - (1 << 31)
 
 
 def _json_enum(value, values):

@@ -128,7 +128,7 @@ class DeliveryPlanner:
             if req and (name != "endstop_home" or args["sample_count"]):
                 self.deadline = req
         elif name == "trsync_start":
-            req = self.deadline = self._extend(args["oid"], args["report_clock"])
+            req = self.deadline = self._extend(args["oid"], args["report_clock"], narrow=True)
         elif name == "config_stepper":
             self.last_step[args["oid"]] = 0
         elif name == "config_digital_out":
@@ -148,10 +148,10 @@ class DeliveryPlanner:
         self.progress = max(self.progress, ready)
         return ready
 
-    def _extend(self, oid, clock32, floor=0):
+    def _extend(self, oid, clock32, floor=0, narrow=False):
         if clock32 == 0:
             return 0
-        return self.clocks.extend(oid, clock32, floor)
+        return self.clocks.extend(oid, clock32, floor, narrow)
 
     def plan_queue_step(self, args):
         """plan() for a queue_step (the hot path, kept in one function).

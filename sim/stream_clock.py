@@ -44,11 +44,13 @@ class StreamClocks:
         if clock > self.progress:
             self.progress = clock
 
-    def extend(self, key, clock32, floor=0):
+    def extend(self, key, clock32, floor=0, narrow=False):
         """The 64-bit clock of `clock32` for object `key`; `floor` is a
-        further lower bound the caller knows (a stepper's last step)."""
+        further lower bound the caller knows (a stepper's last step);
+        `narrow`: a 32-bit field even in a jsonl stream (only `clock`
+        parameters are written with 64 bits there)."""
         previous = self.last.get(key, 0)
-        if self.wide:
+        if self.wide and not narrow:
             clock = clock32
         else:
             base = max(previous, floor, self.progress - BEHIND, 0)
