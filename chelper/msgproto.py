@@ -512,7 +512,7 @@ class Dictionary:
         the firmware stores it)."""
         with open(path, "rb") as f:
             data = f.read()
-        if data[:1] not in (b"{", b" ", b"\n", b"\t", b"\r"):
+        if data[:1] not in (b"{", b"[", b" ", b"\n", b"\t", b"\r"):
             try:
                 data = zlib.decompress(data)
             except zlib.error as e:

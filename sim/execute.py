@@ -183,7 +183,10 @@ class StreamExecutor:
         self.checked_formats.add(name)
         if self.stream_dict is None or name not in self.our_dict.commands:
             return
-        theirs = self.stream_dict.lookup(name).msgformat
+        try:
+            theirs = self.stream_dict.lookup(name).msgformat
+        except KeyError:         # the stream cannot hold it: nothing to check
+            return
         ours = self.our_dict.commands[name].msgformat
         if theirs != ours:
             raise StreamInputError("%r in the stream's dictionary is %r in the klipsim "
