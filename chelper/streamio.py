@@ -24,7 +24,6 @@ from .msgproto import parse_text_generic
 
 READ_CHUNK = 1 << 16
 DETECT_BYTES = 256
-_TEXT_BYTES = frozenset(range(0x20, 0x7F)) | {0x09, 0x0A, 0x0D}
 GZIP_MAGIC = b"\x1f\x8b"
 
 # Klipper's host starts sending with sequence number 1 (serialqueue.c
@@ -130,10 +129,13 @@ def stream_kind(path):
 
 
 def _looks_like_text(head: bytes) -> bool:
-    """Text streams are printable ASCII lines; a serial stream's second
-    byte (or the one after a leading sync) is a sequence byte 0x10..0x1F,
-    which no text line contains."""
-    return all(b in _TEXT_BYTES for b in head)
+    """A serial stream starts with a block: a length byte (5..64) and a
+    sequence byte 0x10..0x1F (after any leading sync bytes), which no
+    text line holds; anything else is read as text (so a damaged text
+    stream is reported at its line, not as a bad block)."""
+    block = head.lstrip(bytes((msgproto.MESSAGE_SYNC,)))
+    return not (len(block) >= 2 and msgproto.MESSAGE_MIN <= block[0] <= msgproto.MESSAGE_MAX
+                and block[1] & 0xF0 == msgproto.MESSAGE_DEST)
 
 
 def _read_text(f, position, dictionary):
@@ -166,9 +168,12 @@ def _read_text_scanned(f, name, dictionary, position):
             else:
                 try:
                     message = parse(text[a:b].decode())
-                except (KeyError, ValueError, UnicodeDecodeError) as e:
+                except UnicodeDecodeError as e:
+                    raise ValueError("%s: not UTF-8 text (byte 0x%02x)"
+                                     % (position, e.object[e.start])) from None
+                except (KeyError, ValueError) as e:
                     msg = e.args[0] if e.args else str(e)
-                    raise ValueError("%s:%d: %s" % (name, first_line + line + 1, msg)) from None
+                    raise ValueError("%s: %s" % (position, msg)) from None
                 yield message
 
 
