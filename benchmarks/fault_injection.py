@@ -92,10 +92,21 @@ def run(print_name, rate, seed):
     return {
         "print": print_name, "rate": rate, "seed": seed,
         "verdict": "shutdown" if shutdown else "ok",
-        "reason": (shutdown or {}).get("reason", ""),
+        "reason": _why(shutdown) if shutdown else "",
         "retransmits": link.retransmits, "nak_retransmits": link.nak_retransmits,
         "steps_sent": sent, "steps_executed": executed, "same_steps": same,
     }
+
+
+def _why(shutdown):
+    """One line: the firmware's reason, when, and the late command."""
+    text = "%s at %.3f s" % (shutdown["reason"], shutdown.get("time_s", 0.))
+    late = shutdown.get("late_command")
+    if late:
+        text += " (%s %s %.1f ms late, held by %s)" % (
+            shutdown.get("gcode_line", "?"), late["name"], -late["margin_ms"],
+            late.get("held_by", "?"))
+    return text
 
 
 def format_row(row):

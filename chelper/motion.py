@@ -54,6 +54,14 @@ class MotionError(Exception):
     """A C motion helper refused its input (message names the oid)."""
 
 
+class StepRateError(MotionError):
+    """The step solver's bound (itersolve.c MAX_STEP_RATE): a stepper asked
+    to step faster than 10 million times a second; the input's fault."""
+
+
+STEP_RATE_ERROR = -2     # sk_generate_steps' return for StepRateError
+
+
 # Largest magnitude passed to a C setter: the C code assumes finite, sane
 # numbers (a nan smoothing time or a 1e300 s shaper pulse crashes it), so
 # the setters below refuse anything else here, before the cffi call.
@@ -261,7 +269,11 @@ class StepperKinematics:
         return lib.sk_check_active(self._sk, flush_time)
 
     def generate_steps(self, flush_time):
-        if lib.sk_generate_steps(self._sk, flush_time):
+        ret = lib.sk_generate_steps(self._sk, flush_time)
+        if ret == STEP_RATE_ERROR:
+            raise StepRateError(ffi.string(lib.stepcompress_error(self._stepcompress._sc))
+                                .decode())
+        if ret:
             self._stepcompress._check(-1)
 
 

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 
 from ..chelper import motion
 from ..gcode.command import finite_float
+from ..gcode.errors import GCodeError
 from . import bounds
 from .mcu import MAX_STEPCOMPRESS_ERROR, Endstop
 
@@ -87,6 +88,7 @@ class Stepper:
         self.kinematics = None
         self.trapq = None
         self._active_callbacks = []
+        self.step_rate_failed = False
 
     def allocate(self):
         """Take the stepper's oid (after its endstop's, as Klipper does)."""
@@ -130,7 +132,18 @@ class Stepper:
                 callbacks, self._active_callbacks = self._active_callbacks, []
                 for callback in callbacks:
                     callback(first_active)
-        self.kinematics.generate_steps(flush_time)
+        if self.step_rate_failed:
+            return
+        try:
+            self.kinematics.generate_steps(flush_time)
+        except motion.StepRateError as e:
+            # The input asked for it (a tiny step distance, an absurd
+            # speed): a G-code error naming the stepper, not a bug.  The
+            # stepper then stops stepping (Klipper would shut down), so
+            # the error is reported once.
+            self.step_rate_failed = True
+            raise GCodeError("%s: %s (step distance %.6g too small for the speed)" % (
+                self.name, str(e).split(": ", 1)[-1], self.step_dist)) from None
 
     def get_commanded_position(self):
         return self.kinematics.commanded_position

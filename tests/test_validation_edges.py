@@ -18,6 +18,7 @@ import pytest
 from klipsim.chelper import motion
 from klipsim.chelper.msgproto import load_profile
 from klipsim.gcode.command import finite_float, parse_line
+from klipsim.gcode.errors import GCodeError
 from klipsim.host import bounds
 from klipsim.host.configfile import ConfigError
 from klipsim.host.mcu import MCUError
@@ -236,6 +237,26 @@ def test_step_rate_bound_in_c():
     tq.append(0.25, 0., 0.001, 0., (0., 0., 0.), (1., 0., 0.), 10000., 10000., 0.)
     with pytest.raises(motion.MotionError, match="steps faster than 10000000 per second"):
         sk.generate_steps(0.3)
+
+
+def test_step_rate_bound_is_a_gcode_error(tmp_path):
+    """rotation_distance 0.0002 passes the step-distance bound (6.25e-8 mm)
+    but homing at 50 mm/s would step 8e8 times a second: one G-code error
+    naming the stepper, reported once per stepper, not an internal error."""
+    text = edited("stepper_x", "rotation_distance", "0.0002")
+    cfg, src = tmp_path / "printer.cfg", tmp_path / "in.gcode"
+    cfg.write_text(text)
+    src.write_text("G28 X\nG1 X10 F600\n")
+    errors = []
+    try:
+        compile_gcode(str(src), str(cfg), load_profile("stm32f446"), io.StringIO(),
+                      warn=errors.append)
+    except GCodeError as e:      # the other CoreXY stepper, at the final flush
+        errors.append(str(e))
+    assert errors[0] == ("in.gcode:1: stepper_x: steps faster than 10000000 per second"
+                         " (step distance 6.25e-08 too small for the speed)")
+    assert all("steps faster than 10000000 per second" in e for e in errors)
+    assert len([e for e in errors if "stepper_x" in e]) == 1
 
 
 def test_pressure_advance_nan_segfault_is_a_config_error(tmp_path):

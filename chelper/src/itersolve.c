@@ -43,6 +43,9 @@ long sk_eval_count;
 // an absurd speed) would otherwise solve and queue billions of steps.
 #define MAX_STEP_RATE 10000000.
 #define MAX_STEP_BURST 1000.
+// Returned (through sk_generate_steps) when the bound is hit: an input
+// problem, not the compressor's.
+#define STEP_RATE_ERROR (-2)
 
 void
 sk_init(struct stepper_kin *sk, sk_position_fn calc_position, int active_flags)
@@ -297,10 +300,11 @@ solve_move(struct stepper_kin *sk, struct tq_move *m, double abs_start,
                                              newer.t);
         if (ret)
             return ret;
-        if (--steps_left < 0.)
-            return stepcompress_fail(sk->sc, "steps faster than 10000000 per"
-                                     " second (step distance too small for"
-                                     " the speed)");
+        if (--steps_left < 0.) {
+            stepcompress_fail(sk->sc, "steps faster than 10000000 per"
+                              " second");
+            return STEP_RATE_ERROR;
+        }
         s.uncommitted = 1;
         target = next_target(target, dir, s.half);
         double window = 1.5 * (newer.t - last_step);
