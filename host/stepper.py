@@ -142,7 +142,7 @@ class Stepper:
             # stepper then stops stepping (Klipper would shut down), so
             # the error is reported once.
             self.step_rate_failed = True
-            raise GCodeError("%s: %s (step distance %.6g too small for the speed)" % (
+            raise GCodeError("%s: %s (at step distance %.6g)" % (
                 self.name, str(e).split(": ", 1)[-1], self.step_dist)) from None
 
     def get_commanded_position(self):

@@ -177,6 +177,8 @@ BIG = "1" + "0" * 30       # classic G-code splits "1e30" into P=1, E=30
     ("", "G28\nSET_VELOCITY_LIMIT ACCEL=1e300\n",
      "in.gcode:2: ACCEL must be between -1e+15 and 1e+15"),
     ("", "G28\nG1 X%s\n" % ("9" * 320), "in.gcode:2: Unable to parse move"),
+    ("", "SET_EXTRUDER_ROTATION_DISTANCE EXTRUDER=extruder DISTANCE=1e-300\n",
+     "in.gcode:1: DISTANCE=1e-300: step distance"),
 ])
 def test_gcode_edge_is_one_error_line(tmp_path, config_extra, gcode, expected):
     _stream, errors = run(tmp_path, BASE + config_extra, gcode)
@@ -254,9 +256,17 @@ def test_step_rate_bound_is_a_gcode_error(tmp_path):
     except GCodeError as e:      # the other CoreXY stepper, at the final flush
         errors.append(str(e))
     assert errors[0] == ("in.gcode:1: stepper_x: steps faster than 10000000 per second"
-                         " (step distance 6.25e-08 too small for the speed)")
+                         " (at step distance 6.25e-08)")
     assert all("steps faster than 10000000 per second" in e for e in errors)
     assert len([e for e in errors if "stepper_x" in e]) == 1
+
+
+def test_absurd_speed_hits_the_step_rate_bound(tmp_path):
+    """1e14 mm/s at 80 steps/mm: refused, not billions of steps solved."""
+    with pytest.raises(GCodeError, match="stepper_x: steps faster than 10000000 per second"
+                                         r" \(at step distance 0.0125\)"):
+        run(tmp_path, BASE, "G28\nSET_VELOCITY_LIMIT VELOCITY=1e14 ACCEL=1e14\n"
+                            "G1 X100 F6000000000000000\n")
 
 
 def test_pressure_advance_nan_segfault_is_a_config_error(tmp_path):
