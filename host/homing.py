@@ -58,6 +58,9 @@ class HomingMove:
 
     def homing_move(self, movepos, speed):
         toolhead = self.toolhead
+        check = getattr(toolhead, "check_drip_move", None)   # (a manual stepper's
+        if check is not None:                                # adapter has none)
+            check(movepos, speed)    # a refused move is refused before arming
         toolhead.flush_step_generation()
         print_time = toolhead.get_last_move_time()
         triggers = []

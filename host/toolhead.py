@@ -245,9 +245,9 @@ class ToolHead:
     def get_position(self):
         return list(self.commanded_pos)
 
-    def drip_move(self, newpos, speed, completion):
-        """A homing/probing move: stepped in short segments so it can stop
-        when an endstop triggers (`completion`)."""
+    def check_drip_move(self, newpos, speed):
+        """The Move a drip_move to `newpos` would make, checked (range and
+        klipsim's bounds); homing calls it before arming any endstop."""
         newpos = list(newpos[:3]) + self.commanded_pos[3:]
         bounds.check_position(newpos, MoveError)
         move = Move(self.limits, self.commanded_pos, newpos, speed)
@@ -255,6 +255,12 @@ class ToolHead:
             self.kin.check_move(move)
             bounds.check_duration("Homing move", move.min_move_t, MAX_MOVE_TIME,
                                   move.move_error)
+        return move
+
+    def drip_move(self, newpos, speed, completion):
+        """A homing/probing move: stepped in short segments so it can stop
+        when an endstop triggers (`completion`)."""
+        move = self.check_drip_move(newpos, speed)
         # Steps must not start before the move's nominal start time.
         self.dwell(self.motion.kin_flush_delay)
         self._process_lookahead()

@@ -185,6 +185,12 @@ def test_gcode_edge_is_one_error_line(tmp_path, config_extra, gcode, expected):
     assert len(errors) == 1 and errors[0].startswith(expected), errors
 
 
+def test_refused_homing_move_arms_no_endstop(tmp_path):
+    stream, errors = run(tmp_path, BASE, "SET_VELOCITY_LIMIT VELOCITY=1e-30\nG28\n")
+    assert len(errors) == 1 and "Homing move would take" in errors[0]
+    assert "endstop_home" not in stream and "trsync_start" not in stream
+
+
 def test_refused_shaper_change_keeps_the_old_shaper(tmp_path):
     stream_ok, _ = run(tmp_path, BASE + SHAPER, "G28\nG1 X100 Y50 F6000\n")
     stream, errors = run(tmp_path, BASE + SHAPER,
