@@ -27,7 +27,29 @@ REPO = os.path.dirname(HERE)
 SRC_DIR = os.path.join(HERE, "src")
 PROFILE_DIR = os.path.join(REPO, "chelper", "profiles")
 GOLDEN_DICT_DIR = os.path.join(REPO, "golden", "klipper", "dicts")
-PROFILE_NAMES = ("atmega2560", "stm32f407", "stm32f446", "rp2040", "linux")
+# The first five keep their build order (and so their fw_profiles index);
+# every other shipped profile follows, sorted.
+FIRST_PROFILES = ("atmega2560", "stm32f407", "stm32f446", "rp2040", "linux")
+ALIASES_FILE = "aliases.json"
+
+
+def profile_names():
+    """Every shipped profile (chelper/profiles/*.json), in build order."""
+    shipped = sorted(f[:-5] for f in os.listdir(PROFILE_DIR)
+                     if f.endswith(".json") and f != ALIASES_FILE)
+    return [n for n in FIRST_PROFILES if n in shipped] + \
+        [n for n in shipped if n not in FIRST_PROFILES]
+
+
+# Config constants the firmware serves as they are in the profile (they
+# change what the host sends: hardware PWM scale, step-on-both-edges).
+PASSED_CONSTANTS = ("PWM_MAX", "STEPPER_STEP_BOTH_EDGE", "STEPPER_OPTIMIZED_EDGE",
+                    "STEPPER_OPTIMIZED_UNSTEP", "PCA9685_MAX", "SERIAL_BAUD")
+# Enumerations other than pins and static strings served as in the profile
+# (bus names, sensor types: the host sends them by number).
+PASSED_ENUMS = ("spi_bus", "i2c_bus", "bus", "sdio_bus", "thermocouple_type",
+                "bus_oid_type", "i2c_bus_status", "spi_angle_type", "lis_chip_type",
+                "trigger_analog_type")
 
 IDENTIFY_RESPONSE = "identify_response offset=%u data=%.*s"
 IDENTIFY = "identify offset=%u count=%c"
@@ -110,6 +132,14 @@ def _pin_numbers(pins):
     return numbers
 
 
+def _bus_count(profile, enum):
+    """Bus numbers below this are valid: one past the largest number the
+    profile's bus enumeration (or its generic `bus`, as on SAMD51) names."""
+    enums = profile.get("enums", {})
+    names = enums.get(enum) or enums.get("bus") or {}
+    return max(_pin_numbers(names)) + 1 if names else 0
+
+
 def _pin_bitmap(pins):
     """(pin count, bitmap bytes) of the valid pin numbers."""
     numbers = _pin_numbers(pins)
@@ -165,6 +195,9 @@ def _normalise_profile(name, raw):
         raise DictgenError("profile %s: missing %s" % (name, ", ".join(missing)))
     profile["receive_window"] = get("receive_window", "RECEIVE_WINDOW",
                                     default=_uart_window(profile["mcu"]))
+    profile["constants"] = {k: cfg[k] for k in PASSED_CONSTANTS if k in cfg}
+    profile["enums"] = {k: v for k, v in raw.get("enumerations", {}).items()
+                        if k in PASSED_ENUMS}
     return profile
 
 
@@ -172,7 +205,7 @@ def load_profiles():
     """The MCU profiles, from chelper/profiles/<name>.json when present,
     else from the Klipper reference dictionaries (pins and constants)."""
     profiles = []
-    for name in PROFILE_NAMES:
+    for name in profile_names():
         path = os.path.join(PROFILE_DIR, name + ".json")
         golden = os.path.join(GOLDEN_DICT_DIR, name + ".dict")
         if os.path.exists(path):
@@ -195,6 +228,7 @@ def build_dictionary(profile, ids, strings, commands, responses):
               "ADC_MAX": profile["adc_max"], "STATS_SUMSQ_BASE": 256}
     if profile.get("receive_window"):
         config["RECEIVE_WINDOW"] = profile["receive_window"]
+    config.update(profile.get("constants", {}))
     return {
         "app": "klipsim",
         "build_versions": "klipsim firmware simulator",
@@ -202,6 +236,7 @@ def build_dictionary(profile, ids, strings, commands, responses):
         "responses": {f: ids[f] for f in responses},
         "config": config,
         "enumerations": {
+            **profile.get("enums", {}),
             "pin": profile["pins"],
             "static_string_id": {s: i + 1 for i, s in enumerate(strings)},
         },
@@ -266,9 +301,10 @@ def generate_c(src_dir=SRC_DIR):
         pin_count, bitmap = _pin_bitmap(p["pins"])
         out += ["static const uint8_t %s[] = {" % var, _c_bytes(blob), "};",
                 "static const uint8_t %s_pins[] = {" % var, _c_bytes(bitmap), "};"]
-        entries.append("    {%s, %s, %d, %d, %d, %d, %s_pins, %s, %d}," % (
+        entries.append("    {%s, %s, %d, %d, %d, %d, %d, %d, %s_pins, %s, %d}," % (
             _c_string(p["name"]), _c_string(p["mcu"]), p["clock_freq"],
-            p["adc_max"], p["move_count"], pin_count, var, var, len(blob)))
+            p["adc_max"], p["move_count"], pin_count,
+            _bus_count(p, "spi_bus"), _bus_count(p, "i2c_bus"), var, var, len(blob)))
     out += ["", "const struct profile_entry fw_profiles[] = {"] + entries + [
         "};", "const int fw_profile_count_ = %d;" % len(entries), ""]
     return "\n".join(out), dictionaries

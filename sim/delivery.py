@@ -139,7 +139,11 @@ class DeliveryPlanner:
         else:
             for q in queues:
                 self.queue_time[q] = ready
-        self.progress = max(self.progress, ready)
+        if name != "queue_digital_out":
+            # a pin update waits in the host until `lead` before its
+            # clock, which may lie far ahead of the host's own clock
+            # (the stream position); it says nothing about that clock
+            self.progress = max(self.progress, ready)
         return ready
 
     def _extend(self, clock32):
@@ -199,6 +203,12 @@ class DeliveryPlanner:
             self.zero_clock_fixes += 1
         else:
             clock = self._extend(args["clock"])
+            # a pin's updates never go back in time: a clock that reads
+            # before the previous update is one 2^32 wrap later (a fan
+            # update made by a lookahead callback can lie far ahead of
+            # the step progress, sensors_misc's M106/M107)
+            while clock < self.last_update[oid]:
+                clock += 1 << 32
         min_clock = self.last_update[oid]
         self.last_update[oid] = clock
         return clock, min_clock

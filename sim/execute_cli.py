@@ -25,7 +25,9 @@ def load_stream_dictionary(dictionary_path, mcu_name):
         except (OSError, ValueError) as e:
             raise click.UsageError("%s: %s" % (dictionary_path, e))
     if mcu_name:
-        if mcu_name not in fwmcu.profile_names():
+        try:
+            mcu_name = fwmcu.resolve_profile(mcu_name)
+        except KeyError:
             raise click.UsageError("--mcu %s: unknown profile (have: %s)"
                                    % (mcu_name, ", ".join(fwmcu.profile_names())))
         return fwmcu.dictionary(mcu_name), mcu_name

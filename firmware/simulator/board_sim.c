@@ -101,6 +101,14 @@ uint16_t adc_read(struct mcu *m, uint32_t pin)
     return m->board->adc[pin];
 }
 
+/* The simulated SPI chips answer every byte with 0 (firmware/README.md). */
+void board_spi_transfer(struct mcu *m, uint32_t bus, uint8_t *data, uint8_t len)
+{
+    (void)m;
+    (void)bus;
+    memset(data, 0, len);
+}
+
 void serial_transmit(struct mcu *m, const uint8_t *block, size_t len)
 {
     struct board *b = m->board;
@@ -308,7 +316,10 @@ static int host_send(struct mcu *m, const int64_t *ints, size_t pos,
     for (size_t i = 0; i < nmsgs; i++) {
         uint8_t *p = msg;
         for (; pos < msg_ends[i]; pos++) {
-            p = command_encode_vlq(p, (uint32_t)ints[pos]);
+            if ((ints[pos] >> 32) == FW_RAW_BYTE_TAG >> 32)
+                *p++ = (uint8_t)ints[pos];    /* a buffer parameter's byte */
+            else
+                p = command_encode_vlq(p, (uint32_t)ints[pos]);
             if (p - msg > MESSAGE_PAYLOAD_MAX)
                 return -1;
         }

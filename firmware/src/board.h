@@ -29,6 +29,10 @@ void board_step_edge(struct mcu *m, uint32_t step_pin, uint8_t dir);
 /* ADC: one conversion of `pin`, 0..adc_max. */
 uint16_t adc_read(struct mcu *m, uint32_t pin);
 
+/* SPI: exchange `len` bytes on hardware or software bus `bus`; the
+ * device's reply replaces data. */
+void board_spi_transfer(struct mcu *m, uint32_t bus, uint8_t *data, uint8_t len);
+
 /* Serial: one framed block to send to the host. */
 void serial_transmit(struct mcu *m, const uint8_t *block, size_t len);
 
