@@ -67,8 +67,15 @@ int board_pin_valid(struct mcu *m, uint32_t pin)
 
 void gpio_out_write(struct mcu *m, uint32_t pin, uint8_t value)
 {
+    board_pwm_write(m, pin, value);
+}
+
+/* A hardware PWM output's duty is recorded like a level (the event value
+ * is the duty; the pin's level is "on" for any nonzero duty). */
+void board_pwm_write(struct mcu *m, uint32_t pin, uint32_t value)
+{
     struct board *b = m->board;
-    b->level[pin] = value;
+    b->level[pin] = value ? 1 : 0;
     if (!b->record_gpio)
         return;
     b->events = grow(b->events, &b->event_cap, b->event_len + 1,

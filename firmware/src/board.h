@@ -22,6 +22,8 @@ uint32_t timer_read_time(struct mcu *m);
 int board_pin_valid(struct mcu *m, uint32_t pin);
 void gpio_out_write(struct mcu *m, uint32_t pin, uint8_t value);
 uint8_t gpio_in_read(struct mcu *m, uint32_t pin);
+/* A hardware PWM output set to `value` (0..PWM_MAX of the profile). */
+void board_pwm_write(struct mcu *m, uint32_t pin, uint32_t value);
 /* A step pin's rising edge, with the level of its dir pin (the probe a
  * logic analyser would give; recorded in bulk by the board). */
 void board_step_edge(struct mcu *m, uint32_t step_pin, uint8_t dir);

@@ -121,7 +121,8 @@ extern const int fw_profile_count_;
 
 /* ---- object ids and the move queue (basecmd.c) ---- */
 enum { OT_NONE, OT_STEPPER, OT_DIGITAL_OUT, OT_ENDSTOP, OT_TRSYNC,
-       OT_ANALOG_IN, OT_SPI, OT_THERMOCOUPLE, OT_TMCUART, OT_BUTTONS, OT_I2C };
+       OT_ANALOG_IN, OT_SPI, OT_THERMOCOUPLE, OT_TMCUART, OT_BUTTONS, OT_I2C,
+       OT_PWM_OUT, OT_COUNTER, OT_NEOPIXEL };
 struct oid_slot { uint8_t type; void *obj; };
 
 /* One move-queue node; steppers and digital outputs share the pool, as
@@ -167,6 +168,7 @@ void digital_out_shutdown_all(struct mcu *m);
 void trsync_shutdown_all(struct mcu *m);
 void endstop_shutdown_all(struct mcu *m);
 void analog_shutdown_all(struct mcu *m);
+void pwm_shutdown_all(struct mcu *m);
 void trsync_task(struct mcu *m);
 void analog_task(struct mcu *m);
 void stats_task(struct mcu *m);
@@ -208,7 +210,7 @@ struct mcu {
     uint32_t clock_high, clock_last;  /* upper clock bits (get_uptime) */
 
     /* object lists (for shutdown and tasks) */
-    void *steppers, *digital_outs, *trsyncs, *endstops, *analogs;
+    void *steppers, *digital_outs, *trsyncs, *endstops, *analogs, *pwm_outs;
     void **allocs;                /* every oid object, freed with the mcu */
     size_t alloc_count;
     uint8_t trsync_report_pending, analog_report_pending;
