@@ -4,7 +4,9 @@ Contract: reads the command declarations (DECL_COMMAND / DECL_COMMAND_FLAGS
 with Klipper's command names and format strings), the response formats
 (sendf literals) and the shutdown reasons (shutdown / try_shutdown
 literals) from firmware/src/*.c, combines them with each MCU profile
-(CLOCK_FREQ, MCU name, ADC_MAX, pin enumeration, move count) and writes
+(every chelper/profiles/<name>.json: CLOCK_FREQ, MCU name, ADC_MAX, the
+host-relevant constants of PASSED_CONSTANTS, the pin, bus and sensor-type
+enumerations, move count) and writes
 one C file with the dispatch table, the response table, the static
 strings and, per profile, the zlib-compressed JSON data dictionary in
 Klipper's shape (served by the `identify` command).  Message ids:
@@ -26,7 +28,6 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.dirname(HERE)
 SRC_DIR = os.path.join(HERE, "src")
 PROFILE_DIR = os.path.join(REPO, "chelper", "profiles")
-GOLDEN_DICT_DIR = os.path.join(REPO, "golden", "klipper", "dicts")
 # The first five keep their build order (and so their fw_profiles index);
 # every other shipped profile follows, sorted.
 FIRST_PROFILES = ("atmega2560", "stm32f407", "stm32f446", "rp2040", "linux")
@@ -150,22 +151,6 @@ def _pin_bitmap(pins):
     return count, bytes(bitmap)
 
 
-def _profile_from_klipper_dict(name, path, move_count):
-    with open(path) as f:
-        d = json.load(f)
-    cfg = d["config"]
-    return {"name": name, "mcu": cfg["MCU"], "clock_freq": cfg["CLOCK_FREQ"],
-            "adc_max": cfg.get("ADC_MAX", 4095),
-            "pins": d["enumerations"]["pin"], "move_count": move_count,
-            "receive_window": cfg.get("RECEIVE_WINDOW", _uart_window(cfg["MCU"]))}
-
-
-def _rp2040_fallback():
-    return {"name": "rp2040", "mcu": "rp2040", "clock_freq": 12000000,
-            "adc_max": 4095, "move_count": 1024, "receive_window": UART_RECEIVE_WINDOW,
-            "pins": {"gpio0": [0, 30], "ADC_TEMPERATURE": 30}}
-
-
 # Our firmware's serial port is modelled as Klipper's UART driver, whose
 # receive buffer is 192 bytes and which declares it as RECEIVE_WINDOW
 # (src/generic/serial_irq.c, KLIPPER-FACTS 2.5); the Linux-process MCU
@@ -202,20 +187,11 @@ def _normalise_profile(name, raw):
 
 
 def load_profiles():
-    """The MCU profiles, from chelper/profiles/<name>.json when present,
-    else from the Klipper reference dictionaries (pins and constants)."""
+    """The MCU profiles: every chelper/profiles/<name>.json."""
     profiles = []
     for name in profile_names():
-        path = os.path.join(PROFILE_DIR, name + ".json")
-        golden = os.path.join(GOLDEN_DICT_DIR, name + ".dict")
-        if os.path.exists(path):
-            with open(path) as f:
-                profiles.append(_normalise_profile(name, json.load(f)))
-        elif os.path.exists(golden):
-            move_count = 256 if name.startswith("atmega") else 1024
-            profiles.append(_profile_from_klipper_dict(name, golden, move_count))
-        elif name == "rp2040":
-            profiles.append(_rp2040_fallback())
+        with open(os.path.join(PROFILE_DIR, name + ".json")) as f:
+            profiles.append(_normalise_profile(name, json.load(f)))
     return profiles
 
 
