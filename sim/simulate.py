@@ -120,6 +120,7 @@ class SimResult:
     gcode_error_lines: list = field(default_factory=list)   # "file:line: message"
     gcode_warning_lines: list = field(default_factory=list)  # "file:line: message"
     object_names: dict = field(default_factory=dict)  # MCU name -> {oid: config section}
+    gcode_warnings: int = 0                          # all warnings, repeats included
 
 
 class GcodeFeed:
@@ -464,6 +465,7 @@ class Simulation:
 
     def _result(self):
         o = self.options
+        self.dispatcher.report_repeats()      # warning counts per kind, as compile
         self._drain_pulses(final=True)
         main = self.links["mcu"]
         counts = {}
@@ -477,7 +479,8 @@ class Simulation:
                          sum(link.serialhdl.handled for link in self.links.values()),
                          self._mcu_results(), list(self.errors),
                          gcode_warning_lines=list(self.warnings),
-                         object_names=object_names(self.printer))
+                         object_names=object_names(self.printer),
+                         gcode_warnings=self.dispatcher.warnings)
 
     def _mcu_results(self):
         """Per-MCU figures when there is more than one MCU or a Linux MCU

@@ -261,7 +261,7 @@ def simulate_command(gcode, config_path, dictionaries, mcu_specs, drifts, offset
             from .plot import plot_result
             plot_result(result, report, outputs.path(plot_path) if plot_path != "-"
                         else sys.stdout.buffer)
-    messages.finish()
+    messages.finish(result.gcode_warnings)
     if not quiet:
         click.echo(_summary(report), err=True)
     if report["verdict"] == "shutdown":
