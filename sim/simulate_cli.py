@@ -204,7 +204,7 @@ class _Progress:
 @click.option("--report", "report_path", type=click.Path(dir_okay=False, allow_dash=True),
               help="write the JSON report here")
 @click.option("--plot", "plot_path", type=click.Path(dir_okay=False),
-              help="PNG: margin over time with spikes, per-thread CPU (needs matplotlib)")
+              help="PNG: smallest margin per second per deadline class, spikes, run-queue waits and CPU per thread (needs matplotlib)")
 @click.option("--pulses", "pulses_path", type=click.Path(dir_okay=False, allow_dash=True),
               help="CSV of executed step pulses (step_pin,clock,dir; clock in that "
                    "MCU's ticks, other MCUs' pins as NAME:pin)")
