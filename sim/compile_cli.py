@@ -161,7 +161,7 @@ def compile_command(gcode, config_path, dictionaries, mcu_specs, fmt, output, qu
         except MotionError as e:
             # a motion the MCU protocol cannot express: one line
             raise click.ClickException(inputs.user_text(str(e)))
-    messages.finish(result.warnings)
+    messages.finish()
     if not quiet:
         click.echo(_summary(result, output if output != "-" else "stdout"), err=True)
     if result.errors:

@@ -126,7 +126,6 @@ class SimResult:
     timeline: dict = field(default_factory=dict)   # what --plot draws (_timeline)
     gcode_warning_lines: list = field(default_factory=list)  # "file:line: message"
     object_names: dict = field(default_factory=dict)  # MCU name -> {oid: config section}
-    gcode_warnings: int = 0                          # all warnings, repeats included
 
 
 class GcodeFeed:
@@ -477,7 +476,6 @@ class Simulation:
 
     def _result(self):
         o = self.options
-        self.dispatcher.report_repeats()      # warning counts per kind, as compile
         self._drain_pulses(final=True)
         main = self.links["mcu"]
         counts = {}
@@ -491,8 +489,7 @@ class Simulation:
                          sum(link.serialhdl.handled for link in self.links.values()),
                          self._mcu_results(), list(self.errors), self._timeline(),
                          gcode_warning_lines=list(self.warnings),
-                         object_names=object_names(self.printer),
-                         gcode_warnings=self.dispatcher.warnings)
+                         object_names=object_names(self.printer))
 
     def _timeline(self):
         """Per second: each thread's longest run-queue wait (ns); per

@@ -203,7 +203,7 @@ class _Progress:
 @click.option("--baud", default=250000, show_default=True, type=click.IntRange(min=1200))
 @click.option("--report", "report_path", type=click.Path(dir_okay=False, allow_dash=True),
               help="write the JSON report here")
-@click.option("--plot", "plot_path", type=click.Path(dir_okay=False),
+@click.option("--plot", "plot_path", type=click.Path(dir_okay=False, allow_dash=True),
               help="PNG: smallest margin per second per deadline class, spikes, run-queue waits and CPU per thread (needs matplotlib)")
 @click.option("--pulses", "pulses_path", type=click.Path(dir_okay=False, allow_dash=True),
               help="CSV of executed step pulses (step_pin,clock,dir; clock in that "
@@ -261,7 +261,7 @@ def simulate_command(gcode, config_path, dictionaries, mcu_specs, drifts, offset
             from .plot import plot_result
             plot_result(result, report, outputs.path(plot_path) if plot_path != "-"
                         else sys.stdout.buffer)
-    messages.finish(result.gcode_warnings)
+    messages.finish()
     if not quiet:
         click.echo(_summary(report), err=True)
     if report["verdict"] == "shutdown":

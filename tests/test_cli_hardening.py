@@ -203,13 +203,12 @@ def test_compile_warnings_once_per_kind_and_quiet_keeps_counts(tmp_path):
     warnings = [l for l in r.stderr.splitlines() if l.startswith("warning:")]
     assert warnings == ['warning: w.gcode:1: Unknown command: "M900"',
                         'warning: w.gcode:51: Unknown command: "M201"',
-                        'warning: Unknown command: "M900": 50 times in all'
-                        ' (the first one shown above)']
+                        'warning: w.gcode:1: Unknown command: "M900" (and 49 more like it)']
     assert "G-code error: w.gcode:52: Unable to parse move" in r.stderr
     assert "G-code errors: 1, warnings: 51" in r.stderr           # the summary
     quiet = run("compile", gcode, "-o", tmp_path / "o.txt", "--quiet")
     assert quiet.exit_code == 1
-    assert quiet.stderr.strip() == "G-code errors: 1, warnings: 51"
+    assert quiet.stderr.strip() == "G-code errors: 1, warnings: 51 (2 kinds)"
 
 
 @pytest.mark.parametrize("old, new, needle", [
@@ -234,7 +233,7 @@ def test_simulate_reports_gcode_errors_and_names_objects(tmp_path):
     r = run("simulate", gcode, "--report", report, "--load", "cpu-hogs-nice0")
     assert r.exit_code == 1, r.output
     assert "G-code error: e.gcode:2: Unable to parse move" in r.stderr
-    assert 'warning: Unknown command: "FOO": 2 times in all' in r.stderr
+    assert 'warning: e.gcode:3: Unknown command: "FOO" (and 1 more like it)' in r.stderr
     data = json.loads(report.read_text())
     assert data["klipsim_version"] and data["gcode_errors"] == 1
     assert data["load"] == "cpu-hogs-nice0"
