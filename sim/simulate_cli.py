@@ -215,7 +215,7 @@ class _Progress:
 @click.option("--baud", default=250000, show_default=True, type=click.IntRange(min=1200))
 @click.option("--report", "report_path", type=click.Path(dir_okay=False, allow_dash=True),
               help="write the JSON report here")
-@click.option("--plot", "plot_path", type=click.Path(dir_okay=False),
+@click.option("--plot", "plot_path", type=click.Path(dir_okay=False, allow_dash=True),
               help="PNG: smallest margin per second per deadline class, spikes, run-queue waits and CPU per thread (needs matplotlib)")
 @click.option("--pulses", "pulses_path", type=click.Path(dir_okay=False, allow_dash=True),
               help="CSV of executed step pulses (step_pin,clock,dir; clock in that "
