@@ -19,7 +19,7 @@ endstop is created when the first stepper referencing it is.
 import re
 
 from ...chelper import motion
-from ..homing import home_cartesian_axis
+from ..dual_carriage import DualCarriageAxes, DualCarriages
 from ..stepper import Rail, Stepper, make_endstop
 from .cartesian import AXES, CartesianFamily
 
@@ -27,12 +27,13 @@ _TERM_START = re.compile(r"[+-]")
 
 
 class CarriageRail(Rail):
-    """An axis of a [carriage] section: endstop, limits and homing; its
-    steppers come from the [stepper] sections that reference it."""
+    """An axis of a [carriage] (or generic [dual_carriage]) section:
+    endstop, limits and homing; its steppers come from the [stepper]
+    sections that reference it."""
 
-    def __init__(self, section, hw):
+    def __init__(self, section, hw, axis=None):
         self.name = section.name.split()[-1]
-        default_axis = self.name if self.name in AXES else None
+        default_axis = axis or (self.name if self.name in AXES else None)
         self.axis = section.getchoice("axis", list(AXES), default_axis)
         self.stepper = None
         self._steppers = []
@@ -110,14 +111,19 @@ def parse_carriages(text, carriages, section):
     return terms
 
 
-class GenericCartesian(CartesianFamily):
-    """Axis limits and homing as cartesian (one carriage per axis); the
-    steppers are the [stepper] sections."""
+class GenericCartesian(DualCarriageAxes, CartesianFamily):
+    """Axis limits and homing as cartesian (one carriage per axis, or a
+    PRIMARY/COPY/MIRROR pair with a [dual_carriage NAME]); the steppers
+    are the [stepper] sections."""
 
     def __init__(self, printer_section, config, hw, trapq):
         rails = self._load_carriages(config, hw)
+        duals = rails.pop("duals")
         self.kin_steppers = self._load_steppers(config, hw, rails, trapq)
         super().__init__([rails[a] for a in AXES], [], printer_section, trapq)
+        if duals:
+            self.dc = DualCarriages([(rails[d.axis], d, AXES.index(d.axis), safe)
+                                     for d, safe in duals])
 
     @staticmethod
     def _load_carriages(config, hw):
@@ -132,10 +138,23 @@ class GenericCartesian(CartesianFamily):
             if axis not in by_axis:
                 raise config.section("printer").error(
                     "No carriage defined for axis '%s'" % axis, "kinematics")
+        duals = []
+        for section in config.sections("dual_carriage "):
+            primary = section.get("primary_carriage")
+            if primary not in by_name:
+                raise section.error("primary_carriage = '%s' for '%s' is not a valid choice"
+                                    % (primary, section.name.split()[-1]), "primary_carriage")
+            if by_name[primary].axis not in "xy":
+                raise section.error("Invalid axis '%s' for dual_carriage '%s'"
+                                    % (by_name[primary].axis, section.name.split()[-1]))
+            dual = CarriageRail(section, hw, axis=by_name[primary].axis)
+            duals.append((dual, section.getfloat("safe_distance", None, minval=0.)))
+            by_name[dual.name] = dual
         for section in config.sections("extra_carriage "):
             extra = ExtraCarriage(section, by_name)
             by_name[extra.name] = extra
         by_axis["names"] = by_name
+        by_axis["duals"] = duals
         return by_axis
 
     @staticmethod
@@ -167,15 +186,6 @@ class GenericCartesian(CartesianFamily):
 
     def steppers(self):
         return list(self.kin_steppers)
-
-    def set_position(self, newpos, homing_axes=""):
-        for stepper in self.kin_steppers:
-            stepper.set_position(newpos)
-        self.axis_limits.note_homed(homing_axes)
-
-    def home(self, toolhead, axes):
-        for axis in axes:
-            home_cartesian_axis(toolhead, self.rails[axis], axis)
 
 
 def load(printer_section, config, hw, trapq):
