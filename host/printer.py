@@ -11,7 +11,7 @@ does not know whether it runs in compile or simulate mode.
 from ..gcode.arcs import ArcCommands
 from ..gcode.command import make_command
 from ..gcode.macros import MacroSet
-from . import extras
+from . import extras, stepper_commands
 from .configfile import ConfigError
 from .extruder import Extruder, ExtruderCommands, ExtruderStepper
 from .gcode_move import GCodeMove
@@ -53,6 +53,7 @@ class Printer:
         self.homing = Homing(self.toolhead, dispatcher)
         self.homing.end_listeners.append(self.gcode_move.on_home_rails_end)
         self.extruder_commands = ExtruderCommands(self)
+        self.stepper_commands = stepper_commands.load(self)   # FORCE_MOVE, M119, ...
         if hasattr(self.toolhead.kin, "connect"):
             self.toolhead.kin.connect(self)      # e.g. [dual_carriage] commands
         for obj in list(self.objects.values()):
