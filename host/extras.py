@@ -37,6 +37,8 @@ LOADERS = {
     "virtual_sdcard": "klipsim.host.print_stats:load_virtual_sdcard",
     "manual_stepper": "klipsim.host.manual_stepper:load",
     "bed_mesh": "klipsim.host.bed_mesh:load",
+    "bed_tilt": "klipsim.host.bed_tilt:load",
+    "skew_correction": "klipsim.host.skew_correction:load",
 }
 
 # Klipper section types klipsim accepts without modelling them yet: their
@@ -47,8 +49,8 @@ LOADERS = {
 UNMODELLED = (
     "tmc2130", "tmc2208", "tmc2209", "tmc2240", "tmc2660", "tmc5160",
     "probe", "bltouch", "smart_effector", "probe_eddy_current",
-    "bed_tilt", "bed_screws", "screws_tilt_adjust", "z_tilt", "z_tilt_ng",
-    "quad_gantry_level", "skew_correction", "axis_twist_compensation",
+    "bed_screws", "screws_tilt_adjust", "z_tilt", "z_tilt_ng",
+    "quad_gantry_level", "axis_twist_compensation",
     "temperature_sensor", "temperature_fan", "adxl345", "lis2dw", "mpu9250",
     "resonance_tester", "filament_switch_sensor", "filament_motion_sensor",
     "display", "display_data", "display_template", "menu", "servo",

@@ -56,6 +56,11 @@ class Printer:
         self.stepper_commands = stepper_commands.load(self)   # FORCE_MOVE, M119, ...
         if hasattr(self.toolhead.kin, "connect"):
             self.toolhead.kin.connect(self)      # e.g. [dual_carriage] commands
+        # Klipper's [bed_mesh]/[bed_tilt] take their move-transform place
+        # while the config loads, before any connect handler forces one in.
+        for obj in list(self.objects.values()):
+            if hasattr(obj, "install_transform"):
+                obj.install_transform(self)
         for obj in list(self.objects.values()):
             if hasattr(obj, "connect"):
                 obj.connect(self)
