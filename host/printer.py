@@ -191,10 +191,9 @@ class Printer:
                 "extruder": toolhead.extruder.name,
             },
             "gcode_move": {
-                "gcode_position": Coord(*[gm.last_position[i] - gm.base_position[i]
-                                          for i in range(4)]),
+                "gcode_position": Coord(*gm.gcode_position()),
                 "position": Coord(*gm.last_position[:4]),
-                "homing_origin": Coord(*gm.base_position[:4]),
+                "homing_origin": Coord(*gm.homing_position[:3], 0.),   # SET_GCODE_OFFSET
                 "absolute_coordinates": gm.absolute_coord,
                 "absolute_extrude": gm.absolute_extrude,
                 "speed_factor": gm.speed_factor * 60.,
