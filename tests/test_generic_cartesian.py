@@ -233,3 +233,28 @@ def test_generic_dual_carriage_copy_mode(tmp_path):
     pos = run.printer.toolhead.get_position()
     dc = run.printer.objects["dual_carriage"]
     assert [c.axis_position(pos) for c in dc.carriages] == pytest.approx([50., 180.])
+
+
+def test_axes_must_move_independently(tmp_path):
+    """a = x + y and b = x + y cannot separate X from Y: det(M^T M) = 0."""
+    body = CARRIAGES + STEPPERS.replace("carriages: carriage_x-y", "carriages: carriage_x+y")
+    with pytest.raises(ConfigError, match="does not allow independent movements"):
+        make(tmp_path, body=body)
+
+
+def test_set_stepper_carriages(tmp_path):
+    run = make(tmp_path)
+    run.run("SET_KINEMATIC_POSITION X=100 Y=100 Z=10\n"
+            "SET_STEPPER_CARRIAGES STEPPER=b CARRIAGES=carriage_x-0.5*y\nG1 X110 F3000\n")
+    assert run.errors() == []
+    run.run("SET_STEPPER_CARRIAGES STEPPER=b CARRIAGES=carriage_x\n")
+    assert run.errors()[-1].endswith("cannot add or remove carriages that the stepper controls")
+    run.run("SET_STEPPER_CARRIAGES STEPPER=b CARRIAGES=carriage_x+y\n")
+    assert run.errors()[-1].endswith("does not allow independent movements of all printer axes.")
+    run.run("SET_STEPPER_CARRIAGES STEPPER=q CARRIAGES=carriage_x\n")
+    assert run.errors()[-1].endswith("Invalid STEPPER 'q' specified")
+    run.run("SET_STEPPER_CARRIAGES STEPPER=b CARRIAGES=carriage_x-y\nG1 X100\n")
+    run.finish()
+    # b: +10 mm with the first coefficients, then x-y back by 10: net 0.
+    assert steps_of(run, oid_of(run, "stepper b")) == 0
+    assert steps_of(run, oid_of(run, "stepper a")) == 0
