@@ -55,8 +55,9 @@ def heatmap(group, path, name):
     for y, p in enumerate(policies):
         f = group["policies"][p]
         if f["threshold_ms"] is not None:
-            ax.plot(_column_of(lengths, f["threshold_ms"], f["threshold"]), y, "D",
-                    color="black", markersize=7)
+            # in the row's top part: the cell's number stays readable
+            ax.plot(_column_of(lengths, f["threshold_ms"], f["threshold"]), y - 0.3, "D",
+                    color="black", markersize=6)
     ax.set_xticks(range(len(lengths)), ["%g" % l for l in lengths])
     ax.set_yticks(range(len(policies)), policies)
     ax.set_xlabel("spike length (ms)   (\u25c6 50 % kill threshold)")
