@@ -148,8 +148,8 @@ def load_spec(path) -> SweepSpec:
         path, name,
         tuple(_print(Table(path, f"[[print]] #{i + 1}", p), path.parent)
               for i, p in enumerate(prints)),
-        tuple(_check_board(head, b) for b in boards),
-        tuple(_check_policy(head, p) for p in policies),
+        tuple(_check_named(head, "boards", b, load_machine) for b in boards),
+        tuple(_check_named(head, "policies", p, load_policy) for p in policies),
         tuple(_load(head, name, path.parent) for name in loads),
         _spikes(Table(path, "[spikes]", doc.get("spikes", {}))),
         seeds)
@@ -212,19 +212,12 @@ def _check_profiles(t: Table, spec: PrintSpec) -> None:
             t.fail(key, f"unknown firmware profile {profile!r} (built: {', '.join(known)})")
 
 
-def _check_board(t: Table, name: str) -> str:
+def _check_named(t: Table, key: str, name: str, loader) -> str:
+    """A board or policy name (or file) that `loader` accepts."""
     try:
-        load_machine(_resolve_named(t, name))
+        loader(_resolve_named(t, name))
     except ConfigError as e:
-        t.fail("boards", str(e))
-    return name
-
-
-def _check_policy(t: Table, name: str) -> str:
-    try:
-        load_policy(_resolve_named(t, name))
-    except ConfigError as e:
-        t.fail("policies", str(e))
+        t.fail(key, str(e))
     return name
 
 
