@@ -70,6 +70,7 @@ class Stepper:
         self.step_pulse_duration = section.getfloat(
             "step_pulse_duration", DEFAULT_STEP_PULSE_DURATION, minval=0., maxval=.001)
         self.enable_pin_text = section.get("enable_pin", None)
+        self.enable_pin_where = section.location("enable_pin")   # for errors
         self.oid = None
         self.clock_adj = None
         self.compressor = None

@@ -124,6 +124,8 @@ class SimResult:
     mcus: dict | None = None      # with several MCUs: name -> per-MCU results
     gcode_error_lines: list = field(default_factory=list)   # "file:line: message"
     timeline: dict = field(default_factory=dict)   # what --plot draws (_timeline)
+    gcode_warning_lines: list = field(default_factory=list)  # "file:line: message"
+    object_names: dict = field(default_factory=dict)  # MCU name -> {oid: config section}
 
 
 class GcodeFeed:
@@ -227,7 +229,8 @@ class Simulation:
         self.reactor = SimReactor(self.kernel)
         self.link = SimLink()
         self.errors = []
-        self.dispatcher = Dispatcher(warning_sink=lambda t: None,
+        self.warnings = []
+        self.dispatcher = Dispatcher(warning_sink=self.warnings.append,
                                      error_sink=self.errors.append,
                                      info_sink=lambda t: None)
         self.printer = Printer(config, {n: l.dictionary for n, l in self.links.items()},
@@ -484,7 +487,9 @@ class Simulation:
                          self.feed.print_time if self.feed.done else self.printer.toolhead.print_time,
                          self.main.segments,
                          sum(link.serialhdl.handled for link in self.links.values()),
-                         self._mcu_results(), list(self.errors), self._timeline())
+                         self._mcu_results(), list(self.errors), self._timeline(),
+                         gcode_warning_lines=list(self.warnings),
+                         object_names=object_names(self.printer))
 
     def _timeline(self):
         """Per second: each thread's longest run-queue wait (ns); per
@@ -520,6 +525,24 @@ class Simulation:
                             "pin_names": link.pin_names, "stream": link.serialq.record,
                             "linux": link.node.late_report() if link.is_linux else None}
                 for link in links}
+
+
+def object_names(printer):
+    """MCU name -> {oid: config section} for the steppers and for the MCU
+    objects (pins, sensors, endstops) a section's object holds directly,
+    so a report can name `stepper_x` or `heater_bed`, not only oid 7."""
+    names = {}
+
+    def note(mcu_object, section):
+        mcu, oid = getattr(mcu_object, "mcu", None), getattr(mcu_object, "oid", None)
+        if isinstance(oid, int) and hasattr(mcu, "name"):
+            names.setdefault(mcu.name, {}).setdefault(oid, section)
+    for stepper in printer.motion.steppers:
+        note(stepper, stepper.name)
+    for section, obj in sorted(printer.objects.items()):
+        for value in list(getattr(obj, "__dict__", {}).values()):
+            note(value, section)
+    return {mcu: dict(sorted(oids.items())) for mcu, oids in sorted(names.items())}
 
 
 def simulate(gcode_path, config_path, options=None):
