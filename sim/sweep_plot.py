@@ -1,6 +1,6 @@
 """A sweep's pictures (matplotlib, imported only here).
 
-Contract: `plot_sweep(rows, summary, out_dir, name)` writes, per print x
+Contract: `plot_sweep(rows, summary, out_dir, name[, write_path])` writes, per print x
 board x load group of the summary, `heatmap-<board>-<load>[-<print>].png`:
 policies (ranked, best on top) x spike lengths, colour = kill probability
 (every cell written as a number), the interpolated 50 % kill threshold a
@@ -99,14 +99,16 @@ def margins(rows, summary, path, name):
     plt.close(fig)
 
 
-def plot_sweep(rows, summary, out_dir, name) -> list[str]:
+def plot_sweep(rows, summary, out_dir, name, write_path=str) -> list[str]:
+    """`write_path(path)` gives the file to write for `path` (the CLI's
+    atomic outputs write through a temporary file)."""
     files = []
     prints = {g["print"] for g in summary["groups"]}
     for g in summary["groups"]:
         parts = ["heatmap", g["board"], g["load"]] + ([g["print"]] if len(prints) > 1 else [])
         fname = "-".join(_slug(p) for p in parts) + ".png"
-        heatmap(g, out_dir / fname, name)
+        heatmap(g, write_path(out_dir / fname), name)
         files.append(fname)
-    margins(rows, summary, out_dir / "margins.png", name)
+    margins(rows, summary, write_path(out_dir / "margins.png"), name)
     files.append("margins.png")
     return files

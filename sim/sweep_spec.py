@@ -44,12 +44,11 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .config_toml import ConfigError, Table, find_toml, load_toml, top_tables
-from .load import parse_scenario
+from .load import LOAD_DIR, parse_scenario
 from .machine import load_machine
 from .policy import load_policy, parse_thread_class
 from .scheduler_thread import OTHER
 
-LOAD_DIR = Path(__file__).parent / "loads"
 EXAMPLE_CONFIG = Path(__file__).parent.parent / "examples" / "printer.cfg"
 TRANSPORTS = ("uart", "usb", "pty")
 NO_LOAD = "none"
