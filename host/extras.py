@@ -34,6 +34,11 @@ LOADERS = {
     "extruder_stepper": "klipsim.host.extruder:load_extruder_stepper",
     "input_shaper": "klipsim.host.input_shaper:load",
     "safe_z_home": "klipsim.host.safe_z_home:load",
+    "thermistor": "klipsim.host.temperature_sensors:load_thermistor",
+    "adc_temperature": "klipsim.host.temperature_sensors:load_adc_temperature",
+    "temperature_sensor": "klipsim.host.temperature_sensors:load_temperature_sensor",
+    "adc_scaled": "klipsim.host.adc_scaled:load_adc_scaled",
+    "temperature_fan": "klipsim.host.temperature_fan:load_temperature_fan",
 }
 
 # Klipper section types klipsim accepts without modelling them yet: their
@@ -46,7 +51,7 @@ UNMODELLED = (
     "probe", "bltouch", "smart_effector", "probe_eddy_current", "bed_mesh",
     "bed_tilt", "bed_screws", "screws_tilt_adjust", "z_tilt", "z_tilt_ng",
     "quad_gantry_level", "skew_correction", "axis_twist_compensation",
-    "temperature_sensor", "temperature_fan", "adxl345", "lis2dw", "mpu9250",
+    "adxl345", "lis2dw", "mpu9250",
     "resonance_tester", "filament_switch_sensor", "filament_motion_sensor",
     "display", "display_data", "display_template", "menu", "servo",
     "gcode_button", "manual_stepper", "dual_carriage", "mcu_temperature",
