@@ -39,6 +39,9 @@ LOADERS = {
     "temperature_sensor": "klipsim.host.temperature_sensors:load_temperature_sensor",
     "adc_scaled": "klipsim.host.adc_scaled:load_adc_scaled",
     "temperature_fan": "klipsim.host.temperature_fan:load_temperature_fan",
+    "multi_pin": "klipsim.host.pin_chips:load_multi_pin",
+    "sx1509": "klipsim.host.pin_chips:load_sx1509",
+    "pwm_cycle_time": "klipsim.host.pwm_cycle_time:load_pwm_cycle_time",
 }
 
 # Klipper section types klipsim accepts without modelling them yet: their
@@ -55,9 +58,14 @@ UNMODELLED = (
     "resonance_tester", "filament_switch_sensor", "filament_motion_sensor",
     "display", "display_data", "display_template", "menu", "servo",
     "gcode_button", "manual_stepper", "dual_carriage", "mcu_temperature",
-    "dotstar", "pca9533", "pca9632", "sx1509", "ad5206", "mcp4451",
+    "dotstar", "pca9533", "pca9632", "ad5206", "mcp4451",
     "mcp4728", "mcp4018", "replicape", "palette2", "angle", "load_cell",
     "sdcard_loop", "gcode_shell_command",
+    # accepted for printers.test and Klipper's example configs (wt-sensors)
+    "delta_calibrate", "homing_heaters", "dac084S085", "lis3dh", "lis2dw",
+    "samd_sercom", "static_pwm_clock", "temperature_probe", "pwm_tool",
+    "z_thermal_adjust", "tuning_tower", "hall_filament_width_sensor",
+    "tsl1401cl_filament_width_sensor", "ads1220", "icm20948", "adxl355",
 )
 
 PASSIVE = (
@@ -66,6 +74,8 @@ PASSIVE = (
     "save_variables", "verify_heater", "gcode_macro", "delayed_gcode",
     "endstop_phase",
     "gcode_arcs", "printer", "mcu",
+    "display_glyph", "duplicate_pin_override", "query_adc", "query_endstops",
+    "statistics", "motion_report",
 )
 
 

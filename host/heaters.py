@@ -38,8 +38,7 @@ between the serialhdl and main threads has no counterpart here.
 """
 from .heater_control import make_control
 from .adc_temperature import REPORT_TIME
-from .mcu import SoftPwm
-from .pins import parse_pin
+from .output_pin import make_pwm_pin
 
 MAX_HEAT_TIME = 3.0      # heaters.py: heater pin max_duration
 PWM_CYCLE_TIME = 0.100   # heaters.py default pwm_cycle_time
@@ -56,11 +55,10 @@ class Heater:
         self.name = section.name.split()[-1]
         self._read_sensor(section, hw)
         self._read_control(section)
-        pin = parse_pin(section.get("heater_pin"), can_invert=True)
-        mcu = hw.lookup(pin.chip, section, "heater_pin")
-        mcu.check_pin(pin.pin, section.location("heater_pin"))
+        section.get("heater_pin")
         cycle = section.getfloat("pwm_cycle_time", PWM_CYCLE_TIME, above=0., maxval=REPORT_TIME)
-        self.pwm = SoftPwm(mcu, pin.pin, pin.invert, cycle, max_duration=MAX_HEAT_TIME)
+        _, self.pwm = make_pwm_pin(hw, section, "heater_pin", cycle, False,
+                                   max_duration=MAX_HEAT_TIME)
         self.target = 0.
         self.min_extrude_temp = section.getfloat(
             "min_extrude_temp", 170., minval=self.min_temp, maxval=self.max_temp)

@@ -282,6 +282,14 @@ class SoftPwm:
             req_clock=clock, min_clock=self.last_clock)
         self.last_clock = clock
 
+    def set_cycle_time(self, print_time, cycle_time):
+        """A new PWM period from print_time on ([pwm_cycle_time])."""
+        clock = self.mcu.print_time_to_clock(print_time)
+        self.cycle_ticks = self.mcu.seconds_to_clock(cycle_time)
+        self.mcu.send("set_digital_out_pwm_cycle", {
+            "oid": self.oid, "cycle_ticks": self.cycle_ticks},
+            req_clock=clock, min_clock=self.last_clock)
+
 
 def extend_clock32(clock32, near):
     """The 64-bit clock whose low 32 bits are clock32, closest to `near`."""
