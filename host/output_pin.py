@@ -84,6 +84,10 @@ class OutputPin:
             mcu, self.pin = make_digital_pin(printer.hw, section, "pin",
                                              int(bool(self.last_value)),
                                              int(bool(self.shutdown_value)))
+        self._register(printer, mcu)
+
+    def _register(self, printer, mcu):
+        """Requests through a RequestQueue; SET_PIN PIN=<name>."""
         self.requests = RequestQueue(mcu, printer.motion, printer.reactor, self._apply)
         printer.dispatcher.register_mux("SET_PIN", "PIN", self.name, self.cmd_SET_PIN,
                                         "Set the value of an output pin")

@@ -11,14 +11,17 @@ cycle, start value at est + 0.2 s). `SET_PIN PIN=NAME VALUE=v
 first sends `set_digital_out_pwm_cycle`, then the value as a
 `queue_digital_out` of the new cycle.
 """
-from .output_pin import make_pwm_pin
-from .request_queue import RequestQueue
+from .output_pin import OutputPin, make_pwm_pin
 
 MAX_SCHEDULE_TIME = 5.0
 
 
-class PwmCyclePin:
-    def __init__(self, printer, section):
+class PwmCyclePin(OutputPin):
+    """Shares [output_pin]'s request plumbing and status; own options,
+    value rule and SET_PIN."""
+    is_pwm = True
+
+    def __init__(self, printer, section):  # pylint: disable=super-init-not-called
         self.name = section.name.split()[-1]
         cycle_time = section.getfloat("cycle_time", 0.100, above=0., maxval=MAX_SCHEDULE_TIME)
         self.default_cycle_time = self.last_cycle_time = cycle_time
@@ -31,18 +34,7 @@ class PwmCyclePin:
                                 "shutdown_value")
         mcu, self.pin = make_pwm_pin(printer.hw, section, "pin", cycle_time, False,
                                      self.last_value, shutdown)
-        self.requests = RequestQueue(mcu, printer.motion, printer.reactor, self._apply)
-        printer.dispatcher.register_mux("SET_PIN", "PIN", self.name, self.cmd_SET_PIN,
-                                        "Set the value of an output pin")
-
-    def connect(self, printer):
-        self.requests.connect(printer.toolhead)
-
-    def get_status(self):
-        return {"value": self.last_value}
-
-    def request_restart(self, print_time):
-        self.requests.drain()
+        self._register(printer, mcu)
 
     def _apply(self, print_time, request):
         value, cycle_time = request

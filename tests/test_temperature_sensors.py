@@ -93,27 +93,27 @@ def test_custom_sensor_must_be_defined_before_use(tmp_path):
 
 
 # ---- adc_temperature tables ---------------------------------------------------
-def test_voltage_table_extrapolates_end_segments(tmp_path):
-    extra = ("\n[adc_temperature volts]\ntemperature1: 0\nvoltage1: 0.5\ntemperature2: 100\n"
-             "voltage2: 1.5\ntemperature3: 150\nvoltage3: 2.0\n"
-             + sensor("t", "sensor_type: volts\nsensor_pin: PK7\nadc_voltage: 3.3\n"
-                           "min_temp: -10\nmax_temp: 120"))
-    run = build(tmp_path, extra)
-    q = query_of_pin(run, "PK7")
-    # 10 mV/C on both segments: -10 C -> 0.4 V, 120 C -> 1.7 V, over 3.3 V
-    assert (int(q["min_value"]), int(q["max_value"])) == adc_range(0.4 / 3.3, 1.7 / 3.3)
+R_LOW = 1000. - 10. * (194. / 50.)     # the first resistance segment extended to -10 C
+TABLES = [
+    # voltage table over adc_voltage 3.3: 10 mV/C on both end segments,
+    # so -10 C -> 0.4 V and 120 C -> 1.7 V
+    ("temperature1: 0\nvoltage1: 0.5\ntemperature2: 100\nvoltage2: 1.5\n"
+     "temperature3: 150\nvoltage3: 2.0\n", "adc_voltage: 3.3\nmin_temp: -10\nmax_temp: 120",
+     (0.4 / 3.3, 1.7 / 3.3)),
+    # resistance table below a 2200 ohm pullup
+    ("temperature1: 0\nresistance1: 1000\ntemperature2: 50\nresistance2: 1194\n"
+     "temperature3: 300\nresistance3: 2120\n",
+     "pullup_resistor: 2200\nmin_temp: -10\nmax_temp: 300",
+     (R_LOW / (2200. + R_LOW), 2120. / 4320.)),
+]
 
 
-def test_resistance_table_below_pullup(tmp_path):
-    extra = ("\n[adc_temperature ohms]\ntemperature1: 0\nresistance1: 1000\ntemperature2: 50\n"
-             "resistance2: 1194\ntemperature3: 300\nresistance3: 2120\n"
-             + sensor("t", "sensor_type: ohms\nsensor_pin: PK7\npullup_resistor: 2200\n"
-                           "min_temp: -10\nmax_temp: 300"))
-    run = build(tmp_path, extra)
-    q = query_of_pin(run, "PK7")
-    r_low = 1000. - 10. * (194. / 50.)        # the first segment extended to -10 C
-    assert (int(q["min_value"]), int(q["max_value"])) == adc_range(
-        r_low / (2200. + r_low), 2120. / 4320.)
+@pytest.mark.parametrize("points, options, fractions", TABLES, ids=["voltage", "resistance"])
+def test_adc_temperature_tables_extend_end_segments(tmp_path, points, options, fractions):
+    extra = ("\n[adc_temperature table]\n" + points
+             + sensor("t", "sensor_type: table\nsensor_pin: PK7\n" + options))
+    q = query_of_pin(build(tmp_path, extra), "PK7")
+    assert (int(q["min_value"]), int(q["max_value"])) == adc_range(*fractions)
 
 
 def test_pt1000_and_pt100_ina826(tmp_path):
