@@ -42,6 +42,11 @@ LOADERS = {
     "multi_pin": "klipsim.host.pin_chips:load_multi_pin",
     "sx1509": "klipsim.host.pin_chips:load_sx1509",
     "pwm_cycle_time": "klipsim.host.pwm_cycle_time:load_pwm_cycle_time",
+    "virtual_sdcard": "klipsim.host.print_stats:load_virtual_sdcard",
+    "manual_stepper": "klipsim.host.manual_stepper:load",
+    "bed_mesh": "klipsim.host.bed_mesh:load",
+    "bed_tilt": "klipsim.host.bed_tilt:load",
+    "skew_correction": "klipsim.host.skew_correction:load",
 }
 
 # Klipper section types klipsim accepts without modelling them yet: their
@@ -51,25 +56,24 @@ LOADERS = {
 # error, as in Klipper (it catches misspelt section names).
 UNMODELLED = (
     "tmc2130", "tmc2208", "tmc2209", "tmc2240", "tmc2660", "tmc5160",
-    "probe", "bltouch", "smart_effector", "probe_eddy_current", "bed_mesh",
-    "bed_tilt", "bed_screws", "screws_tilt_adjust", "z_tilt", "z_tilt_ng",
-    "quad_gantry_level", "skew_correction", "axis_twist_compensation",
+    "probe", "bltouch", "smart_effector", "probe_eddy_current",
+    "bed_screws", "screws_tilt_adjust", "z_tilt", "z_tilt_ng",
+    "quad_gantry_level", "axis_twist_compensation",
     "adxl345", "lis2dw", "mpu9250",
     "resonance_tester", "filament_switch_sensor", "filament_motion_sensor",
     "display", "display_data", "display_template", "menu", "servo",
-    "gcode_button", "manual_stepper", "dual_carriage", "mcu_temperature",
+    "gcode_button", "mcu_temperature",
     "dotstar", "pca9533", "pca9632", "ad5206", "mcp4451",
     "mcp4728", "mcp4018", "replicape", "palette2", "angle", "load_cell",
     "sdcard_loop", "gcode_shell_command",
     # accepted for printers.test and Klipper's example configs (wt-sensors)
-    "delta_calibrate", "homing_heaters", "dac084S085", "lis3dh", "lis2dw",
+    "delta_calibrate", "homing_heaters", "dac084S085", "lis3dh",
     "samd_sercom", "static_pwm_clock", "temperature_probe", "pwm_tool",
     "z_thermal_adjust", "tuning_tower", "hall_filament_width_sensor",
     "tsl1401cl_filament_width_sensor", "ads1220", "icm20948", "adxl355",
 )
 
 PASSIVE = (
-    "virtual_sdcard",
     "idle_timeout", "force_move", "board_pins",   # board_pins: read by the printer
     "save_variables", "verify_heater", "gcode_macro", "delayed_gcode",
     "endstop_phase",

@@ -182,7 +182,7 @@ class TemperatureCommands:
         d.register("M190", lambda cmd: self.cmd_bed_temp(cmd, True))
         d.register("SET_HEATER_TEMPERATURE", self.cmd_SET_HEATER_TEMPERATURE)
         d.register("TEMPERATURE_WAIT", self.cmd_TEMPERATURE_WAIT)
-        d.register("TURN_OFF_HEATERS", self.cmd_TURN_OFF_HEATERS, "Turn off all heaters")
+        d.register("TURN_OFF_HEATERS", self.cmd_TURN_OFF_HEATERS)
 
     def _set(self, cmd, heater, temp, wait):
         try:
@@ -223,8 +223,9 @@ class TemperatureCommands:
         self._set(cmd, heater, cmd.get_float("TARGET", 0.), False)
 
     def cmd_TURN_OFF_HEATERS(self, cmd):
+        """Every heater's target to 0 (no MCU output of its own)."""
         for heater in self.heaters.heaters.values():
-            heater.set_target(0.)
+            self._set(cmd, heater, 0., False)
 
     def cmd_TEMPERATURE_WAIT(self, cmd):
         heater = self._heater(cmd, "SENSOR")

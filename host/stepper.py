@@ -70,6 +70,7 @@ class Stepper:
         self.step_pulse_duration = section.getfloat(
             "step_pulse_duration", DEFAULT_STEP_PULSE_DURATION, minval=0., maxval=.001)
         self.enable_pin_text = section.get("enable_pin", None)
+        self.enable_pin_where = section.location("enable_pin")   # for errors
         self.oid = None
         self.clock_adj = None
         self.compressor = None
@@ -133,6 +134,18 @@ class Stepper:
         self.compressor.queue_reset_step_clock(0)
 
 
+def make_endstop(section, hw, option="endstop_pin"):
+    """The Endstop of a section's endstop pin (its oids taken now), or
+    None when the option is absent."""
+    text = section.get(option, None)
+    if text is None:
+        return None
+    pin = parse_pin(text, can_invert=True, can_pullup=True)
+    mcu = hw.lookup(pin.chip, section, option)
+    mcu.check_pin(pin.pin, section.location(option))
+    return Endstop(mcu, pin.pin, pin.pullup, pin.invert)
+
+
 @dataclass
 class HomingInfo:
     speed: float
@@ -150,13 +163,7 @@ class Rail:
                  default_position_endstop=None, units_in_radians=False):
         self.name = section.name.split()[-1]
         self.stepper = Stepper(section, hw, units_in_radians)
-        self.endstop = None
-        endstop_text = section.get("endstop_pin", None)
-        if endstop_text is not None:
-            pin = parse_pin(endstop_text, can_invert=True, can_pullup=True)
-            mcu = hw.lookup(pin.chip, section, "endstop_pin")
-            mcu.check_pin(pin.pin, section.location("endstop_pin"))
-            self.endstop = Endstop(mcu, pin.pin, pin.pullup, pin.invert)
+        self.endstop = make_endstop(section, hw)
         self.stepper.allocate()
         hw.register_stepper(self.stepper)
         if self.endstop is not None:
