@@ -82,21 +82,19 @@ def test_m204(run):
     run.run("M204 P800\nM204 P800\nM204 T5\n")
     assert limits.max_accel == 1500. and run.errors() == []
     warnings = [t for kind, t in run.messages if kind == "warning"]
-    assert warnings[-2:] == ['test.gcode:1: Invalid M204 command "M204 P800"',
+    assert warnings[-3:] == ['test.gcode:1: Invalid M204 command "M204 P800"',
+                             'test.gcode:2: Invalid M204 command "M204 P800"',
                              'test.gcode:3: Invalid M204 command "M204 T5"']
-    run.dispatcher.report_repeats()
-    assert run.messages[-1][1] == 'Invalid M204 command "M204 P800": 2 times in all' \
-                                  ' (the first one shown above)'
     assert run.dispatcher.warnings == 3
 
 
-def test_unknown_commands_warn_once_per_kind(run):
+def test_unknown_commands_are_warnings_not_errors(run):
     run.run("M201 X1000\nM201 X2000\nM205 X8\nM201 Y3\n")
     warnings = [t for kind, t in run.messages if kind == "warning"]
     assert warnings == ['test.gcode:1: Unknown command: "M201"',
-                        'test.gcode:3: Unknown command: "M205"']
-    run.dispatcher.report_repeats()
-    assert run.messages[-1][1].startswith('Unknown command: "M201": 3 times in all')
+                        'test.gcode:2: Unknown command: "M201"',
+                        'test.gcode:3: Unknown command: "M205"',
+                        'test.gcode:4: Unknown command: "M201"']
     assert run.dispatcher.errors == 0 and run.dispatcher.warnings == 4
 
 
