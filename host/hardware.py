@@ -10,9 +10,14 @@ class Hardware:
         self.mcus = mcus                  # name -> MCU, main first
         self.motion = motion_queuing
         self.stepper_enable = StepperEnable()
+        self.pin_chips = {}               # name -> pin provider ([adc_scaled], [multi_pin]...)
 
     def lookup(self, chip, section, option):
         mcu = self.mcus.get(chip)
+        if mcu is None and chip in self.pin_chips:
+            where = section.location(option) if section is not None else option
+            raise ConfigError("%s: pin chip '%s' does not provide this kind of pin"
+                              % (where, chip))
         if mcu is None:
             where = section.location(option) if section is not None else option
             raise ConfigError("%s: unknown MCU '%s'" % (where, chip))
