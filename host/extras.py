@@ -34,6 +34,19 @@ LOADERS = {
     "extruder_stepper": "klipsim.host.extruder:load_extruder_stepper",
     "input_shaper": "klipsim.host.input_shaper:load",
     "safe_z_home": "klipsim.host.safe_z_home:load",
+    "probe": "klipsim.host.probe:load_probe",
+    "bltouch": "klipsim.host.probe:load_bltouch",
+    "smart_effector": "klipsim.host.probe:load_smart_effector",
+    "probe_eddy_current": "klipsim.host.probe:load_unmodelled_probe",
+    "load_cell_probe": "klipsim.host.probe:load_unmodelled_probe",
+    "z_tilt": "klipsim.host.z_tilt:load_z_tilt",
+    "tmc2130": "klipsim.host.tmc:load_tmc",
+    "tmc2208": "klipsim.host.tmc:load_tmc",
+    "tmc2209": "klipsim.host.tmc:load_tmc",
+    "tmc2240": "klipsim.host.tmc:load_tmc",
+    "tmc2660": "klipsim.host.tmc:load_tmc",
+    "tmc5160": "klipsim.host.tmc:load_tmc",
+    "quad_gantry_level": "klipsim.host.z_tilt:load_quad_gantry_level",
 }
 
 # Klipper section types klipsim accepts without modelling them yet: their
@@ -42,10 +55,9 @@ LOADERS = {
 # motion (bed mesh, tilt adjustments). An unknown section type is still an
 # error, as in Klipper (it catches misspelt section names).
 UNMODELLED = (
-    "tmc2130", "tmc2208", "tmc2209", "tmc2240", "tmc2660", "tmc5160",
-    "probe", "bltouch", "smart_effector", "probe_eddy_current", "bed_mesh",
-    "bed_tilt", "bed_screws", "screws_tilt_adjust", "z_tilt", "z_tilt_ng",
-    "quad_gantry_level", "skew_correction", "axis_twist_compensation",
+    "bed_mesh",
+    "bed_tilt", "bed_screws", "screws_tilt_adjust", "z_tilt_ng",
+    "skew_correction", "axis_twist_compensation",
     "temperature_sensor", "temperature_fan", "adxl345", "lis2dw", "mpu9250",
     "resonance_tester", "filament_switch_sensor", "filament_motion_sensor",
     "display", "display_data", "display_template", "menu", "servo",
