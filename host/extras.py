@@ -47,6 +47,7 @@ LOADERS = {
     "tmc2660": "klipsim.host.tmc:load_tmc",
     "tmc5160": "klipsim.host.tmc:load_tmc",
     "quad_gantry_level": "klipsim.host.z_tilt:load_quad_gantry_level",
+    "delta_calibrate": "klipsim.host.z_tilt:load_delta_calibrate",
 }
 
 # Klipper section types klipsim accepts without modelling them yet: their

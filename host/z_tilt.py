@@ -20,6 +20,8 @@ points by coordinate descent (Klipper's mathutil: steps of 1.0 growing by
 QUAD_GANTRY_LEVEL intersects the lines through the front/back point
 pairs with the gantry corners (docs/Config_Reference.md).
 """
+import math
+
 from ..gcode.errors import GCodeError
 from .probe_points import ProbePointsHelper, parse_points
 
@@ -245,3 +247,42 @@ def load_z_tilt(printer, section):
 
 def load_quad_gantry_level(printer, section):
     return QuadGantryLevel(printer, section)
+
+
+class DeltaCalibrate:
+    """[delta_calibrate]: DELTA_CALIBRATE probes the centre and six points
+    around it (at radius x 0.95, 0.90, 0.85, 0.70, 0.75, 0.80, every 60
+    degrees from 90: Klipper's delta_calibrate.py). Offline every point
+    reads the same height; fitting new delta parameters changes nothing
+    Klipper sends (they are only offered for SAVE_CONFIG), so klipsim
+    probes and reports without fitting. DELTA_ANALYZE needs measured
+    prints: it answers that it is not modelled."""
+
+    SCATTER = (.95, .90, .85, .70, .75, .80)
+
+    def __init__(self, printer, section):
+        self.printer = printer
+        radius = section.getfloat("radius", above=0.)
+        points = [(0., 0.)]
+        for i, scale in enumerate(self.SCATTER):
+            angle = math.radians(90. + 60. * i)
+            points.append((math.cos(angle) * radius * scale, math.sin(angle) * radius * scale))
+        self.points = ProbePointsHelper(printer, section, self.probe_finalize, points)
+        self.points.minimum_points(3)
+        for option in section.options():
+            section.get(option)
+        printer.dispatcher.register("DELTA_CALIBRATE", self.points.start_probe,
+                                    "Delta calibration script")
+        printer.dispatcher.register("DELTA_ANALYZE", self.cmd_DELTA_ANALYZE)
+
+    def probe_finalize(self, offsets, positions):
+        self.printer.dispatcher.info("%d points probed; delta parameters are not refitted"
+                                     " offline (klipsim)" % (len(positions),))
+
+    def cmd_DELTA_ANALYZE(self, cmd):
+        self.printer.dispatcher.warn("%s: DELTA_ANALYZE (measured prints) is not modelled by"
+                                     " klipsim" % (cmd.location,))
+
+
+def load_delta_calibrate(printer, section):
+    return DeltaCalibrate(printer, section)
