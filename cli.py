@@ -24,5 +24,8 @@ main.add_command(golden_command)
 from klipsim.sim.simulate_cli import simulate_command  # noqa: E402
 main.add_command(simulate_command)
 
+from klipsim.sim.sweep_cli import sweep_command  # noqa: E402
+main.add_command(sweep_command)
+
 if __name__ == "__main__":
     main()

@@ -2,14 +2,16 @@
 
 Runs `klipsim compile` (text output, like Klipper's batch mode followed by
 parsedump) in a child process on corexy_print_cylinder and
-corexy_print_long, and prints wall time, moves/s, steps/s, peak memory and
-the ratio to the CPU normaliser timed in the same run, next to Klipper's
-figures from ../shared/reference/README.md:
+corexy_print_long, and prints CPU time (user+sys of the child), moves/s,
+steps/s, peak memory and the ratio to the CPU normaliser timed the same
+way in the same run, next to Klipper's figure: Klipper's batch mode
+(84104bbbd, binary output, no parsedump), measured side by side on this
+kind of machine, takes 4.6 x the normaliser's CPU on corexy_print_cylinder
+and 11.1 x on corexy_print_long (issue 10; DEVELOPERS.md). The target of
+issue 10 is klipsim at or under a quarter of Klipper's ratio.
 
-* corexy_print_cylinder: Klipper batch mode 2.90 x the normaliser, 5.32 x
-  with parsedump to text (project charter, same kind of machine);
-* corexy_print_long: Klipper 2.753 s wall, 7.0 M steps/s, 47.0 MiB peak
-  RSS (README timing table; no normaliser ratio was taken).
+Inputs come from the bundled golden/klipper copy or, for cases too big to
+bundle, ../shared/reference (klipsim.golden.reference.case).
 
 Usage: python benchmarks/compile_speed.py [case ...]
 """
@@ -20,56 +22,53 @@ import sys
 import tempfile
 import time
 
-from _normalizer import normalizer_seconds
-
 from klipsim.golden import reference
 
-KLIPPER = {
-    "corexy_print_cylinder": {"ratio": 2.90, "ratio_text": 5.32},
-    "corexy_print_long": {"wall_s": 2.753, "steps_per_s": 7.0e6, "rss_mib": 47.0},
-}
+HERE = os.path.dirname(os.path.abspath(__file__))
+NORMALIZER = os.path.join(HERE, "..", "..", "shared", "bench", "normalizer.py")
+
+# Klipper batch mode's CPU as a ratio to the normaliser (measured side by side).
+KLIPPER_CPU_RATIO = {"corexy_print_cylinder": 4.6, "corexy_print_long": 11.1}
 
 
-def case_files(name):
-    case = reference.case(name)
-    return case.meta, case.gcode, case.config, case.dictionary
-
-
-def run_compile(gcode, config, dictionary, out):
-    """Wall seconds and peak RSS (MiB) of one `klipsim compile` child."""
-    cmd = [sys.executable, "-m", "klipsim.cli", "compile", gcode, "--config", config,
-           "--dictionary", dictionary, "-o", out, "--quiet"]
-    before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+def child_cpu(cmd):
+    """(CPU seconds user+sys, wall seconds, peak RSS MiB) of one child run."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     start = time.perf_counter()
-    subprocess.run(cmd, check=True)
+    subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL)
     wall = time.perf_counter() - start
-    peak_kib = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
-    return wall, max(peak_kib, before) / 1024.
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+    return cpu, wall, after.ru_maxrss / 1024.
+
+
+def normalizer_cpu():
+    if not os.path.exists(NORMALIZER):
+        return None
+    return child_cpu([sys.executable, NORMALIZER])[0]
 
 
 def main(names):
-    norm = normalizer_seconds()
-    print("normaliser: %s" % ("%.3f s" % norm if norm else "absent (no ratios)"))
+    norm = normalizer_cpu()
+    print("normaliser: %s" % ("%.3f s CPU" % norm if norm else "absent (no ratios)"))
     with tempfile.TemporaryDirectory() as tmp:
         for name in names:
-            meta, gcode, config, dictionary = case_files(name)
-            wall, rss = run_compile(gcode, config, dictionary, os.path.join(tmp, name + ".txt"))
+            case = reference.case(name)
+            meta = case.meta
+            out = os.path.join(tmp, name + ".txt")
+            cpu, wall, rss = child_cpu([sys.executable, "-m", "klipsim.cli", "compile",
+                                        case.gcode, "--config", case.config,
+                                        "--dictionary", case.dictionary, "-o", out, "--quiet"])
             moves, steps = meta["gcode_move_commands"], meta["total_steps"]
-            line = ("%-22s %7.2f s  %9.0f moves/s  %6.2f M steps/s  peak %6.1f MiB"
-                    % (name, wall, moves / wall, steps / wall / 1e6, rss))
+            line = ("%-22s CPU %7.2f s (wall %6.2f)  %9.0f moves/s  %6.2f M steps/s"
+                    "  peak %6.1f MiB" % (name, cpu, wall, moves / cpu, steps / cpu / 1e6, rss))
             if norm:
-                line += "  ratio to normaliser %.2f" % (wall / norm)
+                line += "  ratio to normaliser %.2f" % (cpu / norm)
             print(line)
-            ref = KLIPPER.get(name, {})
-            if "ratio" in ref and norm:
-                print("    Klipper: batch %.2f x, batch+parsedump %.2f x the normaliser;"
-                      " klipsim is %.2f x faster than batch+parsedump"
-                      % (ref["ratio"], ref["ratio_text"], ref["ratio_text"] / (wall / norm)))
-            if "wall_s" in ref:
-                print("    Klipper (README machine): %.3f s, %.1f M steps/s, %.1f MiB;"
-                      " wall ratio klipsim/Klipper %.2f (different machines: indicative)"
-                      % (ref["wall_s"], ref["steps_per_s"] / 1e6, ref["rss_mib"],
-                         wall / ref["wall_s"]))
+            klipper = KLIPPER_CPU_RATIO.get(name)
+            if klipper and norm:
+                print("    Klipper batch mode: %.1f x the normaliser; klipsim/Klipper CPU %.2f"
+                      " (target <= 0.25)" % (klipper, cpu / norm / klipper))
 
 
 if __name__ == "__main__":

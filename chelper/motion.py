@@ -287,6 +287,30 @@ class ShapedStepper(StepperKinematics):
         return list(a[0:n]), list(t[0:n])
 
 
+class GenericCartesianStepper(StepperKinematics):
+    """generic_cartesian: position a_x * x + a_y * y + a_z * z."""
+
+    def __init__(self, a_x, a_y, a_z):
+        super().__init__(lib.generic_cartesian_stepper_new(a_x, a_y, a_z))
+
+    def set_coeffs(self, a_x, a_y, a_z):
+        lib.generic_cartesian_set_coeffs(self._sk, a_x, a_y, a_z)
+
+
+class DualCarriageStepper(StepperKinematics):
+    """Dual-carriage wrapper: the wrapped kinematics sees x * scale +
+    offset (and y likewise); scale 0 parks the carriage. Use the wrapper
+    for set_trapq / set_stepcompress / generate_steps."""
+
+    def __init__(self, orig):
+        super().__init__(lib.dual_carriage_stepper_new(orig._sk))
+        self.wrapped = orig
+
+    def set_transform(self, axis, scale, offset):
+        if lib.dual_carriage_set_transform(self._sk, axis.encode(), scale, offset):
+            raise ValueError("dual carriage axis must be 'x' or 'y', not %r" % (axis,))
+
+
 def input_shaper(orig):
     return ShapedStepper(orig)
 

@@ -29,10 +29,9 @@ Klipper's rules, as documented behaviour of its G-code dispatcher
 - numbers are read with Python's float()/int() (as Klipper does), so
   `X-.5` is -0.5 and `S1.0` is not an int.
 
-Checksums: Klipper itself ignores `N`/`*`.  We check them as RepRap hosts
-send them: on a line that starts with an `N` line number and ends (before
-any comment) with `*digits`, the number must equal the XOR of every byte
-before the `*`; a mismatch is a `line_error`.
+Checksums: Klipper's parser ignores `N` line numbers and `*` checksums
+(the `*` is only one more parameter word), so a line with a wrong checksum
+runs as written, as in Klipper.
 """
 import re
 import shlex
@@ -195,21 +194,6 @@ def classic_split(code):
     return name, params
 
 
-def checksum_problem(text):
-    """None, or why the `N... *cs` checksum of this line is wrong."""
-    code = text.split(";", 1)[0].rstrip()
-    star = code.rfind("*")
-    if star < 0 or not code[star + 1:].isdigit():
-        return None
-    expected = int(code[star + 1:])
-    computed = 0
-    for byte in code[:star].encode("utf-8", "surrogateescape"):
-        computed ^= byte
-    if computed == expected:
-        return None
-    return "Checksum mismatch: line says %d, computed %d" % (expected, computed)
-
-
 def parse_line(line, source=None, lineno=None):
     """A GCodeCommand for one line, or None when there is nothing to run."""
     text = line.strip()
@@ -220,15 +204,10 @@ def parse_line(line, source=None, lineno=None):
     if not code.strip():
         return None
     name, params = classic_split(code)
-    line_error = None
-    if code[0] in "Nn" and params.get("N", "").isdigit():   # code has no leading blank
-        line_error = checksum_problem(text)
     if not name:
         # Only a line number (or '*'): Klipper treats it as an empty command.
-        if line_error is None:
-            return None
-        name = ""
-    command = GCodeCommand(name, params, text, source, lineno, line_error)
+        return None
+    command = GCodeCommand(name, params, text, source, lineno)
     if name and not is_traditional(name):
         command.extended = True
         try:

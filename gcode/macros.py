@@ -95,7 +95,8 @@ def _one_line(exc):
 class Macro:
     def __init__(self, name, template_text, variables=None, source=None,
                  description=None, rename_existing=None, log=None):
-        self.name = name.upper()
+        self.name = name.upper()        # the command
+        self.object_name = "gcode_macro %s" % (name,)   # printer[...]: case kept
         self.source = source or "macro %s" % (self.name,)
         self.variables = dict(variables or {})
         self.description = description or "G-Code macro"
@@ -241,8 +242,8 @@ class MacroSet:
 
     def printer(self):
         status = dict(self.printer_status())
-        for name, macro in self.macros.items():
-            status["gcode_macro %s" % (name,)] = macro.status()
+        for macro in self.macros.values():
+            status[macro.object_name] = macro.status()
         return status
 
     def run(self, macro, cmd):

@@ -31,6 +31,7 @@ class GCodeMove:
         self.extrude_factor = 1.
         self.move_transform = toolhead   # .move(newpos, speed), .get_position()
         self.saved_states = {}           # SAVE_GCODE_STATE NAME -> state
+        self.extra_letters = []          # G-code letters of positions 4..
         toolhead.set_position_listeners.append(self.reset_last_position)
         self._register(dispatcher)
 
@@ -48,7 +49,9 @@ class GCodeMove:
                               ("SET_VELOCITY_LIMIT", self.cmd_SET_VELOCITY_LIMIT),
                               ("SAVE_GCODE_STATE", self.cmd_SAVE_GCODE_STATE),
                               ("RESTORE_GCODE_STATE", self.cmd_RESTORE_GCODE_STATE),
-                              ("SET_KINEMATIC_POSITION", self.cmd_SET_KINEMATIC_POSITION)):
+                              ("SET_KINEMATIC_POSITION", self.cmd_SET_KINEMATIC_POSITION),
+                              ("SET_GCODE_OFFSET", self.cmd_SET_GCODE_OFFSET),
+                              ("GET_POSITION", self.cmd_GET_POSITION)):
             d.register(name, handler)
 
     def reset_last_position(self):
@@ -82,6 +85,8 @@ class GCodeMove:
                         last[index] = value + base[index]
                     else:
                         last[index] += value
+            if self.extra_letters:
+                self._parse_extra_axes(params)
             if "E" in params:
                 value = float(params["E"]) * self.extrude_factor
                 if self.absolute_coord and self.absolute_extrude:
@@ -100,6 +105,28 @@ class GCodeMove:
         except MoveError as e:
             self.reset_last_position()
             raise cmd.error(str(e))
+
+    def _parse_extra_axes(self, params):
+        last, base = self.last_position, self.base_position
+        for index, letter in enumerate(self.extra_letters, 4):
+            if letter in params:
+                value = float(params[letter])
+                last[index] = value + base[index] if self.absolute_coord else last[index] + value
+
+    def add_extra_axis(self, axis, position):
+        """Register G-code axis `axis.axis_gcode_id` (a manual stepper)
+        with the toolhead; its G-code origin is 0."""
+        self.toolhead.add_extra_axis(axis, position)
+        self.extra_letters.append(axis.axis_gcode_id)
+        self.base_position.append(0.)
+        self.reset_last_position()
+
+    def remove_extra_axis(self, axis):
+        index = self.toolhead.extra_axes.index(axis)
+        self.toolhead.remove_extra_axis(axis)
+        self.extra_letters.pop(index)
+        self.base_position.pop(index + 4)
+        self.reset_last_position()
 
     def _move(self, cmd, position, speed):
         try:
@@ -141,9 +168,14 @@ class GCodeMove:
             if offset is not None:
                 self.base_position[index] = self.last_position[index] - offset
 
-    def cmd_M114(self, cmd):
+    def gcode_position(self):
+        """The position in G-code coordinates (E unscaled by M221)."""
         pos = [self.last_position[i] - self.base_position[i] for i in range(4)]
-        self.dispatcher.info("X:%.3f Y:%.3f Z:%.3f E:%.3f" % tuple(pos))
+        pos[3] /= self.extrude_factor
+        return pos
+
+    def cmd_M114(self, cmd):
+        self.dispatcher.info("X:%.3f Y:%.3f Z:%.3f E:%.3f" % tuple(self.gcode_position()))
 
     def cmd_M220(self, cmd):
         factor = cmd.get_float("S", 100., above=0.) / (60. * 100.)
@@ -164,7 +196,10 @@ class GCodeMove:
             p = cmd.get_float("P", None, above=0.)
             t = cmd.get_float("T", None, above=0.)
             if p is None or t is None:
-                raise cmd.error("Invalid M204 command \"%s\"" % cmd.text.strip())
+                # Klipper only answers with an info line and changes nothing.
+                kind = 'Invalid M204 command "%s"' % cmd.text.strip()
+                self.dispatcher.notice(kind, "%s: %s" % (cmd.location, kind))
+                return
             accel = min(p, t)
         self.toolhead.limits.max_accel = accel
         self.toolhead.limits.update()
@@ -221,9 +256,62 @@ class GCodeMove:
             self.last_position[:3] = state["last_position"][:3]
             self._move(cmd, self.last_position, speed)
 
+    # ---- offsets (docs/G-Codes.md SET_GCODE_OFFSET, GET_POSITION) -----------
+    def on_home_rails_end(self, axes):
+        """After homing, a homed axis's G-code origin is its SET_GCODE_OFFSET
+        (Klipper's gcode_move on its home_rails_end event)."""
+        self.reset_last_position()
+        for axis in axes:
+            self.base_position[axis] = self.homing_position[axis]
+
+    def cmd_SET_GCODE_OFFSET(self, cmd):
+        """X/Y/Z/E set an offset, X_ADJUST.. add to it; the G-code origin
+        moves by the change, and MOVE=1 moves the toolhead by it too."""
+        move_delta = [0., 0., 0., 0.]
+        for index, axis in enumerate("XYZE"):
+            offset = cmd.get_float(axis, None)
+            if offset is None:
+                offset = cmd.get_float(axis + "_ADJUST", None)
+                if offset is None:
+                    continue
+                offset += self.homing_position[index]
+            delta = offset - self.homing_position[index]
+            move_delta[index] = delta
+            self.base_position[index] += delta
+            self.homing_position[index] = offset
+        if cmd.get_int("MOVE", 0):
+            speed = cmd.get_float("MOVE_SPEED", self.speed, above=0.)
+            for index, delta in enumerate(move_delta):
+                self.last_position[index] += delta
+            self._move(cmd, self.last_position, speed)
+
+    def cmd_GET_POSITION(self, cmd):
+        """Klipper's report: MCU step counts, stepper and kinematic
+        positions, toolhead, G-code position, base and homing origins.
+        (The MCU count is the commanded position in steps, and the
+        kinematic position the toolhead's: klipsim keeps no step offsets
+        or inverse kinematics; nothing here reaches the MCU.)"""
+        toolhead = self.toolhead
+        steppers = toolhead.kin.steppers()
+        mcu = " ".join("%s:%d" % (s.name, round(s.get_commanded_position() / s.step_dist))
+                       for s in steppers)
+        stepper = " ".join("%s:%.6f" % (s.name, s.get_commanded_position()) for s in steppers)
+        kinematic = " ".join("%s:%.6f" % (a, v) for a, v in zip("XYZ", toolhead.get_position()))
+        self.dispatcher.info("mcu: %s\nstepper: %s\nkinematic: %s\ntoolhead: %s\n"
+                             "gcode: %s\ngcode base: %s\ngcode homing: %s"
+                             % (mcu, stepper, kinematic,
+                                _axes_text("XYZE", toolhead.get_position()),
+                                _axes_text("XYZE", self.last_position),
+                                _axes_text("XYZE", self.base_position),
+                                _axes_text("XYZ", self.homing_position)))
+
     def cmd_M84(self, cmd):
         self.stepper_enable.motors_off(self.toolhead, self.steppers_of())
         self.toolhead.kin.clear_homing_state("xyz")
+
+
+def _axes_text(axes, values):
+    return " ".join("%s:%.6f" % (a, v) for a, v in zip(axes, values))
 
 
 __all__ = ["GCodeMove", "GCodeError"]

@@ -195,6 +195,7 @@ class TemperatureCommands:
         d.register("M190", lambda cmd: self.cmd_bed_temp(cmd, True))
         d.register("SET_HEATER_TEMPERATURE", self.cmd_SET_HEATER_TEMPERATURE)
         d.register("TEMPERATURE_WAIT", self.cmd_TEMPERATURE_WAIT)
+        d.register("TURN_OFF_HEATERS", self.cmd_TURN_OFF_HEATERS)
 
     def _set(self, cmd, heater, temp, wait):
         try:
@@ -233,6 +234,11 @@ class TemperatureCommands:
     def cmd_SET_HEATER_TEMPERATURE(self, cmd):
         heater = self._heater(cmd, "HEATER")
         self._set(cmd, heater, cmd.get_float("TARGET", 0.), False)
+
+    def cmd_TURN_OFF_HEATERS(self, cmd):
+        """Every heater's target to 0 (no MCU output of its own)."""
+        for heater in self.heaters.heaters.values():
+            self._set(cmd, heater, 0., False)
 
     def cmd_TEMPERATURE_WAIT(self, cmd):
         heater = self._heater(cmd, "SENSOR")

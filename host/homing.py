@@ -160,6 +160,7 @@ class Homing:
 
     def __init__(self, toolhead, dispatcher):
         self.toolhead = toolhead
+        self.end_listeners = []   # listener(axes): after the axes are homed
         dispatcher.register("G28", self.cmd_G28, "Home axes")
 
     def cmd_G28(self, cmd):
@@ -170,3 +171,5 @@ class Homing:
         if not hasattr(kin, "home"):
             raise cmd.error("Homing is not supported by these kinematics")
         kin.home(self.toolhead, axes)
+        for listener in self.end_listeners:
+            listener(axes)

@@ -63,20 +63,26 @@ class Move:
         velocity = min(speed, limits.max_velocity)
         self.is_kinematic_move = True
         axes_d = [end[0] - start[0], end[1] - start[1], end[2] - start[2], end[3] - start[3]]
+        if len(end) > 4:    # extra G-code axes (manual steppers) after E
+            axes_d.extend(e - s for s, e in zip(start[4:], end[4:]))
         move_d = math.sqrt(axes_d[0] ** 2 + axes_d[1] ** 2 + axes_d[2] ** 2)
         if move_d < MIN_KINEMATIC_DISTANCE:
-            # Extrude-only: the filament distance stands in for the length.
-            self.end_pos = (start[0], start[1], start[2], end[3])
+            # Extrude-only (or extra-axis-only): the longest of those
+            # distances stands in for the length.
+            self.end_pos = (start[0], start[1], start[2]) + end[3:]
             axes_d[0] = axes_d[1] = axes_d[2] = 0.
-            move_d = abs(axes_d[3])
+            move_d = max(abs(d) for d in axes_d[3:]) if len(end) > 4 else abs(axes_d[3])
             self.accel = accel = EXTRUDE_ONLY_ACCEL
             velocity = speed
             self.is_kinematic_move = False
         inv_move_d = 1. / move_d if move_d else 0.
         self.axes_d = axes_d
         self.move_d = move_d
-        self.axes_r = [axes_d[0] * inv_move_d, axes_d[1] * inv_move_d,
-                       axes_d[2] * inv_move_d, axes_d[3] * inv_move_d]
+        if len(axes_d) > 4:
+            self.axes_r = [d * inv_move_d for d in axes_d]
+        else:
+            self.axes_r = [axes_d[0] * inv_move_d, axes_d[1] * inv_move_d,
+                           axes_d[2] * inv_move_d, axes_d[3] * inv_move_d]
         self.min_move_t = move_d / velocity if move_d else 0.
         self.max_start_v2 = 0.
         self.max_cruise_v2 = velocity * velocity
@@ -103,7 +109,7 @@ class Move:
         self.next_junction_v2 = min(self.next_junction_v2, speed * speed)
 
     def move_error(self, msg="Move out of range"):
-        x, y, z, e = self.end_pos
+        x, y, z, e = self.end_pos[:4]
         return MoveError("%s: %.3f %.3f %.3f [%.3f]" % (msg, x, y, z, e))
 
     @property

@@ -51,6 +51,7 @@ class Printer:
         self._register_commands(dispatcher)
         self._load_arcs(dispatcher)
         self.homing = Homing(self.toolhead, dispatcher)
+        self.homing.end_listeners.append(self.gcode_move.on_home_rails_end)
         self.extruder_commands = ExtruderCommands(self)
         for obj in list(self.objects.values()):
             if hasattr(obj, "connect"):

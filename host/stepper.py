@@ -171,6 +171,15 @@ class Stepper:
         self.compressor.queue_reset_step_clock(0)
 
 
+def make_endstop(section, hw, option="endstop_pin"):
+    """The Endstop of a section's endstop pin (its oids taken now), or
+    None when the option is absent."""
+    text = section.get(option, None)
+    if text is None:
+        return None
+    return hw.setup_endstop(text, section, option)
+
+
 @dataclass
 class HomingInfo:
     speed: float

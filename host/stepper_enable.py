@@ -62,16 +62,37 @@ class StepperEnable:
             line = self.by_stepper[stepper.name]
             stepper.add_active_callback(line.enable)
 
-    def motors_off(self, toolhead, steppers):
-        """M84: generate every pending step, wait, switch every line off at
-        one print time, wait. (The full flush first is what Klipper's
-        batch outputs show: motor-off lines follow every step, 2 ms of
-        step-generation restart later than the last move plus the stall.)"""
+    def set_enable(self, toolhead, steppers, enable):
+        """Switch the lines of `steppers` on or off at one print time
+        (Klipper's set_motors_enable): generate every pending step first
+        (so automatic enables have happened), then change only the lines
+        not yet in the wanted state; switching off waits
+        DISABLE_STALL_TIME before and after, and only when a line was
+        on. Returns the print time of the change, or None."""
         toolhead.flush_step_generation()
-        toolhead.dwell(DISABLE_STALL_TIME)
+        lines = []
+        for stepper in steppers:
+            line = self.by_stepper[stepper.name]
+            if line.is_enabled != bool(enable) and line not in lines:
+                lines.append(line)
+        if not lines:
+            return None
+        if not enable:
+            toolhead.dwell(DISABLE_STALL_TIME)
         print_time = toolhead.get_last_move_time()
-        for line in self.lines.values():
-            line.disable(print_time)
-        self.rearm(steppers)
-        toolhead.dwell(DISABLE_STALL_TIME)
+        for line in lines:
+            if enable:
+                line.enable(print_time)
+            else:
+                line.disable(print_time)
+        if not enable:
+            self.rearm(s for s in steppers if self.by_stepper[s.name] in lines)
+            toolhead.dwell(DISABLE_STALL_TIME)
         return print_time
+
+    def motors_off(self, toolhead, steppers):
+        """M84 and the end of a run: every line off (the full flush first
+        is what Klipper's batch outputs show: motor-off lines follow every
+        step, 2 ms of step-generation restart later than the last move
+        plus the stall). Nothing waits when every motor was off already."""
+        return self.set_enable(toolhead, list(steppers), False)

@@ -74,6 +74,9 @@ class ToolHead:
         self.print_stall = 0
         self.trapq = motion_queuing.toolhead_trapq
         self.set_position_listeners = []
+        # Extra G-code axes (manual steppers), positions 4.. after E; each
+        # has check_move / calc_junction / process_move(.., index).
+        self.extra_axes = []
         # Must run before any other flush callback (it may queue motion).
         motion_queuing.register_flush_callback(self._handle_step_flush, first=True)
 
@@ -109,6 +112,10 @@ class ToolHead:
                              move.cruise_v, move.accel)
             if move.axes_d[3]:
                 extruder.move(next_move_time, move)
+            if self.extra_axes:
+                for index, axis in enumerate(self.extra_axes, 4):
+                    if move.axes_d[index]:
+                        axis.process_move(next_move_time, move, index)
             # Left to right, as Klipper sums it (same float rounding).
             next_move_time = next_move_time + move.accel_t + move.cruise_t + move.decel_t
             for callback in move.timing_callbacks:
@@ -169,6 +176,8 @@ class ToolHead:
     # ---- commands -----------------------------------------------------------
     def move(self, newpos, speed):
         """Queue a move from the commanded position to `newpos` (x,y,z,e)."""
+        if self.extra_axes and len(newpos) < len(self.commanded_pos):
+            newpos = list(newpos) + self.commanded_pos[len(newpos):]
         move = Move(self.limits, self.commanded_pos, newpos, speed)
         if not move.move_d:
             return
@@ -177,10 +186,18 @@ class ToolHead:
         extruder = self.extruder
         if move.axes_d[3]:
             extruder.check_move(move)
+        if self.extra_axes:
+            for index, axis in enumerate(self.extra_axes, 4):
+                if move.axes_d[index]:
+                    axis.check_move(move, index)
         self.commanded_pos[:] = move.end_pos
         lookahead = self.lookahead
         queue = lookahead.queue      # lookahead.get_last() without the call (hot path)
         extruder_v2 = extruder.calc_junction(queue[-1], move) if queue else 0.
+        if queue and self.extra_axes:
+            extruder_v2 = min([extruder_v2] + [
+                axis.calc_junction(queue[-1], move, index)
+                for index, axis in enumerate(self.extra_axes, 4)])
         if lookahead.add_move(move, extruder_v2):
             self._process_lookahead(lazy=True)
         if self.print_time > self.need_check_pause:
@@ -257,6 +274,18 @@ class ToolHead:
             end_time = end_time + m.accel_t + m.cruise_t + m.decel_t
         self.lookahead.reset()
         return start_time, end_time
+
+    def add_extra_axis(self, axis, position):
+        """A new G-code axis at `position` (after every queued move)."""
+        self._flush_lookahead()
+        self.extra_axes.append(axis)
+        self.commanded_pos.append(position)
+
+    def remove_extra_axis(self, axis):
+        self._flush_lookahead()
+        index = self.extra_axes.index(axis)
+        self.extra_axes.pop(index)
+        self.commanded_pos.pop(index + 4)
 
     def set_extruder(self, extruder, extrude_pos):
         self.extruder = extruder

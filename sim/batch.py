@@ -172,6 +172,7 @@ def compile_gcode(gcode_path, config_path, dictionary, out, fmt="text",
             # Klipper goes straight to its exit sequence.
             reactor.run_due_timers()
     end_time = printer.finish()
+    dispatcher.report_repeats()
     writer.close()
     names = {(s.mcu.name, s.oid): s.name for s in printer.motion.steppers}
     steps = {names["mcu", oid]: n for oid, n in sorted(link.steps.items())}

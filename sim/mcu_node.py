@@ -69,7 +69,7 @@ class McuNode:
         self.inputs = SimulatedInputs(firmware,
                                       int(firmware.dictionary.constant("ADC_MAX", 4095)))
         self.last_sched_clock = 0
-        self.first_late = None      # (message, sent ns, arrival ns) of the first late one
+        self.first_late = None      # (message, sent ns, arrival ns, tty ns) of the first late one
         self._poll_event = None
         self.faults = faults or LineFaults(None)
         self.expected_seq = firmware.host_seq    # after the handshake
@@ -143,7 +143,7 @@ class McuNode:
             margin = sched - arrival
             add_margin(msg.klass, margin)
             if margin < 0 and self.first_late is None:
-                self.first_late = (msg, block.sent_ns, self.kernel.now)
+                self.first_late = (msg, block.sent_ns, self.kernel.now, block.tty_ns)
             if worst is None or margin < worst:
                 worst = margin
             end = sched

@@ -24,7 +24,10 @@ Rules modelled (KLIPPER-FACTS 5.1, 5.2, 8):
   ends: normal tasks or idle get the rest) or "fair_server" (6.12+: once
   SCHED_OTHER threads have been starved by RT on a core for period -
   runtime, ~950 ms, they run for `rt_period_ns - rt_runtime_ns`, 50 ms,
-  and the cycle repeats every period) or "none".
+  and the cycle repeats every period) or "none". The fair-server window
+  only counts real starvation: it restarts whenever the core runs a
+  SCHED_OTHER thread outside the boost or goes idle, so an RT thread that
+  sleeps between bursts is never throttled (KLIPPER-FACTS 8).
 - affinity: a thread only ever runs on `thread.cpus`.
 - scheduling points (Linux's need_resched): a core re-picks only when its
   thread blocks or exits, its slice or RR slice runs out, a woken or
@@ -503,7 +506,18 @@ class Scheduler:
                 core.busy_ns += core.work_start - now
                 break
             gate = self._rt_gate(core)
+        if self.config.rt_throttle == "fair_server":
+            self._fair_served(core, gate)
         self._arm(core)
+
+    @staticmethod
+    def _fair_served(core: Core, gate: bool) -> None:
+        """Restart the fair-server window when nobody is starved: the core
+        is idle or runs a SCHED_OTHER thread on its own merit (not in the
+        boost, which is the one case with RT runnable and not allowed)."""
+        curr = core.curr
+        if curr is None or (curr.policy == OTHER and (gate or not core.rt_count)):
+            core.fs_start = None
 
     def _switch(self, core: Core, prev: VThread | None, nxt: VThread | None,
                 now: int) -> None:

@@ -54,6 +54,7 @@ PAYLOAD_MAX = msgproto.MESSAGE_PAYLOAD_MAX       # 59
 MESSAGE_MAX = msgproto.MESSAGE_MAX               # 64
 MAX_PENDING_BLOCKS = 12
 WINDOW_RECHECK_NS = 250_000_000   # window full: look again (FACTS 2.5)
+ACK_STALLS_KEPT = 20              # recent ack stalls kept for the blame
 MIN_REQTIME_DELTA = 0.100
 MIN_RTO_NS = 25_000_000
 MAX_RTO_NS = 5_000_000_000
@@ -108,13 +109,14 @@ class Message:
 
 
 class Block:
-    __slots__ = ("seq", "frame", "messages", "sent_ns", "retransmitted", "arrived")
+    __slots__ = ("seq", "frame", "messages", "sent_ns", "retransmitted", "arrived", "tty_ns")
 
     def __init__(self, seq, frame, messages):
         self.seq = seq
         self.frame = frame
         self.messages = messages
         self.sent_ns = 0
+        self.tty_ns = 0              # pseudo-tty: when the kworker passed it on
         self.retransmitted = False
         self.arrived = False
 
@@ -293,6 +295,8 @@ class SerialQueue:
         self.seqs = LinkSeqs()
         self.nak_due = False       # a nak asked for a fast retransmit
         self.window_full = False   # the last plan stopped at the window
+        self.ack_stall_since = None  # data ready, nothing may leave until an ack
+        self.ack_stalls = deque(maxlen=ACK_STALLS_KEPT)  # ns of recent ack stalls
         self.rx = deque()          # received chunks not processed yet
         self.clock_queries = deque()   # when each get_clock left the host
         self.trsync_start = {}
@@ -419,6 +423,7 @@ class SerialQueue:
         for data in rx:
             responses.extend(self._handle_input(data))
         plan = self._plan_sends()
+        self._note_ack_stall()
         c = self.costs
         nmsgs = sum(len(b.messages) for b in plan)
         cost = (c.serialq_wake_ns + c.serialq_block_ns * (len(plan) + len(rx))
@@ -486,9 +491,25 @@ class SerialQueue:
             if block.retransmitted:
                 self.stats.recoveries_ns.append(now - block.sent_ns)
         self.seqs.acked(count, freed, len(block.frame))
+        if self.ack_stall_since is not None:
+            self.ack_stalls.append(now - self.ack_stall_since)
+            self.ack_stall_since = None
         if not block.retransmitted:
             self._rtt_sample(now - block.sent_ns)
         self.rto_deadline = now + self.rto_ns if self.in_flight else None
+
+    def _note_ack_stall(self):
+        """Start an ack stall when data is ready but 12 blocks are in flight
+        or the receive window is full (acks come back through the tty
+        kworker, FACTS 8: blame follows them there)."""
+        blocked = self.window_full or len(self.in_flight) >= MAX_PENDING_BLOCKS
+        if blocked and self.ready_bytes and self.ack_stall_since is None:
+            self.ack_stall_since = self.kernel.now
+
+    def recent_ack_stall(self, now):
+        """The longest of the recent ack stalls, or the one going on (ns)."""
+        ongoing = [now - self.ack_stall_since] if self.ack_stall_since is not None else []
+        return max(list(self.ack_stalls) + ongoing, default=0)
 
     def _rtt_sample(self, delta):
         """RFC 6298 as FACTS 2.5 lists it (first srtt deliberately 10x)."""
@@ -613,8 +634,13 @@ class SerialQueue:
         through the kernel's flip-buffer worker first (FACTS 8)."""
         if self.tty_out is None:
             self.node.deliver(arrival, data, blocks)
-        else:
-            self.tty_out.push(data, lambda d: self.node.deliver(self.kernel.now, d, blocks))
+            return
+
+        def passed_on(d):
+            for block in blocks:
+                block.tty_ns = self.kernel.now
+            self.node.deliver(self.kernel.now, d, blocks)
+        self.tty_out.push(data, passed_on)
 
     def _retransmit(self, now, nak=False):
         """RTO expired (back off) or a nak came: resend every

@@ -380,18 +380,18 @@ class Simulation:
         which stage held it: the host produced it too late to be sent
         MIN_REQTIME_DELTA ahead ("main": main thread or step generation;
         "serialhdl" for heater updates, which that thread sends),
-        or it was queued in time and left late ("serialq": the serial
-        thread, or acks held up by the tty worker)."""
+        or it was queued in time and a later hop held it (_transit_stage)."""
         if link.node.first_late is None:
             return None, None
-        msg, sent_ns, arrival_ns = link.node.first_late
+        msg, sent_ns, arrival_ns, tty_ns = link.node.first_late
         freq = link.clock.freq
         due_ns = link.clock.time_ns(msg.sched)
         send_by_ns = due_ns - int(MIN_REQTIME_DELTA * NS_PER_S)
         # heater updates come from serialhdl (their init value, queued at
         # connect, time 0, from the main thread)
         producer = "serialhdl" if msg.klass == HEATER and msg.queued_ns else "main"
-        stage = producer if msg.queued_ns > send_by_ns else "serialq"
+        stage = producer if msg.queued_ns > send_by_ns else \
+            self._transit_stage(link, msg.queued_ns, send_by_ns, sent_ns, tty_ns, arrival_ns)
         return {"name": msg.name, "oid": msg.args.get("oid"),
                 "margin_ms": round((msg.sched - link.clock.clock(arrival_ns)) * 1000. / freq, 4),
                 "due_s": round(due_ns / NS_PER_S, 6),
@@ -399,17 +399,51 @@ class Simulation:
                 "sent_s": round(sent_ns / NS_PER_S, 6),
                 "held_by": stage}, stage
 
+    def _transit_stage(self, link, queued_ns, send_by_ns, sent_ns, tty_ns, arrival_ns):
+        """The hop that held a command queued in time, following the data
+        (FACTS 8): "serialq" (the serial thread sent it late), unless what
+        held the serial thread was acks (12 blocks or the receive window
+        waiting on them) and the tty kworker that brings them back waited
+        longer for a CPU than the serial thread; on a
+        pseudo-tty "kworker" when the kworker passed the written block on
+        late; "linux_mcu" when a Linux-process MCU took it late. Ties go
+        to the serial thread."""
+        serialq = link.serialq
+        hops = {"serialq": sent_ns - max(queued_ns, send_by_ns)}
+        own_wait = self._recent_wait(serialq.thread) + TIE_NS
+        if serialq.recent_ack_stall(self.kernel.now) > own_wait and \
+                self._recent_wait(self.tty.thread) > own_wait:
+            hops["kworker"] = hops.pop("serialq")     # (not a slow wire's acks)
+        if tty_ns:
+            hops["kworker"] = max(hops.get("kworker", 0), tty_ns - sent_ns)
+        if link.is_linux:
+            hops["linux_mcu"] = arrival_ns - (tty_ns or sent_ns)
+        return max(hops, key=lambda k: hops[k])
+
+    def _recent_wait(self, t):
+        """A thread's longest recent wait for a CPU or the GIL (ns): the
+        one going on now or among its last RECENT_WAITS completed ones."""
+        now = self.kernel.now
+        waits = [max(w[-RECENT_WAITS:]) for w in (t.runq_waits, t.wake_latencies,
+                                                  t.gil_waits) if w]
+        if t.index in self.host.gil._wait_since:
+            waits.append(now - self.host.gil._wait_since[t.index])
+        if t.state == "runnable" and self.host.sched.running_on(t.core) is not t:
+            waits.append(now - t.runnable_since)
+        return max(waits, default=0)
+
     def _starved_thread(self, stage=None, link=None):
         """The Klipper thread with the longest recent wait for a CPU or the
         GIL: the wait going on now, or among its last RECENT_WAITS completed
         ones (the shutdown is seen when the late command arrives, i.e. just
         after the starvation ended). With the stage that held the late
         command known, only that stage's threads are candidates."""
-        now = self.kernel.now
         link = link or self.links["mcu"]
         stages = {
             "main": [self.main.thread] + [s.thread for s in self.stepgens.values()],
             "serialq": [link.serialq.thread],
+            "kworker": [self.tty.thread],       # written bytes or acks waited there
+            "linux_mcu": [link.node.thread] if link.is_linux else [],
             # the heater path: report read (serialq, tty) -> serialhdl
             "serialhdl": [link.serialhdl.thread, link.serialq.thread, self.tty.thread],
         }
@@ -417,16 +451,9 @@ class Simulation:
             [self.main.thread, link.serialq.thread, link.serialhdl.thread,
              self.logger.thread, self.tty.thread] + [s.thread for s in self.stepgens.values()]
             + ([link.node.thread] if link.is_linux else []))
-        gil = self.host.gil
         best, best_wait = None, 0
         for t in klipper:
-            waits = [max(w[-RECENT_WAITS:]) for w in (t.runq_waits, t.wake_latencies,
-                                                      t.gil_waits) if w]
-            if t.index in gil._wait_since:
-                waits.append(now - gil._wait_since[t.index])
-            if t.state == "runnable" and self.host.sched.running_on(t.core) is not t:
-                waits.append(now - t.runnable_since)
-            wait = max(waits, default=0)
+            wait = self._recent_wait(t)
             # the stage's own thread (listed first) wins near-ties
             if wait > best_wait + (TIE_NS if best is not None else 0):
                 best, best_wait = t.name, wait

@@ -352,3 +352,43 @@ def test_balance_tick_moves_preempted_thread_to_idle_core():
     # preempted at 1 ms, moved at the next 4 ms balance tick (4 ms)
     assert main.cpu_ns == 21 * NS_PER_MS - 3 * NS_PER_MS
     assert main.core != core
+
+
+# ---- fair server (Linux 6.12+): throttles RT only after real starvation ----------
+# KLIPPER-FACTS 8: SCHED_OTHER tasks starved by RT tasks run only after about
+# the throttling threshold (period - runtime = 950 ms of starvation), then
+# get up to 50 ms per period. An RT thread that leaves the CPU to normal
+# threads or to idle starves nobody, so nothing ever holds it back.
+@settings(max_examples=15, deadline=None)
+@given(work_ms=st.integers(1, 900), gap_ms=st.integers(1, 200),
+       hogs=st.integers(0, 2), start_ms=st.integers(0, 500))
+def test_fair_server_never_throttles_a_fifo_thread_that_sleeps(work_ms, gap_ms, hogs,
+                                                              start_ms):
+    kernel, sched = make(cores=1, rt_throttle="fair_server", tick_hz=0)
+    for i in range(hogs):
+        spawn_hog(sched, f"other{i}", cpus=[0])
+    fifo = spawn_periodic(sched, "fifo", work_ms * NS_PER_MS, (work_ms + gap_ms) * NS_PER_MS,
+                          start_ms * NS_PER_MS, catch_up=True, policy="fifo",
+                          priority=90, cpus=[0])
+    kernel.run(until=4 * NS_PER_S)
+    # every period starts on time: the FIFO thread was never held back
+    assert len(fifo.wake_latencies) >= 4 * 1000 // (work_ms + gap_ms) - 1
+    assert set(fifo.wake_latencies) == {0}
+    assert set(fifo.runq_waits) == {0}
+
+
+@settings(max_examples=10, deadline=None)
+@given(start_ms=st.integers(0, 999), seconds=st.integers(2, 5))
+def test_fair_server_fifo_hog_leaves_50ms_per_second(start_ms, seconds):
+    """A FIFO hog at 100 %: the normal thread first runs 950 ms after the
+    hog took the core, then 50 ms in every further second."""
+    kernel, sched = make(cores=1, trace=True, rt_throttle="fair_server", tick_hz=0)
+    other = spawn_hog(sched, "other", cpus=[0])
+    start = start_ms * NS_PER_MS
+    sched.spawn("fifo", lambda: sched.current.compute(100 * NS_PER_S, None),
+                policy="fifo", priority=50, cpus=[0], at=start)
+    kernel.run(until=start + seconds * NS_PER_S)
+    sched.flush()
+    assert other.cpu_ns == start + seconds * 50 * NS_PER_MS
+    runs_other = [t for t, name, _ in runs(kernel) if name == "other" and t > start]
+    assert runs_other == [start + 950 * NS_PER_MS + k * NS_PER_S for k in range(seconds)]

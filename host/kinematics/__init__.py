@@ -16,6 +16,8 @@ KINEMATICS = {
     "polar": "polar",
     "deltesian": "deltesian",
     "rotary_delta": "rotary_delta",
+    "generic_cartesian": "generic_cartesian",
+    "none": "none",
 }
 
 

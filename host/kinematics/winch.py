@@ -1,7 +1,8 @@
 """Cable winch kinematics: each stepper (stepper_a, stepper_b, ...) pays
 out the cable from its anchor, so its position is the distance from the
 anchor to the toolhead (docs/Config_Reference.md [printer] winch). Like
-Klipper, no travel limits or homing."""
+Klipper, no travel limits, and G28 does not move: Klipper's winch
+"homing" only declares the toolhead to be at 0, 0, 0."""
 from ...chelper import motion
 from ..stepper import Rail
 
@@ -38,6 +39,14 @@ class WinchKinematics:
 
     def homed_axes(self):
         return "xyz"
+
+    def home(self, toolhead, axes):
+        """G28: no homing move; the homed axes are set to 0 (Klipper's winch
+        kinematics marks them homed at position 0)."""
+        newpos = toolhead.get_position()
+        for axis in axes:
+            newpos[axis] = 0.
+        toolhead.set_position(newpos, homing_axes="".join("xyz"[a] for a in axes))
 
     def axis_bounds(self):
         return [0., 0., 0.], [0., 0., 0.]   # Klipper's winch reports no limits

@@ -1,0 +1,323 @@
+"""BED_MESH_CALIBRATE: where the probe goes, and how its readings become
+a mesh (docs/Bed_Mesh.md "Basic Configuration", "Adaptive Meshes",
+"Faulty Regions" restated; docs/Config_Reference.md [bed_mesh]).
+
+Contract: `MeshCalibrate(bed_mesh, section)` reads the grid options of
+[bed_mesh]; `points()` gives the probe points in probing order;
+`finalize(offsets, positions)` turns probed (x, y, z) results into a
+ZMesh; `cmd_BED_MESH_CALIBRATE` runs the whole thing through the printer's
+[probe] object (its probing session: start_probe_session(cmd) ->
+run_probe(cmd) per point, pull_probed_results(), end_probe_session()).
+
+The grid (Klipper's rules):
+* rectangular: probe_count x/y points from mesh_min to mesh_max; the
+  spacing is floored to 0.01 mm (so mesh_max may move in); rows are
+  walked zig-zag: even rows towards +X, odd rows towards -X;
+* round (mesh_radius, mesh_origin, round_probe_count odd): a square grid
+  of spacing floor(2r / (n - 1), 0.01) keeping the points within r;
+* the probe points are where the probe goes; the nozzle goes to the point
+  minus the probe's X/Y offsets;
+* zero_reference_position: after the mesh is built it is shifted so its
+  height there is 0 (inside the mesh); relative_reference_index names a
+  grid point to use the same way;
+* ADAPTIVE=1: the grid shrinks to the [exclude_object] polygons' bounding
+  box plus adaptive_margin (ADAPTIVE_MARGIN), clamped to the configured
+  area, with probe counts scaled by the area ratio (at least 3 each);
+* every probed height minus the probe's z_offset is the mesh height.
+"""
+import math
+
+from ..gcode.errors import GCodeError
+from .bed_mesh_grid import ALGORITHMS, MeshError, ZMesh
+
+MIN_PROBES = 3   # Klipper: a mesh axis needs at least 3 points
+
+
+class MeshCalibrate:
+    def __init__(self, bed_mesh, section):
+        self.bed_mesh = bed_mesh
+        self.printer = None
+        self.section_name = section.name
+        self.speed = section.getfloat("speed", 50., above=0.)
+        self.horizontal_move_z = section.getfloat("horizontal_move_z", 5.)
+        self.zero_ref = section.getfloatlist("zero_reference_position", None, count=2)
+        self.rri = section.getint("relative_reference_index", None, minval=0)
+        self.adaptive_margin = section.getfloat("adaptive_margin", 0.)
+        if section.has_option("scan_overshoot"):   # eddy-probe scans only
+            section.getfloat("scan_overshoot", minval=1.)
+        self.radius = section.getfloat("mesh_radius", None, above=0.)
+        self.origin = (0., 0.)
+        self.config = self._read_grid(section)
+        self.faulty_regions = self._read_faulty_regions(section)
+        self.orig = dict(self.config)
+        check_algorithm(self.config, section.error)
+        self.grid_points(self.config)   # Klipper checks the spacing at start-up
+
+    def connect(self, printer):
+        self.printer = printer
+
+    # ---- configuration -------------------------------------------------------
+    def _read_grid(self, section):
+        cfg = {}
+        if self.radius is not None:
+            self.origin = section.getfloatlist("mesh_origin", (0., 0.), count=2)
+            count = section.getint("round_probe_count", 5, minval=3)
+            if not count & 1:
+                raise section.error("bed_mesh: probe_count must be odd for round beds",
+                                    "round_probe_count")
+            self.radius = math.floor(self.radius * 10) / 10   # 0.1 mm precision
+            cfg.update(x_count=count, y_count=count,
+                       mesh_min=(-self.radius, -self.radius),
+                       mesh_max=(self.radius, self.radius))
+        else:
+            x_cnt, y_cnt = config_pair(section, "probe_count", 3, minval=3)
+            mesh_min = section.getfloatlist("mesh_min", count=2)
+            mesh_max = section.getfloatlist("mesh_max", count=2)
+            if mesh_max[0] <= mesh_min[0] or mesh_max[1] <= mesh_min[1]:
+                raise section.error("bed_mesh: invalid min/max points", "mesh_max")
+            cfg.update(x_count=x_cnt, y_count=y_cnt, mesh_min=mesh_min, mesh_max=mesh_max)
+        pps = config_pair(section, "mesh_pps", 2, minval=0)
+        cfg.update(mesh_x_pps=pps[0], mesh_y_pps=pps[1],
+                   algo=section.get("algorithm", "lagrange").strip().lower(),
+                   tension=section.getfloat("bicubic_tension", .2, minval=0., maxval=2.))
+        return cfg
+
+    @staticmethod
+    def _read_faulty_regions(section):
+        regions = []
+        for i in range(1, 100):
+            start = section.getfloatlist("faulty_region_%d_min" % i, None, count=2)
+            if start is None:
+                break
+            end = section.getfloatlist("faulty_region_%d_max" % i, count=2)
+            regions.append(([min(s, e) for s, e in zip(start, end)],
+                            [max(s, e) for s, e in zip(start, end)]))
+        return regions
+
+    # ---- points --------------------------------------------------------------
+    def grid_points(self, cfg):
+        """Probe points of the grid `cfg`, in probing (zig-zag) order."""
+        x_cnt, y_cnt = cfg["x_count"], cfg["y_count"]
+        (min_x, min_y), (max_x, max_y) = cfg["mesh_min"], cfg["mesh_max"]
+        x_dist = math.floor((max_x - min_x) / (x_cnt - 1) * 100) / 100
+        y_dist = math.floor((max_y - min_y) / (y_cnt - 1) * 100) / 100
+        if x_dist < 1. or y_dist < 1.:
+            raise GCodeError("bed_mesh: min/max points too close together")
+        if self.radius is not None:
+            y_dist = x_dist
+            min_x = min_y = -(x_cnt // 2) * x_dist
+        max_x = min_x + x_dist * (x_cnt - 1)
+        points = []
+        pos_y = min_y
+        for row in range(y_cnt):
+            for j in range(x_cnt):
+                pos_x = min_x + j * x_dist if not row % 2 else max_x - j * x_dist
+                if self.radius is None:
+                    points.append((pos_x, pos_y))
+                elif math.sqrt(pos_x * pos_x + pos_y * pos_y) <= self.radius:
+                    points.append((self.origin[0] + pos_x, self.origin[1] + pos_y))
+            pos_y += y_dist
+        return points
+
+    def print_generated_points(self, out):
+        offsets = self._probe_offsets()
+        lines = ["bed_mesh: generated points", "Index |  Tool Adjusted  |   Probe"]
+        for i, (x, y) in enumerate(self.grid_points(self.config)):
+            lines.append("  %-4d| %-16s| %s" % (i, "(%.1f, %.1f)" % (x - offsets[0], y - offsets[1]),
+                                                "(%.1f, %.1f)" % (x, y)))
+        out("\n".join(lines))
+
+    def _probe_offsets(self):
+        probe = self.printer.objects.get("probe") if self.printer else None
+        return tuple(probe.get_offsets()) if probe is not None else (0., 0., 0.)
+
+    def adapt(self, cmd):
+        """The grid for ADAPTIVE=1 (None: keep the configured one)."""
+        exclude = self.printer.objects.get("exclude_object") if self.printer else None
+        objects = exclude.get_status()["objects"] if exclude is not None else []
+        polygons = [pt for obj in objects for pt in obj.get("polygon", [])]
+        if not polygons:
+            self.bed_mesh.dispatcher.info("BED_MESH_CALIBRATE ADAPTIVE=1: no objects"
+                                          " defined, using the configured mesh")
+            return None
+        margin = cmd.get_float("ADAPTIVE_MARGIN", self.adaptive_margin)
+        (cmin_x, cmin_y), (cmax_x, cmax_y) = self.orig["mesh_min"], self.orig["mesh_max"]
+        lo = (max(min(p[0] for p in polygons) - margin, cmin_x),
+              max(min(p[1] for p in polygons) - margin, cmin_y))
+        hi = (min(max(p[0] for p in polygons) + margin, cmax_x),
+              min(max(p[1] for p in polygons) + margin, cmax_y))
+        cfg = dict(self.orig)
+        for axis, key in ((0, "x_count"), (1, "y_count")):
+            ratio = (hi[axis] - lo[axis]) / (self.orig["mesh_max"][axis]
+                                             - self.orig["mesh_min"][axis])
+            cfg[key] = max(MIN_PROBES, int(math.ceil(self.orig[key] * ratio)))
+        cfg.update(mesh_min=lo, mesh_max=hi)
+        return cfg
+
+    def update_config(self, cmd):
+        """The grid for this BED_MESH_CALIBRATE: the configured one, with
+        MESH_MIN/MESH_MAX/PROBE_COUNT/ALGORITHM/ADAPTIVE applied."""
+        cfg = dict(self.orig)
+        if cmd.get_int("ADAPTIVE", 0):
+            cfg = self.adapt(cmd) or cfg
+        if self.radius is None:
+            for key in ("MESH_MIN", "MESH_MAX"):
+                if cmd.has(key):
+                    cfg[key.lower()] = gcmd_coord(cmd, key)
+            if cmd.has("PROBE_COUNT"):
+                cfg["x_count"], cfg["y_count"] = gcmd_pair(cmd, "PROBE_COUNT", MIN_PROBES)
+        if cmd.has("ALGORITHM"):
+            cfg["algo"] = cmd.get("ALGORITHM").strip().lower()
+        check_algorithm(cfg, lambda message: cmd.error(message))
+        return cfg
+
+    # ---- probing -------------------------------------------------------------
+    def cmd_BED_MESH_CALIBRATE(self, cmd):
+        profile = cmd.get("PROFILE", "default")
+        if not profile.strip():
+            raise cmd.error("Value for parameter 'PROFILE' must be specified")
+        self.bed_mesh.set_mesh(None)
+        self.config = self.update_config(cmd)
+        probe = self.printer.objects.get("probe")
+        if probe is None or not hasattr(probe, "start_probe_session") \
+                or cmd.get("METHOD", "automatic").lower() == "manual":
+            raise cmd.error("BED_MESH_CALIBRATE: manual probing is not modelled"
+                            " (it waits for the user); a [probe] is needed")
+        points = self.grid_points(self.config)
+        positions = self._probe(cmd, probe, points)
+        mesh = self.finalize(probe.get_offsets(), positions)
+        self.bed_mesh.set_mesh(mesh)
+        self.bed_mesh.dispatcher.info("Mesh Bed Leveling Complete")
+        self.bed_mesh.save_profile(profile)
+
+    def _probe(self, cmd, probe, points):
+        """Klipper's probe-points walk: lift to horizontal_move_z (at probing
+        speed before the first point, lift_speed after), go to the point
+        less the probe's X/Y offsets, probe; the results after the last."""
+        toolhead = self.printer.toolhead
+        move_z = cmd.get_float("HORIZONTAL_MOVE_Z", self.horizontal_move_z)
+        offsets = probe.get_offsets()
+        lift_speed = probe.get_probe_params(cmd)["lift_speed"]
+        session = probe.start_probe_session(cmd)
+        for index, (x, y) in enumerate(points):
+            self._manual_move(toolhead, [None, None, move_z],
+                              self.speed if index == 0 else lift_speed)
+            self._manual_move(toolhead, [x - offsets[0], y - offsets[1]], self.speed)
+            session.run_probe(cmd)
+        self._manual_move(toolhead, [None, None, move_z], lift_speed)
+        results = session.pull_probed_results()
+        toolhead.get_last_move_time()
+        session.end_probe_session()
+        return [list(r[:3]) for r in results]
+
+    def _manual_move(self, toolhead, coord, speed):
+        pos = toolhead.get_position()
+        for i, value in enumerate(coord):
+            if value is not None:
+                pos[i] = value
+        toolhead.move(pos, speed)
+        self.printer.gcode_move.reset_last_position()
+
+    def finalize(self, offsets, positions):
+        """ZMesh from probed (x, y, z): rows by Y, each row ordered by X
+        (odd rows were probed backwards), z less the probe's z_offset."""
+        x_off, y_off, z_off = offsets[:3]
+        positions = [[round(p[0], 2), round(p[1], 2), p[2]] for p in positions]
+        cfg = self.config
+        params = {"min_x": min(p[0] for p in positions) + x_off,
+                  "max_x": max(p[0] for p in positions) + x_off,
+                  "min_y": min(p[1] for p in positions) + y_off,
+                  "max_y": max(p[1] for p in positions) + y_off,
+                  "x_count": cfg["x_count"], "y_count": cfg["y_count"],
+                  "mesh_x_pps": cfg["mesh_x_pps"], "mesh_y_pps": cfg["mesh_y_pps"],
+                  "algo": cfg["algo"], "tension": cfg["tension"]}
+        rows, row, prev = [], [], positions[0]
+        for pos in positions:
+            if abs(pos[1] - prev[1]) > .1:
+                rows.append(row)
+                row = []
+            if pos[0] > prev[0]:
+                row.append(pos[2] - z_off)
+            else:
+                row.insert(0, pos[2] - z_off)
+            prev = pos
+        rows.append(row)
+        if len(rows) != cfg["y_count"] or any(len(r) != cfg["x_count"] for r in rows):
+            raise GCodeError("bed_mesh: Invalid table length\nProbed Table:\n%s" % (rows,))
+        mesh = ZMesh(params)
+        try:
+            mesh.build(rows)
+        except MeshError as e:
+            raise GCodeError(str(e)) from None
+        reference = self._zero_reference()
+        if reference is not None:
+            mesh.set_zero_reference(*reference)
+        return mesh
+
+    def _zero_reference(self):
+        if self.zero_ref is not None:
+            return self.zero_ref
+        if self.rri is not None:
+            points = self.grid_points(self.config)
+            if self.rri < len(points):
+                return points[self.rri]
+        return None
+
+
+def check_algorithm(cfg, error):
+    """Klipper's algorithm checks: pps 0 means no interpolation ('direct');
+    lagrange takes at most 6 points per axis; bicubic needs 4 (with 3 on
+    an axis and at most 6 on the other it falls back to lagrange)."""
+    if cfg["algo"] not in ALGORITHMS:
+        raise error("bed_mesh: Unknown algorithm <%s>" % (cfg["algo"],))
+    most = max(cfg["x_count"], cfg["y_count"])
+    least = min(cfg["x_count"], cfg["y_count"])
+    if max(cfg["mesh_x_pps"], cfg["mesh_y_pps"]) == 0:
+        cfg["algo"] = "direct"
+    elif cfg["algo"] == "lagrange" and most > 6:
+        raise error("bed_mesh: cannot exceed a probe_count of 6 when using lagrange"
+                    " interpolation. Configured Probe Count: %d, %d"
+                    % (cfg["x_count"], cfg["y_count"]))
+    elif cfg["algo"] == "bicubic" and least < 4:
+        if most > 6:
+            raise error("bed_mesh: invalid probe_count option when using bicubic"
+                        " interpolation.  Combination of 3 points on one axis with more"
+                        " than 6 on another is not permitted. Configured Probe Count:"
+                        " %d, %d" % (cfg["x_count"], cfg["y_count"]))
+        cfg["algo"] = "lagrange"
+
+
+def config_pair(section, option, default, minval=None):
+    """An 'a, b' (or single 'a') integer option."""
+    pair = section.getintlist(option, (default, default))
+    if len(pair) == 1:
+        pair = (pair[0], pair[0])
+    elif len(pair) != 2:
+        raise section.error("bed_mesh: malformed '%s' value: %s"
+                            % (option, section.get(option)), option)
+    if minval is not None and min(pair) < minval:
+        raise section.error("Option '%s' in section bed_mesh must have a minimum of %s"
+                            % (option, minval), option)
+    return tuple(pair)
+
+
+def gcmd_pair(cmd, name, minval):
+    try:
+        pair = [int(v.strip()) for v in cmd.get(name).split(",")]
+    except ValueError:
+        raise cmd.error("Unable to parse parameter '%s'" % (name,)) from None
+    if len(pair) == 1:
+        pair = pair * 2
+    elif len(pair) != 2:
+        raise cmd.error("Unable to parse parameter '%s'" % (name,))
+    if min(pair) < minval:
+        raise cmd.error("Parameter '%s' must have a minimum of %d" % (name, minval))
+    return tuple(pair)
+
+
+def gcmd_coord(cmd, name):
+    try:
+        x, y = [float(v.strip()) for v in cmd.get(name).split(",")]
+    except ValueError:
+        raise cmd.error("Unable to parse parameter '%s'" % (name,)) from None
+    return x, y
