@@ -477,6 +477,7 @@ class Dictionary:
     """A Klipper data dictionary: message formats, enumerations, constants."""
 
     def __init__(self, raw: dict):
+        _check_raw(raw)
         self.raw = raw
         self.config = dict(raw.get("config", {}))
         self.clock_freq = int(self.config.get("CLOCK_FREQ", 0))
@@ -511,7 +512,7 @@ class Dictionary:
         the firmware stores it)."""
         with open(path, "rb") as f:
             data = f.read()
-        if data[:1] not in (b"{", b" ", b"\n", b"\t", b"\r"):
+        if data[:1] not in (b"{", b"[", b" ", b"\n", b"\t", b"\r"):
             try:
                 data = zlib.decompress(data)
             except zlib.error as e:
@@ -519,7 +520,11 @@ class Dictionary:
         try:
             return cls(json.loads(data))
         except json.JSONDecodeError as e:
-            raise ValueError("%s:%d: bad JSON: %s" % (path, e.lineno, e.msg))
+            raise ValueError("%s:%d: bad JSON: %s" % (path, e.lineno, e.msg)) from None
+        except UnicodeDecodeError as e:
+            raise ValueError("%s: not UTF-8 JSON (%s)" % (path, e.reason)) from None
+        except ValueError as e:
+            raise ValueError("%s: %s" % (path, e)) from None
 
     def lookup(self, name: str) -> MessageFormat:
         """A command or response format by message name."""
@@ -577,6 +582,61 @@ class Dictionary:
     def constant(self, name: str, default=None):
         """A firmware constant (CLOCK_FREQ, ADC_MAX, ...) or default."""
         return self.config.get(name, default)
+
+
+def _check_raw(raw):
+    """ValueError (one line) unless `raw` has a data dictionary's shape:
+    commands/responses map format strings of known parameter types to
+    integer ids, enumerations map names to ints or [start, count], and
+    CLOCK_FREQ, when present, is a positive integer."""
+    if not isinstance(raw, dict):
+        raise ValueError("a data dictionary is a JSON object, not %s" % type(raw).__name__)
+    for table in ("commands", "responses"):
+        formats = raw.get(table, {})
+        if not isinstance(formats, dict):
+            raise ValueError("'%s' must map format strings to ids" % table)
+        for msgformat, msgid in formats.items():
+            _check_format(table, msgformat, msgid)
+    enumerations = raw.get("enumerations", {})
+    if not isinstance(enumerations, dict) or not all(
+            isinstance(v, dict) and all(_enum_value_ok(x) for x in v.values())
+            for v in enumerations.values()):
+        raise ValueError("'enumerations' must map names to {name: int or [start, count]}")
+    config = raw.get("config", {})
+    if not isinstance(config, dict):
+        raise ValueError("'config' must map constant names to values")
+    freq = config.get("CLOCK_FREQ")
+    if "CLOCK_FREQ" in config and not (_is_int_text(freq) and int(freq) > 0):
+        raise ValueError("CLOCK_FREQ %r is not a positive integer" % (freq,))
+    if not _is_int_text(raw.get("move_count", 0)):
+        raise ValueError("move_count %r is not an integer" % (raw.get("move_count"),))
+
+
+def _check_format(table, msgformat, msgid):
+    parts = msgformat.split() if isinstance(msgformat, str) else []
+    if not parts or not _IDENT.match(parts[0]):
+        raise ValueError("%s: bad format string %r" % (table, msgformat))
+    for part in parts[1:]:
+        key, sep, fmt = part.partition("=")
+        if not sep or not key or fmt not in PARAM_KINDS:
+            raise ValueError("%s: bad parameter %r in %r (types: %s)"
+                             % (table, part, msgformat, " ".join(PARAM_KINDS)))
+    if isinstance(msgid, bool) or not isinstance(msgid, int) or not -(1 << 28) <= msgid < 1 << 28:
+        raise ValueError("%s: id %r of %r is not a message id" % (table, msgid, msgformat))
+
+
+def _enum_value_ok(value):
+    if isinstance(value, list):
+        return len(value) == 2 and all(isinstance(v, int) and v >= 0 for v in value)
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _is_int_text(value):
+    if isinstance(value, bool):
+        return False
+    if isinstance(value, int):
+        return True
+    return isinstance(value, str) and value.strip().lstrip("-").isdigit()
 
 
 # ---------------------------------------------------------------------------

@@ -4,10 +4,11 @@
   optionally gzip-compressed; what Klipper's reference outputs are.
 - serial: the bytes a host sends to the MCU, a sequence of message blocks
   (Klipper's batch `-o` output has this form); needs a dictionary.
-- jsonl (write only): one JSON object per command for scripts.
+- jsonl: one JSON object per command for scripts, clocks 64-bit.
 
 `read_stream` autodetects text vs serial (text is printable ASCII, a
-block's sequence byte 0x10..0x1F is not) and gzip, and
+block's sequence byte 0x10..0x1F is not) vs jsonl (text whose first
+character is `{`) and gzip, and
 iterates: the big reference streams have ~1 M lines, nothing is loaded
 whole. `StreamWriter` is what `klipsim compile` writes through.
 """
@@ -15,6 +16,7 @@ import gzip
 import io
 import json
 import os
+import zlib
 
 from . import msgproto, textcodec
 from .blockcodec import BlockPacker, BlockUnpacker
@@ -22,7 +24,6 @@ from .msgproto import parse_text_generic
 
 READ_CHUNK = 1 << 16
 DETECT_BYTES = 256
-_TEXT_BYTES = frozenset(range(0x20, 0x7F)) | {0x09, 0x0A, 0x0D}
 GZIP_MAGIC = b"\x1f\x8b"
 
 # Klipper's host starts sending with sequence number 1 (serialqueue.c
@@ -49,75 +50,117 @@ def _peek(f, n):
     raise TypeError("stream needs a peekable binary file")
 
 
-def read_stream(path_or_file, dictionary=None):
-    """Iterate (name, args) over a text or serial command stream.
+class Position:
+    """Where the message last yielded by read_stream came from: `line`
+    (text, jsonl) or byte `offset` (serial) in file `name`."""
+
+    def __init__(self):
+        self.name = "<stream>"
+        self.line = 0
+        self.offset = None
+
+    def __str__(self):
+        if self.offset is not None:
+            return "%s: byte offset %d" % (self.name, self.offset)
+        return "%s:%d" % (self.name, self.line) if self.line else self.name
+
+
+def read_stream(path_or_file, dictionary=None, position=None):
+    """Iterate (name, args) over a text, jsonl or serial command stream.
 
     Text lines are parsed with `dictionary` when given (so enumerated
     values and unnamed `?N` values are understood), else generically
     (ints, b'...' bytes, other words as strings). Serial input needs a
-    dictionary. Errors are ValueError naming file:line or file:offset.
+    dictionary. Errors are ValueError naming file:line or file:offset;
+    `position` (a Position), when given, follows the messages.
     """
+    position = position or Position()
     if isinstance(path_or_file, io.TextIOBase):
-        yield from _read_text(path_or_file, "<text>", dictionary)
+        position.name = "<text>"
+        yield from _read_text(path_or_file, position, dictionary)
         return
     f, name, owned = _open_binary(path_or_file)
+    position.name = name
     try:
-        if not hasattr(f, "peek"):
-            f = io.BufferedReader(f)
-        if _peek(f, 2) == GZIP_MAGIC:
-            f = io.BufferedReader(gzip.GzipFile(fileobj=f, mode="rb"))
-        head = _peek(f, DETECT_BYTES)
-        if not head:
-            return
-        if not _looks_like_text(head):
-            if dictionary is None:
-                raise ValueError("%s: binary (serial) stream needs a dictionary" % name)
-            yield from _read_serial(f, name, dictionary)
-        else:
-            yield from _read_text_scanned(f, name, dictionary)
+        yield from _read_any(f, name, dictionary, position)
+    except (EOFError, zlib.error, gzip.BadGzipFile) as e:
+        raise ValueError("%s: damaged gzip data (%s)" % (name, e)) from None
     finally:
         if owned:
             f.close()
 
 
+def _unwrap(f):
+    """(peekable binary file, gzip looked through; its kind: 'text',
+    'jsonl', 'serial' or None when empty)."""
+    if not hasattr(f, "peek"):
+        f = io.BufferedReader(f)
+    if _peek(f, 2) == GZIP_MAGIC:
+        f = io.BufferedReader(gzip.GzipFile(fileobj=f, mode="rb"))
+    head = _peek(f, DETECT_BYTES)
+    if not head:
+        return f, None
+    if not _looks_like_text(head):
+        return f, "serial"
+    return f, "jsonl" if head.lstrip()[:1] == b"{" else "text"
+
+
+def _read_any(f, name, dictionary, position):
+    """read_stream on an open binary file: gzip, then the format."""
+    f, kind = _unwrap(f)
+    if kind == "serial":
+        if dictionary is None:
+            raise ValueError("%s: binary (serial) stream needs a dictionary" % name)
+        yield from _read_serial(f, name, dictionary, position)
+    elif kind == "jsonl":
+        yield from _read_jsonl(f, name, dictionary, position)
+    elif kind == "text":
+        yield from _read_text_scanned(f, name, dictionary, position)
+
+
 def stream_kind(path):
-    """'text' or 'serial' for a stream file (gzip looked through)."""
+    """'text', 'jsonl' or 'serial' for a stream file (gzip looked
+    through; an empty file is text). ValueError for damaged gzip data."""
     with open(path, "rb") as raw:
-        f = io.BufferedReader(raw)
-        if _peek(f, 2) == GZIP_MAGIC:
-            f = io.BufferedReader(gzip.GzipFile(fileobj=f, mode="rb"))
-        head = _peek(f, DETECT_BYTES)
-    return "text" if _looks_like_text(head) else "serial"
+        try:
+            return _unwrap(raw)[1] or "text"
+        except (EOFError, zlib.error, gzip.BadGzipFile) as e:
+            raise ValueError("%s: damaged gzip data (%s)" % (path, e)) from None
 
 
 def _looks_like_text(head: bytes) -> bool:
-    """Text streams are printable ASCII lines; a serial stream's second
-    byte (or the one after a leading sync) is a sequence byte 0x10..0x1F,
-    which no text line contains."""
-    return all(b in _TEXT_BYTES for b in head)
+    """A serial stream starts with a block: a length byte (5..64) and a
+    sequence byte 0x10..0x1F (after any leading sync bytes), which no
+    text line holds; anything else is read as text (so a damaged text
+    stream is reported at its line, not as a bad block)."""
+    block = head.lstrip(bytes((msgproto.MESSAGE_SYNC,)))
+    return not (len(block) >= 2 and msgproto.MESSAGE_MIN <= block[0] <= msgproto.MESSAGE_MAX
+                and block[1] & 0xF0 == msgproto.MESSAGE_DEST)
 
 
-def _read_text(f, name, dictionary):
+def _read_text(f, position, dictionary):
     parse = dictionary.parse_text if dictionary is not None else parse_text_generic
     lineno = 0
     for line in f:
         lineno += 1
         if not line.strip():
             continue
+        position.line = lineno
         try:
             message = parse(line)
         except (KeyError, ValueError) as e:
             msg = e.args[0] if e.args else str(e)
-            raise ValueError("%s:%d: %s" % (name, lineno, msg)) from None
+            raise ValueError("%s: %s" % (position, msg)) from None
         yield message
 
 
-def _read_text_scanned(f, name, dictionary):
+def _read_text_scanned(f, name, dictionary, position):
     """Text through the C line scanner: step lines become dicts directly,
     only the other lines go through the Python parser."""
     parse = dictionary.parse_text if dictionary is not None else parse_text_generic
     for rows, text, first_line in textcodec.iter_rows(f):
         for kind, a, b, c, d, line in rows.tolist():
+            position.line = first_line + line + 1
             if kind == textcodec.QUEUE_STEP:
                 yield "queue_step", {"oid": a, "interval": b, "count": c, "add": d}
             elif kind == textcodec.STEP_DIR:
@@ -125,13 +168,56 @@ def _read_text_scanned(f, name, dictionary):
             else:
                 try:
                     message = parse(text[a:b].decode())
-                except (KeyError, ValueError, UnicodeDecodeError) as e:
+                except UnicodeDecodeError as e:
+                    raise ValueError("%s: not UTF-8 text (byte 0x%02x)"
+                                     % (position, e.object[e.start])) from None
+                except (KeyError, ValueError) as e:
                     msg = e.args[0] if e.args else str(e)
-                    raise ValueError("%s:%d: %s" % (name, first_line + line + 1, msg)) from None
+                    raise ValueError("%s: %s" % (position, msg)) from None
                 yield message
 
 
-def _read_serial(f, name, dictionary):
+def _read_jsonl(f, name, dictionary, position):
+    """JSON lines as StreamWriter writes them: `cmd`, the parameters
+    (pin names or numbers, buffers as lists of bytes) and `clock` (the
+    request clock, dropped unless the message has a clock parameter)."""
+    for lineno, line in enumerate(f, 1):
+        if not line.strip():
+            continue
+        position.line = lineno
+        try:
+            obj = json.loads(line)
+            if not isinstance(obj, dict) or not isinstance(obj.get("cmd"), str):
+                raise ValueError("expected an object with a \"cmd\" string")
+            cmd = obj.pop("cmd")
+            if dictionary is not None:
+                obj = _jsonl_args(dictionary.lookup(cmd), obj)
+        except (KeyError, ValueError, TypeError) as e:
+            msg = e.args[0] if e.args else str(e)
+            raise ValueError("%s:%d: %s" % (name, lineno, msg)) from None
+        yield cmd, obj
+
+
+def _jsonl_args(mf, obj):
+    """The parameters of one jsonl message, checked against its format."""
+    if "clock" not in mf.keys:
+        obj.pop("clock", None)
+    if set(obj) != set(mf.keys):
+        raise ValueError("%s: parameters %s, expected %s"
+                         % (mf.name, " ".join(sorted(obj)), " ".join(mf.keys)))
+    for key, kind in zip(mf.keys, mf.kinds):
+        value = obj[key]
+        if kind == msgproto.BUFFER:
+            if not isinstance(value, list) or not all(
+                    isinstance(b, int) and 0 <= b < 256 for b in value):
+                raise ValueError("%s: %s must be a list of byte values" % (mf.name, key))
+            obj[key] = bytes(value)
+        elif isinstance(value, bool) or not isinstance(value, (int, str)):
+            raise ValueError("%s: %s=%r is not an integer" % (mf.name, key, value))
+    return obj
+
+
+def _read_serial(f, name, dictionary, position):
     unpacker = BlockUnpacker(dictionary)
     buf = b""
     offset = 0          # file offset of buf[0]
@@ -145,6 +231,7 @@ def _read_serial(f, name, dictionary):
                 where, _, why = e.args[0].partition(": ")
                 raise ValueError("%s: byte offset %d: %s"
                                  % (name, offset + int(where.split()[-1]), why)) from None
+            position.offset = offset
             yield from messages
             buf = buf[used:]
             offset += used
@@ -278,8 +365,10 @@ def _jsonl_formatter(mf):
     """A function (args, clock text) -> one JSON object line, generated
     per message format (json.dumps per line is several times slower).
     Keys: cmd, the parameters in format order, clock. A message with its
-    own `clock` parameter keeps it in its place, holding the absolute
-    clock when one is given (else the 32-bit wire value). Unsigned values
+    own `clock` parameter keeps it in its place, holding its absolute
+    clock: the 64-bit clock with the parameter's low 32 bits nearest the
+    request clock given (a trsync timeout is not its request clock), or
+    the 32-bit wire value when none is given. Unsigned values
     are masked to 32 bits as on the wire; enumerated values are names
     where known; buffers are lists of byte values."""
     env = {"_enum": _json_enum, "_buf": _json_buffer}
@@ -294,7 +383,8 @@ def _jsonl_formatter(mf):
             env["_ev%d" % i] = mf.enum_values[key]
             exprs.append("_enum(%s, _ev%d)" % (get, i))
         elif key == "clock":
-            exprs.append("(clock if clock != 'null' else int(%s) & 0xFFFFFFFF)" % get)
+            env["_clock"] = _json_clock
+            exprs.append("_clock(%s, clock)" % get)
         elif kind == msgproto.UNSIGNED:
             exprs.append("int(%s) & 0xFFFFFFFF" % get)
         else:
@@ -307,6 +397,17 @@ def _jsonl_formatter(mf):
     src = "def f(a, clock):\n    return %r %% (%s,)\n" % ("".join(pieces), ", ".join(exprs))
     exec(src, env)           # noqa: S102 - keys are JSON/repr-quoted literals
     return env["f"]
+
+
+def _json_clock(value, req_text):
+    """A clock parameter as 64 bits, next to the request clock (text)."""
+    value = int(value)
+    if req_text == "null":
+        return value & 0xFFFFFFFF
+    if value > 0xFFFFFFFF:
+        return value
+    req = int(req_text)
+    return req + ((value - req + (1 << 31)) & 0xFFFFFFFF) - (1 << 31)
 
 
 def _json_enum(value, values):

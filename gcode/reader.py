@@ -32,11 +32,22 @@ def open_binary(path):
             # A C-level buffer in front makes readline() much cheaper.
             handle = io.BufferedReader(packed, 1 << 16)
             handle.disk_tell = packed.fileobj.tell
-            return handle
-        return open(path, "rb")
+            return _skip_bom(handle)
+        return _skip_bom(open(path, "rb"))
     except (OSError, EOFError) as exc:
         reason = exc.strerror or str(exc)
         raise GCodeError("Unable to open G-code file: %s" % (reason,), path) from None
+
+
+UTF8_BOM = b"\xef\xbb\xbf"
+
+
+def _skip_bom(handle):
+    """Skip a UTF-8 byte-order mark at the start of the file (editors on
+    Windows may write one; it is not part of the first command)."""
+    if handle.peek(3)[:3] == UTF8_BOM:
+        handle.read(3)
+    return handle
 
 
 def _decode(raw):

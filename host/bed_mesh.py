@@ -2,9 +2,10 @@
 (docs/Bed_Mesh.md, docs/G-Codes.md "Bed Mesh").
 
 Contract: `load(printer, section)` reads [bed_mesh] and every
-[bed_mesh NAME] profile (normally in the SAVE_CONFIG block); `connect()`
-puts the mesh between the G-code move state and the toolhead
-(gcode_move.set_move_transform, as Klipper does at start-up), so later
+[bed_mesh NAME] profile (normally in the SAVE_CONFIG block);
+`install_transform()` puts the mesh between the G-code move state and the
+toolhead (gcode_move.set_move_transform, as Klipper does while the config
+loads: before transforms that force their way in at connect time), so later
 transforms ([skew_correction], [exclude_object]) pass their moves through
 it.  Commands: BED_MESH_PROFILE LOAD/SAVE/REMOVE, BED_MESH_CLEAR,
 BED_MESH_OFFSET, BED_MESH_OUTPUT, BED_MESH_MAP and (bed_mesh_calibrate.py)
@@ -30,6 +31,7 @@ from ..gcode.errors import GCodeError
 from .bed_mesh_calibrate import MeshCalibrate
 from .bed_mesh_grid import MeshError, ZMesh, constrain
 from .bed_mesh_split import MoveSplitter
+from .bed_tilt import add_transform
 
 PROFILE_VERSION = 1   # bed_mesh.py PROFILE_VERSION: older profiles are ignored
 PROFILE_OPTIONS = (("min_x", "float"), ("max_x", "float"), ("min_y", "float"),
@@ -44,6 +46,7 @@ class BedMesh:
         self.printer = printer
         self.dispatcher = printer.dispatcher
         self.name = section.name
+        self.where = section.location()
         self.horizontal_move_z = section.getfloat("horizontal_move_z", 5.)
         self.fade_start = section.getfloat("fade_start", 1.)
         self.fade_end = section.getfloat("fade_end", 0.)
@@ -71,9 +74,11 @@ class BedMesh:
                               ("BED_MESH_CALIBRATE", self.calibrate.cmd_BED_MESH_CALIBRATE)):
             self.dispatcher.register(name, handler)
 
-    def connect(self, printer):
+    def install_transform(self, printer):
         self.gcode_move = printer.gcode_move
-        self.next_transform = printer.gcode_move.set_move_transform(self)
+        self.next_transform = add_transform(self, printer, self.where)
+
+    def connect(self, printer):
         self.calibrate.connect(printer)
 
     # ---- profiles ------------------------------------------------------------
@@ -174,10 +179,12 @@ class BedMesh:
 
     # ---- the move transform --------------------------------------------------
     def get_position(self):
-        x, y, z, e = self.next_transform.get_position()
+        pos = self.next_transform.get_position()   # x, y, z, e (+ extra axes)
+        x, y, z = pos[:3]
         if self.mesh is None:
-            self.last_position[:] = [x, y, z - self.fade_target, e]
-            return list(self.last_position)
+            pos[2] = z - self.fade_target
+            self.last_position[:] = pos
+            return list(pos)
         max_adj = self.mesh.calc_z(x, y)
         z_adj = max_adj - self.fade_target
         factor = 1.
@@ -188,14 +195,16 @@ class BedMesh:
             # toolhead Z (z = z_gcode + factor * z_adj + fade_target).
             factor = constrain((self.fade_end + self.fade_target - z)
                                / (self.fade_dist - z_adj), 0., 1.)
-        self.last_position[:] = [x, y, z - (factor * z_adj + self.fade_target), e]
-        return list(self.last_position)
+        pos[2] = z - (factor * z_adj + self.fade_target)
+        self.last_position[:] = pos
+        return list(pos)
 
     def move(self, newpos, speed):
         factor = self.z_factor(newpos[2])
         if self.mesh is None or not factor:
-            x, y, z, e = newpos
-            self.next_transform.move([x, y, z + self.fade_target, e], speed)
+            pos = list(newpos)
+            pos[2] += self.fade_target
+            self.next_transform.move(pos, speed)
         else:
             for segment in self.splitter.split(self.last_position, newpos, factor):
                 self.next_transform.move(segment, speed)

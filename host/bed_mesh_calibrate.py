@@ -17,18 +17,22 @@ The grid (Klipper's rules):
   of spacing floor(2r / (n - 1), 0.01) keeping the points within r;
 * the probe points are where the probe goes; the nozzle goes to the point
   minus the probe's X/Y offsets;
-* zero_reference_position: after the mesh is built it is shifted so its
-  height there is 0 (inside the mesh); relative_reference_index names a
-  grid point to use the same way;
-* ADAPTIVE=1: the grid shrinks to the [exclude_object] polygons' bounding
-  box plus adaptive_margin (ADAPTIVE_MARGIN), clamped to the configured
-  area, with probe counts scaled by the area ratio (at least 3 each);
+* zero_reference_position: inside the grid, the built mesh is shifted so
+  its height there is 0; outside, the position is probed after the grid
+  and its height is subtracted instead of the probe's z_offset;
+  relative_reference_index names a grid point to use the same way;
+* ADAPTIVE=1 (rectangular beds): the grid shrinks to the [exclude_object]
+  polygons' bounding box plus adaptive_margin (ADAPTIVE_MARGIN), clamped
+  to the configured area, with each probe count scaled by its axis' length
+  ratio and rounded up (at least 3; 4 when the other axis has more than
+  6); an adaptive mesh is not saved as a profile;
 * every probed height minus the probe's z_offset is the mesh height.
 """
 import math
 
 from ..gcode.errors import GCodeError
 from .bed_mesh_grid import ALGORITHMS, MeshError, ZMesh
+from .lookahead import MoveError
 
 MIN_PROBES = 3   # Klipper: a mesh axis needs at least 3 points
 
@@ -131,35 +135,40 @@ class MeshCalibrate:
         probe = self.printer.objects.get("probe") if self.printer else None
         return tuple(probe.get_offsets()) if probe is not None else (0., 0., 0.)
 
-    def adapt(self, cmd):
-        """The grid for ADAPTIVE=1 (None: keep the configured one)."""
-        exclude = self.printer.objects.get("exclude_object") if self.printer else None
-        objects = exclude.get_status()["objects"] if exclude is not None else []
-        polygons = [pt for obj in objects for pt in obj.get("polygon", [])]
-        if not polygons:
-            self.bed_mesh.dispatcher.info("BED_MESH_CALIBRATE ADAPTIVE=1: no objects"
-                                          " defined, using the configured mesh")
-            return None
+    def adapt(self, cmd, cfg):
+        """Shrink `cfg` to the [exclude_object] polygons for ADAPTIVE=1;
+        False when there is nothing to adapt to (the full mesh is used)."""
+        info = self.bed_mesh.dispatcher.info
+        exclude = self.printer.objects.get("exclude_object")
+        if exclude is None:
+            info("Exclude objects not enabled. Using full mesh...")
+            return False
+        objects = exclude.get_status()["objects"]
+        if not objects:
+            return False
         margin = cmd.get_float("ADAPTIVE_MARGIN", self.adaptive_margin)
+        info("Found %s objects" % (len(objects),))
+        xs = [p[0] for obj in objects for p in obj.get("polygon", [])]
+        ys = [p[1] for obj in objects for p in obj.get("polygon", [])]
         (cmin_x, cmin_y), (cmax_x, cmax_y) = self.orig["mesh_min"], self.orig["mesh_max"]
-        lo = (max(min(p[0] for p in polygons) - margin, cmin_x),
-              max(min(p[1] for p in polygons) - margin, cmin_y))
-        hi = (min(max(p[0] for p in polygons) + margin, cmax_x),
-              min(max(p[1] for p in polygons) + margin, cmax_y))
-        cfg = dict(self.orig)
-        for axis, key in ((0, "x_count"), (1, "y_count")):
-            ratio = (hi[axis] - lo[axis]) / (self.orig["mesh_max"][axis]
-                                             - self.orig["mesh_min"][axis])
-            cfg[key] = max(MIN_PROBES, int(math.ceil(self.orig[key] * ratio)))
-        cfg.update(mesh_min=lo, mesh_max=hi)
-        return cfg
+        lo = [max(min(xs) - margin, cmin_x), max(min(ys) - margin, cmin_y)]
+        hi = [min(max(xs) + margin, cmax_x), min(max(ys) + margin, cmax_y)]
+        ratio = ((hi[0] - lo[0]) / (cmax_x - cmin_x), (hi[1] - lo[1]) / (cmax_y - cmin_y))
+        counts = [int(math.ceil(cfg["x_count"] * ratio[0])),
+                  int(math.ceil(cfg["y_count"] * ratio[1]))]
+        # Klipper: 3 points at least, 4 when the other axis has more than 6
+        # (bicubic refuses 3 x 7+).
+        least = 4 if max(counts) > 6 and min(counts) < 4 else MIN_PROBES
+        info("Adapted mesh bounds: (%s,%s)" % (lo, hi))
+        cfg.update(mesh_min=tuple(lo), mesh_max=tuple(hi),
+                   x_count=max(least, counts[0]), y_count=max(least, counts[1]))
+        info("Adapted probe count: (%s,%s)" % (cfg["x_count"], cfg["y_count"]))
+        return True
 
     def update_config(self, cmd):
-        """The grid for this BED_MESH_CALIBRATE: the configured one, with
-        MESH_MIN/MESH_MAX/PROBE_COUNT/ALGORITHM/ADAPTIVE applied."""
+        """(grid, adapted) for this BED_MESH_CALIBRATE: the configured grid
+        with MESH_MIN/MESH_MAX/PROBE_COUNT/ALGORITHM applied, then ADAPTIVE."""
         cfg = dict(self.orig)
-        if cmd.get_int("ADAPTIVE", 0):
-            cfg = self.adapt(cmd) or cfg
         if self.radius is None:
             for key in ("MESH_MIN", "MESH_MAX"):
                 if cmd.has(key):
@@ -168,8 +177,10 @@ class MeshCalibrate:
                 cfg["x_count"], cfg["y_count"] = gcmd_pair(cmd, "PROBE_COUNT", MIN_PROBES)
         if cmd.has("ALGORITHM"):
             cfg["algo"] = cmd.get("ALGORITHM").strip().lower()
+        adapted = (self.radius is None and cmd.get_int("ADAPTIVE", 0)
+                   and self.adapt(cmd, cfg))
         check_algorithm(cfg, lambda message: cmd.error(message))
-        return cfg
+        return cfg, bool(adapted)
 
     # ---- probing -------------------------------------------------------------
     def cmd_BED_MESH_CALIBRATE(self, cmd):
@@ -177,18 +188,23 @@ class MeshCalibrate:
         if not profile.strip():
             raise cmd.error("Value for parameter 'PROFILE' must be specified")
         self.bed_mesh.set_mesh(None)
-        self.config = self.update_config(cmd)
+        self.config, adapted = self.update_config(cmd)
         probe = self.printer.objects.get("probe")
         if probe is None or not hasattr(probe, "start_probe_session") \
                 or cmd.get("METHOD", "automatic").lower() == "manual":
             raise cmd.error("BED_MESH_CALIBRATE: manual probing is not modelled"
                             " (it waits for the user); a [probe] is needed")
         points = self.grid_points(self.config)
+        reference = self._zero_reference(points)
+        probe_reference = reference is not None and not within(reference, self.config)
+        if probe_reference:
+            points = points + [tuple(reference)]
         positions = self._probe(cmd, probe, points)
-        mesh = self.finalize(probe.get_offsets(), positions)
+        mesh = self.finalize(probe.get_offsets(), positions, reference, probe_reference)
         self.bed_mesh.set_mesh(mesh)
         self.bed_mesh.dispatcher.info("Mesh Bed Leveling Complete")
-        self.bed_mesh.save_profile(profile)
+        if not adapted:       # Klipper keeps an adaptive mesh out of the profiles
+            self.bed_mesh.save_profile(profile)
 
     def _probe(self, cmd, probe, points):
         """Klipper's probe-points walk: lift to horizontal_move_z (at probing
@@ -215,14 +231,22 @@ class MeshCalibrate:
         for i, value in enumerate(coord):
             if value is not None:
                 pos[i] = value
-        toolhead.move(pos, speed)
+        try:
+            toolhead.move(pos, speed)
+        except MoveError as e:
+            raise GCodeError(str(e)) from None
         self.printer.gcode_move.reset_last_position()
 
-    def finalize(self, offsets, positions):
+    def finalize(self, offsets, positions, reference=None, probed_reference=False):
         """ZMesh from probed (x, y, z): rows by Y, each row ordered by X
-        (odd rows were probed backwards), z less the probe's z_offset."""
+        (odd rows were probed backwards), z less the probe's z_offset; with
+        a zero reference outside the grid its probed height (the last
+        result) replaces the z_offset, inside the grid the finished mesh is
+        shifted to 0 there."""
         x_off, y_off, z_off = offsets[:3]
         positions = [[round(p[0], 2), round(p[1], 2), p[2]] for p in positions]
+        if probed_reference:
+            z_off = positions.pop()[2]
         cfg = self.config
         params = {"min_x": min(p[0] for p in positions) + x_off,
                   "max_x": max(p[0] for p in positions) + x_off,
@@ -249,19 +273,26 @@ class MeshCalibrate:
             mesh.build(rows)
         except MeshError as e:
             raise GCodeError(str(e)) from None
-        reference = self._zero_reference()
-        if reference is not None:
+        if reference is not None and not probed_reference:
             mesh.set_zero_reference(*reference)
         return mesh
 
-    def _zero_reference(self):
+    def _zero_reference(self, points):
+        """zero_reference_position, else the relative_reference_index'th
+        grid point (the older option), else None."""
         if self.zero_ref is not None:
-            return self.zero_ref
+            return tuple(self.zero_ref)
         if self.rri is not None:
-            points = self.grid_points(self.config)
-            if self.rri < len(points):
-                return points[self.rri]
+            if self.rri >= len(points):
+                raise GCodeError("bed_mesh: relative reference index out of range")
+            return points[self.rri]
         return None
+
+
+def within(point, cfg):
+    """Inside the grid's configured min/max (Klipper's zero-reference test)."""
+    (min_x, min_y), (max_x, max_y) = cfg["mesh_min"], cfg["mesh_max"]
+    return max_x >= point[0] >= min_x and max_y >= point[1] >= min_y
 
 
 def check_algorithm(cfg, error):

@@ -3,7 +3,7 @@ needs (docs/Bed_Mesh.md, "move_check_distance" and "split_delta_z").
 
 Contract: `MoveSplitter(split_delta_z, move_check_distance)`;
 `initialize(mesh, fade_target)` sets the surface (None: no mesh);
-`split(prev, new, factor)` returns the list of (x, y, z, e) toolhead
+`split(prev, new, factor)` returns the list of (x, y, z, e, ...) toolhead
 targets for a move from `prev` to `new` (G-code side, untransformed),
 with the mesh correction scaled by the fade `factor` (0..1).
 
@@ -44,7 +44,8 @@ class MoveSplitter:
     def split(self, prev, new, factor):
         prev = tuple(prev)
         new = tuple(new)
-        deltas = [new[i] - prev[i] for i in range(4)]
+        axes = min(len(prev), len(new))       # x, y, z, e and any extra axes
+        deltas = [new[i] - prev[i] for i in range(axes)]
         length = math.sqrt(sum([d * d for d in deltas[:3]]))
         moving = [_moves(d) for d in deltas]
         segments = []
@@ -56,14 +57,15 @@ class MoveSplitter:
             while checked + step < length:
                 checked += step
                 t = checked / length
-                for i in range(4):
+                for i in range(axes):
                     if moving[i]:
                         current[i] = (1. - t) * prev[i] + t * new[i]
                 next_z = self.correction(current, factor)
                 if abs(next_z - z_offset) >= self.split_delta_z:
                     z_offset = next_z
-                    segments.append([current[0], current[1],
-                                     current[2] + z_offset, current[3]])
+                    segment = list(current)
+                    segment[2] += z_offset
+                    segments.append(segment)
         end = list(new)
         end[2] += self.correction(end, factor)
         segments.append(end)

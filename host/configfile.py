@@ -104,7 +104,9 @@ class _Parser:
 
     def read_file(self, path, where=None):
         try:
-            with open(path, "r", encoding="utf-8") as handle:
+            # utf-8-sig: a leading byte-order mark (some Windows editors
+            # write one) is not part of the first line
+            with open(path, "r", encoding="utf-8-sig") as handle:
                 data = handle.read()
         except (OSError, UnicodeDecodeError) as exc:
             reason = getattr(exc, "strerror", None) or str(exc)

@@ -51,6 +51,8 @@ LOADERS = {
     "virtual_sdcard": "klipsim.host.print_stats:load_virtual_sdcard",
     "manual_stepper": "klipsim.host.manual_stepper:load",
     "bed_mesh": "klipsim.host.bed_mesh:load",
+    "bed_tilt": "klipsim.host.bed_tilt:load",
+    "skew_correction": "klipsim.host.skew_correction:load",
 }
 
 # Klipper section types klipsim accepts without modelling them yet: their
@@ -59,12 +61,11 @@ LOADERS = {
 # motion (bed mesh, tilt adjustments). An unknown section type is still an
 # error, as in Klipper (it catches misspelt section names).
 UNMODELLED = (
-    "bed_tilt", "bed_screws", "screws_tilt_adjust", "z_tilt_ng",
-    "skew_correction", "axis_twist_compensation",
+    "bed_screws", "screws_tilt_adjust", "z_tilt_ng", "axis_twist_compensation",
     "temperature_sensor", "temperature_fan", "adxl345", "lis2dw", "mpu9250",
     "resonance_tester", "filament_switch_sensor", "filament_motion_sensor",
     "display", "display_data", "display_template", "menu", "servo",
-    "gcode_button", "dual_carriage", "mcu_temperature",
+    "gcode_button", "mcu_temperature",
     "dotstar", "pca9533", "pca9632", "sx1509", "ad5206", "mcp4451",
     "mcp4728", "mcp4018", "replicape", "palette2", "angle", "load_cell",
     "sdcard_loop", "gcode_shell_command",

@@ -17,7 +17,12 @@ from dataclasses import dataclass
 
 
 class PinError(ValueError):
-    """A bad pin description or a pin used twice; message is one line."""
+    """A bad pin description or a pin used twice; message is one line.
+    `text` is the pin description as written (to find its option)."""
+
+    def __init__(self, message, text=None):
+        super().__init__(message)
+        self.text = text
 
 
 @dataclass(frozen=True)
@@ -42,12 +47,12 @@ def parse_pin(text, can_invert=False, can_pullup=False, chips=None):
     if desc[:1] in ("^", "~"):
         if not can_pullup:
             raise PinError("Pin '%s': pull-up/pull-down ('%s') is not allowed here"
-                           % (text, desc[0]))
+                           % (text, desc[0]), text)
         pullup = 1 if desc[0] == "^" else -1
         desc = desc[1:].strip()
     if desc[:1] == "!":
         if not can_invert:
-            raise PinError("Pin '%s': inversion ('!') is not allowed here" % (text,))
+            raise PinError("Pin '%s': inversion ('!') is not allowed here" % (text,), text)
         invert = True
         desc = desc[1:].strip()
     if ":" in desc:
@@ -56,9 +61,9 @@ def parse_pin(text, can_invert=False, can_pullup=False, chips=None):
         chip, pin = "mcu", desc
     if not pin or not chip or any(c in pin for c in "^~!: \t"):
         raise PinError("Invalid pin description '%s' (format: [^~][!][chip:]pin_name)"
-                       % (text,))
+                       % (text,), text)
     if chips is not None and chip not in chips:
-        raise PinError("Unknown pin chip name '%s' in pin '%s'" % (chip, text))
+        raise PinError("Unknown pin chip name '%s' in pin '%s'" % (chip, text), text)
     return PinSpec(chip, pin, invert, pullup)
 
 

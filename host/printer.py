@@ -53,6 +53,13 @@ class Printer:
         self.homing = Homing(self.toolhead, dispatcher)
         self.homing.end_listeners.append(self.gcode_move.on_home_rails_end)
         self.extruder_commands = ExtruderCommands(self)
+        if hasattr(self.toolhead.kin, "connect"):
+            self.toolhead.kin.connect(self)      # e.g. [dual_carriage] commands
+        # Klipper's [bed_mesh]/[bed_tilt] take their move-transform place
+        # while the config loads, before any connect handler forces one in.
+        for obj in list(self.objects.values()):
+            if hasattr(obj, "install_transform"):
+                obj.install_transform(self)
         for obj in list(self.objects.values()):
             if hasattr(obj, "connect"):
                 obj.connect(self)

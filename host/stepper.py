@@ -78,6 +78,7 @@ class Stepper:
             "step_pulse_duration", None, minval=0., maxval=.001)
         self.want_both_edges = False     # a TMC driver's request
         self.enable_pin_text = section.get("enable_pin", None)
+        self.enable_pin_where = section.location("enable_pin")   # for errors
         self.oid = None
         self.clock_adj = None
         self.compressor = None

@@ -49,7 +49,8 @@ class StepperEnable:
             key = (spec.chip, spec.pin)
             line = self.lines.get(key)
             if line is None:
-                mcu = hw.lookup(spec.chip, None, "enable_pin")
+                mcu = hw.lookup(spec.chip, None, getattr(stepper, "enable_pin_where",
+                                                         "enable_pin"))
                 line = self.lines[key] = EnableLine(mcu, spec)
         else:
             line = EnableLine(None, None)

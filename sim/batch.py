@@ -144,7 +144,7 @@ def _uncompressed_size(path):
 
 
 def compile_gcode(gcode_path, config_path, dictionary, out, fmt="text",
-                  warn=None, progress=False, others=None):
+                  warn=None, progress=False, others=None, error=None):
     """Compile one G-code file for one printer; write the stream to `out`
     (the main MCU's) and, for each other MCU NAME, to others[NAME] =
     (dictionary, file).
@@ -159,7 +159,8 @@ def compile_gcode(gcode_path, config_path, dictionary, out, fmt="text",
         link.others[name] = OtherStream(StreamWriter(other_out, fmt, other_dict))
         dictionaries[name] = other_dict
     sink = warn or (lambda text: None)
-    dispatcher = Dispatcher(warning_sink=sink, error_sink=sink, info_sink=lambda t: None)
+    dispatcher = Dispatcher(warning_sink=sink, error_sink=error or sink,
+                            info_sink=lambda t: None)
     printer = Printer(config, dictionaries, link, BatchClock(),
                       BatchReactor(), dispatcher)
     config.check_unused()

@@ -10,6 +10,8 @@ import click
 
 from ..chelper.motion import MotionError
 from ..chelper.msgproto import load_dictionary, profile_names
+from ..cli_files import EXIT_INPUT, Inputs, Outputs
+from ..cli_messages import Messages
 from ..gcode.errors import GCodeError, GCodeInternalError
 from ..host.configfile import ConfigError
 from ..host.mcu import MCUError, mcu_sections
@@ -37,6 +39,37 @@ def _summary(result, out_name):
     return "\n".join(lines)
 
 
+def pin_error_place(config_path, error):
+    """'file:line' of the first option whose value holds the pin a
+    PinError names, or None."""
+    if not getattr(error, "text", None):
+        return None
+    try:
+        config = load_config(config_path)
+    except ConfigError:
+        return None
+    for section in config.sections():
+        for option in section.options():
+            value = section.raw(option) or ""
+            if error.text.strip() in (v.strip() for v in value.replace(",", "\n").split("\n")):
+                return section.location(option)
+    return None
+
+
+def bad_input(inputs, error, config_path=None):
+    """The one-line ClickException for an error in an input (a pin error
+    gets the place of its option).  klipsim's own failures
+    (GCodeInternalError: a handler raised something it should not have)
+    say so, as a bug to report."""
+    text = inputs.user_text(str(error))
+    place = pin_error_place(config_path, error) if isinstance(error, PinError) else None
+    if place:
+        text = "%s: %s" % (inputs.user_text(place), text)
+    if isinstance(error, GCodeInternalError):
+        text += " (a klipsim bug: please report it with this input)"
+    return click.ClickException(text)
+
+
 def _dictionaries(dictionaries, mcu_specs):
     """{MCU name: dictionary} from --dictionary / --mcu ([NAME=]VALUE)."""
     sources = {}
@@ -50,12 +83,17 @@ def _dictionaries(dictionaries, mcu_specs):
                                        % (spec, value, ", ".join(profile_names())))
             if option == "--dictionary" and not os.path.exists(value):
                 raise click.UsageError("--dictionary %s: no such file" % spec)
+            if option == "--dictionary" and os.path.isdir(value):
+                raise click.UsageError("--dictionary %s: is a directory" % spec)
             if name in sources:
                 raise click.UsageError("MCU '%s' given twice (--dictionary or --mcu, not both)"
                                        % name)
             sources[name] = value
     sources.setdefault("mcu", DEFAULT_MCU)
-    return {name: load_dictionary(value) for name, value in sources.items()}
+    try:
+        return {name: load_dictionary(value) for name, value in sources.items()}
+    except (OSError, ValueError) as e:
+        raise click.ClickException(str(e))
 
 
 def _check_mcu_sections(config_path, dictionaries):
@@ -75,10 +113,11 @@ def _check_mcu_sections(config_path, dictionaries):
 
 
 @click.command("compile")
-@click.argument("gcode", type=click.Path(exists=True, dir_okay=False))
-@click.option("--config", "config_path", type=click.Path(exists=True, dir_okay=False),
+@click.argument("gcode", type=click.Path(exists=True, dir_okay=False, allow_dash=True))
+@click.option("--config", "config_path",
+              type=click.Path(exists=True, dir_okay=False, allow_dash=True),
               default=DEFAULT_CONFIG, show_default="bundled examples/printer.cfg",
-              help="Klipper printer.cfg")
+              help="Klipper printer.cfg (- for stdin)")
 @click.option("--dictionary", "dictionaries", multiple=True, metavar="[NAME=]FILE",
               help="Klipper data dictionary of the MCU (e.g. stm32f446.dict); "
                    "NAME=FILE for [mcu NAME]; repeatable")
@@ -87,45 +126,43 @@ def _check_mcu_sections(config_path, dictionaries):
                    "for [mcu NAME]; repeatable" % (", ".join(profile_names()), DEFAULT_MCU))
 @click.option("--format", "fmt", type=click.Choice(["text", "serial", "jsonl"]),
               default="text", show_default=True)
-@click.option("-o", "--output", type=click.Path(dir_okay=False), default="-",
-              help="output file (default: stdout)")
-@click.option("--quiet", is_flag=True, help="no summary on stderr")
+@click.option("-o", "--output", type=click.Path(dir_okay=False, allow_dash=True), default="-",
+              help="output file (default: - for stdout)")
+@click.option("--quiet", is_flag=True, help="no summary on stderr (errors and the "
+              "warning count still are)")
 def compile_command(gcode, config_path, dictionaries, mcu_specs, fmt, output, quiet):
-    """Compile GCODE for the printer in --config into the MCU command stream
-    Klipper's host would send (like Klipper's batch mode)."""
+    """Compile GCODE (- for stdin) for the printer in --config into the MCU
+    command stream Klipper's host would send (like Klipper's batch mode)."""
     dicts = _dictionaries(dictionaries, mcu_specs)
     mcu_dict = dicts.pop("mcu")
-    try:
-        _check_mcu_sections(config_path, dicts)
-    except ConfigError as e:
-        raise click.ClickException(str(e))
-    if dicts:
-        if output == "-":
-            raise click.UsageError("several MCUs need -o FILE (MCU NAME's stream goes to"
-                                   " FILE-NAME, as in Klipper's batch mode)")
-    show_progress = (not quiet and sys.stderr.isatty()
-                     and os.path.getsize(gcode) >= PROGRESS_MIN_BYTES)
-    warn = (lambda text: None) if quiet else (lambda text: click.echo(text, err=True))
-    binary = fmt == "serial"
-    out = (sys.stdout.buffer if binary else sys.stdout) if output == "-" else \
-        open(output, "wb" if binary else "w")
-    others = {name: (d, open("%s-%s" % (output, name), "wb" if binary else "w"))
-              for name, d in sorted(dicts.items())}
-    try:
-        result = compile_gcode(gcode, config_path, mcu_dict, out, fmt, warn,
-                               show_progress, others)
-    except (ConfigError, MCUError, PinError, GCodeError) as e:
-        raise click.ClickException(str(e))
-    except (GCodeInternalError, MotionError) as e:
-        # A klipsim bug or a motion the MCU protocol cannot express: say
-        # which, in one line, rather than a traceback.
-        raise click.ClickException("internal error: %s" % (e,))
-    finally:
-        if output != "-":
-            out.close()
-        for _d, f in others.values():
-            f.close()
+    if dicts and output == "-":
+        raise click.UsageError("several MCUs need -o FILE (MCU NAME's stream goes to"
+                               " FILE-NAME, as in Klipper's batch mode)")
+    Outputs.check(output, *("%s-%s" % (output, name) for name in dicts))
+    messages = Messages(quiet)
+    with Inputs() as inputs, Outputs() as outputs:
+        gcode = inputs.path(gcode, ".gz" if gcode.endswith(".gz") else "")
+        config_path = inputs.path(config_path, ".cfg")
+        try:
+            _check_mcu_sections(config_path, dicts)
+        except (ConfigError, PinError, MCUError) as e:
+            raise bad_input(inputs, e, config_path)
+        show_progress = (not quiet and sys.stderr.isatty()
+                         and os.path.getsize(gcode) >= PROGRESS_MIN_BYTES)
+        binary = fmt == "serial"
+        out = outputs.open(output, binary)
+        others = {name: (d, outputs.open("%s-%s" % (output, name), binary))
+                  for name, d in sorted(dicts.items())}
+        try:
+            result = compile_gcode(gcode, config_path, mcu_dict, out, fmt, messages.warn,
+                                   show_progress, others, error=messages.error)
+        except (ConfigError, MCUError, PinError, GCodeError, GCodeInternalError) as e:
+            raise bad_input(inputs, e, config_path)
+        except MotionError as e:
+            # a motion the MCU protocol cannot express: one line
+            raise click.ClickException(inputs.user_text(str(e)))
+    messages.finish()
     if not quiet:
         click.echo(_summary(result, output if output != "-" else "stdout"), err=True)
     if result.errors:
-        sys.exit(1)
+        sys.exit(EXIT_INPUT)

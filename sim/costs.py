@@ -27,6 +27,11 @@ estimates):
 * A Linux-process MCU (klipper_mcu, C): 3 us per wake-up (poll/timerfd
   return), 0.5 us per timer callback and 2 us per received block
   (estimates, of the order of the serialqueue thread's figures).
+* The aio executor of [virtual_sdcard] prints (Python thread, FACTS 1):
+  15 us of Python per request (queue.get, the call), 10 us for the read
+  of 8 KiB from the page cache with the GIL released, 10 us to hand the
+  data back (async_complete); estimates of the order of one response
+  handled in serialhdl.
 * A response the host's objects handle in serialhdl (analog_in_state:
   ADC sum -> thermistor temperature -> smoothing -> PID -> maybe
   set_pwm under the heater's lock) 20 us on top of the parse (estimate:
@@ -56,6 +61,9 @@ class CostModel:
     linux_mcu_wake_ns: int = 3_000      # Linux MCU process: one wake-up
     linux_mcu_timer_ns: int = 500       # Linux MCU process: one timer callback
     linux_mcu_block_ns: int = 2_000     # Linux MCU process: one received block
+    aio_request_ns: int = 15_000        # aio executor: queue.get + call (Python, GIL)
+    aio_read_ns: int = 10_000           # aio executor: read() of 8 KiB, GIL released
+    aio_complete_ns: int = 10_000       # aio executor: async_complete (Python, GIL)
 
 
 @dataclass

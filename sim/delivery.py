@@ -16,12 +16,15 @@ host would send it (KLIPPER-FACTS 2.5, 2.6):
 - messages of one object keep their order; objects are independent
   except for homing commands naming a trsync, and oid-less messages are
   barriers.
-It also resolves the 64-bit clocks the 32-bit stream fields stand for.
+It also resolves the 64-bit clocks the 32-bit stream fields stand for
+(klipsim.sim.stream_clock states the rule).
 After each plan, `deadline` is the clock the message must reach the MCU
 by (the first step, the update or sample time), or None.  Pure integer
 arithmetic; no firmware involved.
 """
 import heapq
+
+from klipsim.sim.stream_clock import StreamClocks
 
 CLOCK_DIFF_MAX = 3 << 28     # stepcompress: a single step this far is sent on its own clock
 MAX_AHEAD = 3 << 29          # serialqueue: min_clock >= req_clock - 3<<29
@@ -67,7 +70,8 @@ class DeliveryPlanner:
     them and before everything after them.
     """
 
-    def __init__(self, move_count, lead_ticks, end_margin=0):
+    def __init__(self, move_count, lead_ticks, end_margin=0, wide_clocks=False):
+        self.clocks = StreamClocks(wide_clocks)
         self.move_count = move_count
         self.lead = lead_ticks
         self.end_margin = end_margin
@@ -116,13 +120,15 @@ class DeliveryPlanner:
             req, min_clock = self._queue_digital_out(args)
             self.deadline = req
         elif name == "reset_step_clock":
-            self.last_step[args["oid"]] = req = self._extend(args["clock"])
+            oid = args["oid"]
+            self.last_step[oid] = req = self._extend(oid, args["clock"], self.last_step[oid])
+            self.clocks.advance(req)
         elif name in ("endstop_home", "trsync_set_timeout", "query_analog_in"):
-            req = self._extend(args["clock"])
+            req = self._extend(args["oid"], args["clock"])
             if req and (name != "endstop_home" or args["sample_count"]):
                 self.deadline = req
         elif name == "trsync_start":
-            req = self.deadline = self._extend(args["report_clock"])
+            req = self.deadline = self._extend(args["oid"], args["report_clock"], narrow=True)
         elif name == "config_stepper":
             self.last_step[args["oid"]] = 0
         elif name == "config_digital_out":
@@ -142,10 +148,10 @@ class DeliveryPlanner:
         self.progress = max(self.progress, ready)
         return ready
 
-    def _extend(self, clock32):
+    def _extend(self, oid, clock32, floor=0, narrow=False):
         if clock32 == 0:
             return 0
-        return extend_clock(clock32, self.progress + self.lead)
+        return self.clocks.extend(oid, clock32, floor, narrow)
 
     def plan_queue_step(self, args):
         """plan() for a queue_step (the hot path, kept in one function).
@@ -164,13 +170,15 @@ class DeliveryPlanner:
         first = start + interval
         req = start
         if count == 1:
-            first = resolve_far_step(first, self.progress + self.lead)
+            first = resolve_far_step(first, self.clocks.progress)
             if first - start >= CLOCK_DIFF_MAX:
                 req = first
             self.last_step[oid] = first
         else:
             self.last_step[oid] = start + count * interval \
                 + args["add"] * (count * (count - 1) // 2)
+        if self.last_step[oid] > self.clocks.progress:
+            self.clocks.progress = self.last_step[oid]
         ready = req - self.lead
         if req - MAX_AHEAD > ready:
             ready = req - MAX_AHEAD
@@ -198,7 +206,7 @@ class DeliveryPlanner:
             args["clock"] = clock & 0xFFFFFFFF
             self.zero_clock_fixes += 1
         else:
-            clock = self._extend(args["clock"])
+            clock = self._extend(oid, args["clock"])
         min_clock = self.last_update[oid]
         self.last_update[oid] = clock
         return clock, min_clock

@@ -30,6 +30,7 @@ from klipsim.chelper import msgproto, streamio
 from klipsim.firmware.simulator import mcu as fwmcu
 from klipsim.sim.delivery import DeliveryError, DeliveryPlanner, extend_clock
 from klipsim.sim.inputs import SimulatedInputs
+from klipsim.sim.stream_check import StreamInputError, check_ints, queue_step_ok, unconfigured
 
 PACK_WINDOW_S = 0.010        # messages ready within 10 ms share a block
 REORDER_HORIZON_S = 10.0     # stream disorder across objects tolerated
@@ -102,7 +103,7 @@ class StreamExecutor:
     """Drives one Firmware instance through a command stream."""
 
     def __init__(self, profile, lead_s=0.5, on_pulses=None, stream_dictionary=None,
-                 extend_trsync=True):
+                 extend_trsync=True, wide_clocks=False):
         self.fw = fwmcu.Firmware(profile)
         self.our_dict = self.fw.dictionary
         self.inputs = SimulatedInputs(self.fw, int(self.our_dict.constant("ADC_MAX", 4095)))
@@ -118,6 +119,7 @@ class StreamExecutor:
         self.planner = None
         self.stream_dict = stream_dictionary
         self.extend_trsync = extend_trsync
+        self.wide_clocks = wide_clocks     # jsonl: `clock` fields are 64-bit
         self.checked_formats = set()
         self.pending_output = False
         self.open_group = ([], [], [], [], None, 0, {})
@@ -145,7 +147,8 @@ class StreamExecutor:
         self._send_now([("get_config", {})])
         config = self._expect("config")
         self.planner = DeliveryPlanner(config["move_count"], self.lead_ticks,
-                                       int(END_MARGIN_S * self.fw.clock_freq))
+                                       int(END_MARGIN_S * self.fw.clock_freq),
+                                       wide_clocks=self.wide_clocks)
 
     def _send_now(self, messages):
         """Deliver messages at the current clock (handshake, reactions)."""
@@ -180,22 +183,31 @@ class StreamExecutor:
         self.checked_formats.add(name)
         if self.stream_dict is None or name not in self.our_dict.commands:
             return
-        theirs = self.stream_dict.lookup(name).msgformat
+        try:
+            theirs = self.stream_dict.lookup(name).msgformat
+        except KeyError:         # the stream cannot hold it: nothing to check
+            return
         ours = self.our_dict.commands[name].msgformat
         if theirs != ours:
-            raise ExecuteError("message %d: %r in the stream's dictionary is %r in the "
-                               "klipsim firmware" % (self.result.messages, theirs, ours))
+            raise StreamInputError("%r in the stream's dictionary is %r in the klipsim "
+                                   "firmware" % (theirs, ours))
 
     def encode(self, name, args):
+        """The firmware's integers for a message, checked against its
+        declared types (a jsonl clock is sent as its low 32 bits)."""
         if name not in self.checked_formats:
             self.check_format(name)
+        if self.wide_clocks and "clock" in args:
+            args = dict(args, clock=args["clock"] & 0xFFFFFFFF)
         try:
-            return self.fw.message_ints(name, args)
+            ints = self.fw.message_ints(name, args)
         except KeyError as e:
-            raise ExecuteError("message %d: %s not supported by the klipsim firmware (%s)"
-                               % (self.result.messages, name, e.args[0])) from None
+            raise StreamInputError("%s not supported by the klipsim firmware (%s)"
+                                   % (name, e.args[0])) from None
         except ValueError as e:
-            raise ExecuteError("message %d: %s" % (self.result.messages, e)) from None
+            raise StreamInputError(str(e)) from None
+        check_ints(self.our_dict.lookup(name), ints)
+        return ints
 
     # -- running ------------------------------------------------------------
     def run_to(self, clock):
@@ -280,19 +292,23 @@ class StreamExecutor:
         self.handshake()
         horizon = int(REORDER_HORIZON_S * self.fw.clock_freq)
         planner, pending, next_sort = self.planner, [], REORDER_BATCH
-        qs_id = self.our_dict.lookup("queue_step").msgid
+        qs_format = self.our_dict.lookup("queue_step")
+        qs_id = qs_format.msgid
         self.check_format("queue_step")
         for index, (name, args) in enumerate(messages):
-            if name == "queue_step":     # hot path: no side effects to prepare
-                ready = planner.plan_queue_step(args)
-                pending.append((ready, index, [qs_id, args["oid"], args["interval"],
-                                               args["count"], args["add"]], None, None,
-                                planner.deadline))
-            else:
-                self.result.messages = index + 1   # for error messages
-                ready = planner.plan(name, args)
-                pending.append((ready, index, self.encode(name, args), name, args,
-                                planner.deadline))
+            try:
+                if name == "queue_step":     # hot path: no side effects to prepare
+                    ints = [qs_id, args["oid"], args["interval"], args["count"], args["add"]]
+                    if not queue_step_ok(args):
+                        check_ints(qs_format, ints)
+                    ready = planner.plan_queue_step(args)
+                    pending.append((ready, index, ints, None, None, planner.deadline))
+                else:
+                    ready = planner.plan(name, args)
+                    pending.append((ready, index, self.encode(name, args), name, args,
+                                    planner.deadline))
+            except KeyError:
+                raise unconfigured(name, args) from None
             if len(pending) >= next_sort:
                 pending.sort()
                 cut = bisect.bisect_left(pending, (planner.progress - horizon,))
@@ -405,15 +421,23 @@ def execute_stream(path, stream_dictionary, profile=None, lead_s=0.5, on_pulses=
     """Execute the stream at `path` (decoded with `stream_dictionary`) on
     the firmware `profile` (default: the one for the dictionary's MCU).
     on_pulses(pulses, pin_names) receives the executed pulses in order.
-    extend_trsync=False answers no trsync report (as batch mode)."""
+    extend_trsync=False answers no trsync report (as batch mode).
+    Errors in the stream are ExecuteError naming file:line."""
     profile = profile or profile_for_dictionary(stream_dictionary)
+    try:
+        wide = streamio.stream_kind(path) == "jsonl"
+    except ValueError as e:
+        raise ExecuteError(str(e)) from None
     executor = StreamExecutor(profile, lead_s=lead_s, on_pulses=on_pulses,
                               stream_dictionary=stream_dictionary,
-                              extend_trsync=extend_trsync)
+                              extend_trsync=extend_trsync, wide_clocks=wide)
+    position = streamio.Position()
     try:
-        return executor.execute(streamio.read_stream(path, stream_dictionary))
-    except (ValueError, DeliveryError) as e:
+        return executor.execute(streamio.read_stream(path, stream_dictionary, position))
+    except ValueError as e:          # the reader's: names its place already
         raise ExecuteError(str(e)) from None
+    except (StreamInputError, DeliveryError) as e:
+        raise ExecuteError("%s: %s" % (position, e)) from None
 
 
 class PulseCollector:

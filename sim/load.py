@@ -39,7 +39,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .config_toml import ConfigError, Table, load_toml, top_tables
+from .config_toml import ConfigError, Table, find_toml, load_toml, top_tables
 from .kernel import NS_PER_MS, NS_PER_S
 from .policy import ThreadClass, parse_thread_class
 
@@ -78,8 +78,13 @@ def _ns(seconds: float) -> int:
     return round(seconds * NS_PER_S)
 
 
-def load_scenario(path: str | Path) -> Scenario:
-    path = Path(path)
+LOAD_DIR = Path(__file__).parent / "loads"
+
+
+def load_scenario(name_or_path: str | Path) -> Scenario:
+    """A bundled load scenario by name (sim/loads/NAME.toml), or a load
+    TOML file by path."""
+    path = find_toml(name_or_path, LOAD_DIR, "load", "bundled load")
     return parse_scenario(path, load_toml(path))
 
 

@@ -46,12 +46,27 @@ class Margins:
     minimum: dict = field(default_factory=lambda: {k: None for k in CLASSES})
     counts: dict = field(default_factory=lambda: {k: 0 for k in CLASSES})
     series: list = field(default_factory=list)     # (arrival ns, min margin ticks)
+    per_second: dict = field(default_factory=dict)  # class -> {second: min ticks}
+    minimum_at: dict = field(default_factory=dict)  # class -> (min ticks, first arrival ns)
 
     def add(self, klass, margin):
         old = self.minimum[klass]
         if old is None or margin < old:
             self.minimum[klass] = margin
         self.counts[klass] += 1
+
+    def note_block(self, now_ns, worst_by_class):
+        """A block's smallest margin per class, arrived at now_ns: kept
+        per second (what --plot draws) and where each minimum fell."""
+        second = now_ns // 1_000_000_000
+        for klass, margin in worst_by_class.items():
+            bucket = self.per_second.setdefault(klass, {})
+            old = bucket.get(second)
+            if old is None or margin < old:
+                bucket[second] = margin
+            first = self.minimum_at.get(klass)
+            if first is None or margin < first[0]:
+                self.minimum_at[klass] = (margin, now_ns)
 
 
 class McuNode:
@@ -130,6 +145,7 @@ class McuNode:
     def _note_block(self, block):
         arrival = self.fw.now
         worst = None
+        worst_by = {}
         add_margin = self.margins.add
         last_sched = self.last_sched_clock
         for msg in block.messages:
@@ -141,7 +157,11 @@ class McuNode:
             if sched is None:
                 continue
             margin = sched - arrival
-            add_margin(msg.klass, margin)
+            klass = msg.klass
+            w = worst_by.get(klass)
+            if w is None or margin < w:
+                worst_by[klass] = margin
+            add_margin(klass, margin)
             if margin < 0 and self.first_late is None:
                 self.first_late = (msg, block.sent_ns, self.kernel.now, block.tty_ns)
             if worst is None or margin < worst:
@@ -159,6 +179,7 @@ class McuNode:
         self.last_sched_clock = last_sched
         if worst is not None:
             self.margins.series.append((self.kernel.now, worst))
+            self.margins.note_block(self.kernel.now, worst_by)
 
     def _note_watchdog(self, msg):
         if msg.name == "config_digital_out" and msg.args["max_duration"]:

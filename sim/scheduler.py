@@ -535,7 +535,12 @@ class Scheduler:
         core.last = t
         core.work_start = now + switch
         t.switches += 1
-        t.runq_waits.append(now - t.runnable_since)
+        wait = now - t.runnable_since
+        t.runq_waits.append(wait)
+        if wait:                                # per second, for --plot
+            second = now // NS_PER_S
+            if wait > t.runq_wait_by_s.get(second, 0):
+                t.runq_wait_by_s[second] = wait
         if t.woke_at is not None:
             t.wake_latencies.append(now + switch - t.woke_at)
             t.woke_at = None

@@ -50,7 +50,7 @@ class VThread:
         "interrupt", "in_program", "acted", "timer", "until_event",
         "runnable_since", "woke_at", "rr_left", "cpu_ns", "runq_waits",
         "wake_latencies", "gil_waits", "switches", "index", "wake_cb",
-        "timed_out",
+        "timed_out", "runq_wait_by_s",
     )
 
     def __init__(self, sched, index: int, name: str, policy: str, nice: int,
@@ -81,6 +81,7 @@ class VThread:
         self.rr_left = rr_slice_ns
         self.cpu_ns = 0
         self.runq_waits: list[int] = []
+        self.runq_wait_by_s: dict[int, int] = {}   # second -> longest run-queue wait (ns)
         self.wake_latencies: list[int] = []
         self.gil_waits: list[int] = []
         self.switches = 0

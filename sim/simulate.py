@@ -21,7 +21,10 @@ Contract: `simulate(gcode, config, SimOptions(...))` builds
   Linux process on the host CPUs (sim/linux_mcu.py);
 - G-code input read by a reactor timer in 4096-byte chunks like
   Klipper's input (each line charged to the main thread), throttled by
-  the toolhead (_check_pause: about 1 s of motion ahead);
+  the toolhead (_check_pause: about 1 s of motion ahead); with a
+  [virtual_sdcard] section the input is the SD-card file of
+  SDCARD_PRINT_FILE, read 8192 bytes at a time by the aio executor thread
+  (sim/aio.py) while the reactor callback waits;
 - a get_clock query per MCU every 0.9839 s (FACTS 2.4) answered through
   its link and handled in its serialhdl thread, where it feeds the
   host's clock regression of that MCU (clocksync.py;
@@ -42,7 +45,8 @@ from ..gcode.dispatch import Dispatcher
 from ..host.configfile import load_config, ConfigError
 from ..host.mcu import mcu_sections
 from ..host.printer import Printer
-from .batch import input_chunks
+from .aio import READ_BYTES, AioExecutor
+from .batch import INPUT_CHUNK, input_chunks
 from .costs import CostModel
 from .cpu import HostCPU
 from .host_threads import LoggerThread, MainThread, SimLink, StepGenThread
@@ -67,6 +71,7 @@ SHUTDOWN_TAIL_NS = 10 * NS_PER_MS
 TIE_NS = NS_PER_MS               # waits closer than this count as equal
 RECENT_WAITS = 20               # waits per thread looked at for "starved_thread"
 STALL_LIMIT_NS = 120 * NS_PER_S  # no progress for this long: a bug
+AIO_READ_CHUNKS = READ_BYTES // INPUT_CHUNK   # input chunks per virtual_sdcard read
 
 
 class SimulateError(Exception):
@@ -118,6 +123,9 @@ class SimResult:
     responses: int
     mcus: dict | None = None      # with several MCUs: name -> per-MCU results
     gcode_error_lines: list = field(default_factory=list)   # "file:line: message"
+    timeline: dict = field(default_factory=dict)   # what --plot draws (_timeline)
+    gcode_warning_lines: list = field(default_factory=list)  # "file:line: message"
+    object_names: dict = field(default_factory=dict)  # MCU name -> {oid: config section}
 
 
 class GcodeFeed:
@@ -134,11 +142,14 @@ class GcodeFeed:
         self.timeline_line = []
         self.done = False
         self.print_time = 0.
+        self.aio = None           # AioExecutor: [virtual_sdcard] reads the file there
         reactor.register_timer(self._run, reactor.NOW)
 
     def _run(self, eventtime):
         kernel = self.reactor.kernel
-        for commands, at_end in self.chunks:
+        for i, (commands, at_end) in enumerate(self.chunks):
+            if self.aio is not None and i % AIO_READ_CHUNKS == 0:
+                self.aio.read(self.reactor)     # wait for the executor's read
             for cmd in commands:
                 self.timeline_ns.append(kernel.now)
                 self.timeline_line.append("%s:%d" % (cmd.source, cmd.lineno))
@@ -218,7 +229,8 @@ class Simulation:
         self.reactor = SimReactor(self.kernel)
         self.link = SimLink()
         self.errors = []
-        self.dispatcher = Dispatcher(warning_sink=lambda t: None,
+        self.warnings = []
+        self.dispatcher = Dispatcher(warning_sink=self.warnings.append,
                                      error_sink=self.errors.append,
                                      info_sink=lambda t: None)
         self.printer = Printer(config, {n: l.dictionary for n, l in self.links.items()},
@@ -226,6 +238,7 @@ class Simulation:
                                mcu_clock_sources={n: l.clock_source
                                                   for n, l in self.links.items()})
         config.check_unused()
+        self.sdcard = config.has_section("virtual_sdcard")
         self.printer.connect()
         self.link.meter.take()     # configuration is not charged
         self.feed = GcodeFeed(gcode_path, self.printer, self.dispatcher, self.link,
@@ -285,6 +298,8 @@ class Simulation:
         queues = {mcu: self.links[name].serialq for name, mcu in self.printer.hw.mcus.items()}
         self.main = MainThread(host, self.reactor, self.link, costs, queues, self.stepgens)
         self.main.logger = self.logger = LoggerThread(host, costs)
+        if self.sdcard:           # SDCARD_PRINT_FILE: the file is read in an executor
+            self.feed.aio = AioExecutor(host, costs)
         for mcu, messages in self.link.take().items():   # configuration commands
             queues[mcu].enqueue(messages)
         for link in self.links.values():
@@ -472,7 +487,28 @@ class Simulation:
                          self.feed.print_time if self.feed.done else self.printer.toolhead.print_time,
                          self.main.segments,
                          sum(link.serialhdl.handled for link in self.links.values()),
-                         self._mcu_results(), list(self.errors))
+                         self._mcu_results(), list(self.errors), self._timeline(),
+                         gcode_warning_lines=list(self.warnings),
+                         object_names=object_names(self.printer))
+
+    def _timeline(self):
+        """Per second: each thread's longest run-queue wait (ns); per
+        deadline class: the first arrival of its smallest margin (main
+        MCU) with the G-code line being read then."""
+        where = {}
+        freq = self.fw.clock_freq
+        for klass, (ticks, at_ns) in sorted(self.node.margins.minimum_at.items()):
+            where[klass] = {"margin_ms": ticks * 1000. / freq, "time_s": at_ns / NS_PER_S,
+                            "gcode_line": self.feed.line_at(at_ns)}
+        waits = {}
+        now = self.kernel.now
+        for t in self.host.sched.threads:
+            waits[t.name] = dict(t.runq_wait_by_s)
+            if t.state == "runnable" and self.host.sched.running_on(t.core) is not t:
+                second = now // NS_PER_S        # a wait still going on at the end
+                waits[t.name][second] = max(waits[t.name].get(second, 0),
+                                            now - t.runnable_since)
+        return {"runq_wait_by_s": waits, "min_margin_at": where}
 
     def _mcu_results(self):
         """Per-MCU figures when there is more than one MCU or a Linux MCU
@@ -489,6 +525,24 @@ class Simulation:
                             "pin_names": link.pin_names, "stream": link.serialq.record,
                             "linux": link.node.late_report() if link.is_linux else None}
                 for link in links}
+
+
+def object_names(printer):
+    """MCU name -> {oid: config section} for the steppers and for the MCU
+    objects (pins, sensors, endstops) a section's object holds directly,
+    so a report can name `stepper_x` or `heater_bed`, not only oid 7."""
+    names = {}
+
+    def note(mcu_object, section):
+        mcu, oid = getattr(mcu_object, "mcu", None), getattr(mcu_object, "oid", None)
+        if isinstance(oid, int) and hasattr(mcu, "name"):
+            names.setdefault(mcu.name, {}).setdefault(oid, section)
+    for stepper in printer.motion.steppers:
+        note(stepper, stepper.name)
+    for section, obj in sorted(printer.objects.items()):
+        for value in list(getattr(obj, "__dict__", {}).values()):
+            note(value, section)
+    return {mcu: dict(sorted(oids.items())) for mcu, oids in sorted(names.items())}
 
 
 def simulate(gcode_path, config_path, options=None):

@@ -8,12 +8,18 @@ pick the firmware of each [mcu NAME] section; a bare `--mcu PROFILE` or
 `--clock-offset NAME=TICKS` set an MCU's clock (NAME `mcu`: the main
 one). An [mcu NAME] with `serial: /tmp/klipper_host_mcu` is Klipper's
 Linux-process MCU (profile `linux`) unless given otherwise."""
+import importlib.metadata
+import importlib.util
 import os
 import sys
 
 import click
 
+from ..chelper.motion import MotionError
 from ..chelper.msgproto import load_dictionary
+from ..cli_files import EXIT_INPUT, EXIT_SHUTDOWN, Inputs, Outputs
+from ..cli_messages import Messages
+from .compile_cli import bad_input
 from ..firmware.simulator import mcu as fwmcu
 from ..gcode.errors import GCodeError, GCodeInternalError
 from ..host.configfile import ConfigError
@@ -28,8 +34,6 @@ from .simulate import SimOptions, SimulateError, simulate
 EXAMPLES = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "examples")
 DEFAULT_CONFIG = os.path.join(EXAMPLES, "printer.cfg")
 DEFAULT_MCU = "stm32f446"
-EXIT_SHUTDOWN = 3
-MAX_ERROR_LINES = 20           # G-code errors echoed before the summary (all are counted)
 
 
 def _summary(report):
@@ -126,16 +130,30 @@ def _pulse_writer(f):
     return lambda pulses, pin_names: f.write(fwmcu.format_pulses(pulses, pin_names))
 
 
-def _write_streams(result, path):
+def _write_streams(result, path, outputs):
     """Each MCU's sent commands as text: the main MCU's to `path`, MCU
     NAME's to `path`-NAME (as compile names its outputs)."""
     per_mcu = result.mcus or {"mcu": {"profile": result.options.profile,
                                       "stream": result.stream}}
     for name, m in per_mcu.items():
         d = fwmcu.dictionary(m["profile"])
-        with open(path if name == "mcu" else "%s-%s" % (path, name), "w") as f:
-            for msg_name, args in m["stream"]:
-                f.write(d.format_text(msg_name, args) + "\n")
+        f = outputs.open(path if name == "mcu" else "%s-%s" % (path, name))
+        for msg_name, args in m["stream"]:
+            f.write(d.format_text(msg_name, args) + "\n")
+
+
+def _named_report(result):
+    """The report with klipsim's version and the config section of every
+    object the MCUs know by oid (`objects`, and the late command's)."""
+    report = build_report(result)
+    report["klipsim_version"] = importlib.metadata.version("klipsim")
+    names = result.object_names
+    report["objects"] = {mcu: {str(oid): section for oid, section in oids.items()}
+                         for mcu, oids in names.items()}
+    late = (report["shutdown"] or {}).get("late_command")
+    if late and late.get("oid") is not None:
+        late["object"] = names.get(report["shutdown"]["mcu"], {}).get(late["oid"])
+    return report
 
 
 class _Progress:
@@ -156,8 +174,9 @@ class _Progress:
 
 
 @click.command("simulate")
-@click.argument("gcode", type=click.Path(exists=True, dir_okay=False))
-@click.option("--config", "config_path", type=click.Path(exists=True, dir_okay=False),
+@click.argument("gcode", type=click.Path(exists=True, dir_okay=False, allow_dash=True))
+@click.option("--config", "config_path",
+              type=click.Path(exists=True, dir_okay=False, allow_dash=True),
               default=DEFAULT_CONFIG, show_default="bundled examples/printer.cfg")
 @click.option("--dictionary", "dictionaries", multiple=True, metavar="[NAME=]FILE",
               help="Klipper data dictionary: picks the klipsim firmware for its MCU "
@@ -173,66 +192,79 @@ class _Progress:
               help="machine preset (rpi3, rpi4, rpi5, h616, x86-vm-2core) or TOML file")
 @click.option("--policy", default="klipper-default", show_default=True,
               help="thread policy (klipper-default, theos) or TOML file")
-@click.option("--load", "load_path", type=click.Path(exists=True, dir_okay=False),
-              help="load scenario TOML (background processes, spikes)")
+@click.option("--load", "load_path",
+              help="load scenario: a bundled one (%s) or a TOML file"
+                   % ", ".join(sorted(p[:-5] for p in os.listdir(os.path.join(
+                       os.path.dirname(os.path.abspath(__file__)), "loads"))
+                       if p.endswith(".toml"))))
 @click.option("--seed", default=0, show_default=True, type=int)
 @click.option("--transport", type=click.Choice(["uart", "usb", "pty"]), default="uart",
               show_default=True)
 @click.option("--baud", default=250000, show_default=True, type=click.IntRange(min=1200))
-@click.option("--report", "report_path", type=click.Path(dir_okay=False),
+@click.option("--report", "report_path", type=click.Path(dir_okay=False, allow_dash=True),
               help="write the JSON report here")
 @click.option("--plot", "plot_path", type=click.Path(dir_okay=False),
-              help="PNG: margin over time with spikes, per-thread CPU (needs matplotlib)")
-@click.option("--pulses", "pulses_path", type=click.Path(dir_okay=False),
+              help="PNG: smallest margin per second per deadline class, spikes, run-queue waits and CPU per thread (needs matplotlib)")
+@click.option("--pulses", "pulses_path", type=click.Path(dir_okay=False, allow_dash=True),
               help="CSV of executed step pulses (step_pin,clock,dir; clock in that "
                    "MCU's ticks, other MCUs' pins as NAME:pin)")
-@click.option("--stream", "stream_path", type=click.Path(dir_okay=False),
+@click.option("--stream", "stream_path", type=click.Path(dir_okay=False, allow_dash=True),
               help="the commands the simulated host sent, as text (one per line, as "
                    "`klipsim compile` writes them; MCU NAME's to STREAM-NAME), for "
                    "`klipsim diff`")
-@click.option("--quiet", is_flag=True, help="no summary on stderr")
+@click.option("--quiet", is_flag=True, help="no summary on stderr (errors and the "
+              "warning count still are); the report goes to stdout unless --report")
 def simulate_command(gcode, config_path, dictionaries, mcu_specs, drifts, offsets, board,
                      policy, load_path, seed, transport, baud, report_path, plot_path,
                      pulses_path, stream_path, quiet):
-    """Run GCODE through Klipper's host on a simulated computer and our
-    firmware; say whether the MCU would shut down ("Timer too close") and
-    with how much margin every scheduled command arrived."""
+    """Run GCODE (- for stdin) through Klipper's host on a simulated
+    computer and our firmware; say whether the MCU would shut down ("Timer
+    too close") and with how much margin every scheduled command arrived."""
+    if plot_path and importlib.util.find_spec("matplotlib") is None:
+        raise click.UsageError("--plot needs matplotlib (pip install 'klipsim[plot]')")
+    stdout_users = [p for p in (report_path, pulses_path, stream_path, plot_path) if p == "-"]
+    if len(stdout_users) > 1:
+        raise click.UsageError("only one output can be - (stdout)")
+    Outputs.check(report_path, plot_path, pulses_path, stream_path)
+    messages = Messages(quiet)
     progress = _Progress(not quiet and sys.stderr.isatty())
-    pulses_file = open(pulses_path, "wb") if pulses_path else None
-    try:
-        options = SimOptions(**_mcu_options(dictionaries, mcu_specs, drifts, offsets),
-                             board=board,
-                             policy=policy, load=load_path, seed=seed,
-                             transport=transport, baud=baud, progress=progress,
-                             keep_pulses=False, on_pulses=_pulse_writer(pulses_file),
-                             record_stream=stream_path is not None)
-        result = simulate(gcode, config_path, options)
-    except (ConfigError, MCUError, PinError, GCodeError, TomlError, SimulateError,
-            ExecuteError) as e:
-        raise click.ClickException(str(e))
-    except GCodeInternalError as e:
-        raise click.ClickException("internal error: %s" % (e,))
-    finally:
-        progress.end()
-        if pulses_file is not None:
-            pulses_file.close()
-    if stream_path:
-        _write_streams(result, stream_path)
-    report = build_report(result)
-    text = dumps(report)
-    if report_path:
-        with open(report_path, "w") as f:
-            f.write(text)
-    elif quiet:
-        click.echo(text, nl=False)
-    if plot_path:
-        from .plot import plot_result
+    with Inputs() as inputs, Outputs() as outputs:
         try:
-            plot_result(result, report, plot_path)
-        except ImportError:
-            raise click.ClickException("--plot needs matplotlib (pip install matplotlib)")
+            gcode = inputs.path(gcode, ".gz" if gcode.endswith(".gz") else "")
+            config_path = inputs.path(config_path, ".cfg")
+            pulses_file = outputs.open(pulses_path, binary=True) if pulses_path else None
+            options = SimOptions(**_mcu_options(dictionaries, mcu_specs, drifts, offsets),
+                                 board=board,
+                                 policy=policy, load=load_path, seed=seed,
+                                 transport=transport, baud=baud, progress=progress,
+                                 keep_pulses=False, on_pulses=_pulse_writer(pulses_file),
+                                 record_stream=stream_path is not None)
+            result = simulate(gcode, config_path, options)
+        except (ConfigError, MCUError, PinError, GCodeError, TomlError, SimulateError,
+                ExecuteError, GCodeInternalError, MotionError) as e:
+            raise bad_input(inputs, e, config_path)
+        finally:
+            progress.end()
+        for line in result.gcode_error_lines:
+            messages.error(inputs.user_text(line))
+        for line in result.gcode_warning_lines:
+            messages.warn(inputs.user_text(line))
+        if stream_path:
+            _write_streams(result, stream_path, outputs)
+        report = _named_report(result)
+        text = dumps(report)
+        if report_path:
+            outputs.open(report_path).write(text)
+        elif quiet and not stdout_users:
+            click.echo(text, nl=False)
+        if plot_path:
+            from .plot import plot_result
+            plot_result(result, report, outputs.path(plot_path) if plot_path != "-"
+                        else sys.stdout.buffer)
+    messages.finish()
     if not quiet:
-        for line in result.gcode_error_lines[:MAX_ERROR_LINES]:
-            click.echo("G-code error: " + line, err=True)
         click.echo(_summary(report), err=True)
-    sys.exit(EXIT_SHUTDOWN if report["verdict"] == "shutdown" else 0)
+    if report["verdict"] == "shutdown":
+        sys.exit(EXIT_SHUTDOWN)
+    if result.gcode_errors:
+        sys.exit(EXIT_INPUT)

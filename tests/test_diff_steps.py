@@ -258,7 +258,7 @@ def test_cli_exit_codes_and_verdict_line(tmp_path):
     loose = runner.invoke(main, ["diff", CASE.klipper_output, cand, "--tol-us", "31", "--json"])
     assert loose.exit_code == 0 and '"equivalent": true' in loose.output
     nofreq = runner.invoke(main, ["diff", cand, cand])
-    assert nofreq.exit_code == 2 and "CLOCK_FREQ" in nofreq.output
+    assert nofreq.exit_code == 1 and "CLOCK_FREQ" in nofreq.output
 
 
 # -- the C text scanner ------------------------------------------------------

@@ -82,14 +82,14 @@ def test_cli_runs_and_writes_sorted_deterministic_pulses(tmp_path):
 def test_cli_invalid_count_exits_with_reason(tmp_path):
     path = write_stream(tmp_path, HEADER + ["queue_step oid=0 interval=1000 count=0 add=0"])
     r = run_cli([path, "--mcu", "stm32f446"])
-    assert r.exit_code == 1
+    assert r.exit_code == 3
     assert "MCU shutdown: Invalid count parameter at clock" in r.output
 
 
 def test_cli_heater_left_on_past_max_duration(tmp_path):
     path = write_stream(tmp_path, HEADER + ["queue_digital_out oid=1 clock=%d on_ticks=1" % FREQ])
     r = run_cli([path, "--mcu", "stm32f446"])
-    assert r.exit_code == 1
+    assert r.exit_code == 3
     assert ("MCU shutdown: Missed scheduling of next digital out event at clock %d"
             % (2 * FREQ)) in r.output
 
@@ -103,7 +103,7 @@ def test_cli_late_first_step_is_timer_too_close(tmp_path):
         "get_clock",
         "queue_step oid=0 interval=%d count=1 add=0" % FREQ])
     r = run_cli([path, "--mcu", "stm32f446"])
-    assert r.exit_code == 1
+    assert r.exit_code == 3
     assert "MCU shutdown: Timer too close at clock %d" % (FREQ * 9 // 2) in r.output
 
 
@@ -123,7 +123,7 @@ def test_cli_unsupported_command_is_one_line(tmp_path):
                                    " default_value=0 max_duration=0"])
     case = reference.case("corexy_basic")
     r = run_cli([path, "--dictionary", case.dictionary])
-    assert r.exit_code == 2
+    assert r.exit_code == 1
     assert "config_pwm_out not supported" in r.output
     assert "Traceback" not in r.output
 

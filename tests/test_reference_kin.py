@@ -12,20 +12,18 @@ import sys
 
 import pytest
 
-from klipsim.golden import reference
-from klipsim.golden.stepdiff import diff_files
 from klipsim.host import extras
 
 sys.path.insert(0, os.path.dirname(__file__))
-from _reference_check import check_reference_case, compile_case  # noqa: E402
+from _reference_check import check_reference_case  # noqa: E402
 from _shared_corpus import requires_shared_reference  # noqa: E402
 
-BYTE_IDENTICAL = {"manual_stepper_misc"}
+BYTE_IDENTICAL = {"manual_stepper_misc", "idex_dual_carriage"}
 TMC_MODELLED = "tmc2209" not in extras.UNMODELLED
 
 
 @requires_shared_reference
-@pytest.mark.parametrize("name", ["manual_stepper_misc"])
+@pytest.mark.parametrize("name", ["manual_stepper_misc", "idex_dual_carriage"])
 def test_kin_case_matches_klipper(name, tmp_path):
     report = check_reference_case(name, tmp_path, byte_identical=name in BYTE_IDENTICAL)
     assert report.equivalent
@@ -33,16 +31,6 @@ def test_kin_case_matches_klipper(name, tmp_path):
 
 @requires_shared_reference
 def test_generic_cartesian_matches_klipper(tmp_path):
-    name = "generic_cartesian_kin"
-    if TMC_MODELLED:
-        check_reference_case(name, tmp_path, byte_identical=False)
-        return
-    case = reference.case(name)
-    out_path, result, errors, dictionary = compile_case(case, tmp_path)
-    assert result.errors == 0, errors[:3]
-    report = diff_files(case.klipper_output, str(out_path), dictionary.clock_freq)
-    assert report.equivalent, report.verdict()
-    assert report.worst_us <= 25.0
-    # The extra Z carriage moves exactly as the primary one (one Z move set).
-    steps = {name: n for name, n in result.steps.items()}
-    assert steps["stepper z"] == steps["stepper z1"] == 266280
+    report = check_reference_case("generic_cartesian_kin", tmp_path, byte_identical=False,
+                                  config_block_same=TMC_MODELLED)
+    assert report.equivalent

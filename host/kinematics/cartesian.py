@@ -98,4 +98,7 @@ class CartesianFamily:
 def load(printer_section, config, hw, trapq):
     rails = [Rail(config.section("stepper_" + a), hw) for a in AXES]
     solvers = [motion.cartesian_stepper(a) for a in AXES]
+    if config.has_section("dual_carriage"):
+        from ..dual_carriage import load_idex
+        return load_idex(rails, solvers, printer_section, trapq, config, hw)
     return CartesianFamily(rails, solvers, printer_section, trapq)

@@ -1,0 +1,132 @@
+"""Files of the `klipsim` commands: `-` for stdin/stdout, atomic outputs,
+the exit codes.
+
+Contract:
+- `Outputs` (a context manager) opens every output file of one command
+  run: `-` is stdout; a path is written to a temporary file in the same
+  directory, renamed over the path when the run ends well and removed
+  when it fails (an exception), so a failed run never leaves an empty or
+  partial file that looks like a result.  A missing output directory is
+  one error line, raised by `check` before any work starts.
+- `Inputs` turns an input argument of `-` into a temporary copy of stdin
+  (the readers need a seekable file with a name) and `user_text` puts
+  `<stdin>` back where a message names that copy.
+- EXIT_* are the exit codes every command uses (README "Exit codes").
+"""
+import os
+import shutil
+import sys
+import tempfile
+
+import click
+
+EXIT_OK = 0          # the run went through
+EXIT_INPUT = 1       # an error in an input (file, config, stream) or G-code errors
+EXIT_USAGE = 2       # bad command line (click's own code for usage errors)
+EXIT_SHUTDOWN = 3    # the simulated MCU shut down
+
+STDIO = "-"
+
+
+def _file_mode():
+    """The mode open() would give a new file (mkstemp's is 0600)."""
+    umask = os.umask(0o022)
+    os.umask(umask)
+    return 0o666 & ~umask
+
+
+class Outputs:
+    """Output files of one run, committed together at the end."""
+
+    def __init__(self):
+        self._open = []           # (file object, temporary path, final path)
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, kind, value, traceback):
+        ok = kind is None or (kind is SystemExit and not _failed_exit(value))
+        for f, tmp, final in self._open:
+            if f is not None and not f.closed:
+                f.close()
+            if ok:
+                os.chmod(tmp, _file_mode())
+                os.replace(tmp, final)
+            elif os.path.exists(tmp):
+                os.unlink(tmp)
+        self._open = []
+        return False
+
+    @staticmethod
+    def check(*paths):
+        """One error line for an output whose directory does not exist
+        (call before the work starts)."""
+        for path in paths:
+            if path and path != STDIO:
+                folder = os.path.dirname(os.path.abspath(path)) or "."
+                if not os.path.isdir(folder):
+                    raise click.ClickException("cannot write %s: no such directory %s"
+                                               % (path, folder))
+                if os.path.isdir(path):
+                    raise click.ClickException("cannot write %s: it is a directory" % path)
+
+    def open(self, path, binary=False):
+        """A file object for `path` (stdout for `-`)."""
+        if path == STDIO:
+            return sys.stdout.buffer if binary else sys.stdout
+        self.check(path)
+        folder, base = os.path.split(os.path.abspath(path))
+        fd, tmp = tempfile.mkstemp(prefix="." + base + ".", suffix=".part", dir=folder)
+        f = os.fdopen(fd, "wb" if binary else "w", **({} if binary else {"newline": "\n"}))
+        self._open.append((f, tmp, path))
+        return f
+
+    def path(self, path):
+        """A temporary path to write `path` through (for writers that
+        take a file name, such as matplotlib's savefig)."""
+        self.check(path)
+        folder, base = os.path.split(os.path.abspath(path))
+        root, ext = os.path.splitext(base)
+        fd, tmp = tempfile.mkstemp(prefix="." + root + ".", suffix=".part" + ext, dir=folder)
+        os.close(fd)
+        self._open.append((None, tmp, path))
+        return tmp
+
+
+def _failed_exit(value):
+    """A sys.exit that means the outputs are not a result: a usage error
+    (G-code errors and MCU shutdowns still give complete outputs)."""
+    return value.code not in (None, EXIT_OK, EXIT_INPUT, EXIT_SHUTDOWN)
+
+
+class Inputs:
+    """Input arguments, `-` read from stdin into a temporary file."""
+
+    def __init__(self):
+        self._tmp = None
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        if self._tmp is not None:
+            shutil.rmtree(self._tmp, ignore_errors=True)
+        return False
+
+    def path(self, path, suffix=""):
+        """A path to read `path` from (a copy of stdin for `-`)."""
+        if path != STDIO:
+            return path
+        if self._tmp is not None:
+            raise click.UsageError("only one input can be '-' (stdin)")
+        self._tmp = tempfile.mkdtemp(prefix="klipsim-stdin-")
+        copy = os.path.join(self._tmp, "stdin" + suffix)
+        with open(copy, "wb") as f:
+            shutil.copyfileobj(sys.stdin.buffer, f)
+        return copy
+
+    def user_text(self, text):
+        """A message with the stdin copy's path shown as `<stdin>`."""
+        if self._tmp is None:
+            return text
+        return text.replace(os.path.join(self._tmp, "stdin"), "<stdin>")
