@@ -186,8 +186,18 @@ class ZTilt(_Leveler):
             return sum((z - x * params["x_adjust"] - y * params["y_adjust"]
                         - params["z_adjust"]) ** 2 for x, y, z in positions)
         names = ("x_adjust", "y_adjust", "z_adjust")
-        fit = coordinate_descent(names, {"x_adjust": 0., "y_adjust": 0., "z_adjust": z_offset},
-                                 error)
+        heights = [p[2] for p in positions]
+        if max(heights) == min(heights):
+            # The exact fit of a level bed (offline every point reads the
+            # same height). The descent would stop some 1e-8 short of
+            # it and make 1e-5 mm adjusting moves, each costing two
+            # kin_flush_delay of print time; Klipper's output has none
+            # (trident_zTilt_mesh: G28 Z starts 2 x kin_flush_delay after
+            # the last lift).
+            fit = {"x_adjust": 0., "y_adjust": 0., "z_adjust": heights[0]}
+        else:
+            fit = coordinate_descent(names, {"x_adjust": 0., "y_adjust": 0.,
+                                             "z_adjust": z_offset}, error)
         x_adjust, y_adjust = fit["x_adjust"], fit["y_adjust"]
         z_adjust = (fit["z_adjust"] - z_offset - x_adjust * offsets[0]
                     - y_adjust * offsets[1])

@@ -38,3 +38,20 @@ def test_voron_probe_homing_homing_blocks_match(tmp_path):
     ours, klippers = lines(out_path), lines(case.klipper_output)
     assert sum(l.startswith("trsync_start") for l in klippers) == 18
     assert sorted(ours) == sorted(klippers)
+
+
+@requires_shared_reference
+def test_trident_z_tilt_mesh_is_step_equivalent(tmp_path):
+    """Three Z steppers, [probe] (2 samples, average), Z_TILT_ADJUST (3
+    points: zero adjustments, no adjusting moves, one pass), G28 Z on a
+    physical endstop, then the bed mesh (host/bed_mesh.py)."""
+    report = check_reference_case("trident_zTilt_mesh", tmp_path, byte_identical=False)
+    assert report.worst_us < 11.0     # measured 10.3 us
+
+
+@requires_shared_reference
+def test_generic_cartesian_tmc_uart_is_byte_identical(tmp_path):
+    """Four TMC2209 on one shared UART (uart_address 0-3: one
+    config_tmcuart, bit_time 300 at 12 MHz), step on both edges with a
+    1-tick pulse on the rp2040; z1 without a TMC section keeps 2 us."""
+    check_reference_case("generic_cartesian_kin", tmp_path, byte_identical=True)
