@@ -328,11 +328,7 @@ class ConfigSection:
         text = self.get(option, default)
         if text is default:
             return default
-        try:
-            return parse_pin(text, can_invert=can_invert, can_pullup=can_pullup)
-        except PinError as e:
-            raise ConfigError("Option '%s' in section '%s': %s" % (option, self.name, e),
-                              self.location(option)) from None
+        return pin_at(text, self.name, option, self.location(option), can_invert, can_pullup)
 
     def getboolean(self, option, default=REQUIRED):
         return self._typed(option, default, _parse_bool, "a boolean")
@@ -374,6 +370,15 @@ class ConfigSection:
                                   % (option, self.name, count), self.location(option))
             return items
         return self._typed(option, default, parse, kind)
+
+
+def pin_at(text, section_name, option, where, can_invert=False, can_pullup=False):
+    """parse_pin(text), a malformed pin being a ConfigError at `where`."""
+    try:
+        return parse_pin(text, can_invert=can_invert, can_pullup=can_pullup)
+    except PinError as e:
+        raise ConfigError("Option '%s' in section '%s': %s" % (option, section_name, e),
+                          where) from None
 
 
 def _parse_bool(text):
