@@ -16,9 +16,9 @@ from _shared_corpus import requires_shared_reference  # noqa: E402
 
 
 @requires_shared_reference
-def test_voron_probe_homing_is_step_equivalent(tmp_path):
-    report = check_reference_case("voron_probe_homing", tmp_path, byte_identical=False)
-    assert report.worst_us < 5.0      # measured 4.4 us (extruder)
+def test_voron_probe_homing_is_byte_identical(tmp_path):
+    report = check_reference_case("voron_probe_homing", tmp_path, byte_identical=True)
+    assert report.worst_us == 0.0
 
 
 @requires_shared_reference
@@ -41,12 +41,12 @@ def test_voron_probe_homing_homing_blocks_match(tmp_path):
 
 
 @requires_shared_reference
-def test_trident_z_tilt_mesh_is_step_equivalent(tmp_path):
+def test_trident_z_tilt_mesh_is_byte_identical(tmp_path):
     """Three Z steppers, [probe] (2 samples, average), Z_TILT_ADJUST (3
     points: zero adjustments, no adjusting moves, one pass), G28 Z on a
     physical endstop, then the bed mesh (host/bed_mesh.py)."""
-    report = check_reference_case("trident_zTilt_mesh", tmp_path, byte_identical=False)
-    assert report.worst_us < 11.0     # measured 10.3 us
+    report = check_reference_case("trident_zTilt_mesh", tmp_path, byte_identical=True)
+    assert report.worst_us == 0.0
 
 
 @requires_shared_reference
