@@ -174,6 +174,10 @@ class _Leveler:
             self.applied = True
         return result
 
+    def connect(self, printer):
+        """M84/M18 (motors off) clear `applied`, as in Klipper."""
+        printer.hw.stepper_enable.motor_off_listeners.append(self.motors_off)
+
     def motors_off(self):
         self.applied = False
 

@@ -308,3 +308,30 @@ def test_endstop_on_another_mcu_gets_a_trsync_on_each(tmp_path):
     assert "trsync_set_timeout oid=1 clock=%d" % (ebb_clock + 300000) in ebb
     assert abs(ebb_clock / 12e6 - clock / 16e6) < 1e-6    # the same print time
     assert "stepper_stop_on_trigger" not in ebb
+
+
+def test_z_tilt_applied_until_motors_off(tmp_path):
+    """printer.z_tilt.applied: false before, true after Z_TILT_ADJUST,
+    false again after M84 (Klipper's ZAdjustStatus)."""
+    config = base_config(probe_z=True) + PROBE + MULTI_Z.split("[stepper_z2]")[0] + Z_TILT
+    config += ("\n[gcode_macro SHOW]\ngcode:\n"
+               "  G1 X{1 + (printer.z_tilt.applied|int)} F3000\n")
+    text = compile_text(tmp_path, config,
+                        "G28\nG1 X0 F3000\nSHOW\nZ_TILT_ADJUST\nG1 X0 F3000\nSHOW\n"
+                        "M84\nSET_KINEMATIC_POSITION X=0 Y=0 Z=10\nSHOW\n",
+                        allow_warnings=True)
+    x = oid_of(text, "PF0")
+    step = 40. / (200 * 16)
+    assert text.count("trsync_start") == 12
+    # after the last probe: X back to 0, SHOW to X2 (applied), M84, X set
+    # to 0, SHOW to X1 (not applied any more): 2 + 1 mm of positive moves
+    total_up = 0
+    direction = 1
+    for line in text.split("endstop_home")[-1].splitlines():
+        m = re.match(r"set_next_step_dir oid=%d dir=(\d)" % x, line)
+        if m:
+            direction = 1 if m.group(1) == "1" else -1
+        m = re.match(r"queue_step oid=%d interval=\d+ count=(\d+)" % x, line)
+        if m and direction > 0:
+            total_up += int(m.group(1))
+    assert total_up == round((2 + 1) / step)
