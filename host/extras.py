@@ -69,6 +69,7 @@ UNMODELLED = (
     "dotstar", "pca9533", "pca9632", "sx1509", "ad5206", "mcp4451",
     "mcp4728", "mcp4018", "replicape", "palette2", "angle", "load_cell",
     "sdcard_loop", "gcode_shell_command",
+    "dac084S085",                     # stepper current DAC (SPI)
 )
 
 PASSIVE = (
