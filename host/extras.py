@@ -34,6 +34,14 @@ LOADERS = {
     "extruder_stepper": "klipsim.host.extruder:load_extruder_stepper",
     "input_shaper": "klipsim.host.input_shaper:load",
     "safe_z_home": "klipsim.host.safe_z_home:load",
+    "thermistor": "klipsim.host.temperature_sensors:load_thermistor",
+    "adc_temperature": "klipsim.host.temperature_sensors:load_adc_temperature",
+    "temperature_sensor": "klipsim.host.temperature_sensors:load_temperature_sensor",
+    "adc_scaled": "klipsim.host.adc_scaled:load_adc_scaled",
+    "temperature_fan": "klipsim.host.temperature_fan:load_temperature_fan",
+    "multi_pin": "klipsim.host.pin_chips:load_multi_pin",
+    "sx1509": "klipsim.host.pin_chips:load_sx1509",
+    "pwm_cycle_time": "klipsim.host.pwm_cycle_time:load_pwm_cycle_time",
     "probe": "klipsim.host.probe:load_probe",
     "bltouch": "klipsim.host.probe:load_bltouch",
     "smart_effector": "klipsim.host.probe:load_smart_effector",
@@ -62,14 +70,18 @@ LOADERS = {
 # error, as in Klipper (it catches misspelt section names).
 UNMODELLED = (
     "bed_screws", "screws_tilt_adjust", "z_tilt_ng", "axis_twist_compensation",
-    "temperature_sensor", "temperature_fan", "adxl345", "lis2dw", "mpu9250",
+    "adxl345", "lis2dw", "mpu9250",
     "resonance_tester", "filament_switch_sensor", "filament_motion_sensor",
     "display", "display_data", "display_template", "menu", "servo",
     "gcode_button", "mcu_temperature",
-    "dotstar", "pca9533", "pca9632", "sx1509", "ad5206", "mcp4451",
+    "dotstar", "pca9533", "pca9632", "ad5206", "mcp4451",
     "mcp4728", "mcp4018", "replicape", "palette2", "angle", "load_cell",
     "sdcard_loop", "gcode_shell_command",
-    "dac084S085",                     # stepper current DAC (SPI)
+    # accepted for printers.test and Klipper's example configs (wt-sensors)
+    "homing_heaters", "dac084S085", "lis3dh",
+    "samd_sercom", "static_pwm_clock", "temperature_probe", "pwm_tool",
+    "z_thermal_adjust", "tuning_tower", "hall_filament_width_sensor",
+    "tsl1401cl_filament_width_sensor", "ads1220", "icm20948", "adxl355",
 )
 
 PASSIVE = (
@@ -77,6 +89,8 @@ PASSIVE = (
     "save_variables", "verify_heater", "gcode_macro", "delayed_gcode",
     "endstop_phase",
     "gcode_arcs", "printer", "mcu",
+    "display_glyph", "duplicate_pin_override", "query_adc", "query_endstops",
+    "statistics", "motion_report",
 )
 
 

@@ -12,13 +12,18 @@ class Hardware:
         self.mcus = mcus                  # name -> MCU, main first
         self.motion = motion_queuing
         self.stepper_enable = StepperEnable()
-        # Pin "chips" that only provide endstops ("probe" for
-        # probe:z_virtual_endstop, "tmc2209_stepper_x" for sensorless
-        # homing): name -> object with setup_endstop(pin_spec, where).
-        self.endstop_chips = {}
+        # Pin chips that are not MCUs, by the name pins use before the colon:
+        # [adc_scaled], [multi_pin], [sx1509] ... (setup_adc/setup_pin),
+        # "probe" for probe:z_virtual_endstop and "tmc2209_stepper_x" for
+        # sensorless homing (setup_endstop(pin_spec, where)).
+        self.pin_chips = {}
 
     def lookup(self, chip, section, option):
         mcu = self.mcus.get(chip)
+        if mcu is None and chip in self.pin_chips:
+            where = section.location(option) if section is not None else option
+            raise ConfigError("%s: pin chip '%s' does not provide this kind of pin"
+                              % (where, chip))
         if mcu is None:
             where = section.location(option) if section is not None else option
             raise ConfigError("%s: unknown MCU '%s'" % (where, chip))
@@ -42,8 +47,8 @@ class Hardware:
             spec = parse_pin(text, can_invert=True, can_pullup=True)
         except PinError as e:
             raise ConfigError(str(e), where)
-        chip = self.endstop_chips.get(spec.chip)
-        if chip is not None:
+        chip = self.pin_chips.get(spec.chip)
+        if chip is not None and hasattr(chip, "setup_endstop"):
             return chip.setup_endstop(spec, where)
         mcu = self.lookup(spec.chip, section, option)
         mcu.check_pin(spec.pin, where)

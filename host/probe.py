@@ -240,7 +240,7 @@ class Probe:
                           for key in ("activate_gcode", "deactivate_gcode")}
         self.endstop = ProbeEndstop(endstop, self.z_offset,
                                     lookup_minimum_z(section.config), self._run_template)
-        printer.hw.endstop_chips["probe"] = self.endstop
+        printer.hw.pin_chips["probe"] = self.endstop
         printer.objects.setdefault("probe", self)     # [bltouch] etc. too
         self._connected = False
         self.last_z_result = 0.

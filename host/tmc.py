@@ -215,7 +215,7 @@ class TmcDriver:
         for option in section.options():      # registers, thresholds, ...
             section.get(option)
         chip = "%s_%s" % (self.kind, self.stepper_name)
-        printer.hw.endstop_chips[chip] = self
+        printer.hw.pin_chips[chip] = self
         register = printer.dispatcher.register_mux
         for command in ("SET_TMC_CURRENT", "SET_TMC_FIELD", "DUMP_TMC", "INIT_TMC"):
             register(command, "STEPPER", self.stepper_name, getattr(self, "cmd_" + command))
