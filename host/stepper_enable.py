@@ -41,6 +41,7 @@ class StepperEnable:
     def __init__(self):
         self.lines = {}        # pin text -> EnableLine (in creation order)
         self.by_stepper = {}   # stepper name -> EnableLine
+        self.motor_off_listeners = []   # f(): Klipper's stepper_enable:motor_off
 
     def register_stepper(self, stepper, hw):
         text = stepper.enable_pin_text
@@ -102,4 +103,7 @@ class StepperEnable:
         is what Klipper's batch outputs show: motor-off lines follow every
         step, 2 ms of step-generation restart later than the last move
         plus the stall). Nothing waits when every motor was off already."""
-        return self.set_enable(toolhead, list(steppers), False)
+        print_time = self.set_enable(toolhead, list(steppers), False)
+        for listener in self.motor_off_listeners:
+            listener()
+        return print_time
