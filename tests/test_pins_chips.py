@@ -108,3 +108,21 @@ def test_rename_existing_needs_the_commands_section(tmp_path):
     run = build(tmp_path, extra + qgl, "QUAD_GANTRY_LEVEL\n")
     assert run.errors() == []
     assert any("_QGL" in t for kind, t in run.messages if kind == "warning")
+
+
+def test_unmodelled_klipper_command_warns_not_unknown(tmp_path):
+    run = build(tmp_path, "\n[bed_screws]\nscrew1: 10,10\nscrew2: 100,10\nscrew3: 50,100\n",
+                "BED_SCREWS_ADJUST\nDELTA_CALIBRATE\n")
+    warnings = [t for kind, t in run.messages if kind == "warning"]
+    assert any("BED_SCREWS_ADJUST is not modelled" in t for t in warnings)
+    # without [delta_calibrate] Klipper has no DELTA_CALIBRATE: unknown
+    assert any('Unknown command: "DELTA_CALIBRATE"' in t for t in warnings)
+
+
+def test_board_pins_alias_with_empty_value(tmp_path):
+    from klipsim.host.mcu import MCUError
+    extra = "\n[board_pins]\naliases: EXP1_1=PH3, EXP1_2=, EXP1_3=<GND>\n"
+    run = build(tmp_path, extra + "\n[output_pin a]\npin: EXP1_1\n")
+    assert run.oid_of_pin("PH3") is not None
+    with pytest.raises(MCUError, match="pin 'EXP1_2'"):
+        build(tmp_path, extra + "\n[output_pin a]\npin: EXP1_2\n")
