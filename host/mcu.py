@@ -185,13 +185,24 @@ class MCU:
         for callback in self._config_callbacks:
             callback()
         config = [("allocate_oids", {"count": self._oid_count})] + self._config_cmds
-        text = "\n".join(self.dictionary.format_text(n, a) for n, a in config)
+        text = "\n".join(self._crc_text(n, a) for n, a in config)
         crc = zlib.crc32(text.encode()) & 0xffffffff
         for name, args in config:
             self.link.send(self, name, args)
         self.link.send(self, "finalize_config", {"crc": crc})
         for name, args in self._init_cmds:
             self.link.send(self, name, args)
+
+    def _crc_text(self, name, args):
+        """A config line as the host wrote it for the CRC: parsedump's
+        text, but a negative value as the host's "%d" printed it
+        (config_stepper invert_step=-1, not 4294967295)."""
+        text = self.dictionary.format_text(name, args)
+        for key, value in args.items():
+            if isinstance(value, int) and value < 0:
+                shown = " %s=%d" % (key, value & 0xffffffff)
+                text = text.replace(shown, " %s=%d" % (key, value))
+        return text
 
     def send(self, name, args, req_clock=0, min_clock=0):
         self.link.send(self, name, args, req_clock, min_clock)

@@ -12,7 +12,7 @@ from ..gcode.arcs import ArcCommands
 from ..gcode.command import make_command
 from ..gcode.klipper_commands import register_stand_ins
 from ..gcode.macros import MacroSet
-from . import extras
+from . import extras, stepper_commands
 from .configfile import ConfigError
 from .extruder import Extruder, ExtruderCommands, ExtruderStepper
 from .gcode_move import GCodeMove
@@ -56,6 +56,7 @@ class Printer:
         self.homing = Homing(self.toolhead, dispatcher)
         self.homing.end_listeners.append(self.gcode_move.on_home_rails_end)
         self.extruder_commands = ExtruderCommands(self)
+        self.stepper_commands = stepper_commands.load(self)   # FORCE_MOVE, M119, ...
         if hasattr(self.toolhead.kin, "connect"):
             self.toolhead.kin.connect(self)      # e.g. [dual_carriage] commands
         # Klipper's [bed_mesh]/[bed_tilt] take their move-transform place
@@ -194,10 +195,9 @@ class Printer:
                 "extruder": toolhead.extruder.name,
             },
             "gcode_move": {
-                "gcode_position": Coord(*[gm.last_position[i] - gm.base_position[i]
-                                          for i in range(4)]),
+                "gcode_position": Coord(*gm.gcode_position()),
                 "position": Coord(*gm.last_position[:4]),
-                "homing_origin": Coord(*gm.base_position[:4]),
+                "homing_origin": Coord(*gm.homing_position[:3], 0.),   # SET_GCODE_OFFSET
                 "absolute_coordinates": gm.absolute_coord,
                 "absolute_extrude": gm.absolute_extrude,
                 "speed_factor": gm.speed_factor * 60.,
