@@ -10,6 +10,7 @@ does not know whether it runs in compile or simulate mode.
 """
 from ..gcode.arcs import ArcCommands
 from ..gcode.command import make_command
+from ..gcode.klipper_commands import register_stand_ins
 from ..gcode.macros import MacroSet
 from . import extras, stepper_commands
 from .configfile import ConfigError
@@ -69,6 +70,7 @@ class Printer:
         self.motion.update_kin_flush_delay()   # objects may add scan windows
         # Macros last: rename_existing needs the commands they wrap.
         self.macros = MacroSet(dispatcher, printer_status=self.status)
+        register_stand_ins(dispatcher, {n.split()[0] for n in config.section_names()})
         self.macros.add_from_config(config)
 
     # ---- construction -------------------------------------------------------
@@ -99,8 +101,8 @@ class Printer:
                 for pair in section.getlist(option, sep=","):
                     if not pair.strip():
                         continue
-                    name, _, pin = (p.strip() for p in pair.partition("="))
-                    if not name or not pin:
+                    name, equals, pin = (p.strip() for p in pair.partition("="))
+                    if not equals:    # an empty value is an alias nothing can use
                         raise section.error("Unable to parse alias '%s'" % pair.strip(), option)
                     for target in targets:
                         if target not in mcus:
