@@ -155,8 +155,8 @@ class Printer:
         move = self.gcode_move
 
         def gcode_state():
-            position = [move.last_position[i] - move.base_position[i] for i in range(4)]
-            return position, move.absolute_coord, move.absolute_extrude
+            # Klipper's arcs start from gcode_move's gcode_position (E unscaled by M221)
+            return move.gcode_position(), move.absolute_coord, move.absolute_extrude
 
         def segment(params, cmd):
             move.cmd_G1(make_command("G1", params, cmd.text, cmd.source, cmd.lineno))
