@@ -20,6 +20,7 @@ from .heaters import Heaters, TemperatureCommands
 from .homing import Homing
 from .kinematics import load_kinematics
 from .mcu import MCU, mcu_sections
+from .temperature_sensors import SensorTypes
 from .motion_queuing import MotionQueuing
 from .toolhead import Coord, ToolHead, ToolheadLimits
 
@@ -37,6 +38,7 @@ class Printer:
         for mcu in mcus.values():
             mcu.reactor = reactor        # queries wait on it
         self.hw = Hardware(mcus, self.motion)
+        self.hw.sensor_types = SensorTypes(self.hw, dispatcher.warn)
         self.heaters = Heaters(reactor, link.can_pause)
         self.objects = {}            # section name -> extras object
         self._load_optional_sections()
