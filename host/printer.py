@@ -11,7 +11,7 @@ does not know whether it runs in compile or simulate mode.
 from ..gcode.arcs import ArcCommands
 from ..gcode.command import make_command
 from ..gcode.macros import MacroSet
-from . import extras, stepper_commands
+from . import extras, idle_timeout, stepper_commands
 from .configfile import ConfigError
 from .extruder import Extruder, ExtruderCommands, ExtruderStepper
 from .gcode_move import GCodeMove
@@ -56,6 +56,7 @@ class Printer:
         self.homing.end_listeners.append(self.gcode_move.on_home_rails_end)
         self.extruder_commands = ExtruderCommands(self)
         self.stepper_commands = stepper_commands.load(self)   # FORCE_MOVE, M119, ...
+        self.objects.setdefault("idle_timeout", idle_timeout.load(self))
         if hasattr(self.toolhead.kin, "connect"):
             self.toolhead.kin.connect(self)      # e.g. [dual_carriage] commands
         # Klipper's [bed_mesh]/[bed_tilt] take their move-transform place

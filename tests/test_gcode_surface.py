@@ -153,3 +153,19 @@ def test_arc_extrusion_with_m221_is_even(run):
     assert len(arc) > 5
     assert min(arc) > 0. and max(arc) - min(arc) < 1e-9
     assert e[-1] - e[0] == pytest.approx(1.)
+
+
+def test_set_idle_timeout(run):
+    run.run("SET_IDLE_TIMEOUT TIMEOUT=120\n")
+    assert infos(run)[-1] == "idle_timeout: Timeout set to 120.00 s"
+    run.run("SET_IDLE_TIMEOUT\n")          # no value: keeps and reports it
+    assert infos(run)[-1] == "idle_timeout: Timeout set to 120.00 s"
+    run.run("SET_IDLE_TIMEOUT TIMEOUT=0\n")
+    assert run.errors()[-1].endswith("TIMEOUT must be above 0.0")
+
+
+def test_idle_timeout_from_config(tmp_path):
+    text = base_config_text() + EXTRA + "\n[idle_timeout]\ntimeout: 900\n"
+    run = Run(tmp_path, text)
+    run.run("SET_IDLE_TIMEOUT\n")
+    assert infos(run)[-1] == "idle_timeout: Timeout set to 900.00 s"
