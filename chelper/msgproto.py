@@ -42,6 +42,7 @@ DEFAULT_COMMANDS = {"identify offset=%u count=%c": 1}
 DEFAULT_RESPONSES = {"identify_response offset=%u data=%.*s": 0}
 
 U32 = 0xFFFFFFFF
+VLQ_MAX_BYTES = 5          # a 32-bit value never needs more (FACTS 4)
 
 # ---------------------------------------------------------------------------
 # VLQ integers
@@ -79,6 +80,7 @@ def decode_vlq(data, pos: int):
     extended from bit 5); unsigned users mask the result to 32 bits.
     """
     c = data[pos]
+    start = pos
     pos += 1
     v = c & 0x7F
     if (c & 0x60) == 0x60:
@@ -87,6 +89,8 @@ def decode_vlq(data, pos: int):
         c = data[pos]
         pos += 1
         v = (v << 7) | (c & 0x7F)
+        if pos - start > VLQ_MAX_BYTES:     # damaged input: stop, do not grow v
+            raise ValueError("offset %d: integer longer than %d bytes" % (start, VLQ_MAX_BYTES))
     return v, pos
 
 

@@ -19,12 +19,10 @@ Contract:
 - Any other exception from a handler is a klipsim bug: it is raised as
   `GCodeInternalError` with a one-line message naming the command.
 - `errors` / `warnings` count what was reported.
-- `notice(kind, text)`: what Klipper only reports (an unknown command, an
-  info-only refusal such as `M204 P800`) is a warning, not an error; the
-  first of each kind is passed on, later ones are only counted, and
-  `report_repeats()` (at the end of a run) passes on one line per kind
-  that came more than once, with its count (a sliced print can hold
-  thousands of `M204 P1000`).
+- What Klipper only reports (an unknown command, an info-only refusal such
+  as `M204 P800`) is a warning (`warn`), not an error. Every one is passed
+  on: grouping repeats by kind (a sliced print can hold thousands of
+  `M204 P1000`) is the CLI's job (klipsim.cli_messages).
 
 Klipper behaviours of its default handler that are kept: empty commands
 are ignored; `M105` and `M21` are accepted silently; `M104`/`M140` without
@@ -53,7 +51,6 @@ class Dispatcher:
         self._mux = {}
         self.errors = 0
         self.warnings = 0
-        self.repeats = {}     # notice kind -> count (insertion order)
         self.stop_on_error = stop_on_error
         self.stopped = False
         self.messages = []   # (kind, text) kept by the default sinks
@@ -120,21 +117,6 @@ class Dispatcher:
         self.warnings += 1
         self.warning_sink(text)
 
-    def notice(self, kind, text):
-        """A warning that may repeat: passed on the first time per kind."""
-        self.warnings += 1
-        count = self.repeats.get(kind, 0)
-        self.repeats[kind] = count + 1
-        if not count:
-            self.warning_sink(text)
-
-    def report_repeats(self):
-        """One line per notice kind seen more than once."""
-        for kind, count in self.repeats.items():
-            if count > 1:
-                self.warning_sink("%s: %d times in all (the first one shown above)"
-                                  % (kind, count))
-
     def report_error(self, error):
         self.errors += 1
         self.error_sink(str(error))
@@ -185,7 +167,7 @@ class Dispatcher:
         elif name in _SILENT_UNKNOWN:
             return
         kind = 'Unknown command: "%s"' % (name,)
-        self.notice(kind, "%s: %s" % (cmd.location, kind))
+        self.warn("%s: %s" % (cmd.location, kind))
 
     def run_commands(self, commands):
         """Run a stream of commands; stops early only with stop_on_error."""

@@ -198,7 +198,7 @@ class GCodeMove:
             if p is None or t is None:
                 # Klipper only answers with an info line and changes nothing.
                 kind = 'Invalid M204 command "%s"' % cmd.text.strip()
-                self.dispatcher.notice(kind, "%s: %s" % (cmd.location, kind))
+                self.dispatcher.warn("%s: %s" % (cmd.location, kind))
                 return
             accel = min(p, t)
         self.toolhead.limits.max_accel = accel

@@ -32,6 +32,8 @@ from .execute import ExecuteError, profile_for_dictionary
 from .report import build_report, dumps
 from .mcu_link import McuSettings
 from .mcu_pick import PickError, describe, pick_profiles
+from .machine import preset_names as machine_names
+from .policy import builtin_names as policy_names
 from .simulate import SimOptions, SimulateError, simulate
 
 EXAMPLES = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "examples")
@@ -201,9 +203,9 @@ class _Progress:
 @click.option("--clock-offset", "offsets", multiple=True, metavar="NAME=TICKS",
               help="an MCU clock's ticks at host time 0; repeatable")
 @click.option("--board", default="rpi3", show_default=True,
-              help="machine preset (rpi3, rpi4, rpi5, h616, x86-vm-2core) or TOML file")
+              help="machine preset (%s) or TOML file" % ", ".join(machine_names()))
 @click.option("--policy", default="klipper-default", show_default=True,
-              help="thread policy (klipper-default, theos) or TOML file")
+              help="thread policy (%s) or TOML file" % ", ".join(policy_names()))
 @click.option("--load", "load_path",
               help="load scenario: a bundled one (%s) or a TOML file"
                    % ", ".join(sorted(p[:-5] for p in os.listdir(os.path.join(
@@ -215,7 +217,7 @@ class _Progress:
 @click.option("--baud", default=250000, show_default=True, type=click.IntRange(min=1200))
 @click.option("--report", "report_path", type=click.Path(dir_okay=False, allow_dash=True),
               help="write the JSON report here")
-@click.option("--plot", "plot_path", type=click.Path(dir_okay=False),
+@click.option("--plot", "plot_path", type=click.Path(dir_okay=False, allow_dash=True),
               help="PNG: smallest margin per second per deadline class, spikes, run-queue waits and CPU per thread (needs matplotlib)")
 @click.option("--pulses", "pulses_path", type=click.Path(dir_okay=False, allow_dash=True),
               help="CSV of executed step pulses (step_pin,clock,dir; clock in that "
