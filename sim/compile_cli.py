@@ -141,7 +141,7 @@ def compile_command(gcode, config_path, dictionaries, mcu_specs, fmt, output, qu
     Outputs.check(output, *("%s-%s" % (output, name) for name in dicts))
     messages = Messages(quiet)
     with Inputs() as inputs, Outputs() as outputs:
-        gcode = inputs.path(gcode, ".gz" if gcode.endswith(".gz") else "")
+        gcode = inputs.path(gcode)
         config_path = inputs.path(config_path, ".cfg")
         try:
             _check_mcu_sections(config_path, dicts)

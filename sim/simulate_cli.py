@@ -230,7 +230,7 @@ def simulate_command(gcode, config_path, dictionaries, mcu_specs, drifts, offset
     progress = _Progress(not quiet and sys.stderr.isatty())
     with Inputs() as inputs, Outputs() as outputs:
         try:
-            gcode = inputs.path(gcode, ".gz" if gcode.endswith(".gz") else "")
+            gcode = inputs.path(gcode)
             config_path = inputs.path(config_path, ".cfg")
             pulses_file = outputs.open(pulses_path, binary=True) if pulses_path else None
             options = SimOptions(**_mcu_options(dictionaries, mcu_specs, drifts, offsets),
