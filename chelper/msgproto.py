@@ -321,10 +321,14 @@ def _parse_enum_value(text, names):
         return text
 
 
-def _show_enum(value, values):
-    """Text of an enumerated value: its name, else parsedump's `?<int>`."""
+def _show_enum(value, values, names=None):
+    """Text of an enumerated value: its name, else parsedump's `?<int>`.
+    A name is printed as parsedump prints its number: where several names
+    share a number (the Linux MCU's gpio17 and gpiochip0/gpio17), the
+    last in sorted order."""
     if isinstance(value, str):
-        return value
+        number = names.get(value) if names else None
+        return values.get(number, value) if number is not None else value
     name = values.get(value)
     return name if name is not None else "?%d" % value
 
@@ -343,8 +347,9 @@ def _build_formatter(mf: MessageFormat):
             exprs.append("_repr(%s)" % get)
         elif key in mf.enum_values:
             env["_ev%d" % i] = mf.enum_values[key]
+            env["_en%d" % i] = mf.enum_names[key]
             pieces.append("%s=%%s" % key)
-            exprs.append("_show_enum(%s, _ev%d)" % (get, i))
+            exprs.append("_show_enum(%s, _ev%d, _en%d)" % (get, i, i))
         elif kind == UNSIGNED:
             pieces.append("%s=%%d" % key)
             exprs.append("%s & 0xFFFFFFFF" % get)
@@ -373,7 +378,7 @@ def _format_slow(mf, args):
         if kind == BUFFER:
             out.append("%s=%s" % (key, _repr_buffer(v)))
         elif key in mf.enum_values:
-            out.append("%s=%s" % (key, _show_enum(v, mf.enum_values[key])))
+            out.append("%s=%s" % (key, _show_enum(v, mf.enum_values[key], mf.enum_names[key])))
         else:
             v = operator.index(v)
             out.append("%s=%d" % (key, v & U32 if kind == UNSIGNED else v))
@@ -648,22 +653,38 @@ def _is_int_text(value):
 # ---------------------------------------------------------------------------
 
 PROFILE_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), "profiles")
+ALIASES_FILE = "aliases.json"     # Klipper's dictionary file stems -> profile names
 _profile_cache = {}
 
 
 def profile_names():
-    """Names of the shipped MCU profiles, sorted."""
-    return sorted(f[:-5] for f in os.listdir(PROFILE_DIR) if f.endswith(".json"))
+    """Names of the shipped MCU profiles, sorted (aliases not included)."""
+    return sorted(f[:-5] for f in os.listdir(PROFILE_DIR)
+                  if f.endswith(".json") and f != ALIASES_FILE)
+
+
+def profile_aliases():
+    """{alias: profile name}: Klipper's dictionary file stems (lpc176x,
+    linuxprocess, ...) accepted as profile names."""
+    with open(os.path.join(PROFILE_DIR, ALIASES_FILE)) as f:
+        return json.load(f)
+
+
+def resolve_profile(name: str) -> str:
+    """The profile a name or alias stands for (KeyError if neither)."""
+    if name in profile_names():
+        return name
+    aliases = profile_aliases()
+    if name in aliases:
+        return aliases[name]
+    raise KeyError("unknown MCU profile %r (known: %s)" % (name, ", ".join(profile_names())))
 
 
 def load_profile(name: str) -> Dictionary:
-    """A shipped MCU profile (chelper/profiles/<name>.json)."""
+    """A shipped MCU profile (chelper/profiles/<name>.json), by name or alias."""
+    name = resolve_profile(name)
     if name not in _profile_cache:
-        path = os.path.join(PROFILE_DIR, name + ".json")
-        if not os.path.exists(path):
-            raise KeyError("unknown MCU profile %r (known: %s)"
-                           % (name, ", ".join(profile_names())))
-        _profile_cache[name] = Dictionary.load(path)
+        _profile_cache[name] = Dictionary.load(os.path.join(PROFILE_DIR, name + ".json"))
     return _profile_cache[name]
 
 

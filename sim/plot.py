@@ -52,8 +52,9 @@ def load_name(load_path):
     return load_scenario(load_path).name if load_path else "none"
 
 
-def _klipper_thread(name):
-    """Klipper's threads and the tty kworker (load threads are "<load>/<i>")."""
+def klipper_thread(name):
+    """Klipper's threads and the tty kworker that carries their bytes
+    (load and spike threads are named "<load>/<i>", sim/load.py)."""
     return "/" not in name or name.startswith("kworker/")
 
 
@@ -96,7 +97,7 @@ def _margins(ax, result, report):
 
 def _waits(ax, result):
     waits = result.timeline.get("runq_wait_by_s", {})
-    klipper = {n: w for n, w in waits.items() if _klipper_thread(n) and w}
+    klipper = {n: w for n, w in waits.items() if klipper_thread(n) and w}
     worst = sorted(klipper, key=lambda n: (-max(klipper[n].values()), n))[:MAX_THREAD_LINES]
     for name in worst:
         xs, ys = _per_second(klipper[name], 1e-6)
@@ -116,7 +117,7 @@ def _cpu(ax, report):
     threads = sorted(report["threads"].items(), key=lambda kv: -kv[1]["cpu_s"])
     names = [n for n, _ in threads][::-1]
     shares = [100. * t["cpu_s"] / sim_s for _, t in threads][::-1]
-    colours = ["tab:blue" if _klipper_thread(n) else "tab:gray" for n in names]
+    colours = ["tab:blue" if klipper_thread(n) else "tab:gray" for n in names]
     ax.barh(names, shares, color=colours)
     ax.set_xlabel("CPU share (% of one core; grey: load)")
     ax.tick_params(axis="y", labelsize=7)

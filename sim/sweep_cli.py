@@ -5,13 +5,13 @@ OUT/margins.png. A progress bar with an ETA goes to stderr; the summary
 to stdout. Exit 0, or 1 if some run could not start (its row says why).
 """
 import json
-import os
 import sys
 import time
 from pathlib import Path
 
 import click
 
+from ..cli_files import EXIT_INPUT, EXIT_OK, Outputs
 from .config_toml import ConfigError
 from .sweep import SweepError, run_sweep
 from .sweep_spec import expand, load_spec
@@ -56,13 +56,6 @@ class ProgressBar:
             click.echo("", err=True)
 
 
-def _write(path, text):
-    tmp = "%s.tmp%d" % (path, os.getpid())
-    with open(tmp, "w") as f:
-        f.write(text)
-    os.replace(tmp, path)
-
-
 @click.command("sweep")
 @click.argument("spec_path", metavar="SPEC.toml", type=click.Path(exists=True, dir_okay=False))
 @click.option("-o", "--out", "out_dir", type=click.Path(file_okay=False),
@@ -96,11 +89,13 @@ def sweep_command(spec_path, out_dir, jobs, dask_address, plot, quiet):
         bar.end()
     summary = summarize(outcome.rows)
     text = summary_text(summary, spec.name)
-    _write(out / "runs.csv", table_csv(outcome.rows))
-    _write(out / "runs.jsonl", table_jsonl(outcome.rows))
-    _write(out / "summary.json", json.dumps(summary, indent=1) + "\n")
-    _write(out / "summary.txt", text)
-    pictures = _plots(outcome.rows, summary, out, spec.name) if plot else []
+    with Outputs() as outputs:      # each file appears whole, or not at all
+        for name, content in (("runs.csv", table_csv(outcome.rows)),
+                              ("runs.jsonl", table_jsonl(outcome.rows)),
+                              ("summary.json", json.dumps(summary, indent=1) + "\n"),
+                              ("summary.txt", text)):
+            outputs.open(str(out / name)).write(content)
+        pictures = _plots(outcome.rows, summary, out, spec.name, outputs) if plot else []
     errors = sum(r["verdict"] == "error" for r in outcome.rows)
     if not quiet:
         click.echo(text, nl=False)
@@ -109,13 +104,13 @@ def sweep_command(spec_path, out_dir, jobs, dask_address, plot, quiet):
             ", %d could not start (see runs.csv)" % errors if errors else "",
             ", ".join(["runs.csv", "runs.jsonl", "summary.txt", "summary.json"] + pictures)),
             err=True)
-    sys.exit(1 if errors else 0)
+    sys.exit(EXIT_INPUT if errors else EXIT_OK)
 
 
-def _plots(rows, summary, out, name):
+def _plots(rows, summary, out, name, outputs):
     try:
         from .sweep_plot import plot_sweep
     except ImportError:
         click.echo("warning: no pictures (matplotlib is not installed)", err=True)
         return []
-    return plot_sweep(rows, summary, out, name)
+    return plot_sweep(rows, summary, out, name, lambda p: outputs.path(str(p)))

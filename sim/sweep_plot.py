@@ -1,6 +1,6 @@
 """A sweep's pictures (matplotlib, imported only here).
 
-Contract: `plot_sweep(rows, summary, out_dir, name)` writes, per print x
+Contract: `plot_sweep(rows, summary, out_dir, name[, write_path])` writes, per print x
 board x load group of the summary, `heatmap-<board>-<load>[-<print>].png`:
 policies (ranked, best on top) x spike lengths, colour = kill probability
 (every cell written as a number), the interpolated 50 % kill threshold a
@@ -55,8 +55,9 @@ def heatmap(group, path, name):
     for y, p in enumerate(policies):
         f = group["policies"][p]
         if f["threshold_ms"] is not None:
-            ax.plot(_column_of(lengths, f["threshold_ms"], f["threshold"]), y, "D",
-                    color="black", markersize=7)
+            # in the row's top part: the cell's number stays readable
+            ax.plot(_column_of(lengths, f["threshold_ms"], f["threshold"]), y - 0.3, "D",
+                    color="black", markersize=6)
     ax.set_xticks(range(len(lengths)), ["%g" % l for l in lengths])
     ax.set_yticks(range(len(policies)), policies)
     ax.set_xlabel("spike length (ms)   (\u25c6 50 % kill threshold)")
@@ -98,14 +99,16 @@ def margins(rows, summary, path, name):
     plt.close(fig)
 
 
-def plot_sweep(rows, summary, out_dir, name) -> list[str]:
+def plot_sweep(rows, summary, out_dir, name, write_path=str) -> list[str]:
+    """`write_path(path)` gives the file to write for `path` (the CLI's
+    atomic outputs write through a temporary file)."""
     files = []
     prints = {g["print"] for g in summary["groups"]}
     for g in summary["groups"]:
         parts = ["heatmap", g["board"], g["load"]] + ([g["print"]] if len(prints) > 1 else [])
         fname = "-".join(_slug(p) for p in parts) + ".png"
-        heatmap(g, out_dir / fname, name)
+        heatmap(g, write_path(out_dir / fname), name)
         files.append(fname)
-    margins(rows, summary, out_dir / "margins.png", name)
+    margins(rows, summary, write_path(out_dir / "margins.png"), name)
     files.append("margins.png")
     return files

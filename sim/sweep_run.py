@@ -23,6 +23,8 @@ import tempfile
 from functools import lru_cache
 from pathlib import Path
 
+from .plot import klipper_thread as _klipper_thread
+
 PACKAGE_DIR = Path(__file__).resolve().parent.parent
 SOURCE_SUFFIXES = (".py", ".c", ".h", ".toml", ".json", ".cfg")
 SOURCE_DIRS = ("sim", "host", "gcode", "chelper", "firmware")
@@ -138,12 +140,6 @@ def error_row(params: dict, message: str) -> dict:
     row.update({k: None for k in RESULT_COLUMNS})
     row.update(verdict="error", reason=message)
     return row
-
-
-def _klipper_thread(name: str) -> bool:
-    """Klipper's threads (and the tty kworker that carries its bytes);
-    load and spike threads are named "<load>/<i>" (sim/load.py)."""
-    return "/" not in name or name.startswith("kworker/")
 
 
 def row_from_report(params: dict, report: dict) -> dict:

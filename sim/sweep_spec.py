@@ -44,12 +44,11 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .config_toml import ConfigError, Table, find_toml, load_toml, top_tables
-from .load import parse_scenario
+from .load import LOAD_DIR, parse_scenario
 from .machine import load_machine
 from .policy import load_policy, parse_thread_class
 from .scheduler_thread import OTHER
 
-LOAD_DIR = Path(__file__).parent / "loads"
 EXAMPLE_CONFIG = Path(__file__).parent.parent / "examples" / "printer.cfg"
 TRANSPORTS = ("uart", "usb", "pty")
 NO_LOAD = "none"
@@ -148,8 +147,8 @@ def load_spec(path) -> SweepSpec:
         path, name,
         tuple(_print(Table(path, f"[[print]] #{i + 1}", p), path.parent)
               for i, p in enumerate(prints)),
-        tuple(_check_board(head, b) for b in boards),
-        tuple(_check_policy(head, p) for p in policies),
+        tuple(_check_named(head, "boards", b, load_machine) for b in boards),
+        tuple(_check_named(head, "policies", p, load_policy) for p in policies),
         tuple(_load(head, name, path.parent) for name in loads),
         _spikes(Table(path, "[spikes]", doc.get("spikes", {}))),
         seeds)
@@ -212,19 +211,12 @@ def _check_profiles(t: Table, spec: PrintSpec) -> None:
             t.fail(key, f"unknown firmware profile {profile!r} (built: {', '.join(known)})")
 
 
-def _check_board(t: Table, name: str) -> str:
+def _check_named(t: Table, key: str, name: str, loader) -> str:
+    """A board or policy name (or file) that `loader` accepts."""
     try:
-        load_machine(_resolve_named(t, name))
+        loader(_resolve_named(t, name))
     except ConfigError as e:
-        t.fail("boards", str(e))
-    return name
-
-
-def _check_policy(t: Table, name: str) -> str:
-    try:
-        load_policy(_resolve_named(t, name))
-    except ConfigError as e:
-        t.fail("policies", str(e))
+        t.fail(key, str(e))
     return name
 
 

@@ -121,9 +121,28 @@ def summarize(rows) -> dict:
         ranking = [name for name, _ in sorted(policies.items(), key=_rank_key)]
         groups.append({"print": pr, "board": board, "load": load,
                        "policies": {p: policies[p] for p in ranking}, "ranking": ranking,
+                       "tied": _ties(ranking, policies),
                        "evidence": _evidence(ranking, policies)})
     return {"runs": len(rows), "groups": groups,
             "recommendation": _recommendation(groups)}
+
+
+def _ties(ranking, policies) -> list[bool]:
+    """tied[i]: policy i ranks equal with policy i - 1 (same kill
+    probabilities and smallest surviving margin; only the name orders them)."""
+    def figures(p):
+        f = policies[p]
+        return f["kill_probability"], f["min_surviving_margin_ms"]
+    return [i > 0 and figures(p) == figures(ranking[i - 1]) for i, p in enumerate(ranking)]
+
+
+def _ranking_text(g) -> str:
+    out, place = [], 0
+    for i, (p, tied) in enumerate(zip(g["ranking"], g["tied"])):
+        if not tied:
+            place = i + 1
+        out.append(("= %s" if tied else "%d. %s") % ((p,) if tied else (place, p)))
+    return ", ".join(out).replace(", = ", " = ")
 
 
 def _threshold_text(f) -> str:
@@ -142,6 +161,9 @@ def _margin_text(value) -> str:
 
 def _evidence(ranking, policies) -> str:
     best, f = ranking[0], policies[ranking[0]]
+    tied = [p for p in ranking[1:] if _ties([best, p], policies)[1]]
+    if tied:
+        best = " = ".join([best] + tied)
     text = "%s: 50%% kill at %s, mean kill probability %s, smallest surviving margin %s" % (
         best, _threshold_text(f), f["mean_kill"], _margin_text(f["min_surviving_margin_ms"]))
     if len(ranking) > 1:
@@ -151,12 +173,22 @@ def _evidence(ranking, policies) -> str:
     return text
 
 
+def _top(g) -> list[str]:
+    """The first-ranked policy and those tied with it."""
+    top = [g["ranking"][0]]
+    for p, tied in zip(g["ranking"][1:], g["tied"][1:]):
+        if not tied:
+            break
+        top.append(p)
+    return top
+
+
 def _recommendation(groups) -> str:
-    winners = {g["ranking"][0] for g in groups}
-    if len(winners) == 1:
-        return "%s ranks first on every print, board and load swept" % winners.pop()
-    return "; ".join("%s on %s with %s: %s" % (g["ranking"][0], g["board"], g["load"],
-                                               g["print"]) for g in groups)
+    tops = {tuple(_top(g)) for g in groups}
+    if len(tops) == 1 and len(next(iter(tops))) == 1:
+        return "%s ranks first on every print, board and load swept" % tops.pop()[0]
+    return "; ".join("%s on %s with %s (print %s)" % (" = ".join(_top(g)), g["board"],
+                                                      g["load"], g["print"]) for g in groups)
 
 
 # ---- as text ----------------------------------------------------------------------------
@@ -176,8 +208,7 @@ def summary_text(summary, name="") -> str:
                             for l in lengths)
             lines.append("  %-*s%s   %-12s  %s" % (width, policy, cells, _threshold_text(f),
                                                    _margin_text(f["min_surviving_margin_ms"])))
-        lines.append("  ranking: " + ", ".join("%d. %s" % (i + 1, p)
-                                               for i, p in enumerate(g["ranking"])))
+        lines.append("  ranking: " + _ranking_text(g))
         lines.append("  evidence: " + g["evidence"])
         for policy, f in g["policies"].items():
             for reason, n in list(f["reasons"].items())[:3]:

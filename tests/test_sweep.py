@@ -135,6 +135,11 @@ def test_summary_ranks_the_policy_that_survives_longer():
     assert g["policies"]["weak"]["threshold_ms"] == 100.
     assert g["policies"]["strong"]["kill_probability"] == [0., 0.25]
     assert summary["recommendation"].startswith("strong")
+    # two policies with the same figures tie: no single best is claimed
+    tied = summarize(rows("a", {100: 1, 200: 3}) + rows("b", {100: 1, 200: 3})
+                     + rows("c", {100: 4, 200: 4}))
+    assert tied["groups"][0]["tied"] == [False, True, False]
+    assert tied["recommendation"].startswith("a = b on b with l")
 
 
 def test_cli_writes_table_summary_and_pictures(tmp_path):
