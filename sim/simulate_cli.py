@@ -275,7 +275,7 @@ def simulate_command(gcode, config_path, dictionaries, mcu_specs, drifts, offset
     echo = (lambda text: None) if quiet else (lambda text: click.echo(text, err=True))
     with Inputs() as inputs, Outputs() as outputs:
         try:
-            gcode = inputs.path(gcode, ".gz" if gcode.endswith(".gz") else "")
+            gcode = inputs.path(gcode)
             config_path = inputs.path(config_path, ".cfg")
             pulses_file = outputs.open(pulses_path, binary=True) if pulses_path else None
             options = SimOptions(**_mcu_options(config_path, dictionaries, mcu_specs,
