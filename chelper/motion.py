@@ -315,14 +315,28 @@ def input_shaper(orig):
     return ShapedStepper(orig)
 
 
+def _remakeable(factory):
+    """A factory whose results can make a twin (`sk.remake()`): each
+    extra stepper of a rail (stepper_z1 ...) needs a solver of its own."""
+    def make(*args):
+        sk = factory(*args)
+        sk.remake = lambda: make(*args)
+        return sk
+    make.__doc__ = factory.__doc__
+    return make
+
+
+@_remakeable
 def cartesian_stepper(axis):
     return StepperKinematics(lib.cartesian_stepper_new(axis.encode()))
 
 
+@_remakeable
 def corexy_stepper(kind):
     return StepperKinematics(lib.corexy_stepper_new(kind.encode()))
 
 
+@_remakeable
 def delta_stepper(arm2, tower_x, tower_y):
     return StepperKinematics(lib.delta_stepper_new(arm2, tower_x, tower_y))
 
@@ -331,28 +345,33 @@ def extruder_stepper():
     return ExtruderStepper(lib.extruder_stepper_new())
 
 
+@_remakeable
 def corexz_stepper(kind):
     """'+': x + z, '-': x - z."""
     return StepperKinematics(lib.corexz_stepper_new(kind.encode()))
 
 
+@_remakeable
 def polar_stepper(kind):
     """'r': arm radius sqrt(x^2+y^2); 'a': bed angle atan2(y, x) in
     radians, continuous past +-pi, commanded angle kept in [-pi, pi]."""
     return StepperKinematics(lib.polar_stepper_new(kind.encode()))
 
 
+@_remakeable
 def winch_stepper(anchor_x, anchor_y, anchor_z):
     """Cable length: distance from the anchor."""
     return StepperKinematics(lib.winch_stepper_new(anchor_x, anchor_y,
                                                    anchor_z))
 
 
+@_remakeable
 def deltesian_stepper(arm2, arm_x):
     """z + sqrt(arm2 - (x - arm_x)^2)."""
     return StepperKinematics(lib.deltesian_stepper_new(arm2, arm_x))
 
 
+@_remakeable
 def rotary_delta_stepper(shoulder_radius, shoulder_height, angle, upper_arm,
                          lower_arm):
     """Upper-arm angle (radians) of the tower at `angle` (radians)."""

@@ -42,6 +42,7 @@ DEFAULT_COMMANDS = {"identify offset=%u count=%c": 1}
 DEFAULT_RESPONSES = {"identify_response offset=%u data=%.*s": 0}
 
 U32 = 0xFFFFFFFF
+VLQ_MAX_BYTES = 5          # a 32-bit value never needs more (FACTS 4)
 
 # ---------------------------------------------------------------------------
 # VLQ integers
@@ -79,6 +80,7 @@ def decode_vlq(data, pos: int):
     extended from bit 5); unsigned users mask the result to 32 bits.
     """
     c = data[pos]
+    start = pos
     pos += 1
     v = c & 0x7F
     if (c & 0x60) == 0x60:
@@ -87,6 +89,8 @@ def decode_vlq(data, pos: int):
         c = data[pos]
         pos += 1
         v = (v << 7) | (c & 0x7F)
+        if pos - start > VLQ_MAX_BYTES:     # damaged input: stop, do not grow v
+            raise ValueError("offset %d: integer longer than %d bytes" % (start, VLQ_MAX_BYTES))
     return v, pos
 
 
@@ -317,10 +321,14 @@ def _parse_enum_value(text, names):
         return text
 
 
-def _show_enum(value, values):
-    """Text of an enumerated value: its name, else parsedump's `?<int>`."""
+def _show_enum(value, values, names=None):
+    """Text of an enumerated value: its name, else parsedump's `?<int>`.
+    A name is printed as parsedump prints its number: where several names
+    share a number (the Linux MCU's gpio17 and gpiochip0/gpio17), the
+    last in sorted order."""
     if isinstance(value, str):
-        return value
+        number = names.get(value) if names else None
+        return values.get(number, value) if number is not None else value
     name = values.get(value)
     return name if name is not None else "?%d" % value
 
@@ -339,8 +347,9 @@ def _build_formatter(mf: MessageFormat):
             exprs.append("_repr(%s)" % get)
         elif key in mf.enum_values:
             env["_ev%d" % i] = mf.enum_values[key]
+            env["_en%d" % i] = mf.enum_names[key]
             pieces.append("%s=%%s" % key)
-            exprs.append("_show_enum(%s, _ev%d)" % (get, i))
+            exprs.append("_show_enum(%s, _ev%d, _en%d)" % (get, i, i))
         elif kind == UNSIGNED:
             pieces.append("%s=%%d" % key)
             exprs.append("%s & 0xFFFFFFFF" % get)
@@ -369,7 +378,7 @@ def _format_slow(mf, args):
         if kind == BUFFER:
             out.append("%s=%s" % (key, _repr_buffer(v)))
         elif key in mf.enum_values:
-            out.append("%s=%s" % (key, _show_enum(v, mf.enum_values[key])))
+            out.append("%s=%s" % (key, _show_enum(v, mf.enum_values[key], mf.enum_names[key])))
         else:
             v = operator.index(v)
             out.append("%s=%d" % (key, v & U32 if kind == UNSIGNED else v))
@@ -644,22 +653,38 @@ def _is_int_text(value):
 # ---------------------------------------------------------------------------
 
 PROFILE_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), "profiles")
+ALIASES_FILE = "aliases.json"     # Klipper's dictionary file stems -> profile names
 _profile_cache = {}
 
 
 def profile_names():
-    """Names of the shipped MCU profiles, sorted."""
-    return sorted(f[:-5] for f in os.listdir(PROFILE_DIR) if f.endswith(".json"))
+    """Names of the shipped MCU profiles, sorted (aliases not included)."""
+    return sorted(f[:-5] for f in os.listdir(PROFILE_DIR)
+                  if f.endswith(".json") and f != ALIASES_FILE)
+
+
+def profile_aliases():
+    """{alias: profile name}: Klipper's dictionary file stems (lpc176x,
+    linuxprocess, ...) accepted as profile names."""
+    with open(os.path.join(PROFILE_DIR, ALIASES_FILE)) as f:
+        return json.load(f)
+
+
+def resolve_profile(name: str) -> str:
+    """The profile a name or alias stands for (KeyError if neither)."""
+    if name in profile_names():
+        return name
+    aliases = profile_aliases()
+    if name in aliases:
+        return aliases[name]
+    raise KeyError("unknown MCU profile %r (known: %s)" % (name, ", ".join(profile_names())))
 
 
 def load_profile(name: str) -> Dictionary:
-    """A shipped MCU profile (chelper/profiles/<name>.json)."""
+    """A shipped MCU profile (chelper/profiles/<name>.json), by name or alias."""
+    name = resolve_profile(name)
     if name not in _profile_cache:
-        path = os.path.join(PROFILE_DIR, name + ".json")
-        if not os.path.exists(path):
-            raise KeyError("unknown MCU profile %r (known: %s)"
-                           % (name, ", ".join(profile_names())))
-        _profile_cache[name] = Dictionary.load(path)
+        _profile_cache[name] = Dictionary.load(os.path.join(PROFILE_DIR, name + ".json"))
     return _profile_cache[name]
 
 

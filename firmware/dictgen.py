@@ -4,7 +4,9 @@ Contract: reads the command declarations (DECL_COMMAND / DECL_COMMAND_FLAGS
 with Klipper's command names and format strings), the response formats
 (sendf literals) and the shutdown reasons (shutdown / try_shutdown
 literals) from firmware/src/*.c, combines them with each MCU profile
-(CLOCK_FREQ, MCU name, ADC_MAX, pin enumeration, move count) and writes
+(every chelper/profiles/<name>.json: CLOCK_FREQ, MCU name, ADC_MAX, the
+host-relevant constants of PASSED_CONSTANTS, the pin, bus and sensor-type
+enumerations, move count) and writes
 one C file with the dispatch table, the response table, the static
 strings and, per profile, the zlib-compressed JSON data dictionary in
 Klipper's shape (served by the `identify` command).  Message ids:
@@ -26,8 +28,29 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.dirname(HERE)
 SRC_DIR = os.path.join(HERE, "src")
 PROFILE_DIR = os.path.join(REPO, "chelper", "profiles")
-GOLDEN_DICT_DIR = os.path.join(REPO, "golden", "klipper", "dicts")
-PROFILE_NAMES = ("atmega2560", "stm32f407", "stm32f446", "rp2040", "linux")
+# The first five keep their build order (and so their fw_profiles index);
+# every other shipped profile follows, sorted.
+FIRST_PROFILES = ("atmega2560", "stm32f407", "stm32f446", "rp2040", "linux")
+ALIASES_FILE = "aliases.json"
+
+
+def profile_names():
+    """Every shipped profile (chelper/profiles/*.json), in build order."""
+    shipped = sorted(f[:-5] for f in os.listdir(PROFILE_DIR)
+                     if f.endswith(".json") and f != ALIASES_FILE)
+    return [n for n in FIRST_PROFILES if n in shipped] + \
+        [n for n in shipped if n not in FIRST_PROFILES]
+
+
+# Config constants the firmware serves as they are in the profile (they
+# change what the host sends: hardware PWM scale, step-on-both-edges).
+PASSED_CONSTANTS = ("PWM_MAX", "STEPPER_STEP_BOTH_EDGE", "STEPPER_OPTIMIZED_EDGE",
+                    "STEPPER_OPTIMIZED_UNSTEP", "PCA9685_MAX", "SERIAL_BAUD")
+# Enumerations other than pins and static strings served as in the profile
+# (bus names, sensor types: the host sends them by number).
+PASSED_ENUMS = ("spi_bus", "i2c_bus", "bus", "sdio_bus", "thermocouple_type",
+                "bus_oid_type", "i2c_bus_status", "spi_angle_type", "lis_chip_type",
+                "trigger_analog_type")
 
 IDENTIFY_RESPONSE = "identify_response offset=%u data=%.*s"
 IDENTIFY = "identify offset=%u count=%c"
@@ -110,6 +133,14 @@ def _pin_numbers(pins):
     return numbers
 
 
+def _bus_count(profile, enum):
+    """Bus numbers below this are valid: one past the largest number the
+    profile's bus enumeration (or its generic `bus`, as on SAMD51) names."""
+    enums = profile.get("enums", {})
+    names = enums.get(enum) or enums.get("bus") or {}
+    return max(_pin_numbers(names)) + 1 if names else 0
+
+
 def _pin_bitmap(pins):
     """(pin count, bitmap bytes) of the valid pin numbers."""
     numbers = _pin_numbers(pins)
@@ -118,22 +149,6 @@ def _pin_bitmap(pins):
     for n in numbers:
         bitmap[n // 8] |= 1 << (n % 8)
     return count, bytes(bitmap)
-
-
-def _profile_from_klipper_dict(name, path, move_count):
-    with open(path) as f:
-        d = json.load(f)
-    cfg = d["config"]
-    return {"name": name, "mcu": cfg["MCU"], "clock_freq": cfg["CLOCK_FREQ"],
-            "adc_max": cfg.get("ADC_MAX", 4095),
-            "pins": d["enumerations"]["pin"], "move_count": move_count,
-            "receive_window": cfg.get("RECEIVE_WINDOW", _uart_window(cfg["MCU"]))}
-
-
-def _rp2040_fallback():
-    return {"name": "rp2040", "mcu": "rp2040", "clock_freq": 12000000,
-            "adc_max": 4095, "move_count": 1024, "receive_window": UART_RECEIVE_WINDOW,
-            "pins": {"gpio0": [0, 30], "ADC_TEMPERATURE": 30}}
 
 
 # Our firmware's serial port is modelled as Klipper's UART driver, whose
@@ -165,24 +180,18 @@ def _normalise_profile(name, raw):
         raise DictgenError("profile %s: missing %s" % (name, ", ".join(missing)))
     profile["receive_window"] = get("receive_window", "RECEIVE_WINDOW",
                                     default=_uart_window(profile["mcu"]))
+    profile["constants"] = {k: cfg[k] for k in PASSED_CONSTANTS if k in cfg}
+    profile["enums"] = {k: v for k, v in raw.get("enumerations", {}).items()
+                        if k in PASSED_ENUMS}
     return profile
 
 
 def load_profiles():
-    """The MCU profiles, from chelper/profiles/<name>.json when present,
-    else from the Klipper reference dictionaries (pins and constants)."""
+    """The MCU profiles: every chelper/profiles/<name>.json."""
     profiles = []
-    for name in PROFILE_NAMES:
-        path = os.path.join(PROFILE_DIR, name + ".json")
-        golden = os.path.join(GOLDEN_DICT_DIR, name + ".dict")
-        if os.path.exists(path):
-            with open(path) as f:
-                profiles.append(_normalise_profile(name, json.load(f)))
-        elif os.path.exists(golden):
-            move_count = 256 if name.startswith("atmega") else 1024
-            profiles.append(_profile_from_klipper_dict(name, golden, move_count))
-        elif name == "rp2040":
-            profiles.append(_rp2040_fallback())
+    for name in profile_names():
+        with open(os.path.join(PROFILE_DIR, name + ".json")) as f:
+            profiles.append(_normalise_profile(name, json.load(f)))
     return profiles
 
 
@@ -195,6 +204,7 @@ def build_dictionary(profile, ids, strings, commands, responses):
               "ADC_MAX": profile["adc_max"], "STATS_SUMSQ_BASE": 256}
     if profile.get("receive_window"):
         config["RECEIVE_WINDOW"] = profile["receive_window"]
+    config.update(profile.get("constants", {}))
     return {
         "app": "klipsim",
         "build_versions": "klipsim firmware simulator",
@@ -202,6 +212,7 @@ def build_dictionary(profile, ids, strings, commands, responses):
         "responses": {f: ids[f] for f in responses},
         "config": config,
         "enumerations": {
+            **profile.get("enums", {}),
             "pin": profile["pins"],
             "static_string_id": {s: i + 1 for i, s in enumerate(strings)},
         },
@@ -266,9 +277,10 @@ def generate_c(src_dir=SRC_DIR):
         pin_count, bitmap = _pin_bitmap(p["pins"])
         out += ["static const uint8_t %s[] = {" % var, _c_bytes(blob), "};",
                 "static const uint8_t %s_pins[] = {" % var, _c_bytes(bitmap), "};"]
-        entries.append("    {%s, %s, %d, %d, %d, %d, %s_pins, %s, %d}," % (
+        entries.append("    {%s, %s, %d, %d, %d, %d, %d, %d, %s_pins, %s, %d}," % (
             _c_string(p["name"]), _c_string(p["mcu"]), p["clock_freq"],
-            p["adc_max"], p["move_count"], pin_count, var, var, len(blob)))
+            p["adc_max"], p["move_count"], pin_count,
+            _bus_count(p, "spi_bus"), _bus_count(p, "i2c_bus"), var, var, len(blob)))
     out += ["", "const struct profile_entry fw_profiles[] = {"] + entries + [
         "};", "const int fw_profile_count_ = %d;" % len(entries), ""]
     return "\n".join(out), dictionaries

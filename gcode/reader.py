@@ -12,6 +12,7 @@ dispatcher can report them as `file:line: message` and go on.
 A file that can not be opened raises `GCodeError` naming the file.
 """
 import gzip
+import zlib
 import io
 import os
 
@@ -35,8 +36,18 @@ def open_binary(path):
             return _skip_bom(handle)
         return _skip_bom(open(path, "rb"))
     except (OSError, EOFError) as exc:
-        reason = exc.strerror or str(exc)
+        reason = getattr(exc, "strerror", None) or str(exc)
         raise GCodeError("Unable to open G-code file: %s" % (reason,), path) from None
+
+
+def read_chunk(handle, size, path):
+    """handle.read(size), a damaged (e.g. truncated .gz) file being one
+    GCodeError naming it rather than an EOFError mid-run."""
+    try:
+        return handle.read(size)
+    except (OSError, EOFError, zlib.error) as exc:
+        reason = getattr(exc, "strerror", None) or str(exc)
+        raise GCodeError("Unable to read G-code file: %s" % (reason,), path) from None
 
 
 UTF8_BOM = b"\xef\xbb\xbf"

@@ -31,7 +31,7 @@ VALID_MODES = (INACTIVE, PRIMARY, COPY, MIRROR)
 class CarriageState:
     """One carriage (a rail) and its transform."""
 
-    def __init__(self, rail, axis, safe_dist, active):
+    def __init__(self, rail, axis, safe_dist, active, wrappers):
         self.rail = rail
         self.axis = axis
         self.safe_dist = safe_dist
@@ -39,11 +39,14 @@ class CarriageState:
         self.mode = PRIMARY if active else INACTIVE
         self.scale = 1. if active else 0.
         self.offset = 0.
+        # One wrapper per stepper, shared by the carriages (of different
+        # axes) that stepper moves: each sets its own axis's transform.
         self.wrappers = []
         for stepper in rail.steppers():
-            wrapper = motion.DualCarriageStepper(stepper.kinematics)
-            stepper.set_stepper_kinematics(wrapper)
-            self.wrappers.append(wrapper)
+            if stepper.name not in wrappers:
+                wrappers[stepper.name] = motion.DualCarriageStepper(stepper.kinematics)
+                stepper.set_stepper_kinematics(wrappers[stepper.name])
+            self.wrappers.append(wrappers[stepper.name])
         self.apply_transform()
 
     @property
@@ -74,6 +77,13 @@ class CarriageState:
         self.apply_transform()
         self.mode = INACTIVE
 
+    def rescale(self, scale, position):
+        """Keep the direction, change the speed ratio to the toolhead's."""
+        old = self.axis_position(position)
+        self.scale = scale if self.scale > 0. else -scale
+        self.offset = old - position[self.axis] * self.scale
+        self.apply_transform()
+
     def order_against(self, other):
         """-1 when this carriage always sits below `other` on the axis,
         else 1 (from the homing directions and endstop positions)."""
@@ -83,49 +93,27 @@ class CarriageState:
         return 1 if mine.position_endstop > theirs.position_endstop else -1
 
 
-class IdexCartesian(CartesianFamily):
-    """Cartesian kinematics with a dual carriage on one axis."""
+class DualCarriageAxes:
+    """Mixin for cartesian-like kinematics with self.rails[0..2] (one per
+    axis), self.axis_limits, steppers() and self.dc (DualCarriages or
+    None): positions, limits and homing that follow the PRIMARY carriage."""
 
-    def __init__(self, rails, solvers, printer_section, trapq, dc_section, hw):
-        super().__init__(rails, solvers, printer_section, trapq)
-        axis_name = dc_section.getchoice("axis", ["x", "y"])
-        self.dc_axis = AXES.index(axis_name)
-        dual = Rail(dc_section, hw)
-        dual.setup_itersolve(motion.cartesian_stepper(axis_name))
-        dual.set_trapq(trapq)
-        self.rails.append(dual)
-        safe_dist = dc_section.getfloat("safe_distance", None, minval=0.)
-        primary = rails[self.dc_axis]
-        if safe_dist is None:
-            safe_dist = min(abs(primary.position_min - dual.position_min),
-                            abs(primary.position_max - dual.position_max))
-        self.carriages = [CarriageState(primary, self.dc_axis, safe_dist, True),
-                          CarriageState(dual, self.dc_axis, safe_dist, False)]
-        self.carriages[0].other, self.carriages[1].other = self.carriages[1], self.carriages[0]
-        self.dual_carriage = None    # the command module, made at connect
+    dc = None
 
     def connect(self, printer):
-        self.dual_carriage = DualCarriages(printer, self)
-        printer.objects["dual_carriage"] = self.dual_carriage
+        if self.dc is not None:
+            self.dc.attach(printer, self)
 
-    def primary_rail(self):
-        for carriage in self.carriages:
-            if carriage.mode == PRIMARY:
-                return carriage.rail
-        return None
-
-    def axis_bounds(self):
-        return ([rail.position_min for rail in self.rails[:3]],
-                [rail.position_max for rail in self.rails[:3]])
+    def _dual_axis(self, index):
+        return self.dc is not None and index in self.dc.axes
 
     def set_position(self, newpos, homing_axes=""):
-        for rail in self.rails:
-            rail.set_position(newpos)
-        limits = self.axis_limits
+        for stepper in self.steppers():
+            stepper.set_position(newpos)
         for axis in homing_axes:
             index = AXES.index(axis)
-            rail = self.primary_rail() if index == self.dc_axis else self.rails[index]
-            limits.limits[index] = rail.get_range()
+            rail = self.dc.primary_rail(index) if self._dual_axis(index) else self.rails[index]
+            self.axis_limits.limits[index] = rail.get_range()
 
     def update_limits(self, index, axis_range):
         """New travel limits for an axis, only if it is homed."""
@@ -133,23 +121,58 @@ class IdexCartesian(CartesianFamily):
         if low <= high:
             self.axis_limits.limits[index] = axis_range
 
+    def axis_bounds(self):
+        return ([rail.position_min for rail in self.rails[:3]],
+                [rail.position_max for rail in self.rails[:3]])
+
     def home(self, toolhead, axes):
         for axis in axes:
-            if axis == self.dc_axis:
-                self.dual_carriage.home(toolhead)
+            if self._dual_axis(axis):
+                self.dc.home(toolhead, axis)
             else:
                 home_cartesian_axis(toolhead, self.rails[axis], axis)
+
+
+class IdexCartesian(DualCarriageAxes, CartesianFamily):
+    """Cartesian kinematics with a dual carriage on X or Y."""
+
+    def __init__(self, rails, solvers, printer_section, trapq, dc_section, hw):
+        super().__init__(rails, solvers, printer_section, trapq)
+        axis_name = dc_section.getchoice("axis", ["x", "y"])
+        axis = AXES.index(axis_name)
+        dual = Rail(dc_section, hw)
+        dual.setup_itersolve(motion.cartesian_stepper(axis_name))
+        dual.set_trapq(trapq)
+        self.rails.append(dual)
+        safe_dist = dc_section.getfloat("safe_distance", None, minval=0.)
+        self.dc = DualCarriages([(rails[axis], dual, axis, safe_dist)])
 
 
 class DualCarriages:
     """The SET/SAVE/RESTORE_DUAL_CARRIAGE commands and the mode logic."""
 
-    def __init__(self, printer, kin):
+    def __init__(self, pairs):
+        """pairs: (primary rail, dual rail, axis index, safe_distance or
+        None) per dual carriage; wraps their steppers' kinematics now."""
+        wrappers = {}
+        primaries, duals = [], []
+        for primary, dual, axis, safe_dist in pairs:
+            if safe_dist is None:
+                safe_dist = min(abs(primary.position_min - dual.position_min),
+                                abs(primary.position_max - dual.position_max))
+            primaries.append(CarriageState(primary, axis, safe_dist, True, wrappers))
+            duals.append(CarriageState(dual, axis, safe_dist, False, wrappers))
+            primaries[-1].other, duals[-1].other = duals[-1], primaries[-1]
+        self.carriages = primaries + duals       # Klipper's order
+        self.axes = sorted(set(axis for _p, _d, axis, _s in pairs))
+        self.saved_states = {}
+        self.printer = self.kin = None
+
+    def attach(self, printer, kin):
+        """Register the commands; `kin` has update_limits, homed_axes."""
         self.printer = printer
         self.kin = kin
-        self.carriages = kin.carriages
-        self.axis = kin.dc_axis
-        self.saved_states = {}
+        printer.objects["dual_carriage"] = self
         d = printer.dispatcher
         d.register("SET_DUAL_CARRIAGE", self.cmd_SET_DUAL_CARRIAGE,
                    "Configure the dual carriages mode")
@@ -164,8 +187,18 @@ class DualCarriages:
 
     def get_status(self):
         status = {"carriages": {c.name: c.mode for c in self.carriages}}
-        status.update(("carriage_%d" % i, c.mode) for i, c in enumerate(self.carriages))
+        if len(self.carriages) == 2:
+            status.update(("carriage_%d" % i, c.mode) for i, c in enumerate(self.carriages))
         return status
+
+    def primary_rail(self, axis):
+        for carriage in self.carriages:
+            if carriage.mode == PRIMARY and carriage.axis == axis:
+                return carriage.rail
+        return None
+
+    def is_active(self, rail):
+        return any(c.is_active() for c in self.carriages if c.rail is rail)
 
     # ---- switching ------------------------------------------------------------
     def toggle_active(self, target):
@@ -179,10 +212,10 @@ class DualCarriages:
             other.inactivate(pos)
         if target.mode != PRIMARY:
             newpos = list(pos)
-            newpos[self.axis] = target.axis_position(pos)
+            newpos[target.axis] = target.axis_position(pos)
             target.activate(PRIMARY, newpos, old_position=pos)
             toolhead.set_position(newpos)
-        self.kin.update_limits(self.axis, target.rail.get_range())
+        self.kin.update_limits(target.axis, target.rail.get_range())
 
     def activate_mode(self, carriage, mode):
         self.toolhead.flush_step_generation()
@@ -192,10 +225,13 @@ class DualCarriages:
             self.toggle_active(carriage)
         else:
             carriage.activate(mode, self.toolhead.get_position())
-        self.kin.update_limits(self.axis, self.kin_range())
+        self.kin.update_limits(carriage.axis, self.kin_range(carriage.axis))
 
-    def home(self, toolhead):
-        first, second = self.carriages
+    def home(self, toolhead, axis, home_rail=home_cartesian_axis):
+        """Home both carriages of `axis` (`home_rail(toolhead, rail,
+        axis)` homes one), then make the first PRIMARY again."""
+        first = next(c for c in self.carriages if c.axis == axis)
+        second = first.other
         order = [first, second]
         if (first.order_against(second) > 0) != first.rail.homing.positive_dir:
             # Both home the same way and the first homes onto the second:
@@ -203,18 +239,18 @@ class DualCarriages:
             order.reverse()
         for carriage in order:
             self.toggle_active(carriage)
-            home_cartesian_axis(toolhead, carriage.rail, self.axis)
+            home_rail(toolhead, carriage.rail, axis)
         self.activate_mode(first, PRIMARY)
 
     # ---- limits ----------------------------------------------------------------
-    def kin_range(self):
-        """The toolhead's travel range on the axis in the current modes."""
+    def kin_range(self, axis):
+        """The toolhead's travel range on `axis` in the current modes."""
         pos = self.toolhead.get_position()
-        axis_pos = pos[self.axis]
+        axis_pos = pos[axis]
         low, high = -1e10, 1e10
         for carriage in self.carriages:
             other = carriage.other
-            if not carriage.is_active():
+            if carriage.axis != axis or not carriage.is_active():
                 continue
             here, there = carriage.axis_position(pos), other.axis_position(pos)
             rmin, rmax = carriage.rail.get_range()
@@ -260,9 +296,13 @@ class DualCarriages:
         for carriage in self.carriages:
             if carriage.name == text:
                 return carriage
-        try:
-            index = int(text.strip())
-        except ValueError:
+        index = None
+        if len(self.carriages) == 2:
+            try:
+                index = int(text.strip())
+            except ValueError:
+                pass
+        if index is None:
             raise cmd.error("Invalid CARRIAGE=%s specified" % (text,))
         if index < 0 or index > 1:
             raise cmd.error("Invalid CARRIAGE=%d index" % (index,))
@@ -273,23 +313,23 @@ class DualCarriages:
         mode = cmd.get("MODE", PRIMARY).upper()
         if mode not in VALID_MODES:
             raise cmd.error("Invalid mode=%s specified" % (mode,))
+        axis = AXES[carriage.axis]
         if mode in (COPY, MIRROR):
-            if self.kin.primary_rail() in (None, carriage.rail):
+            if self.primary_rail(carriage.axis) in (None, carriage.rail):
                 raise cmd.error("Must activate another carriage as PRIMARY first")
-            axis = AXES[self.axis]
             if axis not in self.kin.homed_axes():
                 raise cmd.error("Axis %s must be homed prior to enabling mode=%s"
                                 % (axis.upper(), mode))
         if mode == INACTIVE and carriage.is_active() and not carriage.other.is_active():
             raise cmd.error("Cannot deactivate the only active carriage for axis %s"
-                            % AXES[self.axis].upper())
+                            % axis.upper())
         self.activate_mode(carriage, mode)
 
     def cmd_SAVE_DUAL_CARRIAGE_STATE(self, cmd):
         pos = self.toolhead.get_position()
         self.saved_states[cmd.get("NAME", "default")] = {
-            "modes": [c.mode for c in self.carriages],
-            "positions": [c.axis_position(pos) for c in self.carriages],
+            "modes": {c.name: c.mode for c in self.carriages},
+            "positions": {c.name: c.axis_position(pos) for c in self.carriages},
             "toolhead_position": list(pos)}
 
     def cmd_RESTORE_DUAL_CARRIAGE_STATE(self, cmd):
@@ -298,47 +338,50 @@ class DualCarriages:
         if state is None:
             raise cmd.error("Unknown DUAL_CARRIAGE state: %s" % (name,))
         move_speed = cmd.get_float("MOVE_SPEED", 0., above=0.)
-        move_pos = self._restore_positions(state, move_speed) if cmd.get_int("MOVE", 1) \
-            else list(self.toolhead.get_position())
-        for carriage in self.carriages:
-            carriage.inactivate(move_pos)
-        move_pos[self.axis] = state["toolhead_position"][self.axis]
-        self.toolhead.set_position(move_pos)
-        primaries = [c for c, m in zip(self.carriages, state["modes"]) if m == PRIMARY]
-        for carriage in primaries:
-            self.activate_mode(carriage, PRIMARY)
-        for carriage, mode in zip(self.carriages, state["modes"]):
-            if carriage not in primaries:
-                self.activate_mode(carriage, mode)
-
-    def _restore_positions(self, state, move_speed):
-        """Move both carriages back to their saved places in one move: the
-        one with the longer way is PRIMARY, the other follows in COPY or
-        MIRROR scaled to arrive together."""
         toolhead = self.toolhead
         toolhead.flush_step_generation()
+        move_pos = list(toolhead.get_position())
+        if cmd.get_int("MOVE", 1):
+            self._move_back(state, move_pos, move_speed)
+        for carriage in self.carriages:
+            carriage.inactivate(move_pos)
+        for axis in self.axes:
+            move_pos[axis] = state["toolhead_position"][axis]
+        toolhead.set_position(move_pos)
+        modes = state["modes"]
+        primaries = [c for c in self.carriages if modes[c.name] == PRIMARY]
+        for carriage in primaries:
+            self.activate_mode(carriage, PRIMARY)
+        for carriage in self.carriages:
+            if carriage not in primaries:
+                self.activate_mode(carriage, modes[carriage.name])
+
+    def _move_back(self, state, move_pos, move_speed):
+        """Move every carriage back to its saved place in one move: per
+        axis the carriage with the longest way is PRIMARY, the other
+        follows in COPY or MIRROR, its speed scaled to arrive together."""
+        toolhead = self.toolhead
+        positions = state["positions"]
         speed, current = 99999999., []
         for carriage in self.carriages:
             self.toggle_active(carriage)
             speed = min(speed, carriage.rail.homing.speed)
             current.append(toolhead.get_position())
-        deltas = [state["positions"][i] - current[i][self.axis] for i in range(2)]
-        lead = 0 if abs(deltas[0]) >= abs(deltas[1]) else 1
-        follow = 1 - lead
-        self.toggle_active(self.carriages[lead])
-        move_pos = list(toolhead.get_position())
-        move_pos[self.axis] = state["positions"][lead]
-        if min(abs(deltas[0]), abs(deltas[1])) >= .000000001:
-            carriage = self.carriages[follow]
-            carriage.activate(COPY if deltas[0] * deltas[1] > 0 else MIRROR, current[lead])
-            scale = abs(deltas[follow] / deltas[lead])
-            old = carriage.axis_position(current[lead])
-            carriage.scale = scale if carriage.scale > 0 else -scale
-            carriage.offset = old - current[lead][self.axis] * carriage.scale
-            carriage.apply_transform()
+        deltas = [positions[c.name] - current[i][c.axis] for i, c in enumerate(self.carriages)]
+        for axis in self.axes:
+            indexes = [i for i, c in enumerate(self.carriages) if c.axis == axis]
+            lead = max(indexes, key=lambda i: abs(deltas[i]))   # first of equals
+            self.toggle_active(self.carriages[lead])
+            move_pos[axis] = positions[self.carriages[lead].name]
+            for follow in indexes:
+                if follow == lead or min(abs(deltas[lead]), abs(deltas[follow])) < 1e-9:
+                    continue
+                carriage = self.carriages[follow]
+                mode = COPY if deltas[lead] * deltas[follow] > 0 else MIRROR
+                carriage.activate(mode, current[lead])
+                carriage.rescale(abs(deltas[follow] / deltas[lead]), current[lead])
         toolhead.move(move_pos, move_speed or speed)
         toolhead.flush_step_generation()
-        return move_pos
 
 
 def load_idex(rails, solvers, printer_section, trapq, config, hw):

@@ -34,6 +34,28 @@ LOADERS = {
     "extruder_stepper": "klipsim.host.extruder:load_extruder_stepper",
     "input_shaper": "klipsim.host.input_shaper:load",
     "safe_z_home": "klipsim.host.safe_z_home:load",
+    "thermistor": "klipsim.host.temperature_sensors:load_thermistor",
+    "adc_temperature": "klipsim.host.temperature_sensors:load_adc_temperature",
+    "temperature_sensor": "klipsim.host.temperature_sensors:load_temperature_sensor",
+    "adc_scaled": "klipsim.host.adc_scaled:load_adc_scaled",
+    "temperature_fan": "klipsim.host.temperature_fan:load_temperature_fan",
+    "multi_pin": "klipsim.host.pin_chips:load_multi_pin",
+    "sx1509": "klipsim.host.pin_chips:load_sx1509",
+    "pwm_cycle_time": "klipsim.host.pwm_cycle_time:load_pwm_cycle_time",
+    "probe": "klipsim.host.probe:load_probe",
+    "bltouch": "klipsim.host.probe:load_bltouch",
+    "smart_effector": "klipsim.host.probe:load_smart_effector",
+    "probe_eddy_current": "klipsim.host.probe:load_unmodelled_probe",
+    "load_cell_probe": "klipsim.host.probe:load_unmodelled_probe",
+    "z_tilt": "klipsim.host.z_tilt:load_z_tilt",
+    "tmc2130": "klipsim.host.tmc:load_tmc",
+    "tmc2208": "klipsim.host.tmc:load_tmc",
+    "tmc2209": "klipsim.host.tmc:load_tmc",
+    "tmc2240": "klipsim.host.tmc:load_tmc",
+    "tmc2660": "klipsim.host.tmc:load_tmc",
+    "tmc5160": "klipsim.host.tmc:load_tmc",
+    "quad_gantry_level": "klipsim.host.z_tilt:load_quad_gantry_level",
+    "delta_calibrate": "klipsim.host.z_tilt:load_delta_calibrate",
     "virtual_sdcard": "klipsim.host.print_stats:load_virtual_sdcard",
     "manual_stepper": "klipsim.host.manual_stepper:load",
     "bed_mesh": "klipsim.host.bed_mesh:load",
@@ -47,17 +69,19 @@ LOADERS = {
 # motion (bed mesh, tilt adjustments). An unknown section type is still an
 # error, as in Klipper (it catches misspelt section names).
 UNMODELLED = (
-    "tmc2130", "tmc2208", "tmc2209", "tmc2240", "tmc2660", "tmc5160",
-    "probe", "bltouch", "smart_effector", "probe_eddy_current",
-    "bed_screws", "screws_tilt_adjust", "z_tilt", "z_tilt_ng",
-    "quad_gantry_level", "axis_twist_compensation",
-    "temperature_sensor", "temperature_fan", "adxl345", "lis2dw", "mpu9250",
+    "bed_screws", "screws_tilt_adjust", "z_tilt_ng", "axis_twist_compensation",
+    "adxl345", "lis2dw", "mpu9250",
     "resonance_tester", "filament_switch_sensor", "filament_motion_sensor",
     "display", "display_data", "display_template", "menu", "servo",
     "gcode_button", "mcu_temperature",
-    "dotstar", "pca9533", "pca9632", "sx1509", "ad5206", "mcp4451",
+    "dotstar", "pca9533", "pca9632", "ad5206", "mcp4451",
     "mcp4728", "mcp4018", "replicape", "palette2", "angle", "load_cell",
     "sdcard_loop", "gcode_shell_command",
+    # accepted for printers.test and Klipper's example configs (wt-sensors)
+    "homing_heaters", "dac084S085", "lis3dh",
+    "samd_sercom", "static_pwm_clock", "temperature_probe", "pwm_tool",
+    "z_thermal_adjust", "tuning_tower", "hall_filament_width_sensor",
+    "tsl1401cl_filament_width_sensor", "ads1220", "icm20948", "adxl355",
 )
 
 PASSIVE = (
@@ -65,6 +89,8 @@ PASSIVE = (
     "save_variables", "verify_heater", "gcode_macro", "delayed_gcode",
     "endstop_phase",
     "gcode_arcs", "printer", "mcu",
+    "display_glyph", "duplicate_pin_override", "query_adc", "query_endstops",
+    "statistics", "motion_report",
 )
 
 

@@ -227,6 +227,11 @@ class StandaloneExtruderStepper(ExtruderStepper):
         self.where = section.location("extruder")
 
     def connect(self, printer):
+        if not self.sync_name:
+            # An empty `extruder:` leaves the stepper unsynced until
+            # SYNC_EXTRUDER_MOTION (docs/Config_Reference.md).
+            self.sync_to(None)
+            return
         for extruder in printer.extruders:
             if extruder.name == self.sync_name:
                 self.sync_to(extruder)

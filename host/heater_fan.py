@@ -12,7 +12,8 @@ fan with an immediate (not toolhead-synced) request, timed at the MCU's
 estimated print time + 0.1 s. In an offline run that estimate is 0, so
 the command carries clock=0, as in Klipper's batch outputs, and since the
 reactor's time stands still the timer runs only once: the first time the
-reactor gets control (after the first block of input). Klipper's batch
+reactor gets control (after the first block of input). A controller_fan's
+first check is 0.1 s after start, so offline it never runs. Klipper's batch
 run does the same as long as it finishes within about a second of wall
 time (its timer first fires 0.1 s after start, then every second).
 Heaters never read a temperature offline (their temperature stays 0):
@@ -22,6 +23,7 @@ from .configfile import ConfigError
 from .fan import Fan, FanUser
 
 CHECK_INTERVAL = 1.0        # heater_fan.py / controller_fan.py timer period
+PIN_MIN_TIME = 0.100        # controller_fan.py: first check this long after start
 
 
 class HeaterFan(FanUser):
@@ -81,8 +83,11 @@ class ControllerFan(FanUser):
                                     "One or more of these steppers are unknown: %s"
                                     % (", ".join(names),))
             self.enable_lines.append(enable.by_stepper[name])
+        # Unlike heater_fan, the first check waits PIN_MIN_TIME of reactor
+        # time, which an offline run never reaches: Klipper's batch runs
+        # send nothing for a controller_fan (reference sensors_misc).
         reactor = printer.reactor
-        reactor.register_timer(self._check, reactor.NOW)
+        reactor.register_timer(self._check, reactor.monotonic() + PIN_MIN_TIME)
 
     def _check(self, eventtime):
         active = any(line.is_enabled for line in self.enable_lines)

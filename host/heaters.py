@@ -1,5 +1,5 @@
-"""Heaters ([extruder] heater part, [heater_bed], [heater_generic]): an ADC
-sensor, a control law (host/heater_control.py) and a soft-PWM heater
+"""Heaters ([extruder] heater part, [heater_bed], [heater_generic]): a
+temperature sensor (host/temperature_sensors.py), a control law (host/heater_control.py) and a soft-PWM heater
 pin; and the temperature G-codes.
 
 Contract:
@@ -11,8 +11,8 @@ Contract:
   main thread's 1 s stats call; `get_temp(eventtime)` and `check_busy()`
   are what the waits read.
 - `Heaters(reactor, can_wait)` holds the heaters; `TemperatureCommands`
-  registers M104/M109/M140/M190, SET_HEATER_TEMPERATURE and
-  TEMPERATURE_WAIT.
+  registers M104/M109/M140/M190, SET_HEATER_TEMPERATURE,
+  TURN_OFF_HEATERS and TEMPERATURE_WAIT.
 
 Rules (KLIPPER-FACTS 2.7, written from those facts):
 - read_time = the reading's start + SAMPLE_COUNT * SAMPLE_TIME (8 ms);
@@ -37,14 +37,9 @@ The host code runs atomically in the simulation, so Klipper's lock
 between the serialhdl and main threads has no counterpart here.
 """
 from .heater_control import make_control
-from .mcu import AnalogIn, SoftPwm
-from .pins import parse_pin
-from .thermistor import DEFAULT_PULLUP, SENSORS, make_thermistor
+from .adc_temperature import REPORT_TIME
+from .output_pin import make_pwm_pin
 
-SAMPLE_TIME = 0.001      # adc_temperature.py
-SAMPLE_COUNT = 8
-REPORT_TIME = 0.300
-RANGE_CHECK_COUNT = 4
 MAX_HEAT_TIME = 3.0      # heaters.py: heater pin max_duration
 PWM_CYCLE_TIME = 0.100   # heaters.py default pwm_cycle_time
 PWM_DELAY = REPORT_TIME  # an update acts this long after its reading
@@ -60,11 +55,10 @@ class Heater:
         self.name = section.name.split()[-1]
         self._read_sensor(section, hw)
         self._read_control(section)
-        pin = parse_pin(section.get("heater_pin"), can_invert=True)
-        mcu = hw.lookup(pin.chip, section, "heater_pin")
-        mcu.check_pin(pin.pin, section.location("heater_pin"))
+        section.get("heater_pin")
         cycle = section.getfloat("pwm_cycle_time", PWM_CYCLE_TIME, above=0., maxval=REPORT_TIME)
-        self.pwm = SoftPwm(mcu, pin.pin, pin.invert, cycle, max_duration=MAX_HEAT_TIME)
+        _, self.pwm = make_pwm_pin(hw, section, "heater_pin", cycle, False,
+                                   max_duration=MAX_HEAT_TIME)
         self.target = 0.
         self.min_extrude_temp = section.getfloat(
             "min_extrude_temp", 170., minval=self.min_temp, maxval=self.max_temp)
@@ -75,19 +69,16 @@ class Heater:
         self.verify_mainthread_time = -999.   # until the first stats call
 
     def _read_sensor(self, section, hw):
-        sensor_type = section.getchoice("sensor_type", sorted(SENSORS))
-        pin = parse_pin(section.get("sensor_pin"))
-        mcu = hw.lookup(pin.chip, section, "sensor_pin")
-        mcu.check_pin(pin.pin, section.location("sensor_pin"))
-        pullup = section.getfloat("pullup_resistor", DEFAULT_PULLUP, above=0.)
-        inline = section.getfloat("inline_resistor", 0., minval=0.)
+        """The sensor (host/temperature_sensors.py) is built before the
+        heater pin, as Klipper orders their configuration."""
+        self.sensor = hw.sensor_types.make(section)
         self.min_temp = section.getfloat("min_temp", minval=-273.15)
         self.max_temp = section.getfloat("max_temp", above=self.min_temp)
-        self.thermistor = thermistor = make_thermistor(sensor_type, pullup, inline)
-        fractions = [thermistor.calc_adc(t) for t in (self.min_temp, self.max_temp)]
-        self.adc = AnalogIn(mcu, pin.pin, SAMPLE_TIME, SAMPLE_COUNT, REPORT_TIME,
-                            min(fractions), max(fractions), RANGE_CHECK_COUNT)
-        self.adc.setup_callback(self._adc_reading)
+        self.sensor.setup_minmax(self.min_temp, self.max_temp)
+        self.sensor.setup_callback(self.temperature_callback)
+        # An ADC sensor's input and curve (the simulated plant reads them).
+        self.adc = getattr(self.sensor, "adc", None)
+        self.thermistor = getattr(self.sensor, "converter", None)
 
     def _read_control(self, section):
         self.max_power = section.getfloat("max_power", 1., above=0., maxval=1.)
@@ -101,10 +92,6 @@ class Heater:
         self.target = temp
 
     # ---- the response thread ---------------------------------------------------
-    def _adc_reading(self, read_time, fraction):
-        temp = self.thermistor.calc_temp(fraction)
-        self.temperature_callback(read_time + SAMPLE_COUNT * SAMPLE_TIME, temp)
-
     def temperature_callback(self, read_time, temp):
         time_diff = read_time - self.last_temp_time
         self.last_temp, self.last_temp_time = temp, read_time
@@ -250,5 +237,7 @@ class TemperatureCommands:
 
 
 def load_heater(printer, section):
-    """[heater_bed] / [heater_generic NAME]."""
-    return printer.heaters.add(Heater(section, printer.hw))
+    """[heater_bed] / [heater_generic NAME] (gcode_id: its M105 label)."""
+    heater = Heater(section, printer.hw)
+    section.get("gcode_id", None)
+    return printer.heaters.add(heater)

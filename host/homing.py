@@ -56,7 +56,9 @@ class HomingMove:
             return .001
         return move_t / max_steps
 
-    def homing_move(self, movepos, speed):
+    def homing_move(self, movepos, speed, haltpos=None):
+        """Drip to movepos until an endstop triggers (offline: the end);
+        the toolhead is then at haltpos (default movepos)."""
         toolhead = self.toolhead
         toolhead.flush_step_generation()
         print_time = toolhead.get_last_move_time()
@@ -81,8 +83,9 @@ class HomingMove:
             # raising; here: where step generation of the drip stopped.
             toolhead.set_position(self._halt_position(movepos))
             raise error
-        toolhead.set_position(movepos)
-        return movepos
+        haltpos = movepos if haltpos is None else haltpos
+        toolhead.set_position(haltpos)
+        return haltpos
 
     def _halt_position(self, movepos):
         toolhead = self.toolhead
@@ -107,7 +110,8 @@ def home_rails(toolhead, rails, forcepos, movepos):
     toolhead.set_position(startpos, homing_axes=homing_axes)
     endstops = [e for rail in rails for e in rail.endstops()]
     info = rails[0].homing
-    HomingMove(toolhead, endstops).homing_move(homepos, info.speed)
+    HomingMove(toolhead, endstops).homing_move(
+        _drip_target(endstops, forcepos, homepos), info.speed, homepos)
     if info.retract_dist:
         startpos = fill_coord(toolhead, forcepos)
         homepos = fill_coord(toolhead, movepos)
@@ -118,8 +122,24 @@ def home_rails(toolhead, rails, forcepos, movepos):
         toolhead.move(retractpos, info.retract_speed)
         startpos = [r - d * retract_r for r, d in zip(retractpos, axes_d)]
         toolhead.set_position(startpos)
-        HomingMove(toolhead, endstops).homing_move(homepos, info.second_homing_speed)
+        HomingMove(toolhead, endstops).homing_move(
+            _drip_target(endstops, forcepos, homepos), info.second_homing_speed, homepos)
     toolhead.flush_step_generation()
+
+
+def _drip_target(endstops, forcepos, homepos):
+    """Where a homing move drives: homepos, except on an axis whose
+    endstop names its own target (a probe drives to the Z minimum)."""
+    target = list(homepos)
+    for axis, forced in enumerate(forcepos[:3]):
+        if forced is None:
+            continue
+        for endstop in endstops:
+            homing_target = getattr(endstop, "homing_target", None)
+            value = homing_target(axis) if homing_target is not None else None
+            if value is not None:
+                target[axis] = value
+    return target
 
 
 def home_cartesian_axis(toolhead, rail, axis):

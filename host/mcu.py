@@ -109,6 +109,14 @@ class MCU:
     def seconds_to_clock(self, seconds):
         return int(seconds * self.clock_freq)
 
+    def query_slot(self, oid):
+        """First clock of a periodic query (ADC, thermocouple): the whole
+        second after est + 1.5 s, plus 10 ms per oid, so that the
+        queries of different objects do not all start together."""
+        est = self.estimated_print_time(0.)
+        return (self.print_time_to_clock(int(est + QUERY_SLOT_LEAD))
+                + self.seconds_to_clock(oid * QUERY_SLOT_STEP))
+
     def estimated_print_time(self, eventtime):
         return self.clock_source.estimated_print_time(eventtime)
 
@@ -177,13 +185,24 @@ class MCU:
         for callback in self._config_callbacks:
             callback()
         config = [("allocate_oids", {"count": self._oid_count})] + self._config_cmds
-        text = "\n".join(self.dictionary.format_text(n, a) for n, a in config)
+        text = "\n".join(self._crc_text(n, a) for n, a in config)
         crc = zlib.crc32(text.encode()) & 0xffffffff
         for name, args in config:
             self.link.send(self, name, args)
         self.link.send(self, "finalize_config", {"crc": crc})
         for name, args in self._init_cmds:
             self.link.send(self, name, args)
+
+    def _crc_text(self, name, args):
+        """A config line as the host wrote it for the CRC: parsedump's
+        text, but a negative value as the host's "%d" printed it
+        (config_stepper invert_step=-1, not 4294967295)."""
+        text = self.dictionary.format_text(name, args)
+        for key, value in args.items():
+            if isinstance(value, int) and value < 0:
+                shown = " %s=%d" % (key, value & 0xffffffff)
+                text = text.replace(shown, " %s=%d" % (key, value))
+        return text
 
     def send(self, name, args, req_clock=0, min_clock=0):
         self.link.send(self, name, args, req_clock, min_clock)
@@ -274,6 +293,14 @@ class SoftPwm:
             req_clock=clock, min_clock=self.last_clock)
         self.last_clock = clock
 
+    def set_cycle_time(self, print_time, cycle_time):
+        """A new PWM period from print_time on ([pwm_cycle_time])."""
+        clock = self.mcu.print_time_to_clock(print_time)
+        self.cycle_ticks = self.mcu.seconds_to_clock(cycle_time)
+        self.mcu.send("set_digital_out_pwm_cycle", {
+            "oid": self.oid, "cycle_ticks": self.cycle_ticks},
+            req_clock=clock, min_clock=self.last_clock)
+
 
 def extend_clock32(clock32, near):
     """The 64-bit clock whose low 32 bits are clock32, closest to `near`."""
@@ -315,15 +342,19 @@ class AnalogIn:
     def setup_callback(self, callback):
         self.callback = callback
 
+    def setup_minmax(self, min_fraction, max_fraction, range_check_count):
+        """The range the MCU enforces (set before the MCU connects)."""
+        self.min_fraction = min_fraction
+        self.max_fraction = max_fraction
+        self.range_check_count = range_check_count
+
     def _build_config(self):
         self.oid = self.mcu.create_oid()
         self.mcu.add_config_cmd("config_analog_in", {"oid": self.oid, "pin": self.pin})
         self.max_adc = max_adc = self.sample_count * self.mcu.get_constant("ADC_MAX")
         min_value = max(0, min(0xffff, int(self.min_fraction * max_adc)))
         max_value = max(0, min(0xffff, int(-(-self.max_fraction * max_adc // 1))))
-        est = self.mcu.estimated_print_time(0.)
-        first_clock = (self.mcu.print_time_to_clock(int(est + QUERY_SLOT_LEAD))
-                       + self.mcu.seconds_to_clock(self.oid * QUERY_SLOT_STEP))
+        first_clock = self.mcu.query_slot(self.oid)
         self.rest_ticks = self.mcu.seconds_to_clock(self.report_time)
         self.next_clock = first_clock + self.rest_ticks
         self.mcu.add_config_cmd("query_analog_in", {

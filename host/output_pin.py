@@ -30,18 +30,32 @@ def _mcu_and_pin(hw, section, option):
     return mcu, spec
 
 
+def _chip_of(hw, section, option):
+    """The pin chip ([multi_pin], [sx1509]...) named by the option, or None."""
+    spec = parse_pin(section.get(option), can_invert=True)
+    chip = hw.pin_chips.get(spec.chip)
+    return (chip, spec) if chip is not None else (None, spec)
+
+
 def make_pwm_pin(hw, section, option, cycle_time, hardware_pwm,
-                 start_value=0., shutdown_value=0.):
+                 start_value=0., shutdown_value=0., max_duration=0.):
     """A soft- or hardware-PWM pin object for `option` of `section`."""
+    chip, spec = _chip_of(hw, section, option)
+    if chip is not None:
+        return chip.setup_pwm(hw, spec, section, option, cycle_time, hardware_pwm,
+                              start_value, shutdown_value, max_duration)
     mcu, spec = _mcu_and_pin(hw, section, option)
     if hardware_pwm:
         return mcu, HardwarePwm(mcu, spec.pin, spec.invert, cycle_time, start_value,
                                 shutdown_value, where=section.location(option))
     return mcu, SoftPwm(mcu, spec.pin, spec.invert, cycle_time, start_value,
-                        shutdown_value)
+                        shutdown_value, max_duration)
 
 
 def make_digital_pin(hw, section, option, start_value=0, shutdown_value=0):
+    chip, spec = _chip_of(hw, section, option)
+    if chip is not None:
+        return chip.setup_digital(hw, spec, section, option, start_value, shutdown_value)
     mcu, spec = _mcu_and_pin(hw, section, option)
     return mcu, DigitalOut(mcu, spec.pin, spec.invert, start_value, shutdown_value)
 
@@ -70,6 +84,10 @@ class OutputPin:
             mcu, self.pin = make_digital_pin(printer.hw, section, "pin",
                                              int(bool(self.last_value)),
                                              int(bool(self.shutdown_value)))
+        self._register(printer, mcu)
+
+    def _register(self, printer, mcu):
+        """Requests through a RequestQueue; SET_PIN PIN=<name>."""
         self.requests = RequestQueue(mcu, printer.motion, printer.reactor, self._apply)
         printer.dispatcher.register_mux("SET_PIN", "PIN", self.name, self.cmd_SET_PIN,
                                         "Set the value of an output pin")

@@ -11,7 +11,7 @@ does not know whether it runs in compile or simulate mode.
 from ..gcode.arcs import ArcCommands
 from ..gcode.command import make_command
 from ..gcode.macros import MacroSet
-from . import extras
+from . import extras, stepper_commands
 from .configfile import ConfigError
 from .extruder import Extruder, ExtruderCommands, ExtruderStepper
 from .gcode_move import GCodeMove
@@ -20,6 +20,7 @@ from .heaters import Heaters, TemperatureCommands
 from .homing import Homing
 from .kinematics import load_kinematics
 from .mcu import MCU, mcu_sections
+from .temperature_sensors import SensorTypes
 from .motion_queuing import MotionQueuing
 from .toolhead import Coord, ToolHead, ToolheadLimits
 
@@ -37,6 +38,7 @@ class Printer:
         for mcu in mcus.values():
             mcu.reactor = reactor        # queries wait on it
         self.hw = Hardware(mcus, self.motion)
+        self.hw.sensor_types = SensorTypes(self.hw, dispatcher.warn)
         self.heaters = Heaters(reactor, link.can_pause)
         self.objects = {}            # section name -> extras object
         self._load_optional_sections()
@@ -53,6 +55,7 @@ class Printer:
         self.homing = Homing(self.toolhead, dispatcher)
         self.homing.end_listeners.append(self.gcode_move.on_home_rails_end)
         self.extruder_commands = ExtruderCommands(self)
+        self.stepper_commands = stepper_commands.load(self)   # FORCE_MOVE, M119, ...
         if hasattr(self.toolhead.kin, "connect"):
             self.toolhead.kin.connect(self)      # e.g. [dual_carriage] commands
         # Klipper's [bed_mesh]/[bed_tilt] take their move-transform place
@@ -190,10 +193,9 @@ class Printer:
                 "extruder": toolhead.extruder.name,
             },
             "gcode_move": {
-                "gcode_position": Coord(*[gm.last_position[i] - gm.base_position[i]
-                                          for i in range(4)]),
+                "gcode_position": Coord(*gm.gcode_position()),
                 "position": Coord(*gm.last_position[:4]),
-                "homing_origin": Coord(*gm.base_position[:4]),
+                "homing_origin": Coord(*gm.homing_position[:3], 0.),   # SET_GCODE_OFFSET
                 "absolute_coordinates": gm.absolute_coord,
                 "absolute_extrude": gm.absolute_extrude,
                 "speed_factor": gm.speed_factor * 60.,

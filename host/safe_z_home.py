@@ -19,12 +19,9 @@ class SafeZHome:
         printer.dispatcher.register("G28", self.cmd_G28, "Home axes (safe_z_home)")
 
     def _move(self, coord, speed):
-        toolhead = self.printer.toolhead
-        pos = toolhead.get_position()
-        for i, value in enumerate(coord):
-            if value is not None:
-                pos[i] = value
-        toolhead.move(pos, speed)
+        # manual_move: the G-code position follows (a later G1 Z.. starts
+        # from the lifted Z, as in Klipper).
+        self.printer.toolhead.manual_move(coord, speed)
 
     def _home(self, cmd, axes):
         from ..gcode.command import make_command

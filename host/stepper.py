@@ -12,10 +12,17 @@ import math
 from dataclasses import dataclass
 
 from ..chelper import motion
-from .mcu import MAX_STEPCOMPRESS_ERROR, Endstop
+from .mcu import MAX_STEPCOMPRESS_ERROR
 from .pins import parse_pin
 
 DEFAULT_STEP_PULSE_DURATION = 0.000002   # stepper.py: 2 us
+# Step on both edges (a TMC driver asks for it) is refused for long
+# pulses, and on MCUs whose firmware has only the older STEPPER_BOTH_EDGE
+# for pulses over 150 ns (Klipper's stepper.py MIN_BOTH_EDGE_DURATION,
+# MIN_OPTIMIZED_BOTH_EDGE_DURATION).
+MIN_BOTH_EDGE_DURATION = 0.000000500
+MIN_OPTIMIZED_BOTH_EDGE_DURATION = 0.000000150
+MAX_EXTRA_STEPPERS = 99                  # [stepper_z1] .. [stepper_z98]
 
 
 class ConfigValueError(Exception):
@@ -68,7 +75,8 @@ class Stepper:
         self.step_dist, self.rotation_dist = parse_step_distance(
             section, units_in_radians)
         self.step_pulse_duration = section.getfloat(
-            "step_pulse_duration", DEFAULT_STEP_PULSE_DURATION, minval=0., maxval=.001)
+            "step_pulse_duration", None, minval=0., maxval=.001)
+        self.want_both_edges = False     # a TMC driver's request
         self.enable_pin_text = section.get("enable_pin", None)
         self.enable_pin_where = section.location("enable_pin")   # for errors
         self.oid = None
@@ -88,11 +96,41 @@ class Stepper:
         self.compressor.set_time(*self.clock_adj)
         self.mcu.register_config_callback(self._build_config)
 
+    def setup_default_pulse_duration(self, duration, both_edges):
+        """A driver's pulse length (unless the config sets one) and its
+        wish to step on both edges (TMC drivers: 100 ns, both edges)."""
+        if self.step_pulse_duration is None:
+            self.step_pulse_duration = duration
+        self.want_both_edges = both_edges
+
+    def _both_edges(self, duration):
+        """Whether to step on both edges: wanted, short enough a pulse,
+        and the firmware can (its STEPPER_*EDGE constants) and has no
+        optimized step/unstep of its own (AVR)."""
+        constants = self.mcu.constants
+        new_style = int(constants.get("STEPPER_STEP_BOTH_EDGE", 0))
+        old_style = int(constants.get("STEPPER_BOTH_EDGE", 0))
+        if not self.want_both_edges or duration > MIN_BOTH_EDGE_DURATION:
+            return False
+        if old_style and duration > MIN_OPTIMIZED_BOTH_EDGE_DURATION:
+            return False
+        if not old_style and not new_style:
+            return False
+        return not int(constants.get("STEPPER_OPTIMIZED_UNSTEP", 0))
+
     def _build_config(self):
+        duration = self.step_pulse_duration
+        if duration is None:
+            duration = DEFAULT_STEP_PULSE_DURATION
+        invert_step = int(self.step_pin.invert)
+        if self._both_edges(duration):
+            invert_step = -1                  # toggle on every step edge
+            if int(self.mcu.constants.get("STEPPER_BOTH_EDGE", 0)):
+                duration = 0.                 # the older firmware's switch
         self.mcu.add_config_cmd("config_stepper", {
             "oid": self.oid, "step_pin": self.step_pin.pin,
-            "dir_pin": self.dir_pin.pin, "invert_step": int(self.step_pin.invert),
-            "step_pulse_ticks": self.mcu.seconds_to_clock(self.step_pulse_duration)})
+            "dir_pin": self.dir_pin.pin, "invert_step": invert_step,
+            "step_pulse_ticks": self.mcu.seconds_to_clock(duration)})
 
     # ---- motion -------------------------------------------------------------
     def set_stepper_kinematics(self, sk):
@@ -140,10 +178,7 @@ def make_endstop(section, hw, option="endstop_pin"):
     text = section.get(option, None)
     if text is None:
         return None
-    pin = parse_pin(text, can_invert=True, can_pullup=True)
-    mcu = hw.lookup(pin.chip, section, option)
-    mcu.check_pin(pin.pin, section.location(option))
-    return Endstop(mcu, pin.pin, pin.pullup, pin.invert)
+    return hw.setup_endstop(text, section, option)
 
 
 @dataclass
@@ -157,18 +192,59 @@ class HomingInfo:
 
 
 class Rail:
-    """An axis: stepper(s), endstop and limits from a [stepper_*] section."""
+    """An axis from a [stepper_*] section: its stepper, any extra steppers
+    ([stepper_z1], [stepper_z2] ... up to the first missing number, as
+    Klipper's multi-stepper rails), the endstops and the travel limits.
+
+    Each extra stepper stops on its own endstop_pin if it has one (the
+    same pin within the rail shares one endstop), else on the rail's
+    first endstop; all endstops of a rail arm together when it homes."""
 
     def __init__(self, section, hw, need_position_minmax=True,
-                 default_position_endstop=None, units_in_radians=False):
+                 default_position_endstop=None, units_in_radians=False,
+                 multi=True):
         self.name = section.name.split()[-1]
-        self.stepper = Stepper(section, hw, units_in_radians)
-        self.endstop = make_endstop(section, hw)
-        self.stepper.allocate()
-        hw.register_stepper(self.stepper)
-        if self.endstop is not None:
-            self.endstop.add_stepper(self.stepper)
+        self.hw = hw
+        self.units_in_radians = units_in_radians
+        self._steppers = []
+        self._endstops = []            # [(pin key, endstop)]
+        self.stepper = self._add_stepper(section)
+        self.endstop = self._endstops[0][1] if self._endstops else None
+        chip_default = getattr(self.endstop, "position_endstop", None)
+        if chip_default is not None and default_position_endstop is None:
+            default_position_endstop = chip_default
         self._read_limits(section, need_position_minmax, default_position_endstop)
+        if multi:
+            for extra in extra_stepper_sections(section):
+                self._add_stepper(extra)
+
+    def _add_stepper(self, section):
+        stepper = Stepper(section, self.hw, self.units_in_radians)
+        endstop_text = section.get("endstop_pin", None)
+        endstop = None
+        if endstop_text is not None:
+            endstop = self._lookup_endstop(endstop_text, section)
+        elif self._endstops:
+            endstop = self._endstops[0][1]
+        stepper.allocate()
+        self.hw.register_stepper(stepper)
+        if endstop is not None:
+            endstop.add_stepper(stepper)
+        self._steppers.append(stepper)
+        return stepper
+
+    def _lookup_endstop(self, text, section):
+        key = parse_pin(text, can_invert=True, can_pullup=True)
+        for known, endstop in self._endstops:
+            if (known.chip, known.pin) == (key.chip, key.pin):
+                if known != key:      # (sic: Klipper's message)
+                    raise section.error("Pinter rail %s shared endstop pin %s "
+                                        "must specify the same pullup/invert settings"
+                                        % (self.name, text), "endstop_pin")
+                return endstop
+        endstop = self.hw.setup_endstop(text, section, "endstop_pin")
+        self._endstops.append((key, endstop))
+        return endstop
 
     def _read_limits(self, section, need_position_minmax, default_position_endstop):
         if default_position_endstop is None:
@@ -197,19 +273,36 @@ class Rail:
                                  retract_dist, positive_dir, second)
 
     def endstops(self):
-        return [self.endstop] if self.endstop is not None else []
+        return [endstop for _, endstop in self._endstops]
 
     def get_range(self):
         return self.position_min, self.position_max
 
     def steppers(self):
-        return [self.stepper]
+        return list(self._steppers)
 
     def setup_itersolve(self, sk):
+        """`sk` drives the first stepper; every extra stepper gets a twin."""
         self.stepper.set_stepper_kinematics(sk)
+        for stepper in self._steppers[1:]:
+            stepper.set_stepper_kinematics(sk.remake())
 
     def set_trapq(self, trapq):
-        self.stepper.set_trapq(trapq)
+        for stepper in self._steppers:
+            stepper.set_trapq(trapq)
 
     def set_position(self, coord):
-        self.stepper.set_position(coord)
+        for stepper in self._steppers:
+            stepper.set_position(coord)
+
+
+def extra_stepper_sections(section):
+    """[NAME1], [NAME2] ... of a rail's section, up to the first missing."""
+    config = section.config
+    found = []
+    for index in range(1, MAX_EXTRA_STEPPERS):
+        name = "%s%d" % (section.name, index)
+        if not config.has_section(name):
+            break
+        found.append(config.section(name))
+    return found

@@ -96,8 +96,28 @@ class Thermistor:
         return 1. / inv_t - KELVIN
 
 
-def make_thermistor(sensor_type, pullup=DEFAULT_PULLUP, inline_resistor=0.):
-    kind, params = SENSORS[sensor_type]
+def custom_params(section):
+    """The (kind, params) of a [thermistor NAME] section: temperature1 and
+    resistance1 with either `beta` or two more points (docs/Config_Reference.md
+    [thermistor])."""
+    t1 = section.getfloat("temperature1", minval=-KELVIN)
+    r1 = section.getfloat("resistance1", minval=0.)
+    beta = section.getfloat("beta", None, above=0.)
+    if beta is not None:
+        return "beta", (t1, r1, beta)
+    t2 = section.getfloat("temperature2", minval=-KELVIN)
+    r2 = section.getfloat("resistance2", minval=0.)
+    t3 = section.getfloat("temperature3", minval=-KELVIN)
+    r3 = section.getfloat("resistance3", minval=0.)
+    return "points", ((t1, r1), (t2, r2), (t3, r3))
+
+
+def thermistor_from(kind, params, pullup=DEFAULT_PULLUP, inline_resistor=0.):
     if kind == "points":
         return Thermistor.from_points(params, pullup=pullup, inline_resistor=inline_resistor)
     return Thermistor.from_beta(*params, pullup=pullup, inline_resistor=inline_resistor)
+
+
+def make_thermistor(sensor_type, pullup=DEFAULT_PULLUP, inline_resistor=0.):
+    kind, params = SENSORS[sensor_type]
+    return thermistor_from(kind, params, pullup, inline_resistor)

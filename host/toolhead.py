@@ -203,6 +203,18 @@ class ToolHead:
         if self.print_time > self.need_check_pause:
             self._check_pause()
 
+    def manual_move(self, coord, speed):
+        """A move made by a command rather than by G-code (Klipper's
+        toolhead.manual_move): None keeps an axis where it is; the G-code
+        position follows the toolhead afterwards."""
+        pos = self.get_position()
+        for i, value in enumerate(coord):
+            if value is not None:
+                pos[i] = value
+        self.move(pos, speed)
+        for listener in self.set_position_listeners:
+            listener()
+
     def register_lookahead_callback(self, callback):
         """Call `callback(print_time)` when the last queued move ends (at
         once, with the current print time, if nothing is queued)."""

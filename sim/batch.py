@@ -18,7 +18,7 @@ from ..chelper.streamio import StreamWriter
 from ..gcode.dispatch import Dispatcher
 from ..host.configfile import load_config
 from ..gcode.command import parse_line
-from ..gcode.reader import open_binary
+from ..gcode.reader import open_binary, read_chunk
 from ..host.printer import Printer
 from ..host.reactor import BatchReactor
 
@@ -101,7 +101,7 @@ def input_chunks(path, source=None):
         partial = b""
         lineno = 0
         while True:
-            data = handle.read(INPUT_CHUNK)
+            data = read_chunk(handle, INPUT_CHUNK, path)
             buf = partial + data
             cut = buf.rfind(b"\n") + 1 if data else len(buf)
             partial = buf[cut:]

@@ -2,14 +2,16 @@
 
 Several MCUs (as Klipper's batch mode, `klippy -o FILE -d NAME=DICT`):
 `--mcu NAME=PROFILE` / `--dictionary NAME=FILE` (repeatable) name each
-[mcu NAME]'s dictionary, and its stream goes to `OUTPUT-NAME`."""
+[mcu NAME]'s dictionary, and its stream goes to `OUTPUT-NAME`.  An MCU
+named by neither gets a bundled profile picked from its pins
+(klipsim.sim.mcu_pick), and the summary says which and why."""
 import os
 import sys
 
 import click
 
 from ..chelper.motion import MotionError
-from ..chelper.msgproto import load_dictionary, profile_names
+from ..chelper.msgproto import load_dictionary, profile_names, resolve_profile
 from ..cli_files import EXIT_INPUT, Inputs, Outputs
 from ..cli_messages import Messages
 from ..gcode.errors import GCodeError, GCodeInternalError
@@ -17,6 +19,7 @@ from ..host.configfile import ConfigError
 from ..host.mcu import MCUError, mcu_sections
 from ..host.pins import PinError
 from .batch import compile_gcode
+from .mcu_pick import PickError, describe, pick_profiles
 from ..host.configfile import load_config
 
 EXAMPLES = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "examples")
@@ -70,15 +73,25 @@ def bad_input(inputs, error, config_path=None):
     return click.ClickException(text)
 
 
-def _dictionaries(dictionaries, mcu_specs):
-    """{MCU name: dictionary} from --dictionary / --mcu ([NAME=]VALUE)."""
+def _is_profile(name):
+    """A shipped profile name or one of its aliases (lpc176x ...)."""
+    try:
+        resolve_profile(name)
+        return True
+    except KeyError:
+        return False
+
+
+def _sources(dictionaries, mcu_specs):
+    """{MCU name: profile name or dictionary path} from --dictionary /
+    --mcu ([NAME=]VALUE)."""
     sources = {}
     for option, specs in (("--mcu", mcu_specs), ("--dictionary", dictionaries)):
         for spec in specs:
             name, sep, value = spec.partition("=")
             if not sep or (option == "--dictionary" and os.path.exists(spec)):
                 name, value = "mcu", spec
-            if option == "--mcu" and value not in profile_names():
+            if option == "--mcu" and not _is_profile(value):
                 raise click.UsageError("--mcu %s: unknown MCU profile '%s' (shipped: %s)"
                                        % (spec, value, ", ".join(profile_names())))
             if option == "--dictionary" and not os.path.exists(value):
@@ -89,7 +102,19 @@ def _dictionaries(dictionaries, mcu_specs):
                 raise click.UsageError("MCU '%s' given twice (--dictionary or --mcu, not both)"
                                        % name)
             sources[name] = value
-    sources.setdefault("mcu", DEFAULT_MCU)
+    return sources
+
+
+def _dictionaries(config_path, sources, echo):
+    """{MCU name: dictionary}: those the options name (`sources`), and a
+    bundled profile picked for every other MCU section (sim/mcu_pick.py;
+    `echo` gets a line per pick saying which and why)."""
+    sources = dict(sources)
+    picks = pick_profiles(load_config(config_path), given=set(sources))
+    for line in describe(picks):
+        echo(line)
+    sources.update({name: pick.profile for name, pick in picks.items()})
+    sources.setdefault("mcu", DEFAULT_MCU)    # no [mcu]: the host says so
     try:
         return {name: load_dictionary(value) for name, value in sources.items()}
     except (OSError, ValueError) as e:
@@ -122,8 +147,9 @@ def _check_mcu_sections(config_path, dictionaries):
               help="Klipper data dictionary of the MCU (e.g. stm32f446.dict); "
                    "NAME=FILE for [mcu NAME]; repeatable")
 @click.option("--mcu", "mcu_specs", multiple=True, metavar="[NAME=]PROFILE",
-              help="MCU profile shipped with klipsim (%s; default %s); NAME=PROFILE "
-                   "for [mcu NAME]; repeatable" % (", ".join(profile_names()), DEFAULT_MCU))
+              help="MCU profile shipped with klipsim (%s); NAME=PROFILE for [mcu NAME]; "
+                   "repeatable; an MCU named by neither option gets the profile whose pins "
+                   "fit the config (the summary says which)" % ", ".join(profile_names()))
 @click.option("--format", "fmt", type=click.Choice(["text", "serial", "jsonl"]),
               default="text", show_default=True)
 @click.option("-o", "--output", type=click.Path(dir_okay=False, allow_dash=True), default="-",
@@ -133,20 +159,23 @@ def _check_mcu_sections(config_path, dictionaries):
 def compile_command(gcode, config_path, dictionaries, mcu_specs, fmt, output, quiet):
     """Compile GCODE (- for stdin) for the printer in --config into the MCU
     command stream Klipper's host would send (like Klipper's batch mode)."""
-    dicts = _dictionaries(dictionaries, mcu_specs)
-    mcu_dict = dicts.pop("mcu")
-    if dicts and output == "-":
-        raise click.UsageError("several MCUs need -o FILE (MCU NAME's stream goes to"
-                               " FILE-NAME, as in Klipper's batch mode)")
-    Outputs.check(output, *("%s-%s" % (output, name) for name in dicts))
+    sources = _sources(dictionaries, mcu_specs)
+    Outputs.check(output)
     messages = Messages(quiet)
+    echo = (lambda text: None) if quiet else (lambda text: click.echo(text, err=True))
     with Inputs() as inputs, Outputs() as outputs:
         gcode = inputs.path(gcode, ".gz" if gcode.endswith(".gz") else "")
         config_path = inputs.path(config_path, ".cfg")
         try:
+            dicts = _dictionaries(config_path, sources, echo)
+            mcu_dict = dicts.pop("mcu")
             _check_mcu_sections(config_path, dicts)
-        except (ConfigError, PinError, MCUError) as e:
+        except (ConfigError, PinError, MCUError, PickError) as e:
             raise bad_input(inputs, e, config_path)
+        if dicts and output == "-":
+            raise click.UsageError("several MCUs need -o FILE (MCU NAME's stream goes to"
+                                   " FILE-NAME, as in Klipper's batch mode)")
+        Outputs.check(*("%s-%s" % (output, name) for name in dicts))
         show_progress = (not quiet and sys.stderr.isatty()
                          and os.path.getsize(gcode) >= PROGRESS_MIN_BYTES)
         binary = fmt == "serial"

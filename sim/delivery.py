@@ -9,8 +9,8 @@ host would send it (KLIPPER-FACTS 2.5, 2.6):
   min_clock;
 - a queue_step never overflows the MCU move queue: the host mirrors the
   queue as a heap of slot-free clocks (move_count minus one slot reserved
-  per digital output, as steppersync does); a queue_digital_out waits for
-  the pin's previous update;
+  per digital output, as steppersync does); a queue_digital_out (or
+  queue_pwm_out) waits for the pin's previous update;
 - a message more than 3<<29 ticks before its clock waits (the 32-bit
   clock must stay unambiguous: serialqueue_send_batch);
 - messages of one object keep their order; objects are independent
@@ -116,14 +116,15 @@ class DeliveryPlanner:
         req, min_clock = 0, 0
         if name == "set_next_step_dir":
             req = self.last_step[args["oid"]]
-        elif name == "queue_digital_out":
+        elif name in ("queue_digital_out", "queue_pwm_out"):
             req, min_clock = self._queue_digital_out(args)
             self.deadline = req
         elif name == "reset_step_clock":
             oid = args["oid"]
             self.last_step[oid] = req = self._extend(oid, args["clock"], self.last_step[oid])
             self.clocks.advance(req)
-        elif name in ("endstop_home", "trsync_set_timeout", "query_analog_in"):
+        elif name in ("endstop_home", "trsync_set_timeout", "query_analog_in",
+                      "query_thermocouple", "query_counter", "buttons_query"):
             req = self._extend(args["oid"], args["clock"])
             if req and (name != "endstop_home" or args["sample_count"]):
                 self.deadline = req
@@ -131,7 +132,7 @@ class DeliveryPlanner:
             req = self.deadline = self._extend(args["oid"], args["report_clock"], narrow=True)
         elif name == "config_stepper":
             self.last_step[args["oid"]] = 0
-        elif name == "config_digital_out":
+        elif name in ("config_digital_out", "config_pwm_out"):
             self.last_update[args["oid"]] = 0
             self.max_duration = max(self.max_duration, args["max_duration"])
         queues = self._queues(name, args)

@@ -33,7 +33,9 @@ def load_stream_dictionary(dictionary_path, mcu_name):
             raise click.ClickException(str(e) if str(e).startswith(dictionary_path)
                                        else "%s: %s" % (dictionary_path, e))
     if mcu_name:
-        if mcu_name not in fwmcu.profile_names():
+        try:
+            mcu_name = fwmcu.resolve_profile(mcu_name)
+        except KeyError:
             raise click.UsageError("--mcu %s: unknown profile (have: %s)"
                                    % (mcu_name, ", ".join(fwmcu.profile_names())))
         if mcu_name in msgproto.profile_names():

@@ -6,8 +6,10 @@ Several MCUs: `--mcu NAME=PROFILE` / `--dictionary NAME=FILE` (repeatable)
 pick the firmware of each [mcu NAME] section; a bare `--mcu PROFILE` or
 `--dictionary FILE` is the main [mcu]; `--clock-drift NAME=PPM` and
 `--clock-offset NAME=TICKS` set an MCU's clock (NAME `mcu`: the main
-one). An [mcu NAME] with `serial: /tmp/klipper_host_mcu` is Klipper's
-Linux-process MCU (profile `linux`) unless given otherwise."""
+one). An MCU named by neither option gets a bundled profile picked from
+the config (klipsim.sim.mcu_pick): an [mcu] or [mcu NAME] with `serial:
+/tmp/klipper_host_mcu` is Klipper's Linux-process MCU (profile `linux`),
+any other the profile whose pin names fit the pins it uses."""
 import importlib.metadata
 import importlib.util
 import os
@@ -22,13 +24,14 @@ from ..cli_messages import Messages
 from .compile_cli import bad_input
 from ..firmware.simulator import mcu as fwmcu
 from ..gcode.errors import GCodeError, GCodeInternalError
-from ..host.configfile import ConfigError
+from ..host.configfile import ConfigError, load_config
 from ..host.mcu import MCUError
 from ..host.pins import PinError
 from .config_toml import ConfigError as TomlError
 from .execute import ExecuteError, profile_for_dictionary
 from .report import build_report, dumps
 from .mcu_link import McuSettings
+from .mcu_pick import PickError, describe, pick_profiles
 from .machine import preset_names as machine_names
 from .policy import builtin_names as policy_names
 from .simulate import SimOptions, SimulateError, simulate
@@ -84,7 +87,9 @@ def _profiles(dictionaries, mcu_specs):
     profiles = {}
     for spec in mcu_specs:
         name, profile = _named("--mcu", spec)
-        if profile not in fwmcu.profile_names():
+        try:
+            profile = fwmcu.resolve_profile(profile)
+        except KeyError:
             raise click.UsageError("--mcu %s: unknown firmware profile '%s' (built: %s)"
                                    % (spec, profile, ", ".join(fwmcu.profile_names())))
         if name in profiles:
@@ -111,10 +116,16 @@ def _numbers(option, specs, convert):
     return out
 
 
-def _mcu_options(dictionaries, mcu_specs, drifts, offsets):
+def _mcu_options(config_path, dictionaries, mcu_specs, drifts, offsets, echo):
     """SimOptions keywords for the MCUs: the main MCU's profile and clock,
-    and McuSettings per other MCU named on the command line."""
+    and McuSettings per other MCU; an MCU the options do not name gets a
+    bundled profile picked from the config (sim/mcu_pick.py; `echo` gets
+    a line per pick)."""
     profiles = _profiles(dictionaries, mcu_specs)
+    picks = pick_profiles(load_config(config_path), given=set(profiles))
+    for line in describe(picks):
+        echo(line)
+    profiles.update({name: pick.profile for name, pick in picks.items()})
     drift = _numbers("--clock-drift", drifts, lambda v: int(round(float(v) * 1000)))
     offset = _numbers("--clock-offset", offsets, int)
     names = sorted((set(profiles) | set(drift) | set(offset)) - {"mcu"})
@@ -184,8 +195,9 @@ class _Progress:
               help="Klipper data dictionary: picks the klipsim firmware for its MCU "
                    "(NAME=FILE for [mcu NAME]; repeatable)")
 @click.option("--mcu", "mcu_specs", multiple=True, metavar="[NAME=]PROFILE",
-              help="klipsim firmware profile (%s; default %s); NAME=PROFILE for "
-                   "[mcu NAME]; repeatable" % (", ".join(fwmcu.profile_names()), DEFAULT_MCU))
+              help="klipsim firmware profile (%s); NAME=PROFILE for [mcu NAME]; "
+                   "repeatable; an MCU named by neither option gets the profile whose "
+                   "pins fit the config" % ", ".join(fwmcu.profile_names()))
 @click.option("--clock-drift", "drifts", multiple=True, metavar="NAME=PPM",
               help="an MCU clock's rate error in ppm (NAME mcu: the main MCU); repeatable")
 @click.option("--clock-offset", "offsets", multiple=True, metavar="NAME=TICKS",
@@ -205,7 +217,7 @@ class _Progress:
 @click.option("--baud", default=250000, show_default=True, type=click.IntRange(min=1200))
 @click.option("--report", "report_path", type=click.Path(dir_okay=False, allow_dash=True),
               help="write the JSON report here")
-@click.option("--plot", "plot_path", type=click.Path(dir_okay=False),
+@click.option("--plot", "plot_path", type=click.Path(dir_okay=False, allow_dash=True),
               help="PNG: smallest margin per second per deadline class, spikes, run-queue waits and CPU per thread (needs matplotlib)")
 @click.option("--pulses", "pulses_path", type=click.Path(dir_okay=False, allow_dash=True),
               help="CSV of executed step pulses (step_pin,clock,dir; clock in that "
@@ -230,12 +242,14 @@ def simulate_command(gcode, config_path, dictionaries, mcu_specs, drifts, offset
     Outputs.check(report_path, plot_path, pulses_path, stream_path)
     messages = Messages(quiet)
     progress = _Progress(not quiet and sys.stderr.isatty())
+    echo = (lambda text: None) if quiet else (lambda text: click.echo(text, err=True))
     with Inputs() as inputs, Outputs() as outputs:
         try:
             gcode = inputs.path(gcode, ".gz" if gcode.endswith(".gz") else "")
             config_path = inputs.path(config_path, ".cfg")
             pulses_file = outputs.open(pulses_path, binary=True) if pulses_path else None
-            options = SimOptions(**_mcu_options(dictionaries, mcu_specs, drifts, offsets),
+            options = SimOptions(**_mcu_options(config_path, dictionaries, mcu_specs,
+                                                drifts, offsets, echo),
                                  board=board,
                                  policy=policy, load=load_path, seed=seed,
                                  transport=transport, baud=baud, progress=progress,
@@ -243,7 +257,7 @@ def simulate_command(gcode, config_path, dictionaries, mcu_specs, drifts, offset
                                  record_stream=stream_path is not None)
             result = simulate(gcode, config_path, options)
         except (ConfigError, MCUError, PinError, GCodeError, TomlError, SimulateError,
-                ExecuteError, GCodeInternalError, MotionError) as e:
+                ExecuteError, GCodeInternalError, MotionError, PickError) as e:
             raise bad_input(inputs, e, config_path)
         finally:
             progress.end()

@@ -29,11 +29,19 @@ def queue_step_ok(args):
             and -0x8000 <= args["add"] <= 0x7FFF)
 
 
+# Klipper's host sends -1 in a %c field where the firmware reads the
+# parameter as signed (config_stepper invert_step=-1: step on both edges,
+# KLIPPER-FACTS and shared/reference/README.md); the VLQ carries all 32
+# bits and parsedump prints it unsigned.
+ALL_ONES = 0xFFFFFFFF
+
+
 def check_ints(mf, ints):
     """ints = [message id, parameters...] (enumerations resolved)."""
     for (key, fmt), value in zip(mf.params, ints[1:]):
         low, high = WIRE_RANGES.get(fmt, (None, None))
-        if low is not None and not low <= value <= high:
+        if low is not None and not low <= value <= high \
+                and not (fmt == "%c" and value in (ALL_ONES, -1)):
             raise StreamInputError("%s: %s=%d does not fit its type %s (%d..%d)"
                                    % (mf.name, key, value, fmt, low, high))
 

@@ -7,11 +7,17 @@ by an odd value, a line deleted, duplicated, cut or swapped, characters
 inserted.  `mutate_bytes(draw, data)` flips, cuts or inserts bytes of a
 binary input.  `run_cli(args, timeout_s)` runs the `klipsim` command
 through click's CliRunner with a wall-clock bound (SIGALRM: the fuzz test
-runs in pytest's main thread) and returns a `Run` with the exit code,
-the output and whether it hung or raised.
+runs in pytest's main thread) and a memory bound (RLIMIT_DATA: a run may
+grow the process by MEMORY_BOUND bytes; past that it gets MemoryError,
+counted as a crash), and returns a `Run` with the exit code, the output
+and whether it hung or raised.
 """
+import os
 import re
+import resource
 import signal
+import subprocess
+import sys
 from dataclasses import dataclass
 
 from click.testing import CliRunner
@@ -90,18 +96,51 @@ class Run:
         return crashed or "Traceback" in self.stderr or "Traceback" in self.stdout
 
 
+MEMORY_BOUND = 2 << 30       # no valid fuzz input needs 2 GiB more
+
+
 def _alarm(signum, frame):
     raise FuzzTimeout()
 
 
+def _data_bytes():
+    """The process's data segment now (VmData, bytes)."""
+    with open("/proc/self/status") as f:
+        for line in f:
+            if line.startswith("VmData:"):
+                return int(line.split()[1]) * 1024
+    return 0
+
+
 def run_cli(args, timeout_s, input=None):
+    if os.environ.get("FUZZ_SUBPROCESS"):
+        return _run_subprocess(args, timeout_s, input)
     previous = signal.signal(signal.SIGALRM, _alarm)
+    limits = resource.getrlimit(resource.RLIMIT_DATA)
+    resource.setrlimit(resource.RLIMIT_DATA, (_data_bytes() + MEMORY_BOUND, limits[1]))
     signal.setitimer(signal.ITIMER_REAL, timeout_s)
     try:
         result = CliRunner().invoke(main, [str(a) for a in args], input=input)
     finally:
         signal.setitimer(signal.ITIMER_REAL, 0)
         signal.signal(signal.SIGALRM, previous)
+        resource.setrlimit(resource.RLIMIT_DATA, limits)
     hung = isinstance(result.exception, FuzzTimeout)
     return Run(result.exit_code, result.stdout, result.stderr,
                None if hung else result.exception, hung)
+
+
+def _run_subprocess(args, timeout_s, input):
+    """run_cli in a child process (FUZZ_SUBPROCESS=1, for long hunts: a
+    crash or a runaway allocation then ends the child, not pytest)."""
+    def bound():
+        resource.setrlimit(resource.RLIMIT_AS, (4 << 30, 4 << 30))
+    try:
+        p = subprocess.run([sys.executable, "-m", "klipsim.cli"] + [str(a) for a in args],
+                           input=input, capture_output=True, timeout=timeout_s,
+                           preexec_fn=bound)
+    except subprocess.TimeoutExpired:
+        return Run(-1, "", "", None, True)
+    err = p.stderr.decode("utf-8", "replace")
+    crash = None if p.returncode >= 0 else RuntimeError("signal %d" % -p.returncode)
+    return Run(p.returncode, p.stdout.decode("utf-8", "replace"), err, crash, False)

@@ -6,6 +6,7 @@ warnings once per kind."""
 import gzip
 import json
 import os
+import random
 import tomllib
 
 import pytest
@@ -204,6 +205,7 @@ def test_compile_warnings_once_per_kind_and_quiet_keeps_counts(tmp_path):
                         'warning: w.gcode:51: Unknown command: "M201"',
                         'warning: w.gcode:1: Unknown command: "M900" (and 49 more like it)']
     assert "G-code error: w.gcode:52: Unable to parse move" in r.stderr
+    assert "G-code errors: 1, warnings: 51" in r.stderr           # the summary
     quiet = run("compile", gcode, "-o", tmp_path / "o.txt", "--quiet")
     assert quiet.exit_code == 1
     assert quiet.stderr.strip() == "G-code errors: 1, warnings: 51 (2 kinds)"
@@ -259,3 +261,20 @@ def test_diff_input_error_exits_1(tmp_path):
 def test_requires_python_matches_tomllib():
     with open(os.path.join(ROOT, "pyproject.toml"), "rb") as f:
         assert tomllib.load(f)["project"]["requires-python"] == ">=3.11"
+
+
+@pytest.mark.parametrize("keep", [2, 300, 30000])
+def test_truncated_gzip_gcode_is_one_line(tmp_path, keep):
+    """Was a bare `Aborted!` (an EOFError mid-read) or an AttributeError."""
+    rng = random.Random(1)         # incompressible enough: 30 kB is mid-file
+    lines = ["G1 X%.3f Y%.3f F6000" % (rng.uniform(50, 150), rng.uniform(50, 150))
+             for _ in range(20000)]
+    data = gzip.compress(("G28\n" + "\n".join(lines) + "\n").encode())
+    assert len(data) > 2 * keep
+    path = tmp_path / "in.gcode.gz"
+    path.write_bytes(data[:keep])
+    for command, output in (("compile", "-o"), ("simulate", "--report")):
+        r = run(command, path, "--quiet", output, tmp_path / "out")
+        assert r.exit_code == 1, r.stderr
+        one_error_line(r, "in.gcode.gz: Unable to", "Compressed file ended")
+        assert not (tmp_path / "out").exists()

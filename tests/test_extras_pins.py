@@ -136,12 +136,32 @@ def test_heater_fan_timer_and_end(tmp_path):
     assert run.outputs(oid)[1:] == [(0, FAN_CYCLE_TICKS), (clock(run.end_time), 0)]
 
 
-def test_controller_fan_idle_until_active(tmp_path):
+def test_controller_fan_sends_nothing_offline(tmp_path):
+    """Its first check is 0.1 s of reactor time after start, which a batch
+    run never reaches (Klipper's sensors_misc output has no line for its
+    controller_fan after the start-up value)."""
     extra = "\n[controller_fan board]\npin: PC1\nidle_speed: 0.5\n"
     run = Run(tmp_path, config(extra=extra))
-    run.run("M104 S200\n")           # a heater target makes it active
+    run.run("M104 S200\n")           # a heater target would make it active
     run.finish()
-    assert run.outputs(run.oid_of_pin("PC1"))[1:2] == [(0, FAN_CYCLE_TICKS)]
+    assert run.outputs(run.oid_of_pin("PC1"))[1:] == []
+
+
+def test_controller_fan_idle_until_active():
+    """The check itself: on while a heater has a target, then idle_speed."""
+    from klipsim.host.heater_fan import ControllerFan
+    fan = ControllerFan.__new__(ControllerFan)
+    speeds = []
+    fan.fan = type("F", (), {"set_speed": lambda self, v: speeds.append(v)})()
+    fan.fan_speed, fan.idle_speed, fan.idle_timeout = 1., 0.5, 2
+    fan.last_speed, fan.last_on = 0., 2
+    heater = type("H", (), {"target": 200.})()
+    fan.heaters, fan.enable_lines = [heater], []
+    fan._check(0.)
+    heater.target = 0.
+    for _ in range(3):
+        fan._check(0.)
+    assert speeds == [1., 0.5, 0.]
 
 
 def test_hardware_pwm_output_pin(tmp_path):

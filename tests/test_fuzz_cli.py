@@ -4,8 +4,12 @@ policy) through the `klipsim` commands.  Every run must end with an
 exit code in {0, 1, 2, 3}, no traceback, within its time bound, and a
 run that stopped with an error leaves no output file (nor a temporary
 one).  Deterministic: hypothesis derandomized, a fixed example count
-per target (about two minutes in all on one core).  FUZZ_SCALE=N in the
-environment multiplies the counts (for a longer hunt)."""
+per target (about two minutes in all on one core).  For a longer hunt:
+FUZZ_SCALE=N multiplies the counts, FUZZ_LOG=FILE logs every run,
+FUZZ_HUNT=1 logs failures instead of stopping at the first, and
+FUZZ_SUBPROCESS=1 runs each input in a child process.  In the suite the
+runs go through click's CliRunner in this process, each with a time and
+a memory bound (tests/_fuzz_inputs.py)."""
 import os
 import sys
 
@@ -39,9 +43,13 @@ def check(run, folder, outputs):
     if os.environ.get("FUZZ_LOG"):
         with open(os.environ["FUZZ_LOG"], "a") as log:
             first = (run.stderr.strip().splitlines() or [""])[0][:150]
+            verdict = "HANG" if run.hung else "TRACEBACK" if run.traceback else "-"
+            if verdict != "-":
+                first = "%s %r %s" % (folder, run.exception, run.stderr[-300:])
             log.write("%s %d %s %s\n" % (os.path.basename(folder).rstrip("0123456789"),
-                                         run.exit_code, "HANG" if run.hung else
-                                         "TRACEBACK" if run.traceback else "-", first))
+                                         run.exit_code, verdict, first.replace("\n", " | ")))
+        if os.environ.get("FUZZ_HUNT"):       # log only: keep going past failures
+            return
     assert not run.hung, "hang: %s" % run.stderr[-500:]
     assert not run.traceback, "traceback: %r\n%s" % (run.exception, run.stderr[-2000:])
     assert run.exit_code in EXIT_CODES, (run.exit_code, run.stderr[-500:])

@@ -118,13 +118,14 @@ def test_host_never_overflows_the_move_queue(tmp_path):
 
 
 def test_cli_unsupported_command_is_one_line(tmp_path):
-    path = write_stream(tmp_path, ["allocate_oids count=1",
-                                   "config_pwm_out oid=0 pin=PA2 cycle_ticks=100 value=0"
-                                   " default_value=0 max_duration=0"])
+    # an accelerometer: not in klipsim's firmware (firmware/README.md)
+    path = write_stream(tmp_path, ["allocate_oids count=2",
+                                   "config_spi oid=0 pin=PA4 cs_active_high=0",
+                                   "config_adxl345 oid=1 spi_oid=0"])
     case = reference.case("corexy_basic")
     r = run_cli([path, "--dictionary", case.dictionary])
     assert r.exit_code == 1
-    assert "config_pwm_out not supported" in r.output
+    assert "config_adxl345 not supported" in r.output
     assert "Traceback" not in r.output
 
 

@@ -43,9 +43,10 @@ def test_set_gcode_offset_shifts_coordinates_and_moves(run):
     assert len(run.moves) == moves
     run.run("G1 X50\n")
     assert run.moves[-1][0] == pytest.approx(52.)
+    run.run("G92 X10\n")      # a G92 offset is not a gcode offset
     status = run.printer.status()["gcode_move"]
     assert tuple(status["homing_origin"])[:3] == pytest.approx((2., 0., 0.05))
-    assert status["gcode_position"][0] == pytest.approx(50.)
+    assert status["gcode_position"][0] == pytest.approx(10.)
 
 
 def test_homing_applies_the_gcode_offset(run):

@@ -195,3 +195,66 @@ def test_kinematics_none(tmp_path):
     assert run.errors() == []
     assert [s.name for s in run.printer.motion.steppers] == ["extruder"]
     assert steps_of(run, oid_of(run, "extruder")) > 0
+
+
+DUAL_U = """
+[dual_carriage carriage_u]
+primary_carriage: carriage_x
+safe_distance: 30
+endstop_pin: ^PD1
+position_endstop: 200
+position_max: 200
+homing_speed: 50
+
+[stepper u]
+carriages: carriage_u
+step_pin: PG0
+dir_pin: PG1
+enable_pin: !PG2
+microsteps: 16
+rotation_distance: 40
+"""
+
+
+def test_generic_dual_carriage_copy_mode(tmp_path):
+    """[dual_carriage carriage_u] on X: G28 X homes both carriages; in
+    COPY mode stepper u moves exactly as the X part of stepper a."""
+    body = CARRIAGES + STEPPERS + DUAL_U
+    run = make(tmp_path, body=body)
+    run.run("G28\nG1 X20 F6000\nSET_DUAL_CARRIAGE CARRIAGE=carriage_u\nG1 X150\n"
+            "SET_DUAL_CARRIAGE CARRIAGE=carriage_x\nSET_DUAL_CARRIAGE CARRIAGE=carriage_u"
+            " MODE=COPY\nG1 X50\n")
+    assert run.errors() == []
+    status = run.printer.objects["dual_carriage"].get_status()
+    assert status["carriages"] == {"carriage_x": "PRIMARY", "carriage_u": "COPY"}
+    assert "carriage_0" in status          # two carriages: indexes too
+    # u parked at 150 while x sat at 20; COPY keeps that 130 mm gap, so
+    # with x at 50 u is at 180.
+    pos = run.printer.toolhead.get_position()
+    dc = run.printer.objects["dual_carriage"]
+    assert [c.axis_position(pos) for c in dc.carriages] == pytest.approx([50., 180.])
+
+
+def test_axes_must_move_independently(tmp_path):
+    """a = x + y and b = x + y cannot separate X from Y: det(M^T M) = 0."""
+    body = CARRIAGES + STEPPERS.replace("carriages: carriage_x-y", "carriages: carriage_x+y")
+    with pytest.raises(ConfigError, match="does not allow independent movements"):
+        make(tmp_path, body=body)
+
+
+def test_set_stepper_carriages(tmp_path):
+    run = make(tmp_path)
+    run.run("SET_KINEMATIC_POSITION X=100 Y=100 Z=10\n"
+            "SET_STEPPER_CARRIAGES STEPPER=b CARRIAGES=carriage_x-0.5*y\nG1 X110 F3000\n")
+    assert run.errors() == []
+    run.run("SET_STEPPER_CARRIAGES STEPPER=b CARRIAGES=carriage_x\n")
+    assert run.errors()[-1].endswith("cannot add or remove carriages that the stepper controls")
+    run.run("SET_STEPPER_CARRIAGES STEPPER=b CARRIAGES=carriage_x+y\n")
+    assert run.errors()[-1].endswith("does not allow independent movements of all printer axes.")
+    run.run("SET_STEPPER_CARRIAGES STEPPER=q CARRIAGES=carriage_x\n")
+    assert run.errors()[-1].endswith("Invalid STEPPER 'q' specified")
+    run.run("SET_STEPPER_CARRIAGES STEPPER=b CARRIAGES=carriage_x-y\nG1 X100\n")
+    run.finish()
+    # b: +10 mm with the first coefficients, then x-y back by 10: net 0.
+    assert steps_of(run, oid_of(run, "stepper b")) == 0
+    assert steps_of(run, oid_of(run, "stepper a")) == 0

@@ -59,12 +59,12 @@ def test_safe_z_home_homes_z_at_the_safe_position(tmp_path):
 
 def test_unmodelled_sections_warn_with_their_place(tmp_path):
     cfg = tmp_path / "printer.cfg"
-    cfg.write_text(open(CASE.config).read() + "\n[tmc2209 stepper_x]\nuart_pin: PA1\n")
+    cfg.write_text(open(CASE.config).read() + "\n[adxl345]\ncs_pin: PA1\n")
     src = tmp_path / "in.gcode"
     src.write_text("G28 X\n")
     warnings = []
     compile_gcode(str(src), str(cfg), load_dictionary(CASE.dictionary), io.StringIO(),
                   warn=warnings.append)
-    assert any(w.startswith("printer.cfg:") and "[tmc2209 stepper_x]" in w
+    assert any(w.startswith("printer.cfg:") and "[adxl345]" in w
                and "not modelled" in w for w in warnings), warnings
 

@@ -100,6 +100,11 @@ def test_shared_reference_round_trip(name, tmp_path):
         check_all_formats(case, tmp_path, reference_steps=False)
     except ConfigError as e:
         pytest.skip("compile does not model this config yet: %s" % e)
+    except execute.ExecuteError as e:
+        # e.g. sensors_misc's config_spi (issue 9, item 5: firmware SPI)
+        if "not supported by the klipsim firmware" not in str(e):
+            raise
+        pytest.skip("the firmware lacks a command of this stream yet: %s" % e)
 
 
 @pytest.mark.parametrize("fmt", FORMATS)

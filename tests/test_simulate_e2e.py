@@ -52,6 +52,21 @@ def pulses_by_pin(result):
     return out
 
 
+def sent_and_executed(result, profile):
+    """[(program, step clocks, dirs, executed pulses)] per stepper with
+    steps in the sent stream; the pulse count is checked here."""
+    _steps, programs = sent_programs(result, profile)
+    executed = pulses_by_pin(result)
+    out = []
+    for program in programs.values():
+        if program.total_steps:
+            times, dirs = stepdiff.step_times(program, 0, program.total_steps)
+            pulses = executed[program.step_pin]
+            assert len(pulses) == len(times), program.label
+            out.append((program, times, dirs, pulses))
+    return out
+
+
 def test_no_load_is_ok_with_positive_margins(run):
     _case, _profile, result = run
     assert result.shutdown is None
@@ -68,15 +83,8 @@ def test_no_load_is_ok_with_positive_margins(run):
 
 def test_pulses_equal_the_sent_stream_tick_exact(run):
     _case, profile, result = run
-    _steps, programs = sent_programs(result, profile)
-    executed = pulses_by_pin(result)
     checked = 0
-    for oid, program in programs.items():
-        if not program.total_steps:
-            continue
-        times, dirs = stepdiff.step_times(program, 0, program.total_steps)
-        pulses = executed[program.step_pin]
-        assert len(pulses) == len(times), program.label
+    for program, times, dirs, pulses in sent_and_executed(result, profile):
         assert np.array_equal(pulses["clock"].astype(np.int64), times), program.label
         assert np.array_equal(pulses["dir"].astype(np.int8), dirs), program.label
         checked += 1

@@ -185,10 +185,18 @@ def test_cli_profiles_per_mcu(tmp_path):
     import json
     data = json.load(open(report))
     assert data["mcus"]["extra"]["drift_ppm"] == 50.0 and data["verdict"] == "ok"
-    r = runner.invoke(cli_main, ["simulate", GCODE, "--config", config, "--quiet"])
-    assert r.exit_code == 1
-    assert "[mcu extra]: no firmware profile for MCU 'extra' (give --mcu extra=PROFILE)" in r.output
-    assert "Traceback" not in r.output
+    # no --mcu: each MCU gets the bundled profile its pins fit (sim/mcu_pick.py);
+    # gpio9..gpio26 are the rp2040's (first in the stated order before linux)
+    r = runner.invoke(cli_main, ["simulate", GCODE, "--config", config, "--report",
+                                 str(tmp_path / "auto.json")])
+    assert r.exit_code == 0, r.output
+    assert "MCU extra: profile rp2040 picked" in r.output
+    assert "MCU mcu: profile stm32f446 picked" in r.output
+    assert json.load(open(tmp_path / "auto.json"))["mcus"]["extra"]["profile"] == "rp2040"
+    bad = _write(tmp_path, "bad.cfg", open(config).read().replace("extra:gpio23", "extra:PZ99"))
+    r = runner.invoke(cli_main, ["simulate", GCODE, "--config", bad, "--quiet"])
+    assert r.exit_code == 1 and "Traceback" not in r.output
+    assert "bad.cfg:" in r.output and "pin 'PZ99' is no pin of any bundled MCU profile" in r.output
     r = runner.invoke(cli_main, ["simulate", GCODE, "--config", config, "--mcu", "extra=nope"])
     assert r.exit_code == 2 and "unknown firmware profile 'nope'" in r.output
 
@@ -316,9 +324,16 @@ def test_compile_writes_one_stream_per_mcu(tmp_path, two):
 def test_compile_several_mcus_errors(tmp_path):
     runner = CliRunner()
     config = two_mcu_config(tmp_path)
+    # no --mcu extra=...: the profile is picked from its pins and said so
     r = runner.invoke(cli_main, ["compile", GCODE, "--config", config, "-o", str(tmp_path / "o")])
+    assert r.exit_code == 0, r.output
+    assert "MCU extra: profile rp2040 picked (its 5 pins fit rp2040" in r.output
+    assert os.path.exists(str(tmp_path / "o-extra"))
+    bad = _write(tmp_path, "bad.cfg", open(config).read().replace("extra:gpio23", "extra:PZ99"))
+    r = runner.invoke(cli_main, ["compile", GCODE, "--config", bad, "-o", str(tmp_path / "o")])
     assert r.exit_code == 1
-    assert "[mcu extra]: no dictionary for MCU 'extra' (give --mcu extra=PROFILE" in r.output
+    assert "pin 'PZ99' is no pin of any bundled MCU profile; give [mcu extra] a firmware" \
+        in r.output
     r = runner.invoke(cli_main, ["compile", GCODE, "--config", config, "--mcu", "extra=rp2040"])
     assert r.exit_code == 2 and "several MCUs need -o FILE" in r.output
 

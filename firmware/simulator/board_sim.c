@@ -67,8 +67,15 @@ int board_pin_valid(struct mcu *m, uint32_t pin)
 
 void gpio_out_write(struct mcu *m, uint32_t pin, uint8_t value)
 {
+    board_pwm_write(m, pin, value);
+}
+
+/* A hardware PWM output's duty is recorded like a level (the event value
+ * is the duty; the pin's level is "on" for any nonzero duty). */
+void board_pwm_write(struct mcu *m, uint32_t pin, uint32_t value)
+{
     struct board *b = m->board;
-    b->level[pin] = value;
+    b->level[pin] = value ? 1 : 0;
     if (!b->record_gpio)
         return;
     b->events = grow(b->events, &b->event_cap, b->event_len + 1,
@@ -99,6 +106,14 @@ void board_step_edge(struct mcu *m, uint32_t step_pin, uint8_t dir)
 uint16_t adc_read(struct mcu *m, uint32_t pin)
 {
     return m->board->adc[pin];
+}
+
+/* The simulated SPI chips answer every byte with 0 (firmware/README.md). */
+void board_spi_transfer(struct mcu *m, uint32_t bus, uint8_t *data, uint8_t len)
+{
+    (void)m;
+    (void)bus;
+    memset(data, 0, len);
 }
 
 void serial_transmit(struct mcu *m, const uint8_t *block, size_t len)
@@ -308,7 +323,10 @@ static int host_send(struct mcu *m, const int64_t *ints, size_t pos,
     for (size_t i = 0; i < nmsgs; i++) {
         uint8_t *p = msg;
         for (; pos < msg_ends[i]; pos++) {
-            p = command_encode_vlq(p, (uint32_t)ints[pos]);
+            if ((ints[pos] >> 32) == FW_RAW_BYTE_TAG >> 32)
+                *p++ = (uint8_t)ints[pos];    /* a buffer parameter's byte */
+            else
+                p = command_encode_vlq(p, (uint32_t)ints[pos]);
             if (p - msg > MESSAGE_PAYLOAD_MAX)
                 return -1;
         }

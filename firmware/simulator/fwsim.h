@@ -15,6 +15,11 @@
 #include <stddef.h>
 #include <stdint.h>
 
+/* In the integers of fw_host_send/fw_deliver_groups, FW_RAW_BYTE_TAG | b
+ * stands for the raw byte b of a buffer parameter (sent as it is, not
+ * VLQ-encoded); klipsim.firmware.simulator.mcu.RAW_BYTE_TAG is the same. */
+#define FW_RAW_BYTE_TAG ((int64_t)1 << 40)
+
 /* cffi:begin */
 struct mcu;
 
@@ -66,7 +71,9 @@ uint64_t fw_next_timer(struct mcu *m);
  * numbers from *seq (advanced) and received at the current clock.  If the
  * firmware answered with nothing but the matching acks they are consumed
  * and 2 * blocks is returned; otherwise its output is left for fw_tx_read
- * and 2 * blocks + 1 is returned.  -1: a message longer than a block. */
+ * and 2 * blocks + 1 is returned.  -1: a message longer than a block.
+ * A buffer parameter is its length byte and data, FW_RAW_BYTE_TAG | byte
+ * each. */
 int fw_host_send(struct mcu *m, const int64_t *ints, const uint32_t *msg_ends,
                  size_t nmsgs, uint8_t *seq);
 

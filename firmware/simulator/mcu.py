@@ -31,6 +31,19 @@ def profile_names():
             for i in range(lib.fw_profile_count())]
 
 
+def resolve_profile(name):
+    """The built profile a name stands for: a profile name, or one of
+    Klipper's dictionary file stems (msgproto.profile_aliases: lpc176x,
+    linuxprocess ...).  KeyError if neither."""
+    names = profile_names()
+    if name in names:
+        return name
+    alias = msgproto.profile_aliases().get(name)
+    if alias in names:
+        return alias
+    raise KeyError("no firmware profile %r (built: %s)" % (name, ", ".join(names)))
+
+
 def dictionary_blob(profile):
     """The zlib-compressed data dictionary `identify` serves."""
     size = ffi.new("size_t *")
@@ -48,6 +61,7 @@ def dictionary_json(profile):
 
 def dictionary(profile):
     """The firmware's data dictionary as a msgproto.Dictionary."""
+    profile = resolve_profile(profile)
     if profile not in _dictionary_cache:
         _dictionary_cache[profile] = msgproto.Dictionary.from_json(
             dictionary_json(profile))
@@ -76,6 +90,26 @@ def format_pulses(pulses, pin_names):
     return bytes(out[:n])
 
 
+# A buffer parameter's bytes travel as RAW_BYTE_TAG | byte (fwsim.h
+# FW_RAW_BYTE_TAG): sent as they are, where other integers are VLQ-encoded.
+RAW_BYTE_TAG = 1 << 40
+
+
+def buffer_message_ints(mf, args):
+    """message_ints for a format with a buffer (%*s) parameter: its length
+    byte, then its bytes, each tagged RAW_BYTE_TAG (docs/Protocol.md: a
+    buffer is one length byte and the raw data)."""
+    ints = [mf.msgid]
+    for key, kind in zip(mf.keys, mf.kinds):
+        value = args[key]
+        if kind == msgproto.BUFFER:
+            data = bytes(value)
+            ints += [RAW_BYTE_TAG | b for b in bytes([len(data)]) + data]
+        else:
+            ints.append(mf.to_int(key, value))
+    return ints
+
+
 class GroupBatch:
     """Message groups for Firmware.deliver_groups, in C arrays.
 
@@ -95,6 +129,7 @@ class Firmware:
     """One simulated MCU."""
 
     def __init__(self, profile):
+        profile = resolve_profile(profile)
         self.profile = profile
         self.dictionary = dictionary(profile)
         self._mcu = lib.fw_new(profile.encode())
@@ -206,10 +241,10 @@ class Firmware:
         spec = self._int_specs.get(name)
         if spec is None:
             mf = self.dictionary.lookup(name)
-            if msgproto.BUFFER in mf.kinds:
-                raise ValueError("%s: buffer parameters are not sent as integers" % name)
             spec = self._int_specs[name] = (mf.msgid, mf.keys, bool(mf.enum_names), mf)
         msgid, keys, enums, mf = spec
+        if msgproto.BUFFER in mf.kinds:
+            return buffer_message_ints(mf, args)
         if enums:
             return [msgid] + [mf.to_int(k, args[k]) for k in keys]
         return [msgid] + [args[k] for k in keys]

@@ -10,7 +10,9 @@
  * duplicate) is discarded and answered with a nak.  A good block in order
  * advances the sequence, every command in it is dispatched, then an ack
  * is sent.  Ack and nak are both empty blocks carrying the next expected
- * sequence.  Integers are VLQ-encoded.
+ * sequence.  Integers are VLQ-encoded; a buffer parameter (%*s) is one
+ * length byte followed by the raw bytes (a handler finds them in
+ * m->arg_data; a command has at most one buffer).
  */
 #include <stdarg.h>
 #include <string.h>
@@ -175,6 +177,16 @@ static void dispatch_payload(struct mcu *m, const uint8_t *p,
         if (!ce)
             shutdown(m, "Invalid command");
         for (int i = 0; i < ce->num_params; i++) {
+            if (ce->param_types[i] == PT_buffer) {
+                /* a buffer is one length byte, then that many raw bytes;
+                 * the argument is the length, the bytes are in arg_data */
+                if (p >= end || *p > (uint32_t)(end - p - 1))
+                    shutdown(m, "Command parser error");
+                args[i] = *p++;
+                m->arg_data = p;
+                p += args[i];
+                continue;
+            }
             p = decode_vlq(p, end, &args[i]);
             if (!p)
                 shutdown(m, "Command parser error");

@@ -103,7 +103,9 @@ struct profile_entry {
     uint32_t clock_freq;
     uint32_t adc_max;
     uint16_t move_count;
-    uint16_t pin_count;       /* pin numbers are below this */
+    uint32_t pin_count;       /* pin numbers are below this */
+    uint32_t spi_bus_count;   /* hardware SPI bus numbers are below this */
+    uint32_t i2c_bus_count;   /* hardware I2C bus numbers are below this */
     const uint8_t *pin_valid; /* bitmap: which numbers the enumeration names */
     const uint8_t *dict_zlib; /* zlib-compressed data dictionary */
     uint32_t dict_zlib_len;
@@ -119,7 +121,8 @@ extern const int fw_profile_count_;
 
 /* ---- object ids and the move queue (basecmd.c) ---- */
 enum { OT_NONE, OT_STEPPER, OT_DIGITAL_OUT, OT_ENDSTOP, OT_TRSYNC,
-       OT_ANALOG_IN };
+       OT_ANALOG_IN, OT_SPI, OT_THERMOCOUPLE, OT_TMCUART, OT_BUTTONS, OT_I2C,
+       OT_PWM_OUT, OT_COUNTER, OT_NEOPIXEL };
 struct oid_slot { uint8_t type; void *obj; };
 
 /* One move-queue node; steppers and digital outputs share the pool, as
@@ -144,6 +147,14 @@ void config_check_unfinalized(struct mcu *m);
 void move_pool_init(struct mcu *m);
 uint32_t clock_high_bits(struct mcu *m);
 
+/* ---- SPI devices (spicmds.c), used by chip drivers ---- */
+struct spidev;
+struct spidev *spidev_lookup(struct mcu *m, uint8_t oid);
+/* One transfer with chip select active; with `receive` the reply
+ * replaces data[0..len). */
+void spidev_transfer(struct mcu *m, struct spidev *s, uint8_t receive,
+                     uint8_t *data, uint8_t len);
+
 /* ---- per-module state owned by struct mcu ---- */
 struct trsync;
 typedef void (*trsync_callback)(struct mcu *m, void *obj, uint8_t reason);
@@ -157,6 +168,7 @@ void digital_out_shutdown_all(struct mcu *m);
 void trsync_shutdown_all(struct mcu *m);
 void endstop_shutdown_all(struct mcu *m);
 void analog_shutdown_all(struct mcu *m);
+void pwm_shutdown_all(struct mcu *m);
 void trsync_task(struct mcu *m);
 void analog_task(struct mcu *m);
 void stats_task(struct mcu *m);
@@ -180,6 +192,7 @@ struct mcu {
     uint8_t need_valid;           /* a nak was sent; wait for a good block */
     uint8_t need_sync;            /* bad data: skip to the next sync byte */
     uint8_t rx_buf[MESSAGE_MAX * 4];
+    const uint8_t *arg_data;      /* the bytes of the command's buffer parameter */
     size_t rx_len;
     /* A UART's receive buffer (0: the transport holds what does not fit,
      * as USB and a pseudo-tty do): a burst beyond the free room of these
@@ -197,7 +210,7 @@ struct mcu {
     uint32_t clock_high, clock_last;  /* upper clock bits (get_uptime) */
 
     /* object lists (for shutdown and tasks) */
-    void *steppers, *digital_outs, *trsyncs, *endstops, *analogs;
+    void *steppers, *digital_outs, *trsyncs, *endstops, *analogs, *pwm_outs;
     void **allocs;                /* every oid object, freed with the mcu */
     size_t alloc_count;
     uint8_t trsync_report_pending, analog_report_pending;

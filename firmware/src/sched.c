@@ -150,6 +150,7 @@ void sched_run_shutdown(struct mcu *m)
     trsync_shutdown_all(m);
     endstop_shutdown_all(m);
     analog_shutdown_all(m);
+    pwm_shutdown_all(m);
     m->shutdown_status = 1;
     sendf(m, "shutdown clock=%u static_string_id=%hu", m->shutdown_clock,
           m->shutdown_reason);

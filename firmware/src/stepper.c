@@ -12,7 +12,7 @@
  * Step pulses: each edge of the step pin comes at least step_pulse_ticks
  * after the previous edge (a step is high for step_pulse_ticks), so a
  * rising edge closer than 2*step_pulse_ticks to the previous one is pushed
- * back; the schedule itself is not shifted.  A move whose first step falls
+ * back (with invert_step -1, step on both edges, 1*step_pulse_ticks); the schedule itself is not shifted.  A move whose first step falls
  * more than 1 ms before the end of the previous pulse shuts down with
  * "Stepper too far in past".  Only the rising edge is reported to the
  * board (with the dir level): the falling edge carries no information for
@@ -116,7 +116,10 @@ void command_config_stepper(struct mcu *m, uint32_t *args)
     s->oid = args[0];
     s->step_pin = args[1];
     s->dir_pin = args[2];
-    s->pulse2 = 2 * args[4];
+    /* invert_step -1 (the host sends it when STEPPER_STEP_BOTH_EDGE is
+     * set, as for TMC drivers): every edge is a step, so consecutive
+     * steps need only one step_pulse_ticks apart */
+    s->pulse2 = (int8_t)args[3] < 0 ? args[4] : 2 * args[4];
     s->time.func = stepper_event;
     gpio_out_write(m, s->step_pin, 0);
     gpio_out_write(m, s->dir_pin, 0);
