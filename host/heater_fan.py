@@ -83,9 +83,12 @@ class ControllerFan(FanUser):
                                     "One or more of these steppers are unknown: %s"
                                     % (", ".join(names),))
             self.enable_lines.append(enable.by_stepper[name])
-        # Unlike heater_fan, the first check waits PIN_MIN_TIME of reactor
-        # time, which an offline run never reaches: Klipper's batch runs
-        # send nothing for a controller_fan (reference sensors_misc).
+
+    def ready(self, printer):
+        """Klipper starts the check at klippy:ready, once the MCUs are
+        configured (Printer.connect). Unlike heater_fan, the first check waits PIN_MIN_TIME of reactor
+        time, which an offline run never reaches: Klipper's batch runs
+        send nothing for a controller_fan (reference sensors_misc)."""
         reactor = printer.reactor
         reactor.register_timer(self._check, reactor.monotonic() + PIN_MIN_TIME)
 

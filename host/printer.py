@@ -233,8 +233,14 @@ class Printer:
             self.motion.set_mcu_time(mcu, adj)
 
     def connect(self):
+        """Configure every MCU, then Klipper's "klippy:ready": objects with
+        a `ready(printer)` start what waits for configured MCUs (timers
+        whose first output must follow the pins' start-up updates)."""
         for mcu in self.hw.mcus.values():
             mcu.connect()
+        for obj in list(self.objects.values()):
+            if hasattr(obj, "ready"):
+                obj.ready(self)
 
     def finish(self):
         """End of input, as Klipper's batch mode ends: note the print time,
