@@ -56,9 +56,10 @@ class HomingMove:
             return .001
         return move_t / max_steps
 
-    def homing_move(self, movepos, speed, haltpos=None):
+    def homing_move(self, movepos, speed, haltpos=None, probe_pos=False):
         """Drip to movepos until an endstop triggers (offline: the end);
-        the toolhead is then at haltpos (default movepos)."""
+        the toolhead is then at haltpos (default movepos), or for a probing
+        move (probe_pos) where the steppers stopped."""
         toolhead = self.toolhead
         toolhead.flush_step_generation()
         print_time = toolhead.get_last_move_time()
@@ -83,9 +84,23 @@ class HomingMove:
             # raising; here: where step generation of the drip stopped.
             toolhead.set_position(self._halt_position(movepos))
             raise error
+        if probe_pos:
+            haltpos = self._stepped_position(movepos)
         haltpos = movepos if haltpos is None else haltpos
         toolhead.set_position(haltpos)
         return haltpos
+
+    def _stepped_position(self, movepos):
+        """Klipper's probing_move ends at the kinematic position of the
+        steppers' step counts (homing.py calc_toolhead_pos), not at movepos:
+        X/Y too come off the step grid, e.g. corexy 174.995 -> 174.99375
+        with 0.00625 mm steps, which moves the next travel's last step.
+        None where the kinematics has no forward map (movepos is kept)."""
+        calc = getattr(self.toolhead.kin, "calc_position", None)
+        position = calc() if calc is not None else None
+        if position is None:
+            return None
+        return list(position) + list(movepos[3:])
 
     def _halt_position(self, movepos):
         toolhead = self.toolhead
