@@ -5,9 +5,13 @@ modules' commands always exist).
 Contract: `provider(name)` -> "" for a command that always exists, the
 section type(s) (a tuple) that provide it, or None for a name Klipper
 does not define; `exists(name, section_types)` says whether Klipper would
-have the command with those config sections present. Used by
-rename_existing (gcode/macros.py): a macro may rename any command that
-exists in Klipper for the config, including those klipsim does not model.
+have the command with those config sections present;
+`register_stand_ins(dispatcher, section_types)` registers, for every such
+command nobody registered, a stand-in that warns "not modelled" when run
+(under its own name, or under the name a gcode_macro's rename_existing
+gave it): so a macro may rename any command Klipper has for the config,
+and running an unmodelled command says so instead of "Unknown command".
+Call it after every object registered its commands, before the macros.
 """
 
 # Standard and extended commands of the modules Klipper always loads
@@ -16,7 +20,7 @@ exists in Klipper for the config, including those klipsim does not model.
 # query_adc, query_endstops, stepper_enable, tuning_tower, configfile).
 ALWAYS = (
     "G0", "G1", "G4", "G28", "G90", "G91", "G92", "M18", "M84", "M82", "M83",
-    "M104", "M105", "M106", "M107", "M109", "M112", "M114", "M115", "M140",
+    "M104", "M105", "M109", "M112", "M114", "M115", "M140",
     "M190", "M204", "M220", "M221", "M400", "M119",
     "RESTART", "FIRMWARE_RESTART", "STATUS", "HELP", "ECHO", "SAVE_CONFIG",
     "GET_POSITION", "SET_GCODE_OFFSET", "SAVE_GCODE_STATE", "RESTORE_GCODE_STATE",
@@ -54,6 +58,7 @@ BY_SECTION = {
     ("endstop_phase",): ("ENDSTOP_PHASE_CALIBRATE",),
     ("exclude_object",): ("EXCLUDE_OBJECT", "EXCLUDE_OBJECT_DEFINE",
                           "EXCLUDE_OBJECT_START", "EXCLUDE_OBJECT_END"),
+    ("fan",): ("M106", "M107"),
     ("fan_generic",): ("SET_FAN_SPEED",),
     ("filament_switch_sensor", "filament_motion_sensor"): (
         "QUERY_FILAMENT_SENSOR", "SET_FILAMENT_SENSOR"),
@@ -116,3 +121,23 @@ def exists(name, section_types):
     if sections is None:
         return False
     return sections == "" or any(s in section_types for s in sections)
+
+
+# Commands the dispatcher itself accepts silently when nobody handles them
+# (Klipper only answers them): no stand-in.
+SILENT = ("M105", "M21", "M110")
+
+
+def _stand_in(dispatcher, name):
+    def run(cmd):
+        renamed = "" if cmd.name == name else " (Klipper's %s, renamed)" % (name,)
+        dispatcher.warn("%s: %s%s is not modelled by klipsim; ignored"
+                        % (cmd.location, cmd.name, renamed))
+    return run
+
+
+def register_stand_ins(dispatcher, section_types):
+    for name in sorted(_PROVIDERS):
+        if name in SILENT or dispatcher.has(name) or not exists(name, section_types):
+            continue
+        dispatcher.register(name, _stand_in(dispatcher, name))

@@ -15,9 +15,9 @@ Contract:
   (running their output through `dispatcher.run_script` with pseudo-source
   `<caller place>: macro NAME`, so a line reads
   `input.gcode:5: macro PRINT_START:3`; refusing recursion) and
-  SET_GCODE_VARIABLE. `rename_existing` accepts every command Klipper
-  would have for the config's sections; one klipsim does not implement
-  becomes a stand-in that warns when run under its new name.
+  SET_GCODE_VARIABLE. `rename_existing` needs the command registered
+  (Klipper commands klipsim does not model are there as warning stand-ins,
+  gcode/klipper_commands.py).
 
 Environment (Klipper's, restated): statements `{% %}`, expressions `{ }`
 (single braces), Jinja2's `do` and loop-control extensions, the context
@@ -32,7 +32,6 @@ import ast
 import jinja2
 from jinja2.sandbox import SandboxedEnvironment
 
-from . import klipper_commands
 from .errors import GCodeError
 
 
@@ -225,20 +224,16 @@ class MacroSet:
         config.sections(prefix)), in file order.  Call it after the host's
         own commands are registered: rename_existing needs them (Klipper
         renames at connect time, after loading every object)."""
-        section_types = {name.split()[0] for name in config.section_names()}
         for section in config.sections("gcode_macro "):
-            self.add(Macro.from_section(section, log), section_types)
+            self.add(Macro.from_section(section, log))
 
-    def add(self, macro, section_types=()):
+    def add(self, macro):
         """Register `macro`; with rename_existing, the command it replaces
-        moves to the new name. A command Klipper has for these section
-        types but klipsim does not model is renamed as a stand-in that
-        warns when run (gcode/klipper_commands.py)."""
+        moves to the new name (a Klipper command klipsim does not model is
+        there as a stand-in: gcode/klipper_commands.register_stand_ins)."""
         name = macro.name
         if macro.rename_existing is not None:
             previous = self.dispatcher.unregister(name)
-            if previous is None and klipper_commands.exists(name, section_types):
-                previous = self._unmodelled(name)
             if previous is None:
                 raise GCodeError("Existing command '%s' not found in gcode_macro rename"
                                  % (name,), macro.source)
@@ -249,12 +244,6 @@ class MacroSet:
         except ValueError as exc:  # invalid or duplicate command name
             raise GCodeError(str(exc), macro.source) from None
         self.macros[name] = macro
-
-    def _unmodelled(self, name):
-        def stand_in(cmd):
-            self.dispatcher.warn("%s: %s (Klipper's %s, renamed by a macro) is not modelled"
-                                 " by klipsim; ignored" % (cmd.location, cmd.name, name))
-        return stand_in
 
     def printer(self):
         status = dict(self.printer_status())

@@ -31,6 +31,7 @@ The grid (Klipper's rules):
 """
 import math
 
+from ..gcode.command import finite_float
 from ..gcode.errors import GCodeError
 from .bed_mesh_grid import ALGORITHMS, MeshError, ZMesh
 from .probe import find_probe
@@ -323,7 +324,7 @@ def gcmd_pair(cmd, name, minval):
 
 def gcmd_coord(cmd, name):
     try:
-        x, y = [float(v.strip()) for v in cmd.get(name).split(",")]
+        x, y = [finite_float(v.strip()) for v in cmd.get(name).split(",")]
     except ValueError:
         raise cmd.error("Unable to parse parameter '%s'" % (name,)) from None
     return x, y

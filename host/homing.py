@@ -58,10 +58,15 @@ class HomingMove:
 
     def homing_move(self, movepos, speed, haltpos=None, probe_pos=False):
         """Drip to movepos until an endstop triggers (offline: the end);
-        the toolhead is then at haltpos (default movepos), or for a probing
-        move (probe_pos) where the steppers stopped."""
+        the toolhead is then at haltpos (default movepos). A probing move
+        (probe_pos) ends where the steps taken put it (see
+        _probe_position)."""
         toolhead = self.toolhead
+        check = getattr(toolhead, "check_drip_move", None)   # (a manual stepper's
+        if check is not None:                                # adapter has none)
+            check(movepos, speed)    # a refused move is refused before arming
         toolhead.flush_step_generation()
+        start = self._stepper_positions() if probe_pos else None
         print_time = toolhead.get_last_move_time()
         triggers = []
         for endstop in self.endstops:
@@ -84,23 +89,36 @@ class HomingMove:
             # raising; here: where step generation of the drip stopped.
             toolhead.set_position(self._halt_position(movepos))
             raise error
-        if probe_pos:
-            haltpos = self._stepped_position(movepos)
+        if start is not None:
+            haltpos = self._probe_position(start, movepos)
         haltpos = movepos if haltpos is None else haltpos
         toolhead.set_position(haltpos)
         return haltpos
 
-    def _stepped_position(self, movepos):
-        """Klipper's probing_move ends at the kinematic position of the
-        steppers' step counts (homing.py calc_toolhead_pos), not at movepos:
-        X/Y too come off the step grid, e.g. corexy 174.995 -> 174.99375
-        with 0.00625 mm steps, which moves the next travel's last step.
-        None where the kinematics has no forward map (movepos is kept)."""
-        calc = getattr(self.toolhead.kin, "calc_position", None)
-        position = calc() if calc is not None else None
+    def _stepper_positions(self):
+        """(commanded position of every stepper, step count of the
+        endstops' steppers) before a probing move."""
+        kin = self.toolhead.kin
+        commanded = {s.name: s.get_commanded_position() for s in kin.steppers()}
+        steps = {s.name: s.compressor.position for e in self.endstops for s in e.steppers}
+        return commanded, steps
+
+    def _probe_position(self, start, movepos):
+        """Klipper's position after a probing move: the kinematics'
+        position of the steppers' start positions plus the steps each
+        endstop stepper took (so Z is a whole number of steps from its
+        start, and X/Y go through the kinematics' arithmetic); movepos
+        for kinematics without calc_position."""
+        kin = self.toolhead.kin
+        commanded, steps = start
+        by_name = {s.name: s for e in self.endstops for s in e.steppers}
+        for name, before in steps.items():
+            stepper = by_name[name]
+            commanded[name] += (stepper.compressor.position - before) * stepper.step_dist
+        position = getattr(kin, "calc_position", lambda spos: None)(commanded)
         if position is None:
             return None
-        return list(position) + list(movepos[3:])
+        return list(position)[:3] + list(movepos[3:])
 
     def _halt_position(self, movepos):
         toolhead = self.toolhead

@@ -10,8 +10,9 @@ does not know whether it runs in compile or simulate mode.
 """
 from ..gcode.arcs import ArcCommands
 from ..gcode.command import make_command
+from ..gcode.klipper_commands import register_stand_ins
 from ..gcode.macros import MacroSet
-from . import extras, stepper_commands
+from . import extras, idle_timeout, stepper_commands
 from .configfile import ConfigError
 from .extruder import Extruder, ExtruderCommands, ExtruderStepper
 from .gcode_move import GCodeMove
@@ -56,6 +57,7 @@ class Printer:
         self.homing.end_listeners.append(self.gcode_move.on_home_rails_end)
         self.extruder_commands = ExtruderCommands(self)
         self.stepper_commands = stepper_commands.load(self)   # FORCE_MOVE, M119, ...
+        self.objects.setdefault("idle_timeout", idle_timeout.load(self))
         if hasattr(self.toolhead.kin, "connect"):
             self.toolhead.kin.connect(self)      # e.g. [dual_carriage] commands
         # Klipper's [bed_mesh]/[bed_tilt] take their move-transform place
@@ -69,6 +71,7 @@ class Printer:
         self.motion.update_kin_flush_delay()   # objects may add scan windows
         # Macros last: rename_existing needs the commands they wrap.
         self.macros = MacroSet(dispatcher, printer_status=self.status)
+        register_stand_ins(dispatcher, {n.split()[0] for n in config.section_names()})
         self.macros.add_from_config(config)
 
     # ---- construction -------------------------------------------------------
@@ -99,8 +102,8 @@ class Printer:
                 for pair in section.getlist(option, sep=","):
                     if not pair.strip():
                         continue
-                    name, _, pin = (p.strip() for p in pair.partition("="))
-                    if not name or not pin:
+                    name, equals, pin = (p.strip() for p in pair.partition("="))
+                    if not equals:    # an empty value is an alias nothing can use
                         raise section.error("Unable to parse alias '%s'" % pair.strip(), option)
                     for target in targets:
                         if target not in mcus:
@@ -157,8 +160,8 @@ class Printer:
         move = self.gcode_move
 
         def gcode_state():
-            position = [move.last_position[i] - move.base_position[i] for i in range(4)]
-            return position, move.absolute_coord, move.absolute_extrude
+            # Klipper's arcs start from gcode_move's gcode_position (E unscaled by M221)
+            return move.gcode_position(), move.absolute_coord, move.absolute_extrude
 
         def segment(params, cmd):
             move.cmd_G1(make_command("G1", params, cmd.text, cmd.source, cmd.lineno))

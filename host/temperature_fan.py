@@ -1,6 +1,7 @@
 """[temperature_fan NAME]: a fan that cools to a target temperature read
 by its own sensor (docs/Config_Reference.md [temperature_fan],
-docs/G-Codes.md SET_TEMPERATURE_FAN_TARGET).
+docs/G-Codes.md SET_TEMPERATURE_FAN_TARGET: without TARGET the
+configured target_temp is restored; speeds left out stay as they are).
 
 Contract: `load_temperature_fan(printer, section)`; get_status() gives
 temperature, target, speed; SET_TEMPERATURE_FAN_TARGET
@@ -42,7 +43,7 @@ class TemperatureFan(FanUser):
         self.speed_delay = self.sensor.report_time
         self.max_speed = section.getfloat("max_speed", 1., above=0., maxval=1.)
         self.min_speed = section.getfloat("min_speed", 0.3, minval=0., maxval=1.)
-        self.target_temp = section.getfloat(
+        self.target_temp = self.target_temp_conf = section.getfloat(
             "target_temp", DEFAULT_TARGET if self.max_temp > DEFAULT_TARGET else self.max_temp,
             minval=self.min_temp, maxval=self.max_temp)
         self.control = self._make_control(section)
@@ -85,7 +86,8 @@ class TemperatureFan(FanUser):
 
     # ---- commands ------------------------------------------------------------------
     def cmd_SET_TEMPERATURE_FAN_TARGET(self, cmd):
-        target = cmd.get_float("TARGET", self.target_temp)
+        # Without TARGET the configured target_temp comes back (docs/G-Codes.md).
+        target = cmd.get_float("TARGET", self.target_temp_conf)
         if target and (target < self.min_temp or target > self.max_temp):
             raise cmd.error("Requested temperature (%.1f) out of range (%.1f:%.1f)"
                             % (target, self.min_temp, self.max_temp))

@@ -66,8 +66,7 @@ def test_pwm_cycle_time_changes_cycle(tmp_path):
 
 @pytest.mark.parametrize("section", [
     "[bed_screws]\nscrew1: 10,10\nscrew2: 100,10\n"
-    "screw3: 50,100\n", "[homing_heaters]\nheaters: extruder\n",
-    "[dac084S085 pot]\nenable_pin: PH3\nchannel_A: 1\n"])
+    "screw3: 50,100\n", "[homing_heaters]\nheaters: extruder\n"])
 def test_accepted_sections_warn_once(tmp_path, section):
     run = build(tmp_path, "\n" + section)
     warnings = [t for kind, t in run.messages if kind == "warning"]
@@ -109,3 +108,36 @@ def test_rename_existing_needs_the_commands_section(tmp_path):
     # the macro's _QGL reached the real QUAD_GANTRY_LEVEL: with no [probe]
     # it asks for manual probing, which klipsim does not model
     assert len(run.errors()) == 1 and "quad_gantry_level: manual probing" in run.errors()[0]
+
+
+def test_unmodelled_klipper_command_warns_not_unknown(tmp_path):
+    run = build(tmp_path, "\n[bed_screws]\nscrew1: 10,10\nscrew2: 100,10\nscrew3: 50,100\n",
+                "BED_SCREWS_ADJUST\nDELTA_CALIBRATE\n")
+    warnings = [t for kind, t in run.messages if kind == "warning"]
+    assert any("BED_SCREWS_ADJUST is not modelled" in t for t in warnings)
+    # without [delta_calibrate] Klipper has no DELTA_CALIBRATE: unknown
+    assert any('Unknown command: "DELTA_CALIBRATE"' in t for t in warnings)
+
+
+def test_board_pins_alias_with_empty_value(tmp_path):
+    from klipsim.host.mcu import MCUError
+    extra = "\n[board_pins]\naliases: EXP1_1=PH3, EXP1_2=, EXP1_3=<GND>\n"
+    run = build(tmp_path, extra + "\n[output_pin a]\npin: EXP1_1\n")
+    assert run.oid_of_pin("PH3") is not None
+    with pytest.raises(MCUError, match="pin 'EXP1_2'"):
+        build(tmp_path, extra + "\n[output_pin a]\npin: EXP1_2\n")
+
+
+def test_spi_digipots_write_their_channels_at_start(tmp_path):
+    extra = ("\n[ad5206 pot]\nenable_pin: PH3\nscale: 2.0\nchannel_1: 1.0\nchannel_4: 2.0\n"
+             "\n[dac084S085 dac]\nenable_pin: PH4\nscale: 2.5\nchannel_B: 1.5\n")
+    run = build(tmp_path, extra)
+    lines = run.lines()
+    buses = [l for l in lines if l.startswith("spi_set_bus")]
+    assert buses == ["spi_set_bus oid=0 spi_bus=spi mode=0 rate=25000000",
+                     "spi_set_bus oid=1 spi_bus=spi mode=1 rate=10000000"]
+    sends = [l for l in lines if l.startswith("spi_send")]
+    # ad5206: [channel index, value/scale of 256 steps] (1.0/2.0 -> 128, full -> 255);
+    # dac084S085 channel B (1): 1.5/2.5 x 255 = 153 = 0x99 -> 0x40|0x10|0x9, 0x90
+    assert sends == ["spi_send oid=0 data=b'\\x00\\x80'", "spi_send oid=0 data=b'\\x03\\xff'",
+                     "spi_send oid=1 data=b'Y\\x90'"]

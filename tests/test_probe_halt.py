@@ -11,7 +11,7 @@ steppers stand at X 10.0125 after the probe.
 import os
 import sys
 
-from klipsim.host.kinematics.corexy import _forward as corexy_forward
+from klipsim.host.kinematics.corexy import corexy_to_cartesian as corexy_forward
 
 sys.path.insert(0, os.path.dirname(__file__))
 from test_probe_tmc import PROBE, base_config, compile_text, oid_of, step_blocks  # noqa: E402

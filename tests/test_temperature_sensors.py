@@ -243,13 +243,15 @@ FAN = ("\n[temperature_fan board]\npin: PH3\nsensor_type: EPCOS 100K B57560G104F
 def test_temperature_fan_pin_then_sensor(tmp_path):
     run = build(tmp_path, FAN,
                 "SET_TEMPERATURE_FAN_TARGET TEMPERATURE_FAN=board TARGET=35 MIN_SPEED=0.2\n"
-                "SET_TEMPERATURE_FAN_TARGET TEMPERATURE_FAN=board MIN_SPEED=0.9 MAX_SPEED=0.5\n")
+                "SET_TEMPERATURE_FAN_TARGET TEMPERATURE_FAN=board MIN_SPEED=0.9 MAX_SPEED=0.5\n"
+                "SET_TEMPERATURE_FAN_TARGET TEMPERATURE_FAN=board MAX_SPEED=0.8\n")
     pwm = fields(line_of(run, "config_digital_out", "PH3"))
     assert pwm["default_value"] == "1"               # shutdown_speed defaults to 1
     adc_oid = int(fields(line_of(run, "config_analog_in", "PK7"))["oid"])
     assert adc_oid == int(pwm["oid"]) + 1
     fan = run.printer.objects["temperature_fan board"]
-    assert (fan.target_temp, fan.min_speed) == (35., 0.2)
+    # the last command has no TARGET: back to the configured 40 C (default)
+    assert (fan.target_temp, fan.min_speed, fan.max_speed) == (40., 0.2, 0.8)
     assert "cannot be greater than max speed" in run.errors()[-1]
 
 
@@ -262,3 +264,18 @@ def test_temperature_fan_watermark_speeds(tmp_path):
     fan.temperature_callback(1.3, 39.)     # in the band: unchanged
     fan.temperature_callback(1.6, 37.)     # <= 40 - 2: off
     assert sent == [(1.0, pytest.approx(1.3)), (0., pytest.approx(1.9))]
+
+
+def test_simulated_plants_only_for_adc_heaters(tmp_path):
+    """sim/thermal.py heats a plant read through an ADC; an SPI
+    thermocouple's heater gets none (its firmware readings are not
+    modelled), the ADC heaters still do."""
+    from klipsim.sim.thermal import plants_for
+    text = base_config_text().replace(
+        "sensor_type: EPCOS 100K B57560G104F\nsensor_pin: PK5\n",
+        "sensor_type: MAX6675\nsensor_pin: PB0\n")
+    run = Run(tmp_path, text)
+    firmware = type("FW", (), {"clock_freq": FREQ, "pin": lambda self, name: name,
+                               "dictionary": run.dictionary})()
+    plants = plants_for(run.printer, run.printer.hw.main_mcu, firmware)
+    assert [p.name for p in plants] == ["heater_bed"]

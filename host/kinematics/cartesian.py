@@ -62,9 +62,8 @@ def share_endstops(rail_a, rail_b):
 class CartesianFamily:
     """Kinematics whose three rails map to x, y, z with box limits."""
 
-    def __init__(self, rails, solvers, printer_section, trapq, forward=None):
+    def __init__(self, rails, solvers, printer_section, trapq):
         self.rails = rails
-        self.forward = forward      # rail positions -> x, y, z; None: not modelled
         for rail, solver in zip(rails, solvers):
             rail.setup_itersolve(solver)
             rail.set_trapq(trapq)
@@ -73,14 +72,17 @@ class CartesianFamily:
     def steppers(self):
         return [s for rail in self.rails for s in rail.steppers()]
 
-    def calc_position(self):
-        """x, y, z from the rails' commanded positions (each rail's first
-        stepper), which step generation leaves on the step grid; Klipper's
-        kinematics calc_position. None where klipsim has no forward map."""
-        if self.forward is None:
+    # Rails' positions -> x, y, z, set by the kinematics that have it
+    # (cartesian, corexy); None: calc_position unknown.
+    to_cartesian = None
+
+    def calc_position(self, stepper_positions):
+        """Toolhead x, y, z from {stepper name: position} (each rail's
+        first stepper), or None."""
+        if self.to_cartesian is None:
             return None
-        return self.forward([rail.steppers()[0].get_commanded_position()
-                             for rail in self.rails])
+        return self.to_cartesian([stepper_positions[rail.stepper.name]
+                                  for rail in self.rails])
 
     def set_position(self, newpos, homing_axes=""):
         for rail in self.rails:
@@ -111,4 +113,6 @@ def load(printer_section, config, hw, trapq):
     if config.has_section("dual_carriage"):
         from ..dual_carriage import load_idex
         return load_idex(rails, solvers, printer_section, trapq, config, hw)
-    return CartesianFamily(rails, solvers, printer_section, trapq, forward=list)
+    kin = CartesianFamily(rails, solvers, printer_section, trapq)
+    kin.to_cartesian = list
+    return kin

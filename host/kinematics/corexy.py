@@ -9,11 +9,12 @@ def load(printer_section, config, hw, trapq):
     rails = [Rail(config.section("stepper_" + a), hw) for a in AXES]
     solvers = [motion.corexy_stepper("+"), motion.corexy_stepper("-"),
                motion.cartesian_stepper("z")]
-    kin = CartesianFamily(rails, solvers, printer_section, trapq, forward=_forward)
+    kin = CartesianFamily(rails, solvers, printer_section, trapq)
     share_endstops(rails[0], rails[1])
+    kin.to_cartesian = corexy_to_cartesian
     return kin
 
 
-def _forward(pos):
-    """Inverse of the a = x + y, b = x - y mapping (docs/Kinematics.md)."""
+def corexy_to_cartesian(pos):
+    """x = (a + b) / 2, y = (a - b) / 2 (Klipper's corexy calc_position)."""
     return [0.5 * (pos[0] + pos[1]), 0.5 * (pos[0] - pos[1]), pos[2]]
