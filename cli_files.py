@@ -26,6 +26,7 @@ EXIT_USAGE = 2       # bad command line (click's own code for usage errors)
 EXIT_SHUTDOWN = 3    # the simulated MCU shut down
 
 STDIO = "-"
+GZIP_MAGIC = b"\x1f\x8b"
 
 
 def _file_mode():
@@ -120,8 +121,12 @@ class Inputs:
         if self._tmp is not None:
             raise click.UsageError("only one input can be '-' (stdin)")
         self._tmp = tempfile.mkdtemp(prefix="klipsim-stdin-")
+        head = sys.stdin.buffer.read(1 << 16)
+        if head[:2] == GZIP_MAGIC:    # G-code readers go by the name: keep it gzip
+            suffix += ".gz"
         copy = os.path.join(self._tmp, "stdin" + suffix)
         with open(copy, "wb") as f:
+            f.write(head)
             shutil.copyfileobj(sys.stdin.buffer, f)
         return copy
 

@@ -54,6 +54,28 @@ class MotionError(Exception):
     """A C motion helper refused its input (message names the oid)."""
 
 
+class StepRateError(MotionError):
+    """The step solver's bound (itersolve.c MAX_STEP_RATE): a stepper asked
+    to step faster than 10 million times a second; the input's fault."""
+
+
+STEP_RATE_ERROR = -2     # sk_generate_steps' return for StepRateError
+
+
+# Largest magnitude passed to a C setter: the C code assumes finite, sane
+# numbers (a nan smoothing time or a 1e300 s shaper pulse crashes it), so
+# the setters below refuse anything else here, before the cffi call.
+# Generous: the host's own bounds (host/bounds.py) are far tighter.
+MAX_C_MAGNITUDE = 1e30
+
+
+def _require_finite(what, *values):
+    for value in values:
+        if not -MAX_C_MAGNITUDE <= value <= MAX_C_MAGNITUDE:   # False for nan
+            raise MotionError("%s: %r is not a finite number below %g"
+                              % (what, value, MAX_C_MAGNITUDE))
+
+
 class TrapQ:
     """Queue of constant-acceleration move segments in print time."""
 
@@ -202,6 +224,9 @@ class StepperKinematics:
         lib.sk_set_trapq(self._sk, tq._tq if tq is not None else ffi.NULL)
 
     def set_stepcompress(self, sc, step_dist):
+        _require_finite("step distance", step_dist)
+        if step_dist <= 0.:
+            raise MotionError("step distance %r is not above 0" % (step_dist,))
         self._stepcompress = sc
         lib.sk_set_stepcompress(self._sk, sc._sc, step_dist)
 
@@ -244,7 +269,11 @@ class StepperKinematics:
         return lib.sk_check_active(self._sk, flush_time)
 
     def generate_steps(self, flush_time):
-        if lib.sk_generate_steps(self._sk, flush_time):
+        ret = lib.sk_generate_steps(self._sk, flush_time)
+        if ret == STEP_RATE_ERROR:
+            raise StepRateError(ffi.string(lib.stepcompress_error(self._stepcompress._sc))
+                                .decode())
+        if ret:
             self._stepcompress._check(-1)
 
 
@@ -257,6 +286,9 @@ class ExtruderStepper(StepperKinematics):
         """Moves starting at or after print_time use pressure_advance;
         smooth_time (s) > 0 enables smoothing (Klipper passes 0 when the
         advance is 0). Scan windows become smooth_time / 2."""
+        _require_finite("pressure advance", print_time, pressure_advance, smooth_time)
+        if smooth_time < 0.:
+            raise MotionError("pressure advance smooth time %r is below 0" % (smooth_time,))
         lib.extruder_set_pressure_advance(self._sk, print_time,
                                           pressure_advance, smooth_time)
 
@@ -274,6 +306,7 @@ class ShapedStepper(StepperKinematics):
         """Pulses (A_i >= 0, T_i) for 'x' or 'y'; empty lists = no shaping.
         Ignored for an axis the wrapped kinematics does not depend on."""
         n = len(amplitudes)
+        _require_finite("input shaper %s" % axis, *amplitudes, *times)
         if n != len(times) or lib.input_shaper_set_pulses(
                 self._sk, axis.encode(), n, ffi.new("double[]", list(amplitudes) or [0.]),
                 ffi.new("double[]", list(times) or [0.])):
@@ -338,6 +371,7 @@ def corexy_stepper(kind):
 
 @_remakeable
 def delta_stepper(arm2, tower_x, tower_y):
+    _require_finite("delta stepper", arm2, tower_x, tower_y)
     return StepperKinematics(lib.delta_stepper_new(arm2, tower_x, tower_y))
 
 
@@ -361,6 +395,7 @@ def polar_stepper(kind):
 @_remakeable
 def winch_stepper(anchor_x, anchor_y, anchor_z):
     """Cable length: distance from the anchor."""
+    _require_finite("winch stepper", anchor_x, anchor_y, anchor_z)
     return StepperKinematics(lib.winch_stepper_new(anchor_x, anchor_y,
                                                    anchor_z))
 
@@ -368,6 +403,7 @@ def winch_stepper(anchor_x, anchor_y, anchor_z):
 @_remakeable
 def deltesian_stepper(arm2, arm_x):
     """z + sqrt(arm2 - (x - arm_x)^2)."""
+    _require_finite("deltesian stepper", arm2, arm_x)
     return StepperKinematics(lib.deltesian_stepper_new(arm2, arm_x))
 
 
@@ -375,5 +411,7 @@ def deltesian_stepper(arm2, arm_x):
 def rotary_delta_stepper(shoulder_radius, shoulder_height, angle, upper_arm,
                          lower_arm):
     """Upper-arm angle (radians) of the tower at `angle` (radians)."""
+    _require_finite("rotary delta stepper", shoulder_radius, shoulder_height,
+                    angle, upper_arm, lower_arm)
     return StepperKinematics(lib.rotary_delta_stepper_new(
         shoulder_radius, shoulder_height, angle, upper_arm, lower_arm))

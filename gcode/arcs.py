@@ -41,6 +41,12 @@ import math
 
 PLANE_XY, PLANE_XZ, PLANE_YZ = "G17", "G18", "G19"
 
+# Resource bound (klipsim's, not Klipper's; host/bounds.py lists them all):
+# one arc split into more than a million segments is refused.  A full
+# circle of 1 m radius at 0.01 mm resolution is 630 000 segments; a
+# bigger count (a huge I/J) would allocate gigabytes of segment points.
+MAX_ARC_SEGMENTS = 1000000
+
 # plane -> (alpha axis, beta axis, helical axis, offset letters)
 _PLANES = {
     PLANE_XY: (0, 1, 2, "IJ"),
@@ -122,6 +128,17 @@ def plan_arc(start_pos, target, offset, clockwise, plane=PLANE_XY,
     return moves
 
 
+def check_segments(cmd, start, target, offset, clockwise, plane, resolution):
+    """cmd.error when the arc would need more than MAX_ARC_SEGMENTS."""
+    alpha, beta, helical, _ = _PLANES[plane]
+    angle, _center = swept_angle(start, target, offset, clockwise, alpha, beta)
+    segments = segment_count(math.hypot(offset[0], offset[1]), angle,
+                             target[helical] - start[helical], resolution)
+    if not segments <= MAX_ARC_SEGMENTS:
+        raise cmd.error("Arc needs %.6g segments, more than klipsim's bound of %d"
+                        % (segments, MAX_ARC_SEGMENTS))
+
+
 def arc_moves(cmd, gcode_position, absolute_coordinates, absolute_extrude,
               plane=PLANE_XY, resolution=1.0):
     """G1 parameter dicts (X, Y, Z, optional E and F as floats) for a G2/G3
@@ -140,6 +157,7 @@ def arc_moves(cmd, gcode_position, absolute_coordinates, absolute_extrude,
     e_param = cmd.get_float("E", None)
     feed = cmd.get_float("F", None)
     clockwise = cmd.name == "G2"
+    check_segments(cmd, gcode_position, target, offset, clockwise, plane, resolution)
     moves = plan_arc(gcode_position, target + (e_param,), offset, clockwise,
                      plane, resolution, absolute_extrude)
     params = []

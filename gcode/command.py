@@ -27,12 +27,14 @@ Klipper's rules, as documented behaviour of its G-code dispatcher
   line after the command name and one blank; when the line had a prefix
   such as a line number, a trailing `*digits` checksum is dropped.
 - numbers are read with Python's float()/int() (as Klipper does), so
-  `X-.5` is -0.5 and `S1.0` is not an int.
+  `X-.5` is -0.5 and `S1.0` is not an int; unlike Python's float(), a
+  number must be finite (`X=nan`, `P=inf`, `1e309` are unparsable).
 
 Checksums: Klipper's parser ignores `N` line numbers and `*` checksums
 (the `*` is only one more parameter word), so a line with a wrong checksum
 runs as written, as in Klipper.
 """
+import math
 import re
 import shlex
 
@@ -124,7 +126,7 @@ class GCodeCommand:
         try:
             value = parser(value)
         except (ValueError, TypeError, OverflowError):
-            kind = {int: "an integer", float: "a number"}.get(parser, "a value")
+            kind = {int: "an integer", finite_float: "a number"}.get(parser, "a value")
             raise self.error("Unable to parse %s=%s as %s" % (key, value, kind))
         _check_range(self, key, value, minval, maxval, above, below)
         return value
@@ -134,13 +136,42 @@ class GCodeCommand:
 
     def get_float(self, key, default=REQUIRED, minval=None, maxval=None,
                   above=None, below=None):
-        return self.get(key, default, float, minval, maxval, above, below)
+        return self.get(key, default, finite_float, minval, maxval, above, below)
 
     def has(self, key):
         return key in self.params
 
 
+# Resource bound (klipsim's, not Klipper's): no number in a config option
+# or a G-code parameter beyond +-1e15.  No real setting comes near (the
+# largest are thermistor resistances, ~1e7 ohm); squaring a bigger one
+# (distances, v^2, filament area) can overflow a double.
+MAX_MAGNITUDE = 1e15
+
+
+def magnitude_problem(value):
+    """' must be between ...' when a parsed float is beyond MAX_MAGNITUDE."""
+    if isinstance(value, float) and not -MAX_MAGNITUDE <= value <= MAX_MAGNITUDE:
+        return " must be between %g and %g (klipsim's bound on any number)" % (
+            -MAX_MAGNITUDE, MAX_MAGNITUDE)
+    return None
+
+
+def finite_float(text):
+    """float(text), refusing nan and +-inf with ValueError: Python's float()
+    reads 'nan', 'inf' and '1e309' without complaint, and nan then passes
+    every `<`/`>` range check and fails deep inside (config and G-code
+    getters both parse numbers with this)."""
+    value = float(text)
+    if not math.isfinite(value):
+        raise ValueError("not a finite number")
+    return value
+
+
 def _check_range(cmd, key, value, minval, maxval, above, below):
+    problem = magnitude_problem(value)
+    if problem:
+        raise cmd.error(key + problem)
     if minval is not None and value < minval:
         raise cmd.error("%s must have minimum of %s" % (key, minval))
     if maxval is not None and value > maxval:

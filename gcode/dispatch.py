@@ -60,12 +60,22 @@ class Dispatcher:
         if builtins:
             self.register("M110", lambda cmd: None, "Set line number (ignored)")
             self.register("ECHO", lambda cmd: self.info(cmd.text), "Echo the command line")
+            self.register("STATUS", lambda cmd: self.info("Klipper state: Ready"),
+                          "Report the printer status")
+            self.register("HELP", self._cmd_HELP, "Report the list of available extended G-Code commands")
 
     def _keeper(self, kind):
         def keep(text):
             if len(self.messages) < KEEP_MESSAGES:
                 self.messages.append((kind, text))
         return keep
+
+    def _cmd_HELP(self, cmd):
+        """Klipper's HELP: every described extended command, sorted."""
+        lines = ["Available extended commands:"]
+        lines += ["%-10s: %s" % (name, self.help[name]) for name in sorted(self.help)
+                  if not is_traditional(name)]
+        self.info("\n".join(lines))
 
     # -- registration --------------------------------------------------
     def register(self, name, handler, desc=None):
@@ -183,7 +193,11 @@ class Dispatcher:
     def run_script(self, text, source):
         """Run macro output; the first error aborts and propagates."""
         for cmd in read_lines(text, source):
-            self.execute(cmd)
+            try:
+                self.execute(cmd)
+            except GCodeError as error:
+                # a host error (a bound, a move) names the macro line
+                raise error.located(cmd.source, cmd.lineno) from None
 
 
 def valid_extended_name(name):

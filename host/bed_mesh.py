@@ -27,6 +27,7 @@ The transform (Klipper's behaviour, restated):
 """
 import json
 
+from ..gcode.command import finite_float
 from ..gcode.errors import GCodeError
 from .bed_mesh_calibrate import MeshCalibrate
 from .bed_mesh_grid import MeshError, ZMesh, constrain
@@ -273,7 +274,7 @@ def parse_points(section):
     for line in text.split("\n"):
         values = [v.strip() for v in line.split(",")]
         try:
-            row = [float(v) for v in values if v]
+            row = [finite_float(v) for v in values if v]
         except ValueError:
             raise section.error("Unable to parse option 'points' in section '%s'"
                                 % (section.name,), "points") from None

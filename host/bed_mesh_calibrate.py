@@ -4,10 +4,11 @@ a mesh (docs/Bed_Mesh.md "Basic Configuration", "Adaptive Meshes",
 
 Contract: `MeshCalibrate(bed_mesh, section)` reads the grid options of
 [bed_mesh]; `points()` gives the probe points in probing order;
-`finalize(offsets, positions)` turns probed (x, y, z) results into a
-ZMesh; `cmd_BED_MESH_CALIBRATE` runs the whole thing through the printer's
-[probe] object (its probing session: start_probe_session(cmd) ->
-run_probe(cmd) per point, pull_probed_results(), end_probe_session()).
+`finalize(offsets, positions)` turns the probe's results (toolhead
+positions where it triggered, host/probe.py) into a ZMesh;
+`cmd_BED_MESH_CALIBRATE` walks the points with the probe-points helper
+(host/probe_points.py: lift to horizontal_move_z, go to the point less
+the probe's X/Y offsets, probe) and applies and saves the mesh.
 
 The grid (Klipper's rules):
 * rectangular: probe_count x/y points from mesh_min to mesh_max; the
@@ -30,9 +31,11 @@ The grid (Klipper's rules):
 """
 import math
 
+from ..gcode.command import finite_float
 from ..gcode.errors import GCodeError
 from .bed_mesh_grid import ALGORITHMS, MeshError, ZMesh
-from .lookahead import MoveError
+from .probe import find_probe
+from .probe_points import ProbePointsHelper
 
 MIN_PROBES = 3   # Klipper: a mesh axis needs at least 3 points
 
@@ -42,8 +45,6 @@ class MeshCalibrate:
         self.bed_mesh = bed_mesh
         self.printer = None
         self.section_name = section.name
-        self.speed = section.getfloat("speed", 50., above=0.)
-        self.horizontal_move_z = section.getfloat("horizontal_move_z", 5.)
         self.zero_ref = section.getfloatlist("zero_reference_position", None, count=2)
         self.rri = section.getint("relative_reference_index", None, minval=0)
         self.adaptive_margin = section.getfloat("adaptive_margin", 0.)
@@ -56,6 +57,11 @@ class MeshCalibrate:
         self.orig = dict(self.config)
         check_algorithm(self.config, section.error)
         self.grid_points(self.config)   # Klipper checks the spacing at start-up
+        # speed / horizontal_move_z: the probe-points walk's options
+        self.helper = ProbePointsHelper(bed_mesh.printer, section, self._probed,
+                                        default_points=[])
+        self.helper.use_xy_offsets(True)
+        self.pending = None
 
     def connect(self, printer):
         self.printer = printer
@@ -132,7 +138,7 @@ class MeshCalibrate:
         out("\n".join(lines))
 
     def _probe_offsets(self):
-        probe = self.printer.objects.get("probe") if self.printer else None
+        probe = find_probe(self.printer) if self.printer else None
         return tuple(probe.get_offsets()) if probe is not None else (0., 0., 0.)
 
     def adapt(self, cmd, cfg):
@@ -189,53 +195,23 @@ class MeshCalibrate:
             raise cmd.error("Value for parameter 'PROFILE' must be specified")
         self.bed_mesh.set_mesh(None)
         self.config, adapted = self.update_config(cmd)
-        probe = self.printer.objects.get("probe")
-        if probe is None or not hasattr(probe, "start_probe_session") \
-                or cmd.get("METHOD", "automatic").lower() == "manual":
-            raise cmd.error("BED_MESH_CALIBRATE: manual probing is not modelled"
-                            " (it waits for the user); a [probe] is needed")
         points = self.grid_points(self.config)
         reference = self._zero_reference(points)
         probe_reference = reference is not None and not within(reference, self.config)
         if probe_reference:
             points = points + [tuple(reference)]
-        positions = self._probe(cmd, probe, points)
-        mesh = self.finalize(probe.get_offsets(), positions, reference, probe_reference)
+        self.pending = (None if adapted else profile, reference, probe_reference)
+        self.helper.update_probe_points(points, MIN_PROBES)
+        self.helper.start_probe(cmd)
+
+    def _probed(self, offsets, positions):
+        """The probe helper's callback: build, apply and save the mesh."""
+        profile, reference, probe_reference = self.pending
+        mesh = self.finalize(offsets, positions, reference, probe_reference)
         self.bed_mesh.set_mesh(mesh)
         self.bed_mesh.dispatcher.info("Mesh Bed Leveling Complete")
-        if not adapted:       # Klipper keeps an adaptive mesh out of the profiles
+        if profile is not None:   # Klipper keeps an adaptive mesh out of the profiles
             self.bed_mesh.save_profile(profile)
-
-    def _probe(self, cmd, probe, points):
-        """Klipper's probe-points walk: lift to horizontal_move_z (at probing
-        speed before the first point, lift_speed after), go to the point
-        less the probe's X/Y offsets, probe; the results after the last."""
-        toolhead = self.printer.toolhead
-        move_z = cmd.get_float("HORIZONTAL_MOVE_Z", self.horizontal_move_z)
-        offsets = probe.get_offsets()
-        lift_speed = probe.get_probe_params(cmd)["lift_speed"]
-        session = probe.start_probe_session(cmd)
-        for index, (x, y) in enumerate(points):
-            self._manual_move(toolhead, [None, None, move_z],
-                              self.speed if index == 0 else lift_speed)
-            self._manual_move(toolhead, [x - offsets[0], y - offsets[1]], self.speed)
-            session.run_probe(cmd)
-        self._manual_move(toolhead, [None, None, move_z], lift_speed)
-        results = session.pull_probed_results()
-        toolhead.get_last_move_time()
-        session.end_probe_session()
-        return [list(r[:3]) for r in results]
-
-    def _manual_move(self, toolhead, coord, speed):
-        pos = toolhead.get_position()
-        for i, value in enumerate(coord):
-            if value is not None:
-                pos[i] = value
-        try:
-            toolhead.move(pos, speed)
-        except MoveError as e:
-            raise GCodeError(str(e)) from None
-        self.printer.gcode_move.reset_last_position()
 
     def finalize(self, offsets, positions, reference=None, probed_reference=False):
         """ZMesh from probed (x, y, z): rows by Y, each row ordered by X
@@ -348,7 +324,7 @@ def gcmd_pair(cmd, name, minval):
 
 def gcmd_coord(cmd, name):
     try:
-        x, y = [float(v.strip()) for v in cmd.get(name).split(",")]
+        x, y = [finite_float(v.strip()) for v in cmd.get(name).split(",")]
     except ValueError:
         raise cmd.error("Unable to parse parameter '%s'" % (name,)) from None
     return x, y

@@ -10,13 +10,17 @@ takes that back off.  Klipper registers it without force, so a config
 with both [bed_tilt] and [bed_mesh] is refused at start-up, as there
 ("G-Code move transform already specified").
 
-BED_TILT_CALIBRATE (with `points`) probes through the printer's probe;
-until the probing helpers are here it answers with an error naming what
-is missing; the `points`, `speed` and `horizontal_move_z` options are
-read so a valid config is accepted.
+BED_TILT_CALIBRATE (with `points`): probes the points (probe_points.py),
+fits z = x*x_adjust + y*y_adjust + z_adjust to the results by Klipper's
+coordinate descent (z_tilt.py), starting from the current adjustments and
+the probe's z_offset, and applies the fit (the constant less the probe's
+z_offset and its X/Y offsets times the slopes).  In batch mode every point
+reads the same height, so the tilt comes out (nearly) level.
 """
 from ..gcode.errors import GCodeError
 from .configfile import ConfigError
+from .probe_points import ProbePointsHelper
+from .z_tilt import coordinate_descent
 
 
 def add_transform(transform, printer, where):
@@ -36,13 +40,10 @@ class BedTilt:
         self.y_adjust = section.getfloat("y_adjust", 0.)
         self.z_adjust = section.getfloat("z_adjust", 0.)
         self.where = section.location()
-        self.has_points = section.get("points", None) is not None
-        if self.has_points:
-            printer.dispatcher.warn("%s: [%s] BED_TILT_CALIBRATE is not modelled by"
-                                    " klipsim (the tilt set by x/y/z_adjust is)"
-                                    % (section.location("points"), section.name))
-            section.getfloat("speed", 50., above=0.)
-            section.getfloat("horizontal_move_z", 5.)
+        self.dispatcher = printer.dispatcher
+        if section.get("points", None) is not None:
+            self.helper = ProbePointsHelper(printer, section, self.probe_finalize)
+            self.helper.minimum_points(3)
             printer.dispatcher.register("BED_TILT_CALIBRATE", self.cmd_BED_TILT_CALIBRATE)
         self.next_transform = None
         self.gcode_move = None
@@ -68,8 +69,26 @@ class BedTilt:
         self.gcode_move.reset_last_position()
 
     def cmd_BED_TILT_CALIBRATE(self, cmd):
-        raise cmd.error("BED_TILT_CALIBRATE: probing for [bed_tilt] is not modelled"
-                        " by klipsim yet")
+        self.helper.start_probe(cmd)
+
+    def probe_finalize(self, offsets, positions):
+        z_offset = offsets[2]
+
+        def error(params):
+            return sum((z - x * params["x_adjust"] - y * params["y_adjust"]
+                        - params["z_adjust"]) ** 2 for x, y, z in positions)
+        fit = coordinate_descent(("x_adjust", "y_adjust", "z_adjust"),
+                                 {"x_adjust": self.x_adjust, "y_adjust": self.y_adjust,
+                                  "z_adjust": z_offset}, error)
+        x_adjust, y_adjust = fit["x_adjust"], fit["y_adjust"]
+        z_adjust = (fit["z_adjust"] - z_offset - x_adjust * offsets[0]
+                    - y_adjust * offsets[1])
+        self.update_adjust(x_adjust, y_adjust, z_adjust)
+        self.dispatcher.info("x_adjust: %.6f y_adjust: %.6f z_adjust: %.6f\n"
+                             "The above parameters have been applied to the current\n"
+                             "session. The SAVE_CONFIG command will update the printer\n"
+                             "config file and restart the printer."
+                             % (x_adjust, y_adjust, z_adjust))
 
 
 def load(printer, section):

@@ -16,7 +16,6 @@ Contract: `SpiDevice(hw, section, mode, pin_option, default_speed)`;
 attributes `mcu`, `oid`; `spi_send(data)`.
 """
 from .configfile import ConfigError
-from .pins import parse_pin
 
 MIN_SPI_SPEED = 100000
 SW_PIN_OPTIONS = ("spi_software_miso_pin", "spi_software_mosi_pin", "spi_software_sclk_pin")
@@ -25,7 +24,7 @@ SW_PIN_OPTIONS = ("spi_software_miso_pin", "spi_software_mosi_pin", "spi_softwar
 class SpiDevice:
     def __init__(self, hw, section, mode, pin_option="cs_pin", default_speed=100000,
                  cs_active_high=False):
-        spec = parse_pin(section.get(pin_option))
+        spec = section.getpin(pin_option)
         self.mcu = mcu = hw.lookup(spec.chip, section, pin_option)
         mcu.check_pin(spec.pin, section.location(pin_option))
         self.mode = mode
@@ -44,7 +43,7 @@ class SpiDevice:
         mcu.register_config_callback(self._build_config)
 
     def _sw_pin(self, hw, section, option):
-        spec = parse_pin(section.get(option))
+        spec = section.getpin(option)
         if hw.lookup(spec.chip, section, option) is not self.mcu:
             raise section.error("%s: spi pins must be on same mcu" % (section.name,), option)
         self.mcu.check_pin(spec.pin, section.location(option))

@@ -3,7 +3,9 @@
 Contract: `load_config(path) -> PrinterConfig`.  Every problem is a
 `ConfigError` whose str() is one line naming the place
 (`printer.cfg:23: Option 'foo' is not valid in section 'stepper_x'`).
-Options are typed on read (`sec.getfloat(...)`), reading an option present
+Options are typed on read (`sec.getfloat(...)`, Klipper's getters with
+its minval/maxval/above/below ranges and messages; numbers must be finite:
+nan and inf are "Unable to parse"), reading an option present
 in the file marks it used, and `config.check_unused()` rejects sections and
 options nobody read, as Klipper does at start-up.
 
@@ -31,6 +33,9 @@ after cutting every line at its first '#' itself); restated here:
 import glob
 import os
 import re
+
+from ..gcode.command import finite_float, magnitude_problem
+from .pins import PinError, parse_pin
 
 REQUIRED = object()
 
@@ -289,6 +294,10 @@ class ConfigSection:
         return value
 
     def _check_range(self, found, option, value, minval, maxval, above, below):
+        problem = magnitude_problem(value)
+        if problem:
+            raise ConfigError("Option '%s' in section '%s'%s" % (option, self.name, problem),
+                              found.where)
         checks = ((minval, lambda: value < minval, "must have minimum of"),
                   (maxval, lambda: value > maxval, "must have maximum of"),
                   (above, lambda: value <= above, "must be above"),
@@ -308,8 +317,18 @@ class ConfigSection:
 
     def getfloat(self, option, default=REQUIRED, minval=None, maxval=None,
                  above=None, below=None):
-        return self._typed(option, default, float, "a number", minval, maxval,
-                           above, below)
+        """A finite number: nan and inf are refused as unparsable (they
+        pass every `<`/`>` range check, then fail deep inside)."""
+        return self._typed(option, default, finite_float, "a number", minval,
+                           maxval, above, below)
+
+    def getpin(self, option, default=REQUIRED, can_invert=False, can_pullup=False):
+        """A pin description parsed (host/pins.py PinSpec, or `default`
+        when absent); a malformed one is a ConfigError at the option."""
+        text = self.get(option, default)
+        if text is default:
+            return default
+        return pin_at(text, self.name, option, self.location(option), can_invert, can_pullup)
 
     def getboolean(self, option, default=REQUIRED):
         return self._typed(option, default, _parse_bool, "a boolean")
@@ -335,16 +354,31 @@ class ConfigSection:
         return self._getlist(option, default, sep, count, int, "a list of integers")
 
     def getfloatlist(self, option, default=REQUIRED, sep=",", count=None):
-        return self._getlist(option, default, sep, count, float, "a list of numbers")
+        return self._getlist(option, default, sep, count, finite_float,
+                             "a list of numbers")
 
     def _getlist(self, option, default, sep, count, parser, kind):
         def parse(text):
             items = tuple(parser(part.strip()) for part in text.split(sep))
+            for item in items:
+                problem = magnitude_problem(item)
+                if problem:
+                    raise self.error("Option '%s' in section '%s'%s"
+                                     % (option, self.name, problem), option)
             if count is not None and len(items) != count:
                 raise ConfigError("Option '%s' in section '%s' must have %d elements"
                                   % (option, self.name, count), self.location(option))
             return items
         return self._typed(option, default, parse, kind)
+
+
+def pin_at(text, section_name, option, where, can_invert=False, can_pullup=False):
+    """parse_pin(text), a malformed pin being a ConfigError at `where`."""
+    try:
+        return parse_pin(text, can_invert=can_invert, can_pullup=can_pullup)
+    except PinError as e:
+        raise ConfigError("Option '%s' in section '%s': %s" % (option, section_name, e),
+                          where) from None
 
 
 def _parse_bool(text):

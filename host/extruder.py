@@ -18,6 +18,7 @@ SET_EXTRUDER_ROTATION_DISTANCE, SET_PRESSURE_ADVANCE.
 import math
 
 from ..chelper import motion
+from . import bounds
 from .configfile import ConfigError
 from .heaters import Heater
 from .stepper import Stepper
@@ -202,6 +203,10 @@ class ExtruderCommands:
             return
         if not distance:
             raise cmd.error("Rotation distance can not be zero")
+        problem = bounds.step_distance_problem(
+            es.stepper.step_dist * abs(distance) / es.stepper.rotation_dist)
+        if problem is not None:
+            raise cmd.error("DISTANCE=%s: %s" % (cmd.get("DISTANCE"), problem))
         self.printer.toolhead.flush_step_generation()
         es.set_rotation_distance(abs(distance), reversed_dir=distance < 0.)
 

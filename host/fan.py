@@ -18,7 +18,6 @@ every 0.1 s, host/request_queue.py). An enable_pin is switched on with
 the first non-zero speed and off with speed 0.
 """
 from .output_pin import MAX_NOMINAL_DURATION, make_digital_pin, make_pwm_pin
-from .pins import parse_pin
 from .pulse_counter import PulseCounter
 from .request_queue import RequestQueue
 
@@ -93,7 +92,7 @@ def _make_tachometer(hw, section):
         return None
     section.getint("tachometer_ppr", 2, minval=1)
     poll_time = section.getfloat("tachometer_poll_interval", 0.0015, above=0.)
-    spec = parse_pin(section.get("tachometer_pin"), can_pullup=True)
+    spec = section.getpin("tachometer_pin", can_pullup=True)
     mcu = hw.lookup(spec.chip, section, "tachometer_pin")
     mcu.check_pin(spec.pin, section.location("tachometer_pin"))
     return PulseCounter(mcu, spec.pin, spec.pullup, TACHOMETER_SAMPLE_TIME, poll_time)

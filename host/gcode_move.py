@@ -8,6 +8,7 @@ mode. Feed rates are mm/min in G-code and mm/s in the toolhead; M220
 scales them (speed_factor = percent / (60 * 100)), M221 scales extrusion.
 (docs/G-Codes.md.)
 """
+from ..gcode.command import finite_float
 from ..gcode.errors import GCodeError
 from .lookahead import MoveError
 
@@ -80,7 +81,7 @@ class GCodeMove:
         try:
             for index, axis in enumerate(AXES):
                 if axis in params:
-                    value = float(params[axis])
+                    value = finite_float(params[axis])
                     if self.absolute_coord:
                         last[index] = value + base[index]
                     else:
@@ -88,13 +89,13 @@ class GCodeMove:
             if self.extra_letters:
                 self._parse_extra_axes(params)
             if "E" in params:
-                value = float(params["E"]) * self.extrude_factor
+                value = finite_float(params["E"]) * self.extrude_factor
                 if self.absolute_coord and self.absolute_extrude:
                     last[3] = value + base[3]
                 else:
                     last[3] += value
             if "F" in params:
-                feed = float(params["F"])
+                feed = finite_float(params["F"])
                 if feed <= 0.:
                     raise cmd.error("Invalid speed in '%s'" % cmd.text.strip())
                 self.speed = feed * self.speed_factor
@@ -110,7 +111,7 @@ class GCodeMove:
         last, base = self.last_position, self.base_position
         for index, letter in enumerate(self.extra_letters, 4):
             if letter in params:
-                value = float(params[letter])
+                value = finite_float(params[letter])
                 last[index] = value + base[index] if self.absolute_coord else last[index] + value
 
     def add_extra_axis(self, axis, position):

@@ -56,11 +56,17 @@ class HomingMove:
             return .001
         return move_t / max_steps
 
-    def homing_move(self, movepos, speed, haltpos=None):
+    def homing_move(self, movepos, speed, haltpos=None, probe_pos=False):
         """Drip to movepos until an endstop triggers (offline: the end);
-        the toolhead is then at haltpos (default movepos)."""
+        the toolhead is then at haltpos (default movepos). A probing move
+        (probe_pos) ends where the steps taken put it (see
+        _probe_position)."""
         toolhead = self.toolhead
+        check = getattr(toolhead, "check_drip_move", None)   # (a manual stepper's
+        if check is not None:                                # adapter has none)
+            check(movepos, speed)    # a refused move is refused before arming
         toolhead.flush_step_generation()
+        start = self._stepper_positions() if probe_pos else None
         print_time = toolhead.get_last_move_time()
         triggers = []
         for endstop in self.endstops:
@@ -83,9 +89,36 @@ class HomingMove:
             # raising; here: where step generation of the drip stopped.
             toolhead.set_position(self._halt_position(movepos))
             raise error
+        if start is not None:
+            haltpos = self._probe_position(start, movepos)
         haltpos = movepos if haltpos is None else haltpos
         toolhead.set_position(haltpos)
         return haltpos
+
+    def _stepper_positions(self):
+        """(commanded position of every stepper, step count of the
+        endstops' steppers) before a probing move."""
+        kin = self.toolhead.kin
+        commanded = {s.name: s.get_commanded_position() for s in kin.steppers()}
+        steps = {s.name: s.compressor.position for e in self.endstops for s in e.steppers}
+        return commanded, steps
+
+    def _probe_position(self, start, movepos):
+        """Klipper's position after a probing move: the kinematics'
+        position of the steppers' start positions plus the steps each
+        endstop stepper took (so Z is a whole number of steps from its
+        start, and X/Y go through the kinematics' arithmetic); movepos
+        for kinematics without calc_position."""
+        kin = self.toolhead.kin
+        commanded, steps = start
+        by_name = {s.name: s for e in self.endstops for s in e.steppers}
+        for name, before in steps.items():
+            stepper = by_name[name]
+            commanded[name] += (stepper.compressor.position - before) * stepper.step_dist
+        position = getattr(kin, "calc_position", lambda spos: None)(commanded)
+        if position is None:
+            return None
+        return list(position)[:3] + list(movepos[3:])
 
     def _halt_position(self, movepos):
         toolhead = self.toolhead

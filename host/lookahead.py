@@ -31,6 +31,8 @@ The planner follows the published design of Klipper's look-ahead
 """
 import math
 
+from ..gcode.errors import GCodeError
+
 # Klipper's junction v2 ceiling for "no limit from the next junction yet".
 NO_JUNCTION_LIMIT_V2 = 999999999.9
 # Acceleration given to extrude-only moves before the extruder limits it.
@@ -39,8 +41,10 @@ EXTRUDE_ONLY_ACCEL = 99999999.9
 MIN_KINEMATIC_DISTANCE = .000000001
 
 
-class MoveError(Exception):
-    """A move the printer cannot make (out of range, too much extrusion)."""
+class MoveError(GCodeError):
+    """A move the printer cannot make (out of range, too much extrusion,
+    beyond klipsim's bounds): a G-code error wherever the move came from
+    (a G1, an arc, a homing move, a macro)."""
 
 
 class Move:

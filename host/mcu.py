@@ -385,6 +385,7 @@ REASON_HOST_REQUEST = 2
 REASON_PAST_END_TIME = 3
 REASON_COMMS_TIMEOUT = 4
 TRSYNC_SINGLE_MCU_TIMEOUT = 0.250   # mcu.py: trsync expiry with one MCU
+TRSYNC_TIMEOUT = 0.025              # ... with steppers on several MCUs
 TRSYNC_REPORT_RATIO = 0.3           # reports every 0.3 x the timeout
 
 
@@ -410,20 +411,27 @@ class Endstop:
         self.invert = invert
         self.oid = mcu.create_oid()
         self.trsync_oid = mcu.create_oid()
-        self.steppers = []
+        self.local_steppers = []
+        self.remotes = {}            # MCU name -> RemoteTrsync
         self.trigger = None          # completion of the current homing move
         self._home_end_clock = None
         mcu.register_config_callback(self._build_config)
 
     def add_stepper(self, stepper):
+        """A stepper this endstop stops; one on another MCU gets a trsync
+        of its own there (Klipper's multi-MCU homing, TriggerDispatch)."""
         if stepper.mcu is not self.mcu:
-            # Klipper then syncs one trsync per MCU (multi-MCU homing);
-            # not modelled: refuse rather than send oids to the wrong MCU.
-            raise MCUError("[%s]: its stepper is on MCU '%s' but the endstop on MCU '%s': "
-                           "homing across MCUs is not modelled by klipsim"
-                           % (stepper.name, stepper.mcu.name, self.mcu.name))
-        if stepper not in self.steppers:
-            self.steppers.append(stepper)
+            remote = self.remotes.get(stepper.mcu.name)
+            if remote is None:
+                remote = self.remotes[stepper.mcu.name] = RemoteTrsync(stepper.mcu)
+            remote.add_stepper(stepper)
+            return
+        if stepper not in self.local_steppers:
+            self.local_steppers.append(stepper)
+
+    @property
+    def steppers(self):
+        return self.local_steppers + [s for r in self.remotes.values() for s in r.steppers]
 
     def home_start(self, print_time, sample_time, sample_count, rest_time,
                    triggered=True):
@@ -436,17 +444,12 @@ class Endstop:
         mcu.register_response("trsync_state", self.trsync_oid, self._handle_trsync_state)
         clock = mcu.print_time_to_clock(print_time)
         rest_ticks = mcu.print_time_to_clock(print_time + rest_time) - clock
-        report_ticks = mcu.seconds_to_clock(TRSYNC_SINGLE_MCU_TIMEOUT * TRSYNC_REPORT_RATIO)
-        expire_clock = clock + mcu.seconds_to_clock(TRSYNC_SINGLE_MCU_TIMEOUT)
-        mcu.send("trsync_start", {"oid": self.trsync_oid, "report_clock": clock & 0xffffffff,
-                                  "report_ticks": report_ticks,
-                                  "expire_reason": REASON_COMMS_TIMEOUT}, req_clock=clock)
-        for stepper in self.steppers:
-            mcu.send("stepper_stop_on_trigger", {"oid": stepper.oid,
-                                                 "trsync_oid": self.trsync_oid},
-                     req_clock=clock)
-        mcu.send("trsync_set_timeout", {"oid": self.trsync_oid,
-                                        "clock": expire_clock & 0xffffffff}, req_clock=clock)
+        timeout = TRSYNC_TIMEOUT if self.remotes else TRSYNC_SINGLE_MCU_TIMEOUT
+        start_trsync(mcu, self.trsync_oid, self.local_steppers, print_time, 0., timeout)
+        count = 1 + len(self.remotes)
+        for index, remote in enumerate(self.remotes.values(), 1):
+            start_trsync(remote.mcu, remote.oid, remote.steppers, print_time,
+                         float(index) / count, timeout)
         mcu.send("endstop_home", {
             "oid": self.oid, "clock": clock & 0xffffffff,
             "sample_ticks": mcu.seconds_to_clock(sample_time),
@@ -483,9 +486,11 @@ class Endstop:
         reply = mcu.query("trsync_trigger", {"oid": self.trsync_oid,
                                              "reason": REASON_HOST_REQUEST}, "trsync_state")
         self._home_end_clock = None
+        for remote in self.remotes.values():
+            remote.stop()
         if reply is None:
             return home_end_time
-        for stepper in self.steppers:
+        for stepper in self.local_steppers:
             stepper.note_homing_end()
         if reply["trigger_reason"] >= REASON_COMMS_TIMEOUT:
             raise GCodeError("Communication timeout during homing")
@@ -495,3 +500,49 @@ class Endstop:
         self.mcu.add_config_cmd("config_endstop", {
             "oid": self.oid, "pin": self.pin, "pull_up": int(bool(self.pullup))})
         self.mcu.add_config_cmd("config_trsync", {"oid": self.trsync_oid})
+
+
+def start_trsync(mcu, oid, steppers, print_time, report_offset, timeout):
+    """Arm trsync `oid` for a homing move at print_time: reports every
+    0.3 x timeout from report_offset of that period on, its steppers stop
+    when it triggers, and it expires after `timeout` unless extended
+    (Klipper's MCU_trsync.start)."""
+    clock = mcu.print_time_to_clock(print_time)
+    report_ticks = mcu.seconds_to_clock(timeout * TRSYNC_REPORT_RATIO)
+    report_clock = clock + int(report_ticks * report_offset + .5)
+    mcu.send("trsync_start", {"oid": oid, "report_clock": report_clock & 0xffffffff,
+                              "report_ticks": report_ticks,
+                              "expire_reason": REASON_COMMS_TIMEOUT}, req_clock=clock)
+    for stepper in steppers:
+        mcu.send("stepper_stop_on_trigger", {"oid": stepper.oid, "trsync_oid": oid},
+                 req_clock=clock)
+    expire_clock = clock + mcu.seconds_to_clock(timeout)
+    mcu.send("trsync_set_timeout", {"oid": oid, "clock": expire_clock & 0xffffffff},
+             req_clock=clock)
+
+
+class RemoteTrsync:
+    """The trsync on another MCU that stops that MCU's steppers when an
+    endstop triggers (Klipper's MCU_trsync for a secondary MCU): its oid is
+    taken when its first stepper is added; it starts with the endstop's,
+    its reports offset by a share of the report period, and is stopped
+    (trsync_trigger, answered when the MCU is live) when the move ends.
+    Offline nothing else is sent: batch mode has no trigger to pass on."""
+
+    def __init__(self, mcu):
+        self.mcu = mcu
+        self.oid = mcu.create_oid()
+        self.steppers = []
+        mcu.register_config_callback(
+            lambda: mcu.add_config_cmd("config_trsync", {"oid": self.oid}))
+
+    def add_stepper(self, stepper):
+        if stepper not in self.steppers:
+            self.steppers.append(stepper)
+
+    def stop(self):
+        reply = self.mcu.query("trsync_trigger", {"oid": self.oid,
+                                                  "reason": REASON_HOST_REQUEST}, "trsync_state")
+        if reply is not None:
+            for stepper in self.steppers:
+                stepper.note_homing_end()

@@ -20,7 +20,6 @@ What reaches the MCU stream (Klipper's neopixel.py behaviour, restated):
 """
 from .configfile import ConfigError
 from .led import LedHelper
-from .pins import parse_pin
 
 BIT_MAX_TIME = .000004
 RESET_MIN_TIME = .000050
@@ -32,7 +31,7 @@ MAX_RUN = 16                # ... as long as the run stays this short
 class NeoPixel:
     def __init__(self, printer, section):
         self.printer = printer
-        spec = parse_pin(section.get("pin"))
+        spec = section.getpin("pin")
         self.mcu = printer.hw.lookup(spec.chip, section, "pin")
         self.mcu.check_pin(spec.pin, section.location("pin"))
         self.pin = spec.pin

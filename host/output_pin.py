@@ -17,14 +17,13 @@ current one sends nothing. A digital pin accepts only 0 and 1.
 from .configfile import ConfigError
 from .hw_pwm import HardwarePwm
 from .mcu import DigitalOut, SoftPwm
-from .pins import parse_pin
 from .request_queue import RequestQueue
 
 MAX_NOMINAL_DURATION = 3.0   # mcu.py: longest PWM cycle / max_duration
 
 
 def _mcu_and_pin(hw, section, option):
-    spec = parse_pin(section.get(option), can_invert=True)
+    spec = section.getpin(option, can_invert=True)
     mcu = hw.lookup(spec.chip, section, option)
     mcu.check_pin(spec.pin, section.location(option))
     return mcu, spec
@@ -32,7 +31,7 @@ def _mcu_and_pin(hw, section, option):
 
 def _chip_of(hw, section, option):
     """The pin chip ([multi_pin], [sx1509]...) named by the option, or None."""
-    spec = parse_pin(section.get(option), can_invert=True)
+    spec = section.getpin(option, can_invert=True)
     chip = hw.pin_chips.get(spec.chip)
     return (chip, spec) if chip is not None else (None, spec)
 

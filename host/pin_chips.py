@@ -17,7 +17,7 @@ object) like host/output_pin.make_pwm_pin / make_digital_pin.
   not model that traffic: the section gets one warning and its pins
   accept updates without sending anything.
 """
-from .configfile import ConfigError
+from .configfile import ConfigError, pin_at
 from .output_pin import make_digital_pin, make_pwm_pin
 from .pins import parse_pin
 
@@ -53,6 +53,10 @@ class _PinsSection:
 
     def get(self, option, default=None):
         return self._text
+
+    def getpin(self, option, default=None, can_invert=False, can_pullup=False):
+        return pin_at(self._text, self._section.name, "pins", self.location(),
+                      can_invert, can_pullup)
 
     def location(self, option=None):
         return self._section.location("pins")

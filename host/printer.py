@@ -12,7 +12,7 @@ from ..gcode.arcs import ArcCommands
 from ..gcode.command import make_command
 from ..gcode.klipper_commands import register_stand_ins
 from ..gcode.macros import MacroSet
-from . import extras, stepper_commands
+from . import extras, idle_timeout, stepper_commands
 from .configfile import ConfigError
 from .extruder import Extruder, ExtruderCommands, ExtruderStepper
 from .gcode_move import GCodeMove
@@ -57,6 +57,7 @@ class Printer:
         self.homing.end_listeners.append(self.gcode_move.on_home_rails_end)
         self.extruder_commands = ExtruderCommands(self)
         self.stepper_commands = stepper_commands.load(self)   # FORCE_MOVE, M119, ...
+        self.objects.setdefault("idle_timeout", idle_timeout.load(self))
         if hasattr(self.toolhead.kin, "connect"):
             self.toolhead.kin.connect(self)      # e.g. [dual_carriage] commands
         # Klipper's [bed_mesh]/[bed_tilt] take their move-transform place
@@ -159,8 +160,8 @@ class Printer:
         move = self.gcode_move
 
         def gcode_state():
-            position = [move.last_position[i] - move.base_position[i] for i in range(4)]
-            return position, move.absolute_coord, move.absolute_extrude
+            # Klipper's arcs start from gcode_move's gcode_position (E unscaled by M221)
+            return move.gcode_position(), move.absolute_coord, move.absolute_extrude
 
         def segment(params, cmd):
             move.cmd_G1(make_command("G1", params, cmd.text, cmd.source, cmd.lineno))

@@ -182,7 +182,8 @@ class ProbeSession:
         pos = toolhead.get_position()
         pos[2] = self.probe.endstop.z_min_position
         try:
-            epos = HomingMove(toolhead, [self.probe.endstop]).homing_move(pos, self.speed)
+            epos = HomingMove(toolhead, [self.probe.endstop]).homing_move(
+                pos, self.speed, probe_pos=True)
         except GCodeError as e:
             message = str(e)
             if "Timeout during endstop homing" in message:

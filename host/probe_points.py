@@ -20,6 +20,7 @@ last point the lift, then the look-ahead is flushed and the callback
 runs; before each point a move to it at `speed`, then the probe's
 samples there.
 """
+from ..gcode.command import finite_float
 from ..gcode.errors import GCodeError
 from .configfile import ConfigError
 from .probe import find_probe
@@ -33,7 +34,7 @@ def parse_points(section, option="points"):
             continue
         parts = [p.strip() for p in line.split(",")]
         try:
-            x, y = (float(p) for p in parts)
+            x, y = (finite_float(p) for p in parts)
         except ValueError:
             raise section.error("Unable to parse probe points in %s" % (section.name,),
                                 option) from None

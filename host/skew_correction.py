@@ -18,6 +18,8 @@ z*xz and z*yz back.
 """
 import math
 
+from ..gcode.command import finite_float
+
 
 def skew_factor(ac, bd, ad):
     side = math.sqrt(2 * ac * ac + 2 * bd * bd - 4 * ad * ad) / 2.
@@ -93,7 +95,7 @@ class SkewCorrection:
             if lengths is None:
                 continue
             try:
-                values = [float(v.strip()) for v in lengths.strip().split(",", 2)]
+                values = [finite_float(v.strip()) for v in lengths.strip().split(",", 2)]
                 if len(values) != 3:
                     raise ValueError(plane)
                 factor = skew_factor(*values)

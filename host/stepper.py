@@ -12,6 +12,9 @@ import math
 from dataclasses import dataclass
 
 from ..chelper import motion
+from ..gcode.command import finite_float
+from ..gcode.errors import GCodeError
+from . import bounds
 from .mcu import MAX_STEPCOMPRESS_ERROR
 from .pins import parse_pin
 
@@ -35,9 +38,13 @@ def parse_gear_ratio(section):
     for pair in section.getlist("gear_ratio", [], sep=","):
         parts = [p.strip() for p in pair.split(":")]
         try:
-            out_teeth, in_teeth = (float(p) for p in parts)
+            out_teeth, in_teeth = (finite_float(p) for p in parts)
         except ValueError:
             raise section.error("Invalid gear_ratio '%s'" % pair, "gear_ratio")
+        if out_teeth <= 0. or in_teeth <= 0.:
+            # Klipper divides by zero here; a gear has a positive tooth count.
+            raise section.error("Invalid gear_ratio '%s': both gears must be above 0"
+                                % pair, "gear_ratio")
         ratio *= out_teeth / in_teeth
     return ratio
 
@@ -57,7 +64,12 @@ def parse_step_distance(section, units_in_radians=False):
         raise section.error("full_steps_per_rotation must be a multiple of 4",
                             "full_steps_per_rotation")
     gear_ratio = parse_gear_ratio(section)
-    return rotation_dist / gear_ratio / (full_steps * microsteps), rotation_dist
+    step_dist = rotation_dist / gear_ratio / (full_steps * microsteps)
+    problem = bounds.step_distance_problem(step_dist)
+    if problem is not None:
+        where = "rotation_distance" if section.has_option("rotation_distance") else "microsteps"
+        raise section.error("[%s] %s" % (section.name, problem), where)
+    return step_dist, rotation_dist
 
 
 class Stepper:
@@ -65,8 +77,8 @@ class Stepper:
 
     def __init__(self, section, hw, units_in_radians=False):
         self.name = section.name
-        step = parse_pin(section.get("step_pin"), can_invert=True)
-        direction = parse_pin(section.get("dir_pin"), can_invert=True)
+        step = section.getpin("step_pin", can_invert=True)
+        direction = section.getpin("dir_pin", can_invert=True)
         self.mcu = hw.lookup(step.chip, section, "step_pin")
         self.mcu.check_pin(step.pin, section.location("step_pin"))
         self.mcu.check_pin(direction.pin, section.location("dir_pin"))
@@ -85,6 +97,7 @@ class Stepper:
         self.kinematics = None
         self.trapq = None
         self._active_callbacks = []
+        self.step_rate_failed = False
 
     def allocate(self):
         """Take the stepper's oid (after its endstop's, as Klipper does)."""
@@ -158,7 +171,18 @@ class Stepper:
                 callbacks, self._active_callbacks = self._active_callbacks, []
                 for callback in callbacks:
                     callback(first_active)
-        self.kinematics.generate_steps(flush_time)
+        if self.step_rate_failed:
+            return
+        try:
+            self.kinematics.generate_steps(flush_time)
+        except motion.StepRateError as e:
+            # The input asked for it (a tiny step distance, an absurd
+            # speed): a G-code error naming the stepper, not a bug.  The
+            # stepper then stops stepping (Klipper would shut down), so
+            # the error is reported once.
+            self.step_rate_failed = True
+            raise GCodeError("%s: %s (at step distance %.6g)" % (
+                self.name, str(e).split(": ", 1)[-1], self.step_dist)) from None
 
     def get_commanded_position(self):
         return self.kinematics.commanded_position
@@ -247,15 +271,17 @@ class Rail:
         return endstop
 
     def _read_limits(self, section, need_position_minmax, default_position_endstop):
+        # klipsim's coordinate bound (host/bounds.py) as a config range
+        near = dict(minval=-bounds.MAX_COORDINATE, maxval=bounds.MAX_COORDINATE)
         if default_position_endstop is None:
-            self.position_endstop = section.getfloat("position_endstop")
+            self.position_endstop = section.getfloat("position_endstop", **near)
         else:
             self.position_endstop = section.getfloat(
-                "position_endstop", default_position_endstop)
+                "position_endstop", default_position_endstop, **near)
         if need_position_minmax:
-            self.position_min = section.getfloat("position_min", 0.)
+            self.position_min = section.getfloat("position_min", 0., **near)
             self.position_max = section.getfloat(
-                "position_max", above=self.position_min)
+                "position_max", above=self.position_min, maxval=bounds.MAX_COORDINATE)
         else:
             self.position_min, self.position_max = 0., self.position_endstop
         if not self.position_min <= self.position_endstop <= self.position_max:

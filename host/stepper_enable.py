@@ -7,7 +7,8 @@ goes out ahead of the first step, as Klipper's host does. Steppers that
 share an enable pin share one line.
 """
 from .mcu import DigitalOut
-from .pins import parse_pin
+from .configfile import ConfigError
+from .pins import PinError, parse_pin
 
 DISABLE_STALL_TIME = 0.100   # stepper_enable.py: pause around motor off
 
@@ -40,17 +41,23 @@ class StepperEnable:
     def __init__(self):
         self.lines = {}        # pin text -> EnableLine (in creation order)
         self.by_stepper = {}   # stepper name -> EnableLine
+        self.motor_off_listeners = []   # f(): Klipper's stepper_enable:motor_off
 
     def register_stepper(self, stepper, hw):
         text = stepper.enable_pin_text
         key = None
         if text is not None:
-            spec = parse_pin(text, can_invert=True)
+            where = stepper.enable_pin_where
+            try:
+                spec = parse_pin(text, can_invert=True)
+            except PinError as e:
+                raise ConfigError("Option 'enable_pin' in section '%s': %s"
+                                  % (stepper.name, e), where) from None
             key = (spec.chip, spec.pin)
             line = self.lines.get(key)
             if line is None:
-                mcu = hw.lookup(spec.chip, None, getattr(stepper, "enable_pin_where",
-                                                         "enable_pin"))
+                mcu = hw.lookup(spec.chip, None, where)
+                mcu.check_pin(spec.pin, where)
                 line = self.lines[key] = EnableLine(mcu, spec)
         else:
             line = EnableLine(None, None)
@@ -96,4 +103,7 @@ class StepperEnable:
         is what Klipper's batch outputs show: motor-off lines follow every
         step, 2 ms of step-generation restart later than the last move
         plus the stall). Nothing waits when every motor was off already."""
-        return self.set_enable(toolhead, list(steppers), False)
+        print_time = self.set_enable(toolhead, list(steppers), False)
+        for listener in self.motor_off_listeners:
+            listener()
+        return print_time

@@ -20,6 +20,9 @@ time from the reactor and the estimated print time from the MCU.
 import math
 from collections import namedtuple
 
+from ..gcode.errors import GCodeError
+from . import bounds
+from .bounds import MAX_COORDINATE, MAX_MOVE_TIME
 from .lookahead import LookAheadQueue, Move, MoveError
 
 BUFFER_TIME_START = 0.250   # toolhead.py: lead of the first move after idle
@@ -124,6 +127,7 @@ class ToolHead:
         self.motion.note_mcu_movequeue_activity(next_move_time)
 
     def _advance_move_time(self, next_print_time):
+        bounds.check_print_time(next_print_time, GCodeError)
         self.print_time = max(self.print_time, next_print_time)
 
     def _flush_lookahead(self):
@@ -176,6 +180,9 @@ class ToolHead:
     # ---- commands -----------------------------------------------------------
     def move(self, newpos, speed):
         """Queue a move from the commanded position to `newpos` (x,y,z,e)."""
+        for value in newpos:     # bounds.check_position inlined (hot path)
+            if not -MAX_COORDINATE <= value <= MAX_COORDINATE:
+                bounds.check_position(newpos, MoveError)
         if self.extra_axes and len(newpos) < len(self.commanded_pos):
             newpos = list(newpos) + self.commanded_pos[len(newpos):]
         move = Move(self.limits, self.commanded_pos, newpos, speed)
@@ -190,6 +197,8 @@ class ToolHead:
             for index, axis in enumerate(self.extra_axes, 4):
                 if move.axes_d[index]:
                     axis.check_move(move, index)
+        if move.min_move_t > MAX_MOVE_TIME:
+            bounds.check_duration("Move", move.min_move_t, MAX_MOVE_TIME, move.move_error)
         self.commanded_pos[:] = move.end_pos
         lookahead = self.lookahead
         queue = lookahead.queue      # lookahead.get_last() without the call (hot path)
@@ -225,6 +234,7 @@ class ToolHead:
             last.timing_callbacks.append(callback)
 
     def dwell(self, delay):
+        bounds.check_duration("Dwell", delay, bounds.MAX_DWELL, GCodeError)
         self._flush_lookahead()
         next_print_time = self.get_last_move_time() + max(0., delay)
         self._advance_move_time(next_print_time)
@@ -236,6 +246,7 @@ class ToolHead:
         self._flush_lookahead()
 
     def set_position(self, newpos, homing_axes=""):
+        bounds.check_position(newpos, GCodeError)
         self.flush_step_generation()
         self.trapq.set_position(self.print_time, tuple(newpos[:3]))
         self.commanded_pos[:3] = newpos[:3]
@@ -246,13 +257,22 @@ class ToolHead:
     def get_position(self):
         return list(self.commanded_pos)
 
-    def drip_move(self, newpos, speed, completion):
-        """A homing/probing move: stepped in short segments so it can stop
-        when an endstop triggers (`completion`)."""
+    def check_drip_move(self, newpos, speed):
+        """The Move a drip_move to `newpos` would make, checked (range and
+        klipsim's bounds); homing calls it before arming any endstop."""
         newpos = list(newpos[:3]) + self.commanded_pos[3:]
+        bounds.check_position(newpos, MoveError)
         move = Move(self.limits, self.commanded_pos, newpos, speed)
         if move.move_d:
             self.kin.check_move(move)
+            bounds.check_duration("Homing move", move.min_move_t, MAX_MOVE_TIME,
+                                  move.move_error)
+        return move
+
+    def drip_move(self, newpos, speed, completion):
+        """A homing/probing move: stepped in short segments so it can stop
+        when an endstop triggers (`completion`)."""
+        move = self.check_drip_move(newpos, speed)
         # Steps must not start before the move's nominal start time.
         self.dwell(self.motion.kin_flush_delay)
         self._process_lookahead()

@@ -26,6 +26,13 @@ from ..gcode.errors import GCodeError
 from .probe_points import ProbePointsHelper, parse_points
 
 DESCENT_THRESHOLD = 0.00001
+# Probed heights closer than this are one height (offline they differ by
+# float rounding only; a Z step is some 1e-3 mm).
+LEVEL_EPSILON = 1e-6
+
+
+def is_level(heights):
+    return max(heights) - min(heights) < LEVEL_EPSILON
 DESCENT_MAX_ROUNDS = 10000
 
 
@@ -167,6 +174,10 @@ class _Leveler:
             self.applied = True
         return result
 
+    def connect(self, printer):
+        """M84/M18 (motors off) clear `applied`, as in Klipper."""
+        printer.hw.stepper_enable.motor_off_listeners.append(self.motors_off)
+
     def motors_off(self):
         self.applied = False
 
@@ -187,13 +198,13 @@ class ZTilt(_Leveler):
                         - params["z_adjust"]) ** 2 for x, y, z in positions)
         names = ("x_adjust", "y_adjust", "z_adjust")
         heights = [p[2] for p in positions]
-        if max(heights) == min(heights):
-            # The exact fit of a level bed (offline every point reads the
-            # same height). The descent would stop some 1e-8 short of
-            # it and make 1e-5 mm adjusting moves, each costing two
-            # kin_flush_delay of print time; Klipper's output has none
+        if is_level(heights):
+            # Offline every point reads the same height (to float
+            # rounding); Klipper's output then has no adjusting moves
             # (trident_zTilt_mesh: G28 Z starts 2 x kin_flush_delay after
-            # the last lift).
+            # the last lift), where the descent would stop 1e-8 short of
+            # the level fit and make 1e-5 mm moves, each costing two
+            # kin_flush_delay of print time. So: the exact level fit.
             fit = {"x_adjust": 0., "y_adjust": 0., "z_adjust": heights[0]}
         else:
             fit = coordinate_descent(names, {"x_adjust": 0., "y_adjust": 0.,
@@ -222,6 +233,8 @@ class QuadGantryLevel(_Leveler):
         points 0-3 (front) and 1-2 (back), relative to horizontal_move_z."""
         move_z = self.points.horizontal_move_z
         z = [move_z - p[2] for p in positions]
+        if is_level(z):                  # as in ZTilt: no adjusting moves
+            z = [z[0]] * len(z)
         x = [p[0] + offsets[0] for p in positions]
         y = [p[1] + offsets[1] for p in positions]
         (xa, ya), (xb, yb) = self.gantry_corners[0], self.gantry_corners[1]

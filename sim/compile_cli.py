@@ -164,7 +164,7 @@ def compile_command(gcode, config_path, dictionaries, mcu_specs, fmt, output, qu
     messages = Messages(quiet)
     echo = (lambda text: None) if quiet else (lambda text: click.echo(text, err=True))
     with Inputs() as inputs, Outputs() as outputs:
-        gcode = inputs.path(gcode, ".gz" if gcode.endswith(".gz") else "")
+        gcode = inputs.path(gcode)
         config_path = inputs.path(config_path, ".cfg")
         try:
             dicts = _dictionaries(config_path, sources, echo)

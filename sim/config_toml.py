@@ -2,12 +2,15 @@
 
 Contract: `load_toml(path)` parses a file (tomllib) or raises `ConfigError`
 "<file>: <what>"; `Table` wraps one table and hands out typed values
-(`int`, `num`, `str`, `bool`, `choice`, `int_list`) that raise
+(`int`, `num` (finite: TOML's nan/inf refused), `str`, `bool`, `choice`,
+`int_list`) that raise
 `ConfigError("<file>: [section] key: <what is wrong>")`; `finish()` rejects
-keys nobody asked for, so a typo never passes silently.
+keys nobody asked for, so a typo never passes silently.  A file that is
+not UTF-8 is one line naming the file and the first bad byte.
 """
 from __future__ import annotations
 
+import math
 import tomllib
 from pathlib import Path
 
@@ -27,6 +30,9 @@ def load_toml(path: Path) -> dict:
         raise ConfigError(f"{path}: cannot read: {e.strerror}") from None
     except tomllib.TOMLDecodeError as e:
         raise ConfigError(f"{path}: {e}") from None
+    except UnicodeDecodeError as e:     # TOML files are UTF-8 (TOML 1.0)
+        raise ConfigError(f"{path}: not UTF-8 text (byte {e.start}: "
+                          f"{e.object[e.start:e.start + 1]!r})") from None
 
 
 def builtin_names(folder: Path) -> list[str]:
@@ -77,8 +83,9 @@ class Table:
 
     def num(self, key: str, default=_MISSING, lo=None, hi=None) -> float:
         value = self._get(key, default)
-        if type(value) not in (int, float):
-            self.fail(key, f"expected a number, got {value!r}")
+        if type(value) not in (int, float) or not math.isfinite(value):
+            # TOML has nan and inf literals; no duration or rate is either
+            self.fail(key, f"expected a finite number, got {value!r}")
         self._range(key, value, lo, hi)
         return float(value)
 

@@ -31,6 +31,7 @@ import numpy as np
 from .gil import GIL
 from .kernel import Kernel
 from .load import Scenario, install
+from .load import check as check_scenario
 from .machine import Machine
 from .policy import Policy
 from .scheduler import Scheduler
@@ -45,6 +46,8 @@ class HostCPU:
                  scenario: Scenario | None = None, seed: int = 0,
                  trace: bool = False):
         policy.check(machine)
+        if scenario:
+            check_scenario(scenario, machine)
         self.machine = machine
         self._speed = machine.cpu_speed
         self.policy = policy

@@ -42,6 +42,7 @@ import numpy as np
 from .config_toml import ConfigError, Table, find_toml, load_toml, top_tables
 from .kernel import NS_PER_MS, NS_PER_S
 from .policy import ThreadClass, parse_thread_class
+from .scheduler_thread import OTHER
 
 
 @dataclass(frozen=True)
@@ -72,6 +73,13 @@ class Scenario:
     name: str
     loads: tuple[PeriodicLoad, ...] = ()
     spikes: tuple[Spike, ...] = ()
+    source: str = ""
+
+
+# Times in a scenario are at most 30 days (klipsim's bound on a print,
+# host/bounds.py MAX_PRINT_TIME): larger ones only overflow ns integers.
+MAX_S = 30 * 86400.
+MAX_MS = MAX_S * 1000.
 
 
 def _ns(seconds: float) -> int:
@@ -94,7 +102,7 @@ def parse_scenario(path, doc: dict) -> Scenario:
              for i, item in enumerate(_array(path, doc, "load"))]
     spikes = [_parse_spike(Table(path, f"[[spike]] #{i + 1}", item))
               for i, item in enumerate(_array(path, doc, "spike"))]
-    return Scenario(Path(path).stem, tuple(loads), tuple(spikes))
+    return Scenario(Path(path).stem, tuple(loads), tuple(spikes), str(path))
 
 
 def _array(path, doc, key):
@@ -111,8 +119,8 @@ def _parse_load(t: Table) -> PeriodicLoad:
         name=name,
         threads=t.int("threads", 1, lo=1, hi=1024),
         duty=t.num("duty", lo=0.0, hi=1.0),
-        period_ns=round(t.num("period_ms", lo=0.01) * NS_PER_MS),
-        start_ns=_ns(t.num("start_s", 0.0, lo=0.0)),
+        period_ns=round(t.num("period_ms", lo=0.01, hi=MAX_MS) * NS_PER_MS),
+        start_ns=_ns(t.num("start_s", 0.0, lo=0.0, hi=MAX_S)),
         group=t.str("group", "load:" + name))
     return PeriodicLoad(cls=parse_thread_class(t), **load)
 
@@ -120,22 +128,47 @@ def _parse_load(t: Table) -> PeriodicLoad:
 def _parse_spike(t: Table) -> Spike:
     name = t.str("name")
     t.where = f"[[spike]] {name}"
-    every = t.num("every_s", 0.0, lo=0.0)
+    every = t.num("every_s", 0.0, lo=0.0, hi=MAX_S)
     count = t.int("count", 0, lo=0)
-    duration_ns = round(t.num("duration_ms", lo=0.0) * NS_PER_MS)
+    duration_ns = round(t.num("duration_ms", lo=0.0, hi=MAX_MS) * NS_PER_MS)
     if every and _ns(every) < duration_ns:
         t.fail("every_s", "shorter than duration_ms")
     if count > 1 and not every:
         t.fail("count", "a repeat count needs every_s")
     spike = dict(
         name=name,
-        at_ns=_ns(t.num("at_s", lo=0.0)),
+        at_ns=_ns(t.num("at_s", lo=0.0, hi=MAX_S)),
         every_ns=_ns(every) if every else None,
         count=count or (None if every else 1),
         duration_ns=duration_ns,
         threads=t.int("threads", 1, lo=1, hi=1024),
         group=t.str("group", "spike:" + name))
     return Spike(cls=parse_thread_class(t), **spike)
+
+
+def check(scenario: Scenario, machine) -> None:
+    """Refuse what the machine cannot run: a CPU it does not have, or a
+    spike that never ends and holds every CPU at a real-time priority.
+    The latter leaves the host no CPU at all, so no simulated time passes
+    for Klipper and the run could never end; a spike that does end (even
+    one taking all CPUs for seconds) is a valid what-if and is simulated."""
+    for item in scenario.loads + scenario.spikes:
+        kind = "load" if isinstance(item, PeriodicLoad) else "spike"
+        where = f"{scenario.source}: [[{kind}]] {item.name}"
+        cpus = item.cls.cpus
+        if cpus and max(cpus) >= machine.cores:
+            raise ConfigError(f"{where}: cpus: CPU {max(cpus)} does not exist on "
+                              f"{machine.name} ({machine.cores} cores)")
+    for spike in scenario.spikes:
+        covered = min(spike.threads, len(spike.cls.cpus or range(machine.cores)))
+        endless = (spike.every_ns is not None and spike.count is None
+                   and spike.every_ns <= spike.duration_ns)
+        if endless and spike.cls.policy != OTHER and covered >= machine.cores:
+            raise ConfigError(
+                f"{scenario.source}: [[spike]] {spike.name}: {spike.threads} "
+                f"{spike.cls.policy} threads spinning without end on all "
+                f"{machine.cores} CPUs of {machine.name} leave no CPU for the host "
+                f"(give a count, a longer every_s, fewer threads or fewer cpus)")
 
 
 # -- installing on a scheduler -------------------------------------------

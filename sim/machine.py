@@ -88,8 +88,10 @@ def parse_machine(path, doc: dict) -> Machine:
         name=m.str("name", Path(path).stem),
         description=m.str("description", ""),
         cores=cores,
-        cpu_speed=m.num("cpu_speed", 1.0, lo=0.001),
-        context_switch_ns=round(m.num("context_switch_us", 0.0, lo=0) * NS_PER_US),
+        # upper bounds: 1000x the reference core, a 1 s context switch
+        # (beyond any machine; larger values only overflow ns integers)
+        cpu_speed=m.num("cpu_speed", 1.0, lo=0.001, hi=1000.),
+        context_switch_ns=round(m.num("context_switch_us", 0.0, lo=0, hi=1e6) * NS_PER_US),
         tick_hz=k.int("tick_hz", 250, lo=0, hi=10_000),
         base_slice_ns=k.int("base_slice_us", 750, lo=100, hi=100_000) * NS_PER_US,
         rt_throttle=k.choice("rt_throttle", THROTTLE_MODES, "classic"),

@@ -298,7 +298,7 @@ class SerialQueue:
         self.ack_stall_since = None  # data ready, nothing may leave until an ack
         self.ack_stalls = deque(maxlen=ACK_STALLS_KEPT)  # ns of recent ack stalls
         self.rx = deque()          # received chunks not processed yet
-        self.clock_queries = deque()   # when each get_clock left the host
+        self.clock_queries = deque()   # blocks that carried a get_clock, in order
         self.trsync_start = {}
         self.trsync_timeout = {}
         self.trsync_floor = {}     # oid -> clock of the latest report of this arming
@@ -460,14 +460,34 @@ class SerialQueue:
             for name, args in decoded:
                 if name == "trsync_state":     # read here, and by the host too
                     self._fastread_trsync(args)
-                if name == "clock" and self.clock_queries:
-                    # sent/received times for the clock regression (FACTS 2.5:
-                    # receive time = read time - the block's wire time)
-                    args = dict(args, sent_ns=self.clock_queries.popleft(),
-                                received_ns=self.kernel.now
-                                - (len(payload) + msgproto.MESSAGE_MIN) * self.wire.byte_ns)
+                if name == "clock":
+                    sent_ns = self._clock_query_sent()
+                    if sent_ns:
+                        # sent/received times for the clock regression (FACTS
+                        # 2.5: receive time = read time - the block's wire time)
+                        args = dict(args, sent_ns=sent_ns,
+                                    received_ns=self.kernel.now
+                                    - (len(payload) + msgproto.MESSAGE_MIN) * self.wire.byte_ns)
                 out.append((name, args))
         return out
+
+    def _clock_query_sent(self):
+        """When the get_clock this reply answers left the host, or 0.
+
+        Klipper pairs a reply with the time its own request was sent
+        (FACTS 2.4/2.5), so a lost reply loses one sample and never shifts
+        later pairs.  The reply answers the newest query the MCU had
+        received: the newest query block acknowledged by now (acks are
+        read before the block's messages).  Older acknowledged queries
+        lost their replies.  A retransmitted query block has no single
+        send time: Klipper then gives sent_time 0 and takes no sample."""
+        newest = None
+        queries = self.clock_queries
+        while queries and queries[0] not in self.in_flight:
+            newest = queries.popleft()
+        if newest is None or newest.retransmitted:
+            return 0
+        return newest.sent_ns
 
     def _ack(self, seq, empty):
         """Every block before `seq` arrived (seq names the next expected);
@@ -617,7 +637,7 @@ class SerialQueue:
             if msg.name in TRSYNC_NOTED:
                 self._note_trsync(msg)
             elif msg.name == "get_clock":
-                self.clock_queries.append(arrival)   # transmit-complete time
+                self.clock_queries.append(block)   # sent_ns: transmit-complete time
         block.sent_ns = arrival
         self.in_flight.append(block)
         self.seqs.sent(len(block.frame))

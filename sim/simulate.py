@@ -372,6 +372,8 @@ class Simulation:
         klass = self._deadline_class(link)
         if stage is None and klass == HEATER:
             stage = "serialhdl"       # a heater refresh that never came
+        elif stage is None and link.is_linux:
+            stage = "linux_mcu"       # its own timers ran late (late-repeat rule)
         return {"reason": reason, "mcu": link.name, "clock": clock,
                 "time_s": round(t_ns / NS_PER_S, 6),
                 "gcode_line": self.feed.line_at(t_ns),

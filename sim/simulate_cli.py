@@ -111,9 +111,39 @@ def _numbers(option, specs, convert):
         name, value = _named(option, spec)
         try:
             out[name] = convert(value)
-        except ValueError:
-            raise click.UsageError("%s %s: '%s' is not a number" % (option, spec, value))
+        except OverflowError:
+            raise click.UsageError("%s %s: '%s' is not a finite number" % (option, spec, value))
+        except ValueError as e:
+            reason = str(e) if isinstance(e, _OutOfRange) else "is not a number"
+            raise click.UsageError("%s %s: '%s' %s" % (option, spec, value, reason))
     return out
+
+
+class _OutOfRange(ValueError):
+    """A number outside an option's range (str: the range)."""
+
+
+# --clock-drift: a crystal is off by tens of ppm; +-10% (100000 ppm) is
+# beyond any MCU clock and keeps the simulated frequency positive.
+MAX_DRIFT_PPM = 100000.
+# --clock-offset: ticks the MCU had counted at host time 0, 0 .. 2^50 (an
+# MCU up for 72 days at 180 MHz); beyond, the host's clock estimate, a
+# double as in Klipper, no longer resolves single ticks.
+MAX_CLOCK_OFFSET = 1 << 50
+
+
+def _drift_ppb(text):
+    ppm = float(text)
+    if not -MAX_DRIFT_PPM <= ppm <= MAX_DRIFT_PPM:      # False for nan
+        raise _OutOfRange("must be between %g and %g ppm" % (-MAX_DRIFT_PPM, MAX_DRIFT_PPM))
+    return int(round(ppm * 1000))
+
+
+def _clock_offset(text):
+    ticks = int(text)
+    if not 0 <= ticks <= MAX_CLOCK_OFFSET:
+        raise _OutOfRange("must be between 0 and 2^50 ticks")
+    return ticks
 
 
 def _mcu_options(config_path, dictionaries, mcu_specs, drifts, offsets, echo):
@@ -126,8 +156,8 @@ def _mcu_options(config_path, dictionaries, mcu_specs, drifts, offsets, echo):
     for line in describe(picks):
         echo(line)
     profiles.update({name: pick.profile for name, pick in picks.items()})
-    drift = _numbers("--clock-drift", drifts, lambda v: int(round(float(v) * 1000)))
-    offset = _numbers("--clock-offset", offsets, int)
+    drift = _numbers("--clock-drift", drifts, _drift_ppb)
+    offset = _numbers("--clock-offset", offsets, _clock_offset)
     names = sorted((set(profiles) | set(drift) | set(offset)) - {"mcu"})
     return {"profile": profiles.get("mcu", DEFAULT_MCU),
             "drift_ppb": drift.get("mcu", 0), "clock_offset": offset.get("mcu", 0),
@@ -211,7 +241,7 @@ class _Progress:
                    % ", ".join(sorted(p[:-5] for p in os.listdir(os.path.join(
                        os.path.dirname(os.path.abspath(__file__)), "loads"))
                        if p.endswith(".toml"))))
-@click.option("--seed", default=0, show_default=True, type=int)
+@click.option("--seed", default=0, show_default=True, type=click.IntRange(min=0))
 @click.option("--transport", type=click.Choice(["uart", "usb", "pty"]), default="uart",
               show_default=True)
 @click.option("--baud", default=250000, show_default=True, type=click.IntRange(min=1200))
@@ -245,7 +275,7 @@ def simulate_command(gcode, config_path, dictionaries, mcu_specs, drifts, offset
     echo = (lambda text: None) if quiet else (lambda text: click.echo(text, err=True))
     with Inputs() as inputs, Outputs() as outputs:
         try:
-            gcode = inputs.path(gcode, ".gz" if gcode.endswith(".gz") else "")
+            gcode = inputs.path(gcode)
             config_path = inputs.path(config_path, ".cfg")
             pulses_file = outputs.open(pulses_path, binary=True) if pulses_path else None
             options = SimOptions(**_mcu_options(config_path, dictionaries, mcu_specs,

@@ -143,7 +143,7 @@ def plants_for(printer, mcu, firmware):
     for name, heater in sorted(printer.heaters.heaters.items()):
         pwm, adc = heater.pwm, heater.adc
         if adc is None:
-            continue      # not read through an ADC (SPI thermocouple...): no plant
+            continue      # read over SPI: the simulated chip reads a fixed value
         if pwm.mcu is not mcu or adc.mcu is not mcu:
             continue      # (a heater split over two MCUs is not modelled)
         kind = (BED if heater.section_name == "heater_bed" else HOTEND).reaching(heater.max_temp)

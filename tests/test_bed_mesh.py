@@ -276,33 +276,33 @@ def test_trident_mesh_matches_klippers_z_motion(tmp_path):
 
 
 # ---- BED_MESH_CALIBRATE -------------------------------------------------------
-class FakeProbe:
-    """A probe that, as in Klipper's batch mode, reads the same height at
-    every point; it records where the nozzle was for each sample."""
+# A probe 10 mm behind the nozzle in Y; in batch mode it "triggers" at the
+# end of every probing move, at the Z minimum (stepper_z position_min 0 in
+# the base config), so every point reads toolhead z 0 -> bed z -1.2.
+PROBE_CFG = "\n[probe]\npin: ^PD2\nz_offset: 1.2\ny_offset: -10\n"
 
-    def __init__(self, printer, offsets=(0., -10., 1.2), height=-6.2):
-        self.printer, self.offsets, self.height = printer, offsets, height
-        self.nozzle = []
 
-    def get_offsets(self):
-        return self.offsets
+def _calibrate(tmp_path, extra, gcode):
+    """Run `gcode` on the base printer with a probe and the mesh; returns
+    the run and the nozzle X/Y of every probe sample."""
+    from klipsim.host.probe import find_probe
+    r = Run(tmp_path, base_config_text() + PROBE_CFG + MESH_CFG + extra)
+    probe = find_probe(r.printer)
+    nozzle = []
+    start = probe.start_probe_session
 
-    def get_probe_params(self, cmd=None):
-        return {"lift_speed": 15.}
+    def recording_session(cmd=None):
+        session = start(cmd)
+        run_probe = session.run_probe
 
-    def start_probe_session(self, cmd):
-        return self
-
-    def run_probe(self, cmd):
-        x, y = self.printer.toolhead.get_position()[:2]
-        self.nozzle.append((x, y))
-
-    def pull_probed_results(self):
-        return [[x + self.offsets[0], y + self.offsets[1], self.height]
-                for x, y in self.nozzle]
-
-    def end_probe_session(self):
-        pass
+        def recording_run(cmd=None):
+            nozzle.append(tuple(r.printer.toolhead.get_position()[:2]))
+            return run_probe(cmd)
+        session.run_probe = recording_run
+        return session
+    probe.start_probe_session = recording_session
+    r.run("G28\nG90\n" + gcode)
+    return r, nozzle
 
 
 def test_grid_points_of_the_docs_example(run):
@@ -317,36 +317,30 @@ def test_grid_points_of_the_docs_example(run):
                                           + [(x, 198.) for x in xs])
 
 
-def _calibrate(tmp_path, extra, gcode, **probe):
-    r = Run(tmp_path, base_config_text() + MESH_CFG + extra)
-    fake = FakeProbe(r.printer, **probe)
-    r.printer.objects["probe"] = fake
-    r.run("G28\nG90\n" + gcode)
-    return r, fake
-
-
 def test_calibrate_probes_the_grid_and_builds_a_flat_mesh(tmp_path):
-    r, fake = _calibrate(tmp_path, "", "BED_MESH_CALIBRATE\n")
+    r, nozzle = _calibrate(tmp_path, "", "BED_MESH_CALIBRATE\n")
     assert r.errors() == []
     # 5x5 from (20,20) to (180,180), spacing 40, nozzle 10 mm in front of
     # the probe (y_offset -10).
-    assert fake.nozzle[:6] == [(20., 30.), (60., 30.), (100., 30.), (140., 30.),
-                               (180., 30.), (180., 70.)]
-    assert len(fake.nozzle) == 25
+    assert nozzle[:6] == [(20., 30.), (60., 30.), (100., 30.), (140., 30.),
+                          (180., 30.), (180., 70.)]
+    assert len(nozzle) == 25
     bed_mesh = _mesh(r)
-    assert bed_mesh.mesh.calc_z(77., 123.) == pytest.approx(-6.2 - 1.2)
-    assert bed_mesh.profiles["default"]["points"][0] == [-7.4] * 5
+    mesh = bed_mesh.mesh
+    assert (mesh.x_min, mesh.x_max, mesh.y_min, mesh.y_max) == (20., 180., 20., 180.)
+    assert mesh.calc_z(77., 123.) == pytest.approx(0. - 1.2)
+    assert bed_mesh.profiles["default"]["points"][0] == [-1.2] * 5
     assert bed_mesh.get_status()["profile_name"] == "default"
 
 
 def test_zero_reference_inside_and_outside_the_grid(tmp_path):
-    r, fake = _calibrate(tmp_path, "zero_reference_position: 100, 100\n",
-                         "BED_MESH_CALIBRATE\n")
-    assert len(fake.nozzle) == 25
+    r, nozzle = _calibrate(tmp_path, "zero_reference_position: 100, 100\n",
+                           "BED_MESH_CALIBRATE\n")
+    assert len(nozzle) == 25
     assert _mesh(r).mesh.z_range() == (pytest.approx(0.), pytest.approx(0.))
-    r, fake = _calibrate(tmp_path, "zero_reference_position: 10, 190\n",
-                         "BED_MESH_CALIBRATE\n")
-    assert len(fake.nozzle) == 26 and fake.nozzle[-1] == (10., 200.)
+    r, nozzle = _calibrate(tmp_path, "zero_reference_position: 10, 190\n",
+                           "BED_MESH_CALIBRATE\n")
+    assert len(nozzle) == 26 and nozzle[-1] == (10., 200.)
     assert _mesh(r).mesh.z_range() == (pytest.approx(0.), pytest.approx(0.))
 
 
@@ -360,13 +354,13 @@ def test_adaptive_mesh_around_the_objects(tmp_path):
                "[186.775,170.775],[186.775,155.225]]\n"
                "EXCLUDE_OBJECT_DEFINE NAME=b POLYGON=[[166.225,177.225],[166.225,194.775],"
                "[183.775,194.775],[183.775,177.225]]\n")
-    r, fake = _calibrate(tmp_path, "adaptive_margin: 5\n",
-                         objects + "BED_MESH_CALIBRATE ADAPTIVE=1\n", offsets=(0., 0., 1.2))
+    r, nozzle = _calibrate(tmp_path, "adaptive_margin: 5\n",
+                           objects + "BED_MESH_CALIBRATE ADAPTIVE=1\n")
     assert r.errors() == []
     xs = [158.225, 158.225 + 10.88, 158.225 + 2 * 10.88]
     ys = [150.225, 150.225 + 14.88, 150.225 + 2 * 14.88]
-    expected = ([(x, ys[0]) for x in xs] + [(x, ys[1]) for x in reversed(xs)]
-                + [(x, ys[2]) for x in xs])
-    assert fake.nozzle == [pytest.approx(p) for p in expected]
+    expected = ([(x, ys[0] + 10.) for x in xs] + [(x, ys[1] + 10.) for x in reversed(xs)]
+                + [(x, ys[2] + 10.) for x in xs])
+    assert nozzle == [pytest.approx(p) for p in expected]
     assert _mesh(r).mesh.params["algo"] == "lagrange"     # bicubic needs 4 points
     assert "default" not in _mesh(r).profiles              # adaptive: not saved

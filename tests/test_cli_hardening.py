@@ -193,6 +193,8 @@ def test_compile_reads_stdin_and_accepts_a_bom(tmp_path):
             input=bom + open(EXAMPLE_GCODE, "rb").read())
     assert r.exit_code == 0, r.stderr
     assert r.stdout == plain.stdout
+    packed = run("compile", "-", "--quiet", input=gzip.compress(open(EXAMPLE_GCODE, "rb").read()))
+    assert packed.exit_code == 0 and packed.stdout == plain.stdout
 
 
 def test_compile_warnings_once_per_kind_and_quiet_keeps_counts(tmp_path):

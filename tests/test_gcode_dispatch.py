@@ -122,3 +122,16 @@ def test_internal_error_is_one_line_with_place():
         d.run(parse_line("BOOM", "p.gcode", 4))
     assert str(info.value).startswith('p.gcode:4: Internal error on command "BOOM"')
     assert "\n" not in str(info.value)
+
+
+def test_status_and_help():
+    d, seen = make()
+    d.register("MY_THING", lambda c: None, "Does my thing")
+    d.run(parse_line("STATUS", "p.gcode", 1))
+    d.run(parse_line("HELP", "p.gcode", 2))
+    infos = [t for kind, t in d.messages if kind == "info"]
+    assert infos[0] == "Klipper state: Ready"
+    lines = infos[1].split("\n")
+    assert lines[0] == "Available extended commands:"
+    assert "MY_THING  : Does my thing" in lines
+    assert not any(l.startswith("G1") for l in lines)      # traditional: not listed

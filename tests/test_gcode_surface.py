@@ -138,3 +138,34 @@ def test_macro_object_keeps_its_case(run):
 def test_checksum_lines_run(run):
     run.run(HOME + "N10 G1 X120 F6000*99\n")
     assert run.errors() == [] and run.moves[-1][0] == pytest.approx(120.)
+
+
+def test_arc_extrusion_with_m221_is_even(run):
+    """An arc after M221 S50 in absolute E: every segment extrudes the same
+    (the arc starts from the G-code E, unscaled, as Klipper's does); the
+    whole arc extrudes (4 - 2) x 50 % = 1 mm."""
+    run.run(HOME + "M82\nM221 S50\nG1 X110 E2 F1200\n")
+    before = len(run.moves)
+    run.run("G2 X120 Y100 I5 J0 E4\n")
+    assert run.errors() == []
+    e = [m[3] for m in run.moves[before - 1:]]
+    arc = [b - a for a, b in zip(e, e[1:])]
+    assert len(arc) > 5
+    assert min(arc) > 0. and max(arc) - min(arc) < 1e-9
+    assert e[-1] - e[0] == pytest.approx(1.)
+
+
+def test_set_idle_timeout(run):
+    run.run("SET_IDLE_TIMEOUT TIMEOUT=120\n")
+    assert infos(run)[-1] == "idle_timeout: Timeout set to 120.00 s"
+    run.run("SET_IDLE_TIMEOUT\n")          # no value: keeps and reports it
+    assert infos(run)[-1] == "idle_timeout: Timeout set to 120.00 s"
+    run.run("SET_IDLE_TIMEOUT TIMEOUT=0\n")
+    assert run.errors()[-1].endswith("TIMEOUT must be above 0.0")
+
+
+def test_idle_timeout_from_config(tmp_path):
+    text = base_config_text() + EXTRA + "\n[idle_timeout]\ntimeout: 900\n"
+    run = Run(tmp_path, text)
+    run.run("SET_IDLE_TIMEOUT\n")
+    assert infos(run)[-1] == "idle_timeout: Timeout set to 900.00 s"

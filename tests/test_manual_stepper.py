@@ -140,3 +140,18 @@ def test_invalid_axis_names(run):
         run.run("MANUAL_STEPPER STEPPER=belt GCODE_AXIS=%s\n" % name)
         assert run.errors()[-1].endswith("Not a valid GCODE_AXIS")
     assert math.isfinite(belt(run).commanded_pos)
+
+
+def test_stop_on_endstop_homing_move(tmp_path):
+    """With an endstop the move is a homing move: the endstop is armed
+    (trsync + endstop_home) and, offline, counts as hit at the move's
+    end, so the whole 10 mm (1000 steps) is stepped."""
+    run = Run(tmp_path, base_config_text() + BELT + "endstop_pin: ^PD2\n")
+    run.run(HOME + "MANUAL_STEPPER STEPPER=belt SET_POSITION=0\n"
+            "MANUAL_STEPPER STEPPER=belt MOVE=-10 SPEED=5 STOP_ON_ENDSTOP=1\n")
+    assert run.errors() == []
+    assert belt(run).commanded_pos == -10.
+    lines = run.finish()
+    assert sum(l.startswith("trsync_start") for l in lines) == 1
+    assert sum(l.startswith("endstop_home") for l in lines) == 2
+    assert steps_of(run, belt(run).stepper.oid) == -1000

@@ -3,6 +3,7 @@
 serial path, else the profile whose pins contain every pin the config uses
 on that MCU, a chip the config names first, else the stated order (the
 families by their count in Klipper's printers.test)."""
+import json
 import os
 import re
 import sys
@@ -93,10 +94,9 @@ def test_given_mcus_are_not_picked(tmp_path):
     assert pick_profiles(config, given={"mcu"}) == {}
 
 
-def test_compile_linux_main_mcu_with_short_and_chip_names(tmp_path):
-    """The bundled printer moved onto a Linux-process MCU (every pin a
-    GPIO line, named gpioN and gpiochip0/gpioN alternately): compile picks
-    the linux profile without --mcu, the stream prints Klipper's names."""
+def _linux_printer(tmp_path):
+    """The bundled printer moved onto a Linux-process MCU: every pin a
+    GPIO line, named gpioN and gpiochip0/gpioN alternately."""
     text = open(os.path.join(EXAMPLES, "printer.cfg")).read()
     pins = []
 
@@ -108,14 +108,37 @@ def test_compile_linux_main_mcu_with_short_and_chip_names(tmp_path):
     text = re.sub(r"serial: .*", "serial: /tmp/klipper_host_mcu", text, count=1)
     cfg = tmp_path / "host.cfg"
     cfg.write_text(text)
+    return str(cfg)
+
+
+def test_compile_linux_main_mcu_with_short_and_chip_names(tmp_path):
+    """compile picks the linux profile without --mcu; the stream prints
+    Klipper's names (the chip form, as parsedump prints a shared number)."""
+    cfg = _linux_printer(tmp_path)
     out = str(tmp_path / "out.txt")
-    r = CliRunner().invoke(cli_main, ["compile", GCODE, "--config", str(cfg), "-o", out])
+    r = CliRunner().invoke(cli_main, ["compile", GCODE, "--config", cfg, "-o", out])
     assert r.exit_code == 0, r.output
     assert "MCU mcu: profile linux picked (serial /tmp/klipper_host_mcu" in r.output
     lines = open(out).read().splitlines()
     steppers = [line for line in lines if line.startswith("config_stepper")]
     assert steppers[0] == ("config_stepper oid=2 step_pin=gpiochip0/gpio2 dir_pin=gpiochip0/gpio3"
                            " invert_step=0 step_pulse_ticks=100")   # 2 us at 50 MHz
+
+
+def test_simulate_main_mcu_on_the_host_serial_is_the_linux_process(tmp_path):
+    """issue 11: the main [mcu] on /tmp/klipper_host_mcu runs as the Linux
+    process without --mcu linux (short gcode: a square and a Z move)."""
+    gcode = tmp_path / "square.gcode"
+    gcode.write_text("SET_KINEMATIC_POSITION X=100 Y=100 Z=10\nG1 X120 F6000\nG1 Y120\n"
+                     "G1 X100\nG1 Y100\nG1 Z12 F600\n")
+    report = tmp_path / "r.json"
+    r = CliRunner().invoke(cli_main, ["simulate", str(gcode), "--config",
+                                      _linux_printer(tmp_path), "--report", str(report)])
+    assert r.exit_code == 0, r.output
+    assert "MCU mcu: profile linux picked (serial /tmp/klipper_host_mcu" in r.output
+    data = json.load(open(report))
+    assert data["verdict"] == "ok" and data["mcus"]["mcu"]["profile"] == "linux"
+    assert "linux_process" in data["mcus"]["mcu"]
 
 
 @requires_klipper_configs

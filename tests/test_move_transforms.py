@@ -98,3 +98,19 @@ def test_every_example_section_loads_with_all_options_read():
             assert [m for _, m in config.unused() if "'%s'" % section.name in m] == [], path
             seen += 1
     assert seen >= 40
+
+
+def test_bed_tilt_calibrate_probes_its_points_and_levels(tmp_path):
+    # Batch-mode probing: every point reads the same height, so the fitted
+    # plane is level (slopes within the descent's 1e-5 threshold) and its
+    # constant is the probed toolhead Z (0, the Z minimum) less z_offset.
+    tilt = ("\n[probe]\npin: ^PD2\nz_offset: 1.2\n"
+            "\n[bed_tilt]\nx_adjust: 0.01\npoints:\n  20, 20\n  180, 20\n  100, 180\n")
+    r = Run(tmp_path, base_config_text() + tilt)
+    r.run("G28\nG90\nBED_TILT_CALIBRATE\n")
+    assert r.errors() == []
+    bed_tilt = r.printer.objects["bed_tilt"]
+    assert abs(bed_tilt.x_adjust) < 1e-5 and abs(bed_tilt.y_adjust) < 1e-5
+    assert bed_tilt.z_adjust == pytest.approx(-1.2, abs=1e-4)
+    r.run("G1 X100 Y100 Z1 F6000\n")
+    assert r.moves[-1][2] == pytest.approx(1. - 1.2, abs=1e-3)

@@ -274,3 +274,64 @@ def test_tmc_steps_on_both_edges_on_stm32(tmp_path):
         assert re.search(r"step_pin=%s dir_pin=\S+ invert_step=4294967295 "
                          r"step_pulse_ticks=18\b" % step_pin, text)
     assert re.search(r"step_pin=PC0 dir_pin=PC1 invert_step=0 step_pulse_ticks=360\b", text)
+
+
+# ---- homing across MCUs ----------------------------------------------------------------
+def test_endstop_on_another_mcu_gets_a_trsync_on_each(tmp_path):
+    """X's endstop on a toolhead MCU (rp2040, 12 MHz), its stepper on the
+    main MCU (16 MHz): each MCU gets a trsync (Klipper's multi-MCU homing),
+    both with the 25 ms multi-MCU expiry and reports every 0.3 x 25 ms
+    (120000 ticks at 16 MHz, 90000 at 12 MHz), the second MCU's reports
+    half a period later; the stepper stops on its own MCU's trsync."""
+    config = base_config().replace("endstop_pin: ^PE5", "endstop_pin: ^ebb:gpio6")
+    config += "\n[mcu ebb]\ncanbus_uuid: 0123456789ab\n"
+    cfg, src = tmp_path / "printer.cfg", tmp_path / "in.gcode"
+    cfg.write_text(config)
+    src.write_text("G28 X\n")
+    main, ebb = io.StringIO(), io.StringIO()
+    compile_gcode(str(src), str(cfg), load_dictionary(CASE.dictionary), main,
+                  others={"ebb": (load_dictionary("rp2040"), ebb)})
+    main, ebb = main.getvalue(), ebb.getvalue()
+    x = oid_of(main, "PF0")
+    stop = re.search(r"stepper_stop_on_trigger oid=%d trsync_oid=(\d+)" % x, main)
+    trsync = int(stop.group(1))
+    assert "config_trsync oid=%d" % trsync in main
+    start = re.search(r"trsync_start oid=%d report_clock=(\d+) report_ticks=120000 "
+                      r"expire_reason=4" % trsync, main)
+    expire = re.search(r"trsync_set_timeout oid=%d clock=(\d+)" % trsync, main)
+    clock = int(start.group(1)) - 60000
+    assert int(expire.group(1)) == clock + 400000          # 25 ms at 16 MHz
+    assert "config_endstop oid=0 pin=gpio6 pull_up=1" in ebb
+    home = re.search(r"endstop_home oid=0 clock=(\d+) .* trsync_oid=1 trigger_reason=1", ebb)
+    ebb_clock = int(home.group(1))
+    assert "trsync_start oid=1 report_clock=%d report_ticks=90000" % ebb_clock in ebb
+    assert "trsync_set_timeout oid=1 clock=%d" % (ebb_clock + 300000) in ebb
+    assert abs(ebb_clock / 12e6 - clock / 16e6) < 1e-6    # the same print time
+    assert "stepper_stop_on_trigger" not in ebb
+
+
+def test_z_tilt_applied_until_motors_off(tmp_path):
+    """printer.z_tilt.applied: false before, true after Z_TILT_ADJUST,
+    false again after M84 (Klipper's ZAdjustStatus)."""
+    config = base_config(probe_z=True) + PROBE + MULTI_Z.split("[stepper_z2]")[0] + Z_TILT
+    config += ("\n[gcode_macro SHOW]\ngcode:\n"
+               "  G1 X{1 + (printer.z_tilt.applied|int)} F3000\n")
+    text = compile_text(tmp_path, config,
+                        "G28\nG1 X0 F3000\nSHOW\nZ_TILT_ADJUST\nG1 X0 F3000\nSHOW\n"
+                        "M84\nSET_KINEMATIC_POSITION X=0 Y=0 Z=10\nSHOW\n",
+                        allow_warnings=True)
+    x = oid_of(text, "PF0")
+    step = 40. / (200 * 16)
+    assert text.count("trsync_start") == 12
+    # after the last probe: X back to 0, SHOW to X2 (applied), M84, X set
+    # to 0, SHOW to X1 (not applied any more): 2 + 1 mm of positive moves
+    total_up = 0
+    direction = 1
+    for line in text.split("endstop_home")[-1].splitlines():
+        m = re.match(r"set_next_step_dir oid=%d dir=(\d)" % x, line)
+        if m:
+            direction = 1 if m.group(1) == "1" else -1
+        m = re.match(r"queue_step oid=%d interval=\d+ count=(\d+)" % x, line)
+        if m and direction > 0:
+            total_up += int(m.group(1))
+    assert total_up == round((2 + 1) / step)

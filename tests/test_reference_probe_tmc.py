@@ -16,9 +16,9 @@ from _shared_corpus import requires_shared_reference  # noqa: E402
 
 
 @requires_shared_reference
-def test_voron_probe_homing_is_step_equivalent(tmp_path):
-    report = check_reference_case("voron_probe_homing", tmp_path, byte_identical=False)
-    assert report.worst_us < 5.0      # measured 4.4 us (extruder)
+def test_voron_probe_homing_is_byte_identical(tmp_path):
+    report = check_reference_case("voron_probe_homing", tmp_path, byte_identical=True)
+    assert report.worst_us == 0.0
 
 
 @requires_shared_reference
@@ -41,12 +41,12 @@ def test_voron_probe_homing_homing_blocks_match(tmp_path):
 
 
 @requires_shared_reference
-def test_trident_z_tilt_mesh_is_step_equivalent(tmp_path):
+def test_trident_z_tilt_mesh_is_byte_identical(tmp_path):
     """Three Z steppers, [probe] (2 samples, average), Z_TILT_ADJUST (3
     points: zero adjustments, no adjusting moves, one pass), G28 Z on a
     physical endstop, then the bed mesh (host/bed_mesh.py)."""
-    report = check_reference_case("trident_zTilt_mesh", tmp_path, byte_identical=False)
-    assert report.worst_us < 11.0     # measured 10.3 us
+    report = check_reference_case("trident_zTilt_mesh", tmp_path, byte_identical=True)
+    assert report.worst_us == 0.0
 
 
 @requires_shared_reference
@@ -55,3 +55,13 @@ def test_generic_cartesian_tmc_uart_is_byte_identical(tmp_path):
     config_tmcuart, bit_time 300 at 12 MHz), step on both edges with a
     1-tick pulse on the rp2040; z1 without a TMC section keeps 2 us."""
     check_reference_case("generic_cartesian_kin", tmp_path, byte_identical=True)
+
+
+@requires_shared_reference
+def test_slicer_orca_klipper_is_step_equivalent(tmp_path):
+    """The voron printer printing a sliced file: PRINT_START's G28, QGL,
+    G28 Z and BED_MESH_CALIBRATE ADAPTIVE=1 (probe positions after each
+    probing move come from the steps taken, as Klipper's), TMC first
+    enables waiting for the moves at the 4096-byte read boundaries."""
+    report = check_reference_case("slicer_orca_klipper", tmp_path, byte_identical=False)
+    assert report.worst_us < 25.0     # measured 24.4 us

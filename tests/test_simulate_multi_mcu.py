@@ -338,16 +338,24 @@ def test_compile_several_mcus_errors(tmp_path):
     assert r.exit_code == 2 and "several MCUs need -o FILE" in r.output
 
 
-def test_unmodelled_multi_mcu_setups_are_refused(tmp_path):
-    """Homing across MCUs (Klipper's multi-MCU trsync) is not modelled:
-    a one-line error names the stepper section, no stream goes to the
-    wrong MCU; a Linux MCU has no clock of its own to drift."""
-    from klipsim.host.mcu import MCUError
+def test_homing_across_mcus_and_linux_mcu_drift(tmp_path):
+    """Homing across MCUs (Klipper's multi-MCU trsync): Z's endstop on the
+    extra MCU stops stepper_z on the main one through a trsync on each
+    (25 ms expiry, extended per report); the run ends ok with Z homed and
+    each MCU got its trsync commands. A Linux MCU has no clock of its own
+    to drift."""
     config = open(two_mcu_config(tmp_path)).read().replace(
         "endstop_pin: PG10", "endstop_pin: extra:gpio2")
     cross = _write(tmp_path, "cross.cfg", config)
-    with pytest.raises(MCUError, match=r"\[stepper_z\]: .*homing across MCUs is not modelled"):
-        simulate(GCODE, cross, SimOptions(mcus={"extra": McuSettings("rp2040")}))
+    gcode = _write(tmp_path, "home.gcode", "G28\nG1 X20 Y20 Z5 F3000\n")
+    result = simulate(str(gcode), cross, SimOptions(mcus={"extra": McuSettings("rp2040")},
+                                                    record_stream=True))
+    assert result.shutdown is None
+    for name in ("mcu", "extra"):
+        names = [n for n, _args in result.mcus[name]["stream"]]
+        assert "trsync_start" in names and "trsync_set_timeout" in names, name
+    assert "endstop_home" in [n for n, _ in result.mcus["extra"]["stream"]]
+    assert "stepper_stop_on_trigger" in [n for n, _ in result.mcus["mcu"]["stream"]]
     with pytest.raises(SimulateError, match=r"\[mcu host\]: a Linux-process MCU counts the host"):
         simulate(GCODE, host_mcu_config(tmp_path),
                  SimOptions(mcus={"host": McuSettings(drift_ppb=3000)}))

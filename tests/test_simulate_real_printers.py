@@ -1,10 +1,12 @@
 """klipsim simulate runs the real-printer reference cases end to end on
 the firmware profile auto-picked from each config (no --mcu: lpc1768 for
-manual_stepper_misc's SKR-1.4-style pins, rp2040 for
-generic_cartesian_kin's SKR-Pico pins): the print survives with no load,
-the firmware executed the steps the simulated host sent (every stepper,
-tick-exact but for the 2^32 wraps of a lone step after a long idle gap),
-and the host sent as many steps per stepper as Klipper's batch mode."""
+manual_stepper_misc's SKR-1.4-style pins, rp2040 for the SKR-Pico pins
+of generic_cartesian_kin, stm32h723 for the Voron's TMC UART and probe
+homing, stm32f407 for the Trident, stm32f446 for the IDEX): the print
+survives with no load, the firmware executed the steps the simulated host
+sent (every stepper, tick-exact but for the 2^32 wraps of a lone step
+after a long idle gap), and the host sent as many steps per stepper as
+Klipper's batch mode."""
 import os
 import sys
 
@@ -21,7 +23,9 @@ sys.path.insert(0, os.path.dirname(__file__))
 from _shared_corpus import requires_shared_reference  # noqa: E402
 from test_simulate_e2e import sent_and_executed  # noqa: E402
 
-CASES = [("manual_stepper_misc", "lpc1768"), ("generic_cartesian_kin", "rp2040")]
+CASES = [("manual_stepper_misc", "lpc1768"), ("generic_cartesian_kin", "rp2040"),
+         ("idex_dual_carriage", "stm32f446"), ("trident_zTilt_mesh", "stm32f407"),
+         ("voron_probe_homing", "stm32h723")]
 
 
 @requires_shared_reference
@@ -48,3 +52,27 @@ def test_real_printer_simulates_on_its_picked_profile(name, profile):
     klipper = stepdiff.build_programs(stepdiff.read_steps(
         case.klipper_output, Dictionary.load(case.dictionary)))
     assert sent_steps == {p.step_pin: p.total_steps for p in klipper.values() if p.total_steps}
+
+
+def test_heater_on_an_spi_thermocouple_simulates(tmp_path):
+    """A hotend read by a MAX31865 over hardware SPI: no thermal plant (the
+    simulated chip reads a fixed value, firmware/README.md), the firmware
+    reports every reading and the print survives."""
+    examples = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
+                            "examples")
+    text = open(os.path.join(examples, "printer.cfg")).read().replace(
+        "sensor_type: EPCOS 100K B57560G104F\nsensor_pin: PF4",
+        "sensor_type: MAX31865\nsensor_pin: PA15\nspi_bus: spi3a\nrtd_nominal_r: 100\n"
+        "rtd_reference_r: 430\nrtd_num_of_wires: 2")
+    assert "MAX31865" in text
+    config = tmp_path / "spi.cfg"
+    config.write_text(text)
+    gcode = tmp_path / "square.gcode"
+    gcode.write_text("SET_KINEMATIC_POSITION X=100 Y=100 Z=10\nG1 X120 F6000\nG1 E5 F300\n"
+                     "G1 Y120\n")
+    result = simulate(str(gcode), str(config), SimOptions(profile="stm32f446",
+                                                          record_stream=True))
+    assert result.shutdown is None
+    names = [n for n, _ in result.stream]
+    assert {"config_spi", "spi_set_bus", "config_thermocouple", "query_thermocouple"} \
+        <= set(names)

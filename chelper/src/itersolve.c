@@ -35,6 +35,17 @@ long sk_eval_count;
 // direction change (mm); keeps rounding noise at a just-solved crossing
 // from reading as a reversal.
 #define REVERSE_TOL .000000010
+// Resource bound (klipsim's, not Klipper's): no stepper steps faster than
+// MAX_STEP_RATE steps per second, averaged over one solved range, with a
+// burst allowance for ranges of a few microseconds.  The fastest MCUs in
+// Klipper's step-rate benchmarks (docs/Benchmarks.md) step one stepper a
+// few million times a second; a faster request (a tiny rotation_distance,
+// an absurd speed) would otherwise solve and queue billions of steps.
+#define MAX_STEP_RATE 10000000.
+#define MAX_STEP_BURST 1000.
+// Returned (through sk_generate_steps) when the bound is hit: an input
+// problem, not the compressor's.
+#define STEP_RATE_ERROR (-2)
 
 void
 sk_init(struct stepper_kin *sk, sk_position_fn calc_position, int active_flags)
@@ -236,6 +247,7 @@ solve_move(struct stepper_kin *sk, struct tq_move *m, double abs_start,
     if (hi > end)
         hi = end;
     int bracketed = 0, reversing = 0, stalled = 0;
+    double steps_left = (end - start) * MAX_STEP_RATE + MAX_STEP_BURST;
     for (;;) {
         double dn = newer.pos - target, dold = older.pos - target;
         double t = (older.t * dn - newer.t * dold) / (dn - dold);
@@ -288,6 +300,11 @@ solve_move(struct stepper_kin *sk, struct tq_move *m, double abs_start,
                                              newer.t);
         if (ret)
             return ret;
+        if (--steps_left < 0.) {
+            stepcompress_fail(sk->sc, "steps faster than 10000000 per"
+                              " second");
+            return STEP_RATE_ERROR;
+        }
         s.uncommitted = 1;
         target = next_target(target, dir, s.half);
         double window = 1.5 * (newer.t - last_step);

@@ -24,6 +24,8 @@ double sk_pre_active(struct stepper_kin *sk);
 double sk_post_active(struct stepper_kin *sk);
 double sk_last_flush_time(struct stepper_kin *sk);
 double sk_check_active(struct stepper_kin *sk, double flush_time);
+// sk_generate_steps: 0, or -1 (the compressor's error), or -2 when the
+// steps would come faster than the step-rate bound (itersolve.c).
 int sk_generate_steps(struct stepper_kin *sk, double flush_time);
 /* cffi:end */
 

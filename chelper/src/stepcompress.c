@@ -104,6 +104,14 @@ fail(struct stepcompress *sc, const char *what)
     return SC_ERROR;
 }
 
+// Record a caller's error (the step solver's bounds) in the same
+// one-line form as the compressor's own.
+int
+stepcompress_fail(struct stepcompress *sc, const char *what)
+{
+    return fail(sc, what);
+}
+
 const char *
 stepcompress_error(struct stepcompress *sc)
 {

@@ -48,6 +48,7 @@ int stepcompress_message_count(struct stepcompress *sc);
 int stepcompress_take_messages(struct stepcompress *sc,
                                struct sc_message *out, int max_count);
 const char *stepcompress_error(struct stepcompress *sc);
+int stepcompress_fail(struct stepcompress *sc, const char *what);
 /* cffi:end */
 
 #define SC_ERROR (-1)

@@ -85,8 +85,11 @@ static void digital_check_next_update(struct mcu *m, struct digital_out *d)
         shutdown(m, "Scheduled digital out event will exceed max_duration");
 }
 
-/* Handle every event due at `now`: updates first, then the deadline,
- * then PWM edges (each edge timed from the previous scheduled edge). */
+/* Handle the events due at `now`: updates first, then the deadline,
+ * then one PWM edge (timed from the previous scheduled edge; the next
+ * edge is its own timer dispatch, as Klipper's toggle timer is, so a
+ * Linux-process MCU that fell behind repeats it and meets the late-repeat
+ * rule, sched_check_late_repeat). */
 static void digital_handle_due(struct mcu *m, struct digital_out *d,
                                uint32_t now)
 {
@@ -106,6 +109,7 @@ static void digital_handle_due(struct mcu *m, struct digital_out *d,
             uint8_t v = !d->value;
             digital_set(m, d, v);
             d->toggle_time += v ? d->on_ticks : d->cycle_ticks - d->on_ticks;
+            return;
         } else {
             return;
         }

@@ -72,6 +72,18 @@ class CartesianFamily:
     def steppers(self):
         return [s for rail in self.rails for s in rail.steppers()]
 
+    # Rails' positions -> x, y, z, set by the kinematics that have it
+    # (cartesian, corexy); None: calc_position unknown.
+    to_cartesian = None
+
+    def calc_position(self, stepper_positions):
+        """Toolhead x, y, z from {stepper name: position} (each rail's
+        first stepper), or None."""
+        if self.to_cartesian is None:
+            return None
+        return self.to_cartesian([stepper_positions[rail.stepper.name]
+                                  for rail in self.rails])
+
     def set_position(self, newpos, homing_axes=""):
         for rail in self.rails:
             rail.set_position(newpos)
@@ -101,4 +113,6 @@ def load(printer_section, config, hw, trapq):
     if config.has_section("dual_carriage"):
         from ..dual_carriage import load_idex
         return load_idex(rails, solvers, printer_section, trapq, config, hw)
-    return CartesianFamily(rails, solvers, printer_section, trapq)
+    kin = CartesianFamily(rails, solvers, printer_section, trapq)
+    kin.to_cartesian = list
+    return kin

@@ -11,4 +11,10 @@ def load(printer_section, config, hw, trapq):
                motion.cartesian_stepper("z")]
     kin = CartesianFamily(rails, solvers, printer_section, trapq)
     share_endstops(rails[0], rails[1])
+    kin.to_cartesian = corexy_to_cartesian
     return kin
+
+
+def corexy_to_cartesian(pos):
+    """x = (a + b) / 2, y = (a - b) / 2 (Klipper's corexy calc_position)."""
+    return [0.5 * (pos[0] + pos[1]), 0.5 * (pos[0] - pos[1]), pos[2]]

@@ -113,6 +113,12 @@ class DeltaKinematics(TowerKinematics):
         self.angles = [s.getfloat("angle", a) for s, a in zip(sections, TOWER_ANGLES)]
         self._read_printer(printer_section)
         radius = self.radius
+        if radius >= min(self.arm_lengths):
+            # Klipper fails here with a math domain error: no carriage height
+            # puts an arm shorter than the radius over the centre.
+            raise printer_section.error("delta_radius %g must be below every arm_length"
+                                        " (shortest %g)" % (radius, min(self.arm_lengths)),
+                                        "delta_radius")
         self.towers = [(math.cos(math.radians(a)) * radius,
                         math.sin(math.radians(a)) * radius) for a in self.angles]
         for rail, (tx, ty), arm in zip(self.rails, self.towers, self.arm_lengths):

@@ -19,6 +19,7 @@ endstop is created when the first stepper referencing it is.
 import re
 
 from ...chelper import motion
+from ...gcode.command import finite_float
 from ..dual_carriage import DualCarriageAxes, DualCarriages
 from ..stepper import Rail, Stepper, make_endstop
 from .cartesian import AXES, CartesianFamily
@@ -95,7 +96,7 @@ def parse_carriages(text, carriages, error):
         parts = term.split("*")
         if len(parts) == 2:
             try:
-                coeff = float(parts[0])
+                coeff = finite_float(parts[0])
             except ValueError:
                 raise error("Invalid float '%s'" % parts[0])
         elif len(parts) == 1:
