@@ -1,31 +1,72 @@
 """The `klipsim` command: thin, it parses options and calls library
-functions. Each subcommand lives in the module that owns its work."""
+functions. Each subcommand lives in the module that owns its work.
+
+Start-up (issue 10): a subcommand's module is imported only when that
+subcommand runs, so `klipsim compile` does not pay for numpy (diff),
+the simulator (simulate, sweep) and the rest.  COMMANDS keeps each
+command's short help here so `klipsim --help` lists them all without
+importing any (tests/test_cli_lazy.py checks the two stay in step)."""
+import importlib
+
 import click
 
+# name -> (module under klipsim, attribute, short help): the short help is
+# the start of the command's docstring, which `--help` shortens to fit.
+COMMANDS = {
+    "compile": ("sim.compile_cli", "compile_command",
+                "Compile GCODE (- for stdin) for the printer in --config into "
+                "the MCU command stream Klipper's host would send"),
+    "diff": ("golden.diff_cli", "diff_command",
+             "Compare the step pulses of two MCU command streams (text, "
+             "serial or jsonl; one of them may be - for stdin)."),
+    "execute": ("sim.execute_cli", "execute_command",
+                "Run STREAM (text, serial or jsonl; - for stdin) on "
+                "klipsim's simulated MCU firmware."),
+    "golden": ("golden.golden_cli", "golden_command",
+               "Compare the bundled examples' compiled streams with "
+               "golden/examples/."),
+    "simulate": ("sim.simulate_cli", "simulate_command",
+                 "Run GCODE (- for stdin) through Klipper's host on a "
+                 "simulated computer and our firmware"),
+    "sweep": ("sim.sweep_cli", "sweep_command",
+              "Run every combination of SPEC.toml's prints, boards, policies, "
+              "loads, spike lengths, spike phases and seeds through `simulate`"),
+}
 
-@click.group()
+
+def short_help(name, limit):
+    """COMMANDS' short help of `name` shortened to `limit` as click does."""
+    return click.Command(name, help=COMMANDS[name][2]).get_short_help_str(limit)
+
+
+class LazyGroup(click.Group):
+    """A group whose commands are imported when first looked up."""
+
+    def list_commands(self, ctx):
+        return sorted(COMMANDS)
+
+    def get_command(self, ctx, name):
+        if name not in COMMANDS:
+            return None
+        if name not in self.commands:
+            module, attr, _ = COMMANDS[name]
+            loaded = importlib.import_module("klipsim." + module)
+            self.add_command(getattr(loaded, attr), name)
+        return self.commands[name]
+
+    def format_commands(self, ctx, formatter):
+        """The command list of `--help`, from COMMANDS (imports nothing)."""
+        limit = formatter.width - 6 - max(len(name) for name in COMMANDS)
+        rows = [(name, short_help(name, limit)) for name in self.list_commands(ctx)]
+        with formatter.section("Commands"):
+            formatter.write_dl(rows)
+
+
+@click.group(cls=LazyGroup)
 @click.version_option(package_name="klipsim")
 def main():
     """Deterministic simulator and offline step compiler for Klipper."""
 
-
-from klipsim.golden.diff_cli import diff_command  # noqa: E402
-main.add_command(diff_command)
-
-from klipsim.sim.compile_cli import compile_command  # noqa: E402
-main.add_command(compile_command)
-
-from klipsim.sim.execute_cli import execute_command  # noqa: E402
-main.add_command(execute_command)
-
-from klipsim.golden.golden_cli import golden_command  # noqa: E402
-main.add_command(golden_command)
-
-from klipsim.sim.simulate_cli import simulate_command  # noqa: E402
-main.add_command(simulate_command)
-
-from klipsim.sim.sweep_cli import sweep_command  # noqa: E402
-main.add_command(sweep_command)
 
 if __name__ == "__main__":
     main()

@@ -6,9 +6,9 @@ encode the VLQs, pack blocks and add CRCs; `BlockUnpacker` lets C check
 and split blocks into integers and turns those into (name, args) with one
 generated function per message format. Both give exactly what
 msgproto's pure-Python encode/decode give (tests compare them); if the C
-extension is missing the pure-Python path is used.
+extension is missing the pure-Python path is used.  numpy is imported
+where it is used, so importing this module stays cheap (issue 10).
 """
-import numpy as np
 
 from . import msgproto
 from .msgproto import BUFFER, UNSIGNED, MESSAGE_PAYLOAD_MAX
@@ -82,6 +82,7 @@ class BlockPacker:
         return data + tail
 
     def _run_c(self):
+        import numpy as np
         ints = np.array(self._ints, dtype=np.int64)
         self._ints = []
         out = bytearray(10 * len(ints) + 64)     # >= 5 bytes per int + framing
@@ -150,6 +151,7 @@ class BlockUnpacker:
         ids = sorted(self.table)
         self.id_offset = -ids[0]
         self.n_ids = ids[-1] - ids[0] + 1
+        import numpy as np
         starts = np.full(self.n_ids, -1, dtype=np.int32)
         layout = []
         self._builders = {}

@@ -32,19 +32,28 @@ Extruder trapq convention (as Klipper's extruder): x is the filament
 position; axes_r = (1.0, 1.0 if pressure advance applies to the move else
 0.0, 0.0) with signed extruder velocities/acceleration.
 """
-import numpy as np
-
 from klipsim.chelper._chelper import ffi, lib
 
-# Layout of struct sc_message (stepcompress.h): req_clock, min_clock,
-# p0, p1, p2, kind, reserved.
-MESSAGE_DTYPE = np.dtype({
-    "names": ["kind", "req_clock", "min_clock", "p0", "p1", "p2"],
-    "formats": ["u1", "u8", "u8", "i8", "i8", "i8"],
-    "offsets": [ffi.offsetof("struct sc_message", f) for f in
-                ("kind", "req_clock", "min_clock", "p0", "p1", "p2")],
-    "itemsize": ffi.sizeof("struct sc_message"),
-})
+_message_dtype = []   # numpy's dtype, made when first needed (start-up)
+
+
+def message_dtype():
+    """numpy dtype laid out as struct sc_message (stepcompress.h):
+    req_clock, min_clock, p0, p1, p2, kind, reserved.  numpy is imported
+    here, not at the top, so a run that emits no steps never loads it
+    (issue 10: start-up CPU)."""
+    if not _message_dtype:
+        import numpy as np
+        _message_dtype.append(np.dtype({
+            "names": ["kind", "req_clock", "min_clock", "p0", "p1", "p2"],
+            "formats": ["u1", "u8", "u8", "i8", "i8", "i8"],
+            "offsets": [ffi.offsetof("struct sc_message", f) for f in
+                        ("kind", "req_clock", "min_clock", "p0", "p1", "p2")],
+            "itemsize": ffi.sizeof("struct sc_message"),
+        }))
+    return _message_dtype[0]
+
+
 QUEUE_STEP, SET_NEXT_STEP_DIR, RESET_STEP_CLOCK = 0, 1, 2
 MOVE_FIELDS = ("print_time", "move_t", "start_v", "half_accel",
                "start_pos", "axes_r")
@@ -202,12 +211,20 @@ class StepCompress:
 
     def take_messages(self):
         """Messages produced so far (and forgets them), in order."""
+        import numpy as np
         n = lib.stepcompress_message_count(self._sc)
-        out = np.zeros(n, dtype=MESSAGE_DTYPE)
+        out = np.zeros(n, dtype=message_dtype())
         if n:
             buf = ffi.cast("struct sc_message *", ffi.from_buffer(out))
             lib.stepcompress_take_messages(self._sc, buf, n)
         return out
+
+    def take_message_list(self):
+        """take_messages() as a list of tuples; no numpy when there are
+        none (a print without moves never loads it: issue 10 start-up)."""
+        if not lib.stepcompress_message_count(self._sc):
+            return []
+        return self.take_messages().tolist()
 
 
 class StepperKinematics:

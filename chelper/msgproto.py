@@ -688,6 +688,17 @@ def load_profile(name: str) -> Dictionary:
     return _profile_cache[name]
 
 
+def profile_pins(name: str) -> set:
+    """Pin names of a shipped MCU profile, without parsing its message
+    formats (sim/mcu_pick tries every profile's pins at start-up)."""
+    name = resolve_profile(name)
+    if name in _profile_cache:
+        return set(_profile_cache[name].pins)
+    with open(os.path.join(PROFILE_DIR, name + ".json"), "rb") as f:
+        raw = json.load(f)
+    return set(expand_enumeration(raw.get("enumerations", {}).get("pin", {})))
+
+
 def load_dictionary(path_or_name: str) -> Dictionary:
     """A dictionary file if the path exists, else a profile by name."""
     if os.path.exists(path_or_name):

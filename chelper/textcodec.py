@@ -16,8 +16,6 @@ msgproto in Python, in order. The text is exactly format_text's.
 import array
 import operator
 
-import numpy as np
-
 from ._chelper import ffi, lib
 from .msgproto import BUFFER, UNSIGNED
 
@@ -30,6 +28,7 @@ class TextScanner:
     """Runs msgtext_scan_steps, SCAN_ROWS lines at a time."""
 
     def __init__(self):
+        import numpy as np   # here: only reading text streams needs it
         self.rows = np.empty((SCAN_ROWS, 6), dtype=np.int64)
         self.n_rows = ffi.new("int64_t *")
         self.n_lines = ffi.new("int64_t *")
@@ -139,8 +138,9 @@ class TextFormatter:
             starts.append(len(blob))
             lengths.append(len(t))
             blob += t + b"\0"
-        self._packed = (blob, np.array(starts, dtype=np.int32),
-                        np.array(lengths, dtype=np.int32))
+        # array "i" is C int, int32_t on every platform klipsim builds on;
+        # not numpy, which a compile need not load (issue 10: start-up).
+        self._packed = (blob, array.array("i", starts), array.array("i", lengths))
 
     def _run_c(self):
         if getattr(self, "_packed", None) is None:

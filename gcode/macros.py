@@ -29,19 +29,20 @@ not reach Python internals.  `action_respond_info` and
 """
 import ast
 
-import jinja2
-from jinja2.sandbox import SandboxedEnvironment
-
 from .errors import GCodeError
 
-
-def make_environment():
-    env = SandboxedEnvironment("{%", "%}", "{", "}",
-                               extensions=["jinja2.ext.do", "jinja2.ext.loopcontrols"])
-    return env
+_ENV = []   # the one jinja2 environment, made by the first macro
 
 
-_ENV = make_environment()
+def environment():
+    """The sandboxed jinja2 environment, with Klipper's `{ }` and `{% %}`
+    delimiters.  jinja2 is imported here, so a config without macros
+    never loads it (issue 10: start-up CPU)."""
+    if not _ENV:
+        from jinja2.sandbox import SandboxedEnvironment
+        _ENV.append(SandboxedEnvironment(
+            "{%", "%}", "{", "}", extensions=["jinja2.ext.do", "jinja2.ext.loopcontrols"]))
+    return _ENV[0]
 
 
 class StatusView(dict):
@@ -104,8 +105,9 @@ class Macro:
         self.description = description or "G-Code macro"
         self.rename_existing = rename_existing
         self.log = log or (lambda text: None)
+        import jinja2
         try:
-            self.template = _ENV.from_string(template_text)
+            self.template = environment().from_string(template_text)
         except jinja2.TemplateSyntaxError as exc:
             raise GCodeError("Error loading template: %s" % (exc.message,),
                              "macro %s" % (self.name,), exc.lineno) from None

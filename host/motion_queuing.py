@@ -160,7 +160,7 @@ class MotionQueuing:
             stepper.generate_steps(step_gen_time)
             compressor = stepper.compressor
             compressor.flush(stepper.mcu.print_time_to_clock(flush_time))
-            msgs = self._held.pop(stepper, []) + compressor.take_messages().tolist()
+            msgs = self._held.pop(stepper, []) + compressor.take_message_list()
             queues.setdefault(stepper.mcu, []).append((stepper, msgs))
         for mcu, entries in queues.items():
             order = self._pick_due(entries, mcu.print_time_to_clock(flush_time))

@@ -25,9 +25,8 @@ from collections import deque
 
 from .mcu_node import McuNode
 from .serial_link import Wire
+from .linux_mcu_names import HOST_MCU_SERIAL, LINUX_PROFILE  # noqa: F401 (re-exported)
 
-LINUX_PROFILE = "linux"          # firmware profile of a Linux-process MCU
-HOST_MCU_SERIAL = "/tmp/klipper_host_mcu"   # its pseudo-tty (Klipper docs/RPi_microcontroller.md)
 PROCESS_NAME = "klipper_mcu"     # the process (and its autogroup)
 LATE_BINS_US = (10, 100, 1_000, 10_000, 100_000)
 

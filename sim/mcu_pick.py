@@ -23,7 +23,7 @@ from dataclasses import dataclass
 
 from ..chelper import msgproto
 from ..host.mcu import mcu_sections
-from .linux_mcu import HOST_MCU_SERIAL, LINUX_PROFILE
+from .linux_mcu_names import HOST_MCU_SERIAL, LINUX_PROFILE
 
 # Families by their count in Klipper's printers.test (atmega2560 60,
 # stm32f103 51, atmega1284p 16, stm32f407 15, lpc176x 9, ...), then the rest.
@@ -107,7 +107,7 @@ def pick_profile(config, name, section, config_text, mcu_names):
     if serial == HOST_MCU_SERIAL:
         return Pick(LINUX_PROFILE, "serial %s is Klipper's Linux-process MCU" % serial)
     pins = used_pins(config, name, mcu_names)
-    names = {p: set(msgproto.load_profile(p).pins) for p in PICK_ORDER}
+    names = {p: msgproto.profile_pins(p) for p in PICK_ORDER}
     fits = [p for p in PICK_ORDER if all(pin in names[p] for pin, _ in pins)]
     if not fits:
         raise PickError(_no_fit(section, pins, names))
