@@ -1,8 +1,9 @@
 """Klipper's published example configs build a whole printer (config
-reader, MCU objects, kinematics, extruders, extras) when
-$KLIPSIM_KLIPPER_CONFIGS names a folder of them (Klipper's config/ folder;
-nothing of it is copied into this repository). Configs whose kinematics
-klipsim does not cover are left out. Our own configurations (the 25
+reader, MCU objects, kinematics, extruders, extras): every config of
+Klipper's config/ folder in ../shared/klipper-configs (or the folder
+$KLIPSIM_KLIPPER_CONFIGS names; nothing of it is copied into this
+repository) that names a kinematics, i.e. the whole printers (the
+sample-*.cfg snippets are left out). Our own configurations (the 25
 reference cases and the bundled example) are built by the compile tests.
 
 Example configs target many boards, so pins are checked only for their
@@ -21,7 +22,11 @@ from klipsim.host.printer import Printer
 from klipsim.host.reactor import BatchReactor
 from klipsim.sim.batch import BatchClock, StreamLink
 
-FOLDER = os.environ.get("KLIPSIM_KLIPPER_CONFIGS", "")
+from klipsim.golden.reference import KLIPPER_CONFIGS_DIR
+
+_SHARED_CONFIGS = os.path.join(KLIPPER_CONFIGS_DIR, "config")
+FOLDER = os.environ.get("KLIPSIM_KLIPPER_CONFIGS",
+                        _SHARED_CONFIGS if os.path.isdir(_SHARED_CONFIGS) else "")
 
 
 class AnyPin:
