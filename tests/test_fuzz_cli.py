@@ -4,10 +4,9 @@ policy) through the `klipsim` commands.  Every run must end with an
 exit code in {0, 1, 2, 3}, no traceback, within its time bound, and a
 run that stopped with an error leaves no output file (nor a temporary
 one).  Deterministic: hypothesis derandomized, a fixed example count
-per target (230 runs, about 20 s of CPU; G-code stays at 40 until
-numeric validation lands: with FUZZ_SCALE=6 it finds
-SET_KINEMATIC_POSITION Y=99999999999999999999, which allocates
-gigabytes, and X=-1e9, which hangs).  For a longer hunt:
+per target (310 runs, about 30 s of CPU; with numeric validation in
+place a FUZZ_SCALE=6 hunt of 240 G-code inputs ended 162 with exit 0,
+78 with exit 1, no traceback, crash or hang).  For a longer hunt:
 FUZZ_SCALE=N multiplies the counts, FUZZ_LOG=FILE logs every run,
 FUZZ_HUNT=1 logs failures instead of stopping at the first, and
 FUZZ_SUBPROCESS=1 runs each input in a child process.  In the suite the
@@ -84,7 +83,7 @@ def streams(tmp_path_factory):
     return out
 
 
-@fuzz_settings(40)
+@fuzz_settings(120)
 @given(data=st.data())
 def test_fuzz_gcode(tmp_path_factory, data):
     folder = str(tmp_path_factory.mktemp("g"))
