@@ -10,11 +10,10 @@ in `hw.pin_chips` by name and must have `setup_adc(...)`.
 """
 from .configfile import ConfigError
 from .mcu import AnalogIn
-from .pins import parse_pin
 
 
 def make_adc(hw, section, option, sample_time, sample_count, report_time):
-    spec = parse_pin(section.get(option))
+    spec = section.getpin(option)
     chip = hw.pin_chips.get(spec.chip)
     if chip is not None:
         if not hasattr(chip, "setup_adc"):

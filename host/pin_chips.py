@@ -19,7 +19,6 @@ object) like host/output_pin.make_pwm_pin / make_digital_pin.
 """
 from .configfile import ConfigError, pin_at
 from .output_pin import make_digital_pin, make_pwm_pin
-from .pins import parse_pin
 
 
 class MultiOutput:
@@ -102,8 +101,8 @@ def load_multi_pin(printer, section):
     chip = chips.setdefault("multi_pin", MultiPins())
     name = section.name.split()[-1]
     texts = [t.strip() for t in section.getlist("pins")]
-    for text in texts:
-        parse_pin(text, can_invert=True)      # a bad description is an error here
+    for text in texts:   # a bad description is an error here, at its option
+        pin_at(text, section.name, "pins", section.location("pins"), can_invert=True)
     chip.pins[name] = (section, texts)
 
 

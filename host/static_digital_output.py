@@ -7,17 +7,14 @@ command (value 1, or 0 for a `!` pin), added when the section is loaded:
 before the configuration commands that objects build at connect time,
 as in Klipper, where it is added directly rather than from a callback.
 """
-from .pins import PinError, parse_pin
+from .configfile import pin_at
 
 
 class StaticDigitalOutput:
     def __init__(self, printer, section):
         for text in section.getlist("pins"):
-            try:
-                spec = parse_pin(text.strip(), can_invert=True)
-            except PinError as e:
-                raise section.error("Option 'pins' in section '%s': %s"
-                                    % (section.name, e), "pins") from None
+            spec = pin_at(text.strip(), section.name, "pins", section.location("pins"),
+                          can_invert=True)
             mcu = printer.hw.lookup(spec.chip, section, "pins")
             mcu.check_pin(spec.pin, section.location("pins"))
             mcu.add_config_cmd("set_digital_out",

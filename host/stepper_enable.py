@@ -7,8 +7,7 @@ goes out ahead of the first step, as Klipper's host does. Steppers that
 share an enable pin share one line.
 """
 from .mcu import DigitalOut
-from .configfile import ConfigError
-from .pins import PinError, parse_pin
+from .configfile import pin_at
 
 DISABLE_STALL_TIME = 0.100   # stepper_enable.py: pause around motor off
 
@@ -48,11 +47,7 @@ class StepperEnable:
         key = None
         if text is not None:
             where = stepper.enable_pin_where
-            try:
-                spec = parse_pin(text, can_invert=True)
-            except PinError as e:
-                raise ConfigError("Option 'enable_pin' in section '%s': %s"
-                                  % (stepper.name, e), where) from None
+            spec = pin_at(text, stepper.name, "enable_pin", where, can_invert=True)
             key = (spec.chip, spec.pin)
             line = self.lines.get(key)
             if line is None:

@@ -27,9 +27,8 @@ README, "What klippy sends for these features"):
   ("Pausing toolhead to calculate ... phase offset": toolhead.wait_moves).
 - SET_TMC_CURRENT plans out the look-ahead (get_last_move_time).
 """
-from .configfile import ConfigError
+from .configfile import ConfigError, pin_at
 from .mcu import Endstop
-from .pins import PinError, parse_pin
 
 TMC_BAUD_RATE = 40000            # tmc_uart.py
 TMC_BAUD_RATE_AVR = 9000
@@ -48,15 +47,15 @@ DRIVERS = {
 DIAG_OPTIONS = ("diag_pin", "diag0_pin", "diag1_pin")
 
 
-def _pin(section, option, **flags):
-    try:
-        return parse_pin(section.get(option), **flags)
-    except PinError as e:
-        raise ConfigError(str(e), section.location(option))
+def _select_pins(section):
+    """The PinSpecs of a section's select_pins list (a UART multiplexer)."""
+    where = section.location("select_pins")
+    return [pin_at(text.strip(), section.name, "select_pins", where, can_invert=True)
+            for text in section.get("select_pins").split(",")]
 
 
 def _mcu_pin(hw, section, option, **flags):
-    spec = _pin(section, option, **flags)
+    spec = section.getpin(option, **flags)
     mcu = hw.lookup(spec.chip, section, option)
     mcu.check_pin(spec.pin, section.location(option))
     return mcu, spec
@@ -82,8 +81,7 @@ class TmcUart:
         mcu.register_config_callback(self._build_config)
 
     def _setup_mux(self, hw, section):
-        specs = [parse_pin(text, can_invert=True)
-                 for text in section.get("select_pins").split(",")]
+        specs = _select_pins(section)
         oids = [self.mcu.create_oid() for _ in specs]
         for oid, spec in zip(oids, specs):
             self.mcu.add_config_cmd("config_digital_out", {
@@ -94,7 +92,7 @@ class TmcUart:
     def register(self, section, rx, tx, address):
         select = None
         if section.has_option("select_pins"):
-            select = [parse_pin(t, can_invert=True) for t in section.get("select_pins").split(",")]
+            select = _select_pins(section)
         if (rx.pin, tx.pin) != (self.rx.pin, self.tx.pin) \
                 or (select is None) != (self.select_pins is None):
             raise ConfigError("Shared TMC uarts must use the same pins", section.location("uart_pin"))

@@ -42,32 +42,12 @@ def _summary(result, out_name):
     return "\n".join(lines)
 
 
-def pin_error_place(config_path, error):
-    """'file:line' of the first option whose value holds the pin a
-    PinError names, or None."""
-    if not getattr(error, "text", None):
-        return None
-    try:
-        config = load_config(config_path)
-    except ConfigError:
-        return None
-    for section in config.sections():
-        for option in section.options():
-            value = section.raw(option) or ""
-            if error.text.strip() in (v.strip() for v in value.replace(",", "\n").split("\n")):
-                return section.location(option)
-    return None
-
-
-def bad_input(inputs, error, config_path=None):
-    """The one-line ClickException for an error in an input (a pin error
-    gets the place of its option).  klipsim's own failures
+def bad_input(inputs, error):
+    """The one-line ClickException for an error in an input (errors carry
+    their own place: pins through ConfigSection.getpin).  klipsim's own failures
     (GCodeInternalError: a handler raised something it should not have)
     say so, as a bug to report."""
     text = inputs.user_text(str(error))
-    place = pin_error_place(config_path, error) if isinstance(error, PinError) else None
-    if place:
-        text = "%s: %s" % (inputs.user_text(place), text)
     if isinstance(error, GCodeInternalError):
         text += " (a klipsim bug: please report it with this input)"
     return click.ClickException(text)
@@ -105,12 +85,12 @@ def _sources(dictionaries, mcu_specs):
     return sources
 
 
-def _dictionaries(config_path, sources, echo):
+def _dictionaries(config, sources, echo):
     """{MCU name: dictionary}: those the options name (`sources`), and a
     bundled profile picked for every other MCU section (sim/mcu_pick.py;
     `echo` gets a line per pick saying which and why)."""
     sources = dict(sources)
-    picks = pick_profiles(load_config(config_path), given=set(sources))
+    picks = pick_profiles(config, given=set(sources))
     for line in describe(picks):
         echo(line)
     sources.update({name: pick.profile for name, pick in picks.items()})
@@ -121,10 +101,9 @@ def _dictionaries(config_path, sources, echo):
         raise click.ClickException(str(e))
 
 
-def _check_mcu_sections(config_path, dictionaries):
+def _check_mcu_sections(config, dictionaries):
     """Every [mcu NAME] has a dictionary and every NAME given has a section
     (one line naming the section otherwise)."""
-    config = load_config(config_path)
     names = set()
     for name, section in mcu_sections(config):
         names.add(name)
@@ -134,7 +113,7 @@ def _check_mcu_sections(config_path, dictionaries):
                                                                      name, name, name))
     for name in sorted(set(dictionaries) - names - {"mcu"}):
         raise click.UsageError("MCU '%s' given, but %s has no [mcu %s] section"
-                               % (name, config_path, name))
+                               % (name, config.path, name))
 
 
 @click.command("compile")
@@ -167,11 +146,12 @@ def compile_command(gcode, config_path, dictionaries, mcu_specs, fmt, output, qu
         gcode = inputs.path(gcode)
         config_path = inputs.path(config_path, ".cfg")
         try:
-            dicts = _dictionaries(config_path, sources, echo)
+            config = load_config(config_path)     # read once for both checks
+            dicts = _dictionaries(config, sources, echo)
             mcu_dict = dicts.pop("mcu")
-            _check_mcu_sections(config_path, dicts)
+            _check_mcu_sections(config, dicts)
         except (ConfigError, PinError, MCUError, PickError) as e:
-            raise bad_input(inputs, e, config_path)
+            raise bad_input(inputs, e)
         if dicts and output == "-":
             raise click.UsageError("several MCUs need -o FILE (MCU NAME's stream goes to"
                                    " FILE-NAME, as in Klipper's batch mode)")
@@ -186,7 +166,7 @@ def compile_command(gcode, config_path, dictionaries, mcu_specs, fmt, output, qu
             result = compile_gcode(gcode, config_path, mcu_dict, out, fmt, messages.warn,
                                    show_progress, others, error=messages.error)
         except (ConfigError, MCUError, PinError, GCodeError, GCodeInternalError) as e:
-            raise bad_input(inputs, e, config_path)
+            raise bad_input(inputs, e)
         except MotionError as e:
             # a motion the MCU protocol cannot express: one line
             raise click.ClickException(inputs.user_text(str(e)))

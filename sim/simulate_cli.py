@@ -288,7 +288,7 @@ def simulate_command(gcode, config_path, dictionaries, mcu_specs, drifts, offset
             result = simulate(gcode, config_path, options)
         except (ConfigError, MCUError, PinError, GCodeError, TomlError, SimulateError,
                 ExecuteError, GCodeInternalError, MotionError, PickError) as e:
-            raise bad_input(inputs, e, config_path)
+            raise bad_input(inputs, e)
         finally:
             progress.end()
         for line in result.gcode_error_lines:
