@@ -3,7 +3,6 @@ main one), the motion queues, and the stepper enable lines. Rails,
 extruders, heaters and fans are built against it."""
 from .configfile import ConfigError
 from .mcu import Endstop
-from .pins import PinError, parse_pin
 from .stepper_enable import StepperEnable
 
 
@@ -39,14 +38,10 @@ class Hardware:
         self.motion.register_stepper(stepper)
         self.stepper_enable.register_stepper(stepper, self)
 
-    def setup_endstop(self, text, section, option):
-        """The endstop an `endstop_pin` names: a virtual endstop of a
-        registered chip, or a new endstop on an MCU pin."""
+    def setup_endstop(self, spec, section, option):
+        """The endstop a parsed `endstop_pin` (PinSpec) names: a virtual
+        endstop of a registered chip, or a new endstop on an MCU pin."""
         where = section.location(option)
-        try:
-            spec = parse_pin(text, can_invert=True, can_pullup=True)
-        except PinError as e:
-            raise ConfigError(str(e), where)
         chip = self.pin_chips.get(spec.chip)
         if chip is not None and hasattr(chip, "setup_endstop"):
             return chip.setup_endstop(spec, where)

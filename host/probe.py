@@ -385,7 +385,8 @@ class _OneSample:
 
 # ---- loaders ------------------------------------------------------------------
 def _pin_endstop(printer, section, option="pin"):
-    return printer.hw.setup_endstop(section.get(option), section, option)
+    return printer.hw.setup_endstop(
+        section.getpin(option, can_invert=True, can_pullup=True), section, option)
 
 
 def load_probe(printer, section):

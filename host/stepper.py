@@ -16,7 +16,6 @@ from ..gcode.command import finite_float
 from ..gcode.errors import GCodeError
 from . import bounds
 from .mcu import MAX_STEPCOMPRESS_ERROR
-from .pins import parse_pin
 
 DEFAULT_STEP_PULSE_DURATION = 0.000002   # stepper.py: 2 us
 # Step on both edges (a TMC driver asks for it) is refused for long
@@ -199,10 +198,10 @@ class Stepper:
 def make_endstop(section, hw, option="endstop_pin"):
     """The Endstop of a section's endstop pin (its oids taken now), or
     None when the option is absent."""
-    text = section.get(option, None)
-    if text is None:
+    spec = section.getpin(option, None, can_invert=True, can_pullup=True)
+    if spec is None:
         return None
-    return hw.setup_endstop(text, section, option)
+    return hw.setup_endstop(spec, section, option)
 
 
 @dataclass
@@ -244,10 +243,10 @@ class Rail:
 
     def _add_stepper(self, section):
         stepper = Stepper(section, self.hw, self.units_in_radians)
-        endstop_text = section.get("endstop_pin", None)
+        spec = section.getpin("endstop_pin", None, can_invert=True, can_pullup=True)
         endstop = None
-        if endstop_text is not None:
-            endstop = self._lookup_endstop(endstop_text, section)
+        if spec is not None:
+            endstop = self._lookup_endstop(spec, section)
         elif self._endstops:
             endstop = self._endstops[0][1]
         stepper.allocate()
@@ -257,16 +256,16 @@ class Rail:
         self._steppers.append(stepper)
         return stepper
 
-    def _lookup_endstop(self, text, section):
-        key = parse_pin(text, can_invert=True, can_pullup=True)
+    def _lookup_endstop(self, key, section):
         for known, endstop in self._endstops:
             if (known.chip, known.pin) == (key.chip, key.pin):
                 if known != key:      # (sic: Klipper's message)
                     raise section.error("Pinter rail %s shared endstop pin %s "
                                         "must specify the same pullup/invert settings"
-                                        % (self.name, text), "endstop_pin")
+                                        % (self.name, section.get("endstop_pin")),
+                                        "endstop_pin")
                 return endstop
-        endstop = self.hw.setup_endstop(text, section, "endstop_pin")
+        endstop = self.hw.setup_endstop(key, section, "endstop_pin")
         self._endstops.append((key, endstop))
         return endstop
 
