@@ -108,14 +108,23 @@ void command_spi_set_sw_bus(struct mcu *m, uint32_t *args)
     s->flags |= SPI_HAVE_BUS | SPI_SOFTWARE;
 }
 
+/* spi_send / spi_transfer: the command's `data` buffer clocked out to
+ * the device (`receive`: what came back is kept in `data`); its length. */
+static uint8_t spi_command_transfer(struct mcu *m, uint32_t *args, uint8_t receive,
+                                    uint8_t *data)
+{
+    struct spidev *s = spidev_lookup(m, args[0]);
+    uint8_t len = args[1];
+    memcpy(data, m->arg_data, len);
+    spidev_transfer(m, s, receive, data, len);
+    return len;
+}
+
 DECL_COMMAND(command_spi_transfer, "spi_transfer oid=%c data=%*s");
 void command_spi_transfer(struct mcu *m, uint32_t *args)
 {
-    struct spidev *s = spidev_lookup(m, args[0]);
     uint8_t data[MESSAGE_PAYLOAD_MAX];
-    uint8_t len = args[1];
-    memcpy(data, m->arg_data, len);
-    spidev_transfer(m, s, 1, data, len);
+    uint8_t len = spi_command_transfer(m, args, 1, data);
     sendf(m, "spi_transfer_response oid=%c response=%*s", (uint8_t)args[0],
           (int)len, data);
 }
@@ -123,9 +132,6 @@ void command_spi_transfer(struct mcu *m, uint32_t *args)
 DECL_COMMAND(command_spi_send, "spi_send oid=%c data=%*s");
 void command_spi_send(struct mcu *m, uint32_t *args)
 {
-    struct spidev *s = spidev_lookup(m, args[0]);
     uint8_t data[MESSAGE_PAYLOAD_MAX];
-    uint8_t len = args[1];
-    memcpy(data, m->arg_data, len);
-    spidev_transfer(m, s, 0, data, len);
+    spi_command_transfer(m, args, 0, data);
 }
