@@ -38,7 +38,7 @@ from .errors import GCodeError, GCodeInternalError
 from .reader import read_gcode, read_lines
 
 # Unknown commands Klipper accepts without a warning (cmd_default).
-_SILENT_UNKNOWN = ("M105", "M21", "M107", "M106")
+SILENT_UNKNOWN = ("M105", "M21", "M107", "M106")
 _RAW_TEXT_COMMANDS = ("M117", "M118", "M23")
 KEEP_MESSAGES = 1000   # default sink keeps this many, counts all
 
@@ -174,7 +174,7 @@ class Dispatcher:
         elif name in ("M104", "M140"):
             if not cmd.get_float("S", 0.0):
                 return
-        elif name in _SILENT_UNKNOWN:
+        elif name in SILENT_UNKNOWN:
             return
         kind = 'Unknown command: "%s"' % (name,)
         self.warn("%s: %s" % (cmd.location, kind))

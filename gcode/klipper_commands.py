@@ -13,6 +13,8 @@ gave it): so a macro may rename any command Klipper has for the config,
 and running an unmodelled command says so instead of "Unknown command".
 Call it after every object registered its commands, before the macros.
 """
+from .dispatch import SILENT_UNKNOWN   # accepted silently by the dispatcher: no stand-in
+
 
 # Standard and extended commands of the modules Klipper always loads
 # (gcode, gcode_move, toolhead, heaters with any heater, extruder,
@@ -125,9 +127,6 @@ def exists(name, section_types):
     return sections == "" or any(s in section_types for s in sections)
 
 
-# Commands the dispatcher itself accepts silently when nobody handles them
-# (Klipper only answers them): no stand-in.
-SILENT = ("M105", "M21", "M110")
 
 
 def _stand_in(dispatcher, name):
@@ -140,6 +139,6 @@ def _stand_in(dispatcher, name):
 
 def register_stand_ins(dispatcher, section_types):
     for name in sorted(_PROVIDERS):
-        if name in SILENT or dispatcher.has(name) or not exists(name, section_types):
+        if name in SILENT_UNKNOWN or dispatcher.has(name) or not exists(name, section_types):
             continue
         dispatcher.register(name, _stand_in(dispatcher, name))
