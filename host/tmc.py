@@ -9,11 +9,10 @@ README, "What klippy sends for these features"):
   share it, told apart by uart_address), bit_time one bit at 40000 baud
   (9000 on AVR MCUs, Klipper's tmc_uart.py); select_pins add a
   `config_digital_out` per multiplexer pin, sent at once.
-- SPI drivers (2130, 5160, 2660, 2240 without uart_pin): `config_spi oid
-  pin cs_active_high=0`, sent at once, then `spi_set_bus` (hardware bus,
-  `spi_bus` or the MCU's first) or `spi_set_sw_bus` (spi_software_*_pin,
-  pulse_ticks = one clock period) with the configuration callbacks. Drivers
-  in one daisy chain (chain_position/chain_length) share one device.
+- SPI drivers (2130, 5160, 2660, 2240 without uart_pin): an SPI device
+  as every SPI chip gets one (host/bus.py: config_spi at once, the bus
+  set-up with the configuration callbacks), 4 MHz by default. Drivers in
+  one daisy chain (chain_position/chain_length) share one device.
 - Register traffic: none. Klipper's batch mode (debug output) skips every
   register write and reads every register as 0, so initialisation,
   SET_TMC_CURRENT, SET_TMC_FIELD, DUMP_TMC, INIT_TMC and the sensorless
@@ -27,6 +26,7 @@ README, "What klippy sends for these features"):
   ("Pausing toolhead to calculate ... phase offset": toolhead.wait_moves).
 - SET_TMC_CURRENT plans out the look-ahead (get_last_move_time).
 """
+from .bus import SpiDevice
 from .configfile import ConfigError, pin_at
 from .mcu import Endstop
 
@@ -130,50 +130,9 @@ def setup_uart(hw, section, max_addr):
     return uart
 
 
-class SpiDevice:
-    """An SPI device with a chip select (Klipper's MCU_SPI): config_spi at
-    once, the bus set-up with the configuration callbacks."""
-
-    def __init__(self, mcu, cs_pin, mode, speed, sw_pins=None, bus=None):
-        self.mcu = mcu
-        self.mode, self.speed = mode, speed
-        self.sw_pins = sw_pins
-        self.bus = bus
-        self.oid = mcu.create_oid()
-        mcu.add_config_cmd("config_spi", {"oid": self.oid, "pin": cs_pin,
-                                          "cs_active_high": 0})
-        mcu.register_config_callback(self._build_config)
-
-    def _build_config(self):
-        if self.sw_pins is not None:
-            miso, mosi, sclk = self.sw_pins
-            self.mcu.add_config_cmd("spi_set_sw_bus", {
-                "oid": self.oid, "miso_pin": miso, "mosi_pin": mosi, "sclk_pin": sclk,
-                "mode": self.mode, "pulse_ticks": self.mcu.seconds_to_clock(1. / self.speed)})
-            return
-        self.mcu.add_config_cmd("spi_set_bus", {"oid": self.oid, "spi_bus": self.bus,
-                                                "mode": self.mode, "rate": self.speed})
-
-
-def _hardware_bus(mcu, section):
-    bus = section.get("spi_bus", None)
-    buses = mcu.dictionary.enumerations.get("spi_bus", {})
-    if bus is None:
-        names = [name for name, value in buses.items() if value == 0]
-        if not names:
-            raise ConfigError("Must specify spi_bus on mcu '%s'" % (mcu.name,),
-                              section.location())
-        return names[0]
-    if buses and bus not in buses:
-        raise ConfigError("Unknown spi_bus '%s' on mcu '%s'" % (bus, mcu.name),
-                          section.location("spi_bus"))
-    return bus
-
-
 def setup_spi(hw, section, mode):
     """The SPI device of an SPI driver (shared along a daisy chain)."""
     mcu, cs = _mcu_pin(hw, section, "cs_pin")
-    speed = section.getint("spi_speed", SPI_DEFAULT_SPEED, minval=100000)
     chain_length = section.getint("chain_length", None, minval=2)
     if chain_length is not None:
         section.getint("chain_position", minval=1, maxval=chain_length)
@@ -181,12 +140,7 @@ def setup_spi(hw, section, mode):
     device = chains.get((mcu.name, cs.pin)) if chain_length is not None else None
     if device is not None:
         return device
-    sw_options = ("spi_software_miso_pin", "spi_software_mosi_pin", "spi_software_sclk_pin")
-    if any(section.has_option(o) for o in sw_options):
-        sw_pins = [_mcu_pin(hw, section, o)[1].pin for o in sw_options]
-        device = SpiDevice(mcu, cs.pin, mode, speed, sw_pins=sw_pins)
-    else:
-        device = SpiDevice(mcu, cs.pin, mode, speed, bus=_hardware_bus(mcu, section))
+    device = SpiDevice(hw, section, mode, default_speed=SPI_DEFAULT_SPEED)
     if chain_length is not None:
         chains[(mcu.name, cs.pin)] = device
     return device
