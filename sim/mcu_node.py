@@ -32,6 +32,8 @@ Contract: `McuNode(kernel, firmware, clock, wire_out, on_output, poll_ns)`
 from dataclasses import dataclass, field
 
 from ..firmware.simulator import mcu as fwmcu
+from ..firmware.simulator.mcu import (NEVER, RUN_REACHED, RUN_SAMPLE, STOP_OUTPUT,
+                                      STOP_SAMPLE)
 from ..chelper import msgproto
 from .inputs import NOTED, SimulatedInputs
 from .line_faults import LineFaults
@@ -85,7 +87,9 @@ class McuNode:
                                       int(firmware.dictionary.constant("ADC_MAX", 4095)))
         self.last_sched_clock = 0
         self.first_late = None      # (message, sent ns, arrival ns, tty ns) of the first late one
-        self._poll_event = None
+        self._wake_event = None
+        self._grid0 = None          # kernel ns of the poll grid's origin (start())
+        self._stopped = False
         self.faults = faults or LineFaults(None)
         self.expected_seq = firmware.host_seq    # after the handshake
         self.thermals = None
@@ -97,12 +101,34 @@ class McuNode:
         self.thermals = thermals
         self.inputs.driven_adc |= thermals.sensor_pins
         thermals.update()
+        thermals.before_read = self.sync
 
     def start(self):
-        self._poll_event = self.kernel.after(self.poll_ns, self._poll)
+        """The poll grid starts now: its points are now + k * poll_ns."""
+        self._grid0 = self.kernel.now
+        if self.thermals is not None:
+            for pin in sorted(self.thermals.sensor_pins):
+                self.fw.watch_adc(pin)
+            self._set_valid_until()
+        self._plan_wake()
 
     def stop(self):
-        self.kernel.cancel(self._poll_event)
+        """End of the run: the firmware is brought where the last poll
+        left it (the run's results count the pulses up to there)."""
+        self.kernel.cancel(self._wake_event)
+        self._wake_event = None
+        self._stopped = True
+        self.sync()
+
+    def sync(self):
+        """Bring the firmware (and the heaters' plants) to the last poll
+        grid point before now, where polling would have left them: a read
+        of the plants' temperatures, or the run's end. Nothing can be sent
+        on the way (_plan_wake would have woken there)."""
+        if self.shutdown is None and self._grid0 is not None:
+            last = self._grid_after_ns(self.kernel.now - 1) - self.poll_ns
+            if last > self._grid0 and self.clock.clock(last) > self.fw.now:
+                self._advance(self.clock.clock(last))
 
     # ---- host -> MCU ---------------------------------------------------------
     def deliver(self, at_ns, data, blocks):
@@ -111,7 +137,7 @@ class McuNode:
         self.kernel.schedule(at_ns, lambda: self._arrive(data, blocks))
 
     def _arrive(self, data, blocks):
-        self._catch_up(self.clock.clock(self.kernel.now))
+        self._advance(self.clock.clock(self.kernel.now))
         if self.shutdown is not None:
             return
         fw = self.fw
@@ -123,6 +149,7 @@ class McuNode:
             self._accept(blocks, out)
             self._send_out(out, fw.now)
         self._check_shutdown()
+        self._plan_wake()
 
     def _accept(self, blocks, out):
         """Blocks the firmware took: its replies name the next sequence it
@@ -199,35 +226,30 @@ class McuNode:
     # ---- MCU time and output -------------------------------------------------------
     def advance(self):
         """Run the firmware up to the present, sending what it writes."""
-        self._advance_to(self.clock.clock(self.kernel.now))
+        self._advance(self.clock.clock(self.kernel.now))
+        self._plan_wake()
 
-    def _catch_up(self, target):
-        """_advance_to(target) with its common case (nothing written, no
-        shutdown) in one firmware call; True when that was the case."""
-        if self.shutdown is not None:
-            return False
-        state = self.fw.poll(target)
-        if state == 0:         # (the firmware's clock is now `target`)
-            if self.thermals is not None:
-                self.thermals.update(target)
-            return True
-        if state == 1:         # stopped at output: as _advance_to's loop body
+    def _advance(self, target):
+        """Run the firmware to clock `target` (an advance point: a block
+        arrives, a wake-up, the end), sending what it writes on the way;
+        stops for good at a shutdown."""
+        fw = self.fw
+        stop = STOP_OUTPUT | STOP_SAMPLE
+        while self.shutdown is None:
+            state = fw.run(target, stop)
+            if state == RUN_REACHED:
+                break
+            if state == RUN_SAMPLE:
+                self._replay_grid(fw.now - 1)
+                self._set_valid_until()
+                continue
             self._emit_pending()
             self._check_shutdown()
-            self._advance_to(target)
-        else:
-            self._check_shutdown()
-        return False
-
-    def _advance_to(self, target):
-        while self.shutdown is None and self.fw.run_until(target, stop_on_output=True):
-            self._emit_pending()
-            self._check_shutdown()
-        if self.shutdown is None and self.fw.now < target:
-            self.fw.run_until(target)
         self._check_shutdown()
         if self.thermals is not None:
+            self._replay_grid(fw.now)
             self.thermals.update()
+            self._set_valid_until()
 
     def _emit_pending(self):
         data = self.fw.read_output()
@@ -253,17 +275,56 @@ class McuNode:
             if self.on_shutdown is not None:
                 self.on_shutdown()
 
-    def _poll(self):
-        """advance() in its common case (no output, no shutdown) with
-        fewer layers; otherwise the same steps as advance(). While polls
-        find nothing and no other event comes first, the next poll runs
-        at once (kernel.idle_until) instead of through the event heap."""
-        kernel, clock, poll_ns = self.kernel, self.clock, self.poll_ns
-        while self._catch_up(clock.clock(kernel.now)) \
-                and kernel.idle_until(kernel.now + poll_ns):
-            pass
-        if self.shutdown is None:
-            self._poll_event = kernel.after(poll_ns, self._poll)
+    # ---- when to look at the MCU ------------------------------------------------------
+    def _grid_after_ns(self, t_ns):
+        """The first poll grid point after t_ns."""
+        k = (t_ns - self._grid0) // self.poll_ns + 1
+        return self._grid0 + max(k, 1) * self.poll_ns
+
+    def _grid_reaching(self, clock):
+        """The first poll grid point at which the MCU clock is >= clock."""
+        return self._grid_after_ns(self.clock.time_ns(clock) - 1)
+
+    def _plan_wake(self):
+        """Wake at the first grid point at or after the earliest clock the
+        firmware could transmit at (fw.quiet_until): where a poll would
+        have found it. Nothing to wake for: no event."""
+        kernel = self.kernel
+        quiet = self.fw.quiet_until
+        at = None
+        if self.shutdown is None and not self._stopped and quiet != NEVER:
+            at = max(self._grid_reaching(quiet), self._grid_after_ns(kernel.now - 1))
+        event = self._wake_event
+        if event is not None and event.callback is not None:
+            if event.time == at:
+                return
+            kernel.cancel(event)
+        self._wake_event = None if at is None else kernel.schedule(at, self._wake)
+
+    def _wake(self):
+        self._wake_event = None
+        self._advance(self.clock.clock(self.kernel.now))
+        self._plan_wake()
+
+    # ---- the heaters' plants on the poll grid ---------------------------------------
+    def _replay_grid(self, upto):
+        """The plant updates the poll grid points up to MCU clock `upto`
+        made (each UPDATE_PERIOD, at the first point due): the same points
+        and arithmetic as polling, done when the firmware first needs
+        their result."""
+        thermals, clock = self.thermals, self.clock
+        while True:
+            point = clock.clock(self._grid_reaching(thermals.next_due))
+            if point > upto:
+                return
+            thermals.update(point)
+
+    def _set_valid_until(self):
+        """The sensors' ADC values hold up to the next grid update point
+        (an earlier block arrival that updates them sets a new bound)."""
+        if self._grid0 is not None:
+            point = self._grid_reaching(self.thermals.next_due)
+            self.fw.set_adc_valid_until(self.clock.clock(point))
 
     def take_pulses(self):
         return self.fw.take_pulses()

@@ -33,6 +33,7 @@ target would make M109 wait forever (verify_heater is not modelled).
 No sensor lag, no heat lost to the filament or the part-cooling fan.
 """
 import math
+from collections import deque
 from dataclasses import dataclass
 
 AMBIENT_TEMP = 25.
@@ -105,33 +106,56 @@ class Thermals:
         self._pins = sorted(self.by_heater_pin)
         self._period = int(UPDATE_PERIOD * firmware.clock_freq)
         self._next_clock = 0
+        self._pending = deque()    # heater pin writes after the last update point
+        # set by an MCU node that updates the plants only when the
+        # firmware needs them (sim/mcu_node.py): brings them up to date
+        self.before_read = None
 
     @property
     def sensor_pins(self):
         return {p.sensor_pin for p in self.plants}
 
+    @property
+    def next_due(self):
+        """The clock from which the next update() does anything."""
+        return self._next_clock
+
     def update(self, now=None):
-        """Bring the plants to the firmware's present clock (`now`, when
-        the caller knows it, saves a call into the firmware: this runs at
-        every MCU poll) and set the ADC inputs they drive."""
+        """An update point at MCU clock `now` (default: the firmware's
+        present clock; the firmware has run at least that far): once
+        UPDATE_PERIOD has passed since the last one, the plants take the
+        heater pin levels written up to `now` (later ones wait for a
+        later point), are brought to `now`, and set the ADC inputs they
+        drive."""
         if now is None:
             now = self.fw.now
         if now < self._next_clock:
             return
         self._next_clock = now + self._period
+        self._take_events()
+        pending = self._pending
+        while pending and pending[0][0] <= now:
+            clock, pin, value = pending.popleft()
+            self.by_heater_pin[pin].pin_level(clock, value)
+        for plant in self.plants:
+            plant.step_to(now)
+            self.fw.set_adc(plant.sensor_pin, plant.adc_value())
+
+    def _take_events(self):
+        """The heater pins' writes the firmware recorded, in clock order,
+        onto the pending queue (other pins' writes are dropped)."""
         events = self.fw.take_gpio_events()
         if len(events) and self._pins:
             pins = events["pin"]
             mask = pins == self._pins[0]
             for pin in self._pins[1:]:
                 mask |= pins == pin
-            for clock, pin, value in events[mask].tolist():
-                self.by_heater_pin[pin].pin_level(clock, value)
-        for plant in self.plants:
-            plant.step_to(now)
-            self.fw.set_adc(plant.sensor_pin, plant.adc_value())
+            self._pending.extend(events[mask].tolist())
 
     def temperatures(self):
+        """Each plant's temperature at the last update point."""
+        if self.before_read is not None:
+            self.before_read()
         return {p.name: p.temp for p in self.plants}
 
 
