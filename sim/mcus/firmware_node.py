@@ -13,17 +13,25 @@ Contract: `McuNode(kernel, firmware, clock, wire_out, on_output, poll_ns)`
   bytes (mcu_link sets it) and each host write arrives as one burst
   before its command task runs, so a burst beyond the free room is lost:
   `rx_stats.mcu_rx_lost` (the host's receive window prevents it);
-- every `poll_ns` the firmware is advanced to the present so reports it
-  sends on its own (trsync_state, analog_in_state, shutdown) leave at the
-  clock they were written (their arrival at the host is late by at most
-  one poll interval when the poll finds them after the fact);
+- the firmware is advanced by events, never polled: at each block
+  arrival, and at a wake-up where it could next transmit on its own
+  (trsync_state, analog_in_state, stats, a shutdown): the firmware's
+  `quiet_until` bound, rounded up to the "poll grid" (start + k *
+  `poll_ns`), the instant a poll every poll_ns would have found it, so
+  reports leave at the clock they were written and reach the host at the
+  same instants as when the node polled (late by at most poll_ns);
 - `on_output(data, arrival_ns)` receives each chunk the firmware wrote,
   when its last byte has crossed the MCU->host wire;
 - the simulated world: endstops never trigger (a homing pin reads the
   non-trigger level, see sim/mcus/world_inputs.py) and ADC inputs read the
   middle of the allowed range, so no sensor check trips, except the
   heaters' sensors when `set_thermals(thermals)` installed a thermal model
-  (sim/mcus/thermal.py): it is told every time the firmware's clock moved;
+  (sim/mcus/thermal.py): its update points are the grid points and block
+  arrivals (each UPDATE_PERIOD, the first one due), replayed when the
+  firmware is about to sample a sensor pin after the last value's
+  validity (the firmware stops there: fw_run_until FW_STOP_SAMPLE), so
+  the firmware reads what polling gave it; `sync()` (end of run, a read
+  of the temperatures) brings firmware and plants to the last grid point;
 - `shutdown` holds (reason, clock) once the firmware shut down;
   `missed_update_oid()` names the digital-out pin whose max_duration
   deadline is that clock (for "Missed scheduling of next digital out
@@ -90,6 +98,7 @@ class McuNode:
         self._wake_event = None
         self._grid0 = None          # kernel ns of the poll grid's origin (start())
         self._stopped = False
+        self._valid_until = None    # last fw.set_adc_valid_until
         self.faults = faults or LineFaults(None)
         self.expected_seq = firmware.host_seq    # after the handshake
         self.thermals = None
@@ -241,6 +250,7 @@ class McuNode:
                 break
             if state == RUN_SAMPLE:
                 self._replay_grid(fw.now - 1)
+                self.thermals.settle()
                 self._set_valid_until()
                 continue
             self._emit_pending()
@@ -248,7 +258,7 @@ class McuNode:
         self._check_shutdown()
         if self.thermals is not None:
             self._replay_grid(fw.now)
-            self.thermals.update()
+            self.thermals.mark(fw.now)
             self._set_valid_until()
 
     def _emit_pending(self):
@@ -308,23 +318,31 @@ class McuNode:
 
     # ---- the heaters' plants on the poll grid ---------------------------------------
     def _replay_grid(self, upto):
-        """The plant updates the poll grid points up to MCU clock `upto`
-        made (each UPDATE_PERIOD, at the first point due): the same points
-        and arithmetic as polling, done when the firmware first needs
-        their result."""
+        """The plant update points the poll grid points up to MCU clock
+        `upto` made (each UPDATE_PERIOD, at the first point due): the same
+        points as polling, marked when the firmware first needs them."""
         thermals, clock = self.thermals, self.clock
         while True:
             point = clock.clock(self._grid_reaching(thermals.next_due))
             if point > upto:
                 return
-            thermals.update(point)
+            thermals.mark(point)
 
     def _set_valid_until(self):
         """The sensors' ADC values hold up to the next grid update point
-        (an earlier block arrival that updates them sets a new bound)."""
-        if self._grid0 is not None:
-            point = self._grid_reaching(self.thermals.next_due)
-            self.fw.set_adc_valid_until(self.clock.clock(point))
+        once they stand for the last update point; until then, up to that
+        point (a later sample stops the firmware to settle them). A block
+        arrival that updates them sets a new bound."""
+        if self._grid0 is None:
+            return
+        thermals = self.thermals
+        if thermals.settled:
+            until = self.clock.clock(self._grid_reaching(thermals.next_due))
+        else:
+            until = thermals.point
+        if until != self._valid_until:
+            self._valid_until = until
+            self.fw.set_adc_valid_until(until)
 
     def take_pulses(self):
         return self.fw.take_pulses()
