@@ -99,6 +99,7 @@ class McuNode:
         self._grid0 = None          # kernel ns of the poll grid's origin (start())
         self._stopped = False
         self._valid_until = None    # last fw.set_adc_valid_until
+        self.wakes = 0              # wake-ups for the firmware's own output
         self.faults = faults or LineFaults(None)
         self.expected_seq = firmware.host_seq    # after the handshake
         self.thermals = None
@@ -313,6 +314,7 @@ class McuNode:
 
     def _wake(self):
         self._wake_event = None
+        self.wakes += 1
         self._advance(self.clock.clock(self.kernel.now))
         self._plan_wake()
 
