@@ -45,9 +45,11 @@ from ...firmware.simulator.mcu import (NEVER, RUN_REACHED, RUN_SAMPLE, STOP_OUTP
 from ...chelper import msgproto
 from .world_inputs import NOTED, SimulatedInputs
 from ..link.faults import LineFaults
-from ..link.serial_link import CLASSES, HEATER, split_blocks_tolerant
+from ..link.serial_link import CLASSES, HEATER
 
 SEQ_MASK = msgproto.MESSAGE_SEQ_MASK
+WATCHDOG = frozenset(("config_digital_out", "queue_digital_out"))   # _note_watchdog
+NOTED_HERE = NOTED | WATCHDOG
 
 
 @dataclass
@@ -100,6 +102,7 @@ class McuNode:
         self._stopped = False
         self._valid_until = None    # last fw.set_adc_valid_until
         self.wakes = 0              # wake-ups for the firmware's own output
+        self._grid_point = (None, None)   # (thermals.next_due, its grid point's clock)
         self.faults = faults or LineFaults(None)
         self.expected_seq = firmware.host_seq    # after the handshake
         self.thermals = None
@@ -167,9 +170,12 @@ class McuNode:
         executed now (margins are recorded at that moment)."""
         if not out:
             return
-        expected = self.expected_seq
-        for seq, _payload in split_blocks_tolerant(out):
-            expected = seq
+        # (the firmware's own output, not yet through the faults: whole
+        # blocks, each led by its length; the last one names the sequence)
+        pos = last = 0
+        while pos < len(out):
+            last, pos = pos, pos + out[pos]
+        expected = out[last + 1] & SEQ_MASK
         count = (expected - self.expected_seq) & SEQ_MASK
         by_seq = {b.seq: b for b in blocks}
         for k in range(count):
@@ -187,9 +193,11 @@ class McuNode:
         last_sched = self.last_sched_clock
         for msg in block.messages:
             name = msg.name
-            if name in NOTED:
-                self.inputs.note(name, msg.args)
-            self._note_watchdog(msg)
+            if name in NOTED_HERE:
+                if name in NOTED:
+                    self.inputs.note(name, msg.args)
+                else:
+                    self._note_watchdog(msg)
             sched = msg.sched
             if sched is None:
                 continue
@@ -323,12 +331,20 @@ class McuNode:
         """The plant update points the poll grid points up to MCU clock
         `upto` made (each UPDATE_PERIOD, at the first point due): the same
         points as polling, marked when the firmware first needs them."""
-        thermals, clock = self.thermals, self.clock
+        thermals = self.thermals
         while True:
-            point = clock.clock(self._grid_reaching(thermals.next_due))
+            point = self._next_grid_point()
             if point > upto:
                 return
             thermals.mark(point)
+
+    def _next_grid_point(self):
+        """MCU clock of the first grid point at which the next plant
+        update is due (cached while the update chain does not move)."""
+        due = self.thermals.next_due
+        if self._grid_point[0] != due:
+            self._grid_point = (due, self.clock.clock(self._grid_reaching(due)))
+        return self._grid_point[1]
 
     def _set_valid_until(self):
         """The sensors' ADC values hold up to the next grid update point
@@ -339,7 +355,7 @@ class McuNode:
             return
         thermals = self.thermals
         if thermals.settled:
-            until = self.clock.clock(self._grid_reaching(thermals.next_due))
+            until = self._next_grid_point()
         else:
             until = thermals.point
         if until != self._valid_until:
