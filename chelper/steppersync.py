@@ -3,9 +3,10 @@ merged by clock into one batch per flush (Klipper's steppersync).
 
 `StepperSync()` is made per MCU; `add(compressor)` registers a
 motion.StepCompress (its registration order breaks clock ties);
-`flush(flush_clock)` merges every registered compressor's queued
-messages up to the flush clock and returns a `StepBatch`. Messages not
-sent stay queued in their compressor and lead the next flush.
+`flush(flush_clock)` flushes every registered compressor to the flush
+clock, merges their queued messages up to it and returns a `StepBatch`.
+Messages not sent stay queued in their compressor and lead the next
+flush.
 
 A StepBatch is a view of C memory owned by its StepperSync and is valid
 only until that sync's next flush: a consumer uses it at once. Its C
@@ -58,8 +59,13 @@ class StepperSync:
         return self._ints
 
     def flush(self, flush_clock):
-        """The messages due by `flush_clock`, as a StepBatch."""
-        return StepBatch(lib.steppersync_flush(self._ss, int(flush_clock)), self)
+        """Flush every compressor to `flush_clock` (StepCompress.flush),
+        then return the messages due by it as a StepBatch. A compressor's
+        error raises its MotionError."""
+        c_batch = lib.steppersync_flush(self._ss, int(flush_clock))
+        if c_batch.failed >= 0:
+            self._compressors[c_batch.failed]._check(-1)
+        return StepBatch(c_batch, self)
 
 
 class StepBatch:
@@ -79,9 +85,11 @@ class StepBatch:
         """[(message name, count)] of the kinds present, in the order
         each first occurs in the batch."""
         c = self.c
-        present = [(c.kind_first[k], KIND_NAMES[k], c.kind_count[k])
-                   for k in range(3) if c.kind_count[k]]
-        return [(name, n) for _first, name, n in sorted(present)]
+        counts, firsts = c.kind_count, c.kind_first
+        present = [(firsts[k], KIND_NAMES[k], counts[k]) for k in range(3) if counts[k]]
+        if len(present) > 1:
+            present.sort()
+        return [(name, n) for _first, name, n in present]
 
     def steps(self):
         """[(oid, steps)] of the compressors whose queue_step messages

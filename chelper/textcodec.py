@@ -73,6 +73,7 @@ class TextFormatter:
     """Lines of many messages, formatted in C where possible."""
 
     BATCH = 1 << 15          # ints handed to C at a time
+    OUT_BYTES = 1 << 20      # C's output buffer, reused
 
     def __init__(self, dictionary):
         self.dictionary = dictionary
@@ -81,6 +82,8 @@ class TextFormatter:
         self._ints = []
         self._out = []
         self._layouts = False     # step message layouts, made when first needed
+        self._used = ffi.new("int64_t *")
+        self._cbuf = None
 
     def add(self, name, args, clock=None):
         """Queue one message (clock is not part of the text)."""
@@ -177,7 +180,9 @@ class TextFormatter:
             blob += t + b"\0"
         # array "i" is C int, int32_t on every platform klipsim builds on;
         # not numpy, which a compile need not load (issue 10: start-up).
-        self._packed = (blob, array.array("i", starts), array.array("i", lengths))
+        # (from_buffer's cdata keeps its array alive.)
+        self._packed = (blob, len(starts), ffi.from_buffer("int32_t[]", array.array("i", starts)),
+                        ffi.from_buffer("int32_t[]", array.array("i", lengths)))
 
     def _run_c(self):
         # array.array converts a list of Python ints several times faster
@@ -191,16 +196,16 @@ class TextFormatter:
         and values into lines, appended to the output."""
         if getattr(self, "_packed", None) is None:
             self._pack_templates()
-        blob, starts, lengths = self._packed
-        used = ffi.new("int64_t *")
+        blob, n_templates, c_starts, c_lengths = self._packed
+        used = self._used
+        if self._cbuf is None:
+            self._cbuf = ffi.new("char[]", self.OUT_BYTES)
+        out = self._cbuf
         pos = 0
-        while pos < n_ints:
-            out = bytearray(32 * (n_ints - pos) + 4096)
-            n = lib.msgtext_format(
-                ints + pos, n_ints - pos, blob,
-                ffi.from_buffer("int32_t[]", starts), ffi.from_buffer("int32_t[]", lengths),
-                len(starts), ffi.from_buffer(out), len(out), used)
+        while pos < n_ints:     # msgtext_format stops where the rest might not fit
+            n = lib.msgtext_format(ints + pos, n_ints - pos, blob, c_starts, c_lengths,
+                                   n_templates, out, len(out), used)
             if n < 0 or used[0] == 0:
                 raise ValueError("text formatting failed: bad template data")
-            self._out.append(bytes(out[:n]))
+            self._out.append(ffi.buffer(out, n)[:])
             pos += used[0]

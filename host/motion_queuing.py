@@ -167,15 +167,14 @@ class MotionQueuing:
             trapq.finalize_moves(retire_time, clear_history_time)
 
     def _generate_steps(self, flush_time, step_gen_time):
-        """Solve and compress every stepper, then hand each MCU the batch
+        """Solve every stepper, compress them, then hand each MCU the batch
         of its messages merged by clock up to the flush clock, as
         Klipper's steppersync_flush picks them (chelper/steppersync.py:
         ties go to the first registered stepper; a queue_step required
         after the flush clock waits, with everything behind it)."""
         for stepper in self.steppers:
             stepper.generate_steps(step_gen_time)
-            stepper.compressor.flush(stepper.mcu.print_time_to_clock(flush_time))
-        for mcu, sync in self._step_syncs():
+        for mcu, sync in self._step_syncs():   # compresses, then merges
             batch = sync.flush(mcu.print_time_to_clock(flush_time))
             if batch.count:
                 mcu.send_batch(batch)

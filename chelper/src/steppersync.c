@@ -1,6 +1,8 @@
 // Merging step messages by clock (Klipper's steppersync, rewritten).
 //
-// Each step compressor of an MCU queues its own messages in order.  The
+// A flush first compresses each registered compressor's queued steps up
+// to the flush clock, as Klipper's steppersync_flush does.  Each step
+// compressor of an MCU queues its own messages in order.  The
 // MCU must receive them in one stream, ordered by the clock at which it
 // needs each one (req_clock), so a flush repeatedly takes the compressor
 // whose oldest queued message has the lowest req_clock; on a tie the
@@ -146,20 +148,27 @@ consume_taken(struct steppersync *ss)
     }
 }
 
-// Merge every compressor's queued messages due by flush_clock into the
-// batch (see the top of this file); the batch is valid until the next
-// flush.
+// Flush every compressor up to flush_clock (stepcompress_flush), then
+// merge their queued messages due by flush_clock into the batch (see the
+// top of this file); the batch is valid until the next flush.  If a
+// compressor fails, batch->failed names it and nothing is merged.
 const struct ss_batch *
 steppersync_flush(struct steppersync *ss, uint64_t flush_clock)
 {
     struct ss_batch *b = &ss->batch;
     b->count = 0;
+    b->failed = -1;
     for (int k = 0; k < 3; k++) {
         b->kind_count[k] = 0;
         b->kind_first[k] = -1;
     }
-    for (int i = 0; i < ss->n_scs; i++)
+    for (int i = 0; i < ss->n_scs; i++) {
         ss->heads[i] = b->steps[i] = 0;
+        if (stepcompress_flush(ss->scs[i], flush_clock)) {
+            b->failed = i;
+            return b;
+        }
+    }
     for (;;) {
         int i = pick_next(ss);
         if (i < 0)

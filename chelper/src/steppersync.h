@@ -25,7 +25,8 @@ struct ss_message {
  *   kind_first[k]     index of the first of kind k, -1 if none;
  *   steps[i], oids[i] steps carried by the queue_step messages of the
  *                     i-th registered compressor, and its oid
- *                     (i < n_steppers, registration order). */
+ *                     (i < n_steppers, registration order);
+ *   failed            see below (count is 0 when it is set). */
 struct ss_batch {
     struct ss_message *msgs;
     int64_t count;
@@ -34,6 +35,8 @@ struct ss_batch {
     int64_t *steps;
     uint32_t *oids;
     int32_t n_steppers;
+    int32_t failed;     /* registered index of a compressor whose flush
+                           failed (its stepcompress_error says why), or -1 */
 };
 
 /* How steppersync_flatten writes a message of one kind as integers:
