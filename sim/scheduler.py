@@ -130,6 +130,12 @@ class Core:
 class Scheduler:
     """Cores, threads and the rules that decide who runs where."""
 
+    # Shortcuts for the uncontended cases (a wake-up onto an idle core, a
+    # settle that decides nothing). They make exactly the state changes
+    # the general path would; tests/test_sim_sched_fast.py runs random
+    # thread sets with them off and on and compares every result.
+    fast_paths = True
+
     def __init__(self, kernel: Kernel, config: SchedConfig):
         if config.rt_throttle not in THROTTLE_MODES:
             raise ValueError(f"rt_throttle {config.rt_throttle!r} not one of {THROTTLE_MODES}")
@@ -184,6 +190,13 @@ class Scheduler:
         t.state = RUNNABLE
         t.woke_at = now
         t.runnable_since = now
+        if self.fast_paths and not self._busy and not self._dirty \
+                and t.policy == OTHER:
+            core = self.cores[t.core]
+            if core.curr is None and core.fair.nr + core.rt_count == 0 \
+                    and core.switch_until <= now and t.core in t.cpus:
+                self._wake_idle(core, t, now)
+                return True
         core = self._select_core(t)
         self._enqueue_and_check(core, t)
         if self.kernel.trace is not None:
@@ -481,6 +494,11 @@ class Scheduler:
             self._arm(core)
             return
         core.need = False
+        self._repick(core, prev, gate, now)
+
+    def _repick(self, core: Core, prev: VThread | None, gate: bool,
+                now: int) -> None:
+        """Pick until the core runs a thread with CPU work, or idles."""
         for _ in range(MAX_PROGRAM_STEPS):
             nxt = self._pick(core, gate)
             if nxt is None and self._pull(core):
@@ -496,19 +514,51 @@ class Scheduler:
             # once (its CPU work then starts after the switch cost); this
             # saves one event per wake-up.
             self._run_program(core, nxt)
-            if core.curr is nxt:
+            if core.curr is nxt or self._blocked_at_once(core, now):
                 break
-            # it blocked at once: the switch to it still takes its time
             prev = None
-            if core.work_start > now:
-                core.switch_until = core.work_start
-                core.overhead_ns += core.work_start - now
-                core.busy_ns += core.work_start - now
-                break
             gate = self._rt_gate(core)
         if self.config.rt_throttle == "fair_server":
             self._fair_served(core, gate)
         self._arm(core)
+
+    @staticmethod
+    def _blocked_at_once(core: Core, now: int) -> bool:
+        """A dispatched thread blocked in its first step: the switch to it
+        still takes its time (True: the core stays busy switching)."""
+        if core.work_start > now:
+            core.switch_until = core.work_start
+            core.overhead_ns += core.work_start - now
+            core.busy_ns += core.work_start - now
+            return True
+        return False
+
+    def _wake_idle(self, core: Core, t: VThread, now: int) -> None:
+        """wake() of a SCHED_OTHER thread whose previous core is idle with
+        nothing queued and nothing else pending: _select_core, the enqueue
+        and _resched's pick reduce to running t there at once."""
+        self._busy = True
+        try:
+            t.core = core.index
+            core.fair.enqueue(t, now)
+            if self.kernel.trace is not None:
+                self.kernel.record("wake", t.name, core.index)
+            core.gate = False
+            core.need = False
+            self._switch(core, None, t, now)
+            core.fair.set_running(t)
+            if t.remaining == 0:
+                self._run_program(core, t)
+            if core.curr is not t and not self._blocked_at_once(core, now):
+                self._repick(core, None, self._rt_gate(core), now)
+            else:
+                if self.config.rt_throttle == "fair_server":
+                    self._fair_served(core, False)
+                self._arm(core)
+        finally:
+            self._busy = False
+        if self._dirty:
+            self._settle()
 
     @staticmethod
     def _fair_served(core: Core, gate: bool) -> None:
@@ -609,10 +659,33 @@ class Scheduler:
             t = core.curr
             if t is not None and self.kernel.now >= core.work_start:
                 self._run_program(core, t)
+            if self.fast_paths and not self._dirty and self._settle_quiet(core):
+                return
             self._mark(core)
         finally:
             self._busy = False
         self._settle()
+
+    def _settle_quiet(self, core: Core) -> bool:
+        """_resched for a core event that decides nothing: the thread goes
+        on alone, or the core goes idle with nothing to pull. False (and
+        nothing changed) when a real decision is due."""
+        if core.rt_count or core.gate or core.need:
+            return False
+        if core.curr is not None:
+            if core.fair.nr != 1:
+                return False
+        else:
+            if core.fair.nr or core.switch_until > self.kernel.now:
+                return False
+            for c in self.cores:             # _pull's sources, none allowed
+                if c is not core and c.curr is not None and c.fair.nr + c.rt_count >= 2:
+                    return False
+            core.fair.set_running(None)
+            if self.config.rt_throttle == "fair_server":
+                core.fs_start = None
+        self._arm(core)
+        return True
 
     def _run_program(self, core: Core, t: VThread) -> None:
         """Run t's zero-time program steps while it has no CPU work left."""
