@@ -7,10 +7,10 @@ per-thread and per-core metrics."""
 import numpy as np
 from hypothesis import given, settings, strategies as st
 
-from klipsim.sim.gil import GIL
-from klipsim.sim.kernel import Kernel, NS_PER_MS, NS_PER_US
-from klipsim.sim.scheduler import SchedConfig, Scheduler
-from klipsim.sim.scheduler_stats import thread_report
+from klipsim.sim.hostcpu.gil import GIL
+from klipsim.sim.kernel.events import Kernel, NS_PER_MS, NS_PER_US
+from klipsim.sim.hostcpu.scheduler import SchedConfig, Scheduler
+from klipsim.sim.hostcpu.stats import thread_report
 
 THREAD = st.fixed_dictionaries({
     "policy": st.sampled_from(["other", "other", "other", "fifo", "rr"]),
