@@ -1,7 +1,7 @@
 """CPython's global interpreter lock on virtual threads (KLIPPER-FACTS 5.3).
 
 Contract: one `GIL` per modelled Python process. Python threads call, from
-their program steps (scheduler_thread.py):
+their program steps (threads.py):
 - `gil.acquire(t, then)`: an action; `then()` runs once t holds the GIL;
 - `gil.run(t, ns, then)`: acquire, then `ns` of Python CPU work, then
   `then()` still holding the GIL;
