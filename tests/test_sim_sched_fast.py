@@ -38,6 +38,8 @@ def run(config, threads, fast, seconds_ms=150):
     cfg["cores"] = max(cfg["cores"], 2)
     sched = Scheduler(kernel, SchedConfig(**cfg))
     sched.fast_paths = fast
+    for core in sched.cores:
+        core.fair.shortcut = fast
     gil = GIL(sched, 2 * NS_PER_MS)
     kick = sched.signal("kick")
     log = []

@@ -189,6 +189,8 @@ class FairRunQueue:
     """One core's SCHED_OTHER queue: root level plus optional groups.
     Group entity weights follow groups.TaskGroup.weight_on."""
 
+    shortcut = True       # pick() with one thread queued skips the EEVDF rule
+
     def __init__(self, core: int, task_group, tick_ns: int = 0):
         self.core = core
         self.tick_ns = tick_ns
@@ -255,6 +257,12 @@ class FairRunQueue:
             self._reweight_group(ge, now)
 
     def pick(self):
+        if self.nr == 1 and self.shortcut:
+            # one thread: it is eligible (its v is the average) at every level
+            e = self.root.entities[0]
+            if e.child is not None:
+                e = e.child.entities[0]
+            return e.thread
         e = self.root.pick()
         if e is None:
             return None

@@ -6,7 +6,8 @@ idle core, or a core's thread finishes a burst and goes on alone or
 blocks leaving the core idle. These shortcuts make exactly the state
 changes the general path (`_settle` -> `_resched` -> `_repick`) would, in
 the same order, with fewer calls. They run only when
-`Scheduler.fast_paths` is set; tests/test_sim_sched_fast.py runs random
+`Scheduler.fast_paths` is set (as do timing.py's `_arm` for a thread alone
+on its core and eevdf.py's one-thread pick, `FairRunQueue.shortcut`); tests/test_sim_sched_fast.py runs random
 thread sets with them off (the reference) and on and compares trace
 bytes, program-step times and every metric.
 """
@@ -61,7 +62,8 @@ class FastPaths:
             for c in self.cores:             # _pull's sources, none allowed
                 if c is not core and c.curr is not None and c.fair.nr + c.rt_count >= 2:
                     return False
-            core.fair.set_running(None)
+            if core.fair.root.curr is not None:
+                core.fair.set_running(None)
             if self.config.rt_throttle == "fair_server":
                 core.fs_start = None
         self._arm(core)

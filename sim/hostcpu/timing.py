@@ -80,7 +80,13 @@ class CoreTiming:
         now = self.kernel.now
         t = core.curr
         if t is not None:
-            at = self._next_running_event(core, t, now)
+            if self.fast_paths and core.fair.nr == 1 and not core.rt_count:
+                # alone on the core (SCHED_OTHER): no slice end, no edge
+                start = core.work_start if core.work_start > now else now
+                at = start if (t.remaining == 0 or t.interrupt is not None) \
+                    else start + t.remaining
+            else:
+                at = self._next_running_event(core, t, now)
         else:
             at = core.switch_until if core.switch_until > now else None
         if self._classic and core.rt_throttled_until > now:
