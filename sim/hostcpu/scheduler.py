@@ -140,15 +140,19 @@ class Scheduler(Placement, CoreTiming, RtThrottling, FastPaths):
         t.state = RUNNABLE
         t.woke_at = now
         t.runnable_since = now
-        if self.fast_paths and not self._busy and not self._dirty \
-                and t.policy == OTHER:
-            core = self.cores[t.core]
-            if core.curr is None and core.fair.nr + core.rt_count == 0 \
-                    and core.switch_until <= now and t.core in t.cpus:
+        core = self.cores[t.core]
+        if self.fast_paths and t.policy == OTHER and core.curr is None \
+                and core.fair.nr + core.rt_count == 0 and t.core in t.cpus:
+            # the previous core is idle: _select_core's first choice
+            if not self._busy and not self._dirty and core.switch_until <= now:
                 self._wake_idle(core, t, now)
                 return True
-        core = self._select_core(t)
-        self._enqueue_and_check(core, t)
+            core.fair.enqueue(t, now)        # _enqueue_and_check, curr None
+            core.need = True
+            self._mark(core)
+        else:
+            core = self._select_core(t)
+            self._enqueue_and_check(core, t)
         if self.kernel.trace is not None:
             self.kernel.record("wake", t.name, core.index)
         self._settle()
