@@ -116,3 +116,27 @@ def test_fast_paths_are_taken():
         Scheduler._wake_idle = orig
     assert len(calls) >= 19            # one per 1 ms period after the first
     assert fast[1:] == run(config, threads, fast=False, seconds_ms=20)[1:]
+
+
+def test_one_action_per_program_step():
+    """compute and wait keep the rule of exactly one action per program
+    step, inside the step (their check is written out for speed)."""
+    import pytest
+    from klipsim.sim.kernel.events import SimError
+
+    kernel = Kernel(np.random.default_rng(0))
+    sched = Scheduler(kernel, SchedConfig(cores=1))
+    sig = sched.signal("s")
+
+    def twice():
+        t = sched.current
+        t.compute(10, twice)
+        t.wait(sig, twice)
+
+    def sleeper():
+        sched.current.sleep(NS_PER_MS, sleeper)
+    quiet = sched.spawn("quiet", sleeper)
+    with pytest.raises(SimError, match="action outside its program step"):
+        quiet.compute(10, sleeper)
+    with pytest.raises(SimError, match="two actions in one program step"):
+        sched.spawn("twice", twice)
