@@ -61,6 +61,13 @@ class GIL:
     def run(self, t: VThread, ns: int, then) -> None:
         if self.holder is t:
             t.compute(ns, then)
+        elif self.holder is None:
+            # acquire of a free GIL, with the work started in the same
+            # zero-time step (acquire would take it, then compute(0) and
+            # start the work in the next step at the same instant)
+            self._wait_since.setdefault(t.index, self.kernel.now)
+            self._take(t)
+            t.compute(ns, then)
         else:
             self.acquire(t, lambda: t.compute(ns, then))
 
