@@ -19,9 +19,9 @@ import sys
 CHILD = """
 import sys
 from klipsim.golden import reference
-from klipsim.sim.execute import profile_for_dictionary
+from klipsim.sim.execute.executor import profile_for_dictionary
 from klipsim.chelper.msgproto import load_dictionary
-from klipsim.sim.simulate import SimOptions, simulate
+from klipsim.sim.simulate.simulation import SimOptions, simulate
 case = reference.case(sys.argv[1])
 limit = float(sys.argv[2]) if sys.argv[2] != "-" else None
 profile = profile_for_dictionary(load_dictionary(case.dictionary))
