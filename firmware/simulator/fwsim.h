@@ -170,10 +170,6 @@ void se_drain(struct stream_exec *se, struct mcu *m, uint64_t before);
 size_t se_pins(struct stream_exec *se, int64_t *out, size_t max_rows);
 size_t se_margins(struct stream_exec *se, int64_t *out, size_t max_rows);
 void se_get_stats(struct stream_exec *se, struct se_stats *out);
-int64_t se_rows_from_ints(const int64_t *ints, int64_t n, const int8_t *layout,
-                          const int32_t *layout_start, int32_t id_offset, int32_t n_ids,
-                          int64_t qs_id, int64_t sd_id, int64_t *rows, int64_t max_rows,
-                          int64_t *pos_io);
 /* cffi:end */
 
 #endif

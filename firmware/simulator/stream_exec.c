@@ -579,37 +579,3 @@ void se_get_stats(struct stream_exec *se, struct se_stats *out)
     out->responses = se->responses;
     out->pending = (int64_t)se->nheap;
 }
-
-/* ---- rows from decoded blocks ---- */
-
-/* msgblock_unpack's integers (message id, then one integer per
- * parameter, two for a buffer) as rows (see the top of this file; kind 2
- * rows hold the message's start and end index in `ints`), from *pos_io
- * on; returns the rows written. */
-int64_t se_rows_from_ints(const int64_t *ints, int64_t n, const int8_t *layout,
-                          const int32_t *layout_start, int32_t id_offset, int32_t n_ids,
-                          int64_t qs_id, int64_t sd_id, int64_t *rows, int64_t max_rows,
-                          int64_t *pos_io)
-{
-    int64_t pos = *pos_io, nrows = 0;
-    while (pos < n && nrows < max_rows) {
-        int64_t id = ints[pos];
-        int32_t start = layout_start[id + id_offset];
-        int64_t len = 1;
-        for (int k = 0; k < layout[start]; k++)
-            len += layout[start + 1 + k] == 1 ? 2 : 1;
-        int64_t *r = rows + ROW * nrows++;
-        memset(r, 0, ROW * sizeof(*r));
-        if (id == qs_id && len == 5) {
-            memcpy(r + 1, ints + pos + 1, 4 * sizeof(*r));
-        } else if (id == sd_id && len == 3) {
-            r[0] = 1;
-            memcpy(r + 1, ints + pos + 1, 2 * sizeof(*r));
-        } else {
-            r[0] = 2; r[1] = pos; r[2] = pos + len;
-        }
-        pos += len;
-    }
-    *pos_io = pos;
-    return nrows;
-}
