@@ -164,16 +164,21 @@ def _read_text_scanned(f, name, dictionary, position):
             yield _text_row_message(row, text, parse, position)
 
 
-def _text_row_message(row, text, parse, position):
-    """(name, args) of one scanner row (textcodec's layout) of `text`;
-    errors name `position`, which the caller set to the row's line."""
+def _step_row_message(row):
+    """(name, args) of a queue_step or set_next_step_dir row."""
     kind, a, b, c, d, _line = row
     if kind == textcodec.QUEUE_STEP:
         return "queue_step", {"oid": a, "interval": b, "count": c, "add": d}
-    if kind == textcodec.STEP_DIR:
-        return "set_next_step_dir", {"oid": a, "dir": b}
+    return "set_next_step_dir", {"oid": a, "dir": b}
+
+
+def _text_row_message(row, text, parse, position):
+    """(name, args) of one scanner row (textcodec's layout) of `text`;
+    errors name `position`, which the caller set to the row's line."""
+    if row[0] != textcodec.OTHER:
+        return _step_row_message(row)
     try:
-        return parse(text[a:b].decode())
+        return parse(text[row[1]:row[2]].decode())
     except UnicodeDecodeError as e:
         raise ValueError("%s: not UTF-8 text (byte 0x%02x)"
                          % (position, e.object[e.start])) from None
@@ -333,7 +338,10 @@ def _msgid(dictionary, name):
 
 def _serial_chunk(rows, unpacker, ints, data):
     def message(i):
-        return unpacker.message_at(ints, int(rows[i, 1]), int(rows[i, 2]), data)
+        row = rows[i].tolist()
+        if row[0] != textcodec.OTHER:
+            return _step_row_message(row)
+        return unpacker.message_at(ints, row[1], row[2], data)
     return RowChunk(rows, message, lambda _i: None)
 
 

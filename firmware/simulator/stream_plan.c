@@ -156,14 +156,14 @@ static int64_t set_qtime(struct stream_planner *p, int64_t key, int trsync, int6
 int64_t sp_plan_queue_step(struct stream_planner *p, int64_t oid, int64_t interval,
                            int64_t count, int64_t add)
 {
-    int s = slot_of(p, oid, 0);
-    if (s < 0 || !p->has_step[s])
-        return SP_ERR_KEY;
     if (!p->slots) {
         int64_t err = start_motion(p);
         if (err)
             return err;
     }
+    int s = slot_of(p, oid, 0);
+    if (s < 0 || !p->has_step[s])
+        return SP_ERR_KEY;
     p->planned++;
     int64_t start = p->last_step[s], first = start + interval, req = start;
     if (count == 1) {

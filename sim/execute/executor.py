@@ -420,13 +420,14 @@ class StreamExecutor:
             key = self.core.emit(final, accept)
             if key is None:
                 break
-            name, args = self.prepared.pop(key)
+            name, args = self.prepared[key]
             if name in WORLD_CHANGES:
                 self.core.flush()
                 self.send_groups()
                 if self.stopped:
                     return
             self.prepare(name, args)
+            del self.prepared[key]
             accept = True
         self.send_groups()
         self.drain_pulses()
