@@ -12,11 +12,9 @@ Python it replaced, on random inputs.
   small reorder batch and horizon so releases, groups and world changes
   interleave: the same ExecuteResult field by field, or the same error.
 """
-import copy
 import dataclasses
 import io
 import os
-import random
 import sys
 
 import pytest
@@ -150,6 +148,26 @@ def mutate_lines(draw, lines):
     return lines
 
 
+def write_stream(path, lines, dictionary, serial, cut=0):
+    """The lines as text, or as serial blocks (the messages up to the
+    first one the writer refuses; the last `cut` bytes dropped)."""
+    if not serial:
+        with open(path, "wb") as f:
+            f.write("\n".join(lines).encode("utf-8", "surrogatepass"))
+        return
+    out = io.BytesIO()
+    writer = streamio.StreamWriter(out, "serial", dictionary)
+    try:
+        for name, args in streamio.read_stream(io.StringIO("\n".join(lines)), dictionary):
+            writer.write(name, args)
+        writer.close()
+    except (ValueError, KeyError, OverflowError):
+        pass
+    data = out.getvalue()
+    with open(path, "wb") as f:
+        f.write(data[:max(0, len(data) - cut)])
+
+
 def messages_of(read):
     """[(name, args)] until an error, then ('error', text)."""
     out = []
@@ -176,20 +194,7 @@ def test_read_rows_matches_read_stream(tmp_path_factory, data, serial):
     lines, dictionary = corpus()
     lines = mutate_lines(data.draw, lines[:400])
     path = str(tmp_path_factory.mktemp("r") / "s")
-    with open(path, "wb") as f:
-        if serial:
-            with streamio.StreamWriter(f, "serial", dictionary) as writer:
-                try:
-                    for name, args in streamio.read_stream(io.StringIO("\n".join(lines)),
-                                                           dictionary):
-                        writer.write(name, args)
-                except (ValueError, KeyError):
-                    pass
-            cut = data.draw(st.integers(0, 40))
-            if cut:
-                f.truncate(max(0, f.tell() - cut))
-        else:
-            f.write("\n".join(lines).encode("utf-8", "surrogatepass"))
+    write_stream(path, lines, dictionary, serial, cut=data.draw(st.integers(0, 40)))
     expected = messages_of(lambda: streamio.read_stream(path, dictionary))
     assert messages_of(rows_messages(path, dictionary)) == expected
 
@@ -223,17 +228,7 @@ def test_execute_matches_the_reference_loop(small_batches, tmp_path_factory, dat
     lines, dictionary = corpus(case)
     lines = mutate_lines(data.draw, lines[:data.draw(st.integers(20, 3000))])
     path = str(tmp_path_factory.mktemp("x") / ("s.bin" if serial else "s.txt"))
-    with open(path, "wb") as f:
-        if serial:
-            with streamio.StreamWriter(f, "serial", dictionary) as writer:
-                try:
-                    for name, args in streamio.read_stream(io.StringIO("\n".join(lines)),
-                                                           dictionary):
-                        writer.write(name, args)
-                except (ValueError, KeyError):
-                    pass
-        else:
-            f.write("\n".join(lines).encode("utf-8", "surrogatepass"))
+    write_stream(path, lines, dictionary, serial)
     expected = outcome(_execute_reference.execute_stream, path, dictionary)
     assert outcome(executor.execute_stream, path, dictionary) == expected
 
