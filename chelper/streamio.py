@@ -229,6 +229,14 @@ def _jsonl_args(mf, obj):
 
 def _read_serial(f, name, dictionary, position):
     unpacker = BlockUnpacker(dictionary)
+    for messages, _buf in _serial_feeds(f, name, unpacker.feed, position):
+        yield from messages
+
+
+def _serial_feeds(f, name, feed, position):
+    """(what feed(buf, final) returned, buf) for each feed of the file's
+    bytes to a BlockUnpacker method, its errors turned into ValueErrors
+    naming the file and byte offset."""
     buf = b""
     offset = 0          # file offset of buf[0]
     while True:
@@ -236,13 +244,13 @@ def _read_serial(f, name, dictionary, position):
         buf = buf + chunk if buf else chunk
         while buf:       # a feed may stop early when its integer buffer is full
             try:
-                messages, used = unpacker.feed(buf, final=not chunk)
+                result, used = feed(buf, final=not chunk)
             except ValueError as e:
                 where, _, why = e.args[0].partition(": ")
                 raise ValueError("%s: byte offset %d: %s"
                                  % (name, offset + int(where.split()[-1]), why)) from None
             position.offset = offset
-            yield from messages
+            yield result, buf
             buf = buf[used:]
             offset += used
             if not used:
@@ -307,26 +315,9 @@ def _serial_rows(f, name, dictionary, position):
     unpacker = BlockUnpacker(dictionary)
     ids = [_msgid(dictionary, n) for n in ("queue_step", "set_next_step_dir")]
     out = np.empty((len(unpacker._ints), 6), dtype=np.int64)
-    buf, offset = b"", 0
-    while True:
-        chunk = f.read(READ_CHUNK)
-        buf = buf + chunk if buf else chunk
-        while buf:
-            try:
-                ints, used = unpacker.feed_ints(buf, final=not chunk)
-            except ValueError as e:
-                where, _, why = e.args[0].partition(": ")
-                raise ValueError("%s: byte offset %d: %s"
-                                 % (name, offset + int(where.split()[-1]), why)) from None
-            position.offset = offset
-            for rows in unpacker.rows(ints, ids[0], ids[1], out):
-                yield _serial_chunk(rows, unpacker, ints, buf)
-            buf = buf[used:]
-            offset += used
-            if not used:
-                break
-        if not chunk:
-            return
+    for ints, buf in _serial_feeds(f, name, unpacker.feed_ints, position):
+        for rows in unpacker.rows(ints, ids[0], ids[1], out):
+            yield _serial_chunk(rows, unpacker, ints, buf)
 
 
 def _msgid(dictionary, name):

@@ -27,6 +27,10 @@
 #define SP_ERR_QUEUE (INT64_MIN + 2)
 #define SP_ERR_SLOTS (INT64_MIN + 3)
 
+/* board_sim.c: `buf` grown (doubling) to hold `need` items of `item`
+ * bytes; aborts when out of memory. */
+void *fw_grow(void *buf, size_t *cap, size_t need, size_t item);
+
 /* cffi:begin */
 struct mcu;
 

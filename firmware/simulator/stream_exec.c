@@ -78,20 +78,6 @@ struct stream_exec {
     int64_t chunks;
 };
 
-static void *grow(void *buf, size_t *cap, size_t need, size_t item)
-{
-    if (need <= *cap)
-        return buf;
-    size_t n = *cap ? *cap : 1024;
-    while (n < need)
-        n *= 2;
-    void *p = realloc(buf, n * item);
-    if (!p)
-        abort();
-    *cap = n;
-    return p;
-}
-
 struct stream_exec *se_new(int64_t move_count, int64_t lead, int64_t end_margin,
                            int wide, int64_t window, int64_t horizon, int64_t batch,
                            int64_t qs_id, int64_t sd_id, int sd_ok)
@@ -150,7 +136,7 @@ static int before(const struct entry *a, const struct entry *b)
 
 static void heap_push(struct stream_exec *se, const struct entry *e)
 {
-    se->heap = grow(se->heap, &se->capheap, se->nheap + 1, sizeof(*se->heap));
+    se->heap = fw_grow(se->heap, &se->capheap, se->nheap + 1, sizeof(*se->heap));
     size_t i = se->nheap++;
     while (i) {
         size_t parent = (i - 1) / 2;
@@ -197,7 +183,7 @@ int se_push(struct stream_exec *se, int64_t ready, int64_t deadline, int32_t key
         e.arena = -1;
         memcpy(e.ints, ints, n * sizeof(*ints));
     } else {
-        se->arena = grow(se->arena, &se->caparena, se->narena + n, sizeof(*se->arena));
+        se->arena = fw_grow(se->arena, &se->caparena, se->narena + n, sizeof(*se->arena));
         e.arena = (int32_t)se->narena;
         memcpy(se->arena + se->narena, ints, n * sizeof(*ints));
         se->narena += n;
@@ -215,7 +201,7 @@ void se_release(struct stream_exec *se, int final)
     se->nrel = keep;
     se->relpos = 0;
     while (se->nheap && (final || se->heap[0].ready < limit)) {
-        se->released = grow(se->released, &se->caprel, se->nrel + 1, sizeof(*se->released));
+        se->released = fw_grow(se->released, &se->caprel, se->nrel + 1, sizeof(*se->released));
         heap_pop(se, &se->released[se->nrel++]);
     }
     se->next_sort = (int64_t)se->nheap + se->batch;
@@ -277,9 +263,9 @@ int se_feed_rows(struct stream_exec *se, const int64_t *rows, int64_t nrows,
 
 static void close_group(struct stream_exec *se)
 {
-    se->group_ends = grow(se->group_ends, &se->capgroups, se->ngroups + 1,
+    se->group_ends = fw_grow(se->group_ends, &se->capgroups, se->ngroups + 1,
                           sizeof(*se->group_ends));
-    se->clocks = grow(se->clocks, &se->capclocks, se->ngroups + 1, sizeof(*se->clocks));
+    se->clocks = fw_grow(se->clocks, &se->capclocks, se->ngroups + 1, sizeof(*se->clocks));
     se->group_ends[se->ngroups] = (uint32_t)se->nmsgs;
     se->clocks[se->ngroups] = (uint64_t)se->clock;
     se->ngroups++;
@@ -305,10 +291,10 @@ static void add_to_group(struct stream_exec *se, const struct entry *e)
         se->first = se->clock = e->ready;
     }
     const int64_t *ints = e->arena < 0 ? e->ints : se->arena + e->arena;
-    se->ints = grow(se->ints, &se->capints, se->nints + e->nints, sizeof(*se->ints));
+    se->ints = fw_grow(se->ints, &se->capints, se->nints + e->nints, sizeof(*se->ints));
     memcpy(se->ints + se->nints, ints, e->nints * sizeof(*ints));
     se->nints += e->nints;
-    se->msg_ends = grow(se->msg_ends, &se->capmsgs, se->nmsgs + 1, sizeof(*se->msg_ends));
+    se->msg_ends = fw_grow(se->msg_ends, &se->capmsgs, se->nmsgs + 1, sizeof(*se->msg_ends));
     se->msg_ends[se->nmsgs++] = (uint32_t)se->nints;
     if (e->ready > se->clock)
         se->clock = e->ready;
@@ -453,7 +439,7 @@ static int64_t quiet_output(struct stream_exec *se, const uint8_t *d, size_t n, 
 static int take_output(struct stream_exec *se, struct mcu *m, uint8_t seq)
 {
     size_t n = fw_tx_available(m);
-    se->out = grow(se->out, &se->capout, se->nout + n, 1);
+    se->out = fw_grow(se->out, &se->capout, se->nout + n, 1);
     fw_tx_read(m, se->out + se->nout, n);
     se->nout += n;
     int64_t quiet = quiet_output(se, se->out, se->nout, seq);
@@ -514,13 +500,13 @@ void se_drain(struct stream_exec *se, struct mcu *m, uint64_t before)
     size_t n = fw_pulses_ready(m, before);
     if (!n)
         return;
-    se->scratch = grow(se->scratch, &se->capscratch, n, sizeof(*se->scratch));
+    se->scratch = fw_grow(se->scratch, &se->capscratch, n, sizeof(*se->scratch));
     fw_pulses_take(m, se->scratch, n);
     for (size_t i = 0; i < n; i++) {
         const struct fw_pulse *p = &se->scratch[i];
         if (p->pin >= se->npins) {
             size_t old = se->npins, cap = se->npins;
-            se->pins = grow(se->pins, &cap, (size_t)p->pin + 1, sizeof(*se->pins));
+            se->pins = fw_grow(se->pins, &cap, (size_t)p->pin + 1, sizeof(*se->pins));
             memset(se->pins + old, 0, (cap - old) * sizeof(*se->pins));
             se->npins = cap;
         }
