@@ -14,9 +14,11 @@ Python it replaced, on random inputs.
 """
 import dataclasses
 import io
+import types
 import os
 import sys
 
+import numpy as np
 import pytest
 from hypothesis import HealthCheck, given, settings, strategies as st
 
@@ -24,7 +26,9 @@ from klipsim.chelper import msgproto, streamio
 from klipsim.golden import reference
 from klipsim.sim.execute import executor
 from klipsim.sim.execute.core import ExecCore
-from klipsim.sim.execute.delivery import DeliveryError, DeliveryPlanner
+from klipsim.sim.execute import pulse_check
+from klipsim.sim.execute.delivery import DeliveryError, DeliveryPlanner, \
+    queue_step_duration, resolve_far_step
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import _execute_reference  # noqa: E402
@@ -109,6 +113,57 @@ def test_c_planner_error_for_a_move_queue_smaller_than_the_outputs():
     core.plan("config_digital_out", {"oid": 1, "max_duration": 0})
     with pytest.raises(DeliveryError, match=r"MCU move queue \(1\) smaller than its 1 digital"):
         core.plan_queue_step({"oid": 0, "interval": 10, "count": 2, "add": 0})
+
+
+# ---- far steps (pulse_check) -----------------------------------------------------
+
+def far_step_shifts_python(queue_steps, starts):
+    """The rule of pulse_check's docstring, one queue_step at a time."""
+    offset, progress, shifts = {}, 0, []
+    for (oid, interval, count, add), start in zip(queue_steps, starts):
+        off = offset.get(oid, 0)
+        if count == 1:
+            naive = start + off + interval
+            off += resolve_far_step(naive, progress) - naive
+        offset[oid] = off
+        shifts.append(off)
+        progress = max(progress, start + off + queue_step_duration(interval, count, add))
+    return shifts
+
+
+def test_far_step_shift_by_hand():
+    """Stepper 0 runs 3 * (2^32 - 1) ticks; stepper 1's lone step 10 ticks
+    after its start is then 2^31 + ... behind: it is 3 wraps later."""
+    queue_steps = np.array([[0, U32, 3, 0], [1, 10, 1, 0]], dtype=np.int64)
+    programs = {oid: types.SimpleNamespace(start=np.zeros(1, dtype=np.int64),
+                                           count=np.ones(1)) for oid in (0, 1)}
+    shifts = pulse_check.far_step_shifts(types.SimpleNamespace(queue_steps=queue_steps),
+                                         programs)
+    assert shifts[0].tolist() == [0] and shifts[1].tolist() == [3 << 32]
+
+
+@settings(max_examples=100, **SETTINGS)
+@given(moves=st.lists(st.tuples(st.integers(0, 2), st.integers(0, U32), st.integers(1, 3),
+                                 st.integers(-3, 3)), max_size=40))
+def test_far_step_shifts_match_the_rule(moves):
+    """sp_far_step_shifts (C) against the rule in Python, on steppers that
+    idle for up to several 2^32-tick wraps while others move."""
+    queue_steps = np.array([m for m in moves if m[2] > 1 or m[3] == 0]
+                           or np.zeros((0, 4)), dtype=np.int64).reshape(-1, 4)
+    programs, starts = {}, np.zeros(len(queue_steps), dtype=np.int64)
+    for oid in range(3):
+        rows = np.flatnonzero(queue_steps[:, 0] == oid)
+        q = queue_steps[rows]
+        start = np.zeros(len(rows), dtype=np.int64)
+        start[1:] = np.cumsum(q[:-1, 2] * q[:-1, 1] + q[:-1, 3] * (q[:-1, 2] * (q[:-1, 2] - 1) // 2))
+        starts[rows] = start
+        programs[oid] = types.SimpleNamespace(start=start, count=q[:, 2])
+    shifts = pulse_check.far_step_shifts(types.SimpleNamespace(queue_steps=queue_steps),
+                                         programs)
+    got = np.zeros(len(queue_steps), dtype=np.int64)
+    for oid in range(3):
+        got[queue_steps[:, 0] == oid] = shifts[oid]
+    assert got.tolist() == far_step_shifts_python(queue_steps.tolist(), starts.tolist())
 
 
 # ---- readers --------------------------------------------------------------------

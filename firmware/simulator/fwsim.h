@@ -174,6 +174,9 @@ void se_drain(struct stream_exec *se, struct mcu *m, uint64_t before);
 size_t se_pins(struct stream_exec *se, int64_t *out, size_t max_rows);
 size_t se_margins(struct stream_exec *se, int64_t *out, size_t max_rows);
 void se_get_stats(struct stream_exec *se, struct se_stats *out);
+void sp_far_step_shifts(const int64_t *slot, const int64_t *start, const int64_t *interval,
+                        const int64_t *count, const int64_t *add, int64_t n,
+                        int64_t *offset, int64_t *shift);
 /* cffi:end */
 
 #endif

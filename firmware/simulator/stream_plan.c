@@ -338,3 +338,25 @@ int64_t sp_end_clock(struct stream_planner *p)
     }
     return end + p->max_duration + p->end_margin;
 }
+
+/* pulse_check.far_step_shifts over the queue_steps of a stream in stream
+ * order: slot[k] numbers the stepper, start[k] is its naive previous-step
+ * clock; shift[k] gets the whole 2^32 wraps to add to it. */
+void sp_far_step_shifts(const int64_t *slot, const int64_t *start, const int64_t *interval,
+                        const int64_t *count, const int64_t *add, int64_t n,
+                        int64_t *offset, int64_t *shift)
+{
+    int64_t progress = 0;
+    for (int64_t k = 0; k < n; k++) {
+        int64_t *off = &offset[slot[k]];
+        if (count[k] == 1) {
+            int64_t naive = start[k] + *off + interval[k];
+            *off += far_step(naive, progress) - naive;
+        }
+        shift[k] = *off;
+        int64_t end = start[k] + *off + count[k] * interval[k]
+            + add[k] * (count[k] * (count[k] - 1) / 2);
+        if (end > progress)
+            progress = end;
+    }
+}
