@@ -21,7 +21,7 @@
 #define FW_RAW_BYTE_TAG ((int64_t)1 << 40)
 
 /* stream_exec: no deadline; error codes, never a clock (the Python side
- * has the same numbers: sim/execute_fast.py) */
+ * has the same numbers: sim/execute/core.py) */
 #define SP_NONE INT64_MIN
 #define SP_ERR_KEY (INT64_MIN + 1)
 #define SP_ERR_QUEUE (INT64_MIN + 2)
