@@ -20,7 +20,7 @@ from klipsim.host.g1fast import G1FastPath
 from klipsim.host.lookahead import Move
 from klipsim.host.printer import Printer
 from klipsim.host.reactor import BatchReactor
-from klipsim.sim.batch import BatchClock, StreamLink
+from klipsim.sim.compile.batch import BatchClock, StreamLink
 
 CASE = reference.case("corexy_basic")     # corexy, 250 x 250 x 200, one extruder
 START = "SET_KINEMATIC_POSITION X=100 Y=100 Z=10\n"

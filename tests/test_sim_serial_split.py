@@ -6,7 +6,7 @@ for acks must not change what it accepts)."""
 import numpy as np
 
 from klipsim.chelper import msgproto
-from klipsim.sim.serial_link import LinkStats, split_blocks_tolerant
+from klipsim.sim.link.serial_link import LinkStats, split_blocks_tolerant
 
 
 def reference_split(data):
@@ -56,7 +56,7 @@ def test_serial_queue_encoders_match_the_dictionary():
     from types import SimpleNamespace
 
     from klipsim.firmware.simulator import mcu as fwmcu
-    from klipsim.sim.serial_link import SerialQueue
+    from klipsim.sim.link.serial_link import SerialQueue
 
     d = fwmcu.dictionary("stm32f446")
     fake = SimpleNamespace(dictionary=d, _encoders={})
