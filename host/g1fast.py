@@ -39,6 +39,7 @@ _SCALARS = ("move_d", "accel", "junction_deviation", "min_move_t",
             "max_smoothed_v2", "smooth_delta_v2", "start_v", "cruise_v", "end_v",
             "accel_t", "cruise_t", "decel_t")
 _unpack = ffi.unpack
+_new_move = Move.__new__
 
 
 def _handler_is(handler, owner, func):
@@ -221,9 +222,10 @@ class G1FastPath:
         cmoves = lib.g1fast_queue(self._g)
         old, moves = self.pymoves, []
         for i in range(count):
-            c = cmoves[i]
-            moves.append(old[c.py_id] if c.py_id >= 0 else _move_from_c(c))
-            c.py_id = i
+            cmove = cmoves + i
+            py_id = cmove.py_id
+            moves.append(old[py_id] if py_id >= 0 else _move_from_c(cmove))
+            cmove.py_id = i
         self.pymoves = moves
         self.toolhead.lookahead.queue[:] = moves
         self.exported = list(moves)
@@ -240,14 +242,19 @@ def _move_to_c(c, move, py_id):
     c.py_id = py_id
 
 
-def _move_from_c(c):
-    move = Move.__new__(Move)
-    move.start_pos = tuple(_unpack(c.start_pos, 4))
-    move.end_pos = tuple(_unpack(c.end_pos, 4))
-    move.axes_d = _unpack(c.axes_d, 4)
-    move.axes_r = _unpack(c.axes_r, 4)
-    for name in _SCALARS:
-        setattr(move, name, getattr(c, name))
-    move.is_kinematic_move = bool(c.is_kinematic_move)
+def _move_from_c(cmove):
+    """A lookahead.Move holding a C move's fields (one unpack of the 32
+    doubles that open struct g1_move, in its field order)."""
+    v = _unpack(ffi.cast("double *", cmove), 32)
+    move = _new_move(Move)
+    move.start_pos = tuple(v[0:4])
+    move.end_pos = tuple(v[4:8])
+    move.axes_d = v[8:12]
+    move.axes_r = v[12:16]
+    (move.move_d, move.accel, move.junction_deviation, move.min_move_t,
+     move.max_start_v2, move.max_cruise_v2, move.delta_v2, move.next_junction_v2,
+     move.max_smoothed_v2, move.smooth_delta_v2, move.start_v, move.cruise_v,
+     move.end_v, move.accel_t, move.cruise_t, move.decel_t) = v[16:32]
+    move.is_kinematic_move = bool(cmove.is_kinematic_move)
     move.timing_callbacks = []
     return move

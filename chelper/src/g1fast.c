@@ -20,6 +20,7 @@
  * values; pymin/pymax do the same.  tests/test_g1fast.py compares both.
  */
 #include <math.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 #include "g1fast.h"
@@ -30,6 +31,10 @@
 #define MIN_KINEMATIC_DISTANCE .000000001  /* lookahead.py */
 #define MAX_COORDINATE 1e9                 /* bounds.py */
 #define MAX_MOVE_TIME 86400.               /* bounds.py */
+
+/* host/g1fast.py reads a move's first 32 fields as one array of doubles */
+_Static_assert(offsetof(struct g1_move, decel_t) == 31 * sizeof(double),
+               "struct g1_move must open with its 32 doubles");
 
 struct g1fast {
     struct g1_state st;
