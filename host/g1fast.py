@@ -38,6 +38,15 @@ _SCALARS = ("move_d", "accel", "junction_deviation", "min_move_t",
             "max_start_v2", "max_cruise_v2", "delta_v2", "next_junction_v2",
             "max_smoothed_v2", "smooth_delta_v2", "start_v", "cruise_v", "end_v",
             "accel_t", "cruise_t", "decel_t")
+# Scalars copied into struct g1_state (same names), by owner.
+_GCODE_MOVE_FIELDS = ("absolute_coord", "absolute_extrude", "speed", "speed_factor",
+                      "extrude_factor")
+_TOOLHEAD_FIELDS = ("print_time", "need_check_pause")
+_LIMITS_FIELDS = ("max_velocity", "max_accel", "junction_deviation", "max_accel_to_decel")
+_AXIS_FIELDS = ("max_z_velocity", "max_z_accel")
+_EXTRUDER_FIELDS = ("max_e_dist", "max_e_velocity", "max_e_accel", "max_extrude_ratio",
+                    "nozzle_diameter", "instant_corner_v")
+_LOOKAHEAD_FIELDS = ("junction_flush", "flush_time")
 _unpack = ffi.unpack
 _new_move = Move.__new__
 
@@ -164,35 +173,18 @@ class G1FastPath:
     # ---- state hand-over -------------------------------------------------------
     def _enter(self):
         st, gm, th = self.st, self.gcode_move, self.toolhead
-        st.absolute_coord = gm.absolute_coord
-        st.absolute_extrude = gm.absolute_extrude
         st.base = gm.base_position[:4]
         st.last = gm.last_position[:4]
-        st.speed = gm.speed
-        st.speed_factor = gm.speed_factor
-        st.extrude_factor = gm.extrude_factor
         st.commanded = th.commanded_pos[:4]
-        st.print_time = th.print_time
-        st.need_check_pause = th.need_check_pause
-        limits = th.limits
-        st.max_velocity = limits.max_velocity
-        st.max_accel = limits.max_accel
-        st.junction_deviation = limits.junction_deviation
-        st.max_accel_to_decel = limits.max_accel_to_decel
         axis_limits = th.kin.axis_limits
         st.lim_low = [low for low, high in axis_limits.limits]
         st.lim_high = [high for low, high in axis_limits.limits]
-        st.max_z_velocity = axis_limits.max_z_velocity
-        st.max_z_accel = axis_limits.max_z_accel
-        ext = th.extruder
-        st.max_e_dist = ext.max_e_dist
-        st.max_e_velocity = ext.max_e_velocity
-        st.max_e_accel = ext.max_e_accel
-        st.max_extrude_ratio = ext.max_extrude_ratio
-        st.nozzle_diameter = ext.nozzle_diameter
-        st.instant_corner_v = ext.instant_corner_v
-        st.junction_flush = th.lookahead.junction_flush
-        st.flush_time = th.lookahead.flush_time
+        for source, names in ((gm, _GCODE_MOVE_FIELDS), (th, _TOOLHEAD_FIELDS),
+                              (th.limits, _LIMITS_FIELDS), (axis_limits, _AXIS_FIELDS),
+                              (th.extruder, _EXTRUDER_FIELDS),
+                              (th.lookahead, _LOOKAHEAD_FIELDS)):
+            for name in names:
+                setattr(st, name, getattr(source, name))
         self._import_queue()
 
     def _leave(self):
