@@ -22,7 +22,11 @@ from klipsim.host.printer import Printer
 from klipsim.host.reactor import BatchReactor
 from klipsim.sim.compile.batch import BatchClock, StreamLink
 
-CASE = reference.case("corexy_basic")     # corexy, 250 x 250 x 200, one extruder
+# corexy_basic: corexy, 250 x 250 x 200, one extruder.  multi_extruder_tools:
+# cartesian, two extruders (T0/T1 macros), a fan (M106 queues its pin
+# change behind the look-ahead: a timing callback on the last move).
+CASE = reference.case("corexy_basic")
+TOOLS = reference.case("multi_extruder_tools")
 START = "SET_KINEMATIC_POSITION X=100 Y=100 Z=10\n"
 
 
@@ -38,16 +42,16 @@ def exact(seq):
 class Machine:
     """A printer from the corexy_basic config, messages and stream kept."""
 
-    def __init__(self, config_text=None):
+    def __init__(self, case=CASE):
         self.out = io.StringIO()
         self.messages = []
-        dictionary = load_dictionary(CASE.dictionary)
+        dictionary = load_dictionary(case.dictionary)
         self.writer = StreamWriter(self.out, "text", dictionary)
         self.dispatcher = Dispatcher(
             warning_sink=lambda t: self.messages.append(("warning", t)),
             error_sink=lambda t: self.messages.append(("error", t)),
             info_sink=lambda t: self.messages.append(("info", t)))
-        config = load_config(CASE.config)
+        config = load_config(case.config)
         self.printer = Printer(config, {"mcu": dictionary}, StreamLink(self.writer),
                                BatchClock(), BatchReactor(), self.dispatcher)
         self.printer.connect()
@@ -133,10 +137,13 @@ OTHER_LINES = ["G90", "G91", "M82", "M83", "G92 E0", "G92 X10", "G92", "M220 S80
                "SET_KINEMATIC_POSITION X=100 Y=100 Z=10"]
 
 
+TOOL_LINES = ["T0", "T1", "M106 S200", "M107", "G2 X105 Y100 I2.5 J0", "G3 X100 Y100 I-2 J1"]
+
+
 @st.composite
-def programs(draw):
+def programs(draw, other=OTHER_LINES):
     lines = draw(st.lists(st.one_of(move_line(), move_line(), move_line(),
-                                    st.sampled_from(OTHER_LINES)), min_size=1, max_size=60))
+                                    st.sampled_from(other)), min_size=1, max_size=60))
     text = START + "\n".join(lines) + "\n"
     # cut into blocks at line ends, as the 4096-byte reads do
     ends = [i + 1 for i, c in enumerate(text) if c == "\n"]
@@ -148,14 +155,26 @@ def programs(draw):
     return blocks
 
 
-@settings(max_examples=150, deadline=None)
-@given(programs())
-def test_fast_path_matches_python_path(blocks):
-    slow, fast = Machine(), Machine()
+def same_run(case, blocks):
+    slow, fast = Machine(case), Machine(case)
     slow.run_python(blocks)
     fast.run_fast(blocks)
     assert fast.snapshot() == slow.snapshot()
     assert fast.finish() == slow.finish()
+
+
+@settings(max_examples=150, deadline=None)
+@given(programs())
+def test_fast_path_matches_python_path(blocks):
+    same_run(CASE, blocks)
+
+
+@settings(max_examples=60, deadline=None)
+@given(programs(OTHER_LINES + TOOL_LINES * 3))
+def test_fast_path_with_tools_fan_and_arcs(blocks):
+    """Python moves (arcs) and C moves share the queue; tool changes swap
+    the extruder between flushes; fan changes wait on move callbacks."""
+    same_run(TOOLS, blocks)
 
 
 def test_fast_path_is_taken_for_plain_moves():
