@@ -19,6 +19,8 @@
  * libm's pow in both).  Python's min()/max() keep the first of equal
  * values; pymin/pymax do the same.  tests/test_g1fast.py compares both.
  */
+#define _GNU_SOURCE     /* strtod_l, newlocale */
+#include <locale.h>
 #include <math.h>
 #include <stddef.h>
 #include <stdlib.h>
@@ -178,11 +180,35 @@ static const double POW10[] = {
     1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11,
     1e12, 1e13, 1e14, 1e15, 1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22 };
 
+/* strtod of s[0:len] in the "C" locale (a '.' decimal point whatever
+ * the process locale); -1 when it can not be read here or is not finite
+ * (Python's finite_float refuses it), so the line goes to Python. */
+static int
+strtod_c(const char *s, int len, double *out)
+{
+#ifdef __GLIBC__
+    static locale_t c_locale;
+    char tmp[64];
+    if (len >= (int)sizeof(tmp))
+        return -1;
+    if (!c_locale)
+        c_locale = newlocale(LC_NUMERIC_MASK, "C", (locale_t)0);
+    if (!c_locale)
+        return -1;
+    memcpy(tmp, s, len);
+    tmp[len] = '\0';
+    *out = strtod_l(tmp, NULL, c_locale);
+    return isfinite(*out) ? 0 : -1;
+#else
+    return -1;
+#endif
+}
+
 /* `[+-]?(digits(.digits?)?|.digits)` at s; returns its length (0: none)
  * and the value Python's float() gives it.  Up to 15 digits the value
  * m / 10^k is one correctly rounded division of two exact doubles
  * (Clinger's fast path), as float() rounds; longer numbers go through
- * strtod, also correctly rounded. */
+ * glibc's strtod, also correctly rounded. */
 static int
 parse_number(const char *s, int len, double *out)
 {
@@ -209,14 +235,8 @@ parse_number(const char *s, int len, double *out)
     if (digits <= 15) {
         v = (double)mant / POW10[frac];
     } else {
-        char tmp[64];
-        if (i >= (int)sizeof(tmp))
+        if (strtod_c(s, i, &v))
             return 0;
-        memcpy(tmp, s, i);
-        tmp[i] = '\0';
-        v = strtod(tmp, NULL);
-        if (!isfinite(v))
-            return 0;   /* Python's finite_float refuses it */
         *out = v;
         return i;
     }
