@@ -27,6 +27,7 @@ their timing callbacks with their end times.
 """
 from ..chelper._chelper import ffi, lib
 from ..gcode.command import parse_line
+from ..gcode.errors import GCodeError, GCodeInternalError
 from .extruder import Extruder
 from .gcode_move import GCodeMove
 from .kinematics.cartesian import AxisLimits, CartesianFamily
@@ -65,6 +66,7 @@ class G1FastPath:
         self.pymoves = []       # py_id -> Move (the exported/imported ones)
         self.exported = None    # the Python queue as last exported
         self._pos = ffi.new("int *")
+        self._start = ffi.new("int *")
         self._end = ffi.new("int *")
         self._lineno = ffi.new("int *")
 
@@ -91,24 +93,23 @@ class G1FastPath:
         if not self.eligible():
             return self._run_python(data, 0, lineno, source)
         buf = ffi.from_buffer(data)
-        pos, end, line = self._pos, self._end, self._lineno
+        pos, start, end, line = self._pos, self._start, self._end, self._lineno
         pos[0], line[0] = 0, lineno
         size = len(data)
         dispatcher = self.dispatcher
         self._enter()
         while True:
-            status = lib.g1fast_run(self._g, buf, size, pos, end, line)
+            status = lib.g1fast_run(self._g, buf, size, pos, start, end, line)
             if status == lib.G1_END:
                 break
-            if status == lib.G1_FLUSH:
-                self._flush_lazy()
-                if self.toolhead.print_time > self.toolhead.need_check_pause:
-                    self._check_pause()
-            elif status == lib.G1_CHECK_PAUSE:
-                self._check_pause()
-            else:   # a line for Python
+            if status != lib.G1_PYTHON:
+                self._after_move(status, data[start[0]:end[0]], source, line[0])
+                if dispatcher.stopped:
+                    self._leave()
+                    return line[0]
+            else:
                 self._leave()
-                text = data[pos[0]:end[0]].decode("utf-8", "replace")
+                text = data[start[0]:end[0]].decode("utf-8", "replace")
                 cmd = parse_line(text, source, line[0])
                 if cmd is not None:
                     dispatcher.run(cmd)
@@ -138,37 +139,61 @@ class G1FastPath:
         return lineno
 
     # ---- flushing and pausing ------------------------------------------------
+    def _after_move(self, status, raw, source, lineno):
+        """What toolhead.move does after queueing the move of line `raw`:
+        the lazy flush when due, then the pause check.  Their errors are
+        that line's, reported as the dispatcher reports a command's."""
+        th = self.toolhead
+        try:
+            if status == lib.G1_FLUSH:
+                self._flush_lazy()
+                if not th.print_time > th.need_check_pause:
+                    return
+            self._check_pause()
+        except GCodeError as error:
+            self.dispatcher.report_error(error.located(source, lineno))
+        except Exception as exc:
+            cmd = parse_line(raw.decode("utf-8", "replace"), source, lineno)
+            raise GCodeInternalError("%s: Internal error on command \"%s\": %s: %s"
+                                     % (cmd.location, cmd.name, type(exc).__name__, exc)) from exc
+
     def _flush_lazy(self):
         """toolhead._process_lookahead(lazy=True) with the queue in C."""
         th = self.toolhead
         count = lib.g1fast_plan(self._g, 1)
         if count < 0:
-            # a move without a cruise speed: let Python's flush report it
+            # a move without a cruise speed: let Python's flush fail on it
             self._leave()
-            th._process_lookahead(lazy=True)
-            self._enter()
+            try:
+                th._process_lookahead(lazy=True)
+            finally:
+                self._enter()
             return
         if not count:
             return
-        th._begin_timing()
-        rel = lib.g1fast_release(self._g, count, th.print_time, th.trapq._tq,
-                                 th.extruder.trapq._tq)
-        if rel.has_e:
-            th.extruder.last_position = rel.last_e
-        pymoves = self.pymoves
-        for i in range(rel.n_py):
-            for callback in pymoves[rel.py_ids[i]].timing_callbacks:
-                callback(rel.py_end_times[i])
-        th._end_timing(rel.next_move_time)
-        self.st.print_time = th.print_time
-        self.st.need_check_pause = th.need_check_pause
+        try:
+            th._begin_timing()
+            rel = lib.g1fast_release(self._g, count, th.print_time, th.trapq._tq,
+                                     th.extruder.trapq._tq)
+            if rel.has_e:
+                th.extruder.last_position = rel.last_e
+            pymoves = self.pymoves
+            for i in range(rel.n_py):
+                for callback in pymoves[rel.py_ids[i]].timing_callbacks:
+                    callback(rel.py_end_times[i])
+            th._end_timing(rel.next_move_time)
+        finally:
+            self.st.print_time = th.print_time
+            self.st.need_check_pause = th.need_check_pause
 
     def _check_pause(self):
         """The toolhead's pause check runs reactor timers (the step flush
         may flush the look-ahead): Python must hold the state."""
         self._leave()
-        self.toolhead._check_pause()
-        self._enter()
+        try:
+            self.toolhead._check_pause()
+        finally:
+            self._enter()
 
     # ---- state hand-over -------------------------------------------------------
     def _enter(self):

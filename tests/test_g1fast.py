@@ -233,3 +233,22 @@ def test_lexer_agrees_with_parse_line(text):
         for i, key in enumerate("XYZEF"):
             if present[i]:
                 assert bits(vals[i]) == bits(float(cmd.params[key]))
+
+
+def test_print_time_bound_reported_at_the_move():
+    """A flush that would take print time past klipsim's 30-day bound is
+    a G-code error at the move that released it, as in the Python path,
+    and the run goes on."""
+    slow_moves = "".join("G1 X%d F0.007\n" % (100 + 10 * (i % 2)) for i in range(35))
+    blocks = [START + slow_moves, "G1 X120 F3000\nG1 Y120\n"]
+    same_run(CASE, blocks)
+    machine = Machine()
+    machine.run_fast(blocks)
+    errors = [t for kind, t in machine.messages if kind == "error"]
+    # each move: 10 mm at 0.007 mm/min = 85714.29 s; print time starts at
+    # 0.25 s, so timing the 31st move (line 32) reaches 2657143 s > 30 days;
+    # it is timed when a later move's lazy flush releases it
+    first = errors[0]
+    assert first.endswith(": Print time would reach 2.65714e+06 s, more than"
+                          " klipsim's bound of 2.592e+06 s (30 days)")
+    assert first.startswith("t.gcode:") and int(first.split(":")[1]) > 32

@@ -519,9 +519,14 @@ run_g1(struct g1fast *g, const double *vals, const int *present)
     return res;
 }
 
+/* Run lines from *pos on until one needs Python: G1_FLUSH or
+ * G1_CHECK_PAUSE after the move of [*line_start, *line_end) (consumed:
+ * *pos is past it), G1_PYTHON for the line [*line_start, *line_end) (not
+ * run: *pos is its start), G1_END at the end of the buffer.  *lineno is
+ * the number of the last line looked at. */
 int
 g1fast_run(struct g1fast *g, const char *buf, int len, int *pos,
-           int *line_end, int *lineno)
+           int *line_start, int *line_end, int *lineno)
 {
     double vals[5];
     int present[5], is_g0;
@@ -531,6 +536,8 @@ g1fast_run(struct g1fast *g, const char *buf, int len, int *pos,
         int end = nl ? (int)(nl - buf) : len;
         int next = nl ? end + 1 : len;
         (*lineno)++;
+        *line_start = *pos;
+        *line_end = end;
         int kind = g1fast_parse_line(start, end - *pos, &is_g0, vals, present);
         if (!kind) {
             *pos = next;
@@ -547,7 +554,6 @@ g1fast_run(struct g1fast *g, const char *buf, int len, int *pos,
                 continue;
             }
         }
-        *line_end = end;
         return G1_PYTHON;
     }
     return G1_END;

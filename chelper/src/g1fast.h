@@ -62,7 +62,7 @@ struct g1_move *g1fast_queue(struct g1fast *g);
 struct g1_move *g1fast_queue_push(struct g1fast *g);
 void g1fast_queue_clear(struct g1fast *g);
 int g1fast_run(struct g1fast *g, const char *buf, int len, int *pos,
-               int *line_end, int *lineno);
+               int *line_start, int *line_end, int *lineno);
 int g1fast_plan(struct g1fast *g, int lazy);
 struct g1_release *g1fast_release(struct g1fast *g, int count,
                                   double print_time, struct trapq *tq,
