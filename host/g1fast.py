@@ -103,7 +103,7 @@ class G1FastPath:
             if status == lib.G1_END:
                 break
             if status != lib.G1_PYTHON:
-                self._after_move(status, data[start[0]:end[0]], source, line[0])
+                self._after_move(status, data, source, line[0])
                 if dispatcher.stopped:
                     self._leave()
                     return line[0]
@@ -139,10 +139,11 @@ class G1FastPath:
         return lineno
 
     # ---- flushing and pausing ------------------------------------------------
-    def _after_move(self, status, raw, source, lineno):
-        """What toolhead.move does after queueing the move of line `raw`:
-        the lazy flush when due, then the pause check.  Their errors are
-        that line's, reported as the dispatcher reports a command's."""
+    def _after_move(self, status, data, source, lineno):
+        """What toolhead.move does after queueing the move just run (line
+        [start, end) of `data`): the lazy flush when due, then the pause
+        check.  Their errors are that line's, reported as the dispatcher
+        reports a command's."""
         th = self.toolhead
         try:
             if status == lib.G1_FLUSH:
@@ -153,6 +154,7 @@ class G1FastPath:
         except GCodeError as error:
             self.dispatcher.report_error(error.located(source, lineno))
         except Exception as exc:
+            raw = data[self._start[0]:self._end[0]]
             cmd = parse_line(raw.decode("utf-8", "replace"), source, lineno)
             raise GCodeInternalError("%s: Internal error on command \"%s\": %s: %s"
                                      % (cmd.location, cmd.name, type(exc).__name__, exc)) from exc

@@ -252,3 +252,24 @@ def test_print_time_bound_reported_at_the_move():
     assert first.endswith(": Print time would reach 2.65714e+06 s, more than"
                           " klipsim's bound of 2.592e+06 s (30 days)")
     assert first.startswith("t.gcode:") and int(first.split(":")[1]) > 32
+
+
+def test_internal_error_names_the_move_like_the_dispatcher():
+    """A bug surfacing in the flush after a fast move is the dispatcher's
+    GCodeInternalError for that line, word for word."""
+    import pytest
+    from klipsim.gcode.errors import GCodeInternalError
+
+    def broken():
+        raise ZeroDivisionError("float division by zero")
+    texts = []
+    for run in ("run_python", "run_fast"):
+        machine = Machine()
+        machine.printer.toolhead._begin_timing = broken
+        with pytest.raises(GCodeInternalError) as info:
+            getattr(machine, run)([START + "G1 X110 F6000\nG0 X120\nG1 X100\n" * 20])
+        texts.append(str(info.value))
+    assert texts[0] == texts[1]
+    assert texts[0].startswith("t.gcode:")
+    assert texts[0].endswith(': Internal error on command "G1": ZeroDivisionError:'
+                             ' float division by zero')
