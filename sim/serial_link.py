@@ -44,10 +44,11 @@ Received data comes in through `receive(data)` (from the tty kworker);
 responses other than acks go to `on_response(name, args)` (the serialhdl
 thread model), trsync reports too (the host's trsync handler reads them).
 """
-import heapq
 from collections import deque
 
 from ..chelper import msgproto
+from ..chelper._chelper import ffi, lib
+from ..chelper.blockcodec import _int_maker
 from .line_faults import LineFaults
 
 PAYLOAD_MAX = msgproto.MESSAGE_PAYLOAD_MAX       # 59
@@ -109,16 +110,33 @@ class Message:
 
 
 class Block:
-    __slots__ = ("seq", "frame", "messages", "sent_ns", "retransmitted", "arrived", "tty_ns")
+    """One framed block and what it carries. `generic` are the Message
+    objects the host keeps (everything but the motion bulk); `motion`
+    summarises the timed queue_steps held in C (count, lowest scheduled
+    clock, highest last-step clock) or is None; `messages` lists every
+    message in block order (built on first use from the C records)."""
+    __slots__ = ("seq", "frame", "count", "generic", "motion", "_records", "_messages",
+                 "sent_ns", "retransmitted", "arrived", "tty_ns")
 
-    def __init__(self, seq, frame, messages):
+    def __init__(self, seq, frame, messages, motion=None, records=None):
         self.seq = seq
         self.frame = frame
-        self.messages = messages
+        self.count = len(records) // (8 * RECORD_INTS) if records is not None \
+            else len(messages)       # messages carried
+        self.generic = messages
+        self.motion = motion
+        self._records = records      # linkq_build's records (bytes), or None
+        self._messages = None if records is not None else messages
         self.sent_ns = 0
         self.tty_ns = 0              # pseudo-tty: when the kworker passed it on
         self.retransmitted = False
         self.arrived = False
+
+    @property
+    def messages(self):
+        if self._messages is None:
+            self._messages = _block_messages(self._records, self.generic)
+        return self._messages
 
 
 class LinkSeqs:
@@ -176,12 +194,145 @@ class LinkSeqs:
         return need
 
 
-class CommandQueue:
-    __slots__ = ("messages", "released")
+# linkq_push record kinds (chelper/src/linkq.h) and the motion messages
+# held in C: name -> (kind, parameter keys after the oid)
+GENERIC = 0
+C_HELD = {"queue_step": (1, ("interval", "count", "add")),
+          "set_next_step_dir": (2, ("dir",)),
+          "reset_step_clock": (3, ("clock",))}
+KIND_NAMES = {kind: (name, ("oid",) + keys) for name, (kind, keys) in C_HELD.items()}
+RECORD_INTS = 10          # LINKQ_RECORD_INTS
+NO_CLOCK = -(1 << 63)     # linkq's "no scheduled clock"
+_PUSH_ERRORS = {-1: "out of memory", -2: "message too large for a block",
+                -3: "bad command queue (oid)", -4: "bad record"}
 
-    def __init__(self):
-        self.messages = deque()
-        self.released = 0         # leading messages whose min_clock passed
+
+def _block_messages(records, generic):
+    """Every message of a block in order: the kept Message objects, and
+    for motion messages held in C, Messages rebuilt from their records
+    (tag, kind, req_clock, min_clock, sched, queued_ns, oid, params...)."""
+    out, kept = [], iter(generic)
+    values = memoryview(records).cast("q").tolist()
+    for i in range(0, len(values), RECORD_INTS):
+        r = values[i:i + RECORD_INTS]
+        if r[1] == GENERIC:
+            out.append(next(kept))
+            continue
+        name, keys = KIND_NAMES[r[1]]
+        args = dict(zip(keys, r[6:6 + len(keys)]))
+        sched = None if r[4] == NO_CLOCK else r[4]
+        out.append(Message(name, args, None, r[2], r[3], sched, MOTION, r[5]))
+    return out
+
+
+class MessageQueues:
+    """The command queues of one MCU, held in C (chelper/src/linkq.c):
+    each object's messages in FIFO order, their release once min_clock
+    passed, and blocks built from the ready heads, lowest req_clock
+    first. Messages other than the motion bulk stay Python objects,
+    named by a tag; `build` hands them back in the Block."""
+
+    def __init__(self, dictionary):
+        self.dictionary = dictionary
+        self._q = ffi.gc(lib.linkq_new(), lib.linkq_free)
+        self._makers = {}          # message name -> f(args) -> (n, id, params...)
+        self._held = {}            # tag -> Message, until built into a block
+        self._next_tag = 0
+        self._c_ids = {}           # C-held motion name -> message id
+        for name, (kind, keys) in C_HELD.items():
+            try:
+                mf = dictionary.lookup(name)
+            except KeyError:
+                continue           # (sending one then fails as it would anyway)
+            if tuple(mf.keys) != ("oid",) + keys or mf.enum_names:
+                raise ValueError("dictionary: %s has parameters %s, expected oid %s"
+                                 % (name, " ".join(mf.keys), " ".join(keys)))
+            self._c_ids[name] = mf.msgid
+        self._slots_ready = False
+        self._frame = ffi.new("uint8_t[]", MESSAGE_MAX)
+        self._records = ffi.new("int64_t[]", RECORD_INTS * PAYLOAD_MAX)
+        self._tags = ffi.new("int32_t[]", PAYLOAD_MAX)
+        self._summary = ffi.new("int64_t[]", 5)
+        self._first_req = ffi.new("int64_t *")
+        self._due = ffi.new("int64_t *")
+
+    def add(self, messages, queued_ns, generic, slot_count):
+        """Queue (name, args, req_clock, min_clock) messages in order.
+        generic(name, args, req_clock, min_clock, queued_ns) makes the
+        Message kept for anything but the motion bulk; slot_count() sizes
+        the move-slot heap when the first queue_step needs a slot.
+        Returns the lowest req_clock among them (None: no messages)."""
+        ints = []
+        put = ints.extend
+        c_ids = self._c_ids
+        qs_id = c_ids.get("queue_step")
+        slots_ready = self._slots_ready
+        for name, args, req_clock, min_clock in messages:
+            if name == "queue_step" and qs_id is not None:   # the bulk
+                if min_clock and not slots_ready:
+                    lib.linkq_init_slots(self._q, slot_count())
+                    slots_ready = self._slots_ready = True
+                oid = args["oid"]
+                put((1, oid if req_clock else -1, req_clock, min_clock, -1, 5, qs_id, oid,
+                     args["interval"], args["count"], args["add"]))
+            elif name in c_ids:              # set_next_step_dir, reset_step_clock
+                oid = args["oid"]
+                kind, (key,) = C_HELD[name]
+                put((kind, oid if req_clock else -1, req_clock, min_clock, -1, 3,
+                     c_ids[name], oid, args[key]))
+            else:
+                msg = generic(name, args, req_clock, min_clock, queued_ns)
+                # Timed commands use their object's queue; the rest
+                # (config, queries) share the MCU's default queue, in order.
+                put((GENERIC, args.get("oid", -1) if req_clock else -1, req_clock,
+                     msg.min_clock, self._hold(msg)))
+                put(self._maker(name)(args))
+        if not ints:
+            return None
+        n = lib.linkq_push(self._q, ffi.new("int64_t[]", ints), len(ints), queued_ns,
+                           self._first_req)
+        if n < 0:
+            raise ValueError("serial queue: %s" % _PUSH_ERRORS.get(n, n))
+        return self._first_req[0]
+
+    def _hold(self, msg):
+        """A Message kept in Python: its tag for the push record."""
+        tag = self._next_tag
+        self._next_tag = tag + 1
+        self._held[tag] = msg
+        return tag
+
+    def _maker(self, name):
+        maker = self._makers.get(name)
+        if maker is None:
+            maker = self._makers[name] = _int_maker(self.dictionary.lookup(name))
+        return maker
+
+    def release(self, ack_clock):
+        """Release what may go by ack_clock: the ready bytes of all queues."""
+        return lib.linkq_release(self._q, ack_clock)
+
+    def first_req(self):
+        return lib.linkq_first_req(self._q)
+
+    def build(self, seq):
+        """One block of ready messages with sequence `seq`."""
+        q, summary = self._q, self._summary
+        size = lib.linkq_build(q, seq, self._frame, self._records, self._tags, summary)
+        n, timed, ntags = summary[0], summary[1], summary[4]
+        tags, held = self._tags, self._held
+        generic = [held.pop(tags[i]) for i in range(ntags)]
+        motion = (timed, summary[2], summary[3]) if timed else None
+        records = ffi.buffer(self._records, 8 * RECORD_INTS * n)[:] if n > ntags else None
+        return Block(seq, ffi.buffer(self._frame, size)[:], generic, motion, records)
+
+    def next_due(self, delta_ticks):
+        """The earliest MCU clock a queue head needs a look (None: empty)."""
+        due = self._due
+        return due[0] if lib.linkq_next_due(self._q, delta_ticks, due) else None
+
+    def __len__(self):
+        return lib.linkq_pending(self._q)
 
 
 class LinkStats:
@@ -198,39 +349,28 @@ class LinkStats:
         self.mcu_rx_lost = 0      # bytes the MCU lost to a full receive buffer
 
 
-# The 16 valid empty blocks (acks) -> their sequence number: most blocks
-# an MCU sends are acks, and an intact one is exactly one of these.
-ACK_FRAMES = {msgproto.frame_block(b"", seq): seq
-              for seq in range(msgproto.MESSAGE_SEQ_MASK + 1)}
+_split_bufs = [0, None, None, None]    # capacity, seqs, starts, bad (reused)
 
 
 def split_blocks_tolerant(data, stats=None):
     """(seq, payload) of every valid block in received data; after a
     damaged block, skip to the next sync byte (how a host resynchronises
-    on the protocol's 0x7E trailer)."""
+    on the protocol's 0x7E trailer). In C: chelper/src/linkq.c."""
     if not isinstance(data, bytes):
-        data = bytes(data)        # (the ack table is keyed by bytes)
-    out, pos = [], 0
-    end = len(data)
-    while pos < end:
-        if data[pos] == msgproto.MESSAGE_SYNC:
-            pos += 1
-            continue
-        if data[pos] == msgproto.MESSAGE_MIN:     # an ack? (checked by table)
-            seq = ACK_FRAMES.get(data[pos:pos + msgproto.MESSAGE_MIN])
-            if seq is not None:
-                out.append((seq, b""))
-                pos += msgproto.MESSAGE_MIN
-                continue
-        try:
-            seq, payload, pos = msgproto.check_block(data, pos)
-        except ValueError:
-            if stats is not None:
-                stats.bad_blocks += 1
-            sync = data.find(SYNC, pos)
-            pos = len(data) if sync < 0 else sync + 1
-            continue
-        out.append((seq, payload))
+        data = bytes(data)
+    cap = len(data) // msgproto.MESSAGE_MIN + 1
+    bufs = _split_bufs
+    if cap > bufs[0]:
+        bufs[:] = [cap, ffi.new("int32_t[]", cap), ffi.new("int64_t[]", cap),
+                   ffi.new("int64_t *")]
+    _cap, seqs, starts, bad = bufs
+    n = lib.linkq_split(data, len(data), seqs, starts, cap, bad)
+    if bad[0] and stats is not None:
+        stats.bad_blocks += bad[0]
+    out = []
+    for i in range(n):
+        start = starts[i]
+        out.append((seqs[i], data[start + 2:start + data[start] - 3]))
     return out
 
 
@@ -279,10 +419,8 @@ class SerialQueue:
         self.on_response = on_response
         self.record = record       # list collecting (name, args) sent, or None
         self.delta_ticks = int(MIN_REQTIME_DELTA * clock.freq)
-        self.queues = {-1: CommandQueue()}   # command queue key -> queue
+        self.queues = MessageQueues(dictionary)
         self.ready_bytes = 0       # bytes of the released messages of all queues
-        self._encoders = {}        # message name -> f(args) -> bytes
-        self.slots = None          # move-slot heap (after config)
         self.move_count = move_count
         self.pin_oids = set()
         self.in_flight = deque()
@@ -316,90 +454,34 @@ class SerialQueue:
 
     def enqueue(self, messages):
         """Messages from a completed main-thread burst, in send order."""
-        queued_ns = self.kernel.now
-        now_clock = self.clock.clock(queued_ns)
-        kick = False
-        wake_clock = None          # MCU clock at the planned wake (computed once)
-        queues, encoders, record = self.queues, self._encoders, self.record
-        for name, args, req_clock, min_clock in messages:
-            if name == "queue_step":       # the bulk: its own short path
-                if min_clock:
-                    min_clock = self._take_move_slot(min_clock, req_clock)
-                if min_clock + MIN_CLOCK_SPAN < req_clock:
-                    min_clock = req_clock - MIN_CLOCK_SPAN
-                sched = None
-                if req_clock:
-                    interval = args["interval"]
-                    sched = (req_clock - interval if interval >= CLOCK_DIFF_MAX
-                             else req_clock) + interval
-                klass = MOTION
-            else:
-                if min_clock + MIN_CLOCK_SPAN < req_clock:
-                    # keeps the 32-bit MCU clock unambiguous (FACTS 2.5)
-                    min_clock = req_clock - MIN_CLOCK_SPAN
-                elif name == "config_digital_out":
-                    self.pin_oids.add(args["oid"])
-                elif name == "trsync_trigger":     # the host stops the trsync: stop extending it
-                    self.trsync_start.pop(args["oid"], None)
-                    self.trsync_timeout.pop(args["oid"], None)
-                sched = scheduled_clock(name, args, req_clock, now_clock)
-                klass = self._classify(name, args)
-            encode = encoders.get(name) or self._encoder(name)
-            msg = Message(name, args, encode(args), req_clock, min_clock, sched, klass,
-                          queued_ns)
-            # Timed commands use their object's queue; the rest (config,
-            # queries) share the MCU's default queue, in send order.
-            key = args.get("oid", -1) if req_clock else -1
-            queue = queues.get(key)
-            if queue is None:
-                queue = queues[key] = CommandQueue()
-            queue.messages.append(msg)
-            if not kick:
-                if not req_clock:
-                    kick = True
-                else:
-                    if wake_clock is None:
-                        wake_clock = self.clock.clock(self.planned_wake)
-                    if req_clock - self.delta_ticks <= wake_clock:
-                        kick = True
-            if record is not None:
-                record.append((name, args))
+        first_req = self.queues.add(messages, self.kernel.now, self._generic_message,
+                                    self._slot_count)
+        if self.record is not None:
+            self.record.extend((m[0], m[1]) for m in messages)
         self.stats.messages += len(messages)
-        if kick:
+        if first_req is not None and (
+                first_req == 0 or first_req - self.delta_ticks
+                <= self.clock.clock(self.planned_wake)):
             self.signal.post()
 
-    def _encoder(self, name):
-        """args -> wire bytes for one message name; messages whose
-        parameters are all plain integers (queue_step...) skip the
-        general encoder's per-parameter checks."""
-        mf = self.dictionary.lookup(name)
-        if mf.enum_names or msgproto.BUFFER in mf.kinds:
-            encode = mf.encode
-        else:
-            head, keys, vlq = mf.id_bytes, mf.keys, msgproto.encode_vlq
+    def _slot_count(self):
+        """queue_step takes a slot of the MCU move queue (FACTS 2.5):
+        move_count minus one per digital-out pin."""
+        return max(1, self.move_count - len(self.pin_oids))
 
-            def encode(args):
-                out = bytearray(head)
-                for key in keys:
-                    v = args[key]
-                    if -0x20 <= v < 0x60:      # one or two bytes: encode_vlq inline
-                        out.append(v & 0x7F)
-                    elif -0x1000 <= v < 0x3000:
-                        out.append(((v >> 7) & 0x7F) | 0x80)
-                        out.append(v & 0x7F)
-                    else:
-                        vlq(v, out)
-                return bytes(out)
-        self._encoders[name] = encode
-        return encode
-
-    def _take_move_slot(self, min_clock, req_clock):
-        if self.slots is None:
-            count = max(1, self.move_count - len(self.pin_oids))
-            self.slots = [0] * count
-        # The compressor's min_clock only marks "takes a slot" (FACTS 2.5):
-        # the transmit min_clock is the slot's free clock.
-        return heapq.heapreplace(self.slots, req_clock)
+    def _generic_message(self, name, args, req_clock, min_clock, queued_ns):
+        """The Message kept for anything but the motion bulk."""
+        if min_clock + MIN_CLOCK_SPAN < req_clock:
+            # keeps the 32-bit MCU clock unambiguous (FACTS 2.5)
+            min_clock = req_clock - MIN_CLOCK_SPAN
+        elif name == "config_digital_out":
+            self.pin_oids.add(args["oid"])
+        elif name == "trsync_trigger":     # the host stops the trsync: stop extending it
+            self.trsync_start.pop(args["oid"], None)
+            self.trsync_timeout.pop(args["oid"], None)
+        sched = scheduled_clock(name, args, req_clock, self.clock.clock(queued_ns))
+        return Message(name, args, None, req_clock, min_clock, sched,
+                       self._classify(name, args), queued_ns)
 
     def _classify(self, name, args):
         if name in MOTION_MSGS:
@@ -425,7 +507,7 @@ class SerialQueue:
         plan = self._plan_sends()
         self._note_ack_stall()
         c = self.costs
-        nmsgs = sum(len(b.messages) for b in plan)
+        nmsgs = sum(b.count for b in plan)
         cost = (c.serialq_wake_ns + c.serialq_block_ns * (len(plan) + len(rx))
                 + c.serialq_message_ns * nmsgs)
         t.compute(self.host.cost_ns(cost), lambda: self._commit(plan, responses))
@@ -568,21 +650,10 @@ class SerialQueue:
         """MCU clock at which a block written now would be acknowledged."""
         return self.clock.clock(max(now, self.wire.idle_ns) + MESSAGE_MAX * self.wire.byte_ns)
 
-    def _release(self, ack_clock):
-        added = 0
-        for queue in self.queues.values():
-            msgs = queue.messages
-            count, released = len(msgs), queue.released
-            while released < count and msgs[released].min_clock <= ack_clock:
-                added += len(msgs[released].data)
-                released += 1
-            queue.released = released
-        self.ready_bytes += added
-
     def _plan_sends(self):
         now = self.kernel.now
         ack_clock = self._ack_clock(now)
-        self._release(ack_clock)
+        self.ready_bytes = self.queues.release(ack_clock)
         plan = []
         self.window_full = False
         while len(self.in_flight) + len(plan) < MAX_PENDING_BLOCKS:
@@ -592,11 +663,9 @@ class SerialQueue:
             if not self._window_open(plan):
                 self.window_full = True
                 break
-            if ready < PAYLOAD_MAX:
-                first_req = min(q.messages[0].req_clock for q in self.queues.values()
-                                if q.released)
-                if first_req > ack_clock + self.delta_ticks:
-                    break
+            if ready < PAYLOAD_MAX and \
+                    self.queues.first_req() > ack_clock + self.delta_ticks:
+                break
             plan.append(self._build_block())
         return plan
 
@@ -609,31 +678,15 @@ class SerialQueue:
         return need <= self.receive_window
 
     def _build_block(self):
-        payload, msgs = bytearray(), []
-        heads = [(q.messages[0].req_clock, i, q)
-                 for i, q in enumerate(self.queues.values()) if q.released]
-        heapq.heapify(heads)
-        while heads:
-            _req, i, q = heads[0]
-            msg = q.messages[0]
-            if len(payload) + len(msg.data) > PAYLOAD_MAX:
-                break
-            q.messages.popleft()
-            q.released -= 1
-            payload += msg.data
-            msgs.append(msg)
-            if q.released:
-                heapq.heapreplace(heads, (q.messages[0].req_clock, i, q))
-            else:
-                heapq.heappop(heads)
-        self.ready_bytes -= len(payload)
         seq = self.send_seq
         self.send_seq = (seq + 1) & msgproto.MESSAGE_SEQ_MASK
-        return Block(seq, msgproto.frame_block(bytes(payload), seq), msgs)
+        block = self.queues.build(seq)
+        self.ready_bytes -= len(block.frame) - msgproto.MESSAGE_MIN
+        return block
 
     def _transmit(self, block, now):
         arrival = self.wire.send(now, len(block.frame))
-        for msg in block.messages:
+        for msg in block.generic:
             if msg.name in TRSYNC_NOTED:
                 self._note_trsync(msg)
             elif msg.name == "get_clock":
@@ -691,16 +744,7 @@ class SerialQueue:
             # time_ns is non-decreasing (positive frequency; its float steps
             # round monotonically), so the earliest clock gives the earliest
             # time: one conversion
-            due = None
-            for q in self.queues.values():
-                if q.released:
-                    d = q.messages[0].req_clock - self.delta_ticks
-                elif q.messages:
-                    d = q.messages[0].min_clock
-                else:
-                    continue
-                if due is None or d < due:
-                    due = d
+            due = self.queues.next_due(self.delta_ticks)
             if due is not None:
                 candidates.append(self.clock.time_ns(due) - MESSAGE_MAX * self.wire.byte_ns)
         if not candidates:
@@ -709,4 +753,4 @@ class SerialQueue:
 
     @property
     def idle(self):
-        return not self.in_flight and not any(q.messages for q in self.queues.values())
+        return not self.in_flight and not len(self.queues)
