@@ -1,5 +1,5 @@
 """The `klipsim` command: thin, it parses options and calls library
-functions. Each subcommand lives in the module that owns its work.
+functions. Each subcommand lives in its own module in commands/.
 
 Start-up (issue 10): a subcommand's module is imported only when that
 subcommand runs, so `klipsim compile` does not pay for numpy (diff),
@@ -13,22 +13,22 @@ import click
 # name -> (module under klipsim, attribute, short help): the short help is
 # the start of the command's docstring, which `--help` shortens to fit.
 COMMANDS = {
-    "compile": ("sim.compile_cli", "compile_command",
+    "compile": ("commands.compile", "compile_command",
                 "Compile GCODE (- for stdin) for the printer in --config into "
                 "the MCU command stream Klipper's host would send"),
-    "diff": ("golden.diff_cli", "diff_command",
+    "diff": ("commands.diff", "diff_command",
              "Compare the step pulses of two MCU command streams (text, "
              "serial or jsonl; one of them may be - for stdin)."),
-    "execute": ("sim.execute_cli", "execute_command",
+    "execute": ("commands.execute", "execute_command",
                 "Run STREAM (text, serial or jsonl; - for stdin) on "
                 "klipsim's simulated MCU firmware."),
-    "golden": ("golden.golden_cli", "golden_command",
+    "golden": ("commands.golden", "golden_command",
                "Compare the bundled examples' compiled streams with "
                "golden/examples/."),
-    "simulate": ("sim.simulate_cli", "simulate_command",
+    "simulate": ("commands.simulate", "simulate_command",
                  "Run GCODE (- for stdin) through Klipper's host on a "
                  "simulated computer and our firmware"),
-    "sweep": ("sim.sweep_cli", "sweep_command",
+    "sweep": ("commands.sweep", "sweep_command",
               "Run every combination of SPEC.toml's prints, boards, policies, "
               "loads, spike lengths, spike phases and seeds through `simulate`"),
 }

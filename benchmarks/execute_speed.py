@@ -27,7 +27,7 @@ from _normalizer import normalizer_seconds, report
 from klipsim.chelper import msgproto
 from klipsim.firmware.simulator.mcu import Firmware
 from klipsim.golden import reference
-from klipsim.sim import execute
+from klipsim.sim.execute import executor as execute
 
 PROFILE = "stm32f446"
 STEPPERS = 4

@@ -24,8 +24,8 @@ import numpy as np
 
 from klipsim.firmware.simulator import mcu as fwmcu
 from klipsim.golden import reference, stepdiff
-from klipsim.sim.execute_check import expected_steps, far_step_shifts
-from klipsim.sim.simulate import SimOptions, simulate
+from klipsim.sim.execute.pulse_check import expected_steps, far_step_shifts
+from klipsim.sim.simulate.simulation import SimOptions, simulate
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 EXAMPLES = os.path.join(REPO, "examples")

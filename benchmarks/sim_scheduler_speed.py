@@ -22,11 +22,11 @@ from pathlib import Path
 
 import numpy as np
 
-from klipsim.sim.gil import GIL
-from klipsim.sim.kernel import Kernel, NS_PER_MS, NS_PER_S, NS_PER_US
-from klipsim.sim.load import install, parse_scenario
-from klipsim.sim.machine import load_machine
-from klipsim.sim.scheduler import Scheduler
+from klipsim.sim.hostcpu.gil import GIL
+from klipsim.sim.kernel.events import Kernel, NS_PER_MS, NS_PER_S, NS_PER_US
+from klipsim.sim.hostcpu.load import install, parse_scenario
+from klipsim.sim.hostcpu.machine import load_machine
+from klipsim.sim.hostcpu.scheduler import Scheduler
 
 NORMALIZER = Path("/work/shared/bench/normalizer.py")
 

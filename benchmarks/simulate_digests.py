@@ -16,11 +16,11 @@ import os
 import sys
 
 from klipsim.golden import reference
-from klipsim.sim.report import build_report, dumps
-from klipsim.sim.simulate import SimOptions, simulate
+from klipsim.sim.simulate.report import build_report, dumps
+from klipsim.sim.simulate.simulation import SimOptions, simulate
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-LOADS = os.path.join(REPO, "sim", "loads")
+LOADS = os.path.join(REPO, "sim", "hostcpu", "loads")
 EXAMPLES = os.path.join(REPO, "examples")
 
 # name -> (reference case, SimOptions keyword arguments)

@@ -7,21 +7,18 @@ measured with a near-zero time limit and subtracted.
 
 Usage: python benchmarks/simulate_instructions.py [case [sim_seconds]]
 (default corexy_zigzag, the whole print). Needs valgrind on PATH; takes
-about 50x the plain run time. Address-space randomisation is turned off
-(setarch -R) and PYTHONHASHSEED fixed, so repeated runs agree to ~1%.
+about 50x the plain run time (benchmarks/_valgrind.py).
 """
-import os
-import re
-import shutil
-import subprocess
 import sys
+
+from _valgrind import have_valgrind, instructions
 
 CHILD = """
 import sys
 from klipsim.golden import reference
-from klipsim.sim.execute import profile_for_dictionary
+from klipsim.sim.execute.executor import profile_for_dictionary
 from klipsim.chelper.msgproto import load_dictionary
-from klipsim.sim.simulate import SimOptions, simulate
+from klipsim.sim.simulate.simulation import SimOptions, simulate
 case = reference.case(sys.argv[1])
 limit = float(sys.argv[2]) if sys.argv[2] != "-" else None
 profile = profile_for_dictionary(load_dictionary(case.dictionary))
@@ -30,27 +27,18 @@ simulate(case.gcode, case.config, SimOptions(profile=profile, max_sim_s=limit,
 """
 
 
-def instructions(case, limit):
-    """Instructions of one child run (valgrind's "I refs")."""
-    cmd = ["valgrind", "--tool=cachegrind", "--cache-sim=no",
-           "--cachegrind-out-file=/dev/null", sys.executable, "-c", CHILD, case, limit]
-    if shutil.which("setarch"):
-        cmd = ["setarch", os.uname().machine, "-R"] + cmd
-    env = dict(os.environ, PYTHONHASHSEED="0")
-    out = subprocess.run(cmd, env=env, capture_output=True, text=True, check=True).stderr
-    match = re.search(r"I\s+refs:\s+([\d,]+)", out)
-    if match is None:
-        raise SystemExit("no instruction count in valgrind's output:\n" + out[-2000:])
-    return int(match.group(1).replace(",", ""))
+def sim_instructions(case, limit):
+    """Instructions of one child run of the simulation."""
+    return instructions([sys.executable, "-c", CHILD, case, limit])
 
 
 def main(args):
-    if not shutil.which("valgrind"):
+    if not have_valgrind():
         raise SystemExit("valgrind not found")
     case = args[0] if args else "corexy_zigzag"
     limit = args[1] if len(args) > 1 else "-"
-    startup = instructions(case, "0.000001")
-    total = instructions(case, limit)
+    startup = sim_instructions(case, "0.000001")
+    total = sim_instructions(case, limit)
     print("%s (%s s): %d M instructions after %d M of start-up"
           % (case, "all" if limit == "-" else limit, (total - startup) // 10**6,
              startup // 10**6))

@@ -16,10 +16,10 @@ import numpy as np
 from klipsim.chelper.msgproto import load_dictionary
 from klipsim.firmware.simulator import mcu as fwmcu
 from klipsim.golden import reference, stepdiff
-from klipsim.sim.batch import compile_gcode
-from klipsim.sim.execute import profile_for_dictionary
-from klipsim.sim.report import build_report
-from klipsim.sim.simulate import SimOptions, simulate
+from klipsim.sim.compile.batch import compile_gcode
+from klipsim.sim.execute.executor import profile_for_dictionary
+from klipsim.sim.simulate.report import build_report
+from klipsim.sim.simulate.simulation import SimOptions, simulate
 
 
 def programs(text, dictionary):

@@ -10,10 +10,10 @@ import time
 
 from _normalizer import normalizer_seconds
 
-from klipsim.sim.execute import profile_for_dictionary
+from klipsim.sim.execute.executor import profile_for_dictionary
 from klipsim.chelper.msgproto import load_dictionary
 from klipsim.golden import reference
-from klipsim.sim.simulate import SimOptions, simulate
+from klipsim.sim.simulate.simulation import SimOptions, simulate
 
 def case_files(name):
     case = reference.case(name)

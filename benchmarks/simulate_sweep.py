@@ -22,12 +22,12 @@ import os
 import sys
 import tempfile
 
-from klipsim.sim.report import build_report
-from klipsim.sim.simulate import SimOptions, simulate
+from klipsim.sim.simulate.report import build_report
+from klipsim.sim.simulate.simulation import SimOptions, simulate
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 REF = os.path.join(REPO, "golden", "klipper")
-LOADS = os.path.join(REPO, "sim", "loads")
+LOADS = os.path.join(REPO, "sim", "hostcpu", "loads")
 PHASES = [1.0 + 0.513 * k for k in range(26)]   # 1.0 .. 13.8 s of a 15.3 s print
 LENGTHS_MS = list(range(50, 401, 25))
 SPIKE = ('[[spike]]\nname = "hog"\nat_s = %.3f\nduration_ms = %d\nthreads = 4\n'
@@ -89,7 +89,7 @@ def refine(gcode, config, around):
 
 def board_without_autogroup(tmp):
     """rpi3 with sched_autogroup_enabled=0 (nice then acts across processes)."""
-    text = open(os.path.join(REPO, "sim", "presets", "rpi3.toml")).read()
+    text = open(os.path.join(REPO, "sim", "hostcpu", "presets", "rpi3.toml")).read()
     path = os.path.join(tmp, "rpi3-noautogroup.toml")
     with open(path, "w") as f:
         f.write(text.replace('name = "rpi3"', 'name = "rpi3-noautogroup"')

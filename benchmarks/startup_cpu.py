@@ -5,7 +5,7 @@ Compiles an empty G-code file for the bundled example printer
 and prints the median CPU (user+sys of the child) and its ratio to the CPU
 normaliser (../shared/bench/normalizer.py) timed the same way in the same
 run.  Without --config the example printer's MCU gets its profile picked
-from its pins (sim/mcu_pick.py).  This is almost all interpreter start-up and imports: the figure
+from its pins (sim/mcus/profile_pick.py).  This is almost all interpreter start-up and imports: the figure
 moves when a module imported on the compile path grows a heavy import.
 
 Usage: python benchmarks/startup_cpu.py [runs]

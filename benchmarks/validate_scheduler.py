@@ -36,12 +36,12 @@ import time
 
 import numpy as np
 
-from klipsim.sim.kernel import Kernel, NS_PER_MS, NS_PER_S, NS_PER_US
-from klipsim.sim.load import spawn_hog
-from klipsim.sim.machine import load_machine
-from klipsim.sim.scheduler import Scheduler
-from klipsim.sim.scheduler_eevdf import nice_weight
-from klipsim.sim.scheduler_stats import percentiles
+from klipsim.sim.kernel.events import Kernel, NS_PER_MS, NS_PER_S, NS_PER_US
+from klipsim.sim.hostcpu.load import spawn_hog
+from klipsim.sim.hostcpu.machine import load_machine
+from klipsim.sim.hostcpu.scheduler import Scheduler
+from klipsim.sim.hostcpu.eevdf import nice_weight
+from klipsim.sim.hostcpu.stats import percentiles
 
 # -- child programs (run with `python -c`; each ends by itself) ------------
 HOG = """

@@ -14,7 +14,7 @@ import os
 from dataclasses import dataclass
 
 from ..chelper.msgproto import load_profile
-from ..sim.batch import compile_gcode
+from ..sim.compile.batch import compile_gcode
 
 PACKAGE_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 EXAMPLES_DIR = os.path.join(PACKAGE_DIR, "examples")

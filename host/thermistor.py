@@ -1,7 +1,7 @@
 """Thermistor models: temperature <-> ADC fraction, for the ADC range check
 that the MCU enforces (query_analog_in min_value/max_value), for reading
 the temperature of an analog_in_state report (calc_temp), and for the
-simulated sensor (sim/thermal.py).
+simulated sensor (sim/mcus/thermal.py).
 
 Steinhart-Hart: 1/T = c1 + c2*ln(R) + c3*ln(R)^3 (T in kelvin), fitted
 through three (temperature, resistance) points; a beta model is the case

@@ -1,27 +1,22 @@
-"""klipsim.sim: the deterministic simulation side of klipsim.
+"""klipsim.sim: everything that drives the host and the firmware in time,
+laid out as the machine it simulates (integer virtual time, no wall clock).
 
-The host-CPU part (integer ns virtual time, no wall clock):
-- kernel.py            discrete-event core (Kernel: now, schedule, step, run)
-- scheduler.py         virtual CPUs: EEVDF SCHED_OTHER, FIFO/RR, RT
-                       throttling (classic / fair server), affinity,
-                       balancing, context-switch cost
-- scheduler_thread.py  VThread programs (compute / sleep / wait / block /
-                       exit) and Signal
-- scheduler_eevdf.py   per-core EEVDF queues; scheduler_groups.py the
-                       autogroup share split; scheduler_stats.py metrics
-- gil.py               CPython's GIL on virtual threads
-- machine.py, policy.py, load.py (+ presets/, policies/, loads/ TOML)
-- cpu.py               HostCPU: machine + policy + loads + GIL in one object
-Simulate mode (`klipsim simulate`, the host on the virtual CPU):
-- simulate.py          builds and runs it; SimOptions, SimResult
-- reactor_sim.py       the host's reactor on kernel time (greenlet pauses)
-- host_threads.py      SimLink; main / stepgen / serialhdl / logger /
-                       tty-kworker threads; costs.py the cost model
-- serial_link.py       serialqueue + wire model; line_faults.py faults
-- mcu_node.py          one firmware on its own clock, margins
-- thermal.py           heaters' thermal plants: pin levels in, ADC out
-- clocksync.py         MCU clock mapping and the host's regression
-- report.py, plot.py, simulate_cli.py  verdict JSON, plot, command
-Other modules here (execute*.py, batch.py, *_cli.py) drive the firmware
-and the compiler.
+- kernel/    the discrete-event core: integer-ns time, events, cancel
+- hostcpu/   the host computer: cores and the Linux scheduler (EEVDF
+             SCHED_OTHER, FIFO/RR, RT throttling, autogroups), virtual
+             threads, CPython's GIL, thread policies, loads and CPU spikes,
+             boards (presets/, policies/, loads/ TOML) and the cost model
+- link/      the serial link: Klipper's serialqueue and the wire, line
+             faults, clock sync
+- mcus/      the micro-controllers: a firmware instance on its own clock,
+             a Linux-process MCU, the heaters' thermal plants, the world
+             inputs, and which bundled profile an [mcu] gets
+- compile/   compile mode: the host on a batch reactor writing streams
+- execute/   execute mode: a command stream delivered to the firmware,
+             its checks, and the pulse check
+- simulate/  simulate mode: Klipper's threads on the host CPU, the reactor
+             on kernel time, the per-MCU wiring, the verdict report, plot
+- sweep/     many simulate runs: spec, cached tasks, pool/Dask, summary
+
+The click commands of each mode live in klipsim/commands/, beside cli.py.
 """

@@ -4,7 +4,7 @@ import io
 
 from klipsim.chelper.msgproto import load_dictionary
 from klipsim.golden import reference
-from klipsim.sim.batch import compile_gcode
+from klipsim.sim.compile.batch import compile_gcode
 
 CASE = reference.case("cartesian_homing")
 

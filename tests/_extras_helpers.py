@@ -12,7 +12,7 @@ from klipsim.golden import reference
 from klipsim.host.configfile import load_config
 from klipsim.host.printer import Printer
 from klipsim.host.reactor import BatchReactor
-from klipsim.sim.batch import BatchClock, StreamLink
+from klipsim.sim.compile.batch import BatchClock, StreamLink
 
 BASE_CASE = "retract_exclude"      # cartesian + firmware_retraction + exclude_object
 

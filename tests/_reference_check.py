@@ -11,7 +11,7 @@ import itertools
 from klipsim.chelper.msgproto import load_dictionary
 from klipsim.golden import reference
 from klipsim.golden.stepdiff import diff_files
-from klipsim.sim.batch import compile_gcode
+from klipsim.sim.compile.batch import compile_gcode
 
 
 def compile_case(case, tmp_path):

@@ -250,7 +250,7 @@ def test_trident_mesh_matches_klippers_z_motion(tmp_path):
     this part is lined up (median shift).  (Before that
     the reference runs Z_TILT_ADJUST with three Z steppers, not here.)"""
     from klipsim.chelper.msgproto import load_dictionary
-    from klipsim.sim.batch import compile_gcode
+    from klipsim.sim.compile.batch import compile_gcode
     import numpy as np
     case, config, gcode = _single_z_trident(tmp_path)
     dictionary = load_dictionary(case.dictionary)

@@ -13,7 +13,7 @@ import pytest
 from click.testing import CliRunner
 
 from klipsim.cli import main
-from klipsim.sim.stream_clock import StreamClocks
+from klipsim.sim.execute.stream_clock import StreamClocks
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 EXAMPLE_GCODE = os.path.join(ROOT, "examples", "example.gcode")

@@ -62,7 +62,7 @@ def test_compile_of_an_empty_file_loads_no_heavy_module(tmp_path):
     code = ("import sys\n"
             "from klipsim.cli import main\n"
             "try:\n    main(%r)\nexcept SystemExit as e:\n    assert not e.code, e.code\n"
-            "print(sorted(m for m in ('numpy', 'jinja2', 'klipsim.sim.simulate',"
+            "print(sorted(m for m in ('numpy', 'jinja2', 'klipsim.sim.simulate.simulation',"
             " 'klipsim.golden.stepdiff') if m in sys.modules))"
             % (["compile", str(empty), "-o", str(tmp_path / "out.txt"), "--quiet"],))
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)

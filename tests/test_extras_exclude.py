@@ -14,7 +14,7 @@ from _extras_helpers import Run, base_config_text  # noqa: E402
 from klipsim.chelper.msgproto import load_dictionary  # noqa: E402
 from klipsim.golden import reference  # noqa: E402
 from klipsim.golden.stepdiff import diff_files  # noqa: E402
-from klipsim.sim.batch import compile_gcode  # noqa: E402
+from klipsim.sim.compile.batch import compile_gcode  # noqa: E402
 
 
 def square(name, x0, y0, size=10., e_per_side=0.4):

@@ -201,7 +201,7 @@ def test_user_print_parts_pin_lines_match_klipper(tmp_path, monkeypatch):
     from klipsim.chelper.msgproto import load_dictionary
     from klipsim.golden import reference
     from klipsim.host import printer as printer_module
-    from klipsim.sim.batch import compile_gcode
+    from klipsim.sim.compile.batch import compile_gcode
 
     coord = collections.namedtuple("Coord", "x y z e")
     plain_status = printer_module.Printer.status

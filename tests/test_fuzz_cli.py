@@ -25,7 +25,7 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 EXAMPLE_GCODE = open(os.path.join(ROOT, "examples", "example.gcode")).read()
 EXAMPLE_CFG = open(os.path.join(ROOT, "examples", "printer.cfg")).read()
 SHORT_GCODE = "G28\nG1 X20 Y20 Z1 F6000\nG1 X40 Y30 E1 F3000\nM106 S128\nG4 P100\n"
-TOMLS = {kind: open(os.path.join(ROOT, "sim", folder, name + ".toml")).read()
+TOMLS = {kind: open(os.path.join(ROOT, "sim", "hostcpu", folder, name + ".toml")).read()
          for kind, folder, name in (("load", "loads", "fifo-spikes"),
                                     ("board", "presets", "rpi3"),
                                     ("policy", "policies", "theos"))}

@@ -12,7 +12,9 @@ from hypothesis import given, strategies as st
 from klipsim.chelper import msgproto
 from klipsim.cli import main
 from klipsim.golden import reference
-from klipsim.sim import delivery, execute, execute_check
+from klipsim.sim.execute import delivery
+from klipsim.sim.execute import executor as execute
+from klipsim.sim.execute import pulse_check as execute_check
 
 FREQ = 180_000_000
 SMALL_CASES = ["cartesian_homing", "corexy_basic", "multi_extruder_tools", "delta_basic"]

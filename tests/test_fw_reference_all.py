@@ -5,14 +5,14 @@ the real-printer cases only in ../shared/reference (stm32h723, lpc1768,
 rp2040 streams with SPI thermocouples, TMC UART, probes) run when it is
 beside the checkout.  The slowest test file of the firmware (about 45 s
 on the shared 2-core machine; corexy_print_long alone is 19.4 M steps);
-`python -m klipsim.sim.execute_check` prints the same check with timings."""
+`python -m klipsim.sim.execute.pulse_check` prints the same check with timings."""
 import os
 import sys
 
 import pytest
 
 from klipsim.golden import reference
-from klipsim.sim import execute_check
+from klipsim.sim.execute import pulse_check as execute_check
 
 sys.path.insert(0, os.path.dirname(__file__))
 from _shared_corpus import HAVE_SHARED_REFERENCE, requires_shared_reference  # noqa: E402

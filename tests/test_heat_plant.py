@@ -1,4 +1,4 @@
-"""The simulated heaters' thermal plants (sim/thermal.py): the first-order
+"""The simulated heaters' thermal plants (sim/mcus/thermal.py): the first-order
 model's closed form, pin inversion, and the ADC value through the
 heater's thermistor curve."""
 import math
@@ -6,7 +6,7 @@ import math
 import pytest
 
 from klipsim.host.thermistor import make_thermistor
-from klipsim.sim.thermal import AMBIENT_TEMP, BED, HOTEND, HeaterPlant
+from klipsim.sim.mcus.thermal import AMBIENT_TEMP, BED, HOTEND, HeaterPlant
 
 FREQ = 16_000_000
 ADC_MAX = 1023

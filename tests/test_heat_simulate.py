@@ -10,9 +10,9 @@ import os
 import pytest
 
 from klipsim.golden import reference
-from klipsim.sim.report import build_report
-from klipsim.sim.simulate import SimOptions, Simulation, simulate
-from klipsim.sim.thermal import AMBIENT_TEMP, HOTEND
+from klipsim.sim.simulate.report import build_report
+from klipsim.sim.simulate.simulation import SimOptions, Simulation, simulate
+from klipsim.sim.mcus.thermal import AMBIENT_TEMP, HOTEND
 
 REF = reference.REFERENCE_DIR
 CONFIG = os.path.join(REF, "cartesian_basic", "printer.cfg")   # extruder PID, bed watermark
@@ -122,7 +122,7 @@ def board_without_rt_throttling(tmp_path):
     """The rpi3 preset with the kernel's RT throttling off: a FIFO hog on
     every core leaves nothing to Klipper (classic throttling would give it
     50 ms per second)."""
-    text = open(os.path.join(os.path.dirname(reference.__file__), "..", "sim", "presets",
+    text = open(os.path.join(os.path.dirname(reference.__file__), "..", "sim", "hostcpu", "presets",
                              "rpi3.toml")).read()
     assert 'rt_throttle = "classic"' in text
     path = tmp_path / "rpi3-nothrottle.toml"
@@ -188,7 +188,7 @@ def test_no_update_within_max_duration_is_missed_scheduling(tmp_path, gcode_file
 
 
 def test_same_seed_same_report_bytes_with_heaters(gcode_file):
-    from klipsim.sim.report import dumps
+    from klipsim.sim.simulate.report import dumps
     runs = [dumps(build_report(simulate(gcode_file, CONFIG, SimOptions(profile=PROFILE))))
             for _ in range(2)]
     assert runs[0] == runs[1]

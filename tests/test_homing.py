@@ -6,7 +6,7 @@ import sys
 
 from klipsim.chelper.msgproto import load_dictionary
 from klipsim.golden import reference
-from klipsim.sim.batch import compile_gcode
+from klipsim.sim.compile.batch import compile_gcode
 
 sys.path.insert(0, os.path.dirname(__file__))
 from _compile_helpers import compile_text  # noqa: E402

@@ -6,9 +6,9 @@ import os
 
 from hypothesis import given, settings, strategies as st
 
-from klipsim.sim.report import build_report, dumps
-from klipsim.sim.serial_link import MESSAGE_MAX, MIN_RTO_NS, LinkSeqs
-from klipsim.sim.simulate import SimOptions, simulate
+from klipsim.sim.simulate.report import build_report, dumps
+from klipsim.sim.link.serial_link import MESSAGE_MAX, MIN_RTO_NS, LinkSeqs
+from klipsim.sim.simulate.simulation import SimOptions, simulate
 
 REF = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
                    "golden", "klipper")

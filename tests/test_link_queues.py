@@ -21,7 +21,7 @@ from hypothesis import strategies as st
 
 from klipsim.chelper import msgproto
 from klipsim.firmware.simulator import mcu as fwmcu
-from klipsim.sim.serial_link import MOTION, Message, MessageQueues, queue_step_base
+from klipsim.sim.link.serial_link import MOTION, Message, MessageQueues, queue_step_base
 
 DICT = fwmcu.dictionary("stm32f446")
 SPAN = 3 << 29

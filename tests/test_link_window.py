@@ -10,8 +10,8 @@ import pytest
 
 from klipsim.chelper import msgproto
 from klipsim.firmware.simulator import mcu as fwmcu
-from klipsim.sim.serial_link import MESSAGE_MAX, WINDOW_RECHECK_NS, LinkSeqs, SerialQueue
-from klipsim.sim.simulate import SimOptions, simulate
+from klipsim.sim.link.serial_link import MESSAGE_MAX, WINDOW_RECHECK_NS, LinkSeqs, SerialQueue
+from klipsim.sim.simulate.simulation import SimOptions, simulate
 
 REF = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
                    "golden", "klipper")

@@ -1,5 +1,5 @@
 """Auto-pick of an MCU's bundled profile when neither --mcu nor
---dictionary names it (klipsim.sim.mcu_pick): the Linux-process MCU by its
+--dictionary names it (klipsim.sim.mcus.profile_pick): the Linux-process MCU by its
 serial path, else the profile whose pins contain every pin the config uses
 on that MCU, a chip the config names first, else the stated order (the
 families by their count in Klipper's printers.test)."""
@@ -13,7 +13,7 @@ from click.testing import CliRunner
 from klipsim.chelper import msgproto
 from klipsim.cli import main as cli_main
 from klipsim.host.configfile import load_config
-from klipsim.sim.mcu_pick import PICK_ORDER, PickError, pick_profiles
+from klipsim.sim.mcus.profile_pick import PICK_ORDER, PickError, pick_profiles
 
 sys.path.insert(0, os.path.dirname(__file__))
 from _shared_corpus import KLIPPER_CONFIGS_DIR, requires_klipper_configs  # noqa: E402

@@ -7,7 +7,7 @@ import pytest
 from klipsim.chelper.msgproto import load_profile
 from klipsim.golden import examples
 from klipsim.host.mcu import MCUError
-from klipsim.sim.batch import compile_gcode
+from klipsim.sim.compile.batch import compile_gcode
 
 ALIASES = """
 [board_pins octopus]

@@ -16,7 +16,7 @@ import sys
 import pytest
 
 from klipsim.chelper.msgproto import load_dictionary
-from klipsim.sim.batch import compile_gcode
+from klipsim.sim.compile.batch import compile_gcode
 
 sys.path.insert(0, os.path.dirname(__file__))
 from _shared_corpus import HAVE_KLIPPER_CONFIGS, KLIPPER_CONFIGS_DIR  # noqa: E402

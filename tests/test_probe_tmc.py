@@ -17,7 +17,7 @@ from klipsim.chelper.msgproto import load_dictionary
 from klipsim.golden import reference
 from klipsim.host.probe import calc_probe_z_average
 from klipsim.host.z_tilt import coordinate_descent
-from klipsim.sim.batch import compile_gcode
+from klipsim.sim.compile.batch import compile_gcode
 
 CASE = reference.case("cartesian_homing")
 Z_STEP = 8. / (200 * 16)

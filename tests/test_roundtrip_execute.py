@@ -16,9 +16,9 @@ from click.testing import CliRunner
 from klipsim.chelper.msgproto import load_dictionary
 from klipsim.cli import main
 from klipsim.golden import reference
-from klipsim.sim import execute
-from klipsim.sim.batch import compile_gcode
-from klipsim.sim.execute_check import PulseChecker
+from klipsim.sim.execute import executor as execute
+from klipsim.sim.compile.batch import compile_gcode
+from klipsim.sim.execute.pulse_check import PulseChecker
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from _shared_corpus import (HAVE_SHARED_REFERENCE, SHARED_REFERENCE_DIR,  # noqa: E402

@@ -9,7 +9,7 @@ import pytest
 from klipsim.chelper.msgproto import load_dictionary
 from klipsim.golden import reference
 from klipsim.host.thermistor import SENSORS, make_thermistor
-from klipsim.sim.batch import compile_gcode
+from klipsim.sim.compile.batch import compile_gcode
 
 
 def query_lines(text_lines):

@@ -2,12 +2,12 @@
 nice values reach the threads, and its effect follows the weight table."""
 import pytest
 
-from klipsim.sim.cpu import HostCPU
-from klipsim.sim.kernel import NS_PER_MS, NS_PER_S
-from klipsim.sim.load import parse_scenario
-from klipsim.sim.machine import load_machine
-from klipsim.sim.policy import load_policy, parse_policy
-from klipsim.sim.scheduler_eevdf import nice_weight
+from klipsim.sim.hostcpu.cpu import HostCPU
+from klipsim.sim.kernel.events import NS_PER_MS, NS_PER_S
+from klipsim.sim.hostcpu.load import parse_scenario
+from klipsim.sim.hostcpu.machine import load_machine
+from klipsim.sim.hostcpu.policy import load_policy, parse_policy
+from klipsim.sim.hostcpu.eevdf import nice_weight
 
 
 def _hog(host):

@@ -3,12 +3,12 @@ naming file and key, loads do what their figures say."""
 import numpy as np
 import pytest
 
-from klipsim.sim.config_toml import ConfigError
-from klipsim.sim.kernel import Kernel, NS_PER_MS, NS_PER_S
-from klipsim.sim.load import install, load_scenario, parse_scenario
-from klipsim.sim.machine import load_machine, parse_machine, preset_names
-from klipsim.sim.policy import ROLES, builtin_names, load_policy, parse_policy
-from klipsim.sim.scheduler import Scheduler
+from klipsim.sim.hostcpu.config_toml import ConfigError
+from klipsim.sim.kernel.events import Kernel, NS_PER_MS, NS_PER_S
+from klipsim.sim.hostcpu.load import install, load_scenario, parse_scenario
+from klipsim.sim.hostcpu.machine import load_machine, parse_machine, preset_names
+from klipsim.sim.hostcpu.policy import ROLES, builtin_names, load_policy, parse_policy
+from klipsim.sim.hostcpu.scheduler import Scheduler
 
 
 def test_presets_and_builtins_load():
@@ -79,7 +79,7 @@ def test_load_errors_name_file_and_key():
 
 
 def test_example_loads_parse():
-    from klipsim.sim.load import __file__ as load_py
+    from klipsim.sim.hostcpu.load import __file__ as load_py
     from pathlib import Path
     files = sorted((Path(load_py).parent / "loads").glob("*.toml"))
     assert len(files) >= 3

@@ -2,10 +2,10 @@
 import numpy as np
 from hypothesis import given, settings, strategies as st
 
-from klipsim.sim.gil import GIL
-from klipsim.sim.kernel import Kernel, NS_PER_MS, NS_PER_S
-from klipsim.sim.load import spawn_hog
-from klipsim.sim.scheduler import SchedConfig, Scheduler
+from klipsim.sim.hostcpu.gil import GIL
+from klipsim.sim.kernel.events import Kernel, NS_PER_MS, NS_PER_S
+from klipsim.sim.hostcpu.load import spawn_hog
+from klipsim.sim.hostcpu.scheduler import SchedConfig, Scheduler
 
 INTERVAL = 5 * NS_PER_MS
 

@@ -5,10 +5,10 @@ than one balance interval."""
 import numpy as np
 from hypothesis import given, settings, strategies as st
 
-from klipsim.sim.gil import GIL
-from klipsim.sim.kernel import Kernel, NS_PER_MS, NS_PER_US
-from klipsim.sim.load import spawn_periodic
-from klipsim.sim.scheduler import SchedConfig, Scheduler
+from klipsim.sim.hostcpu.gil import GIL
+from klipsim.sim.kernel.events import Kernel, NS_PER_MS, NS_PER_US
+from klipsim.sim.hostcpu.load import spawn_periodic
+from klipsim.sim.hostcpu.scheduler import SchedConfig, Scheduler
 
 SPAN = 200 * NS_PER_MS
 

@@ -2,7 +2,7 @@
 import numpy as np
 import pytest
 
-from klipsim.sim.kernel import Kernel, SimError
+from klipsim.sim.kernel.events import Kernel, SimError
 
 
 def test_events_run_in_time_priority_sequence_order():

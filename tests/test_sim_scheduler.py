@@ -4,12 +4,12 @@ import numpy as np
 import pytest
 from hypothesis import given, settings, strategies as st
 
-from klipsim.sim.gil import GIL
-from klipsim.sim.kernel import Kernel, NS_PER_MS, NS_PER_S
-from klipsim.sim.load import spawn_hog, spawn_periodic
-from klipsim.sim.scheduler import SchedConfig, Scheduler
-from klipsim.sim.scheduler_eevdf import nice_weight
-from klipsim.sim.scheduler_stats import thread_report
+from klipsim.sim.hostcpu.gil import GIL
+from klipsim.sim.kernel.events import Kernel, NS_PER_MS, NS_PER_S
+from klipsim.sim.hostcpu.load import spawn_hog, spawn_periodic
+from klipsim.sim.hostcpu.scheduler import SchedConfig, Scheduler
+from klipsim.sim.hostcpu.eevdf import nice_weight
+from klipsim.sim.hostcpu.stats import thread_report
 
 
 def make(cores=1, trace=False, **kw):

@@ -6,7 +6,7 @@ for acks must not change what it accepts)."""
 import numpy as np
 
 from klipsim.chelper import msgproto
-from klipsim.sim.serial_link import LinkStats, split_blocks_tolerant
+from klipsim.sim.link.serial_link import LinkStats, split_blocks_tolerant
 
 
 def reference_split(data):

@@ -4,9 +4,9 @@ thread (KLIPPER-FACTS 1: SDCARD_PRINT_FILE reads 8192-byte chunks in the
 with async_complete); `[threads.aio]` of a policy gives it its class."""
 import os
 
-from klipsim.sim.costs import CostModel
-from klipsim.sim.machine import load_machine
-from klipsim.sim.simulate import SimOptions, simulate
+from klipsim.sim.hostcpu.costs import CostModel
+from klipsim.sim.hostcpu.machine import load_machine
+from klipsim.sim.simulate.simulation import SimOptions, simulate
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 GCODE = os.path.join(ROOT, "examples", "sweep-square.gcode")

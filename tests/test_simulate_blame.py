@@ -9,7 +9,7 @@ window nothing more may leave, FACTS 2.5), so the kworker is to blame,
 not the serial thread."""
 import pytest
 
-from klipsim.sim.simulate import SimOptions, simulate
+from klipsim.sim.simulate.simulation import SimOptions, simulate
 
 SQUARE = "examples/sweep-square.gcode"
 CONFIG = "examples/printer.cfg"

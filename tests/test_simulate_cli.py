@@ -6,7 +6,7 @@ import os
 from click.testing import CliRunner
 
 from klipsim.cli import main
-from klipsim.sim.simulate import SimOptions, simulate
+from klipsim.sim.simulate.simulation import SimOptions, simulate
 
 REF = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
                    "golden", "klipper")

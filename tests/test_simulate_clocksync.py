@@ -4,8 +4,8 @@ import os
 from hypothesis import given, settings, strategies as st
 
 from klipsim.host.mcu import extend_clock32
-from klipsim.sim.clocksync import McuClock, RegressionClockSource
-from klipsim.sim.simulate import SimOptions, Simulation
+from klipsim.sim.link.clocksync import McuClock, RegressionClockSource
+from klipsim.sim.simulate.simulation import SimOptions, Simulation
 
 REF = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
                    "golden", "klipper")

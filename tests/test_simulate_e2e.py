@@ -10,8 +10,8 @@ import pytest
 from klipsim.firmware.simulator import mcu as fwmcu
 from klipsim.golden import stepdiff
 from klipsim.host.mcu import MAX_STEPCOMPRESS_ERROR
-from klipsim.sim.batch import compile_gcode
-from klipsim.sim.simulate import SimOptions, simulate
+from klipsim.sim.compile.batch import compile_gcode
+from klipsim.sim.simulate.simulation import SimOptions, simulate
 
 REF = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
                    "golden", "klipper")
@@ -178,7 +178,7 @@ class _TrsyncStub:
 def test_trsync_extended_across_the_32_bit_half_range():
     """Reports of one arming keep being answered for longer than 2^31
     ticks (12 s at 180 MHz); a report older than the arming is not."""
-    from klipsim.sim.serial_link import SerialQueue
+    from klipsim.sim.link.serial_link import SerialQueue
     q = _TrsyncStub()
     start, timeout, step = 1_000_000, 45_000_000, 13_500_000
     q.trsync_floor[1], q.trsync_timeout[1] = start, timeout

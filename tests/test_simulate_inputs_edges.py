@@ -6,11 +6,11 @@ from click.testing import CliRunner
 
 from klipsim.cli import main
 from klipsim.golden import reference
-from klipsim.sim.config_toml import ConfigError
-from klipsim.sim.cpu import HostCPU
-from klipsim.sim.load import load_scenario
-from klipsim.sim.machine import load_machine
-from klipsim.sim.policy import load_policy
+from klipsim.sim.hostcpu.config_toml import ConfigError
+from klipsim.sim.hostcpu.cpu import HostCPU
+from klipsim.sim.hostcpu.load import load_scenario
+from klipsim.sim.hostcpu.machine import load_machine
+from klipsim.sim.hostcpu.policy import load_policy
 
 CASE = reference.case("corexy_basic")
 

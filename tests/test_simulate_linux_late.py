@@ -11,7 +11,7 @@ import os
 
 import pytest
 
-from klipsim.sim.simulate import SimOptions, simulate
+from klipsim.sim.simulate.simulation import SimOptions, simulate
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 SQUARE = os.path.join(ROOT, "examples", "sweep-square.gcode")

@@ -13,9 +13,9 @@ from klipsim.cli import main as cli_main
 from klipsim.firmware.simulator import mcu as fwmcu
 from klipsim.golden import stepdiff
 from klipsim.host.mcu import MAX_STEPCOMPRESS_ERROR
-from klipsim.sim.clocksync import ExactClockSource, McuClock, SecondarySync
-from klipsim.sim.mcu_link import McuSettings
-from klipsim.sim.simulate import SimOptions, SimulateError, simulate
+from klipsim.sim.link.clocksync import ExactClockSource, McuClock, SecondarySync
+from klipsim.sim.simulate.mcu_link import McuSettings
+from klipsim.sim.simulate.simulation import SimOptions, SimulateError, simulate
 
 EXAMPLES = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "examples")
 GCODE = os.path.join(EXAMPLES, "example.gcode")
@@ -109,7 +109,7 @@ def test_two_mcus_ok_and_each_executes_what_it_was_sent(two):
 
 
 def test_report_per_mcu(two):
-    from klipsim.sim.report import build_report
+    from klipsim.sim.simulate.report import build_report
     report = build_report(two)
     assert report["verdict"] == "ok"
     assert set(report["mcus"]) == {"mcu", "extra"}
@@ -185,7 +185,7 @@ def test_cli_profiles_per_mcu(tmp_path):
     import json
     data = json.load(open(report))
     assert data["mcus"]["extra"]["drift_ppm"] == 50.0 and data["verdict"] == "ok"
-    # no --mcu: each MCU gets the bundled profile its pins fit (sim/mcu_pick.py);
+    # no --mcu: each MCU gets the bundled profile its pins fit (sim/mcus/profile_pick.py);
     # gpio9..gpio26 are the rp2040's (first in the stated order before linux)
     r = runner.invoke(cli_main, ["simulate", GCODE, "--config", config, "--report",
                                  str(tmp_path / "auto.json")])
@@ -364,13 +364,13 @@ def test_homing_across_mcus_and_linux_mcu_drift(tmp_path):
 def test_several_mcus_are_deterministic(tmp_path):
     """Same inputs and seed, same report bytes (two MCUs, one drifting, a
     Linux MCU, a load with random phases)."""
-    from klipsim.sim.report import build_report, dumps
+    from klipsim.sim.simulate.report import build_report, dumps
     text = open(two_mcu_config(tmp_path)).read().replace(
         "[printer]", "[mcu host]\nserial: /tmp/klipper_host_mcu\n\n[printer]", 1)
     config = _write(tmp_path, "three.cfg", text.replace("[fan]\npin: PA8",
                                                         "[fan]\npin: host:gpiochip0/gpio17"))
     load = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
-                        "sim", "loads", "webcam-moonraker.toml")
+                        "sim", "hostcpu", "loads", "webcam-moonraker.toml")
 
     def once():
         r = simulate(GCODE, config, SimOptions(seed=7, load=load, mcus={

@@ -6,9 +6,9 @@ import os
 
 import pytest
 
-from klipsim.sim.plot import load_name, spike_windows
-from klipsim.sim.report import build_report
-from klipsim.sim.simulate import SimOptions, simulate
+from klipsim.sim.simulate.plot import load_name, spike_windows
+from klipsim.sim.simulate.report import build_report
+from klipsim.sim.simulate.simulation import SimOptions, simulate
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 SQUARE = os.path.join(ROOT, "examples", "sweep-square.gcode")

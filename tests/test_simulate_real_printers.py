@@ -16,8 +16,8 @@ import pytest
 from klipsim.chelper.msgproto import Dictionary
 from klipsim.golden import reference, stepdiff
 from klipsim.host.configfile import load_config
-from klipsim.sim.mcu_pick import pick_profiles
-from klipsim.sim.simulate import SimOptions, simulate
+from klipsim.sim.mcus.profile_pick import pick_profiles
+from klipsim.sim.simulate.simulation import SimOptions, simulate
 
 sys.path.insert(0, os.path.dirname(__file__))
 from _shared_corpus import requires_shared_reference  # noqa: E402

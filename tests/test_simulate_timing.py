@@ -6,8 +6,8 @@ import os
 import pytest
 
 from klipsim.host.configfile import ConfigError
-from klipsim.sim.report import build_report, dumps
-from klipsim.sim.simulate import SimOptions, SimulateError, simulate
+from klipsim.sim.simulate.report import build_report, dumps
+from klipsim.sim.simulate.simulation import SimOptions, SimulateError, simulate
 
 REF = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
                    "golden", "klipper")
@@ -79,7 +79,7 @@ def test_the_gcode_line_at_the_shutdown_is_reported(tmp_path):
 
 
 def test_same_seed_same_report_bytes(tmp_path):
-    load = os.path.join(os.path.dirname(REF), "..", "sim", "loads", "webcam-moonraker.toml")
+    load = os.path.join(os.path.dirname(REF), "..", "sim", "hostcpu", "loads", "webcam-moonraker.toml")
     a = dumps(build_report(run(load, seed=7)))
     b = dumps(build_report(run(load, seed=7)))
     c = dumps(build_report(run(load, seed=8)))

@@ -11,10 +11,10 @@ import pytest
 from click.testing import CliRunner
 
 from klipsim.cli import main
-from klipsim.sim.config_toml import ConfigError
-from klipsim.sim.sweep import run_sweep
-from klipsim.sim.sweep_spec import expand, load_spec
-from klipsim.sim.sweep_summary import summarize, table_csv, table_jsonl, threshold
+from klipsim.sim.hostcpu.config_toml import ConfigError
+from klipsim.sim.sweep.engine import run_sweep
+from klipsim.sim.sweep.spec import expand, load_spec
+from klipsim.sim.sweep.summary import summarize, table_csv, table_jsonl, threshold
 
 SPEC = """
 [sweep]

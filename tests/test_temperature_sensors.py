@@ -267,10 +267,10 @@ def test_temperature_fan_watermark_speeds(tmp_path):
 
 
 def test_simulated_plants_only_for_adc_heaters(tmp_path):
-    """sim/thermal.py heats a plant read through an ADC; an SPI
+    """sim/mcus/thermal.py heats a plant read through an ADC; an SPI
     thermocouple's heater gets none (its firmware readings are not
     modelled), the ADC heaters still do."""
-    from klipsim.sim.thermal import plants_for
+    from klipsim.sim.mcus.thermal import plants_for
     text = base_config_text().replace(
         "sensor_type: EPCOS 100K B57560G104F\nsensor_pin: PK5\n",
         "sensor_type: MAX6675\nsensor_pin: PB0\n")

@@ -10,8 +10,8 @@ import os
 import pytest
 
 from klipsim.host import mcu as hmcu
-from klipsim.sim.serial_link import HOMING_MSGS
-from klipsim.sim.simulate import SimOptions, simulate
+from klipsim.sim.link.serial_link import HOMING_MSGS
+from klipsim.sim.simulate.simulation import SimOptions, simulate
 
 REF = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
                    "golden", "klipper")
@@ -151,7 +151,7 @@ def test_homing_traffic_is_what_the_drip_moves_need(homed):
 
 
 def test_starved_serial_thread_makes_homing_a_comms_timeout():
-    """A 300 ms SCHED_FIFO spike on every core (sim/loads/fifo-spikes.toml,
+    """A 300 ms SCHED_FIFO spike on every core (sim/hostcpu/loads/fifo-spikes.toml,
     from 30 s every 10 s) starves the serial thread longer than the
     250 ms trsync timeout during homing moves: the trsync expires, the
     MCU stops the homing stepper, and the G28 fails with the one-line
@@ -159,7 +159,7 @@ def test_starved_serial_thread_makes_homing_a_comms_timeout():
     folder = os.path.join(REF, "cartesian_homing")
     gcode = os.path.join(folder, "input.gcode")
     loads = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
-                         "sim", "loads", "fifo-spikes.toml")
+                         "sim", "hostcpu", "loads", "fifo-spikes.toml")
     result = simulate(gcode, os.path.join(folder, "printer.cfg"),
                       SimOptions(profile="atmega2560", load=loads, keep_pulses=False))
     g28_lines = {"input.gcode:%d" % n for n, line in enumerate(open(gcode), 1)

@@ -7,7 +7,7 @@ from klipsim.firmware.simulator import mcu as fwmcu
 from klipsim.gcode.errors import GCodeError
 from klipsim.host import mcu as hmcu
 from klipsim.host.reactor import BatchReactor
-from klipsim.sim.batch import BatchClock
+from klipsim.sim.compile.batch import BatchClock
 
 
 class FakeLink:

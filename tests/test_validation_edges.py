@@ -22,7 +22,7 @@ from klipsim.gcode.errors import GCodeError
 from klipsim.host import bounds
 from klipsim.host.configfile import ConfigError
 from klipsim.host.mcu import MCUError
-from klipsim.sim.batch import compile_gcode
+from klipsim.sim.compile.batch import compile_gcode
 
 EXAMPLE = Path(__file__).resolve().parent.parent / "examples" / "printer.cfg"
 BASE = EXAMPLE.read_text()

@@ -1,0 +1,290 @@
+"""One firmware instance on its own clock, fed by the simulated wire.
+
+Contract: `McuNode(kernel, firmware, clock, wire_out, on_output, poll_ns)`
+- `deliver(at_ns, data, blocks)`: bytes from the host arrive at host
+  time at_ns: the firmware runs up to that instant's MCU clock, then
+  receives them; the acks it writes leave at once. A block's messages
+  get their margins recorded when the firmware takes the block (its ack
+  names the next sequence): margin = scheduled clock - arrival clock,
+  per deadline class (a damaged or out-of-order block counts only when
+  a later copy is taken);
+- `faults` (LineFaults) damages what the firmware writes on its way to
+  the host; on a UART the firmware's receive buffer holds RECEIVE_WINDOW
+  bytes (mcu_link sets it) and each host write arrives as one burst
+  before its command task runs, so a burst beyond the free room is lost:
+  `rx_stats.mcu_rx_lost` (the host's receive window prevents it);
+- every `poll_ns` the firmware is advanced to the present so reports it
+  sends on its own (trsync_state, analog_in_state, shutdown) leave at the
+  clock they were written (their arrival at the host is late by at most
+  one poll interval when the poll finds them after the fact);
+- `on_output(data, arrival_ns)` receives each chunk the firmware wrote,
+  when its last byte has crossed the MCU->host wire;
+- the simulated world: endstops never trigger (a homing pin reads the
+  non-trigger level, see sim/mcus/world_inputs.py) and ADC inputs read the
+  middle of the allowed range, so no sensor check trips, except the
+  heaters' sensors when `set_thermals(thermals)` installed a thermal model
+  (sim/mcus/thermal.py): it is told every time the firmware's clock moved;
+- `shutdown` holds (reason, clock) once the firmware shut down;
+  `missed_update_oid()` names the digital-out pin whose max_duration
+  deadline is that clock (for "Missed scheduling of next digital out
+  event": the pin whose refresh never came).
+"""
+from dataclasses import dataclass, field
+
+from ...firmware.simulator import mcu as fwmcu
+from ...chelper import msgproto
+from .world_inputs import NOTED, SimulatedInputs
+from ..link.faults import LineFaults
+from ..link.serial_link import CLASSES, HEATER, MOTION, split_blocks_tolerant
+
+SEQ_MASK = msgproto.MESSAGE_SEQ_MASK
+
+
+@dataclass
+class Margins:
+    """Smallest scheduled-minus-arrival margin per deadline class (ticks)."""
+    minimum: dict = field(default_factory=lambda: {k: None for k in CLASSES})
+    counts: dict = field(default_factory=lambda: {k: 0 for k in CLASSES})
+    series: list = field(default_factory=list)     # (arrival ns, min margin ticks)
+    per_second: dict = field(default_factory=dict)  # class -> {second: min ticks}
+    minimum_at: dict = field(default_factory=dict)  # class -> (min ticks, first arrival ns)
+
+    def add(self, klass, margin):
+        old = self.minimum[klass]
+        if old is None or margin < old:
+            self.minimum[klass] = margin
+        self.counts[klass] += 1
+
+    def add_many(self, klass, margin, count):
+        """`count` margins of one class, the smallest `margin`."""
+        old = self.minimum[klass]
+        if old is None or margin < old:
+            self.minimum[klass] = margin
+        self.counts[klass] += count
+
+    def note_block(self, now_ns, worst_by_class):
+        """A block's smallest margin per class, arrived at now_ns: kept
+        per second (what --plot draws) and where each minimum fell."""
+        second = now_ns // 1_000_000_000
+        for klass, margin in worst_by_class.items():
+            bucket = self.per_second.setdefault(klass, {})
+            old = bucket.get(second)
+            if old is None or margin < old:
+                bucket[second] = margin
+            first = self.minimum_at.get(klass)
+            if first is None or margin < first[0]:
+                self.minimum_at[klass] = (margin, now_ns)
+
+
+class McuNode:
+    def __init__(self, kernel, firmware, clock, wire_out, on_output, poll_ns,
+                 on_shutdown=None, faults=None):
+        self.kernel = kernel
+        self.fw = firmware
+        self.clock = clock
+        self.wire_out = wire_out
+        self.on_output = on_output
+        self.on_shutdown = on_shutdown
+        self.poll_ns = poll_ns
+        self.margins = Margins()
+        self.shutdown = None
+        self.inputs = SimulatedInputs(firmware,
+                                      int(firmware.dictionary.constant("ADC_MAX", 4095)))
+        self.last_sched_clock = 0
+        self.first_late = None      # (message, sent ns, arrival ns, tty ns) of the first late one
+        self._poll_event = None
+        self.faults = faults or LineFaults(None)
+        self.expected_seq = firmware.host_seq    # after the handshake
+        self.thermals = None
+        self.max_durations = {}     # digital out oid -> max_duration ticks (if any)
+        self.last_update = {}       # ... -> clock of its latest queue_digital_out taken
+        self.rx_stats = None        # LinkStats told of bytes lost to a full receive buffer
+
+    def set_thermals(self, thermals):
+        self.thermals = thermals
+        self.inputs.driven_adc |= thermals.sensor_pins
+        thermals.update()
+
+    def start(self):
+        self._poll_event = self.kernel.after(self.poll_ns, self._poll)
+
+    def stop(self):
+        self.kernel.cancel(self._poll_event)
+
+    # ---- host -> MCU ---------------------------------------------------------
+    def deliver(self, at_ns, data, blocks):
+        """`data` (possibly damaged on the wire) arrives at at_ns; `blocks`
+        are the host blocks it was made of."""
+        self.kernel.schedule(at_ns, lambda: self._arrive(data, blocks))
+
+    def _arrive(self, data, blocks):
+        self._catch_up(self.clock.clock(self.kernel.now))
+        if self.shutdown is not None:
+            return
+        fw = self.fw
+        fw.receive(data)
+        if self.rx_stats is not None:
+            self.rx_stats.mcu_rx_lost = fw.rx_overflow
+        out = fw.read_output()
+        if out:
+            self._accept(blocks, out)
+            self._send_out(out, fw.now)
+        self._check_shutdown()
+
+    def _accept(self, blocks, out):
+        """Blocks the firmware took: its replies name the next sequence it
+        expects; every block from the previous expectation up to it was
+        executed now (margins are recorded at that moment)."""
+        if not out:
+            return
+        expected = self.expected_seq
+        for seq, _payload in split_blocks_tolerant(out):
+            expected = seq
+        count = (expected - self.expected_seq) & SEQ_MASK
+        by_seq = {b.seq: b for b in blocks}
+        for k in range(count):
+            block = by_seq.get((self.expected_seq + k) & SEQ_MASK)
+            if block is not None and not block.arrived:
+                block.arrived = True
+                self._note_block(block)
+        self.expected_seq = expected
+
+    def _note_block(self, block):
+        arrival = self.fw.now
+        worst = None
+        worst_by = {}
+        add_margin = self.margins.add
+        last_sched = self.last_sched_clock
+        motion = block.motion      # the timed queue_steps, summarised in C
+        if motion is None or motion[1] >= arrival or self.first_late is not None:
+            # none of them is the first late command: count them as a whole
+            messages = block.generic
+            if motion is not None:
+                count, low, high = motion
+                worst = worst_by[MOTION] = low - arrival
+                self.margins.add_many(MOTION, worst, count)
+                last_sched = max(last_sched, high)
+        else:
+            messages = block.messages
+        for msg in messages:
+            name = msg.name
+            if name in NOTED:
+                self.inputs.note(name, msg.args)
+            self._note_watchdog(msg)
+            sched = msg.sched
+            if sched is None:
+                continue
+            margin = sched - arrival
+            klass = msg.klass
+            w = worst_by.get(klass)
+            if w is None or margin < w:
+                worst_by[klass] = margin
+            add_margin(klass, margin)
+            if margin < 0 and self.first_late is None:
+                self.first_late = (msg, block.sent_ns, self.kernel.now, block.tty_ns)
+            if worst is None or margin < worst:
+                worst = margin
+            end = sched
+            if name == "queue_step":     # its last step (sched is its first)
+                a = msg.args
+                n = a["count"]
+                end = sched + (n - 1) * a["interval"] + a["add"] * (n * (n - 1) // 2)
+            if end > last_sched and name != "trsync_set_timeout" and msg.klass != HEATER:
+                # (trsync extensions go on while the trsync reports, heater
+                # updates while a heater is on; they do not keep the print
+                # alive)
+                last_sched = end
+        self.last_sched_clock = last_sched
+        if worst is not None:
+            self.margins.series.append((self.kernel.now, worst))
+            self.margins.note_block(self.kernel.now, worst_by)
+
+    def _note_watchdog(self, msg):
+        if msg.name == "config_digital_out" and msg.args["max_duration"]:
+            self.max_durations[msg.args["oid"]] = msg.args["max_duration"]
+        elif msg.name == "queue_digital_out" and msg.args["oid"] in self.max_durations:
+            self.last_update[msg.args["oid"]] = msg.sched
+
+    def missed_update_oid(self):
+        if self.shutdown is None:
+            return None
+        clock = self.shutdown[1]
+        for oid, last in sorted(self.last_update.items()):
+            if last is not None and last + self.max_durations[oid] == clock:
+                return oid
+        return None
+
+    # ---- MCU time and output -------------------------------------------------------
+    def advance(self):
+        """Run the firmware up to the present, sending what it writes."""
+        self._advance_to(self.clock.clock(self.kernel.now))
+
+    def _catch_up(self, target):
+        """_advance_to(target) with its common case (nothing written, no
+        shutdown) in one firmware call; True when that was the case."""
+        if self.shutdown is not None:
+            return False
+        state = self.fw.poll(target)
+        if state == 0:         # (the firmware's clock is now `target`)
+            if self.thermals is not None:
+                self.thermals.update(target)
+            return True
+        if state == 1:         # stopped at output: as _advance_to's loop body
+            self._emit_pending()
+            self._check_shutdown()
+            self._advance_to(target)
+        else:
+            self._check_shutdown()
+        return False
+
+    def _advance_to(self, target):
+        while self.shutdown is None and self.fw.run_until(target, stop_on_output=True):
+            self._emit_pending()
+            self._check_shutdown()
+        if self.shutdown is None and self.fw.now < target:
+            self.fw.run_until(target)
+        self._check_shutdown()
+        if self.thermals is not None:
+            self.thermals.update()
+
+    def _emit_pending(self):
+        data = self.fw.read_output()
+        if data:
+            self._send_out(data, self.fw.now)
+
+    def _send_out(self, data, clock):
+        """Bytes the firmware wrote at `clock` cross the MCU->host wire."""
+        written = max(self.clock.time_ns(clock), 0)
+        arrival = max(self.wire_out.send(written, len(data)), self.kernel.now)
+        data = self.faults.apply(data)
+        if data:
+            self.kernel.schedule(arrival, lambda: self.on_output(data))
+
+    def _check_shutdown(self):
+        if self.shutdown is None and self.fw.is_shutdown:
+            now_clock = self.fw.now
+            clock32 = self.fw.shutdown_clock
+            clock = (now_clock & ~0xFFFFFFFF) | clock32
+            if clock > now_clock:
+                clock -= 1 << 32
+            self.shutdown = (self.fw.shutdown_reason, clock)
+            if self.on_shutdown is not None:
+                self.on_shutdown()
+
+    def _poll(self):
+        """advance() in its common case (no output, no shutdown) with
+        fewer layers; otherwise the same steps as advance(). While polls
+        find nothing and no other event comes first, the next poll runs
+        at once (kernel.idle_until) instead of through the event heap."""
+        kernel, clock, poll_ns = self.kernel, self.clock, self.poll_ns
+        while self._catch_up(clock.clock(kernel.now)) \
+                and kernel.idle_until(kernel.now + poll_ns):
+            pass
+        if self.shutdown is None:
+            self._poll_event = kernel.after(poll_ns, self._poll)
+
+    def take_pulses(self):
+        return self.fw.take_pulses()
+
+
+__all__ = ["McuNode", "Margins", "fwmcu"]

@@ -1,0 +1,307 @@
+"""Klipper's host threads as virtual threads, and the link the host code
+writes to in simulate mode.
+
+Contract:
+- `SimLink(meter)`: the `link` host/ code sees (send, send_many, query,
+  can_pause=True). Messages are only collected (with the CostMeter
+  counting them and the steps they carry); the main thread hands them
+  to each MCU's SerialQueue when the burst that produced them completes.
+- `MainThread(host, reactor, link, costs, serial_queues, stepgens)`: the
+  reactor thread (Python, GIL). Its loop: take the next due timer, run
+  its callback (host code runs for real, at the burst's start, in zero
+  virtual time), then charge the segment as one burst holding the GIL
+  (timer dispatch + G-code lines + messages x their costs); if the
+  segment generated steps, release the GIL, let the step-generation
+  threads charge their steps in parallel and wait for all of them
+  (Klipper HEAD's steppersyncmgr_gen_steps); then the segment's messages
+  become visible to the serial queues. With nothing due it sleeps until
+  the next timer (or until kicked).
+- `StepGenThread`: one per stepper (C, no GIL): charged per step.
+- `SerialHdlThread`: one per MCU (Python): each response costs a GIL
+  burst; `handlers` by response name are called at its end, and the
+  rest go to the host's MCU object (`attach_host`: its handle_response,
+  e.g. analog_in_state -> heater control), run at the burst's start like
+  the main thread's host code. What the host code sends from there
+  (heater PWM updates) is captured apart from the main thread's messages,
+  charged in the same burst (per handled response and per message) and
+  handed straight to the serial queue at its end, as Klipper's serialhdl
+  thread calls serialqueue_send itself (KLIPPER-FACTS 1).
+- `LoggerThread`: the log writer (Python): records cost GIL bursts.
+- `TtyWorker`: the kernel's flip-buffer worker (SCHED_OTHER kworker,
+  FACTS 8): received chunks cost it CPU before the serialq thread sees
+  them.
+"""
+from collections import deque
+
+from ..hostcpu.costs import CostMeter
+
+
+class SimLink:
+    can_pause = True             # a live MCU: answers come back through serialhdl
+
+    def __init__(self):
+        self.meter = CostMeter()
+        self.outbox = {}          # MCU -> [(name, args, req_clock, min_clock)]
+
+    def send(self, mcu, name, args, req_clock=0, min_clock=0):
+        self.outbox.setdefault(mcu, []).append((name, args, req_clock, min_clock))
+        self.meter.messages += 1
+        if name == "queue_step":
+            self.meter.add_steps((mcu.name, args["oid"]), args["count"])
+
+    def query(self, mcu, name, args):
+        """A query leaves like any untimed command; the host waits for
+        its answer (host/mcu.py MCU.query)."""
+        self.send(mcu, name, args)
+
+    def send_many(self, mcu, messages):
+        box = self.outbox.setdefault(mcu, [])
+        box.extend(messages)
+        self.meter.messages += len(messages)
+        for name, args, _req, _min in messages:
+            if name == "queue_step":
+                self.meter.add_steps((mcu.name, args["oid"]), args["count"])
+
+    def take(self):
+        out, self.outbox = self.outbox, {}
+        return out
+
+    def capture(self, function, *args):
+        """Run host code on another thread than the main one: its sends
+        and their costs are collected apart. Returns (function's result,
+        {MCU: messages}, CostMeter)."""
+        saved = self.outbox, self.meter
+        self.outbox, self.meter = {}, CostMeter()
+        try:
+            result = function(*args)
+            return result, self.outbox, self.meter
+        finally:
+            self.outbox, self.meter = saved
+
+
+class MainThread:
+    def __init__(self, host, reactor, link, costs, serial_queues, stepgens):
+        self.host = host
+        self.reactor = reactor
+        self.link = link
+        self.costs = costs
+        self.serial_queues = serial_queues     # MCU object -> SerialQueue
+        self.stepgens = stepgens               # (MCU name, stepper oid) -> StepGenThread
+        self.kick = host.sched.signal("reactor pipe")
+        self.sleeping_until = None
+        self.segments = 0
+        self.done = host.sched.signal("stepgen done")
+        self.waiting_for = 0
+        self.logger = None          # LoggerThread, if modelled
+        reactor.on_timer_change = self._timer_changed
+        self.thread = host.spawn_role("main", "klippy", self._loop, at=host.kernel.now + 1)
+
+    def _timer_changed(self, wake_ns):
+        """A timer moved earlier than the sleep: wake the thread (in
+        Klipper a cross-thread update writes the reactor's pipe; from the
+        main thread itself it simply re-checks before sleeping)."""
+        if self.sleeping_until is not None and wake_ns < self.sleeping_until:
+            self.sleeping_until = None
+            self.kick.post()
+
+    def _loop(self):
+        timer = self.reactor.next_due()
+        t = self.thread
+        if timer is None:
+            wake = self.reactor.next_wake_ns()
+            self.sleeping_until = wake
+            t.wait(self.kick, self._loop, until=wake if wake < (1 << 62) else None)
+            return
+        self.sleeping_until = None
+        self.reactor.run(timer)
+        self.segments += 1
+        lines, messages, steps, extra_ns = self.link.meter.take()
+        c = self.costs
+        py_ns = (c.timer_wake_ns + lines * c.gcode_line_ns + messages * c.message_py_ns
+                 + extra_ns)
+        self.host.gil.run(t, self.host.cost_ns(py_ns), lambda: self._after_python(steps))
+
+    def _after_python(self, steps):
+        self.host.gil.release(self.thread)
+        busy = [(self.stepgens[oid], n) for oid, n in sorted(steps.items())
+                if oid in self.stepgens]
+        if not busy:
+            self._publish()
+            self.thread.compute(0, self._loop)
+            return
+        self.waiting_for = len(busy)
+        for stepgen, n in busy:
+            stepgen.submit(n, self.done)
+        self.thread.wait(self.done, self._stepgen_done)
+
+    def _stepgen_done(self):
+        self.waiting_for -= 1
+        if self.waiting_for:
+            self.thread.wait(self.done, self._stepgen_done)
+            return
+        self._publish()
+        self.thread.compute(0, self._loop)
+
+    def _publish(self):
+        for mcu, messages in self.link.take().items():
+            self.serial_queues[mcu].enqueue(messages)
+        meter = self.link.meter
+        if meter.log_records and self.logger is not None:
+            self.logger.push(meter.log_records)
+            meter.log_records = 0
+
+
+class StepGenThread:
+    def __init__(self, host, costs, name):
+        self.host = host
+        self.costs = costs
+        self.work = deque()
+        self.signal = host.sched.signal("stepgen " + name)
+        self.thread = host.spawn_role("stepgen", name[:15], self._loop,
+                                      at=host.kernel.now + 1)
+
+    def submit(self, steps, done):
+        self.work.append((steps, done))
+        self.signal.post()
+
+    def _loop(self):
+        self.thread.wait(self.signal, self._run)
+
+    def _run(self):
+        steps, done = self.work.popleft()
+        c = self.costs
+        ns = self.host.cost_ns(c.stepgen_wake_ns + steps * c.step_ns)
+        self.thread.compute(ns, lambda: self._finish(done))
+
+    def _finish(self, done):
+        done.post()
+        self.thread.wait(self.signal, self._run)
+
+
+class SerialHdlThread:
+    def __init__(self, host, costs, name):
+        self.host = host
+        self.costs = costs
+        self.inbox = deque()
+        self.handlers = {}          # response name -> f(args)
+        self.handled = 0
+        self.host_handled = 0       # responses the host's objects took
+        self.host_mcu = self.link = self.serial_queue = None
+        self.signal = host.sched.signal("serialhdl " + name)
+        self.thread = host.spawn_role("serialhdl", ("serialhdl " + name)[:15],
+                                      self._loop, at=host.kernel.now + 1)
+
+    def attach_host(self, mcu, link, serial_queue):
+        """Responses no sim handler takes go to the host's MCU object;
+        what it sends goes to serial_queue."""
+        self.host_mcu, self.link, self.serial_queue = mcu, link, serial_queue
+
+    def push(self, name, args):
+        self.inbox.append((name, args))
+        self.signal.post()
+
+    def _loop(self):
+        self.thread.wait(self.signal, self._run)
+
+    def _run(self):
+        batch = list(self.inbox)
+        self.inbox.clear()
+        taken, messages, sends = self._host_responses(batch)
+        c = self.costs
+        ns = self.host.cost_ns(c.serialhdl_response_ns * max(1, len(batch))
+                               + c.host_response_ns * taken + c.message_py_ns * messages)
+        self.host.gil.run(self.thread, ns, lambda: self._done(batch, sends))
+
+    def _host_responses(self, batch):
+        """Run the host's handlers (as the main thread's host code runs: at
+        the burst's start, in zero virtual time); their messages leave at
+        the burst's end. Returns (responses taken, messages, sends)."""
+        taken, messages, sends = 0, 0, []
+        if self.host_mcu is None:
+            return taken, messages, sends
+        for name, args in batch:
+            if name in self.handlers:
+                continue
+            took, outbox, meter = self.link.capture(self.host_mcu.handle_response, name, args)
+            taken += bool(took)
+            messages += meter.messages
+            sends.extend(outbox.get(self.host_mcu, ()))
+        self.host_handled += taken
+        return taken, messages, sends
+
+    def _done(self, batch, sends):
+        self.host.gil.release(self.thread)
+        for name, args in batch:
+            self.handled += 1
+            handler = self.handlers.get(name)
+            if handler is not None:
+                handler(args)
+        if sends:
+            self.serial_queue.enqueue(sends)
+        self.thread.wait(self.signal, self._run)
+
+
+class LoggerThread:
+    """Klipper's queuelogger thread (Python): each record costs a GIL
+    burst; the file write itself releases the GIL."""
+
+    def __init__(self, host, costs):
+        self.host = host
+        self.costs = costs
+        self.pending = 0
+        self.records = 0
+        self.signal = host.sched.signal("queuelogger")
+        self.thread = host.spawn_role("logger", "queuelogger", self._loop,
+                                      at=host.kernel.now + 1)
+
+    def push(self, records):
+        self.pending += records
+        self.signal.post()
+
+    def _loop(self):
+        self.thread.wait(self.signal, self._run)
+
+    def _run(self):
+        n, self.pending = self.pending, 0
+        if not n:
+            self.thread.wait(self.signal, self._run)
+            return
+        self.records += n
+        ns = self.host.cost_ns(self.costs.log_line_ns * n)
+        self.host.gil.run(self.thread, ns, self._done)
+
+    def _done(self):
+        self.host.gil.release(self.thread)
+        self.thread.wait(self.signal, self._run)
+
+
+class TtyWorker:
+    """Data passing through the kernel's tty flip-buffer worker: chunks
+    received from the MCU (every transport), and for a pseudo-tty also
+    what the host writes (FACTS 8)."""
+
+    def __init__(self, host, costs, deliver):
+        self.host = host
+        self.costs = costs
+        self.deliver = deliver         # f(chunk) for received chunks
+        self.chunks = deque()          # (data, callback)
+        self.signal = host.sched.signal("tty flip")
+        self.thread = host.spawn_kworker("kworker/tty", self._loop, at=host.kernel.now + 1)
+
+    def push(self, data, deliver=None):
+        self.chunks.append((data, deliver or self.deliver))
+        self.signal.post()
+
+    def _loop(self):
+        self.thread.wait(self.signal, self._run)
+
+    def _run(self):
+        chunks = list(self.chunks)
+        self.chunks.clear()
+        ns = self.host.cost_ns(self.costs.kworker_chunk_ns * max(1, len(chunks)))
+        self.thread.compute(ns, lambda: self._done(chunks))
+
+    def _done(self, chunks):
+        for data, deliver in chunks:
+            deliver(data)
+        self.thread.wait(self.signal, self._run)

@@ -1,0 +1,195 @@
+"""The host's reactor in simulate mode: Klipper's cooperative main thread
+on the simulation kernel's integer-ns clock.
+
+Contract: `SimReactor(kernel)` offers the interface host/ code sees
+(`monotonic()`, `register_timer`, `update_timer`, `pause`, NOW/NEVER, as
+host/reactor.py's BatchReactor). Host time is the kernel's: monotonic()
+is kernel.now / 1e9 seconds. Timer wake times are converted to integer
+ns once (rounded up), so "due" is an integer comparison.
+
+The main-thread model (sim/simulate/host_threads.py) drives it: `next_due()`
+returns the next timer to run (Klipper's reactor runs every timer that is
+due when it checks, in registration order, before checking again);
+`run(timer)` runs that timer's callback in its own greenlet until the
+callback returns or pauses, and returns when the main thread has control
+again; `next_wake_ns()` says until when the thread may sleep.
+
+Pauses (Klipper's reactor.pause, built on greenlets as Klipper's is): a
+callback that calls `pause(waketime)` is suspended; a one-shot resume
+timer due at `waketime` switches back into it, and other timers run
+meanwhile. `pause` returns the time at which the callback resumed.
+`completion()` gives a SimCompletion: a pause that another thread's
+`complete(result)` ends early (its resume timer is moved to NOW).
+Host code that polls monotonic() LIVELOCK_CALLS times at one instant
+raises ReactorLivelock (time cannot move while it spins).
+"""
+import math
+
+import greenlet
+
+NOW = 0.
+NEVER = 9999999999999999.
+NEVER_NS = 1 << 62
+# A host loop that polls the time without pausing never sees it move in a
+# simulation (e.g. a wait that returns at once): stop it rather than hang.
+# Normal code asks at most a few thousand times per segment.
+LIVELOCK_CALLS = 2_000_000
+
+
+class ReactorLivelock(RuntimeError):
+    """Host code spins on the clock without letting simulated time pass."""
+
+
+def to_ns(waketime):
+    """Reactor seconds -> integer ns, rounded up (due at or after)."""
+    if waketime >= NEVER:
+        return NEVER_NS
+    if waketime <= 0.:
+        return 0
+    return int(math.ceil(waketime * 1e9))
+
+
+class SimTimer:
+    __slots__ = ("callback", "waketime", "wake_ns", "seq", "oneshot")
+
+    def __init__(self, callback, waketime, seq, oneshot=False):
+        self.callback = callback
+        self.waketime = waketime
+        self.wake_ns = to_ns(waketime)
+        self.seq = seq
+        self.oneshot = oneshot
+
+
+class SimReactor:
+    NOW = NOW
+    NEVER = NEVER
+
+    def __init__(self, kernel, on_timer_change=None):
+        self.kernel = kernel
+        self._timers = []            # registration order
+        self._seq = 0
+        self._batch = []             # timers found due at the last check
+        self._main = None            # greenlet that drives the reactor
+        self.on_timer_change = on_timer_change   # wake a sleeping main thread
+        self._same_time_ns, self._same_time_calls = -1, 0
+
+    # ---- the host's interface ---------------------------------------------
+    def monotonic(self):
+        now = self.kernel.now
+        if now == self._same_time_ns:
+            self._same_time_calls += 1
+            if self._same_time_calls > LIVELOCK_CALLS:
+                raise ReactorLivelock(
+                    "host code asked the time %d times at %.6f s without pausing "
+                    "(a wait that does not go through reactor.pause)"
+                    % (LIVELOCK_CALLS, now / 1e9))
+        else:
+            self._same_time_ns, self._same_time_calls = now, 0
+        return now / 1e9
+
+    def register_timer(self, callback, waketime=NEVER):
+        timer = SimTimer(callback, waketime, self._seq)
+        self._seq += 1
+        self._timers.append(timer)
+        self._changed(timer)
+        return timer
+
+    def update_timer(self, timer, waketime):
+        timer.waketime = waketime
+        timer.wake_ns = to_ns(waketime)
+        self._changed(timer)
+
+    def unregister_timer(self, timer):
+        if timer in self._timers:
+            self._timers.remove(timer)
+
+    def pause(self, waketime):
+        """Suspend the calling callback until `waketime`; other timers run
+        meanwhile. Returns the resume time (seconds)."""
+        return self._suspend(self._resume_timer(waketime))
+
+    def completion(self):
+        return SimCompletion(self)
+
+    def _resume_timer(self, waketime):
+        """A one-shot timer that switches back into the calling callback."""
+        current = greenlet.getcurrent()
+        if self._main is None or current is self._main:
+            raise RuntimeError("reactor.pause outside a timer callback")
+        resume = SimTimer(lambda eventtime: current.switch(eventtime),
+                          waketime, self._seq, oneshot=True)
+        self._seq += 1
+        self._timers.append(resume)
+        self._changed(resume)
+        return resume
+
+    def _suspend(self, resume):
+        self._main.switch()
+        return self.monotonic()
+
+    # ---- the main-thread model's interface ----------------------------------
+    def next_due(self):
+        """The next timer to run now, or None when none is due."""
+        now = self.kernel.now
+        while self._batch:
+            timer = self._batch.pop(0)
+            if timer.wake_ns <= now and timer in self._timers:
+                return timer
+        self._batch = [t for t in self._timers if t.wake_ns <= now]
+        if not self._batch:
+            return None
+        return self._batch.pop(0)
+
+    def next_wake_ns(self):
+        return min((t.wake_ns for t in self._timers), default=NEVER_NS)
+
+    def run(self, timer):
+        """Run `timer` until its callback returns or pauses."""
+        self._main = greenlet.getcurrent()
+        eventtime = self.monotonic()
+        if timer.oneshot:
+            self._timers.remove(timer)
+            timer.callback(eventtime)     # switches into the paused greenlet
+            return
+        timer.wake_ns = NEVER_NS
+        timer.waketime = NEVER
+        worker = greenlet.greenlet(self._run_callback)
+        worker.switch(timer, eventtime)
+
+    @staticmethod
+    def _run_callback(timer, eventtime):
+        waketime = timer.callback(eventtime)   # the return value wins,
+        timer.waketime = waketime              # as in Klipper's reactor
+        timer.wake_ns = to_ns(waketime)
+
+    def _changed(self, timer):
+        if self.on_timer_change is not None:
+            self.on_timer_change(timer.wake_ns)
+
+
+class SimCompletion:
+    """Klipper's reactor completion: `wait(waketime)` suspends the calling
+    callback until another thread's `complete(result)` (e.g. a response
+    handler on the serialhdl thread, Klipper's async_complete) or until
+    waketime; it returns the result, or waketime_result on timeout."""
+
+    def __init__(self, reactor):
+        self.reactor = reactor
+        self.done = False
+        self.result = None
+        self._resume = None        # the waiting callback's resume timer
+
+    def test(self):
+        return self.done
+
+    def complete(self, result):
+        self.done, self.result = True, result
+        if self._resume is not None:
+            self.reactor.update_timer(self._resume, NOW)
+
+    def wait(self, waketime=NEVER, waketime_result=None):
+        if not self.done:
+            self._resume = self.reactor._resume_timer(waketime)
+            self.reactor._suspend(self._resume)
+            self._resume = None
+        return self.result if self.done else waketime_result
