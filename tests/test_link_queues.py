@@ -21,7 +21,8 @@ from hypothesis import strategies as st
 
 from klipsim.chelper import msgproto
 from klipsim.firmware.simulator import mcu as fwmcu
-from klipsim.sim.link.serial_link import MOTION, Message, MessageQueues, queue_step_base
+from klipsim.sim.link.messages import MOTION, Message, queue_step_base
+from klipsim.sim.link.queues import MessageQueues
 
 DICT = fwmcu.dictionary("stm32f446")
 SPAN = 3 << 29

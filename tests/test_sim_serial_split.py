@@ -6,7 +6,8 @@ for acks must not change what it accepts)."""
 import numpy as np
 
 from klipsim.chelper import msgproto
-from klipsim.sim.link.serial_link import LinkStats, split_blocks_tolerant
+from klipsim.sim.link.reader import split_blocks_tolerant
+from klipsim.sim.link.serial_link import LinkStats
 
 
 def reference_split(data):

@@ -1,0 +1,194 @@
+"""The serial queue's command queues and block builder, in C
+(chelper/src/linkq.c), and the Block they build.
+
+Contract: `MessageQueues(dictionary)` holds one MCU's command queues
+(KLIPPER-FACTS 2.5): each object's messages in FIFO order (timed ones by
+oid, the rest in the MCU's default queue), a queue_step's move slot
+(its min_clock becomes the earliest slot-free clock), min_clock kept
+within MIN_CLOCK_SPAN of req_clock. `add(messages, ...)` queues
+(name, args, req_clock, min_clock) tuples; `release(ack_clock)` makes
+ready the messages whose min_clock passed; `build(seq)` frames one
+block of ready heads, lowest req_clock first (the queue created first
+on ties), up to 59 payload bytes. The motion bulk (queue_step,
+set_next_step_dir, reset_step_clock) lives only in C; a Block carries
+the Message objects of the rest (`generic`), a summary of its timed
+queue_steps (`motion`) and, on demand, every message (`messages`).
+tests/test_link_queues.py holds the Python model these rules come from.
+"""
+from ...chelper import msgproto
+from ...chelper._chelper import ffi, lib
+from ...chelper.blockcodec import _int_maker
+from .messages import MOTION, Message
+
+PAYLOAD_MAX = msgproto.MESSAGE_PAYLOAD_MAX       # 59
+MESSAGE_MAX = msgproto.MESSAGE_MAX               # 64
+
+# linkq_push record kinds (chelper/src/linkq.h) and the motion messages
+# held in C: name -> (kind, parameter keys after the oid)
+GENERIC = 0
+C_HELD = {"queue_step": (1, ("interval", "count", "add")),
+          "set_next_step_dir": (2, ("dir",)),
+          "reset_step_clock": (3, ("clock",))}
+KIND_NAMES = {kind: (name, ("oid",) + keys) for name, (kind, keys) in C_HELD.items()}
+RECORD_INTS = 10          # LINKQ_RECORD_INTS
+NO_CLOCK = -(1 << 63)     # linkq's "no scheduled clock"
+_PUSH_ERRORS = {-1: "out of memory", -2: "message too large for a block",
+                -3: "bad command queue (oid)", -4: "bad record"}
+
+
+class Block:
+    """One framed block and what it carries. `generic` are the Message
+    objects the host keeps (everything but the motion bulk); `motion`
+    summarises the timed queue_steps held in C (count, lowest scheduled
+    clock, highest last-step clock) or is None; `messages` lists every
+    message in block order (built on first use from the C records)."""
+    __slots__ = ("seq", "frame", "count", "generic", "motion", "_records", "_messages",
+                 "sent_ns", "retransmitted", "arrived", "tty_ns")
+
+    def __init__(self, seq, frame, messages, motion=None, records=None):
+        self.seq = seq
+        self.frame = frame
+        self.count = len(records) // (8 * RECORD_INTS) if records is not None \
+            else len(messages)       # messages carried
+        self.generic = messages
+        self.motion = motion
+        self._records = records      # linkq_build's records (bytes), or None
+        self._messages = None if records is not None else messages
+        self.sent_ns = 0
+        self.tty_ns = 0              # pseudo-tty: when the kworker passed it on
+        self.retransmitted = False
+        self.arrived = False
+
+    @property
+    def messages(self):
+        if self._messages is None:
+            self._messages = _block_messages(self._records, self.generic)
+        return self._messages
+
+
+def _block_messages(records, generic):
+    """Every message of a block in order: the kept Message objects, and
+    for motion messages held in C, Messages rebuilt from their records
+    (tag, kind, req_clock, min_clock, sched, queued_ns, oid, params...)."""
+    out, kept = [], iter(generic)
+    values = memoryview(records).cast("q").tolist()
+    for i in range(0, len(values), RECORD_INTS):
+        r = values[i:i + RECORD_INTS]
+        if r[1] == GENERIC:
+            out.append(next(kept))
+            continue
+        name, keys = KIND_NAMES[r[1]]
+        args = dict(zip(keys, r[6:6 + len(keys)]))
+        sched = None if r[4] == NO_CLOCK else r[4]
+        out.append(Message(name, args, None, r[2], r[3], sched, MOTION, r[5]))
+    return out
+
+
+class MessageQueues:
+    """The command queues of one MCU, held in C (chelper/src/linkq.c):
+    each object's messages in FIFO order, their release once min_clock
+    passed, and blocks built from the ready heads, lowest req_clock
+    first. Messages other than the motion bulk stay Python objects,
+    named by a tag; `build` hands them back in the Block."""
+
+    def __init__(self, dictionary):
+        self.dictionary = dictionary
+        self._q = ffi.gc(lib.linkq_new(), lib.linkq_free)
+        self._makers = {}          # message name -> f(args) -> (n, id, params...)
+        self._held = {}            # tag -> Message, until built into a block
+        self._next_tag = 0
+        self._c_ids = {}           # C-held motion name -> message id
+        for name, (kind, keys) in C_HELD.items():
+            try:
+                mf = dictionary.lookup(name)
+            except KeyError:
+                continue           # (sending one then fails as it would anyway)
+            if tuple(mf.keys) != ("oid",) + keys or mf.enum_names:
+                raise ValueError("dictionary: %s has parameters %s, expected oid %s"
+                                 % (name, " ".join(mf.keys), " ".join(keys)))
+            self._c_ids[name] = mf.msgid
+        self._slots_ready = False
+        self._frame = ffi.new("uint8_t[]", MESSAGE_MAX)
+        self._records = ffi.new("int64_t[]", RECORD_INTS * PAYLOAD_MAX)
+        self._tags = ffi.new("int32_t[]", PAYLOAD_MAX)
+        self._summary = ffi.new("int64_t[]", 5)
+        self._first_req = ffi.new("int64_t *")
+        self._due = ffi.new("int64_t *")
+
+    def add(self, messages, queued_ns, generic, slot_count):
+        """Queue (name, args, req_clock, min_clock) messages in order.
+        generic(name, args, req_clock, min_clock, queued_ns) makes the
+        Message kept for anything but the motion bulk; slot_count() sizes
+        the move-slot heap when the first queue_step needs a slot.
+        Returns the lowest req_clock among them (None: no messages)."""
+        ints = []
+        put = ints.extend
+        c_ids = self._c_ids
+        qs_id = c_ids.get("queue_step")
+        slots_ready = self._slots_ready
+        for name, args, req_clock, min_clock in messages:
+            if name == "queue_step" and qs_id is not None:   # the bulk
+                if min_clock and not slots_ready:
+                    lib.linkq_init_slots(self._q, slot_count())
+                    slots_ready = self._slots_ready = True
+                oid = args["oid"]
+                put((1, oid if req_clock else -1, req_clock, min_clock, -1, 5, qs_id, oid,
+                     args["interval"], args["count"], args["add"]))
+            elif name in c_ids:              # set_next_step_dir, reset_step_clock
+                oid = args["oid"]
+                kind, (key,) = C_HELD[name]
+                put((kind, oid if req_clock else -1, req_clock, min_clock, -1, 3,
+                     c_ids[name], oid, args[key]))
+            else:
+                msg = generic(name, args, req_clock, min_clock, queued_ns)
+                # Timed commands use their object's queue; the rest
+                # (config, queries) share the MCU's default queue, in order.
+                put((GENERIC, args.get("oid", -1) if req_clock else -1, req_clock,
+                     msg.min_clock, self._hold(msg)))
+                put(self._maker(name)(args))
+        if not ints:
+            return None
+        n = lib.linkq_push(self._q, ffi.new("int64_t[]", ints), len(ints), queued_ns,
+                           self._first_req)
+        if n < 0:
+            raise ValueError("serial queue: %s" % _PUSH_ERRORS.get(n, n))
+        return self._first_req[0]
+
+    def _hold(self, msg):
+        """A Message kept in Python: its tag for the push record."""
+        tag = self._next_tag
+        self._next_tag = tag + 1
+        self._held[tag] = msg
+        return tag
+
+    def _maker(self, name):
+        maker = self._makers.get(name)
+        if maker is None:
+            maker = self._makers[name] = _int_maker(self.dictionary.lookup(name))
+        return maker
+
+    def release(self, ack_clock):
+        """Release what may go by ack_clock: the ready bytes of all queues."""
+        return lib.linkq_release(self._q, ack_clock)
+
+    def first_req(self):
+        return lib.linkq_first_req(self._q)
+
+    def build(self, seq):
+        """One block of ready messages with sequence `seq`."""
+        q, summary = self._q, self._summary
+        size = lib.linkq_build(q, seq, self._frame, self._records, self._tags, summary)
+        n, timed, ntags = summary[0], summary[1], summary[4]
+        tags, held = self._tags, self._held
+        generic = [held.pop(tags[i]) for i in range(ntags)]
+        motion = (timed, summary[2], summary[3]) if timed else None
+        records = ffi.buffer(self._records, 8 * RECORD_INTS * n)[:] if n > ntags else None
+        return Block(seq, ffi.buffer(self._frame, size)[:], generic, motion, records)
+
+    def next_due(self, delta_ticks):
+        """The earliest MCU clock a queue head needs a look (None: empty)."""
+        due = self._due
+        return due[0] if lib.linkq_next_due(self._q, delta_ticks, due) else None
+
+    def __len__(self):
+        return lib.linkq_pending(self._q)
