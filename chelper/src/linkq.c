@@ -20,12 +20,6 @@
 #include "linkq.h"
 #include "msgblock.h"
 
-#define MSG_MIN 5
-#define MSG_MAX 64
-#define MSG_PAYLOAD_MAX (MSG_MAX - MSG_MIN)
-#define MSG_DEST 0x10
-#define MSG_SEQ_MASK 0x0f
-#define MSG_SYNC 0x7e
 
 #define NO_CLOCK INT64_MIN
 #define MAX_KEY 256                  // oids are %c
@@ -50,7 +44,7 @@ struct lq_queue {
 
 struct linkq {
     struct lq_queue *queues;        // in creation order
-    int32_t nqueues, cap_queues;
+    int64_t nqueues, cap_queues;
     int32_t index_of_key[MAX_KEY + 1];   // key + 1 -> queue index, or -1
     int64_t ready_bytes;            // bytes of the released messages
     int64_t pending;                // messages queued
@@ -85,6 +79,19 @@ linkq_free(struct linkq *q)
  * Queues
  ****************************************************************/
 
+// Double an array's capacity (to `first` when empty); nonzero on failure.
+static int
+grow(void **array, int64_t *cap, size_t size, int64_t first)
+{
+    int64_t n = *cap ? 2 * *cap : first;
+    void *p = realloc(*array, n * size);
+    if (!p)
+        return -1;
+    *array = p;
+    *cap = n;
+    return 0;
+}
+
 // The queue for `key`, created on first use (creation order decides
 // ties between equal req_clocks, as the Python model's dict order did).
 static struct lq_queue *
@@ -95,14 +102,9 @@ queue_for(struct linkq *q, int64_t key)
     int32_t idx = q->index_of_key[key + 1];
     if (idx >= 0)
         return &q->queues[idx];
-    if (q->nqueues == q->cap_queues) {
-        int32_t cap = q->cap_queues ? 2 * q->cap_queues : 16;
-        struct lq_queue *n = realloc(q->queues, cap * sizeof(*n));
-        if (!n)
-            return NULL;
-        q->queues = n;
-        q->cap_queues = cap;
-    }
+    if (q->nqueues == q->cap_queues
+        && grow((void **)&q->queues, &q->cap_queues, sizeof(*q->queues), 16))
+        return NULL;
     idx = q->nqueues++;
     memset(&q->queues[idx], 0, sizeof(q->queues[idx]));
     q->index_of_key[key + 1] = idx;
@@ -117,13 +119,8 @@ queue_append(struct lq_queue *qu)
         if (qu->head && qu->head >= qu->count) {
             memmove(qu->msgs, qu->msgs + qu->head, qu->count * sizeof(*qu->msgs));
             qu->head = 0;
-        } else {
-            int64_t cap = qu->cap ? 2 * qu->cap : 64;
-            struct lq_msg *n = realloc(qu->msgs, cap * sizeof(*n));
-            if (!n)
-                return NULL;
-            qu->msgs = n;
-            qu->cap = cap;
+        } else if (grow((void **)&qu->msgs, &qu->cap, sizeof(*qu->msgs), 64)) {
+            return NULL;
         }
     }
     return &qu->msgs[qu->head + qu->count++];
@@ -353,12 +350,7 @@ linkq_build(struct linkq *q, int32_t seq, uint8_t *frame,
         return 0;
     q->ready_bytes -= len;
     q->pending -= n;
-    frame[0] = len + MSG_MIN;
-    frame[1] = MSG_DEST | (seq & MSG_SEQ_MASK);
-    uint16_t crc = msgblock_crc16(frame, len + 2);
-    frame[len + 2] = crc >> 8;
-    frame[len + 3] = crc & 0xff;
-    frame[len + 4] = MSG_SYNC;
+    msgblock_frame(frame, len, seq);
     summary[0] = n;
     summary[1] = timed;
     summary[2] = low;
