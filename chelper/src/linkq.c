@@ -359,6 +359,48 @@ linkq_build(struct linkq *q, int32_t seq, uint8_t *frame,
     return len + MSG_MIN;
 }
 
+// The blocks a send now may carry (FACTS 2.5): after releasing what
+// may go by ack_clock, build blocks while fewer than max_blocks are
+// unacknowledged (in_flight + planned), data is ready, the MCU's receive
+// window has room for one more full block (window < 0: no window; it
+// is looked at only while some block is unacknowledged or planned:
+// window_need + the planned frames' bytes <= window) and either a full
+// block's worth is ready or the first ready message is due within
+// delta_ticks of ack_clock. Block b (sequence seq + b) goes to frames +
+// 64 b, its records and generic tags follow the previous block's in
+// records and tags, and summaries + 5 b gets its linkq_build summary.
+// *window_full tells whether the window stopped it. Returns the blocks.
+int32_t
+linkq_plan(struct linkq *q, int64_t ack_clock, int64_t delta_ticks,
+           int32_t max_blocks, int32_t in_flight, int64_t window,
+           int64_t window_need, int32_t seq, uint8_t *frames,
+           int64_t *records, int32_t *tags, int64_t *summaries,
+           int32_t *window_full)
+{
+    int32_t n = 0;
+    int64_t planned_bytes = 0, nrec = 0, ntags = 0;
+    linkq_release(q, ack_clock);
+    *window_full = 0;
+    while (in_flight + n < max_blocks && q->ready_bytes) {
+        if (window >= 0 && (in_flight || n) && window_need + planned_bytes > window) {
+            *window_full = 1;
+            break;
+        }
+        if (q->ready_bytes < MSG_PAYLOAD_MAX
+            && linkq_first_req(q) > ack_clock + delta_ticks)
+            break;
+        int64_t *summary = summaries + 5 * n;
+        int32_t len = linkq_build(q, seq + n, frames + MSG_MAX * n,
+                                  records + LINKQ_RECORD_INTS * nrec, tags + ntags,
+                                  summary);
+        nrec += summary[0];
+        ntags += summary[4];
+        planned_bytes += len;
+        n++;
+    }
+    return n;
+}
+
 // The earliest MCU clock something must be looked at again: a ready
 // head's req_clock - delta_ticks, or a waiting head's min_clock.
 // Returns 0 if every queue is empty.
@@ -383,6 +425,12 @@ int64_t
 linkq_pending(struct linkq *q)
 {
     return q->pending;
+}
+
+int64_t
+linkq_ready(struct linkq *q)
+{
+    return q->ready_bytes;
 }
 
 /****************************************************************

@@ -16,8 +16,14 @@ int64_t linkq_release(struct linkq *q, int64_t ack_clock);
 int64_t linkq_first_req(struct linkq *q);
 int32_t linkq_build(struct linkq *q, int32_t seq, uint8_t *frame,
                     int64_t *records, int32_t *tags, int64_t *summary);
+int32_t linkq_plan(struct linkq *q, int64_t ack_clock, int64_t delta_ticks,
+                   int32_t max_blocks, int32_t in_flight, int64_t window,
+                   int64_t window_need, int32_t seq, uint8_t *frames,
+                   int64_t *records, int32_t *tags, int64_t *summaries,
+                   int32_t *window_full);
 int32_t linkq_next_due(struct linkq *q, int64_t delta_ticks, int64_t *due);
 int64_t linkq_pending(struct linkq *q);
+int64_t linkq_ready(struct linkq *q);
 int64_t linkq_split(const uint8_t *data, int64_t len, int32_t *seqs,
                     int64_t *starts, int64_t cap, int64_t *bad);
 /* cffi:end */

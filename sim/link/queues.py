@@ -31,6 +31,7 @@ C_HELD = {"queue_step": (1, ("interval", "count", "add")),
           "reset_step_clock": (3, ("clock",))}
 KIND_NAMES = {kind: (name, ("oid",) + keys) for name, (kind, keys) in C_HELD.items()}
 RECORD_INTS = 10          # LINKQ_RECORD_INTS
+MAX_BLOCKS = 16           # most blocks one plan may build (>= MAX_PENDING_BLOCKS)
 NO_CLOCK = -(1 << 63)     # linkq's "no scheduled clock"
 _PUSH_ERRORS = {-1: "out of memory", -2: "message too large for a block",
                 -3: "bad command queue (oid)", -4: "bad record"}
@@ -108,10 +109,12 @@ class MessageQueues:
                                  % (name, " ".join(mf.keys), " ".join(keys)))
             self._c_ids[name] = mf.msgid
         self._slots_ready = False
-        self._frame = ffi.new("uint8_t[]", MESSAGE_MAX)
-        self._records = ffi.new("int64_t[]", RECORD_INTS * PAYLOAD_MAX)
-        self._tags = ffi.new("int32_t[]", PAYLOAD_MAX)
-        self._summary = ffi.new("int64_t[]", 5)
+        # linkq_plan's outputs, for up to MAX_BLOCKS blocks
+        self._frames = ffi.new("uint8_t[]", MESSAGE_MAX * MAX_BLOCKS)
+        self._records = ffi.new("int64_t[]", RECORD_INTS * PAYLOAD_MAX * MAX_BLOCKS)
+        self._tags = ffi.new("int32_t[]", PAYLOAD_MAX * MAX_BLOCKS)
+        self._summaries = ffi.new("int64_t[]", 5 * MAX_BLOCKS)
+        self._window_full = ffi.new("int32_t *")
         self._first_req = ffi.new("int64_t *")
         self._due = ffi.new("int64_t *")
 
@@ -171,19 +174,47 @@ class MessageQueues:
         """Release what may go by ack_clock: the ready bytes of all queues."""
         return lib.linkq_release(self._q, ack_clock)
 
+    def ready_bytes(self):
+        return lib.linkq_ready(self._q)
+
     def first_req(self):
         return lib.linkq_first_req(self._q)
 
     def build(self, seq):
         """One block of ready messages with sequence `seq`."""
-        q, summary = self._q, self._summary
-        size = lib.linkq_build(q, seq, self._frame, self._records, self._tags, summary)
-        n, timed, ntags = summary[0], summary[1], summary[4]
-        tags, held = self._tags, self._held
-        generic = [held.pop(tags[i]) for i in range(ntags)]
-        motion = (timed, summary[2], summary[3]) if timed else None
-        records = ffi.buffer(self._records, 8 * RECORD_INTS * n)[:] if n > ntags else None
-        return Block(seq, ffi.buffer(self._frame, size)[:], generic, motion, records)
+        lib.linkq_build(self._q, seq, self._frames, self._records, self._tags, self._summaries)
+        return self._blocks(seq, 1)[0]     # (an empty frame when nothing was ready)
+
+    def plan(self, ack_clock, delta_ticks, max_blocks, in_flight, window, window_need, seq):
+        """The blocks a send now may carry (linkq_plan, FACTS 2.5), with
+        sequences from `seq`; window None: no receive window. Returns
+        (blocks, whether the window stopped it)."""
+        n = lib.linkq_plan(self._q, ack_clock, delta_ticks, max_blocks, in_flight,
+                           -1 if window is None else window, window_need, seq,
+                           self._frames, self._records, self._tags, self._summaries,
+                           self._window_full)
+        return self._blocks(seq, n), bool(self._window_full[0])
+
+    def _blocks(self, seq, n):
+        """Block objects for the n blocks linkq wrote, sequences from seq."""
+        blocks = []
+        held, tags, summaries = self._held, self._tags, self._summaries
+        frames, c_frames = ffi.buffer(self._frames), self._frames
+        records = ffi.buffer(self._records)
+        rec = tag = 0
+        for b in range(n):
+            count, timed, low, high, ntags = ffi.unpack(summaries + 5 * b, 5)
+            generic = [held.pop(tags[i]) for i in range(tag, tag + ntags)]
+            tag += ntags
+            motion = (timed, low, high) if timed else None
+            size = RECORD_INTS * 8 * count
+            raw = records[rec:rec + size] if count > ntags else None
+            rec += size
+            start = MESSAGE_MAX * b
+            frame = frames[start:start + c_frames[start]]
+            blocks.append(Block((seq + b) & msgproto.MESSAGE_SEQ_MASK, frame, generic,
+                                motion, raw))
+        return blocks
 
     def next_due(self, delta_ticks):
         """The earliest MCU clock a queue head needs a look (None: empty)."""

@@ -308,38 +308,15 @@ class SerialQueue:
         return self.clock.clock(max(now, self.wire.idle_ns) + MESSAGE_MAX * self.wire.byte_ns)
 
     def _plan_sends(self):
-        now = self.kernel.now
-        ack_clock = self._ack_clock(now)
-        self.ready_bytes = self.queues.release(ack_clock)
-        plan = []
-        self.window_full = False
-        while len(self.in_flight) + len(plan) < MAX_PENDING_BLOCKS:
-            ready = self.ready_bytes
-            if not ready:
-                break
-            if not self._window_open(plan):
-                self.window_full = True
-                break
-            if ready < PAYLOAD_MAX and \
-                    self.queues.first_req() > ack_clock + self.delta_ticks:
-                break
-            plan.append(self._build_block())
+        """The blocks to send now (MessageQueues.plan: release, the 12
+        block limit, the receive window, the MIN_REQTIME_DELTA hold-back)."""
+        ack_clock = self._ack_clock(self.kernel.now)
+        plan, self.window_full = self.queues.plan(
+            ack_clock, self.delta_ticks, MAX_PENDING_BLOCKS, len(self.in_flight),
+            self.receive_window, self.seqs.window_need(), self.send_seq)
+        self.send_seq = (self.send_seq + len(plan)) & msgproto.MESSAGE_SEQ_MASK
+        self.ready_bytes = self.queues.ready_bytes()
         return plan
-
-    def _window_open(self, plan):
-        """Room in the MCU's receive window for one more full block
-        (FACTS 2.5 flow control), counting blocks planned but not sent."""
-        if self.receive_window is None or not (self.in_flight or plan):
-            return True
-        need = self.seqs.window_need() + sum(len(b.frame) for b in plan)
-        return need <= self.receive_window
-
-    def _build_block(self):
-        seq = self.send_seq
-        self.send_seq = (seq + 1) & msgproto.MESSAGE_SEQ_MASK
-        block = self.queues.build(seq)
-        self.ready_bytes -= len(block.frame) - msgproto.MESSAGE_MIN
-        return block
 
     def _transmit(self, block, now):
         arrival = self.wire.send(now, len(block.frame))
