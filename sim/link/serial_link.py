@@ -44,9 +44,10 @@ Received data comes in through `receive(data)` (from the tty kworker);
 responses other than acks go to `on_response(name, args)` (the serialhdl
 thread model), trsync reports too (the host's trsync handler reads them).
 
-The per-message work (queues, move slots, release, encoding, blocks)
-is MessageQueues' (queues.py, in C); this module keeps the per-block
-decisions: when to send, flow control, acks, retransmits.
+The queues, move slots, release, encoding and the planning of a send
+(which blocks, the window, the hold-back) are MessageQueues' (queues.py,
+in C); this module keeps the thread, acks, retransmits and what it
+learns from the messages it sends and receives.
 """
 from collections import deque
 
