@@ -115,6 +115,8 @@ class MessageQueues:
         self._tags = ffi.new("int32_t[]", PAYLOAD_MAX * MAX_BLOCKS)
         self._summaries = ffi.new("int64_t[]", 5 * MAX_BLOCKS)
         self._window_full = ffi.new("int32_t *")
+        self._frames_buf = ffi.buffer(self._frames)
+        self._records_buf = ffi.buffer(self._records)
         self._first_req = ffi.new("int64_t *")
         self._due = ffi.new("int64_t *")
 
@@ -197,23 +199,27 @@ class MessageQueues:
 
     def _blocks(self, seq, n):
         """Block objects for the n blocks linkq wrote, sequences from seq."""
+        if not n:
+            return []
         blocks = []
-        held, tags, summaries = self._held, self._tags, self._summaries
-        frames, c_frames = ffi.buffer(self._frames), self._frames
-        records = ffi.buffer(self._records)
+        frames, records, c_frames = self._frames_buf, self._records_buf, self._frames
+        summaries = ffi.unpack(self._summaries, 5 * n)
         rec = tag = 0
-        for b in range(n):
-            count, timed, low, high, ntags = ffi.unpack(summaries + 5 * b, 5)
-            generic = [held.pop(tags[i]) for i in range(tag, tag + ntags)]
-            tag += ntags
-            motion = (timed, low, high) if timed else None
+        for b in range(0, 5 * n, 5):
+            count, timed, low, high, ntags = summaries[b:b + 5]
+            generic = []
+            if ntags:
+                held, tags = self._held, self._tags
+                generic = [held.pop(tags[i]) for i in range(tag, tag + ntags)]
+                tag += ntags
             size = RECORD_INTS * 8 * count
-            raw = records[rec:rec + size] if count > ntags else None
+            start = MESSAGE_MAX * (b // 5)
+            blocks.append(Block(seq & msgproto.MESSAGE_SEQ_MASK,
+                                frames[start:start + c_frames[start]], generic,
+                                (timed, low, high) if timed else None,
+                                records[rec:rec + size] if count > ntags else None))
             rec += size
-            start = MESSAGE_MAX * b
-            frame = frames[start:start + c_frames[start]]
-            blocks.append(Block((seq + b) & msgproto.MESSAGE_SEQ_MASK, frame, generic,
-                                motion, raw))
+            seq += 1
         return blocks
 
     def next_due(self, delta_ticks):
