@@ -113,7 +113,7 @@ class SerialQueue:
         self.window_full = False   # the last plan stopped at the window
         self.ack_stall_since = None  # data ready, nothing may leave until an ack
         self.ack_stalls = deque(maxlen=ACK_STALLS_KEPT)  # ns of recent ack stalls
-        self.rx = deque()          # received chunks not processed yet
+        self.rx = []               # received chunks not processed yet
         self.clock_queries = deque()   # blocks that carried a get_clock, in order
         self.trsync_start = {}
         self.trsync_timeout = {}
@@ -169,7 +169,7 @@ class SerialQueue:
     # ---- the thread -----------------------------------------------------------
     def _loop(self):
         t = self.thread
-        rx, self.rx = list(self.rx), deque()
+        rx, self.rx = self.rx, []
         responses = []
         for data in rx:
             responses.extend(self._handle_input(data))
