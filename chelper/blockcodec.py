@@ -6,9 +6,13 @@ encode the VLQs, pack blocks and add CRCs; `BlockUnpacker` lets C check
 and split blocks into integers and turns those into (name, args) with one
 generated function per message format. Both give exactly what
 msgproto's pure-Python encode/decode give (tests compare them); if the C
-extension is missing the pure-Python path is used.  numpy is imported
+extension is missing the pure-Python path is used. A flush's step
+messages come as one chelper.steppersync.StepBatch (`add_batch`), which
+C flattens into the same integers.  numpy is imported
 where it is used, so importing this module stays cheap (issue 10).
 """
+
+import array
 
 from . import msgproto
 from .msgproto import BUFFER, UNSIGNED, MESSAGE_PAYLOAD_MAX
@@ -42,6 +46,7 @@ class BlockPacker:
         self._makers = {}
         self._ints = []
         self._out = []
+        self._layouts = False     # step message layouts, made when first needed
         if HAVE_C:
             self._block = ffi.new("uint8_t[64]")
             self._block_len = ffi.new("int32_t *", 0)
@@ -61,6 +66,38 @@ class BlockPacker:
                 self._run_c()
         else:
             self._add_python(self.dictionary.encode(name, args))
+
+    def add_batch(self, batch):
+        """Queue a flush's step messages (chelper.steppersync.StepBatch):
+        C flattens them into (n, id, parameters...) and packs them."""
+        layouts = self._step_layouts() if HAVE_C else None
+        if layouts is None:
+            for name, args, _req, _min in batch.messages():
+                self.add(name, args)
+            return
+        if self._ints:
+            self._run_c()
+        self._pack(*batch.flatten(layouts))
+
+    def _step_layouts(self):
+        """steppersync layouts of the three step messages ((n, id) then
+        the parameters in format order), or None when one is missing
+        from the dictionary or has an enumerated parameter."""
+        if self._layouts is False:
+            from . import steppersync      # needs the C extension
+            per_kind = []
+            for name in steppersync.KIND_NAMES:
+                try:
+                    mf = self.dictionary.lookup(name)
+                except KeyError:
+                    per_kind = None
+                    break
+                if BUFFER in mf.kinds or any(k in mf.enum_names for k in mf.keys):
+                    per_kind = None
+                    break
+                per_kind.append(((len(mf.keys) + 1, mf.msgid), mf.keys))
+            self._layouts = per_kind and steppersync.make_layouts(per_kind)
+        return self._layouts
 
     def take(self) -> bytes:
         if HAVE_C and self._ints:
@@ -82,12 +119,15 @@ class BlockPacker:
         return data + tail
 
     def _run_c(self):
-        import numpy as np
-        ints = np.array(self._ints, dtype=np.int64)
+        ints = array.array("q", self._ints)
         self._ints = []
-        out = bytearray(10 * len(ints) + 64)     # >= 5 bytes per int + framing
-        n = lib.msgblock_pack(ffi.from_buffer("int64_t[]", ints), len(ints),
-                              self._block, self._block_len, self._seq,
+        self._pack(ffi.from_buffer("int64_t[]", ints), len(ints))
+
+    def _pack(self, ints, n_ints):
+        """Pack n_ints integers (cdata int64_t[], msgblock_pack's form)
+        into blocks, complete ones appended to the output."""
+        out = bytearray(10 * n_ints + 64)     # >= 5 bytes per int + framing
+        n = lib.msgblock_pack(ints, n_ints, self._block, self._block_len, self._seq,
                               ffi.from_buffer(out), len(out))
         if n < 0:
             raise ValueError("serial packing failed: %s" % _ERRORS.get(n, n))

@@ -219,13 +219,6 @@ class StepCompress:
             lib.stepcompress_take_messages(self._sc, buf, n)
         return out
 
-    def take_message_list(self):
-        """take_messages() as a list of tuples; no numpy when there are
-        none (a print without moves never loads it: issue 10 start-up)."""
-        if not lib.stepcompress_message_count(self._sc):
-            return []
-        return self.take_messages().tolist()
-
 
 class StepperKinematics:
     """One stepper's kinematics plus the step solver state."""

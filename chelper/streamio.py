@@ -290,10 +290,7 @@ class StreamWriter:
         counts = self.counts
         counts[name] = counts.get(name, 0) + 1
         self._add(name, args, clock)
-        self._since_take += 1
-        if self._since_take >= self.TAKE_EVERY:
-            self._since_take = 0
-            self._emit(self._encoder.take())
+        self._added(1)
 
     def write_many(self, messages) -> None:
         """write() for a list of (name, args, req_clock, min_clock) tuples,
@@ -310,7 +307,25 @@ class StreamWriter:
             add = self._add
             for name, args, req_clock, _min in messages:
                 add(name, args, req_clock or None)
-        self._since_take += len(messages)
+        self._added(len(messages))
+
+    def write_batch(self, batch) -> None:
+        """write() for a flush's step messages (chelper.steppersync
+        StepBatch, used at once): the text and serial encoders take it
+        whole from C; jsonl gets it as message tuples."""
+        add_batch = getattr(self._encoder, "add_batch", None)
+        if add_batch is None:
+            self.write_many(batch.messages())
+            return
+        counts = self.counts
+        for name, n in batch.kind_counts():
+            counts[name] = counts.get(name, 0) + n
+        add_batch(batch)
+        self._added(batch.count)
+
+    def _added(self, n):
+        """n messages were added: write the output every TAKE_EVERY."""
+        self._since_take += n
         if self._since_take >= self.TAKE_EVERY:
             self._since_take = 0
             self._emit(self._encoder.take())

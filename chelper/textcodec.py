@@ -11,11 +11,15 @@ golden/stepdiff.py, whose big inputs are ~97 % queue_step lines.
 Formatting: `TextFormatter` collects messages and has C write the lines
 of every integer-only message (no enumeration, no buffer: queue_step,
 set_next_step_dir, queue_digital_out ...); the others are formatted by
-msgproto in Python, in order. The text is exactly format_text's.
+msgproto in Python, in order. The text is exactly format_text's. A
+flush's step messages come as one chelper.steppersync.StepBatch
+(`add_batch`), which C flattens into the same template numbers and
+values.
 """
 import array
 import operator
 
+from . import steppersync
 from ._chelper import ffi, lib
 from .msgproto import BUFFER, UNSIGNED
 
@@ -69,6 +73,7 @@ class TextFormatter:
     """Lines of many messages, formatted in C where possible."""
 
     BATCH = 1 << 15          # ints handed to C at a time
+    OUT_BYTES = 1 << 20      # C's output buffer, reused
 
     def __init__(self, dictionary):
         self.dictionary = dictionary
@@ -76,6 +81,9 @@ class TextFormatter:
         self._templates = []
         self._ints = []
         self._out = []
+        self._layouts = False     # step message layouts, made when first needed
+        self._used = ffi.new("int64_t *")
+        self._cbuf = None
 
     def add(self, name, args, clock=None):
         """Queue one message (clock is not part of the text)."""
@@ -103,6 +111,38 @@ class TextFormatter:
                 ints += maker[1](args)
         if len(ints) >= self.BATCH:
             self._run_c()
+
+    def add_batch(self, batch):
+        """Queue a flush's step messages (chelper.steppersync.StepBatch):
+        C flattens them into template numbers and values and formats
+        them, with no Python per message."""
+        layouts = self._step_layouts()
+        if layouts is None:      # a step message Python must format
+            self.add_many(batch.messages())
+            return
+        if self._ints:
+            self._run_c()
+        self._format(*batch.flatten(layouts))
+
+    def _step_layouts(self):
+        """steppersync layouts of the three step messages (template
+        number, then the values in format order), or None when one of
+        them has no C template (or is not in the dictionary)."""
+        if self._layouts is False:
+            per_kind = []
+            for name in steppersync.KIND_NAMES:
+                try:
+                    maker = self._makers.get(name, False)
+                    if maker is False:
+                        maker = self._makers[name] = self._maker(name)
+                except KeyError:
+                    maker = None
+                if maker is None:
+                    per_kind = None
+                    break
+                per_kind.append(((maker[0],), self.dictionary.lookup(name).keys))
+            self._layouts = per_kind and steppersync.make_layouts(per_kind)
+        return self._layouts
 
     def take(self) -> bytes:
         """The text of the messages added since the last take."""
@@ -140,25 +180,32 @@ class TextFormatter:
             blob += t + b"\0"
         # array "i" is C int, int32_t on every platform klipsim builds on;
         # not numpy, which a compile need not load (issue 10: start-up).
-        self._packed = (blob, array.array("i", starts), array.array("i", lengths))
+        # (from_buffer's cdata keeps its array alive.)
+        self._packed = (blob, len(starts), ffi.from_buffer("int32_t[]", array.array("i", starts)),
+                        ffi.from_buffer("int32_t[]", array.array("i", lengths)))
 
     def _run_c(self):
+        # array.array converts a list of Python ints several times faster
+        # than np.array.
+        ints = array.array("q", self._ints)
+        self._ints = []
+        self._format(ffi.from_buffer("int64_t[]", ints), len(ints))
+
+    def _format(self, ints, n_ints):
+        """Format n_ints integers (cdata int64_t[]) of template numbers
+        and values into lines, appended to the output."""
         if getattr(self, "_packed", None) is None:
             self._pack_templates()
-        blob, starts, lengths = self._packed
-        # array.array converts a list of Python ints several times faster
-        # than np.array; a memoryview slices it without copying.
-        ints = memoryview(array.array("q", self._ints))
-        self._ints = []
-        used = ffi.new("int64_t *")
+        blob, n_templates, c_starts, c_lengths = self._packed
+        used = self._used
+        if self._cbuf is None:
+            self._cbuf = ffi.new("char[]", self.OUT_BYTES)
+        out = self._cbuf
         pos = 0
-        while pos < len(ints):
-            out = bytearray(32 * (len(ints) - pos) + 4096)
-            n = lib.msgtext_format(
-                ffi.from_buffer("int64_t[]", ints[pos:]), len(ints) - pos, blob,
-                ffi.from_buffer("int32_t[]", starts), ffi.from_buffer("int32_t[]", lengths),
-                len(starts), ffi.from_buffer(out), len(out), used)
+        while pos < n_ints:     # msgtext_format stops where the rest might not fit
+            n = lib.msgtext_format(ints + pos, n_ints - pos, blob, c_starts, c_lengths,
+                                   n_templates, out, len(out), used)
             if n < 0 or used[0] == 0:
                 raise ValueError("text formatting failed: bad template data")
-            self._out.append(bytes(out[:n]))
+            self._out.append(ffi.buffer(out, n)[:])
             pos += used[0]

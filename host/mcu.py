@@ -211,6 +211,11 @@ class MCU:
         """Send (name, args, req_clock, min_clock) tuples in order."""
         self.link.send_many(self, messages)
 
+    def send_batch(self, batch):
+        """Send a flush's step messages (a chelper.steppersync.StepBatch,
+        valid only during this call) in order."""
+        self.link.send_batch(self, batch)
+
 
 class DigitalOut:
     """An on/off output pin (stepper enable lines, [output_pin])."""

@@ -22,10 +22,8 @@ policy is Klipper's (extras/motion_queuing.py, KLIPPER-FACTS.md 2.2):
   batch is due, flush everything up to need_flush_time + 0.25 and sleep
   until kicked again.
 """
-import heapq
-
 from ..chelper import motion
-from ..chelper.motion import QUEUE_STEP, SET_NEXT_STEP_DIR
+from ..chelper.steppersync import StepperSync
 
 BGFLUSH_LOW_TIME = 0.200
 BGFLUSH_HIGH_TIME = 0.400
@@ -57,7 +55,7 @@ class MotionQueuing:
         handler = self._flush_handler if can_pause else self._flush_handler_batch
         self.flush_timer = reactor.register_timer(handler)
         self.do_kick_flush_timer = True
-        self._held = {}   # stepper -> messages due after the last flush clock
+        self._syncs = None   # [(mcu, StepperSync)], made at the first flush
 
     # ---- registration ---------------------------------------------------------
     def allocate_trapq(self):
@@ -67,6 +65,23 @@ class MotionQueuing:
 
     def register_stepper(self, stepper):
         self.steppers.append(stepper)
+        self._syncs = None
+
+    def _step_syncs(self):
+        """[(mcu, StepperSync)], one per MCU with steppers, in the order of
+        each MCU's first stepper; its compressors in registration order.
+        Made when first needed (every stepper has its compressor by then);
+        remaking it loses nothing, as unsent messages stay queued in the
+        compressors."""
+        if self._syncs is None:
+            syncs = {}
+            for stepper in self.steppers:
+                sync = syncs.get(stepper.mcu)
+                if sync is None:
+                    sync = syncs[stepper.mcu] = StepperSync()
+                sync.add(stepper.compressor)
+            self._syncs = list(syncs.items())
+        return self._syncs
 
     def set_mcu_time(self, mcu, clock_adj):
         """`mcu`'s print time mapping is now (offset, freq): its steppers'
@@ -152,62 +167,17 @@ class MotionQueuing:
             trapq.finalize_moves(retire_time, clear_history_time)
 
     def _generate_steps(self, flush_time, step_gen_time):
-        """Solve and compress every stepper, then send each MCU's messages
-        as Klipper's steppersync_flush picks them (motion helper change,
-        see _pick_due)."""
-        queues = {}   # mcu -> [(stepper, messages)] in registration order
+        """Solve every stepper, compress them, then hand each MCU the batch
+        of its messages merged by clock up to the flush clock, as
+        Klipper's steppersync_flush picks them (chelper/steppersync.py:
+        ties go to the first registered stepper; a queue_step required
+        after the flush clock waits, with everything behind it)."""
         for stepper in self.steppers:
             stepper.generate_steps(step_gen_time)
-            compressor = stepper.compressor
-            compressor.flush(stepper.mcu.print_time_to_clock(flush_time))
-            msgs = self._held.pop(stepper, []) + compressor.take_message_list()
-            queues.setdefault(stepper.mcu, []).append((stepper, msgs))
-        for mcu, entries in queues.items():
-            order = self._pick_due(entries, mcu.print_time_to_clock(flush_time))
-            self._send_ordered(mcu, order)
-
-    def _pick_due(self, entries, flush_clock):
-        """Klipper's steppersync_flush: repeatedly take the stepper whose
-        oldest unsent message has the lowest required clock (the first
-        registered wins ties); stop at a move-queue message (queue_step,
-        min_clock != 0) required after the flush clock. Direction and
-        reset messages never stop it, even when required later. Unsent
-        messages wait for the next flush."""
-        heads = [(msgs[0][1], rank, 0) for rank, (_, msgs) in enumerate(entries) if msgs]
-        heapq.heapify(heads)
-        order = []
-        while heads:
-            req_clock, rank, index = heads[0]
-            stepper, msgs = entries[rank]
-            row = msgs[index]
-            if row[0] == QUEUE_STEP and row[2] and req_clock > flush_clock:
-                break
-            order.append((stepper, row))
-            if index + 1 < len(msgs):
-                heapq.heapreplace(heads, (msgs[index + 1][1], rank, index + 1))
-            else:
-                heapq.heappop(heads)
-        for req_clock, rank, index in heads:
-            stepper, msgs = entries[rank]
-            self._held[stepper] = msgs[index:]
-        return order
-
-    @staticmethod
-    def _send_ordered(mcu, order):
-        messages = []
-        for stepper, (kind, req_clock, min_clock, p0, p1, p2) in order:
-            oid = stepper.oid
-            if kind == QUEUE_STEP:
-                msg = ("queue_step", {"oid": oid, "interval": p0, "count": p1,
-                                      "add": p2}, req_clock, min_clock)
-            elif kind == SET_NEXT_STEP_DIR:
-                msg = ("set_next_step_dir", {"oid": oid, "dir": p0}, req_clock, min_clock)
-            else:
-                msg = ("reset_step_clock", {"oid": oid, "clock": p0 & 0xffffffff},
-                       req_clock, min_clock)
-            messages.append(msg)
-        if messages:
-            mcu.send_many(messages)
+        for mcu, sync in self._step_syncs():   # compresses, then merges
+            batch = sync.flush(mcu.print_time_to_clock(flush_time))
+            if batch.count:
+                mcu.send_batch(batch)
 
     def _flush_handler_batch(self, eventtime):
         """Batch mode: 0.25 s batches while more than 1.5 s behind the

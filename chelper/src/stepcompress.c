@@ -161,6 +161,16 @@ push_message(struct stepcompress *sc, uint32_t kind, uint64_t req_clock,
     m->reserved = 0;
 }
 
+// Queue a message as if the compressor had made it (tests of the merge
+// in steppersync.c, other message sources).
+void
+stepcompress_queue_message(struct stepcompress *sc, uint32_t kind,
+                           uint64_t req_clock, uint64_t min_clock,
+                           int64_t p0, int64_t p1, int64_t p2)
+{
+    push_message(sc, kind, req_clock, min_clock, p0, p1, p2);
+}
+
 int
 stepcompress_message_count(struct stepcompress *sc)
 {

@@ -48,6 +48,9 @@ int stepcompress_message_count(struct stepcompress *sc);
 int stepcompress_take_messages(struct stepcompress *sc,
                                struct sc_message *out, int max_count);
 const char *stepcompress_error(struct stepcompress *sc);
+void stepcompress_queue_message(struct stepcompress *sc, uint32_t kind,
+                                uint64_t req_clock, uint64_t min_clock,
+                                int64_t p0, int64_t p1, int64_t p2);
 int stepcompress_fail(struct stepcompress *sc, const char *what);
 /* cffi:end */
 

@@ -70,6 +70,15 @@ class StreamLink:
         self.messages += len(messages)
         writer.write_many(messages)    # one call: the step-flush fast path
 
+    def send_batch(self, mcu, batch):
+        """A flush's step messages (chelper.steppersync.StepBatch): step
+        totals from C, the messages written by the writer in one call."""
+        writer, steps = self._target(mcu)
+        for oid, n in batch.steps():
+            steps[oid] = steps.get(oid, 0) + n
+        self.messages += batch.count
+        writer.write_batch(batch)
+
 
 @dataclass
 class OtherStream:

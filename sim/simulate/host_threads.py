@@ -2,7 +2,7 @@
 writes to in simulate mode.
 
 Contract:
-- `SimLink(meter)`: the `link` host/ code sees (send, send_many, query,
+- `SimLink(meter)`: the `link` host/ code sees (send, send_many, send_batch, query,
   can_pause=True). Messages are only collected (with the CostMeter
   counting them and the steps they carry); the main thread hands them
   to each MCU's SerialQueue when the burst that produced them completes.
@@ -61,6 +61,11 @@ class SimLink:
         for name, args, _req, _min in messages:
             if name == "queue_step":
                 self.meter.add_steps((mcu.name, args["oid"]), args["count"])
+
+    def send_batch(self, mcu, batch):
+        """A flush's step messages (chelper.steppersync.StepBatch), as
+        the tuples send_many takes."""
+        self.send_many(mcu, batch.messages())
 
     def take(self):
         out, self.outbox = self.outbox, {}
