@@ -22,7 +22,8 @@ from hypothesis import strategies as st
 from klipsim.chelper import msgproto
 from klipsim.firmware.simulator import mcu as fwmcu
 from klipsim.sim.link.messages import MOTION, Message, queue_step_base
-from klipsim.sim.link.queues import MessageQueues
+from klipsim.chelper import steppersync
+from klipsim.sim.link.queues import MessageQueues, StepRun
 
 DICT = fwmcu.dictionary("stm32f446")
 SPAN = 3 << 29
@@ -135,7 +136,9 @@ def _batches(seed, n_batches):
         for _ in range(int(rng.integers(1, 40))):
             clock += int(rng.integers(0, 5000))
             req = clock + int(rng.integers(0, 1 << 20)) if rng.random() < 0.95 else 0
-            mn = max(0, req - int(rng.integers(0, 1 << 31))) if rng.random() < 0.8 else 0
+            if req and rng.random() < 0.05:
+                req += 1 << 31          # far ahead: min_clock clamped to req - SPAN
+            mn = int(rng.integers(1, req + 1)) if req and rng.random() < 0.8 else 0
             batch.append(_message(int(rng.integers(0, 5)), int(rng.integers(0, 6)),
                                   req, mn, rng))
         yield batch, clock + int(rng.integers(0, 1 << 21))
@@ -227,3 +230,53 @@ def test_c_plan_matches_the_python_model(seed, n_batches, window, in_flight):
             [[m[:4] + (m[4],) for m in msgs] for _f, msgs in want]
         assert c.ready_bytes() == model.release(ack_clock)
         seq = (seq + len(blocks)) & 15
+
+
+def _step_run(messages):
+    """Motion messages as a StepRun (struct ss_message rows, as
+    steppersync writes them)."""
+    kinds = {name: k for k, name in enumerate(steppersync.KIND_NAMES)}
+    rows = []
+    for name, args, req, mn in messages:
+        params = [v for k, v in args.items() if k != "oid"] + [0, 0]
+        rows.append((req, mn, params[0], params[1], params[2], kinds[name], args["oid"]))
+    arr = np.array(rows, dtype=steppersync.message_dtype())
+    return StepRun(arr.tobytes(), len(rows))
+
+
+def _as_runs(batch):
+    """The batch with each stretch of motion messages as one StepRun."""
+    out, stretch = [], []
+    for m in batch + [None]:
+        if m is not None and m[0] in steppersync.KIND_NAMES:
+            stretch.append(m)
+            continue
+        if stretch:
+            run = _step_run(stretch)
+            assert run.messages() == stretch
+            out.append(run)
+            stretch = []
+        if m is not None:
+            out.append(m)
+    return out
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.integers(0, 2 ** 32), st.integers(1, 20), st.integers(1, 30))
+def test_step_runs_queue_as_their_tuples_do(seed, n_batches, slot_count):
+    """Steppersync batches taken whole (StepRuns, between other
+    messages) queue exactly as their messages as tuples would: same
+    blocks, same messages, same clocks, the move slots sized when the
+    first slotted queue_step comes."""
+    runs, tuples = MessageQueues(DICT), MessageQueues(DICT)
+    seq = 0
+    for batch, ack_clock in _batches(seed, n_batches):
+        first, count = runs.add(_as_runs(batch), 5, _generic, lambda: slot_count)
+        assert count == len(batch)
+        assert (first, count) == tuples.add(batch, 5, _generic, lambda: slot_count)
+        got = runs.plan(ack_clock, 1000, 12, 0, None, 0, seq)[0]
+        want = tuples.plan(ack_clock, 1000, 12, 0, None, 0, seq)[0]
+        assert [b.frame for b in got] == [b.frame for b in want]
+        assert [[_fields(m) for m in b.messages] for b in got] == \
+            [[_fields(m) for m in b.messages] for b in want]
+        seq = (seq + len(got)) & 15

@@ -26,7 +26,8 @@
 #define MIN_CLOCK_SPAN (3LL << 29)   // min_clock >= req_clock - this
 #define CLOCK_DIFF_MAX (3LL << 28)   // far single steps (FACTS 2.6)
 
-enum { ERR_NOMEM = -1, ERR_TOO_BIG = -2, ERR_KEY = -3, ERR_RECORD = -4 };
+enum { ERR_NOMEM = -1, ERR_TOO_BIG = -2, ERR_KEY = -3, ERR_RECORD = -4,
+       ERR_NO_IDS = -5 };
 
 struct lq_msg {
     int64_t req_clock, min_clock, sched, end, queued_ns;
@@ -50,6 +51,7 @@ struct linkq {
     int64_t pending;                // messages queued
     int64_t *slots;                 // move-slot min-heap (free clocks)
     int32_t nslots;
+    int32_t step_ids[3];            // message ids by steppersync kind, or -1
 };
 
 struct linkq *
@@ -60,6 +62,8 @@ linkq_new(void)
         return NULL;
     for (int i = 0; i <= MAX_KEY; i++)
         q->index_of_key[i] = -1;
+    for (int k = 0; k < 3; k++)
+        q->step_ids[k] = -1;
     return q;
 }
 
@@ -180,6 +184,18 @@ queue_step_clocks(struct linkq *q, struct lq_msg *m)
     m->end = m->sched + (count - 1) * interval + add * (count * (count - 1) / 2);
 }
 
+// A queued message's final clocks: a queue_step's slot and step clocks,
+// and every min_clock kept within MIN_CLOCK_SPAN of its req_clock (the
+// 32-bit MCU clock stays unambiguous, FACTS 2.5).
+static void
+settle_clocks(struct linkq *q, struct lq_msg *m)
+{
+    if (m->kind == LINKQ_QUEUE_STEP)
+        queue_step_clocks(q, m);
+    if (m->min_clock + MIN_CLOCK_SPAN < m->req_clock)
+        m->min_clock = m->req_clock - MIN_CLOCK_SPAN;
+}
+
 // Encode one record's message into m->data; returns ints consumed or <0.
 static int64_t
 encode_record(struct lq_msg *m, const int64_t *ints, int64_t avail, int64_t n)
@@ -234,11 +250,7 @@ linkq_push(struct linkq *q, const int64_t *ints, int64_t n_ints,
             return used;
         }
         i += 6 + used;
-        if (kind == LINKQ_QUEUE_STEP)
-            queue_step_clocks(q, m);
-        // keeps the 32-bit MCU clock unambiguous (FACTS 2.5)
-        if (m->min_clock + MIN_CLOCK_SPAN < m->req_clock)
-            m->min_clock = m->req_clock - MIN_CLOCK_SPAN;
+        settle_clocks(q, m);
         if (m->req_clock < low)
             low = m->req_clock;
         pushed++;
@@ -246,6 +258,64 @@ linkq_push(struct linkq *q, const int64_t *ints, int64_t n_ints,
     q->pending += pushed;
     *first_req = low;
     return pushed;
+}
+
+// The message ids of queue_step, set_next_step_dir and reset_step_clock
+// in this MCU's dictionary, for linkq_push_steps.
+void
+linkq_set_step_ids(struct linkq *q, int32_t queue_step, int32_t step_dir,
+                   int32_t reset_clock)
+{
+    q->step_ids[SC_MSG_QUEUE_STEP] = queue_step;
+    q->step_ids[SC_MSG_SET_NEXT_STEP_DIR] = step_dir;
+    q->step_ids[SC_MSG_RESET_STEP_CLOCK] = reset_clock;
+}
+
+// Queue msgs[start, count) of a steppersync batch (steppersync.h) as
+// linkq_push would queue the same messages as records. Stops before a
+// queue_step that needs a move slot while no slots are set up, so the
+// caller can size them (linkq_init_slots) then continue from there.
+// *first_req gets the lowest req_clock queued. Returns the index it
+// stopped at (count when done), or a negative error.
+int64_t
+linkq_push_steps(struct linkq *q, const struct ss_message *msgs,
+                 int64_t start, int64_t count, int64_t queued_ns,
+                 int64_t *first_req)
+{
+    int64_t low = INT64_MAX, i;
+    for (i = start; i < count; i++) {
+        const struct ss_message *s = &msgs[i];
+        if (s->kind > SC_MSG_RESET_STEP_CLOCK || q->step_ids[s->kind] < 0)
+            return ERR_NO_IDS;
+        int is_step = s->kind == SC_MSG_QUEUE_STEP;
+        if (is_step && s->min_clock && !q->slots)
+            break;
+        int64_t req = s->req_clock;
+        struct lq_queue *qu = queue_for(q, req ? (int64_t)s->oid : -1);
+        if (!qu)
+            return ERR_KEY;
+        struct lq_msg *m = queue_append(qu);
+        if (!m)
+            return ERR_NOMEM;
+        int64_t ints[5] = { q->step_ids[s->kind], s->oid, s->p0, s->p1, s->p2 };
+        m->kind = s->kind + LINKQ_QUEUE_STEP;    // (linkq kinds 1..3)
+        m->req_clock = req;
+        m->min_clock = s->min_clock;
+        m->tag = -1;
+        m->sched = m->end = NO_CLOCK;
+        m->queued_ns = queued_ns;
+        int64_t used = encode_record(m, ints, 5, is_step ? 5 : 3);
+        if (used < 0) {
+            qu->count--;
+            return used;
+        }
+        settle_clocks(q, m);
+        if (req < low)
+            low = req;
+        q->pending++;
+    }
+    *first_req = low;
+    return i;
 }
 
 /****************************************************************

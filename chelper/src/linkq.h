@@ -4,6 +4,7 @@
 #define KLIPSIM_LINKQ_H
 
 #include <stdint.h>
+#include "steppersync.h"
 
 /* cffi:begin */
 struct linkq;
@@ -12,6 +13,11 @@ void linkq_free(struct linkq *q);
 int64_t linkq_push(struct linkq *q, const int64_t *ints, int64_t n_ints,
                    int64_t queued_ns, int64_t *first_req);
 void linkq_init_slots(struct linkq *q, int32_t count);
+void linkq_set_step_ids(struct linkq *q, int32_t queue_step, int32_t step_dir,
+                        int32_t reset_clock);
+int64_t linkq_push_steps(struct linkq *q, const struct ss_message *msgs,
+                         int64_t start, int64_t count, int64_t queued_ns,
+                         int64_t *first_req);
 int64_t linkq_release(struct linkq *q, int64_t ack_clock);
 int64_t linkq_first_req(struct linkq *q);
 int32_t linkq_build(struct linkq *q, int32_t seq, uint8_t *frame,

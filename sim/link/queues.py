@@ -17,6 +17,7 @@ tests/test_link_queues.py holds the Python model these rules come from.
 """
 from ...chelper import msgproto
 from ...chelper._chelper import ffi, lib
+from ...chelper import steppersync
 from ...chelper.blockcodec import _int_maker
 from .messages import MOTION, Message
 
@@ -34,7 +35,35 @@ RECORD_INTS = 10          # LINKQ_RECORD_INTS
 MAX_BLOCKS = 16           # most blocks one plan may build (>= MAX_PENDING_BLOCKS)
 NO_CLOCK = -(1 << 63)     # linkq's "no scheduled clock"
 _PUSH_ERRORS = {-1: "out of memory", -2: "message too large for a block",
-                -3: "bad command queue (oid)", -4: "bad record"}
+                -3: "bad command queue (oid)", -4: "bad record",
+                -5: "stepper messages the dictionary does not declare"}
+
+
+class StepRun:
+    """A steppersync batch (chelper/steppersync.py) kept for the serial
+    queue: a copy of its struct ss_message array (the batch itself is
+    valid only until the next flush), taken whole by MessageQueues.add."""
+    __slots__ = ("raw", "count")
+
+    def __init__(self, raw, count):
+        self.raw = raw
+        self.count = count
+
+    @classmethod
+    def from_batch(cls, batch):
+        size = ffi.sizeof("struct ss_message")
+        return cls(ffi.buffer(batch.c.msgs, batch.count * size)[:], batch.count)
+
+    def messages(self):
+        """The run as (name, args, req_clock, min_clock) tuples."""
+        import numpy as np
+        rows = np.frombuffer(self.raw, dtype=steppersync.message_dtype()).tolist()
+        out = []
+        for req, min_clock, p0, p1, p2, kind, oid in rows:
+            name = steppersync.KIND_NAMES[kind]
+            keys = KIND_NAMES[kind + 1][1]
+            out.append((name, dict(zip(keys, (oid, p0, p1, p2))), req, min_clock))
+        return out
 
 
 class Block:
@@ -108,6 +137,8 @@ class MessageQueues:
                 raise ValueError("dictionary: %s has parameters %s, expected oid %s"
                                  % (name, " ".join(mf.keys), " ".join(keys)))
             self._c_ids[name] = mf.msgid
+        if len(self._c_ids) == len(C_HELD):
+            lib.linkq_set_step_ids(self._q, *(self._c_ids[n] for n in steppersync.KIND_NAMES))
         self._slots_ready = False
         # linkq_plan's outputs, for up to MAX_BLOCKS blocks
         self._frames = ffi.new("uint8_t[]", MESSAGE_MAX * MAX_BLOCKS)
@@ -121,21 +152,30 @@ class MessageQueues:
         self._due = ffi.new("int64_t *")
 
     def add(self, messages, queued_ns, generic, slot_count):
-        """Queue (name, args, req_clock, min_clock) messages in order.
-        generic(name, args, req_clock, min_clock, queued_ns) makes the
-        Message kept for anything but the motion bulk; slot_count() sizes
-        the move-slot heap when the first queue_step needs a slot.
-        Returns the lowest req_clock among them (None: no messages)."""
+        """Queue messages in order: (name, args, req_clock, min_clock)
+        tuples and StepRuns. generic(name, args, req_clock, min_clock,
+        queued_ns) makes the Message kept for anything but the motion
+        bulk; slot_count() sizes the move-slot heap when the first
+        queue_step needs a slot. Returns (the lowest req_clock among them
+        or None, the messages queued)."""
         ints = []
         put = ints.extend
         c_ids = self._c_ids
         qs_id = c_ids.get("queue_step")
-        slots_ready = self._slots_ready
-        for name, args, req_clock, min_clock in messages:
+        first, count = None, 0
+        for m in messages:
+            if m.__class__ is StepRun:
+                first = _lower(first, self._push(ints, queued_ns))
+                ints = []
+                put = ints.extend
+                first = _lower(first, self._push_run(m, queued_ns, slot_count))
+                count += m.count
+                continue
+            name, args, req_clock, min_clock = m
+            count += 1
             if name == "queue_step" and qs_id is not None:   # the bulk
-                if min_clock and not slots_ready:
-                    lib.linkq_init_slots(self._q, slot_count())
-                    slots_ready = self._slots_ready = True
+                if min_clock and not self._slots_ready:
+                    self._init_slots(slot_count)
                 oid = args["oid"]
                 put((1, oid if req_clock else -1, req_clock, min_clock, -1, 5, qs_id, oid,
                      args["interval"], args["count"], args["add"]))
@@ -151,6 +191,10 @@ class MessageQueues:
                 put((GENERIC, args.get("oid", -1) if req_clock else -1, req_clock,
                      msg.min_clock, self._hold(msg)))
                 put(self._maker(name)(args))
+        return _lower(first, self._push(ints, queued_ns)), count
+
+    def _push(self, ints, queued_ns):
+        """Queue push records; their lowest req_clock (None: no records)."""
         if not ints:
             return None
         n = lib.linkq_push(self._q, ffi.new("int64_t[]", ints), len(ints), queued_ns,
@@ -158,6 +202,25 @@ class MessageQueues:
         if n < 0:
             raise ValueError("serial queue: %s" % _PUSH_ERRORS.get(n, n))
         return self._first_req[0]
+
+    def _push_run(self, run, queued_ns, slot_count):
+        """Queue a StepRun; its lowest req_clock. linkq stops before the
+        first queue_step that needs a move slot until the slots exist."""
+        msgs = ffi.from_buffer("struct ss_message[]", run.raw)
+        first = done = None
+        while done is None or done < run.count:
+            if done is not None:     # stopped for the slots
+                self._init_slots(slot_count)
+            done = lib.linkq_push_steps(self._q, msgs, done or 0, run.count, queued_ns,
+                                        self._first_req)
+            if done < 0:
+                raise ValueError("serial queue: %s" % _PUSH_ERRORS.get(done, done))
+            first = _lower(first, self._first_req[0])
+        return first
+
+    def _init_slots(self, slot_count):
+        lib.linkq_init_slots(self._q, slot_count())
+        self._slots_ready = True
 
     def _hold(self, msg):
         """A Message kept in Python: its tag for the push record."""
@@ -229,3 +292,10 @@ class MessageQueues:
 
     def __len__(self):
         return lib.linkq_pending(self._q)
+
+
+def _lower(a, b):
+    """The lower of two clocks, None meaning none."""
+    if a is None:
+        return b
+    return a if b is None or a <= b else b

@@ -56,7 +56,7 @@ from .acks import MIN_RTO_NS, LinkSeqs, RttEstimator  # noqa: F401
 from .faults import LineFaults
 from .messages import (CLASSES, HEATER, HOMING_MSGS, MIN_CLOCK_SPAN, MOTION,  # noqa: F401
                        PINS, Message, classify, scheduled_clock)
-from .queues import MESSAGE_MAX, PAYLOAD_MAX, Block, MessageQueues  # noqa: F401
+from .queues import MESSAGE_MAX, PAYLOAD_MAX, Block, MessageQueues, StepRun  # noqa: F401
 from .reader import split_blocks_tolerant
 from .wire import Wire  # noqa: F401
 
@@ -131,12 +131,17 @@ class SerialQueue:
         self.send_seq = seq
 
     def enqueue(self, messages):
-        """Messages from a completed main-thread burst, in send order."""
-        first_req = self.queues.add(messages, self.kernel.now, self._generic_message,
-                                    self._slot_count)
+        """Messages from a completed main-thread burst, in send order:
+        (name, args, req_clock, min_clock) tuples and StepRuns."""
+        first_req, count = self.queues.add(messages, self.kernel.now,
+                                           self._generic_message, self._slot_count)
         if self.record is not None:
-            self.record.extend((m[0], m[1]) for m in messages)
-        self.stats.messages += len(messages)
+            for m in messages:
+                if m.__class__ is StepRun:
+                    self.record.extend((name, args) for name, args, _r, _m in m.messages())
+                else:
+                    self.record.append((m[0], m[1]))
+        self.stats.messages += count
         if first_req is not None and (
                 first_req == 0 or first_req - self.delta_ticks
                 <= self.clock.clock(self.planned_wake)):
