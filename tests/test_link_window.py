@@ -146,8 +146,8 @@ class _WakeStub:
         self.window_full = window_full
         self.in_flight = deque([object()])
         self.delta_ticks = 0
-        msg = SimpleNamespace(req_clock=now, min_clock=0)
-        self.queues = {1: SimpleNamespace(released=1, messages=[msg])}
+        # (MessageQueues.next_due: a ready head's req_clock - delta)
+        self.queues = SimpleNamespace(next_due=lambda delta: now - delta)
 
 
 def test_a_full_window_waits_for_an_ack_or_the_recheck():

@@ -6,7 +6,8 @@ for acks must not change what it accepts)."""
 import numpy as np
 
 from klipsim.chelper import msgproto
-from klipsim.sim.link.serial_link import LinkStats, split_blocks_tolerant
+from klipsim.sim.link.reader import split_blocks_tolerant
+from klipsim.sim.link.serial_link import LinkStats
 
 
 def reference_split(data):
@@ -48,24 +49,3 @@ def test_same_blocks_as_check_block_with_damage():
         got = split_blocks_tolerant(data, stats)
         want, bad = reference_split(data)
         assert got == want and stats.bad_blocks == bad
-
-
-def test_serial_queue_encoders_match_the_dictionary():
-    """The serial queue's integer-only encoders (one- and two-byte VLQs
-    written out) give the dictionary's bytes for values of every size."""
-    from types import SimpleNamespace
-
-    from klipsim.firmware.simulator import mcu as fwmcu
-    from klipsim.sim.link.serial_link import SerialQueue
-
-    d = fwmcu.dictionary("stm32f446")
-    fake = SimpleNamespace(dictionary=d, _encoders={})
-    encode = SerialQueue._encoder(fake, "queue_step")
-    rng = np.random.default_rng(5)
-    edges = [-0x4000001, -0x4000000, -0x80001, -0x80000, -0x1001, -0x1000, -0x21, -0x20,
-             0, 0x5F, 0x60, 0x2FFF, 0x3000, 0x17FFFF, 0x180000, 0xBFFFFFF, 0xC000000]
-    for _ in range(2000):
-        args = {k: int(rng.choice(edges) if rng.random() < 0.3
-                       else rng.integers(-(1 << 31), 1 << 31))
-                for k in ("oid", "interval", "count", "add")}
-        assert encode(args) == d.encode("queue_step", args)

@@ -8,12 +8,6 @@
 #include <string.h>
 #include "msgblock.h"
 
-#define MSG_MIN 5
-#define MSG_MAX 64
-#define MSG_PAYLOAD_MAX (MSG_MAX - MSG_MIN)
-#define MSG_DEST 0x10
-#define MSG_SEQ_MASK 0x0f
-#define MSG_SYNC 0x7e
 
 // Parameter kinds in unpack layouts.
 enum { KIND_SIGNED = 0, KIND_BUFFER = 1, KIND_UNSIGNED = 2 };
@@ -101,6 +95,19 @@ decode_vlq(const uint8_t *data, int64_t *pos, int64_t end, int64_t *value)
  * Packing messages into blocks
  ****************************************************************/
 
+int
+msgblock_frame(uint8_t *frame, int payload_len, int32_t seq)
+{
+    int n = payload_len + MSG_MIN;
+    frame[0] = n;
+    frame[1] = MSG_DEST | (seq & MSG_SEQ_MASK);
+    uint16_t crc = msgblock_crc16(frame, n - 3);
+    frame[n - 3] = crc >> 8;
+    frame[n - 2] = crc & 0xff;
+    frame[n - 1] = MSG_SYNC;
+    return n;
+}
+
 // Frame the open block into out and start the next sequence number.
 static int64_t
 close_block(uint8_t *block, int32_t *block_len, int32_t *seq,
@@ -109,13 +116,8 @@ close_block(uint8_t *block, int32_t *block_len, int32_t *seq,
     int n = *block_len + MSG_MIN;
     if (n > out_cap)
         return ERR_OUT_FULL;
-    out[0] = n;
-    out[1] = MSG_DEST | (*seq & MSG_SEQ_MASK);
     memcpy(out + 2, block, *block_len);
-    uint16_t crc = msgblock_crc16(out, n - 3);
-    out[n - 3] = crc >> 8;
-    out[n - 2] = crc & 0xff;
-    out[n - 1] = MSG_SYNC;
+    msgblock_frame(out, *block_len, *seq);
     *seq = (*seq + 1) & MSG_SEQ_MASK;
     *block_len = 0;
     return n;

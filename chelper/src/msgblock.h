@@ -7,6 +7,18 @@
 
 #include <stdint.h>
 
+// Block layout (docs/Protocol.md): len, 0x10|seq, payload, crc16, sync.
+#define MSG_MIN 5
+#define MSG_MAX 64
+#define MSG_PAYLOAD_MAX (MSG_MAX - MSG_MIN)
+#define MSG_DEST 0x10
+#define MSG_SEQ_MASK 0x0f
+#define MSG_SYNC 0x7e
+
+// Write header and trailer around the payload at frame + 2; returns the
+// block length.
+int msgblock_frame(uint8_t *frame, int payload_len, int32_t seq);
+
 /* cffi:begin */
 uint16_t msgblock_crc16(const uint8_t *data, int len);
 int msgblock_encode_vlq(uint8_t *out, int64_t value);

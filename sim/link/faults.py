@@ -17,12 +17,9 @@ class LineFaults:
         self.rng = rng
         self.drop = drop
         self.corrupt = corrupt
+        self.active = drop > 0. or corrupt > 0.   # (every byte sent asks)
         self.dropped = 0
         self.corrupted = 0
-
-    @property
-    def active(self):
-        return self.drop > 0. or self.corrupt > 0.
 
     def apply(self, data):
         if not self.active or not data:

@@ -43,145 +43,29 @@ C: no GIL) packs and transmits them by Klipper's rules (KLIPPER-FACTS
 Received data comes in through `receive(data)` (from the tty kworker);
 responses other than acks go to `on_response(name, args)` (the serialhdl
 thread model), trsync reports too (the host's trsync handler reads them).
+
+The queues, move slots, release, encoding and the planning of a send
+(which blocks, the window, the hold-back) are MessageQueues' (queues.py,
+in C); this module keeps the thread, acks, retransmits and what it
+learns from the messages it sends and receives.
 """
-import heapq
 from collections import deque
 
 from ...chelper import msgproto
+from .acks import MIN_RTO_NS, LinkSeqs, RttEstimator  # noqa: F401
 from .faults import LineFaults
+from .messages import (CLASSES, HEATER, HOMING_MSGS, MIN_CLOCK_SPAN, MOTION,  # noqa: F401
+                       PINS, Message, classify, scheduled_clock)
+from .queues import MESSAGE_MAX, PAYLOAD_MAX, Block, MessageQueues, StepRun  # noqa: F401
+from .reader import split_blocks_tolerant
+from .wire import Wire  # noqa: F401
 
-PAYLOAD_MAX = msgproto.MESSAGE_PAYLOAD_MAX       # 59
-MESSAGE_MAX = msgproto.MESSAGE_MAX               # 64
 MAX_PENDING_BLOCKS = 12
 WINDOW_RECHECK_NS = 250_000_000   # window full: look again (FACTS 2.5)
 ACK_STALLS_KEPT = 20              # recent ack stalls kept for the blame
 MIN_REQTIME_DELTA = 0.100
-MIN_RTO_NS = 25_000_000
-MAX_RTO_NS = 5_000_000_000
 SYNC = bytes((msgproto.MESSAGE_SYNC,))
-USB_FRAME_NS = 1_000_000
-TRANSPORTS = ("uart", "usb", "pty")
-USB_BYTE_NS = 700            # 12 Mbit/s with protocol overhead (estimate)
-
-MOTION, HEATER, PINS, HOMING = "motion", "heater_pwm", "pins", "homing"
-CLASSES = (MOTION, HEATER, PINS, HOMING)
-MOTION_MSGS = frozenset(("queue_step", "set_next_step_dir", "reset_step_clock"))
-MIN_CLOCK_SPAN = 3 << 29     # serialqueue_send_batch: min_clock >= req - this
-CLOCK_DIFF_MAX = 3 << 28     # stepcompress.c: far single steps (FACTS 2.6)
-UNTIMED_MOTION = frozenset(("set_next_step_dir", "reset_step_clock"))
 TRSYNC_NOTED = frozenset(("trsync_start", "trsync_set_timeout"))   # see _note_trsync
-HOMING_MSGS = frozenset(("endstop_home", "trsync_start", "trsync_set_timeout",
-                         "stepper_stop_on_trigger", "trsync_trigger"))
-
-
-class Wire:
-    """One direction of the link: when bytes written at t arrive."""
-
-    def __init__(self, transport, baud):
-        if transport not in TRANSPORTS:
-            raise ValueError("transport must be one of %s" % ", ".join(TRANSPORTS))
-        self.transport = transport
-        self.byte_ns = {"uart": 10 * 10 ** 9 // baud, "usb": USB_BYTE_NS,
-                        "pty": 0}[transport]
-        self.idle_ns = 0          # the line is busy until then
-
-    def send(self, now, nbytes):
-        start = max(now, self.idle_ns)
-        if self.transport == "usb":
-            start = -(-start // USB_FRAME_NS) * USB_FRAME_NS
-        self.idle_ns = start + nbytes * self.byte_ns
-        return self.idle_ns
-
-
-class Message:
-    __slots__ = ("name", "args", "data", "req_clock", "min_clock", "sched", "klass",
-                 "queued_ns")
-
-    def __init__(self, name, args, data, req_clock, min_clock, sched, klass, queued_ns=0):
-        self.name = name
-        self.args = args
-        self.data = data
-        self.req_clock = req_clock
-        self.min_clock = min_clock
-        self.sched = sched        # MCU clock the command acts at, or None
-        self.klass = klass
-        self.queued_ns = queued_ns   # when the host handed it to the queue
-
-
-class Block:
-    __slots__ = ("seq", "frame", "messages", "sent_ns", "retransmitted", "arrived", "tty_ns")
-
-    def __init__(self, seq, frame, messages):
-        self.seq = seq
-        self.frame = frame
-        self.messages = messages
-        self.sent_ns = 0
-        self.tty_ns = 0              # pseudo-tty: when the kworker passed it on
-        self.retransmitted = False
-        self.arrived = False
-
-
-class LinkSeqs:
-    """The sequence bookkeeping of flow control and fast retransmit, on
-    block counts that never wrap (FACTS 2.5; the wire's 4-bit sequence
-    only names blocks relative to these): blocks sent, acknowledged, the
-    newest one an empty block acknowledged (`last_ack`), the count at the
-    last retransmit and the highest count a nak is ignored at."""
-    __slots__ = ("send", "receive", "last_ack", "ignore_nak", "retransmit",
-                 "unacked_bytes", "last_ack_bytes")
-
-    def __init__(self):
-        # (counted from 1, so a nak naming the first block is above the
-        # initial ignore_nak)
-        self.send = self.receive = self.last_ack = 1
-        self.ignore_nak = self.retransmit = 0
-        self.unacked_bytes = 0       # frame bytes of the blocks awaiting an ack
-        self.last_ack_bytes = 0      # frame bytes of the block acknowledged last
-
-    def sent(self, nbytes):
-        self.send += 1
-        self.unacked_bytes += nbytes
-
-    def acked(self, count, freed_bytes, last_frame_bytes):
-        self.receive += count
-        self.unacked_bytes -= freed_bytes
-        self.last_ack_bytes = last_frame_bytes
-
-    def empty_block(self, in_flight):
-        """An ack or nak came naming `receive`: True if it is a nak that
-        asks for a fast retransmit."""
-        if self.last_ack < self.receive:
-            self.last_ack = self.receive
-            return False
-        return self.receive > self.ignore_nak and bool(in_flight)
-
-    def retransmitted(self, nak):
-        """After a nak, later naks naming the same block are ignored, and
-        a second nak during this resend's recovery stops further ones
-        until it is acknowledged; after an RTO, naks about blocks sent so
-        far are ignored."""
-        if nak:
-            self.ignore_nak = max(self.receive, self.retransmit)
-        else:
-            self.ignore_nak = self.send
-        self.retransmit = self.send
-
-    def window_need(self):
-        """Window bytes a new full block would need: the unacknowledged
-        bytes, MESSAGE_MAX, and the block acknowledged last while only a
-        response (not yet its ack) has named it."""
-        need = self.unacked_bytes + MESSAGE_MAX
-        if self.last_ack < self.receive:
-            need += self.last_ack_bytes
-        return need
-
-
-class CommandQueue:
-    __slots__ = ("messages", "released")
-
-    def __init__(self):
-        self.messages = deque()
-        self.released = 0         # leading messages whose min_clock passed
 
 
 class LinkStats:
@@ -196,71 +80,6 @@ class LinkStats:
         self.messages = 0
         self.bad_blocks = 0       # received blocks dropped (CRC, framing)
         self.mcu_rx_lost = 0      # bytes the MCU lost to a full receive buffer
-
-
-# The 16 valid empty blocks (acks) -> their sequence number: most blocks
-# an MCU sends are acks, and an intact one is exactly one of these.
-ACK_FRAMES = {msgproto.frame_block(b"", seq): seq
-              for seq in range(msgproto.MESSAGE_SEQ_MASK + 1)}
-
-
-def split_blocks_tolerant(data, stats=None):
-    """(seq, payload) of every valid block in received data; after a
-    damaged block, skip to the next sync byte (how a host resynchronises
-    on the protocol's 0x7E trailer)."""
-    if not isinstance(data, bytes):
-        data = bytes(data)        # (the ack table is keyed by bytes)
-    out, pos = [], 0
-    end = len(data)
-    while pos < end:
-        if data[pos] == msgproto.MESSAGE_SYNC:
-            pos += 1
-            continue
-        if data[pos] == msgproto.MESSAGE_MIN:     # an ack? (checked by table)
-            seq = ACK_FRAMES.get(data[pos:pos + msgproto.MESSAGE_MIN])
-            if seq is not None:
-                out.append((seq, b""))
-                pos += msgproto.MESSAGE_MIN
-                continue
-        try:
-            seq, payload, pos = msgproto.check_block(data, pos)
-        except ValueError:
-            if stats is not None:
-                stats.bad_blocks += 1
-            sync = data.find(SYNC, pos)
-            pos = len(data) if sync < 0 else sync + 1
-            continue
-        out.append((seq, payload))
-    return out
-
-
-def queue_step_base(args, req_clock):
-    """The clock a queue_step counts its first interval from. Normally
-    req_clock (the previous step); a single step at least CLOCK_DIFF_MAX
-    after the previous one is requested at its own clock (FACTS 2.6)."""
-    if args["interval"] >= CLOCK_DIFF_MAX:
-        return req_clock - args["interval"]
-    return req_clock
-
-
-def scheduled_clock(name, args, req_clock, now_clock):
-    """The MCU clock a command acts at (None: not a timed command).
-    queue_step acts at its first step: req_clock (the previous step) plus
-    its interval (FACTS 2.6). set_next_step_dir and reset_step_clock act
-    when they are processed, in order with their stepper's queue_steps:
-    no deadline of their own."""
-    if name == "queue_step":
-        return queue_step_base(args, req_clock) + args["interval"] if req_clock else None
-    if name in UNTIMED_MOTION:
-        return None
-    if req_clock:
-        return req_clock
-    clock = args.get("clock")
-    if clock:                     # init commands: 32-bit clock, extend
-        base = now_clock & ~0xFFFFFFFF
-        full = base | clock
-        return full + (1 << 32) if full < now_clock - (1 << 31) else full
-    return None
 
 
 class SerialQueue:
@@ -279,16 +98,13 @@ class SerialQueue:
         self.on_response = on_response
         self.record = record       # list collecting (name, args) sent, or None
         self.delta_ticks = int(MIN_REQTIME_DELTA * clock.freq)
-        self.queues = {-1: CommandQueue()}   # command queue key -> queue
+        self.queues = MessageQueues(dictionary)
         self.ready_bytes = 0       # bytes of the released messages of all queues
-        self._encoders = {}        # message name -> f(args) -> bytes
-        self.slots = None          # move-slot heap (after config)
         self.move_count = move_count
         self.pin_oids = set()
         self.in_flight = deque()
         self.send_seq = 0
-        self.srtt = self.rttvar = 0
-        self.rto_ns = MIN_RTO_NS
+        self.rtt = RttEstimator()
         self.rto_deadline = None
         self.receive_window = receive_window
         self.fast_retransmit = fast_retransmit
@@ -297,7 +113,7 @@ class SerialQueue:
         self.window_full = False   # the last plan stopped at the window
         self.ack_stall_since = None  # data ready, nothing may leave until an ack
         self.ack_stalls = deque(maxlen=ACK_STALLS_KEPT)  # ns of recent ack stalls
-        self.rx = deque()          # received chunks not processed yet
+        self.rx = []               # received chunks not processed yet
         self.clock_queries = deque()   # blocks that carried a get_clock, in order
         self.trsync_start = {}
         self.trsync_timeout = {}
@@ -315,100 +131,40 @@ class SerialQueue:
         self.send_seq = seq
 
     def enqueue(self, messages):
-        """Messages from a completed main-thread burst, in send order."""
-        queued_ns = self.kernel.now
-        now_clock = self.clock.clock(queued_ns)
-        kick = False
-        wake_clock = None          # MCU clock at the planned wake (computed once)
-        queues, encoders, record = self.queues, self._encoders, self.record
-        for name, args, req_clock, min_clock in messages:
-            if name == "queue_step":       # the bulk: its own short path
-                if min_clock:
-                    min_clock = self._take_move_slot(min_clock, req_clock)
-                if min_clock + MIN_CLOCK_SPAN < req_clock:
-                    min_clock = req_clock - MIN_CLOCK_SPAN
-                sched = None
-                if req_clock:
-                    interval = args["interval"]
-                    sched = (req_clock - interval if interval >= CLOCK_DIFF_MAX
-                             else req_clock) + interval
-                klass = MOTION
-            else:
-                if min_clock + MIN_CLOCK_SPAN < req_clock:
-                    # keeps the 32-bit MCU clock unambiguous (FACTS 2.5)
-                    min_clock = req_clock - MIN_CLOCK_SPAN
-                elif name == "config_digital_out":
-                    self.pin_oids.add(args["oid"])
-                elif name == "trsync_trigger":     # the host stops the trsync: stop extending it
-                    self.trsync_start.pop(args["oid"], None)
-                    self.trsync_timeout.pop(args["oid"], None)
-                sched = scheduled_clock(name, args, req_clock, now_clock)
-                klass = self._classify(name, args)
-            encode = encoders.get(name) or self._encoder(name)
-            msg = Message(name, args, encode(args), req_clock, min_clock, sched, klass,
-                          queued_ns)
-            # Timed commands use their object's queue; the rest (config,
-            # queries) share the MCU's default queue, in send order.
-            key = args.get("oid", -1) if req_clock else -1
-            queue = queues.get(key)
-            if queue is None:
-                queue = queues[key] = CommandQueue()
-            queue.messages.append(msg)
-            if not kick:
-                if not req_clock:
-                    kick = True
+        """Messages from a completed main-thread burst, in send order:
+        (name, args, req_clock, min_clock) tuples and StepRuns."""
+        first_req, count = self.queues.add(messages, self.kernel.now,
+                                           self._generic_message, self._slot_count)
+        if self.record is not None:
+            for m in messages:
+                if m.__class__ is StepRun:
+                    self.record.extend((name, args) for name, args, _r, _m in m.messages())
                 else:
-                    if wake_clock is None:
-                        wake_clock = self.clock.clock(self.planned_wake)
-                    if req_clock - self.delta_ticks <= wake_clock:
-                        kick = True
-            if record is not None:
-                record.append((name, args))
-        self.stats.messages += len(messages)
-        if kick:
+                    self.record.append((m[0], m[1]))
+        self.stats.messages += count
+        if first_req is not None and (
+                first_req == 0 or first_req - self.delta_ticks
+                <= self.clock.clock(self.planned_wake)):
             self.signal.post()
 
-    def _encoder(self, name):
-        """args -> wire bytes for one message name; messages whose
-        parameters are all plain integers (queue_step...) skip the
-        general encoder's per-parameter checks."""
-        mf = self.dictionary.lookup(name)
-        if mf.enum_names or msgproto.BUFFER in mf.kinds:
-            encode = mf.encode
-        else:
-            head, keys, vlq = mf.id_bytes, mf.keys, msgproto.encode_vlq
+    def _slot_count(self):
+        """queue_step takes a slot of the MCU move queue (FACTS 2.5):
+        move_count minus one per digital-out pin."""
+        return max(1, self.move_count - len(self.pin_oids))
 
-            def encode(args):
-                out = bytearray(head)
-                for key in keys:
-                    v = args[key]
-                    if -0x20 <= v < 0x60:      # one or two bytes: encode_vlq inline
-                        out.append(v & 0x7F)
-                    elif -0x1000 <= v < 0x3000:
-                        out.append(((v >> 7) & 0x7F) | 0x80)
-                        out.append(v & 0x7F)
-                    else:
-                        vlq(v, out)
-                return bytes(out)
-        self._encoders[name] = encode
-        return encode
-
-    def _take_move_slot(self, min_clock, req_clock):
-        if self.slots is None:
-            count = max(1, self.move_count - len(self.pin_oids))
-            self.slots = [0] * count
-        # The compressor's min_clock only marks "takes a slot" (FACTS 2.5):
-        # the transmit min_clock is the slot's free clock.
-        return heapq.heapreplace(self.slots, req_clock)
-
-    def _classify(self, name, args):
-        if name in MOTION_MSGS:
-            return MOTION
-        if name in HOMING_MSGS:
-            return HOMING
-        if name == "queue_digital_out" and args.get("oid") in self.heater_oids:
-            return HEATER
-        return PINS
+    def _generic_message(self, name, args, req_clock, min_clock, queued_ns):
+        """The Message kept for anything but the motion bulk."""
+        if min_clock + MIN_CLOCK_SPAN < req_clock:
+            # keeps the 32-bit MCU clock unambiguous (FACTS 2.5)
+            min_clock = req_clock - MIN_CLOCK_SPAN
+        elif name == "config_digital_out":
+            self.pin_oids.add(args["oid"])
+        elif name == "trsync_trigger":     # the host stops the trsync: stop extending it
+            self.trsync_start.pop(args["oid"], None)
+            self.trsync_timeout.pop(args["oid"], None)
+        sched = scheduled_clock(name, args, req_clock, self.clock.clock(queued_ns))
+        return Message(name, args, None, req_clock, min_clock, sched,
+                       classify(name, args, self.heater_oids), queued_ns)
 
     # ---- from the kworker -----------------------------------------------------
     def receive(self, data):
@@ -418,14 +174,14 @@ class SerialQueue:
     # ---- the thread -----------------------------------------------------------
     def _loop(self):
         t = self.thread
-        rx, self.rx = list(self.rx), deque()
+        rx, self.rx = self.rx, []
         responses = []
         for data in rx:
             responses.extend(self._handle_input(data))
         plan = self._plan_sends()
         self._note_ack_stall()
         c = self.costs
-        nmsgs = sum(len(b.messages) for b in plan)
+        nmsgs = sum(b.count for b in plan)
         cost = (c.serialq_wake_ns + c.serialq_block_ns * (len(plan) + len(rx))
                 + c.serialq_message_ns * nmsgs)
         t.compute(self.host.cost_ns(cost), lambda: self._commit(plan, responses))
@@ -515,8 +271,8 @@ class SerialQueue:
             self.ack_stalls.append(now - self.ack_stall_since)
             self.ack_stall_since = None
         if not block.retransmitted:
-            self._rtt_sample(now - block.sent_ns)
-        self.rto_deadline = now + self.rto_ns if self.in_flight else None
+            self.rtt.sample(now - block.sent_ns)
+        self.rto_deadline = now + self.rtt.rto_ns if self.in_flight else None
 
     def _note_ack_stall(self):
         """Start an ack stall when data is ready but 12 blocks are in flight
@@ -530,17 +286,6 @@ class SerialQueue:
         """The longest of the recent ack stalls, or the one going on (ns)."""
         ongoing = [now - self.ack_stall_since] if self.ack_stall_since is not None else []
         return max(list(self.ack_stalls) + ongoing, default=0)
-
-    def _rtt_sample(self, delta):
-        """RFC 6298 as FACTS 2.5 lists it (first srtt deliberately 10x)."""
-        delta = max(delta, 0)
-        if not self.srtt:
-            self.srtt, self.rttvar = 10 * delta, delta // 2
-        else:
-            self.rttvar = (3 * self.rttvar + abs(self.srtt - delta)) // 4
-            self.srtt = (7 * self.srtt + delta) // 8
-        rto = self.srtt + max(4 * self.rttvar, 1_000_000)
-        self.rto_ns = min(MAX_RTO_NS, max(MIN_RTO_NS, rto))
 
     def _fastread_trsync(self, args):
         oid = args["oid"]
@@ -568,72 +313,20 @@ class SerialQueue:
         """MCU clock at which a block written now would be acknowledged."""
         return self.clock.clock(max(now, self.wire.idle_ns) + MESSAGE_MAX * self.wire.byte_ns)
 
-    def _release(self, ack_clock):
-        added = 0
-        for queue in self.queues.values():
-            msgs = queue.messages
-            count, released = len(msgs), queue.released
-            while released < count and msgs[released].min_clock <= ack_clock:
-                added += len(msgs[released].data)
-                released += 1
-            queue.released = released
-        self.ready_bytes += added
-
     def _plan_sends(self):
-        now = self.kernel.now
-        ack_clock = self._ack_clock(now)
-        self._release(ack_clock)
-        plan = []
-        self.window_full = False
-        while len(self.in_flight) + len(plan) < MAX_PENDING_BLOCKS:
-            ready = self.ready_bytes
-            if not ready:
-                break
-            if not self._window_open(plan):
-                self.window_full = True
-                break
-            if ready < PAYLOAD_MAX:
-                first_req = min(q.messages[0].req_clock for q in self.queues.values()
-                                if q.released)
-                if first_req > ack_clock + self.delta_ticks:
-                    break
-            plan.append(self._build_block())
+        """The blocks to send now (MessageQueues.plan: release, the 12
+        block limit, the receive window, the MIN_REQTIME_DELTA hold-back)."""
+        ack_clock = self._ack_clock(self.kernel.now)
+        plan, self.window_full = self.queues.plan(
+            ack_clock, self.delta_ticks, MAX_PENDING_BLOCKS, len(self.in_flight),
+            self.receive_window, self.seqs.window_need(), self.send_seq)
+        self.send_seq = (self.send_seq + len(plan)) & msgproto.MESSAGE_SEQ_MASK
+        self.ready_bytes = self.queues.ready_bytes()
         return plan
-
-    def _window_open(self, plan):
-        """Room in the MCU's receive window for one more full block
-        (FACTS 2.5 flow control), counting blocks planned but not sent."""
-        if self.receive_window is None or not (self.in_flight or plan):
-            return True
-        need = self.seqs.window_need() + sum(len(b.frame) for b in plan)
-        return need <= self.receive_window
-
-    def _build_block(self):
-        payload, msgs = bytearray(), []
-        heads = [(q.messages[0].req_clock, i, q)
-                 for i, q in enumerate(self.queues.values()) if q.released]
-        heapq.heapify(heads)
-        while heads:
-            _req, i, q = heads[0]
-            msg = q.messages[0]
-            if len(payload) + len(msg.data) > PAYLOAD_MAX:
-                break
-            q.messages.popleft()
-            q.released -= 1
-            payload += msg.data
-            msgs.append(msg)
-            if q.released:
-                heapq.heapreplace(heads, (q.messages[0].req_clock, i, q))
-            else:
-                heapq.heappop(heads)
-        self.ready_bytes -= len(payload)
-        seq = self.send_seq
-        self.send_seq = (seq + 1) & msgproto.MESSAGE_SEQ_MASK
-        return Block(seq, msgproto.frame_block(bytes(payload), seq), msgs)
 
     def _transmit(self, block, now):
         arrival = self.wire.send(now, len(block.frame))
-        for msg in block.messages:
+        for msg in block.generic:
             if msg.name in TRSYNC_NOTED:
                 self._note_trsync(msg)
             elif msg.name == "get_clock":
@@ -646,7 +339,7 @@ class SerialQueue:
         self.stats.blocks += 1
         self.stats.bytes_sent += len(block.frame)
         if self.rto_deadline is None:
-            self.rto_deadline = arrival + self.rto_ns
+            self.rto_deadline = arrival + self.rtt.rto_ns
         self._to_mcu(arrival, self.faults.apply(block.frame), [block])
 
     def _to_mcu(self, arrival, data, blocks):
@@ -668,7 +361,7 @@ class SerialQueue:
         if nak:
             self.stats.nak_retransmits += 1
         else:
-            self.rto_ns = min(MAX_RTO_NS, 2 * self.rto_ns)
+            self.rtt.back_off()
             self.stats.retransmits += 1
         self.seqs.retransmitted(nak)
         data = SYNC + b"".join(b.frame for b in self.in_flight)
@@ -676,7 +369,7 @@ class SerialQueue:
         for block in self.in_flight:
             block.retransmitted = True
         self.stats.bytes_retransmitted += len(data)
-        self.rto_deadline = arrival + self.rto_ns
+        self.rto_deadline = arrival + self.rtt.rto_ns
         self._to_mcu(arrival, self.faults.apply(data), list(self.in_flight))
 
     def _next_wake(self, now):
@@ -691,16 +384,7 @@ class SerialQueue:
             # time_ns is non-decreasing (positive frequency; its float steps
             # round monotonically), so the earliest clock gives the earliest
             # time: one conversion
-            due = None
-            for q in self.queues.values():
-                if q.released:
-                    d = q.messages[0].req_clock - self.delta_ticks
-                elif q.messages:
-                    d = q.messages[0].min_clock
-                else:
-                    continue
-                if due is None or d < due:
-                    due = d
+            due = self.queues.next_due(self.delta_ticks)
             if due is not None:
                 candidates.append(self.clock.time_ns(due) - MESSAGE_MAX * self.wire.byte_ns)
         if not candidates:
@@ -709,4 +393,4 @@ class SerialQueue:
 
     @property
     def idle(self):
-        return not self.in_flight and not any(q.messages for q in self.queues.values())
+        return not self.in_flight and not len(self.queues)

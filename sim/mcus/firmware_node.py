@@ -45,7 +45,7 @@ from ...firmware.simulator.mcu import (NEVER, RUN_REACHED, RUN_SAMPLE, STOP_OUTP
 from ...chelper import msgproto
 from .world_inputs import NOTED, SimulatedInputs
 from ..link.faults import LineFaults
-from ..link.serial_link import CLASSES, HEATER
+from ..link.serial_link import CLASSES, HEATER, MOTION
 
 SEQ_MASK = msgproto.MESSAGE_SEQ_MASK
 WATCHDOG = frozenset(("config_digital_out", "queue_digital_out"))   # _note_watchdog
@@ -66,6 +66,13 @@ class Margins:
         if old is None or margin < old:
             self.minimum[klass] = margin
         self.counts[klass] += 1
+
+    def add_many(self, klass, margin, count):
+        """`count` margins of one class, the smallest `margin`."""
+        old = self.minimum[klass]
+        if old is None or margin < old:
+            self.minimum[klass] = margin
+        self.counts[klass] += count
 
     def note_block(self, now_ns, worst_by_class):
         """A block's smallest margin per class, arrived at now_ns: kept
@@ -191,7 +198,18 @@ class McuNode:
         worst_by = {}
         add_margin = self.margins.add
         last_sched = self.last_sched_clock
-        for msg in block.messages:
+        motion = block.motion      # the timed queue_steps, summarised in C
+        if motion is None or motion[1] >= arrival or self.first_late is not None:
+            # none of them is the first late command: count them as a whole
+            messages = block.generic
+            if motion is not None:
+                count, low, high = motion
+                worst = worst_by[MOTION] = low - arrival
+                self.margins.add_many(MOTION, worst, count)
+                last_sched = max(last_sched, high)
+        else:
+            messages = block.messages
+        for msg in messages:
             name = msg.name
             if name in NOTED_HERE:
                 if name in NOTED:

@@ -34,6 +34,7 @@ Contract:
 from collections import deque
 
 from ..hostcpu.costs import CostMeter
+from ..link.queues import StepRun
 
 
 class SimLink:
@@ -41,7 +42,7 @@ class SimLink:
 
     def __init__(self):
         self.meter = CostMeter()
-        self.outbox = {}          # MCU -> [(name, args, req_clock, min_clock)]
+        self.outbox = {}          # MCU -> [(name, args, req_clock, min_clock) or StepRun]
 
     def send(self, mcu, name, args, req_clock=0, min_clock=0):
         self.outbox.setdefault(mcu, []).append((name, args, req_clock, min_clock))
@@ -63,9 +64,12 @@ class SimLink:
                 self.meter.add_steps((mcu.name, args["oid"]), args["count"])
 
     def send_batch(self, mcu, batch):
-        """A flush's step messages (chelper.steppersync.StepBatch), as
-        the tuples send_many takes."""
-        self.send_many(mcu, batch.messages())
+        """A flush's step messages (chelper.steppersync.StepBatch), kept
+        as one StepRun the serial queue takes whole (no tuple per message)."""
+        self.outbox.setdefault(mcu, []).append(StepRun.from_batch(batch))
+        self.meter.messages += batch.count
+        for oid, steps in batch.steps():
+            self.meter.add_steps((mcu.name, oid), steps)
 
     def take(self):
         out, self.outbox = self.outbox, {}
