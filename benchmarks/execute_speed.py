@@ -12,19 +12,25 @@ Two figures, each with the CPU normaliser ratio timed in the same run
    fw_run_until, which includes recording every pulse in the buffer) plus
    reading the pulses out in bulk.  Target: >= 20 M steps/s.
 2. `execute` end to end on a reference print (default
-   corexy_print_cylinder): stream parsing, host-side planning and
-   encoding in Python, the firmware, pulse checks off; the time spent
-   inside the firmware calls is reported separately.
+   corexy_print_cylinder), in CPU seconds of this process (median of
+   RUNS): reading the stream (gzip, parsing), planning, delivery, the
+   firmware and the step count, pulse checks off; once on the text
+   stream as stored and once on its binary (serial) form, written to a
+   temporary file first.  Target (issue 10): >= 20 M steps per CPU s.
+   The ratios are to the normaliser's CPU time (user + sys).
 
 Usage: python benchmarks/execute_speed.py [case ...]
 """
 import os
+import resource
+import statistics
 import sys
+import tempfile
 import time
 
 from _normalizer import normalizer_seconds, report
 
-from klipsim.chelper import msgproto
+from klipsim.chelper import msgproto, streamio
 from klipsim.firmware.simulator.mcu import Firmware
 from klipsim.golden import reference
 from klipsim.sim.execute import executor as execute
@@ -35,6 +41,7 @@ INTERVALS = [5000, 10000, 15000, 20000]
 COUNTS = [120, 60, 40, 30]           # every move lasts 600 000 ticks
 ROUNDS = 800
 BATCH = 100          # moves per stepper per round (4 x 100 < 500 slots)
+RUNS = 3             # execute runs per figure (the median is given)
 
 
 def synthetic_firmware_run():
@@ -71,59 +78,50 @@ def synthetic_firmware_run():
     return firmware_s, cpu_s, steps
 
 
-class TimedFirmware(Firmware):
-    """Firmware whose C calls are timed."""
-    spent = 0.0
-
-    def run_until(self, clock, stop_on_output=False):
-        t0 = time.perf_counter()
-        try:
-            return super().run_until(clock, stop_on_output)
-        finally:
-            TimedFirmware.spent += time.perf_counter() - t0
-
-    def send_ints(self, ints, ends):
-        t0 = time.perf_counter()
-        try:
-            return super().send_ints(ints, ends)
-        finally:
-            TimedFirmware.spent += time.perf_counter() - t0
-
-    def deliver_groups(self, batch, first=0):
-        t0 = time.perf_counter()
-        try:
-            return super().deliver_groups(batch, first)
-        finally:
-            TimedFirmware.spent += time.perf_counter() - t0
+def serial_copy(path, dictionary, folder):
+    """The stream at `path` re-written in its binary (serial) form."""
+    out = os.path.join(folder, os.path.basename(path).split(".")[0] + ".bin")
+    with open(out, "wb") as f, streamio.StreamWriter(f, "serial", dictionary) as writer:
+        for name, args in streamio.read_stream(path, dictionary):
+            writer.write(name, args)
+    return out
 
 
-def execute_case(name):
-    case = reference.case(name)
-    dictionary = msgproto.Dictionary.load(case.dictionary)
-    TimedFirmware.spent = 0.0
-    original = execute.fwmcu.Firmware
-    execute.fwmcu.Firmware = TimedFirmware
-    try:
-        t0 = time.perf_counter()
-        result = execute.execute_stream(case.klipper_output, dictionary)
-        total = time.perf_counter() - t0
-    finally:
-        execute.fwmcu.Firmware = original
-    assert result.shutdown_reason is None
-    return total, TimedFirmware.spent, result.total_steps
+def execute_cpu(path, dictionary):
+    """(median CPU seconds of RUNS executions, steps executed)."""
+    times = []
+    for _ in range(RUNS):
+        c0 = time.process_time()
+        result = execute.execute_stream(path, dictionary)
+        times.append(time.process_time() - c0)
+        assert result.shutdown_reason is None
+    return statistics.median(times), result.total_steps
+
+
+def normalizer_cpu():
+    """CPU seconds (user + sys) of one normaliser run, or None."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    if normalizer_seconds() is None:
+        return None
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
 
 
 def main(cases):
-    norm = normalizer_seconds()
+    norm = normalizer_cpu()
     if norm:
-        report("normaliser", norm, norm)
+        report("normaliser (CPU)", norm, norm)
     seconds, cpu, steps = synthetic_firmware_run()
-    report("firmware only (synthetic, 4 steppers)", seconds, norm, (steps, "step"))
-    report("  same, CPU time of this process", cpu, None, (steps, "step"))
-    for name in cases:
-        total, in_fw, steps = execute_case(name)
-        report("execute %s" % name, total, norm, (steps, "step"))
-        report("  of which in the firmware", in_fw, norm, (steps, "step"))
+    report("firmware only (synthetic, 4 steppers)", seconds, None, (steps, "step"))
+    report("  same, CPU time of this process", cpu, norm, (steps, "step"))
+    with tempfile.TemporaryDirectory() as folder:
+        for name in cases:
+            case = reference.case(name)
+            dictionary = msgproto.Dictionary.load(case.dictionary)
+            for form, path in (("text", case.klipper_output),
+                               ("binary", serial_copy(case.klipper_output, dictionary, folder))):
+                cpu, steps = execute_cpu(path, dictionary)
+                report("execute %s (%s), CPU" % (name, form), cpu, norm, (steps, "step"))
 
 
 if __name__ == "__main__":

@@ -8,6 +8,7 @@ wall s and, when /work/shared/bench/normalizer.py exists, the wall time as
 a ratio to that normaliser timed in the same run.
 
 usage: python benchmarks/sim_scheduler_speed.py [--seconds 60] [--profile]
+       [--no-fast-paths]  (the general rules only: Scheduler.fast_paths off)
 """
 from __future__ import annotations
 
@@ -31,10 +32,13 @@ from klipsim.sim.hostcpu.scheduler import Scheduler
 NORMALIZER = Path("/work/shared/bench/normalizer.py")
 
 
-def build(seconds: int, seed: int = 1):
+def build(seconds: int, seed: int = 1, fast_paths: bool = True):
     machine = load_machine("rpi3")
     kernel = Kernel(np.random.default_rng(seed))
     sched = Scheduler(kernel, machine.sched_config())
+    sched.fast_paths = fast_paths
+    for core in sched.cores:
+        core.fair.shortcut = fast_paths
     gil = GIL(sched, machine.switch_interval_ns)
     wake_serialq = sched.signal("serialq")
     responses = sched.signal("responses")
@@ -124,11 +128,12 @@ def main() -> None:
     parser.add_argument("--seconds", type=int, default=60)
     parser.add_argument("--profile", action="store_true")
     parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--no-fast-paths", action="store_true")
     args = parser.parse_args()
     until = args.seconds * NS_PER_S
     best = None
     for _ in range(args.repeat):      # best of N: the machine is shared
-        kernel, sched = build(args.seconds)
+        kernel, sched = build(args.seconds, fast_paths=not args.no_fast_paths)
         profiler = cProfile.Profile() if args.profile else None
         start = time.perf_counter()
         cpu_start = time.process_time()

@@ -210,16 +210,8 @@ class BlockUnpacker:
         Raises ValueError("offset N: reason") relative to data."""
         if not HAVE_C:
             return self._feed_python(data, final)
-        n_ints = ffi.new("int64_t *")
-        err_pos = ffi.new("int64_t *")
-        consumed = lib.msgblock_unpack(
-            ffi.from_buffer(data), len(data), 1 if final else 0,
-            ffi.from_buffer("int8_t[]", self._layout),
-            ffi.from_buffer("int32_t[]", self._starts), self.id_offset, self.n_ids,
-            ffi.from_buffer("int64_t[]", self._ints), len(self._ints), n_ints, err_pos)
-        if consumed < 0:
-            raise ValueError("offset %d: %s" % (err_pos[0], _ERRORS.get(consumed, consumed)))
-        values = self._ints[:n_ints[0]].tolist()
+        ints, consumed = self.feed_ints(data, final)
+        values = ints.tolist()
         messages = []
         append = messages.append
         builders = self._builders
@@ -229,6 +221,41 @@ class BlockUnpacker:
             args, pos = build(values, pos + 1, data)
             append((name, args))
         return messages, consumed
+
+    def feed_ints(self, data, final):
+        """(integers, bytes consumed): msgblock_unpack's integers for the
+        complete blocks in data (message id, then one per parameter, two
+        for a buffer: its offset in data and length), a numpy view valid
+        until the next feed.  Errors as feed()."""
+        n_ints = ffi.new("int64_t *")
+        err_pos = ffi.new("int64_t *")
+        consumed = lib.msgblock_unpack(
+            ffi.from_buffer(data), len(data), 1 if final else 0,
+            ffi.from_buffer("int8_t[]", self._layout),
+            ffi.from_buffer("int32_t[]", self._starts), self.id_offset, self.n_ids,
+            ffi.from_buffer("int64_t[]", self._ints), len(self._ints), n_ints, err_pos)
+        if consumed < 0:
+            raise ValueError("offset %d: %s" % (err_pos[0], _ERRORS.get(consumed, consumed)))
+        return self._ints[:n_ints[0]], consumed
+
+    def message_at(self, ints, start, end, data):
+        """(name, args) of the message at ints[start:end] (feed_ints)."""
+        values = ints[start:end].tolist()
+        name, build = self._builders[values[0]]
+        return name, build(values, 1, data)[0]
+
+    def rows(self, ints, qs_id, sd_id, out):
+        """Rows (streamio.read_rows) of the messages in `ints`, into the
+        int64 array `out` (n x 6) as many times as it takes: yields the
+        filled part each time."""
+        pos = ffi.new("int64_t *", 0)
+        while pos[0] < len(ints):
+            n = lib.msgrows_from_ints(
+                ffi.from_buffer("int64_t[]", ints), len(ints),
+                ffi.from_buffer("int8_t[]", self._layout),
+                ffi.from_buffer("int32_t[]", self._starts), self.id_offset, self.n_ids,
+                qs_id, sd_id, ffi.from_buffer("int64_t[]", out), len(out), pos)
+            yield out[:n]
 
     def _feed_python(self, data, final):
         messages = []

@@ -159,22 +159,32 @@ def _read_text_scanned(f, name, dictionary, position):
     only the other lines go through the Python parser."""
     parse = dictionary.parse_text if dictionary is not None else parse_text_generic
     for rows, text, first_line in textcodec.iter_rows(f):
-        for kind, a, b, c, d, line in rows.tolist():
-            position.line = first_line + line + 1
-            if kind == textcodec.QUEUE_STEP:
-                yield "queue_step", {"oid": a, "interval": b, "count": c, "add": d}
-            elif kind == textcodec.STEP_DIR:
-                yield "set_next_step_dir", {"oid": a, "dir": b}
-            else:
-                try:
-                    message = parse(text[a:b].decode())
-                except UnicodeDecodeError as e:
-                    raise ValueError("%s: not UTF-8 text (byte 0x%02x)"
-                                     % (position, e.object[e.start])) from None
-                except (KeyError, ValueError) as e:
-                    msg = e.args[0] if e.args else str(e)
-                    raise ValueError("%s: %s" % (position, msg)) from None
-                yield message
+        for row in rows.tolist():
+            position.line = first_line + row[5] + 1
+            yield _text_row_message(row, text, parse, position)
+
+
+def _step_row_message(row):
+    """(name, args) of a queue_step or set_next_step_dir row."""
+    kind, a, b, c, d, _line = row
+    if kind == textcodec.QUEUE_STEP:
+        return "queue_step", {"oid": a, "interval": b, "count": c, "add": d}
+    return "set_next_step_dir", {"oid": a, "dir": b}
+
+
+def _text_row_message(row, text, parse, position):
+    """(name, args) of one scanner row (textcodec's layout) of `text`;
+    errors name `position`, which the caller set to the row's line."""
+    if row[0] != textcodec.OTHER:
+        return _step_row_message(row)
+    try:
+        return parse(text[row[1]:row[2]].decode())
+    except UnicodeDecodeError as e:
+        raise ValueError("%s: not UTF-8 text (byte 0x%02x)"
+                         % (position, e.object[e.start])) from None
+    except (KeyError, ValueError) as e:
+        msg = e.args[0] if e.args else str(e)
+        raise ValueError("%s: %s" % (position, msg)) from None
 
 
 def _read_jsonl(f, name, dictionary, position):
@@ -219,6 +229,14 @@ def _jsonl_args(mf, obj):
 
 def _read_serial(f, name, dictionary, position):
     unpacker = BlockUnpacker(dictionary)
+    for messages, _buf in _serial_feeds(f, name, unpacker.feed, position):
+        yield from messages
+
+
+def _serial_feeds(f, name, feed, position):
+    """(what feed(buf, final) returned, buf) for each feed of the file's
+    bytes to a BlockUnpacker method, its errors turned into ValueErrors
+    naming the file and byte offset."""
     buf = b""
     offset = 0          # file offset of buf[0]
     while True:
@@ -226,19 +244,96 @@ def _read_serial(f, name, dictionary, position):
         buf = buf + chunk if buf else chunk
         while buf:       # a feed may stop early when its integer buffer is full
             try:
-                messages, used = unpacker.feed(buf, final=not chunk)
+                result, used = feed(buf, final=not chunk)
             except ValueError as e:
                 where, _, why = e.args[0].partition(": ")
                 raise ValueError("%s: byte offset %d: %s"
                                  % (name, offset + int(where.split()[-1]), why)) from None
             position.offset = offset
-            yield from messages
+            yield result, buf
             buf = buf[used:]
             offset += used
             if not used:
                 break
         if not chunk:
             return
+
+
+class RowChunk:
+    """A piece of a stream as rows of six int64s (textcodec's layout:
+    kind 0 queue_step oid,interval,count,add; kind 1 set_next_step_dir
+    oid,dir; kind 2 any other message), with `message(i)` -> (name, args)
+    of row i (errors as read_stream's, at row i's place) and `locate(i)`,
+    which points the Position at row i."""
+
+    __slots__ = ("rows", "message", "locate")
+
+    def __init__(self, rows, message, locate):
+        self.rows, self.message, self.locate = rows, message, locate
+
+
+def read_rows(path_or_file, dictionary, position):
+    """read_stream's messages in RowChunks: a text stream's scanner rows,
+    a serial stream's decoded blocks (msgrows.c) or one row per jsonl
+    message; the step messages of the first two never become Python
+    objects unless asked for (sim/execute runs them in C)."""
+    f, name, owned = _open_binary(path_or_file)
+    position.name = name
+    try:
+        f, kind = _unwrap(f)
+        if kind == "serial":
+            yield from _serial_rows(f, name, dictionary, position)
+        elif kind == "jsonl":
+            import numpy as np
+            other = np.array([[textcodec.OTHER, 0, 0, 0, 0, 0]], dtype=np.int64)
+            for message in _read_jsonl(f, name, dictionary, position):
+                yield RowChunk(other, lambda _i, m=message: m, lambda _i: None)
+        elif kind == "text":
+            parse = dictionary.parse_text
+            for rows, text, first_line in textcodec.iter_rows(f):
+                yield _text_chunk(rows, text, first_line, parse, position)
+    except (EOFError, zlib.error, gzip.BadGzipFile) as e:
+        raise ValueError("%s: damaged gzip data (%s)" % (name, e)) from None
+    finally:
+        if owned:
+            f.close()
+
+
+def _text_chunk(rows, text, first_line, parse, position):
+    def locate(i):
+        position.line = first_line + int(rows[i, 5]) + 1
+
+    def message(i):
+        locate(i)
+        return _text_row_message(rows[i].tolist(), text, parse, position)
+    return RowChunk(rows, message, locate)
+
+
+def _serial_rows(f, name, dictionary, position):
+    """_read_serial's feeds as RowChunks (one or more per feed)."""
+    import numpy as np
+    unpacker = BlockUnpacker(dictionary)
+    ids = [_msgid(dictionary, n) for n in ("queue_step", "set_next_step_dir")]
+    out = np.empty((len(unpacker._ints), 6), dtype=np.int64)
+    for ints, buf in _serial_feeds(f, name, unpacker.feed_ints, position):
+        for rows in unpacker.rows(ints, ids[0], ids[1], out):
+            yield _serial_chunk(rows, unpacker, ints, buf)
+
+
+def _msgid(dictionary, name):
+    try:
+        return dictionary.lookup(name).msgid
+    except KeyError:
+        return -1
+
+
+def _serial_chunk(rows, unpacker, ints, data):
+    def message(i):
+        row = rows[i].tolist()
+        if row[0] != textcodec.OTHER:
+            return _step_row_message(row)
+        return unpacker.message_at(ints, row[1], row[2], data)
+    return RowChunk(rows, message, lambda _i: None)
 
 
 # ---------------------------------------------------------------------------

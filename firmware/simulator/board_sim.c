@@ -36,7 +36,7 @@ struct board {
 
 /* ---- growable buffers ---- */
 
-static void *grow(void *buf, size_t *cap, size_t need, size_t item)
+void *fw_grow(void *buf, size_t *cap, size_t need, size_t item)
 {
     if (need <= *cap)
         return buf;
@@ -78,7 +78,7 @@ void board_pwm_write(struct mcu *m, uint32_t pin, uint32_t value)
     b->level[pin] = value ? 1 : 0;
     if (!b->record_gpio)
         return;
-    b->events = grow(b->events, &b->event_cap, b->event_len + 1,
+    b->events = fw_grow(b->events, &b->event_cap, b->event_len + 1,
                      sizeof(*b->events));
     struct fw_gpio_event *e = &b->events[b->event_len++];
     e->clock = b->now;
@@ -95,7 +95,7 @@ void board_step_edge(struct mcu *m, uint32_t step_pin, uint8_t dir)
 {
     struct board *b = m->board;
     if (b->pulse_len == b->pulse_cap)
-        b->pulses = grow(b->pulses, &b->pulse_cap, b->pulse_len + 1,
+        b->pulses = fw_grow(b->pulses, &b->pulse_cap, b->pulse_len + 1,
                          sizeof(*b->pulses));
     struct fw_pulse *p = &b->pulses[b->pulse_len++];
     p->clock = b->now;
@@ -119,7 +119,7 @@ void board_spi_transfer(struct mcu *m, uint32_t bus, uint8_t *data, uint8_t len)
 void serial_transmit(struct mcu *m, const uint8_t *block, size_t len)
 {
     struct board *b = m->board;
-    b->tx = grow(b->tx, &b->tx_cap, b->tx_len + len, 1);
+    b->tx = fw_grow(b->tx, &b->tx_cap, b->tx_len + len, 1);
     memcpy(b->tx + b->tx_len, block, len);
     b->tx_len += len;
 }

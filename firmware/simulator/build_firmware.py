@@ -40,7 +40,8 @@ def _cdef_text():
 
 _load_dictgen().write_generated(GENERATED)
 _sources = sorted(glob.glob(os.path.join(SRC, "*.c"))) + [
-    os.path.join(HERE, "board_sim.c"), GENERATED]
+    os.path.join(HERE, "board_sim.c"), GENERATED,
+    os.path.join(HERE, "stream_plan.c"), os.path.join(HERE, "stream_exec.c")]
 
 ffibuilder = FFI()
 ffibuilder.cdef(_cdef_text())

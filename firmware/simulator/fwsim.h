@@ -20,6 +20,17 @@
  * VLQ-encoded); klipsim.firmware.simulator.mcu.RAW_BYTE_TAG is the same. */
 #define FW_RAW_BYTE_TAG ((int64_t)1 << 40)
 
+/* stream_exec: no deadline; error codes, never a clock (the Python side
+ * has the same numbers: sim/execute/core.py) */
+#define SP_NONE INT64_MIN
+#define SP_ERR_KEY (INT64_MIN + 1)
+#define SP_ERR_QUEUE (INT64_MIN + 2)
+#define SP_ERR_SLOTS (INT64_MIN + 3)
+
+/* board_sim.c: `buf` grown (doubling) to hold `need` items of `item`
+ * bytes; aborts when out of memory. */
+void *fw_grow(void *buf, size_t *cap, size_t need, size_t item);
+
 /* cffi:begin */
 struct mcu;
 
@@ -121,6 +132,51 @@ uint64_t fw_timer_dispatches(struct mcu *m);
  * plus the longest name); returns the bytes written. */
 size_t fw_format_pulses(const struct fw_pulse *p, size_t n,
                         const char *const *pin_names, char *out);
+/* ---- `klipsim execute`'s host side (stream_plan.c, stream_exec.c) ---- */
+enum { SP_OTHER, SP_STEP_DIR, SP_DIGITAL_OUT, SP_RESET_STEP, SP_CLOCKED,
+       SP_TRSYNC_START, SP_CONFIG_STEPPER, SP_CONFIG_OUTPUT };
+enum { SP_Q_BARRIER, SP_Q_OID, SP_Q_OID_TRSYNC, SP_Q_TRSYNC };
+/* One message for the planner (delivery.DeliveryPlanner.plan): its
+ * kind, which host queues it joins, its oid, trsync oid, clock field,
+ * and flag (CLOCKED: the clock is a deadline; CONFIG_OUTPUT: max_duration). */
+struct sp_message {
+    int32_t kind, queues;
+    int64_t oid, trsync_oid, clock, flag;
+};
+/* Where se_feed_rows stopped. */
+enum { SE_DONE, SE_RARE, SE_RELEASE, SE_SLOW };
+struct se_stats {
+    int64_t planned, zero_clock_fixes, progress, end_clock, n_updates;
+    int64_t blocks, late_groups, responses, pending;
+};
+struct stream_exec;
+struct stream_exec *se_new(int64_t move_count, int64_t lead, int64_t end_margin,
+                           int wide, int64_t window, int64_t horizon, int64_t batch,
+                           int64_t qs_id, int64_t sd_id, int sd_ok);
+void se_free(struct stream_exec *se);
+int64_t se_plan(struct stream_exec *se, const struct sp_message *m, int64_t *clock_io,
+                int64_t *deadline);
+int64_t se_plan_queue_step(struct stream_exec *se, int64_t oid, int64_t interval,
+                           int64_t count, int64_t add, int64_t *deadline);
+int se_push(struct stream_exec *se, int64_t ready, int64_t deadline, int32_t key,
+            int32_t rare, const int64_t *ints, int32_t n);
+int se_feed_rows(struct stream_exec *se, const int64_t *rows, int64_t nrows,
+                 int64_t *row_io);
+void se_release(struct stream_exec *se, int final);
+int se_emit(struct stream_exec *se, int final, int accept_rare, int32_t *rare_out);
+void se_flush(struct stream_exec *se);
+void se_set_responses(struct stream_exec *se, const int8_t *layout,
+                      const int32_t *layout_start, int32_t id_offset, int32_t n_ids,
+                      const uint8_t *loud);
+int se_deliver(struct stream_exec *se, struct mcu *m, uint8_t *seq);
+size_t se_output(struct stream_exec *se, uint8_t *out, size_t max);
+void se_drain(struct stream_exec *se, struct mcu *m, uint64_t before);
+size_t se_pins(struct stream_exec *se, int64_t *out, size_t max_rows);
+size_t se_margins(struct stream_exec *se, int64_t *out, size_t max_rows);
+void se_get_stats(struct stream_exec *se, struct se_stats *out);
+void sp_far_step_shifts(const int64_t *slot, const int64_t *start, const int64_t *interval,
+                        const int64_t *count, const int64_t *add, int64_t n,
+                        int64_t *offset, int64_t *shift);
 /* cffi:end */
 
 #endif

@@ -15,29 +15,39 @@ Klipper's host would (KLIPPER-FACTS 2.5, 2.6, 2.8):
   host's trdispatch does (batch-mode streams never do); endstops never
   trigger (each homing pin reads the non-trigger level), so homing moves
   run their full travel.
+The per-message work runs in C (sim/execute/core.py): step lines and
+step blocks go from the reader's rows (streamio.read_rows) through the
+planner, the reorder buffer, the groups and the firmware without
+becoming Python objects; Python sees the other messages, output that
+needs an answer, and the pulses when `on_pulses` asks for them.
 Then it runs the firmware past the last scheduled event (by the longest
 max_duration, so an output left on trips its check) and
 returns the executed step pulses (via a callback, in chunks sorted by
 clock then pin name) and what happened.  Everything is integer MCU ticks;
 the result depends only on the inputs.
 """
-import bisect
 from dataclasses import dataclass, field
 
 import numpy as np
 
 from klipsim.chelper import msgproto, streamio
 from klipsim.firmware.simulator import mcu as fwmcu
-from klipsim.sim.execute.delivery import DeliveryError, DeliveryPlanner, extend_clock
-from klipsim.sim.mcus.world_inputs import SimulatedInputs
+from klipsim.firmware.simulator._fwsim import ffi, lib
+from klipsim.sim.execute.core import ExecCore
+from klipsim.sim.execute.delivery import DeliveryError, extend_clock
+from klipsim.sim.mcus.world_inputs import NOTED, SimulatedInputs
 from klipsim.sim.execute.stream_check import StreamInputError, check_ints, queue_step_ok, unconfigured
 
 PACK_WINDOW_S = 0.010        # messages ready within 10 ms share a block
 REORDER_HORIZON_S = 10.0     # stream disorder across objects tolerated
-REORDER_BATCH = 4096         # messages between sorts of the reorder buffer
+REORDER_BATCH = 4096         # messages between releases of the reorder buffer
 END_MARGIN_S = 0.001         # run this long past the last scheduled event
 # messages that change the simulated world before they are sent
 WORLD_CHANGES = frozenset(("endstop_home", "query_analog_in"))
+# messages Python sees when they are sent (prepare): world inputs, trsync
+PREPARED = NOTED | {"trsync_start", "trsync_set_timeout"}
+# responses the host answers or records (the rest are only counted)
+LOUD_RESPONSES = ("shutdown", "is_shutdown", "trsync_state")
 IDENTIFY_CHUNK = 40          # serialhdl fetches the dictionary 40 bytes at a time
 
 
@@ -109,20 +119,20 @@ class StreamExecutor:
         self.inputs = SimulatedInputs(self.fw, int(self.our_dict.constant("ADC_MAX", 4095)))
         self.result = ExecuteResult(profile, self.fw.clock_freq)
         self.lead_ticks = int(round(lead_s * self.fw.clock_freq))
-        self.pack_window = int(PACK_WINDOW_S * self.fw.clock_freq)
         self.on_pulses = on_pulses
         self.pin_names = {v: k for k, v in sorted(self.our_dict.pins.items())}
         self.pin_rank = self._pin_ranks()
         self.trsync_start = {}       # trsync oid -> report_clock (32-bit)
         self.trsync_timeout = {}     # trsync oid -> ticks from report to expiry
         self.stopped = False
-        self.planner = None
+        self.core = None
         self.stream_dict = stream_dictionary
         self.extend_trsync = extend_trsync
         self.wide_clocks = wide_clocks     # jsonl: `clock` fields are 64-bit
         self.checked_formats = set()
-        self.pending_output = False
-        self.open_group = ([], [], [], [], None, 0, {})
+        self.margin_keys = {"queue_step": 0}   # message name -> ExecCore margin key
+        self.prepared = {}                     # id -> (name, args) for prepare()
+        self.prepared_count = 0
 
     def _pin_ranks(self):
         ranks = np.zeros(max(self.pin_names) + 1 if self.pin_names else 1, dtype=np.int64)
@@ -146,9 +156,32 @@ class StreamExecutor:
             raise ExecuteError("firmware identify data differs from its dictionary")
         self._send_now([("get_config", {})])
         config = self._expect("config")
-        self.planner = DeliveryPlanner(config["move_count"], self.lead_ticks,
-                                       int(END_MARGIN_S * self.fw.clock_freq),
-                                       wide_clocks=self.wide_clocks)
+        self.core = self._new_core(config["move_count"])
+
+    def _new_core(self, move_count):
+        freq = self.fw.clock_freq
+        self.qs_format = self.our_dict.lookup("queue_step")
+        try:
+            sd_id = self.our_dict.lookup("set_next_step_dir").msgid
+        except KeyError:
+            sd_id = -1
+        sd_ok = sd_id >= 0 and self._format_error("set_next_step_dir") is None
+        core = ExecCore(move_count, self.lead_ticks, int(END_MARGIN_S * freq),
+                        self.wide_clocks, int(PACK_WINDOW_S * freq),
+                        int(REORDER_HORIZON_S * freq), REORDER_BATCH,
+                        self.qs_format.msgid, sd_id, sd_ok)
+        core.set_responses(*self._response_layout())
+        return core
+
+    def _response_layout(self):
+        """The responses' parameter layout for stream_exec.c (as
+        blockcodec.BlockUnpacker's) and which of them are loud."""
+        from klipsim.chelper.blockcodec import BlockUnpacker
+        unpacker = BlockUnpacker(self.our_dict, "response")
+        loud = np.zeros(unpacker.n_ids, dtype=np.uint8)
+        for msgid, mf in unpacker.table.items():
+            loud[msgid + unpacker.id_offset] = mf.name in LOUD_RESPONSES
+        return unpacker._layout, unpacker._starts, unpacker.id_offset, unpacker.n_ids, loud
 
     def _send_now(self, messages):
         """Deliver messages at the current clock (handshake, reactions)."""
@@ -156,12 +189,10 @@ class StreamExecutor:
         for name, args in messages:
             ints += self.fw.message_ints(name, args)
             ends.append(len(ints))
-        blocks, output = self.fw.send_ints(ints, ends)
-        self.pending_output |= output
+        blocks, _output = self.fw.send_ints(ints, ends)
         self.result.blocks += blocks
 
     def _expect(self, name):
-        self.pending_output = False
         for got, args in self.fw.responses():
             if got == name:
                 return args
@@ -178,19 +209,25 @@ class StreamExecutor:
             delta = (args["clock"] - self.trsync_start[args["oid"]]) & 0xFFFFFFFF
             self.trsync_timeout[args["oid"]] = delta
 
-    def check_format(self, name):
+    def _format_error(self, name):
         """A command is ours only with the same name AND format string."""
-        self.checked_formats.add(name)
         if self.stream_dict is None or name not in self.our_dict.commands:
-            return
+            return None
         try:
             theirs = self.stream_dict.lookup(name).msgformat
         except KeyError:         # the stream cannot hold it: nothing to check
-            return
+            return None
         ours = self.our_dict.commands[name].msgformat
         if theirs != ours:
-            raise StreamInputError("%r in the stream's dictionary is %r in the klipsim "
-                                   "firmware" % (theirs, ours))
+            return StreamInputError("%r in the stream's dictionary is %r in the klipsim "
+                                    "firmware" % (theirs, ours))
+        return None
+
+    def check_format(self, name):
+        self.checked_formats.add(name)
+        error = self._format_error(name)
+        if error is not None:
+            raise error
 
     def encode(self, name, args):
         """The firmware's integers for a message, checked against its
@@ -209,23 +246,79 @@ class StreamExecutor:
         check_ints(self.our_dict.lookup(name), ints)
         return ints
 
+    def feed_message(self, name, args):
+        """Plan, encode and queue one message; True once the run stopped."""
+        core = self.core
+        try:
+            if name == "queue_step":
+                ints = [self.qs_format.msgid, args["oid"], args["interval"], args["count"],
+                        args["add"]]
+                if not queue_step_ok(args):
+                    check_ints(self.qs_format, ints)
+                ready, deadline = core.plan_queue_step(args)
+                due = core.push(ready, deadline, 0, -1, ints)
+            else:
+                ready, deadline = core.plan(name, args)
+                ints = self.encode(name, args)
+                due = core.push(ready, deadline, self._margin_key(name, deadline),
+                                self._prepared_id(name, args), ints)
+        except KeyError:
+            raise unconfigured(name, args) from None
+        return due and self._release()
+
+    def _margin_key(self, name, deadline):
+        if deadline is None:
+            return 0
+        return self.margin_keys.setdefault(name, len(self.margin_keys))
+
+    def _prepared_id(self, name, args):
+        if name not in PREPARED:
+            return -1
+        self.prepared_count += 1
+        self.prepared[self.prepared_count] = (name, args)
+        return self.prepared_count
+
+    def feed_chunk(self, chunk):
+        """Every row of a streamio.RowChunk: step rows in C, the others
+        (and step rows with something wrong) through feed_message.
+        True once the run stopped."""
+        rows = np.ascontiguousarray(chunk.rows, dtype=np.int64)
+        n, i = len(rows), 0
+        ptr = ffi.from_buffer("int64_t[]", rows)
+        while i < n:
+            code, i = self.core.feed_rows(ptr, n, i)
+            if code == lib.SE_DONE:
+                break
+            if code == lib.SE_RELEASE:
+                chunk.locate(i - 1)
+                if self._release():
+                    return True
+                continue
+            chunk.locate(i)
+            name, args = chunk.message(i)
+            i += 1
+            if self.feed_message(name, args):
+                return True
+        if n:
+            chunk.locate(n - 1)
+        return False
+
     # -- running ------------------------------------------------------------
     def run_to(self, clock):
         """Advance the firmware to `clock`, answering its reports."""
         while not self.stopped:
-            if self.pending_output:
+            if self.fw.tx_pending:
                 self.handle_output()
             if not self.fw.run_until(clock, stop_on_output=True):
                 return
-            self.pending_output = True
 
     def handle_output(self):
         """Decode what the firmware sent: responses, then check that every
         block sent so far was acked (an empty block naming the next
         sequence; anything else would be a nak)."""
-        self.pending_output = False
         last_ack = None
-        for seq, payload in msgproto.split_blocks(self.fw.read_output()):
+        data = (self.core.output() if self.core else b"") + self.fw.read_output()
+        for seq, payload in msgproto.split_blocks(data):
             if not payload:
                 last_ack = seq
                 continue
@@ -257,15 +350,28 @@ class StreamExecutor:
         return extend_clock(clock32, self.fw.now)
 
     def drain_pulses(self, before=None):
+        """Count the pulses before `before` (default: now); with an
+        on_pulses callback, hand them over sorted by clock, then pin name."""
+        if self.on_pulses is None:
+            self.core.drain(self.fw, self.fw.now if before is None else before)
+            return
         pulses = self.fw.take_pulses(before)
         if not len(pulses):
             return
         clock = pulses["clock"]
         if np.any(clock[1:] == clock[:-1]):     # same clock: order by pin name
-            pulses = pulses[np.lexsort((self.pin_rank[pulses["pin"]], clock))]
+            pulses = pulses[self._pulse_order(pulses)]
         self._summarise(pulses)
-        if self.on_pulses is not None:
-            self.on_pulses(pulses, self.pin_names)
+        self.on_pulses(pulses, self.pin_names)
+
+    def _pulse_order(self, pulses):
+        """Order by (clock, pin name): one stable sort of clock * pins +
+        rank (nearly sorted already: fast) where that fits 63 bits."""
+        clock, rank = pulses["clock"], self.pin_rank[pulses["pin"]]
+        pins = len(self.pin_rank)
+        if int(clock.max()) < (1 << 62) // pins:
+            return np.argsort(clock.astype(np.int64) * pins + rank, kind="stable")
+        return np.lexsort((rank, clock))
 
     def _summarise(self, pulses):
         pins = pulses["pin"].astype(np.int64)
@@ -273,139 +379,87 @@ class StreamExecutor:
         ups = np.bincount(pins, weights=pulses["dir"])
         for pin in np.flatnonzero(counts).tolist():
             mine = pins == pin
-            name = self.pin_names.get(pin, "?%d" % pin)
-            s = self.result.steppers.setdefault(name, StepperSummary(name))
+            s = self._stepper(pin)
             s.steps += int(counts[pin])
             s.net += 2 * int(ups[pin]) - int(counts[pin])
             if s.first_clock < 0:
                 s.first_clock = int(pulses["clock"][np.argmax(mine)])
             s.last_clock = int(pulses["clock"][len(pins) - 1 - np.argmax(mine[::-1])])
 
-    def execute(self, messages):
-        """Send every (name, args) of the stream, then run to the end.
+    def _stepper(self, pin):
+        name = self.pin_names.get(pin, "?%d" % pin)
+        return self.result.steppers.setdefault(name, StepperSummary(name))
+
+    def execute(self, chunks):
+        """Send every message of the stream (streamio.RowChunks), then
+        run to the end.
 
         Messages are planned in stream order, held in a reorder buffer and
         delivered in order of (planned clock, stream position); a message
-        is let go once the plan has moved REORDER_HORIZON_S past it.  The
-        buffer is sorted once REORDER_BATCH more messages came in (nearly
-        sorted data: cheap)."""
+        is let go once the plan has moved REORDER_HORIZON_S past it, looked
+        at each time REORDER_BATCH more messages came in."""
         self.handshake()
-        horizon = int(REORDER_HORIZON_S * self.fw.clock_freq)
-        planner, pending, next_sort = self.planner, [], REORDER_BATCH
-        qs_format = self.our_dict.lookup("queue_step")
-        qs_id = qs_format.msgid
         self.check_format("queue_step")
-        for index, (name, args) in enumerate(messages):
-            try:
-                if name == "queue_step":     # hot path: no side effects to prepare
-                    ints = [qs_id, args["oid"], args["interval"], args["count"], args["add"]]
-                    if not queue_step_ok(args):
-                        check_ints(qs_format, ints)
-                    ready = planner.plan_queue_step(args)
-                    pending.append((ready, index, ints, None, None, planner.deadline))
-                else:
-                    ready = planner.plan(name, args)
-                    pending.append((ready, index, self.encode(name, args), name, args,
-                                    planner.deadline))
-            except KeyError:
-                raise unconfigured(name, args) from None
-            if len(pending) >= next_sort:
-                pending.sort()
-                cut = bisect.bisect_left(pending, (planner.progress - horizon,))
-                self.emit(pending[:cut])
-                del pending[:cut]
-                next_sort = len(pending) + REORDER_BATCH
-                if self.stopped:
-                    break
-        self.result.messages = planner.planned
-        pending.sort()
-        self.emit(pending, final=True)
+        for chunk in chunks:
+            if self.feed_chunk(chunk):
+                break
+        self.result.messages = self.core.stats().planned
+        self.core.release(final=True)
+        self.emit(final=True)
         if not self.stopped:
-            if self.pending_output:
+            if self.fw.tx_pending:
                 self.handle_output()
-            self.run_to(self.planner.end_clock)
+            self.run_to(self.core.stats().end_clock)
         self.drain_pulses(self.fw.now + 1)
         self.finish()
         return self.result
 
-    def emit(self, entries, final=False):
-        """Send planned messages: those planned within PACK_WINDOW_S of a
-        group's first form one group, sent at its latest planned clock and
-        packed into as many blocks as it needs.  The last group stays open
-        for the next call (unless `final`), so a message that comes late
-        out of the reorder buffer joins it instead of going out late.  A
-        message that changes the simulated world (a sensor level) first
-        sends everything before it.  Margins (deadline - group clock) are
-        recorded per message name."""
-        window = self.pack_window
-        ints, msg_ends, group_ends, clocks, first, clock, due = self.open_group
-        for ready, _index, mints, name, args, deadline in entries:
-            if name is not None:
-                if name in WORLD_CHANGES:
-                    if msg_ends:
-                        self._close_group(group_ends, clocks, msg_ends, clock, due)
-                        self.send_groups(ints, msg_ends, group_ends, clocks)
-                        ints, msg_ends, group_ends, clocks, due = [], [], [], [], {}
-                        first = None
-                    if self.stopped:
-                        return
-                self.prepare(name, args)
-            if first is None or ready > first + window:
-                if first is not None:
-                    self._close_group(group_ends, clocks, msg_ends, clock, due)
-                    due = {}
-                first = clock = ready
-            ints += mints
-            msg_ends.append(len(ints))
-            if ready > clock:
-                clock = ready
-            if deadline is not None:
-                key = name or "queue_step"
-                if deadline < due.get(key, deadline + 1):
-                    due[key] = deadline
-        if final and msg_ends:
-            self._close_group(group_ends, clocks, msg_ends, clock, due)
-            due = {}
-        # keep the open group (messages after the last closed group)
-        cut = group_ends[-1] if group_ends else 0
-        cut_ints = msg_ends[cut - 1] if cut else 0
-        open_ints = ints[cut_ints:]
-        open_ends = [e - cut_ints for e in msg_ends[cut:]]
-        if group_ends:
-            self.send_groups(ints[:cut_ints], msg_ends[:cut], group_ends, clocks)
-        self.open_group = (open_ints, open_ends, [], [], first if open_ends else None,
-                           clock, due)
+    def _release(self):
+        self.core.release()
+        self.emit()
+        return self.stopped
+
+    def emit(self, final=False):
+        """Send the released messages in groups (ExecCore.emit; the last
+        group stays open for the next call unless `final`).  A message
+        that changes the simulated world first sends everything before
+        it; Python prepares the messages that need it as they go."""
+        accept = False
+        while True:
+            key = self.core.emit(final, accept)
+            if key is None:
+                break
+            name, args = self.prepared[key]
+            if name in WORLD_CHANGES:
+                self.core.flush()
+                self.send_groups()
+                if self.stopped:
+                    return
+            self.prepare(name, args)
+            del self.prepared[key]
+            accept = True
+        self.send_groups()
         self.drain_pulses()
 
-    def _close_group(self, group_ends, clocks, msg_ends, clock, due):
-        group_ends.append(len(msg_ends))
-        clocks.append(clock)
-        margins = self.result.margins
-        for key, deadline in due.items():
-            margin = deadline - clock
-            if key not in margins or margin < margins[key]:
-                margins[key] = margin
-
-    def send_groups(self, ints, msg_ends, group_ends, clocks):
-        """Hand the groups to the firmware's link, answering its output
-        whenever it stops for some."""
-        batch = fwmcu.GroupBatch(ints, msg_ends, group_ends, clocks)
-        done = 0
-        while done < batch.count and not self.stopped:
-            if self.pending_output or self.fw.tx_pending:
-                self.handle_output()
-                if self.stopped:
-                    break
-            done, blocks, late = self.fw.deliver_groups(batch, done)
-            self.result.blocks += blocks
-            self.result.late_groups += late
-            self.pending_output = True
+    def send_groups(self):
+        """Hand the closed groups to the firmware's link, answering its
+        output whenever it stops for some."""
+        while not self.stopped and self.core.deliver(self.fw):
+            self.handle_output()
 
     def finish(self):
-        r = self.result
+        r, stats = self.result, self.core.stats()
         r.end_clock = self.fw.now
-        if self.planner:
-            r.zero_clock_fixes = self.planner.zero_clock_fixes
+        r.zero_clock_fixes = stats.zero_clock_fixes
+        r.blocks += stats.blocks
+        r.late_groups = stats.late_groups
+        r.responses += stats.responses
+        names = {key: name for name, key in self.margin_keys.items()}
+        r.margins = {names[key]: margin for key, margin in self.core.margins()}
+        for pin, steps, net, first, last, _chunk in sorted(self.core.pins(),
+                                                           key=lambda p: (p[5], p[0])):
+            s = self._stepper(pin)
+            s.steps, s.net, s.first_clock, s.last_clock = steps, net, first, last
         r.timer_dispatches = self.fw.timer_dispatches
         if r.shutdown_reason is None and self.fw.is_shutdown:
             r.shutdown_reason = self.fw.shutdown_reason
@@ -413,6 +467,7 @@ class StreamExecutor:
         if r.shutdown_reason is None and self.fw.pending_steps:
             raise ExecuteError("%d steps still queued at the end (clock %d)"
                                % (self.fw.pending_steps, r.end_clock))
+        self.core.close()
         self.fw.close()
 
 
@@ -433,7 +488,7 @@ def execute_stream(path, stream_dictionary, profile=None, lead_s=0.5, on_pulses=
                               extend_trsync=extend_trsync, wide_clocks=wide)
     position = streamio.Position()
     try:
-        return executor.execute(streamio.read_stream(path, stream_dictionary, position))
+        return executor.execute(streamio.read_rows(path, stream_dictionary, position))
     except ValueError as e:          # the reader's: names its place already
         raise ExecuteError(str(e)) from None
     except (StreamInputError, DeliveryError) as e:

@@ -22,27 +22,28 @@ from dataclasses import dataclass
 import numpy as np
 
 from klipsim.golden import stepdiff
-from klipsim.sim.execute.delivery import queue_step_duration, resolve_far_step
+from klipsim.firmware.simulator._fwsim import ffi, lib
 
 
 def far_step_shifts(steps, programs):
     """oid -> int64 array: per queue_step, the 2^32 wraps (in ticks) to
-    add to the naive start clocks (see the module docstring)."""
-    offset = {oid: 0 for oid in programs}
-    index = {oid: 0 for oid in programs}
-    shifts = {oid: np.zeros(len(p.count), dtype=np.int64) for oid, p in programs.items()}
-    progress = 0
-    for oid, interval, count, add in steps.queue_steps.tolist():
-        p, j = programs[oid], index[oid]
-        start = int(p.start[j]) + offset[oid]
-        if count == 1:
-            naive = start + interval
-            offset[oid] += resolve_far_step(naive, progress) - naive
-        shifts[oid][j] = offset[oid]
-        index[oid] = j + 1
-        end = int(p.start[j]) + offset[oid] + queue_step_duration(interval, count, add)
-        progress = max(progress, end)
-    return shifts
+    add to the naive start clocks (see the module docstring; the walk
+    over the queue_steps in stream order is stream_plan.c's
+    sp_far_step_shifts, delivery.resolve_far_step's rule)."""
+    qs = np.ascontiguousarray(steps.queue_steps, dtype=np.int64)
+    oids, slot = np.unique(qs[:, 0], return_inverse=True)
+    starts = np.zeros(len(qs), dtype=np.int64)
+    for oid, p in programs.items():
+        starts[qs[:, 0] == oid] = p.start
+    columns = [np.ascontiguousarray(qs[:, k]) for k in (1, 2, 3)]
+    shift = np.zeros(len(qs), dtype=np.int64)
+    if len(qs):
+        slot = np.ascontiguousarray(slot, dtype=np.int64)
+        ptr = [ffi.from_buffer("int64_t[]", a) for a in [slot, starts] + columns]
+        lib.sp_far_step_shifts(*ptr, len(qs), ffi.new("int64_t[]", len(oids)),
+                               ffi.from_buffer("int64_t[]", shift))
+    return {oid: shift[qs[:, 0] == oid] if len(qs) else np.zeros(0, dtype=np.int64)
+            for oid in programs}
 
 
 def expected_steps(program, start, s0, s1):
@@ -88,8 +89,9 @@ class PulseChecker:
         self.unknown_pins = {}
 
     def __call__(self, pulses, pin_names):
-        for number in np.unique(pulses["pin"]):
-            name = pin_names.get(int(number), "?%d" % number)
+        pins = pulses["pin"]
+        for number in np.flatnonzero(np.bincount(pins)).tolist():
+            name = pin_names.get(number, "?%d" % number)
             mine = pulses[pulses["pin"] == number]
             check = self.pins.get(name)
             if check is None:

@@ -7,7 +7,7 @@ scenario's threads. The host model then creates Klipper's threads with
 `spawn_role(role, name, start)` (class, nice/priority and affinity from
 the policy; all in the "klipper" autogroup, since klippy is one systemd
 service) and kernel workers with `spawn_kworker(name, start)`; each thread
-runs a program of continuations (scheduler_thread.py) that charges its
+runs a program of continuations (threads.py) that charges its
 host actions as CPU work. `report()` gives the per-thread metrics the
 verdict report needs (CPU ns; run-queue wait, wake-up latency and GIL wait
 percentiles in ns) plus per-core busy and switch overhead.

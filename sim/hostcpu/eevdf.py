@@ -23,7 +23,7 @@ The EEVDF rules modelled (kernel/sched/fair.c, Linux 6.6, paraphrased):
   max(2 slices, 1 tick)) and restored, scaled by (W + w) / W, when it comes back
   (PLACE_LAG); so sleepers neither gain nor lose much.
 Group entity weights split the group's shares between cores by load
-(scheduler_groups.py). Simplifications (documented): no DELAY_DEQUEUE, no
+(groups.py). Simplifications (documented): no DELAY_DEQUEUE, no
 PLACE_DEADLINE_INITIAL, no per-task slice hints.
 
 v is kept in units of 2**-10 ns of nice-0 time so integer division loses
@@ -187,7 +187,9 @@ class EevdfQueue:
 
 class FairRunQueue:
     """One core's SCHED_OTHER queue: root level plus optional groups.
-    Group entity weights follow scheduler_groups.TaskGroup.weight_on."""
+    Group entity weights follow groups.TaskGroup.weight_on."""
+
+    shortcut = True       # pick() with one thread queued skips the EEVDF rule
 
     def __init__(self, core: int, task_group, tick_ns: int = 0):
         self.core = core
@@ -255,6 +257,12 @@ class FairRunQueue:
             self._reweight_group(ge, now)
 
     def pick(self):
+        if self.nr == 1 and self.shortcut:
+            # one thread: it is eligible (its v is the average) at every level
+            e = self.root.entities[0]
+            if e.child is not None:
+                e = e.child.entities[0]
+            return e.thread
         e = self.root.pick()
         if e is None:
             return None

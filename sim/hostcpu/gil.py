@@ -1,7 +1,7 @@
 """CPython's global interpreter lock on virtual threads (KLIPPER-FACTS 5.3).
 
 Contract: one `GIL` per modelled Python process. Python threads call, from
-their program steps (scheduler_thread.py):
+their program steps (threads.py):
 - `gil.acquire(t, then)`: an action; `then()` runs once t holds the GIL;
 - `gil.run(t, ns, then)`: acquire, then `ns` of Python CPU work, then
   `then()` still holding the GIL;
@@ -60,6 +60,13 @@ class GIL:
 
     def run(self, t: VThread, ns: int, then) -> None:
         if self.holder is t:
+            t.compute(ns, then)
+        elif self.holder is None:
+            # acquire of a free GIL, with the work started in the same
+            # zero-time step (acquire would take it, then compute(0) and
+            # start the work in the next step at the same instant)
+            self._wait_since.setdefault(t.index, self.kernel.now)
+            self._take(t)
             t.compute(ns, then)
         else:
             self.acquire(t, lambda: t.compute(ns, then))

@@ -1,7 +1,7 @@
 """The virtual CPU scheduler: N cores, Linux scheduling classes, event driven.
 
 Contract: `Scheduler(kernel, config)` owns the cores; `spawn()` creates a
-`VThread` whose program (see scheduler_thread.py) it runs on the cores as
+`VThread` whose program (see threads.py) it runs on the cores as
 the Linux scheduler would; `wake()`, `interrupt()` and `cut_burst()` are
 the hooks for other models (timers, the GIL, the serial link). Nothing
 loops per tick: every core has at most one pending kernel event, the
@@ -13,11 +13,11 @@ Rules modelled (KLIPPER-FACTS 5.1, 5.2, 8):
 - classes: SCHED_FIFO/SCHED_RR (1..99, higher wins, always above
   SCHED_OTHER; a preempted RT thread stays at the head of its level; RR
   rotates equal priorities every `rr_slice_ns`, 100 ms) and SCHED_OTHER
-  with EEVDF (scheduler_eevdf.py), base slice 0.75 ms x (1 + ilog2(min(ncpu,
+  with EEVDF (eevdf.py), base slice 0.75 ms x (1 + ilog2(min(ncpu,
   8))); a woken thread preempts when the EEVDF pick now selects it
   (RUN_TO_PARITY keeps an eligible running thread until its slice ends).
 - autogroup: each group is one entity per core whose weight is the group's
-  shares split by load between cores (scheduler_groups.py); threads with
+  shares split by load between cores (groups.py); threads with
   no group (kernel workers) sit beside the groups at the root.
 - RT throttling, per core: "classic" (RT may run `rt_runtime_ns` of each
   absolute `rt_period_ns` window, then RT is not picked until the window
@@ -49,86 +49,42 @@ Rules modelled (KLIPPER-FACTS 5.1, 5.2, 8):
   some thread waits, SCHED_OTHER threads starved behind RT move to a core
   without runnable RT, and a core with >= 2 more SCHED_OTHER threads than
   another gives one away.
+
+The rules are split by responsibility: this module holds the public API,
+the run queues and the core state machine (when a core re-picks and what
+runs); placement.py where threads go, timing.py CPU accounting and each
+core's event, throttle.py RT throttling and the fair server, fastpath.py
+the shortcuts for uncontended cases, cores.py the configuration and
+per-core state.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from functools import partial
 
-from ..kernel.events import Kernel, SimError, NS_PER_MS, NS_PER_S
+from ..kernel.events import NS_PER_S, Kernel, SimError
+from .cores import THROTTLE_MODES, Core, SchedConfig
 from .eevdf import FairRunQueue, nice_weight
+from .fastpath import FastPaths
 from .groups import TaskGroup
-from .threads import (
-    BLOCKED, OTHER, RR, RUNNABLE, Signal, VThread)
+from .placement import Placement
+from .threads import BLOCKED, OTHER, RR, RUNNABLE, Signal, VThread
+from .throttle import RtThrottling
+from .timing import CoreTiming
 
-THROTTLE_MODES = ("classic", "fair_server", "none")
+__all__ = ["MAX_PROGRAM_STEPS", "THROTTLE_MODES", "Core", "SchedConfig", "Scheduler"]
+
 MAX_PROGRAM_STEPS = 100_000   # zero-time steps in a row: a runaway program
 
 
-@dataclass
-class SchedConfig:
-    """Kernel behaviour of one machine (filled from a machine TOML)."""
-    cores: int = 1
-    base_slice_ns: int = 750_000          # before the 1 + ilog2(ncpu) factor
-    tick_hz: int = 250
-    context_switch_ns: int = 0
-    rt_throttle: str = "classic"
-    rt_period_ns: int = NS_PER_S
-    rt_runtime_ns: int = 950 * NS_PER_MS
-    rr_slice_ns: int = 100 * NS_PER_MS    # sched_rr_timeslice_ms default
-    autogroup: bool = False
-    group_nice: dict = field(default_factory=dict)
-    balance_interval_ns: int = 4 * NS_PER_MS
-
-    def scaled_slice_ns(self) -> int:
-        """EEVDF base slice after sched_init_granularity's log scaling."""
-        factor = 1 + (min(self.cores, 8).bit_length() - 1)
-        return self.base_slice_ns * factor
-
-
-class Core:
-    """One CPU: the running thread, its RT queues and its fair queue."""
-
-    __slots__ = ("index", "curr", "last", "seg_start", "work_start", "event",
-                 "fire", "rt_levels", "rt_count", "fair", "rt_window",
-                 "rt_time", "rt_throttled_until", "fs_start", "dirty", "need", "gate",
-                 "switch_until",
-                 "overhead_ns", "busy_ns")
-
-    def __init__(self, index: int, fair: FairRunQueue):
-        self.index = index
-        self.curr: VThread | None = None
-        self.last: VThread | None = None
-        self.seg_start = 0
-        self.work_start = 0
-        self.event = None
-        self.fire = None
-        self.rt_levels: dict[int, list[VThread]] = {}
-        self.rt_count = 0
-        self.fair = fair
-        self.rt_window = -1
-        self.rt_time = 0
-        self.rt_throttled_until = 0
-        self.fs_start: int | None = None
-        self.dirty = False
-        self.need = False      # Linux's TIF_NEED_RESCHED: re-pick at next settle
-        self.gate = False      # RT allowed at the last pick
-        self.switch_until = 0  # busy switching to a thread that blocked at once
-        self.overhead_ns = 0
-        self.busy_ns = 0
-
-    def load(self) -> int:
-        return self.fair.nr + self.rt_count
-
-    def top_rt(self) -> VThread | None:
-        if not self.rt_count:
-            return None
-        level = self.rt_levels[max(p for p, q in self.rt_levels.items() if q)]
-        return level[0]
-
-
-class Scheduler:
+class Scheduler(Placement, CoreTiming, RtThrottling, FastPaths):
     """Cores, threads and the rules that decide who runs where."""
+
+    # Shortcuts for the uncontended cases (a wake-up onto an idle core, a
+    # settle that decides nothing). They make exactly the state changes
+    # the general path would; tests/test_sim_sched_fast.py runs random
+    # thread sets with them off and on and compares every result.
+    fast_paths = True
+
 
     def __init__(self, kernel: Kernel, config: SchedConfig):
         if config.rt_throttle not in THROTTLE_MODES:
@@ -184,8 +140,19 @@ class Scheduler:
         t.state = RUNNABLE
         t.woke_at = now
         t.runnable_since = now
-        core = self._select_core(t)
-        self._enqueue_and_check(core, t)
+        core = self.cores[t.core]
+        if self.fast_paths and t.policy == OTHER and core.curr is None \
+                and core.fair.nr + core.rt_count == 0 and t.core in t.cpus:
+            # the previous core is idle: _select_core's first choice
+            if not self._busy and not self._dirty and core.switch_until <= now:
+                self._wake_idle(core, t, now)
+                return True
+            core.fair.enqueue(t, now)        # _enqueue_and_check, curr None
+            core.need = True
+            self._mark(core)
+        else:
+            core = self._select_core(t)
+            self._enqueue_and_check(core, t)
         if self.kernel.trace is not None:
             self.kernel.record("wake", t.name, core.index)
         self._settle()
@@ -231,16 +198,7 @@ class Scheduler:
         for core in self.cores:
             self._account(core)
 
-    # -- placement ------------------------------------------------------
-    def _check_cpus(self, name: str, cpus) -> tuple[int, ...]:
-        n = self.config.cores
-        if cpus is None:
-            return tuple(range(n))
-        cpus = tuple(sorted(set(cpus)))
-        if not cpus or any(type(c) is not int or not 0 <= c < n for c in cpus):
-            raise ValueError(f"thread {name}: cpus {list(cpus)} not within 0..{n - 1}")
-        return cpus
-
+    # -- run queues -----------------------------------------------------
     def _task_group(self, group: str) -> TaskGroup:
         tg = self.task_groups.get(group)
         if tg is None:
@@ -248,31 +206,6 @@ class Scheduler:
                            self.config.cores)
             self.task_groups[group] = tg
         return tg
-
-    def _rank(self, core: Core) -> int:
-        """How important the work on a core is: -1 idle, 0 SCHED_OTHER, prio."""
-        top = core.top_rt()
-        if top is not None:
-            return top.priority
-        return 0 if core.fair.nr else -1
-
-    def _select_core(self, t: VThread) -> Core:
-        cores = self.cores
-        if t.policy == OTHER:           # fast path: the previous core is idle
-            core = cores[t.core]
-            if core.fair.nr + core.rt_count == 0 and t.core in t.cpus:
-                return core
-        prev = t.core if t.core in t.cpus else t.cpus[0]
-        if t.policy != OTHER:
-            best = min(t.cpus, key=lambda i: (self._rank(cores[i]), i != prev, i))
-            return cores[best]
-        if cores[prev].load() == 0:
-            return cores[prev]
-        for i in t.cpus:
-            if cores[i].load() == 0:
-                return cores[i]
-        best = min(t.cpus, key=lambda i: (cores[i].load(), i != prev, i))
-        return cores[best]
 
     def _enqueue(self, core: Core, t: VThread) -> None:
         t.core = core.index
@@ -294,12 +227,6 @@ class Scheduler:
             if self.kernel.trace is not None:
                 self.kernel.record("run", "-", core.index)
 
-    def _migrate(self, t: VThread, dst: Core) -> None:
-        src = self.cores[t.core]
-        self._account(src)
-        self._dequeue(src, t)
-        self._enqueue_and_check(dst, t)
-
     def _enqueue_and_check(self, core: Core, t: VThread) -> None:
         """Queue a runnable thread and decide whether it preempts (Linux:
         RT above OTHER and higher RT priority preempt; a SCHED_OTHER thread
@@ -317,74 +244,6 @@ class Scheduler:
             core.need = True
         self._mark(core)
 
-    # -- accounting -----------------------------------------------------
-    def _account(self, core: Core) -> None:
-        """Charge the running thread for the time since the last charge."""
-        t = core.curr
-        if t is None:
-            return
-        now = self.kernel.now
-        delta = now - core.seg_start
-        if delta <= 0:
-            return
-        work_from = core.work_start if core.work_start > core.seg_start else core.seg_start
-        useful = now - work_from if now > work_from else 0
-        if useful > t.remaining:
-            useful = t.remaining
-        t.remaining -= useful
-        t.cpu_ns += useful
-        core.busy_ns += delta
-        core.overhead_ns += delta - useful
-        core.seg_start = now
-        if t.policy == OTHER:
-            if core.fair.charge(t, delta, now):
-                core.need = True          # slice used up: re-pick
-            return
-        if self.config.rt_throttle == "classic":
-            self._charge_rt_window(core, now, delta)
-        if t.policy == RR:
-            t.rr_left -= delta
-            if t.rr_left <= 0:
-                core.need = True
-
-    def _charge_rt_window(self, core: Core, now: int, delta: int) -> None:
-        period = self.config.rt_period_ns
-        window = now // period
-        if window != core.rt_window:
-            core.rt_window = window
-            core.rt_time = min(delta, now - window * period)
-        else:
-            core.rt_time += delta
-        if core.rt_time >= self.config.rt_runtime_ns:
-            core.rt_throttled_until = (window + 1) * period
-            core.need = True
-
-    # -- picking --------------------------------------------------------
-    def _fair_boosted(self, core: Core, now: int) -> bool:
-        """Fair-server rule: True while starved SCHED_OTHER threads get their
-        50 ms; keeps core.fs_start (start of the starvation window)."""
-        if not (core.rt_count and core.fair.nr):
-            core.fs_start = None
-            return False
-        period = self.config.rt_period_ns
-        if core.fs_start is None:
-            core.fs_start = now
-        elif now >= core.fs_start + period:
-            core.fs_start += (now - core.fs_start) // period * period
-        return now >= core.fs_start + self.config.rt_runtime_ns
-
-    def _rt_gate(self, core: Core) -> bool:
-        """May RT threads run on this core now (throttling rules)?"""
-        if not core.rt_count:
-            return False
-        mode = self.config.rt_throttle
-        now = self.kernel.now
-        if mode == "classic":
-            return core.rt_throttled_until <= now
-        if mode == "fair_server":
-            return not self._fair_boosted(core, now)
-        return True
-
     def _pick(self, core: Core, rt_allowed: bool) -> VThread | None:
         if rt_allowed:
             t = core.top_rt()
@@ -399,45 +258,6 @@ class Scheduler:
         if core.fair.nr:
             return core.fair.pick()
         return None
-
-    def _pull(self, core: Core) -> bool:
-        """An idle core takes a waiting thread from the busiest core."""
-        sources = [c for c in self.cores       # (load() written out)
-                   if c is not core and c.curr is not None
-                   and c.fair.nr + c.rt_count >= 2]
-        if not sources:
-            return False
-        best = None
-        for src in sorted(sources, key=lambda c: (-c.load(), c.index)):
-            for t in self._waiting(src):
-                if core.index in t.cpus:
-                    best = t
-                    break
-            if best is not None:
-                break
-        if best is None:
-            return False
-        self._migrate(best, core)
-        return True
-
-    def _waiting(self, core: Core):
-        """Runnable threads of a core that are not running, RT first."""
-        for prio in sorted(core.rt_levels, reverse=True):
-            for t in core.rt_levels[prio]:
-                if t is not core.curr:
-                    yield t
-        for t in self._fair_threads(core):
-            if t is not core.curr:
-                yield t
-
-    @staticmethod
-    def _fair_threads(core: Core):
-        for e in core.fair.root.entities:
-            if e.child is None:
-                yield e.thread
-            else:
-                for ce in e.child.entities:
-                    yield ce.thread
 
     # -- the core state machine ----------------------------------------
     def _mark(self, core: Core) -> None:
@@ -481,6 +301,11 @@ class Scheduler:
             self._arm(core)
             return
         core.need = False
+        self._repick(core, prev, gate, now)
+
+    def _repick(self, core: Core, prev: VThread | None, gate: bool,
+                now: int) -> None:
+        """Pick until the core runs a thread with CPU work, or idles."""
         for _ in range(MAX_PROGRAM_STEPS):
             nxt = self._pick(core, gate)
             if nxt is None and self._pull(core):
@@ -496,110 +321,24 @@ class Scheduler:
             # once (its CPU work then starts after the switch cost); this
             # saves one event per wake-up.
             self._run_program(core, nxt)
-            if core.curr is nxt:
+            if core.curr is nxt or self._blocked_at_once(core, now):
                 break
-            # it blocked at once: the switch to it still takes its time
             prev = None
-            if core.work_start > now:
-                core.switch_until = core.work_start
-                core.overhead_ns += core.work_start - now
-                core.busy_ns += core.work_start - now
-                break
             gate = self._rt_gate(core)
         if self.config.rt_throttle == "fair_server":
             self._fair_served(core, gate)
         self._arm(core)
 
     @staticmethod
-    def _fair_served(core: Core, gate: bool) -> None:
-        """Restart the fair-server window when nobody is starved: the core
-        is idle or runs a SCHED_OTHER thread on its own merit (not in the
-        boost, which is the one case with RT runnable and not allowed)."""
-        curr = core.curr
-        if curr is None or (curr.policy == OTHER and (gate or not core.rt_count)):
-            core.fs_start = None
-
-    def _switch(self, core: Core, prev: VThread | None, nxt: VThread | None,
-                now: int) -> None:
-        if prev is not None:
-            prev.runnable_since = now           # preempted: waits from now
-        core.curr = nxt
-        core.seg_start = now
-        if nxt is not None:
-            self._dispatch(core, nxt, now)
-        if self.kernel.trace is not None:
-            self.kernel.record("run", nxt.name if nxt else "-", core.index)
-
-    def _dispatch(self, core: Core, t: VThread, now: int) -> None:
-        switch = self.config.context_switch_ns if core.last is not t else 0
-        core.last = t
-        core.work_start = now + switch
-        t.switches += 1
-        wait = now - t.runnable_since
-        t.runq_waits.append(wait)
-        if wait:                                # per second, for --plot
-            second = now // NS_PER_S
-            if wait > t.runq_wait_by_s.get(second, 0):
-                t.runq_wait_by_s[second] = wait
-        if t.woke_at is not None:
-            t.wake_latencies.append(now + switch - t.woke_at)
-            t.woke_at = None
-
-    def _arm(self, core: Core) -> None:
-        """(Re)schedule the core's single pending event."""
-        now = self.kernel.now
-        t = core.curr
-        if t is not None:
-            at = self._next_running_event(core, t, now)
-        else:
-            at = core.switch_until if core.switch_until > now else None
-        if self._classic and core.rt_throttled_until > now:
-            at = core.rt_throttled_until if at is None else min(at, core.rt_throttled_until)
-        ev = core.event
-        if ev is not None and ev.callback is not None:
-            if ev.time == at:
-                return
-            ev.callback = None
-        core.event = None if at is None else self.kernel.schedule(at, core.fire)
-
-    def _next_running_event(self, core: Core, t: VThread, now: int) -> int:
-        """Earliest of: t's program step or burst end, its slice end, a
-        throttling edge."""
-        start = core.work_start if core.work_start > now else now
-        at = start if (t.remaining == 0 or t.interrupt is not None) else start + t.remaining
-        mode = self.config.rt_throttle
-        if t.policy == OTHER:
-            if core.fair.has_competition(t):
-                at = min(at, self._tick_ceil(now + core.fair.ns_to_slice_end(t)))
-            if mode == "fair_server" and core.fs_start is not None and core.rt_count:
-                edge = core.fs_start + self.config.rt_period_ns     # boost ends
-                at = min(at, edge if edge > now else now)
-            return at
-        if t.policy == RR and len(core.rt_levels[t.priority]) > 1:
-            at = min(at, self._tick_ceil(now + max(t.rr_left, 0)))
-        if mode == "classic":
-            at = min(at, self._tick_ceil(self._rt_throttle_time(core, now)))
-        elif mode == "fair_server" and core.fair.nr:
-            if core.fs_start is None:
-                core.fs_start = now
-            at = min(at, core.fs_start + self.config.rt_runtime_ns)  # boost starts
-        return at
-
-    def _rt_throttle_time(self, core: Core, now: int) -> int:
-        """When the running RT thread would hit the classic RT limit."""
-        period = self.config.rt_period_ns
-        runtime = self.config.rt_runtime_ns
-        window = now // period
-        used = core.rt_time if core.rt_window == window else 0
-        at = now + (runtime - used)
-        window_end = (window + 1) * period
-        return at if at <= window_end else window_end + runtime
-
-    def _tick_ceil(self, at: int) -> int:
-        tick = self.tick_ns
-        if not tick:
-            return at
-        return -(-at // tick) * tick
+    def _blocked_at_once(core: Core, now: int) -> bool:
+        """A dispatched thread blocked in its first step: the switch to it
+        still takes its time (True: the core stays busy switching)."""
+        if core.work_start > now:
+            core.switch_until = core.work_start
+            core.overhead_ns += core.work_start - now
+            core.busy_ns += core.work_start - now
+            return True
+        return False
 
     def _on_core_event(self, core: Core) -> None:
         core.event = None
@@ -609,6 +348,8 @@ class Scheduler:
             t = core.curr
             if t is not None and self.kernel.now >= core.work_start:
                 self._run_program(core, t)
+            if self.fast_paths and not self._dirty and self._settle_quiet(core):
+                return
             self._mark(core)
         finally:
             self._busy = False
@@ -642,42 +383,3 @@ class Scheduler:
                 self._dequeue(core, t)
                 return
         raise SimError(f"thread {t.name}: {MAX_PROGRAM_STEPS} zero-time steps in a row")
-
-    # -- periodic balancing --------------------------------------------
-    def _arm_balance(self) -> None:
-        if self._balance_event is None and len(self.cores) > 1:
-            interval = self.config.balance_interval_ns
-            at = (self.kernel.now // interval + 1) * interval
-            self._balance_event = self.kernel.schedule(at, self._balance_tick)
-
-    def _balance_tick(self) -> None:
-        self._balance_event = None
-        self._busy = True
-        try:
-            for src in self.cores:
-                self._balance_from(src)
-        finally:
-            self._busy = False
-        self._settle()
-
-    def _balance_from(self, src: Core) -> None:
-        for t in list(self._waiting(src)):
-            if t.policy == OTHER:
-                break
-            dst = min((self.cores[i] for i in t.cpus),
-                      key=lambda c: (self._rank(c), c.index))
-            if self._rank(dst) < t.priority:
-                self._migrate(t, dst)
-                return
-        starved = src.rt_count > 0 and src.curr is not None and src.curr.policy != OTHER
-        for t in list(self._fair_threads(src)):
-            if t is src.curr:
-                continue
-            targets = [self.cores[i] for i in t.cpus
-                       if i != src.index and self.cores[i].rt_count == 0]
-            if not targets:
-                continue
-            dst = min(targets, key=lambda c: (c.fair.nr, c.index))
-            if starved or dst.fair.nr + 2 <= src.fair.nr:
-                self._migrate(t, dst)
-                return

@@ -105,7 +105,9 @@ class VThread:
 
     def compute(self, ns: int, then: Callable[[], None],
                 until: int | None = None) -> None:
-        self._act()
+        if self.acted or not self.in_program:
+            self._act()                # raises: the step's one action rule
+        self.acted = True
         if type(ns) is not int or ns < 0:
             raise SimError(f"thread {self.name}: compute needs int ns >= 0, got {ns!r}")
         self.cont = then
@@ -133,7 +135,9 @@ class VThread:
              until: int | None = None) -> None:
         """Block until `signal` is posted or, with `until`, until that
         absolute time (poll() with a timeout); `timed_out` tells which."""
-        self._act()
+        if self.acted or not self.in_program:
+            self._act()                # raises: the step's one action rule
+        self.acted = True
         self.cont = then
         self.timed_out = False
         if signal.count > 0:

@@ -21,7 +21,7 @@ Contract (modelled on SimPy's core: now, schedule, step, run):
 """
 from __future__ import annotations
 
-import heapq
+from heapq import heappop, heappush
 import struct
 from typing import Callable
 
@@ -75,8 +75,8 @@ class Kernel:
         if at < self.now:
             raise SimError(f"event scheduled in the past: {at} < now {self.now}")
         event = Event(at, callback)
-        self._sequence += 1
-        heapq.heappush(self._heap, (at, priority, self._sequence, event))
+        self._sequence = seq = self._sequence + 1
+        heappush(self._heap, (at, priority, seq, event))
         return event
 
     def after(self, delay: int, callback: Callable[[], None],
@@ -99,7 +99,7 @@ class Kernel:
             return False
         heap = self._heap
         while heap and heap[0][3].callback is None:
-            heapq.heappop(heap)
+            heappop(heap)
         if heap and heap[0][0] <= at:
             return False
         self.now = at
@@ -110,14 +110,14 @@ class Kernel:
         """Time of the next live event, or None when the heap is empty."""
         heap = self._heap
         while heap and heap[0][3].callback is None:
-            heapq.heappop(heap)
+            heappop(heap)
         return heap[0][0] if heap else None
 
     def step(self) -> bool:
         """Run the next live event; False when nothing is left."""
         heap = self._heap
         while heap:
-            at, _prio, _seq, event = heapq.heappop(heap)
+            at, _prio, _seq, event = heappop(heap)
             callback = event.callback
             if callback is None:
                 continue
@@ -142,7 +142,7 @@ class Kernel:
                 at, _prio, _seq, event = heap[0]
                 if at >= limit:
                     break
-                heapq.heappop(heap)
+                heappop(heap)
                 callback = event.callback
                 if callback is None:
                     continue
