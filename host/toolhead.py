@@ -101,10 +101,7 @@ class ToolHead:
         moves = self.lookahead.flush(lazy=lazy)
         if not moves:
             return
-        if self.state != STATE_MAIN:
-            self.state = STATE_MAIN
-            self.need_check_pause = -1.
-            self._calc_print_time()
+        self._begin_timing()
         next_move_time = self.print_time
         trapq_append, extruder = self.trapq.append, self.extruder
         for move in moves:
@@ -123,6 +120,19 @@ class ToolHead:
             next_move_time = next_move_time + move.accel_t + move.cruise_t + move.decel_t
             for callback in move.timing_callbacks:
                 callback(next_move_time)
+        self._end_timing(next_move_time)
+
+    def _begin_timing(self):
+        """Moves are about to be timed: leave the idle state (print time
+        restarts after it)."""
+        if self.state != STATE_MAIN:
+            self.state = STATE_MAIN
+            self.need_check_pause = -1.
+            self._calc_print_time()
+
+    def _end_timing(self, next_move_time):
+        """Moves are timed up to next_move_time: advance the clock and
+        tell the motion queues."""
         self._advance_move_time(next_move_time)
         self.motion.note_mcu_movequeue_activity(next_move_time)
 

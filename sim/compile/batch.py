@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from ...chelper.streamio import StreamWriter
 from ...gcode.dispatch import Dispatcher
 from ...host.configfile import load_config
+from ...host.g1fast import G1FastPath
 from ...gcode.command import parse_line
 from ...gcode.reader import open_binary, read_chunk
 from ...host.printer import Printer
@@ -100,34 +101,42 @@ class CompileResult:
     others: dict = field(default_factory=dict)   # MCU name -> {"bytes", "counts"}
 
 
-def input_chunks(path, source=None):
-    """Commands of a G-code file grouped as Klipper's batch input runs
-    them: one list per 4096-byte read, holding the lines completed by it.
-    Yields (commands, at_end); the last list (at_end True) holds a final
-    line that had no newline, if any (Klipper drops it; we run it)."""
-    source = source or os.path.basename(str(path))
+def input_blocks(path):
+    """The lines of a G-code file grouped as Klipper's batch input runs
+    them: one block of bytes per 4096-byte read, holding the lines
+    completed by it.  Yields (block, at_end); the last block (at_end True)
+    holds a final line that had no newline, if any (Klipper drops it; we
+    run it)."""
     with open_binary(path) as handle:
         partial = b""
-        lineno = 0
         while True:
             data = read_chunk(handle, INPUT_CHUNK, path)
             buf = partial + data
             cut = buf.rfind(b"\n") + 1 if data else len(buf)
             partial = buf[cut:]
-            # One decode per read, not per line: the same text, as a
-            # newline byte never belongs to a multi-byte or invalid sequence.
-            lines = buf[:cut].decode("utf-8", "replace").split("\n")
-            if data:
-                lines.pop()     # the empty text after the last newline
-            commands = []
-            for raw in lines:
-                lineno += 1
-                cmd = parse_line(raw, source, lineno)
-                if cmd is not None:
-                    commands.append(cmd)
-            yield commands, not data
+            yield buf[:cut], not data
             if not data:
                 return
+
+
+def input_chunks(path, source=None):
+    """Commands of a G-code file grouped as input_blocks groups lines.
+    Yields (commands, at_end)."""
+    source = source or os.path.basename(str(path))
+    lineno = 0
+    for block, at_end in input_blocks(path):
+        # One decode per read, not per line: the same text, as a
+        # newline byte never belongs to a multi-byte or invalid sequence.
+        lines = block.decode("utf-8", "replace").split("\n")
+        if not at_end:
+            lines.pop()     # the empty text after the last newline
+        commands = []
+        for raw in lines:
+            lineno += 1
+            cmd = parse_line(raw, source, lineno)
+            if cmd is not None:
+                commands.append(cmd)
+        yield commands, at_end
 
 
 def _with_progress(chunks, path, show):
@@ -175,8 +184,11 @@ def compile_gcode(gcode_path, config_path, dictionary, out, fmt="text",
     config.check_unused()
     printer.connect()
     reactor = printer.reactor
-    for commands, at_end in _with_progress(input_chunks(gcode_path), gcode_path, progress):
-        dispatcher.run_commands(commands)
+    # Plain G0/G1 lines run in C (host/g1fast.py), the rest as parsed commands.
+    fast = G1FastPath(dispatcher, printer.gcode_move, printer.toolhead)
+    source, lineno = os.path.basename(str(gcode_path)), 0
+    for block, at_end in _with_progress(input_blocks(gcode_path), gcode_path, progress):
+        lineno = fast.run_block(block, lineno, source)
         if not at_end:
             # The reactor gets control between reads; at end of file
             # Klipper goes straight to its exit sequence.
