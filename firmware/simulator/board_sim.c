@@ -23,8 +23,10 @@ struct board {
     uint64_t now;
     uint64_t dispatches;
     uint32_t pin_count;
-    uint8_t *level, *input;
+    uint8_t *level, *input, *adc_watch;
     uint16_t *adc;
+    int adc_watched;              /* any pin in adc_watch */
+    uint64_t adc_valid_until;     /* watched values hold up to this clock */
     int record_gpio;
     struct fw_pulse *pulses;
     size_t pulse_len, pulse_cap;
@@ -165,6 +167,7 @@ struct mcu *fw_new(const char *profile)
     b->level = calloc(p->pin_count + 1, 1);
     b->input = calloc(p->pin_count + 1, 1);
     b->adc = calloc(p->pin_count + 1, sizeof(uint16_t));
+    b->adc_watch = calloc(p->pin_count + 1, 1);
     b->record_gpio = 1;
     m->move_count = p->move_count;
     m->move_pool = calloc(p->move_count + 1, sizeof(struct move_node));
@@ -185,6 +188,7 @@ void fw_free(struct mcu *m)
     free(b->level);
     free(b->input);
     free(b->adc);
+    free(b->adc_watch);
     free(b->pulses);
     free(b->events);
     free(b->tx);
@@ -229,17 +233,27 @@ uint64_t fw_rx_overflow(struct mcu *m)
     return m->rx_overflow;
 }
 
-int fw_run_until(struct mcu *m, uint64_t until, int stop_on_output)
+/* The head timer samples a watched ADC pin whose value may be stale. */
+static int stale_sample(struct mcu *m, uint64_t wake)
+{
+    struct board *b = m->board;
+    uint32_t pin;
+    return wake > b->adc_valid_until && analog_timer_pin(m->timer_list, &pin)
+        && b->adc_watch[pin];
+}
+
+int fw_run_until(struct mcu *m, uint64_t until, int stop)
 {
     struct board *b = m->board;
     jmp_buf jb;
     m->shutdown_jmp = &jb;
     if (setjmp(jb))
         sched_run_shutdown(m);
+    int watch = (stop & FW_STOP_SAMPLE) && b->adc_watched;
     for (;;) {
         if (m->tasks_pending)
             sched_run_tasks(m);
-        if (stop_on_output && b->tx_len)
+        if ((stop & FW_STOP_OUTPUT) && b->tx_len)
             return FW_RUN_OUTPUT;
         uint64_t now = b->now;
         int32_t ahead = (int32_t)(m->timer_list->waketime - (uint32_t)now);
@@ -247,6 +261,8 @@ int fw_run_until(struct mcu *m, uint64_t until, int stop_on_output)
         if (wake > until)
             break;
         b->now = wake;
+        if (watch && stale_sample(m, wake))
+            return FW_RUN_SAMPLE;
         b->dispatches++;
         sched_dispatch_head(m);
     }
@@ -283,6 +299,29 @@ uint64_t fw_run_late(struct mcu *m, uint64_t now_clock)
         sched_dispatch_head(m);
     }
     return b->dispatches - before;
+}
+
+uint64_t fw_quiet_until(struct mcu *m)
+{
+    if (sched_is_shutdown(m))
+        return UINT64_MAX;
+    return sched_quiet_until(m, m->board->now);
+}
+
+void fw_set_adc_watch(struct mcu *m, uint32_t pin, int watch)
+{
+    struct board *b = m->board;
+    if (pin >= b->pin_count)
+        return;
+    b->adc_watch[pin] = watch ? 1 : 0;
+    b->adc_watched = 0;
+    for (uint32_t i = 0; i < b->pin_count; i++)
+        b->adc_watched |= b->adc_watch[i];
+}
+
+void fw_set_adc_valid_until(struct mcu *m, uint64_t clock)
+{
+    m->board->adc_valid_until = clock;
 }
 
 uint64_t fw_next_timer(struct mcu *m)

@@ -51,6 +51,14 @@ struct fw_gpio_event {
 enum {
     FW_RUN_REACHED = 0,   /* the clock reached the requested time */
     FW_RUN_OUTPUT = 1,    /* stopped early: the MCU transmitted something */
+    FW_RUN_SAMPLE = 2,    /* stopped before a watched ADC sample (below) */
+};
+/* fw_run_until's `stop` flags (1 is the old stop_on_output). */
+enum {
+    FW_STOP_OUTPUT = 1,
+    FW_STOP_SAMPLE = 2,   /* before sampling a watched ADC pin at a clock
+                           * after fw_set_adc_valid_until's: the caller
+                           * sets the value (fw_set_adc), then runs on */
 };
 
 int fw_profile_count(void);
@@ -67,7 +75,14 @@ void fw_receive(struct mcu *m, const uint8_t *data, size_t len);
  * transport holds back what does not fit); bytes lost to it so far. */
 void fw_set_rx_buffer(struct mcu *m, size_t size);
 uint64_t fw_rx_overflow(struct mcu *m);
-int fw_run_until(struct mcu *m, uint64_t clock, int stop_on_output);
+int fw_run_until(struct mcu *m, uint64_t clock, int stop);
+/* The earliest clock at which the MCU could transmit (a report or a
+ * shutdown) if no bytes arrive: running to any earlier clock sends
+ * nothing.  A lower bound; UINT64_MAX when nothing is pending or the
+ * MCU is shut down. */
+uint64_t fw_quiet_until(struct mcu *m);
+void fw_set_adc_watch(struct mcu *m, uint32_t pin, int watch);
+void fw_set_adc_valid_until(struct mcu *m, uint64_t clock);
 /* A process MCU scheduled late: jump the clock to `now_clock` and run
  * every due timer at that time (Linux MCU late-repeat rule: 20 repeats,
  * a next timer 100 ms in the past shuts down).  Returns dispatches. */

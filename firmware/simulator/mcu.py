@@ -125,6 +125,15 @@ class GroupBatch:
         self.count = len(group_ends)
 
 
+# Firmware.run's stop flags and results (fwsim.h).
+STOP_OUTPUT = lib.FW_STOP_OUTPUT
+STOP_SAMPLE = lib.FW_STOP_SAMPLE
+RUN_REACHED = lib.FW_RUN_REACHED
+RUN_OUTPUT = lib.FW_RUN_OUTPUT
+RUN_SAMPLE = lib.FW_RUN_SAMPLE
+NEVER = (1 << 64) - 1            # quiet_until: nothing can come
+
+
 class Firmware:
     """One simulated MCU."""
 
@@ -179,15 +188,25 @@ class Firmware:
         """The earliest timer's waketime (64-bit clock; may be past)."""
         return lib.fw_next_timer(self._mcu)
 
-    def poll(self, clock):
-        """run_until(clock, stop_on_output=True) for the periodic poll, in
-        one call: 1 when it stopped at output (read it), 2 when it reached
-        `clock` with the firmware shut down, 0 when it reached `clock`
-        quietly (the common case, so it skips the wrapper layers)."""
-        mcu = self._mcu
-        if lib.fw_run_until(mcu, clock, 1) == lib.FW_RUN_OUTPUT:
-            return 1
-        return 2 if lib.fw_is_shutdown(mcu) else 0
+    def run(self, clock, stop):
+        """fw_run_until with `stop` flags (STOP_OUTPUT | STOP_SAMPLE):
+        RUN_REACHED, RUN_OUTPUT (read it) or RUN_SAMPLE (the clock is at
+        a watched ADC sample not taken yet: set the value, run on)."""
+        return lib.fw_run_until(self._mcu, clock, stop)
+
+    @property
+    def quiet_until(self):
+        """The earliest clock at which the MCU could transmit if nothing
+        arrives (a lower bound); NEVER when nothing can come."""
+        return lib.fw_quiet_until(self._mcu)
+
+    def watch_adc(self, pin, watch=True):
+        """Stop run(..., STOP_SAMPLE) before samples of this ADC pin taken
+        after the clock given to set_adc_valid_until."""
+        lib.fw_set_adc_watch(self._mcu, self._pin_number(pin), 1 if watch else 0)
+
+    def set_adc_valid_until(self, clock):
+        lib.fw_set_adc_valid_until(self._mcu, clock)
 
     def receive(self, data):
         """Bytes from the host, processed at the current clock."""

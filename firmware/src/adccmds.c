@@ -68,6 +68,26 @@ static uint_fast8_t analog_event(struct mcu *m, struct timer *t)
     return SF_RESCHEDULE;
 }
 
+/* An analog input reports (or shuts down "ADC out of range") only at
+ * the last sample of a report. */
+static int64_t analog_quiet(struct mcu *m, struct timer *t, uint32_t now)
+{
+    (void)m;
+    struct analog_in *a = (struct analog_in *)t;
+    return (int64_t)(int32_t)(t->waketime - now)
+        + (int64_t)(a->sample_count - 1 - a->state) * a->sample_ticks;
+}
+
+/* The ADC pin an analog input timer samples next (for the simulator,
+ * which may need to set the value first); 0 if `t` is another timer. */
+int analog_timer_pin(struct timer *t, uint32_t *pin)
+{
+    if (t->func != analog_event)
+        return 0;
+    *pin = ((struct analog_in *)t)->pin;
+    return 1;
+}
+
 DECL_COMMAND(command_config_analog_in, "config_analog_in oid=%c pin=%u");
 void command_config_analog_in(struct mcu *m, uint32_t *args)
 {
@@ -77,6 +97,7 @@ void command_config_analog_in(struct mcu *m, uint32_t *args)
     a->oid = args[0];
     a->pin = args[1];
     a->time.func = analog_event;
+    a->time.quiet = analog_quiet;
     a->next_obj = m->analogs;
     m->analogs = a;
 }

@@ -201,6 +201,17 @@ void command_clear_shutdown(struct mcu *m, uint32_t *args)
 /* Klipper reports the busy time of its main loop; in the simulation code
  * runs in zero time, so sum and sumsq are 0 and count is the number of
  * task-loop passes. */
+/* Ticks from `now` before stats_task can send: its period must be over
+ * and then a task pass must run (the periodic timer's, or one another
+ * timer asks for, which that timer's own bound covers). */
+int64_t stats_quiet_ticks(struct mcu *m, uint32_t now)
+{
+    uint32_t period = sched_ms_ticks(m, STATS_REPORT_MS);
+    uint32_t since = now - m->stats_last_clock;
+    int64_t due = since >= period ? 0 : (int64_t)(period - since);
+    return sched_periodic_at_or_after(m, now, due);
+}
+
 void stats_task(struct mcu *m)
 {
     uint32_t now = timer_read_time(m);

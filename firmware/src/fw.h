@@ -35,7 +35,13 @@ struct timer {
     struct timer *next;
     uint_fast8_t (*func)(struct mcu *m, struct timer *t);
     uint32_t waketime;
+    /* Ticks after `now` before this timer can make the MCU transmit (a
+     * report or a shutdown message) if no command arrives meanwhile;
+     * NULL: from its waketime on.  A lower bound (sched_quiet_until):
+     * the simulation needs to look at the MCU only from then on. */
+    int64_t (*quiet)(struct mcu *m, struct timer *t, uint32_t now);
 };
+#define QUIET_FOREVER INT64_MAX
 
 static inline int timer_is_before(uint32_t a, uint32_t b)
 {
@@ -60,6 +66,11 @@ void sched_try_shutdown(struct mcu *m, uint16_t reason);
 void sched_run_shutdown(struct mcu *m);
 int sched_is_shutdown(struct mcu *m);
 uint32_t sched_ms_ticks(struct mcu *m, uint32_t ms);
+uint64_t sched_quiet_until(struct mcu *m, uint64_t now);
+int64_t stats_quiet_ticks(struct mcu *m, uint32_t now);
+/* Ticks from `now` to the first waketime of the 100 ms periodic timer
+ * (it runs the tasks) at or after `ticks` from now. */
+int64_t sched_periodic_at_or_after(struct mcu *m, uint32_t now, int64_t ticks);
 
 /* ---- command framing and messages (command.c) ---- */
 #define MESSAGE_MIN 5
@@ -171,6 +182,7 @@ void analog_shutdown_all(struct mcu *m);
 void pwm_shutdown_all(struct mcu *m);
 void trsync_task(struct mcu *m);
 void analog_task(struct mcu *m);
+int analog_timer_pin(struct timer *t, uint32_t *pin);
 void stats_task(struct mcu *m);
 
 struct mcu {

@@ -116,6 +116,24 @@ static void digital_handle_due(struct mcu *m, struct digital_out *d,
     }
 }
 
+/* A digital out transmits only by shutting down: at its max_duration
+ * deadline, or on applying a queued update (whose successor may exceed
+ * the new deadline); PWM edges are silent. */
+static int64_t digital_quiet(struct mcu *m, struct timer *t, uint32_t now)
+{
+    (void)m;
+    struct digital_out *d = (struct digital_out *)t;
+    int64_t best = QUIET_FOREVER;
+    if (d->flags & DF_CHECK_END)
+        best = (int32_t)(d->end_time - now);
+    if (d->max_duration && d->mq.first) {
+        int64_t next = (int32_t)(d->mq.first->a - now);
+        if (next < best)
+            best = next;
+    }
+    return best;
+}
+
 static uint_fast8_t digital_event(struct mcu *m, struct timer *t)
 {
     struct digital_out *d = (struct digital_out *)t;
@@ -153,6 +171,7 @@ void command_config_digital_out(struct mcu *m, uint32_t *args)
     d->default_value = args[3] ? 1 : 0;
     d->max_duration = args[4];
     d->time.func = digital_event;
+    d->time.quiet = digital_quiet;
     digital_set(m, d, args[2] ? 1 : 0);
     d->next_obj = m->digital_outs;
     m->digital_outs = d;

@@ -94,10 +94,47 @@ static uint_fast8_t periodic_event(struct mcu *m, struct timer *t)
     return SF_RESCHEDULE;
 }
 
+/* The periodic timer only runs the tasks: what they send is bounded by
+ * the timers that asked for it (analog, trsync) and by stats_quiet_ticks. */
+static int64_t periodic_quiet(struct mcu *m, struct timer *t, uint32_t now)
+{
+    (void)m, (void)t, (void)now;
+    return QUIET_FOREVER;
+}
+
+int64_t sched_periodic_at_or_after(struct mcu *m, uint32_t now, int64_t ticks)
+{
+    int64_t period = sched_ms_ticks(m, PERIODIC_MS);
+    int64_t first = (int32_t)(m->periodic_timer.waketime - now);
+    if (first >= ticks)
+        return first;
+    return first + (ticks - first + period - 1) / period * period;
+}
+
+/* The earliest clock at which the MCU could transmit anything (a report
+ * or a shutdown) if no command arrives: the smallest bound of the timers
+ * (their `quiet` hook, else their waketime) and of the stats report.  A
+ * lower bound: running to any clock before it sends nothing. */
+uint64_t sched_quiet_until(struct mcu *m, uint64_t now64)
+{
+    if (m->tasks_pending)
+        return now64;
+    uint32_t now = (uint32_t)now64;
+    int64_t best = stats_quiet_ticks(m, now);
+    for (struct timer *t = m->timer_list; t; t = t->next) {
+        int64_t q = t->quiet ? t->quiet(m, t, now)
+                             : (int64_t)(int32_t)(t->waketime - now);
+        if (q < best)
+            best = q < 0 ? 0 : q;
+    }
+    return best == QUIET_FOREVER ? UINT64_MAX : now64 + (uint64_t)best;
+}
+
 void sched_timer_reset(struct mcu *m)
 {
     m->timer_list = NULL;
     m->periodic_timer.func = periodic_event;
+    m->periodic_timer.quiet = periodic_quiet;
     m->periodic_timer.waketime = timer_read_time(m)
         + sched_ms_ticks(m, PERIODIC_MS);
     sched_insert_timer(m, &m->periodic_timer);

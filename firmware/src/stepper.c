@@ -40,8 +40,22 @@ struct stepper {
     uint32_t step_pin, dir_pin;
     int32_t position;              /* as if every loaded step had happened */
     struct move_queue mq;
+    uint32_t unsafe_queued;        /* queued moves move_is_safe() refuses */
     uint8_t oid, dir, next_dir, flags;
+    uint8_t cur_safe;              /* the current move passed move_is_safe() */
 };
+
+/* A move whose every interval is at least one pulse period (and plainly
+ * positive) never has a step pushed back, so with pulses of at most 1 ms
+ * loading the move after it cannot find that move "too far in past"
+ * (stepper_quiet). */
+static int move_is_safe(struct mcu *m, struct stepper *s, struct move_node *n)
+{
+    int64_t first = n->a, last = first + (int64_t)n->c * ((int64_t)n->b - 1);
+    int64_t lo = first < last ? first : last, hi = first < last ? last : first;
+    return lo >= s->pulse2 && hi < ((int64_t)1 << 31)
+        && s->pulse2 <= sched_ms_ticks(m, 1);
+}
 
 /* Make `n` the current move (freeing its node) and compute the time of
  * its first step; returns nonzero if that step had to be pushed back to
@@ -51,6 +65,7 @@ static int stepper_start_move(struct mcu *m, struct stepper *s,
                               struct move_node *n, int constrained)
 {
     uint8_t dir = n->flags & MF_DIR;
+    s->cur_safe = move_is_safe(m, s, n);
     if (dir != s->dir) {
         s->dir = dir;
         gpio_out_write(m, s->dir_pin, dir);
@@ -79,7 +94,9 @@ static uint_fast8_t stepper_load_next(struct mcu *m, struct stepper *s,
         s->count = 0;
         return SF_DONE;
     }
-    if (stepper_start_move(m, s, move_queue_pop(&s->mq), 1)) {
+    struct move_node *n = move_queue_pop(&s->mq);
+    s->unsafe_queued -= !move_is_safe(m, s, n);
+    if (stepper_start_move(m, s, n, 1)) {
         uint32_t pulse_end = now + s->pulse2 / 2;
         if ((int32_t)(pulse_end - s->next_step_time)
             > (int32_t)sched_ms_ticks(m, 1))
@@ -105,6 +122,30 @@ static uint_fast8_t stepper_event(struct mcu *m, struct timer *t)
     return stepper_load_next(m, s, now);
 }
 
+/* A stepper can only transmit (shut down with "Stepper too far in past")
+ * when it loads its next move, at the last step of the current one: no
+ * earlier than that step's scheduled time (pulse-width pushes only make
+ * it later), and never while nothing is queued behind it.  Nor when every
+ * move from the current one on is safe (move_is_safe) and the current
+ * step is pushed back by at most a pulse period: a push never grows
+ * through safe moves, so each load finds its first step at most half a
+ * pulse (< 1 ms) before the previous pulse ends. */
+static int64_t stepper_quiet(struct mcu *m, struct timer *t, uint32_t now)
+{
+    (void)m;
+    struct stepper *s = (struct stepper *)t;
+    if (!s->mq.first)
+        return QUIET_FOREVER;
+    int32_t pushed = (int32_t)(t->waketime - s->next_step_time);
+    if (s->cur_safe && !s->unsafe_queued && pushed <= (int32_t)s->pulse2)
+        return QUIET_FOREVER;
+    int64_t rest = (int64_t)s->count - 1;
+    int64_t last = (int64_t)(int32_t)(s->next_step_time - now)
+        + rest * s->interval + (int64_t)s->add * rest * (rest + 1) / 2;
+    int64_t wake = (int32_t)(t->waketime - now);
+    return last > wake ? last : wake;
+}
+
 DECL_COMMAND(command_config_stepper,
              "config_stepper oid=%c step_pin=%c dir_pin=%c invert_step=%c"
              " step_pulse_ticks=%u");
@@ -121,6 +162,7 @@ void command_config_stepper(struct mcu *m, uint32_t *args)
      * steps need only one step_pulse_ticks apart */
     s->pulse2 = (int8_t)args[3] < 0 ? args[4] : 2 * args[4];
     s->time.func = stepper_event;
+    s->time.quiet = stepper_quiet;
     gpio_out_write(m, s->step_pin, 0);
     gpio_out_write(m, s->dir_pin, 0);
     s->next_obj = m->steppers;
@@ -149,6 +191,7 @@ void command_queue_step(struct mcu *m, uint32_t *args)
     n->flags = s->next_dir;
     if (s->count) {
         move_queue_push(&s->mq, n);
+        s->unsafe_queued += !move_is_safe(m, s, n);
         return;
     }
     /* Idle stepper: start the move now and schedule its first step (with
@@ -198,6 +241,7 @@ static void stepper_stop(struct mcu *m, struct stepper *s)
     s->position = stepper_position(s);
     s->count = 0;
     move_queue_clear(m, &s->mq);
+    s->unsafe_queued = 0;
 }
 
 static void stepper_stop_on_trigger_cb(struct mcu *m, void *obj, uint8_t reason)

@@ -13,17 +13,25 @@ Contract: `McuNode(kernel, firmware, clock, wire_out, on_output, poll_ns)`
   bytes (mcu_link sets it) and each host write arrives as one burst
   before its command task runs, so a burst beyond the free room is lost:
   `rx_stats.mcu_rx_lost` (the host's receive window prevents it);
-- every `poll_ns` the firmware is advanced to the present so reports it
-  sends on its own (trsync_state, analog_in_state, shutdown) leave at the
-  clock they were written (their arrival at the host is late by at most
-  one poll interval when the poll finds them after the fact);
+- the firmware is advanced by events, never polled: at each block
+  arrival, and at a wake-up where it could next transmit on its own
+  (trsync_state, analog_in_state, stats, a shutdown): the firmware's
+  `quiet_until` bound, rounded up to the "poll grid" (start + k *
+  `poll_ns`), the instant a poll every poll_ns would have found it, so
+  reports leave at the clock they were written and reach the host at the
+  same instants as when the node polled (late by at most poll_ns);
 - `on_output(data, arrival_ns)` receives each chunk the firmware wrote,
   when its last byte has crossed the MCU->host wire;
 - the simulated world: endstops never trigger (a homing pin reads the
   non-trigger level, see sim/mcus/world_inputs.py) and ADC inputs read the
   middle of the allowed range, so no sensor check trips, except the
   heaters' sensors when `set_thermals(thermals)` installed a thermal model
-  (sim/mcus/thermal.py): it is told every time the firmware's clock moved;
+  (sim/mcus/thermal.py): its update points are the grid points and block
+  arrivals (each UPDATE_PERIOD, the first one due), replayed when the
+  firmware is about to sample a sensor pin after the last value's
+  validity (the firmware stops there: fw_run_until FW_STOP_SAMPLE), so
+  the firmware reads what polling gave it; `sync()` (end of run, a read
+  of the temperatures) brings firmware and plants to the last grid point;
 - `shutdown` holds (reason, clock) once the firmware shut down;
   `missed_update_oid()` names the digital-out pin whose max_duration
   deadline is that clock (for "Missed scheduling of next digital out
@@ -32,12 +40,16 @@ Contract: `McuNode(kernel, firmware, clock, wire_out, on_output, poll_ns)`
 from dataclasses import dataclass, field
 
 from ...firmware.simulator import mcu as fwmcu
+from ...firmware.simulator.mcu import (NEVER, RUN_REACHED, RUN_SAMPLE, STOP_OUTPUT,
+                                       STOP_SAMPLE)
 from ...chelper import msgproto
 from .world_inputs import NOTED, SimulatedInputs
 from ..link.faults import LineFaults
-from ..link.serial_link import CLASSES, HEATER, split_blocks_tolerant
+from ..link.serial_link import CLASSES, HEATER
 
 SEQ_MASK = msgproto.MESSAGE_SEQ_MASK
+WATCHDOG = frozenset(("config_digital_out", "queue_digital_out"))   # _note_watchdog
+NOTED_HERE = NOTED | WATCHDOG
 
 
 @dataclass
@@ -85,7 +97,12 @@ class McuNode:
                                       int(firmware.dictionary.constant("ADC_MAX", 4095)))
         self.last_sched_clock = 0
         self.first_late = None      # (message, sent ns, arrival ns, tty ns) of the first late one
-        self._poll_event = None
+        self._wake_event = None
+        self._grid0 = None          # kernel ns of the poll grid's origin (start())
+        self._stopped = False
+        self._valid_until = None    # last fw.set_adc_valid_until
+        self.wakes = 0              # wake-ups for the firmware's own output
+        self._grid_point = (None, None)   # (thermals.next_due, its grid point's clock)
         self.faults = faults or LineFaults(None)
         self.expected_seq = firmware.host_seq    # after the handshake
         self.thermals = None
@@ -97,12 +114,34 @@ class McuNode:
         self.thermals = thermals
         self.inputs.driven_adc |= thermals.sensor_pins
         thermals.update()
+        thermals.before_read = self.sync
 
     def start(self):
-        self._poll_event = self.kernel.after(self.poll_ns, self._poll)
+        """The poll grid starts now: its points are now + k * poll_ns."""
+        self._grid0 = self.kernel.now
+        if self.thermals is not None:
+            for pin in sorted(self.thermals.sensor_pins):
+                self.fw.watch_adc(pin)
+            self._set_valid_until()
+        self._plan_wake()
 
     def stop(self):
-        self.kernel.cancel(self._poll_event)
+        """End of the run: the firmware is brought where the last poll
+        left it (the run's results count the pulses up to there)."""
+        self.kernel.cancel(self._wake_event)
+        self._wake_event = None
+        self._stopped = True
+        self.sync()
+
+    def sync(self):
+        """Bring the firmware (and the heaters' plants) to the last poll
+        grid point before now, where polling would have left them: a read
+        of the plants' temperatures, or the run's end. Nothing can be sent
+        on the way (_plan_wake would have woken there)."""
+        if self.shutdown is None and self._grid0 is not None:
+            last = self._grid_after_ns(self.kernel.now - 1) - self.poll_ns
+            if last > self._grid0 and self.clock.clock(last) > self.fw.now:
+                self._advance(self.clock.clock(last))
 
     # ---- host -> MCU ---------------------------------------------------------
     def deliver(self, at_ns, data, blocks):
@@ -111,7 +150,7 @@ class McuNode:
         self.kernel.schedule(at_ns, lambda: self._arrive(data, blocks))
 
     def _arrive(self, data, blocks):
-        self._catch_up(self.clock.clock(self.kernel.now))
+        self._advance(self.clock.clock(self.kernel.now))
         if self.shutdown is not None:
             return
         fw = self.fw
@@ -123,6 +162,7 @@ class McuNode:
             self._accept(blocks, out)
             self._send_out(out, fw.now)
         self._check_shutdown()
+        self._plan_wake()
 
     def _accept(self, blocks, out):
         """Blocks the firmware took: its replies name the next sequence it
@@ -130,9 +170,12 @@ class McuNode:
         executed now (margins are recorded at that moment)."""
         if not out:
             return
-        expected = self.expected_seq
-        for seq, _payload in split_blocks_tolerant(out):
-            expected = seq
+        # (the firmware's own output, not yet through the faults: whole
+        # blocks, each led by its length; the last one names the sequence)
+        pos = last = 0
+        while pos < len(out):
+            last, pos = pos, pos + out[pos]
+        expected = out[last + 1] & SEQ_MASK
         count = (expected - self.expected_seq) & SEQ_MASK
         by_seq = {b.seq: b for b in blocks}
         for k in range(count):
@@ -150,9 +193,11 @@ class McuNode:
         last_sched = self.last_sched_clock
         for msg in block.messages:
             name = msg.name
-            if name in NOTED:
-                self.inputs.note(name, msg.args)
-            self._note_watchdog(msg)
+            if name in NOTED_HERE:
+                if name in NOTED:
+                    self.inputs.note(name, msg.args)
+                else:
+                    self._note_watchdog(msg)
             sched = msg.sched
             if sched is None:
                 continue
@@ -199,35 +244,31 @@ class McuNode:
     # ---- MCU time and output -------------------------------------------------------
     def advance(self):
         """Run the firmware up to the present, sending what it writes."""
-        self._advance_to(self.clock.clock(self.kernel.now))
+        self._advance(self.clock.clock(self.kernel.now))
+        self._plan_wake()
 
-    def _catch_up(self, target):
-        """_advance_to(target) with its common case (nothing written, no
-        shutdown) in one firmware call; True when that was the case."""
-        if self.shutdown is not None:
-            return False
-        state = self.fw.poll(target)
-        if state == 0:         # (the firmware's clock is now `target`)
-            if self.thermals is not None:
-                self.thermals.update(target)
-            return True
-        if state == 1:         # stopped at output: as _advance_to's loop body
+    def _advance(self, target):
+        """Run the firmware to clock `target` (an advance point: a block
+        arrives, a wake-up, the end), sending what it writes on the way;
+        stops for good at a shutdown."""
+        fw = self.fw
+        stop = STOP_OUTPUT | STOP_SAMPLE
+        while self.shutdown is None:
+            state = fw.run(target, stop)
+            if state == RUN_REACHED:
+                break
+            if state == RUN_SAMPLE:
+                self._replay_grid(fw.now - 1)
+                self.thermals.settle()
+                self._set_valid_until()
+                continue
             self._emit_pending()
             self._check_shutdown()
-            self._advance_to(target)
-        else:
-            self._check_shutdown()
-        return False
-
-    def _advance_to(self, target):
-        while self.shutdown is None and self.fw.run_until(target, stop_on_output=True):
-            self._emit_pending()
-            self._check_shutdown()
-        if self.shutdown is None and self.fw.now < target:
-            self.fw.run_until(target)
         self._check_shutdown()
         if self.thermals is not None:
-            self.thermals.update()
+            self._replay_grid(fw.now)
+            self.thermals.mark(fw.now)
+            self._set_valid_until()
 
     def _emit_pending(self):
         data = self.fw.read_output()
@@ -253,17 +294,73 @@ class McuNode:
             if self.on_shutdown is not None:
                 self.on_shutdown()
 
-    def _poll(self):
-        """advance() in its common case (no output, no shutdown) with
-        fewer layers; otherwise the same steps as advance(). While polls
-        find nothing and no other event comes first, the next poll runs
-        at once (kernel.idle_until) instead of through the event heap."""
-        kernel, clock, poll_ns = self.kernel, self.clock, self.poll_ns
-        while self._catch_up(clock.clock(kernel.now)) \
-                and kernel.idle_until(kernel.now + poll_ns):
-            pass
-        if self.shutdown is None:
-            self._poll_event = kernel.after(poll_ns, self._poll)
+    # ---- when to look at the MCU ------------------------------------------------------
+    def _grid_after_ns(self, t_ns):
+        """The first poll grid point after t_ns."""
+        k = (t_ns - self._grid0) // self.poll_ns + 1
+        return self._grid0 + max(k, 1) * self.poll_ns
+
+    def _grid_reaching(self, clock):
+        """The first poll grid point at which the MCU clock is >= clock."""
+        return self._grid_after_ns(self.clock.time_ns(clock) - 1)
+
+    def _plan_wake(self):
+        """Wake at the first grid point at or after the earliest clock the
+        firmware could transmit at (fw.quiet_until): where a poll would
+        have found it. Nothing to wake for: no event."""
+        kernel = self.kernel
+        quiet = self.fw.quiet_until
+        at = None
+        if self.shutdown is None and not self._stopped and quiet != NEVER:
+            at = max(self._grid_reaching(quiet), self._grid_after_ns(kernel.now - 1))
+        event = self._wake_event
+        if event is not None and event.callback is not None:
+            if event.time == at:
+                return
+            kernel.cancel(event)
+        self._wake_event = None if at is None else kernel.schedule(at, self._wake)
+
+    def _wake(self):
+        self._wake_event = None
+        self.wakes += 1
+        self._advance(self.clock.clock(self.kernel.now))
+        self._plan_wake()
+
+    # ---- the heaters' plants on the poll grid ---------------------------------------
+    def _replay_grid(self, upto):
+        """The plant update points the poll grid points up to MCU clock
+        `upto` made (each UPDATE_PERIOD, at the first point due): the same
+        points as polling, marked when the firmware first needs them."""
+        thermals = self.thermals
+        while True:
+            point = self._next_grid_point()
+            if point > upto:
+                return
+            thermals.mark(point)
+
+    def _next_grid_point(self):
+        """MCU clock of the first grid point at which the next plant
+        update is due (cached while the update chain does not move)."""
+        due = self.thermals.next_due
+        if self._grid_point[0] != due:
+            self._grid_point = (due, self.clock.clock(self._grid_reaching(due)))
+        return self._grid_point[1]
+
+    def _set_valid_until(self):
+        """The sensors' ADC values hold up to the next grid update point
+        once they stand for the last update point; until then, up to that
+        point (a later sample stops the firmware to settle them). A block
+        arrival that updates them sets a new bound."""
+        if self._grid0 is None:
+            return
+        thermals = self.thermals
+        if thermals.settled:
+            until = self._next_grid_point()
+        else:
+            until = thermals.point
+        if until != self._valid_until:
+            self._valid_until = until
+            self.fw.set_adc_valid_until(until)
 
     def take_pulses(self):
         return self.fw.take_pulses()

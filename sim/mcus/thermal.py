@@ -6,16 +6,20 @@ Contract: `Thermals(firmware, plants)` with one `HeaterPlant` per heater
 (`plants_for(printer, mcu, firmware)` builds them from the host's
 heaters on that MCU: pins, inversion, thermistor curve with its pullup
 and inline resistor).
-`update()` is called whenever the firmware's clock has moved (the MCU
-node does it after each run); once UPDATE_PERIOD of MCU time has passed
-since the last update it takes the GPIO events the firmware recorded,
-integrates each plant over them exactly (the pin level is constant
-between events), and sets each sensor pin's ADC value from the plant's
-temperature at the firmware's clock. The ADC value is thus at most
-UPDATE_PERIOD plus one MCU-node poll (5 ms) old when sampled: < 0.1 C at
-the fastest heating rate below, under one ADC step. GPIO events of other
-pins are dropped (nobody else reads them in simulate mode). Everything
-is deterministic: integer MCU clocks, a closed-form step per interval.
+`update(clock)` is an update point (the MCU node's poll grid points and
+block arrivals, the Linux MCU's runs; the firmware has run at least to
+`clock`): once UPDATE_PERIOD of MCU time has passed since the last one,
+each plant integrates exactly (the pin level is constant between
+events) over the heater pin writes up to `clock` (later ones wait for a
+later point), and each sensor pin's ADC value is set from the plant's
+temperature at `clock`. The ADC value is thus at most UPDATE_PERIOD
+plus one poll interval (5 ms) old when sampled: < 0.1 C at the fastest
+heating rate below, under one ADC step. `next_due` is the clock from
+which the next update point does anything, so a node can replay the
+points only when the firmware is about to sample (same points, same
+arithmetic). GPIO events of other pins are dropped (nobody else reads
+them in simulate mode). Everything is deterministic: integer MCU clocks,
+a closed-form step per interval.
 
 Model (assumptions, not measurements): a first-order lumped body,
     dT/dt = (AMBIENT + gain * power - T) / tau,
@@ -33,6 +37,7 @@ target would make M109 wait forever (verify_heater is not modelled).
 No sensor lag, no heat lost to the filament or the part-cooling fan.
 """
 import math
+from collections import deque
 from dataclasses import dataclass
 
 AMBIENT_TEMP = 25.
@@ -105,33 +110,80 @@ class Thermals:
         self._pins = sorted(self.by_heater_pin)
         self._period = int(UPDATE_PERIOD * firmware.clock_freq)
         self._next_clock = 0
+        self.point = None          # the last update point (MCU clock)
+        self._settled_at = None    # ... the plants and ADC values were brought to
+        self._pending = deque()    # heater pin writes after the last update point
+        # set by an MCU node that updates the plants only when the
+        # firmware needs them (sim/mcu_node.py): brings them up to date
+        self.before_read = None
 
     @property
     def sensor_pins(self):
         return {p.sensor_pin for p in self.plants}
 
+    @property
+    def next_due(self):
+        """The clock from which the next update() does anything."""
+        return self._next_clock
+
     def update(self, now=None):
-        """Bring the plants to the firmware's present clock (`now`, when
-        the caller knows it, saves a call into the firmware: this runs at
-        every MCU poll) and set the ADC inputs they drive."""
+        """An update point at `now` (default: the firmware's clock),
+        integrated at once: mark(now), then settle()."""
         if now is None:
             now = self.fw.now
+        if self.mark(now):
+            self.settle()
+
+    def mark(self, now):
+        """An update point at MCU clock `now`: once UPDATE_PERIOD has
+        passed since the last one, `now` is the point the ADC values must
+        stand for (settle() brings the plants there when a sample needs
+        them). True when it was due."""
         if now < self._next_clock:
-            return
+            return False
         self._next_clock = now + self._period
+        self.point = now
+        return True
+
+    @property
+    def settled(self):
+        """The ADC values stand for the last update point."""
+        return self._settled_at == self.point
+
+    def settle(self):
+        """Bring the plants to the last update point in closed form (exact
+        exponential between the heater pin's writes up to it; later writes
+        wait for a later point) and set the ADC inputs they drive."""
+        point = self.point
+        if self._settled_at == point:
+            return
+        self._settled_at = point
+        self._take_events()
+        pending = self._pending
+        while pending and pending[0][0] <= point:
+            clock, pin, value = pending.popleft()
+            self.by_heater_pin[pin].pin_level(clock, value)
+        for plant in self.plants:
+            plant.step_to(point)
+            self.fw.set_adc(plant.sensor_pin, plant.adc_value())
+
+    def _take_events(self):
+        """The heater pins' writes the firmware recorded, in clock order,
+        onto the pending queue (other pins' writes are dropped)."""
         events = self.fw.take_gpio_events()
         if len(events) and self._pins:
             pins = events["pin"]
             mask = pins == self._pins[0]
             for pin in self._pins[1:]:
                 mask |= pins == pin
-            for clock, pin, value in events[mask].tolist():
-                self.by_heater_pin[pin].pin_level(clock, value)
-        for plant in self.plants:
-            plant.step_to(now)
-            self.fw.set_adc(plant.sensor_pin, plant.adc_value())
+            self._pending.extend(events[mask].tolist())
 
     def temperatures(self):
+        """Each plant's temperature at the last update point."""
+        if self.before_read is not None:
+            self.before_read()
+        if self.point is not None:
+            self.settle()
         return {p.name: p.temp for p in self.plants}
 
 

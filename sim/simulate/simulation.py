@@ -87,7 +87,7 @@ class SimOptions:
     seed: int = 0
     transport: str = "uart"       # uart | usb | pty
     baud: int = 250000
-    poll_ms: float = 5.0
+    poll_ms: float = 5.0           # when the MCU's own reports are noticed (firmware_node)
     clock_offset: int = 0
     drift_ppb: int = 0
     clock_sync: str = "regression"  # or "exact" (host knows the MCU clock)
