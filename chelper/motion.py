@@ -278,6 +278,11 @@ class StepperKinematics:
     def check_active(self, flush_time):
         return lib.sk_check_active(self._sk, flush_time)
 
+    def use_generic_solver(self):
+        """Solve through the position callback's pointer even where the
+        kinematics has a specialised solver (the tests' reference)."""
+        lib.sk_use_generic_solver(self._sk)
+
     def generate_steps(self, flush_time):
         ret = lib.sk_generate_steps(self._sk, flush_time)
         if ret == STEP_RATE_ERROR:

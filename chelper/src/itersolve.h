@@ -27,6 +27,9 @@ double sk_check_active(struct stepper_kin *sk, double flush_time);
 // sk_generate_steps: 0, or -1 (the compressor's error), or -2 when the
 // steps would come faster than the step-rate bound (itersolve.c).
 int sk_generate_steps(struct stepper_kin *sk, double flush_time);
+// Solve with the position callback called through its pointer even when
+// the kinematics has a specialised solver (the tests' reference).
+void sk_use_generic_solver(struct stepper_kin *sk);
 /* cffi:end */
 
 enum { AF_X = 1 << 0, AF_Y = 1 << 1, AF_Z = 1 << 2 };
@@ -36,6 +39,9 @@ typedef double (*sk_position_fn)(struct stepper_kin *sk, struct tq_move *m,
                                  double move_time);
 typedef void (*sk_destroy_fn)(struct stepper_kin *sk);
 typedef void (*sk_post_fn)(struct stepper_kin *sk);
+// Finds and queues the steps of move m between two print times.
+typedef int (*sk_solve_fn)(struct stepper_kin *sk, struct tq_move *m,
+                           double abs_start, double abs_end);
 
 /* Common head of every kinematics object (kinematics embed it first). */
 struct stepper_kin {
@@ -49,6 +55,7 @@ struct stepper_kin {
     sk_destroy_fn destroy;              /* optional extra cleanup */
     sk_post_fn post_solve;              /* optional, after each solved range
                                            (e.g. wrap an angle) */
+    sk_solve_fn solve;                  /* the step search (itersolve_solve.h) */
 };
 
 void sk_init(struct stepper_kin *sk, sk_position_fn calc_position,

@@ -11,6 +11,7 @@
 #include <math.h>
 #include <stdlib.h>
 #include "kin_basic.h"
+#include "itersolve_solve.h"
 
 static double
 cartesian_x(struct stepper_kin *sk, struct tq_move *m, double t)
@@ -30,19 +31,28 @@ cartesian_z(struct stepper_kin *sk, struct tq_move *m, double t)
     return tq_move_coord(m, t).z;
 }
 
+// The solvers of the cheap callbacks, with the callback inlined.
+SK_DEFINE_SOLVER(solve_cartesian_x, cartesian_x)
+SK_DEFINE_SOLVER(solve_cartesian_y, cartesian_y)
+SK_DEFINE_SOLVER(solve_cartesian_z, cartesian_z)
+
 static struct stepper_kin *
-new_stepper(sk_position_fn fn, int active_flags)
+new_stepper(sk_position_fn fn, sk_solve_fn solve, int active_flags)
 {
-    return sk_alloc(sizeof(struct stepper_kin), fn, active_flags);
+    struct stepper_kin *sk = sk_alloc(sizeof(struct stepper_kin), fn,
+                                      active_flags);
+    if (sk)
+        sk->solve = solve;
+    return sk;
 }
 
 struct stepper_kin *
 cartesian_stepper_new(char axis)
 {
     switch (axis) {
-    case 'x': return new_stepper(cartesian_x, AF_X);
-    case 'y': return new_stepper(cartesian_y, AF_Y);
-    case 'z': return new_stepper(cartesian_z, AF_Z);
+    case 'x': return new_stepper(cartesian_x, solve_cartesian_x, AF_X);
+    case 'y': return new_stepper(cartesian_y, solve_cartesian_y, AF_Y);
+    case 'z': return new_stepper(cartesian_z, solve_cartesian_z, AF_Z);
     }
     return NULL;
 }
@@ -61,12 +71,15 @@ corexy_minus(struct stepper_kin *sk, struct tq_move *m, double t)
     return c.x - c.y;
 }
 
+SK_DEFINE_SOLVER(solve_corexy_plus, corexy_plus)
+SK_DEFINE_SOLVER(solve_corexy_minus, corexy_minus)
+
 struct stepper_kin *
 corexy_stepper_new(char type)
 {
     switch (type) {
-    case '+': return new_stepper(corexy_plus, AF_X | AF_Y);
-    case '-': return new_stepper(corexy_minus, AF_X | AF_Y);
+    case '+': return new_stepper(corexy_plus, solve_corexy_plus, AF_X | AF_Y);
+    case '-': return new_stepper(corexy_minus, solve_corexy_minus, AF_X | AF_Y);
     }
     return NULL;
 }

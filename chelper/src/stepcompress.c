@@ -91,6 +91,7 @@ stepcompress_delete(struct stepcompress *sc)
     if (!sc)
         return;
     free(sc->queue);
+    free(sc->early);
     free(sc->msgs);
     free(sc->history);
     free(sc);
@@ -228,18 +229,16 @@ small_ceil_div(int64_t n, int64_t d)
 
 // Acceptable clock window (relative to last_step_clock) of queued step i
 // (0 = first queued step): late never, early by at most max_error and by
-// at most half the gap to the step before it.
+// at most half the gap to the step before it (last_step_clock for the
+// first; the others' earliest clock was computed when queued).
 static inline void
 step_window(const struct stepcompress *sc, size_t i, int64_t *lo, int64_t *hi)
 {
-    const uint64_t *q = sc->queue + sc->qhead;
-    int64_t p = (int64_t)(q[i] - sc->last_step_clock);
-    int64_t prev = i ? (int64_t)(q[i - 1] - sc->last_step_clock) : 0;
-    int64_t slack = (p - prev) / 2;
-    if (slack > (int64_t)sc->max_error)
-        slack = sc->max_error;
-    *lo = p - slack;
-    *hi = p;
+    uint64_t clock = sc->queue[sc->qhead + i];
+    uint64_t early = i ? sc->early[sc->qhead + i]
+                       : stepcompress_early(sc, sc->last_step_clock, clock);
+    *lo = (int64_t)(early - sc->last_step_clock);
+    *hi = (int64_t)(clock - sc->last_step_clock);
 }
 
 // Result of extending one trial add as far as it goes.
@@ -249,12 +248,21 @@ struct trial {
     int64_t fail_imin, fail_imax;   // interval bounds including failing step
 };
 
+// Step k (1-based) of a run at a trial interval lies at last_step_clock
+// + interval*k + add*k*(k-1)/2.  The walk keeps that clock (absolute,
+// modulo 2^64: only differences are compared) for the interval bounds
+// imin and imax and updates it by one addition per step, instead of
+// multiplying out each step's window relative to last_step_clock; the
+// bounds move exactly as ceil/floor of (window edge - add term) / k.
 static struct trial
 longest_run(const struct stepcompress *sc, size_t avail, int64_t add,
             int64_t imin, int64_t imax)
 {
     struct trial t;
-    int64_t interval = imax, k = 1;
+    const uint64_t *q = sc->queue + sc->qhead, *early = sc->early + sc->qhead;
+    uint64_t at_min = sc->last_step_clock + imin;   // step k at imin
+    uint64_t at_max = sc->last_step_clock + imax;   // step k at imax
+    int64_t interval = imax, k = 1, add_k = 0;      // add_k = add * (k-1)
     for (;;) {
         k++;
         if ((size_t)(k - 1) >= avail) {
@@ -262,17 +270,21 @@ longest_run(const struct stepcompress *sc, size_t avail, int64_t add,
             t.reached_end = 1;
             return t;
         }
-        int64_t lo, hi;
-        step_window(sc, k - 1, &lo, &hi);
-        // tighten the interval bounds; bounds usually move by one, so
-        // avoid the division then (same result as ceil/floor of n / k)
-        int64_t c = add * (k * (k - 1) / 2);
-        int64_t short_by = lo - c - imin * k;
-        if (short_by > 0)
-            imin += small_ceil_div(short_by, k);
-        int64_t over_by = imax * k - (hi - c);
-        if (over_by > 0)
-            imax -= small_ceil_div(over_by, k);
+        add_k += add;
+        at_min += imin + add_k;
+        at_max += imax + add_k;
+        int64_t short_by = (int64_t)(early[k - 1] - at_min);
+        if (short_by > 0) {
+            int64_t d = small_ceil_div(short_by, k);
+            imin += d;
+            at_min += d * k;
+        }
+        int64_t over_by = (int64_t)(at_max - q[k - 1]);
+        if (over_by > 0) {
+            int64_t d = small_ceil_div(over_by, k);
+            imax -= d;
+            at_max -= d * k;
+        }
         if (imin > imax)
             break;
         interval = imax;
@@ -505,19 +517,23 @@ static void
 queue_push(struct stepcompress *sc, uint64_t clock)
 {
     if (sc->qtail == sc->qcap) {
+        size_t n = sc->qtail - sc->qhead;
         if (sc->qhead) {
-            memmove(sc->queue, sc->queue + sc->qhead,
-                    (sc->qtail - sc->qhead) * sizeof(*sc->queue));
-            sc->qtail -= sc->qhead;
+            memmove(sc->queue, sc->queue + sc->qhead, n * sizeof(*sc->queue));
+            memmove(sc->early, sc->early + sc->qhead, n * sizeof(*sc->early));
+            sc->qtail = n;
             sc->qhead = 0;
         }
         if (sc->qtail * 2 >= sc->qcap) {
             sc->qcap = sc->qcap ? 2 * sc->qcap : 4096;
             sc->queue = realloc(sc->queue, sc->qcap * sizeof(*sc->queue));
-            if (!sc->queue)
+            sc->early = realloc(sc->early, sc->qcap * sizeof(*sc->early));
+            if (!sc->queue || !sc->early)
                 abort();
         }
     }
+    sc->early[sc->qtail] = sc->qtail > sc->qhead
+        ? stepcompress_early(sc, sc->queue[sc->qtail - 1], clock) : clock;
     sc->queue[sc->qtail++] = clock;
 }
 

@@ -20,8 +20,11 @@ struct stepcompress {
     double mcu_freq, time_offset, last_step_print_time;
     double filter_ticks;        // step+dir+step window in ticks
     uint64_t last_step_clock;
-    // queued (not yet compressed) step clocks, all in direction queue_dir
-    uint64_t *queue;
+    // queued (not yet compressed) step clocks, all in direction queue_dir,
+    // and each one's earliest acceptable clock given the queued step
+    // before it (unused for a step queued into an empty queue: the run
+    // search bounds the first step from last_step_clock)
+    uint64_t *queue, *early;
     size_t qhead, qtail, qcap;
     int queue_dir;              // -1: none sent since start/reset
     // held-back step for the step+dir+step filter
@@ -40,6 +43,16 @@ struct stepcompress {
     char errmsg[200];
 };
 
+// Earliest acceptable clock of a step at `clock` queued after one at
+// `prev`: early by at most max_error and by at most half the gap.
+static inline uint64_t
+stepcompress_early(const struct stepcompress *sc, uint64_t prev,
+                   uint64_t clock)
+{
+    uint64_t slack = (clock - prev) / 2;
+    return clock - (slack > sc->max_error ? sc->max_error : slack);
+}
+
 // stepcompress_append() for the common case -- another step in the same
 // direction as the held-back one, which then simply joins the queue --
 // without a call; anything else takes the full path.  Same result.
@@ -55,6 +68,8 @@ stepcompress_append_inline(struct stepcompress *sc, int sdir,
         && sc->qtail - sc->qhead <= MAX_RUN_COUNT + 2000
         && prev - lsc < CLOCK_DIFF_MAX
         && prev >= (sc->qtail > sc->qhead ? sc->queue[sc->qtail - 1] : lsc)) {
+        sc->early[sc->qtail] = sc->qtail > sc->qhead
+            ? stepcompress_early(sc, sc->queue[sc->qtail - 1], prev) : prev;
         sc->queue[sc->qtail++] = prev;
         sc->pending_clock = lsc + (int64_t)rel;
         sc->position += sdir ? 1 : -1;
