@@ -2,8 +2,10 @@
 wall second (issue 3 aims at >= 300x) on reference prints, no load, rpi3
 preset, with the CPU normaliser timed in the same run.
 
-Usage: python benchmarks/simulate_speed.py [case ...]
-(default: corexy_print_long, the largest reference print)
+Usage: python benchmarks/simulate_speed.py [--load NAME] [case ...]
+(default: corexy_print_long, the largest reference print; --load runs
+with a bundled load scenario, e.g. webcam-moonraker, which issue 10 asks
+to run at >= 300x real time)
 """
 import sys
 import time
@@ -20,17 +22,17 @@ def case_files(name):
     return case.gcode, case.config, profile_for_dictionary(load_dictionary(case.dictionary))
 
 
-def main(names):
+def main(names, load=None):
     norm = normalizer_seconds()
     print("normaliser: %s" % ("%.3f s" % norm if norm else "absent (no ratios)"))
     for name in names:
         gcode, config, profile = case_files(name)
         start = time.process_time()
-        result = simulate(gcode, config, SimOptions(profile=profile))
+        result = simulate(gcode, config, SimOptions(profile=profile, load=load))
         cpu = time.process_time() - start
         sim_s = result.end_ns / 1e9
-        line = ("%-22s simulated %8.1f s in %6.2f s CPU: %6.1f x real time, %d pulses, %s"
-                % (name, sim_s, cpu, sim_s / cpu, len(result.pulses),
+        line = ("%-22s %s simulated %8.1f s in %6.2f s CPU: %6.1f x real time, %d pulses, %s"
+                % (name, load or "no load", sim_s, cpu, sim_s / cpu, len(result.pulses),
                    "ok" if result.shutdown is None else result.shutdown["reason"]))
         if norm:
             line += "  (CPU / normaliser %.2f)" % (cpu / norm)
@@ -40,4 +42,8 @@ def main(names):
 
 
 if __name__ == "__main__":
-    main(sys.argv[1:] or ["corexy_print_long"])
+    args = sys.argv[1:]
+    load = None
+    if args[:1] == ["--load"]:
+        load, args = args[1], args[2:]
+    main(args or ["corexy_print_long"], load)
