@@ -18,6 +18,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "linkq.h"
+#include "minheap.h"
 #include "msgblock.h"
 
 
@@ -147,20 +148,7 @@ linkq_init_slots(struct linkq *q, int32_t count)
 static int64_t
 take_slot(struct linkq *q, int64_t clock)
 {
-    int64_t *h = q->slots, n = q->nslots, first = h[0], i = 0;
-    for (;;) {
-        int64_t c = 2 * i + 1;
-        if (c >= n)
-            break;
-        if (c + 1 < n && h[c + 1] < h[c])
-            c++;
-        if (h[c] >= clock)
-            break;
-        h[i] = h[c];
-        i = c;
-    }
-    h[i] = clock;
-    return first;
+    return minheap_replace(q->slots, q->nslots, clock);
 }
 
 /****************************************************************

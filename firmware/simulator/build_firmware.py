@@ -38,6 +38,8 @@ def _cdef_text():
         return "\n".join(CDEF_BLOCK.findall(f.read()))
 
 
+CHELPER_SRC = os.path.join(HERE, "..", "..", "chelper", "src")
+
 _load_dictgen().write_generated(GENERATED)
 _sources = sorted(glob.glob(os.path.join(SRC, "*.c"))) + [
     os.path.join(HERE, "board_sim.c"), GENERATED,
@@ -49,7 +51,8 @@ ffibuilder.set_source(
     "klipsim.firmware.simulator._fwsim",
     '#include "fwsim.h"',
     sources=[os.path.relpath(p) for p in _sources],
-    include_dirs=[SRC, HERE],
+    # chelper/src for headers both extensions share (minheap.h)
+    include_dirs=[SRC, HERE, CHELPER_SRC],
     extra_compile_args=CFLAGS,
 )
 

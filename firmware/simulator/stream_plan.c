@@ -17,6 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "stream_exec.h"
+#include "minheap.h"   // chelper/src (build_firmware.py's include path)
 
 #define U32 0xFFFFFFFFLL
 #define BEHIND (1LL << 31)              /* stream_clock.BEHIND */
@@ -101,24 +102,6 @@ static int64_t start_motion(struct stream_planner *p)
     return 0;
 }
 
-/* heapq.heapreplace: drop the minimum, insert v. */
-static void heap_replace(int64_t *h, int64_t n, int64_t v)
-{
-    int64_t i = 0;
-    for (;;) {
-        int64_t c = 2 * i + 1;
-        if (c >= n)
-            break;
-        if (c + 1 < n && h[c + 1] < h[c])
-            c++;
-        if (h[c] >= v)
-            break;
-        h[i] = h[c];
-        i = c;
-    }
-    h[i] = v;
-}
-
 /* ---- resolve_far_step ---- */
 
 static int64_t far_step(int64_t naive, int64_t reference)
@@ -189,7 +172,7 @@ int64_t sp_plan_queue_step(struct stream_planner *p, int64_t oid, int64_t interv
     p->q_time[s] = ready;
     if (ready > p->q_max)
         p->q_max = ready;
-    heap_replace(p->slots, p->nslots, start > ready ? start : ready);
+    minheap_replace(p->slots, p->nslots, start > ready ? start : ready);
     p->deadline = first;
     if (req == start && ready > p->progress)
         p->progress = ready;
