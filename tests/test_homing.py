@@ -1,15 +1,13 @@
 """G28 and [homing_override] (the reference case cartesian_homing is in
 test_compile_reference.py)."""
-import io
 import os
 import sys
 
 from klipsim.chelper.msgproto import load_dictionary
 from klipsim.golden import reference
-from klipsim.sim.compile.batch import compile_gcode
 
 sys.path.insert(0, os.path.dirname(__file__))
-from _compile_helpers import compile_text  # noqa: E402
+from _compile_helpers import compile_files, compile_text  # noqa: E402
 
 CASE = reference.case("cartesian_homing")
 OVERRIDE = """
@@ -58,13 +56,9 @@ def test_safe_z_home_homes_z_at_the_safe_position(tmp_path):
 
 
 def test_unmodelled_sections_warn_with_their_place(tmp_path):
-    cfg = tmp_path / "printer.cfg"
-    cfg.write_text(open(CASE.config).read() + "\n[adxl345]\ncs_pin: PA1\n")
-    src = tmp_path / "in.gcode"
-    src.write_text("G28 X\n")
-    warnings = []
-    compile_gcode(str(src), str(cfg), load_dictionary(CASE.dictionary), io.StringIO(),
-                  warn=warnings.append)
+    _, warnings, _ = compile_files(tmp_path, open(CASE.config).read()
+                                   + "\n[adxl345]\ncs_pin: PA1\n", "G28 X\n",
+                                   load_dictionary(CASE.dictionary))
     assert any(w.startswith("printer.cfg:") and "[adxl345]" in w
                and "not modelled" in w for w in warnings), warnings
 

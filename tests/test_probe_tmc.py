@@ -9,7 +9,9 @@ TMC step pulse 100 ns (1 tick at 16 MHz, 18 at 180 MHz), on both edges
 only where the MCU has STEPPER_STEP_BOTH_EDGE and no optimized unstep.
 """
 import io
+import os
 import re
+import sys
 
 from hypothesis import given, settings, strategies as st
 
@@ -18,6 +20,9 @@ from klipsim.golden import reference
 from klipsim.host.probe import calc_probe_z_average
 from klipsim.host.z_tilt import coordinate_descent
 from klipsim.sim.compile.batch import compile_gcode
+
+sys.path.insert(0, os.path.dirname(__file__))
+from _compile_helpers import compile_files  # noqa: E402
 
 CASE = reference.case("cartesian_homing")
 Z_STEP = 8. / (200 * 16)
@@ -60,18 +65,12 @@ def base_config(probe_z=False):
 
 
 def compile_text(tmp_path, config, gcode, dictionary=None, allow_warnings=False):
-    cfg = tmp_path / "printer.cfg"
-    cfg.write_text(config)
-    src = tmp_path / "in.gcode"
-    src.write_text(gcode)
-    out = io.StringIO()
-    messages = []
-    result = compile_gcode(str(src), str(cfg), load_dictionary(dictionary or CASE.dictionary),
-                           out, warn=messages.append)
+    text, messages, result = compile_files(
+        tmp_path, config, gcode, load_dictionary(dictionary or CASE.dictionary))
     assert result.errors == 0, messages
     if not allow_warnings:
         assert not messages, messages
-    return out.getvalue()
+    return text
 
 
 def oid_of(text, pin):

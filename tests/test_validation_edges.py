@@ -8,6 +8,7 @@ Each case is one of the failures an outside fuzzer found; the bundled
 example printer (examples/printer.cfg, a CoreXY) is edited per case."""
 import io
 import math
+import os
 import re
 import subprocess
 import sys
@@ -23,6 +24,9 @@ from klipsim.host import bounds
 from klipsim.host.configfile import ConfigError
 from klipsim.host.mcu import MCUError
 from klipsim.sim.compile.batch import compile_gcode
+
+sys.path.insert(0, os.path.dirname(__file__))
+from _compile_helpers import compile_files  # noqa: E402
 
 EXAMPLE = Path(__file__).resolve().parent.parent / "examples" / "printer.cfg"
 BASE = EXAMPLE.read_text()
@@ -43,14 +47,8 @@ def edited(section, option, value, extra=""):
 
 def run(tmp_path, config_text, gcode="G28\nG1 X10 Y10 F3000\n"):
     """(stream text, [G-code error lines]); ConfigError propagates."""
-    cfg = tmp_path / "printer.cfg"
-    cfg.write_text(config_text)
-    src = tmp_path / "in.gcode"
-    src.write_text(gcode)
-    out = io.StringIO()
-    errors = []
-    compile_gcode(str(src), str(cfg), load_profile("stm32f446"), out, warn=errors.append)
-    return out.getvalue(), errors
+    text, errors, _ = compile_files(tmp_path, config_text, gcode, load_profile("stm32f446"))
+    return text, errors
 
 
 def config_error(tmp_path, config_text):
