@@ -18,7 +18,7 @@ masked to 32 bits); per-kind counts and first indexes; per registered
 compressor its oid and the steps its queue_step messages carry.
 
 Consumers: `messages()` expands the batch into the (name, args,
-req_clock, min_clock) tuples MCU.send_many takes (the simulate link);
+req_clock, min_clock) tuples the stream writers take (jsonl, record_stream);
 `flatten(layouts)` writes it as integers for the C encoders (text
 templates, wire blocks: chelper/textcodec.py, chelper/blockcodec.py);
 `as_array()` is a numpy view (dtype `message_dtype()`).

@@ -207,10 +207,6 @@ class MCU:
     def send(self, name, args, req_clock=0, min_clock=0):
         self.link.send(self, name, args, req_clock, min_clock)
 
-    def send_many(self, messages):
-        """Send (name, args, req_clock, min_clock) tuples in order."""
-        self.link.send_many(self, messages)
-
     def send_batch(self, batch):
         """Send a flush's step messages (a chelper.steppersync.StepBatch,
         valid only during this call) in order."""

@@ -61,7 +61,7 @@ class MergeModel:
 
 
 def as_tuple(req, min_clock, p0, p1, p2, kind, oid):
-    """A sent message as MCU.send_many's (name, args, req, min) tuple."""
+    """A sent message as a (name, args, req, min) tuple, as batch.messages() gives it."""
     keys = (("interval", "count", "add"), ("dir",), ("clock",))[kind]
     args = {"oid": oid}
     args.update(zip(keys, (p0, p1, p2)))

@@ -62,15 +62,6 @@ class StreamLink:
             steps[oid] = steps.get(oid, 0) + args["count"]
         writer.write(name, args, req_clock or None)
 
-    def send_many(self, mcu, messages):
-        writer, steps = self._target(mcu)
-        for name, args, req_clock, min_clock in messages:
-            if name == "queue_step":
-                oid = args["oid"]
-                steps[oid] = steps.get(oid, 0) + args["count"]
-        self.messages += len(messages)
-        writer.write_many(messages)    # one call: the step-flush fast path
-
     def send_batch(self, mcu, batch):
         """A flush's step messages (chelper.steppersync.StepBatch): step
         totals from C, the messages written by the writer in one call."""

@@ -12,10 +12,6 @@ Contract (modelled on SimPy's core: now, schedule, step, run):
   skipped when popped).
 - Randomness comes only from the `numpy.random.Generator` handed to the
   constructor (`kernel.rng`); the kernel itself draws nothing.
-- `idle_until(at)`: a model that would only wake itself at `at` may
-  instead move `now` there directly, when no event is queued before or
-  at `at` and the running `run(until)` reaches past it (its wake-up is
-  then the next thing that would happen anyway, in the same order).
 - An optional trace records (time, kind, a, b) tuples from the models;
   `trace_bytes()` serialises it so determinism can be checked byte for byte.
 """
@@ -63,7 +59,6 @@ class Kernel:
         self._heap: list[tuple[int, int, int, Event]] = []
         self._sequence = 0
         self.events_run = 0
-        self._horizon = -1        # idle_until may not pass it (run's until)
         self.trace: list[tuple[int, str, str, int]] | None = [] if trace else None
 
     # -- scheduling -----------------------------------------------------
@@ -88,22 +83,6 @@ class Kernel:
     def cancel(event: Event | None) -> None:
         if event is not None:
             event.callback = None
-
-    def idle_until(self, at: int) -> bool:
-        """Move `now` to `at` (> now) if nothing else would happen first:
-        every queued event is later than `at` (an event at `at` itself was
-        scheduled earlier and would run first) and the running
-        `run(until)` continues past it. True when moved. Saves an event
-        for a model's own periodic wake-up when nothing else is going on."""
-        if at >= self._horizon:
-            return False
-        heap = self._heap
-        while heap and heap[0][3].callback is None:
-            heappop(heap)
-        if heap and heap[0][0] <= at:
-            return False
-        self.now = at
-        return True
 
     # -- running --------------------------------------------------------
     def peek(self) -> int | None:
@@ -135,23 +114,19 @@ class Kernel:
             raise SimError(f"run(until) must be int ns, got {type(until).__name__}")
         limit = (1 << 63) if until is None else until
         heap = self._heap
-        self._horizon = limit
-        try:
-            # step() written out: this loop runs every event of a simulation
-            while heap:
-                at, _prio, _seq, event = heap[0]
-                if at >= limit:
-                    break
-                heappop(heap)
-                callback = event.callback
-                if callback is None:
-                    continue
-                event.callback = None
-                self.now = at
-                self.events_run += 1
-                callback()
-        finally:
-            self._horizon = -1
+        # step() written out: this loop runs every event of a simulation
+        while heap:
+            at, _prio, _seq, event = heap[0]
+            if at >= limit:
+                break
+            heappop(heap)
+            callback = event.callback
+            if callback is None:
+                continue
+            event.callback = None
+            self.now = at
+            self.events_run += 1
+            callback()
         if until is not None and until > self.now:
             self.now = until
 

@@ -2,7 +2,7 @@
 writes to in simulate mode.
 
 Contract:
-- `SimLink(meter)`: the `link` host/ code sees (send, send_many, send_batch, query,
+- `SimLink(meter)`: the `link` host/ code sees (send, send_batch, query,
   can_pause=True). Messages are only collected (with the CostMeter
   counting them and the steps they carry); the main thread hands them
   to each MCU's SerialQueue when the burst that produced them completes.
@@ -54,14 +54,6 @@ class SimLink:
         """A query leaves like any untimed command; the host waits for
         its answer (host/mcu.py MCU.query)."""
         self.send(mcu, name, args)
-
-    def send_many(self, mcu, messages):
-        box = self.outbox.setdefault(mcu, [])
-        box.extend(messages)
-        self.meter.messages += len(messages)
-        for name, args, _req, _min in messages:
-            if name == "queue_step":
-                self.meter.add_steps((mcu.name, args["oid"]), args["count"])
 
     def send_batch(self, mcu, batch):
         """A flush's step messages (chelper.steppersync.StepBatch), kept
