@@ -17,7 +17,8 @@ sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(
                                 "benchmarks"))
 import fault_injection  # noqa: E402
 
-from klipsim.sim.link.serial_link import Block, SerialQueue  # noqa: E402
+from klipsim.sim.link.queues import Block  # noqa: E402
+from klipsim.sim.link.serial_link import SerialQueue  # noqa: E402
 
 
 @pytest.mark.parametrize("print_name", ["corexy_basic", "example"])

@@ -7,7 +7,7 @@ import os
 from hypothesis import given, settings, strategies as st
 
 from klipsim.sim.simulate.report import build_report, dumps
-from klipsim.sim.link.serial_link import MESSAGE_MAX, MIN_RTO_NS, LinkSeqs
+from klipsim.sim.link.acks import MESSAGE_MAX, MIN_RTO_NS, LinkSeqs
 from klipsim.sim.simulate.simulation import SimOptions, simulate
 
 REF = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))),

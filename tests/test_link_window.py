@@ -10,7 +10,8 @@ import pytest
 
 from klipsim.chelper import msgproto
 from klipsim.firmware.simulator import mcu as fwmcu
-from klipsim.sim.link.serial_link import MESSAGE_MAX, WINDOW_RECHECK_NS, LinkSeqs, SerialQueue
+from klipsim.sim.link.acks import MESSAGE_MAX, LinkSeqs
+from klipsim.sim.link.serial_link import WINDOW_RECHECK_NS, SerialQueue
 from klipsim.sim.simulate.simulation import SimOptions, simulate
 
 REF = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))),

@@ -10,7 +10,7 @@ import os
 import pytest
 
 from klipsim.host import mcu as hmcu
-from klipsim.sim.link.serial_link import HOMING_MSGS
+from klipsim.sim.link.messages import HOMING_MSGS
 from klipsim.sim.simulate.simulation import SimOptions, simulate
 
 REF = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))),

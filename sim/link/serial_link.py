@@ -52,13 +52,11 @@ learns from the messages it sends and receives.
 from collections import deque
 
 from ...chelper import msgproto
-from .acks import MIN_RTO_NS, LinkSeqs, RttEstimator  # noqa: F401
+from .acks import LinkSeqs, RttEstimator
 from .faults import LineFaults
-from .messages import (CLASSES, HEATER, HOMING_MSGS, MIN_CLOCK_SPAN, MOTION,  # noqa: F401
-                       PINS, Message, classify, scheduled_clock)
-from .queues import MESSAGE_MAX, PAYLOAD_MAX, Block, MessageQueues, StepRun  # noqa: F401
+from .messages import MIN_CLOCK_SPAN, Message, classify, scheduled_clock
+from .queues import MESSAGE_MAX, MessageQueues, StepRun
 from .reader import split_blocks_tolerant
-from .wire import Wire  # noqa: F401
 
 MAX_PENDING_BLOCKS = 12
 WINDOW_RECHECK_NS = 250_000_000   # window full: look again (FACTS 2.5)

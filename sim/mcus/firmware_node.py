@@ -45,7 +45,7 @@ from ...firmware.simulator.mcu import (NEVER, RUN_REACHED, RUN_SAMPLE, STOP_OUTP
 from ...chelper import msgproto
 from .world_inputs import NOTED, SimulatedInputs
 from ..link.faults import LineFaults
-from ..link.serial_link import CLASSES, HEATER, MOTION
+from ..link.messages import CLASSES, HEATER, MOTION
 
 SEQ_MASK = msgproto.MESSAGE_SEQ_MASK
 WATCHDOG = frozenset(("config_digital_out", "queue_digital_out"))   # _note_watchdog

@@ -24,8 +24,7 @@ firmware only runs when its virtual thread runs:
 from collections import deque
 
 from .firmware_node import McuNode
-from ..link.serial_link import Wire
-from .linux_names import HOST_MCU_SERIAL, LINUX_PROFILE  # noqa: F401 (re-exported)
+from ..link.wire import Wire
 
 PROCESS_NAME = "klipper_mcu"     # the process (and its autogroup)
 LATE_BINS_US = (10, 100, 1_000, 10_000, 100_000)

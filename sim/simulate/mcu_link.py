@@ -33,10 +33,12 @@ from ..link.clocksync import (ExactClockSource, McuClock, RegressionClockSource,
 from .host_threads import SerialHdlThread, TtyWorker
 from ..kernel.events import NS_PER_MS
 from ..link.faults import LineFaults
-from ..mcus.linux_process import LINUX_PROFILE, LinuxMcuProcess
+from ..mcus.linux_names import LINUX_PROFILE
+from ..mcus.linux_process import LinuxMcuProcess
 from ..mcus.firmware_node import McuNode
 from .report import PulseCounts
-from ..link.serial_link import SerialQueue, Wire
+from ..link.serial_link import SerialQueue
+from ..link.wire import Wire
 
 FAULT_STREAM = 0xFA17           # second key of the faults' seed sequence
 

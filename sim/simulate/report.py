@@ -27,7 +27,7 @@ import json
 
 import numpy as np
 
-from ..link.serial_link import CLASSES
+from ..link.messages import CLASSES
 
 
 def _ms(ticks, freq):

@@ -51,13 +51,14 @@ from ..hostcpu.costs import CostModel
 from ..hostcpu.cpu import HostCPU
 from .host_threads import LoggerThread, MainThread, SimLink, StepGenThread
 from ..kernel.events import NS_PER_MS, NS_PER_S
-from ..mcus.linux_process import HOST_MCU_SERIAL, LINUX_PROFILE
+from ..mcus.linux_names import HOST_MCU_SERIAL, LINUX_PROFILE
 from ..hostcpu.load import load_scenario
 from ..hostcpu.machine import load_machine
 from .mcu_link import McuLink, McuSettings, McuSetupError
 from ..hostcpu.policy import load_policy
 from .reactor import ReactorLivelock, SimReactor
-from ..link.serial_link import HEATER, MIN_REQTIME_DELTA, PINS
+from ..link.messages import HEATER, PINS
+from ..link.serial_link import MIN_REQTIME_DELTA
 from ..mcus.thermal import Thermals, plants_for
 GET_CLOCK_PERIOD = 0.9839      # clocksync.py query period (FACTS 2.4)
 STARTUP_QUERIES = 8            # clocksync connect: 8 get_clock 50 ms apart (FACTS 2.4)
