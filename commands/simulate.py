@@ -10,13 +10,13 @@ one). An MCU named by neither option gets a bundled profile picked from
 the config (klipsim.sim.mcus.profile_pick): an [mcu] or [mcu NAME] with `serial:
 /tmp/klipper_host_mcu` is Klipper's Linux-process MCU (profile `linux`),
 any other the profile whose pin names fit the pins it uses."""
-import importlib.metadata
 import importlib.util
 import os
 import sys
 
 import click
 
+from .. import __version__
 from ..chelper.motion import MotionError
 from ..chelper.msgproto import load_dictionary
 from ..cli_files import EXIT_INPUT, EXIT_SHUTDOWN, Inputs, Outputs
@@ -190,7 +190,7 @@ def _named_report(result):
     """The report with klipsim's version and the config section of every
     object the MCUs know by oid (`objects`, and the late command's)."""
     report = build_report(result)
-    report["klipsim_version"] = importlib.metadata.version("klipsim")
+    report["klipsim_version"] = __version__     # (not importlib.metadata: start-up)
     names = result.object_names
     report["objects"] = {mcu: {str(oid): section for oid, section in oids.items()}
                          for mcu, oids in names.items()}

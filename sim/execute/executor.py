@@ -28,7 +28,7 @@ the result depends only on the inputs.
 """
 from dataclasses import dataclass, field
 
-import numpy as np
+from klipsim.lazy import numpy as np
 
 from klipsim.chelper import msgproto, streamio
 from klipsim.firmware.simulator import mcu as fwmcu

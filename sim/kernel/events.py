@@ -21,7 +21,7 @@ from heapq import heappop, heappush
 import struct
 from typing import Callable
 
-import numpy as np
+from klipsim.lazy import numpy as np
 
 NS_PER_US = 1_000
 NS_PER_MS = 1_000_000

@@ -170,13 +170,7 @@ class Thermals:
     def _take_events(self):
         """The heater pins' writes the firmware recorded, in clock order,
         onto the pending queue (other pins' writes are dropped)."""
-        events = self.fw.take_gpio_events()
-        if len(events) and self._pins:
-            pins = events["pin"]
-            mask = pins == self._pins[0]
-            for pin in self._pins[1:]:
-                mask |= pins == pin
-            self._pending.extend(events[mask].tolist())
+        self._pending.extend(self.fw.take_gpio_rows(self._pins))
 
     def temperatures(self):
         """Each plant's temperature at the last update point."""

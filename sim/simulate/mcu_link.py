@@ -24,7 +24,7 @@ bundles, for one `[mcu]` / `[mcu NAME]` section of printer.cfg:
 """
 from dataclasses import dataclass
 
-import numpy as np
+from klipsim.lazy import default_rng, numpy as np
 
 from ...firmware.simulator import mcu as fwmcu
 from ...host.mcu import extend_clock32
@@ -104,7 +104,7 @@ class McuLink:
         prefix = "" if secondary_of is None else name + ":"
         self.pin_names = {v: prefix + k for k, v in sorted(self.dictionary.pins.items())}
         self.counts = PulseCounts(self.pin_names)
-        self.pulse_chunks = []
+        self.pulse_chunks = [] if options.keep_pulses else None
         self.transport = "pty" if self.is_linux else (settings.transport or options.transport)
         self.baud = settings.baud or options.baud
 
@@ -122,7 +122,7 @@ class McuLink:
         # leaves the load scenario's phases where they were. (The main
         # MCU keeps the stream it always had; others get their own.)
         key = [o.seed, FAULT_STREAM] + ([index] if index else [])
-        fault_rng = np.random.default_rng(key)
+        fault_rng = default_rng(key)
         self.faults = [LineFaults(fault_rng, o.fault_drop, o.fault_corrupt) for _ in range(2)]
         if index == 0:          # the tty worker delivers to this MCU by default
             deliver_to_host = tty.push
@@ -186,6 +186,10 @@ class McuLink:
             self.pulse_chunks.append(pulses)
 
     def pulses(self):
+        """Every executed pulse in one array; None unless they were kept
+        (then numpy is not needed: start-up)."""
+        if self.pulse_chunks is None:
+            return None
         return (np.concatenate(self.pulse_chunks) if self.pulse_chunks
                 else np.empty(0, dtype=fwmcu.PULSE_DTYPE))
 

@@ -25,7 +25,7 @@ MCU the report is as it always was (no `mcus`).
 """
 import json
 
-import numpy as np
+from klipsim.lazy import numpy as np
 
 from ..link.messages import CLASSES
 

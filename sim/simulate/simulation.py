@@ -114,7 +114,7 @@ class SimResult:
     margins: object               # mcu_node.Margins
     host_report: dict
     link: object                  # serial_link.LinkStats
-    pulses: object                # numpy PULSE_DTYPE array (if kept)
+    pulses: object                # numpy PULSE_DTYPE array (if kept, else None)
     pulse_counts: dict            # step pin -> {"steps", "net"}
     pin_names: dict
     stream: list | None           # (name, args) the host sent, in order
@@ -312,8 +312,9 @@ class Simulation:
         run slices and at the end (numpy's per-call cost: not every slice)."""
         for link in self.links.values():
             fw = link.fw
-            link.drain_pulses(fw.take_pulses(fw.now + 1) if final else fw.take_pulses(),
-                              self.options)
+            before = fw.now + 1 if final else None
+            if fw.pulses_ready(before):     # (none: no numpy array, start-up)
+                link.drain_pulses(fw.take_pulses(before), self.options)
 
     def _on_shutdown(self, name="mcu"):
         self.stop_reason = "shutdown"
