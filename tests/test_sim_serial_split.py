@@ -1,11 +1,11 @@
 """split_blocks_tolerant (the simulated host's and MCU node's reader of
 received bytes) against a reference reader built only on
-msgproto.check_block: same blocks and same count of bad blocks, for
+msgblock.check_block: same blocks and same count of bad blocks, for
 streams of acks and responses with random damage (the reader's fast path
 for acks must not change what it accepts)."""
 import numpy as np
 
-from klipsim.chelper import msgproto
+from klipsim.chelper import msgblock
 from klipsim.sim.link.reader import split_blocks_tolerant
 from klipsim.sim.link.serial_link import LinkStats
 
@@ -13,14 +13,14 @@ from klipsim.sim.link.serial_link import LinkStats
 def reference_split(data):
     out, bad, pos = [], 0, 0
     while pos < len(data):
-        if data[pos] == msgproto.MESSAGE_SYNC:
+        if data[pos] == msgblock.MESSAGE_SYNC:
             pos += 1
             continue
         try:
-            seq, payload, pos = msgproto.check_block(data, pos)
+            seq, payload, pos = msgblock.check_block(data, pos)
         except ValueError:
             bad += 1
-            sync = data.find(bytes((msgproto.MESSAGE_SYNC,)), pos)
+            sync = data.find(bytes((msgblock.MESSAGE_SYNC,)), pos)
             pos = len(data) if sync < 0 else sync + 1
             continue
         out.append((seq, payload))
@@ -34,7 +34,7 @@ def test_same_blocks_as_check_block_with_damage():
         for _ in range(int(rng.integers(1, 8))):
             n = 0 if rng.random() < 0.6 else int(rng.integers(1, 20))
             payload = bytes(rng.integers(0, 256, n, dtype=np.uint8))
-            data += msgproto.frame_block(payload, int(rng.integers(0, 16)))
+            data += msgblock.frame_block(payload, int(rng.integers(0, 16)))
         for _ in range(int(rng.integers(0, 3))):      # flip, drop or insert bytes
             i = int(rng.integers(0, len(data)))
             kind = rng.integers(0, 3)

@@ -7,14 +7,14 @@ its `identify` command serves), packs them into message blocks with the
 host's sequence numbers and hands them to the firmware at the current
 clock; `responses` decodes what it transmitted.  Step pulses and other
 pin writes are read in bulk as numpy arrays.  Wire-format work is
-klipsim.chelper.msgproto's; this module only drives the C library.
+klipsim.chelper.msgblock's and msgproto's; this module only drives the C library.
 """
 import zlib
 import json
 
 from klipsim.lazy import numpy as np
 
-from klipsim.chelper import msgproto
+from klipsim.chelper import msgblock, msgformat, msgproto
 from klipsim.firmware.simulator._fwsim import ffi, lib
 
 # fwsim.h's records as numpy dtypes: PULSE_DTYPE and GPIO_DTYPE, built at
@@ -123,7 +123,7 @@ def buffer_message_ints(mf, args):
     ints = [mf.msgid]
     for key, kind in zip(mf.keys, mf.kinds):
         value = args[key]
-        if kind == msgproto.BUFFER:
+        if kind == msgformat.BUFFER:
             data = bytes(value)
             ints += [RAW_BYTE_TAG | b for b in bytes([len(data)]) + data]
         else:
@@ -265,14 +265,14 @@ class Firmware:
         out, payload = bytearray(), bytearray()
         for name, args in messages:
             data = self.dictionary.encode(name, args)
-            if len(payload) + len(data) > msgproto.MESSAGE_PAYLOAD_MAX:
-                out += msgproto.frame_block(bytes(payload), self.host_seq)
-                self.host_seq = (self.host_seq + 1) & msgproto.MESSAGE_SEQ_MASK
+            if len(payload) + len(data) > msgblock.MESSAGE_PAYLOAD_MAX:
+                out += msgblock.frame_block(bytes(payload), self.host_seq)
+                self.host_seq = (self.host_seq + 1) & msgblock.MESSAGE_SEQ_MASK
                 payload = bytearray()
             payload += data
         if payload:
-            out += msgproto.frame_block(bytes(payload), self.host_seq)
-            self.host_seq = (self.host_seq + 1) & msgproto.MESSAGE_SEQ_MASK
+            out += msgblock.frame_block(bytes(payload), self.host_seq)
+            self.host_seq = (self.host_seq + 1) & msgblock.MESSAGE_SEQ_MASK
         return bytes(out)
 
     def message_ints(self, name, args):
@@ -283,7 +283,7 @@ class Firmware:
             mf = self.dictionary.lookup(name)
             spec = self._int_specs[name] = (mf.msgid, mf.keys, bool(mf.enum_names), mf)
         msgid, keys, enums, mf = spec
-        if msgproto.BUFFER in mf.kinds:
+        if msgformat.BUFFER in mf.kinds:
             return buffer_message_ints(mf, args)
         if enums:
             return [msgid] + [mf.to_int(k, args[k]) for k in keys]
@@ -328,7 +328,7 @@ class Firmware:
 
     def blocks(self):
         """(seq, payload) of every block transmitted since the last call."""
-        return msgproto.split_blocks(self.read_output())
+        return msgblock.split_blocks(self.read_output())
 
     def responses(self):
         """Decoded responses [(name, args)] transmitted since the last call

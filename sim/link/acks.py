@@ -2,9 +2,9 @@
 sequence bookkeeping of flow control and fast retransmit (`LinkSeqs`)
 and the retransmit timeout (`RttEstimator`).
 """
-from ...chelper import msgproto
+from ...chelper import msgblock
 
-MESSAGE_MAX = msgproto.MESSAGE_MAX               # 64
+MESSAGE_MAX = msgblock.MESSAGE_MAX               # 64
 MIN_RTO_NS = 25_000_000
 MAX_RTO_NS = 5_000_000_000
 

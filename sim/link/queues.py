@@ -15,14 +15,14 @@ the Message objects of the rest (`generic`), a summary of its timed
 queue_steps (`motion`) and, on demand, every message (`messages`).
 tests/test_link_queues.py holds the Python model these rules come from.
 """
-from ...chelper import msgproto
+from ...chelper import msgblock
 from ...chelper._chelper import ffi, lib
 from ...chelper import steppersync
 from ...chelper.blockcodec import _int_maker
 from .messages import MOTION, Message
 
-PAYLOAD_MAX = msgproto.MESSAGE_PAYLOAD_MAX       # 59
-MESSAGE_MAX = msgproto.MESSAGE_MAX               # 64
+PAYLOAD_MAX = msgblock.MESSAGE_PAYLOAD_MAX       # 59
+MESSAGE_MAX = msgblock.MESSAGE_MAX               # 64
 
 # linkq_push record kinds (chelper/src/linkq.h) and the motion messages
 # held in C: name -> (kind, parameter keys after the oid)
@@ -277,7 +277,7 @@ class MessageQueues:
                 tag += ntags
             size = RECORD_INTS * 8 * count
             start = MESSAGE_MAX * (b // 5)
-            blocks.append(Block(seq & msgproto.MESSAGE_SEQ_MASK,
+            blocks.append(Block(seq & msgblock.MESSAGE_SEQ_MASK,
                                 frames[start:start + c_frames[start]], generic,
                                 (timed, low, high) if timed else None,
                                 records[rec:rec + size] if count > ntags else None))

@@ -8,15 +8,15 @@ damaged block (length, sequence byte, sync trailer or CRC wrong,
 or cut short) the reader skips to the next sync byte, and
 `stats.bad_blocks` counts it.
 """
-from ...chelper import msgproto
+from ...chelper import msgblock
 from ...chelper._chelper import ffi, lib
 
 _split_bufs = [0, None, None, None]    # capacity, seqs, starts, bad (reused)
 
 # The 16 valid empty blocks (acks) -> their sequence number: most reads
 # are one ack, answered from this table without a call into C.
-ACK_FRAMES = {msgproto.frame_block(b"", seq): [(seq, b"")]
-              for seq in range(msgproto.MESSAGE_SEQ_MASK + 1)}
+ACK_FRAMES = {msgblock.frame_block(b"", seq): [(seq, b"")]
+              for seq in range(msgblock.MESSAGE_SEQ_MASK + 1)}
 
 
 def split_blocks_tolerant(data, stats=None):
@@ -28,7 +28,7 @@ def split_blocks_tolerant(data, stats=None):
     ack = ACK_FRAMES.get(data)
     if ack is not None:
         return list(ack)
-    cap = len(data) // msgproto.MESSAGE_MIN + 1
+    cap = len(data) // msgblock.MESSAGE_MIN + 1
     bufs = _split_bufs
     if cap > bufs[0]:
         bufs[:] = [cap, ffi.new("int32_t[]", cap), ffi.new("int64_t[]", cap),

@@ -51,7 +51,7 @@ learns from the messages it sends and receives.
 """
 from collections import deque
 
-from ...chelper import msgproto
+from ...chelper import msgblock
 from .acks import LinkSeqs, RttEstimator
 from .faults import LineFaults
 from .messages import MIN_CLOCK_SPAN, Message, classify, scheduled_clock
@@ -62,7 +62,7 @@ MAX_PENDING_BLOCKS = 12
 WINDOW_RECHECK_NS = 250_000_000   # window full: look again (FACTS 2.5)
 ACK_STALLS_KEPT = 20              # recent ack stalls kept for the blame
 MIN_REQTIME_DELTA = 0.100
-SYNC = bytes((msgproto.MESSAGE_SYNC,))
+SYNC = bytes((msgblock.MESSAGE_SYNC,))
 TRSYNC_NOTED = frozenset(("trsync_start", "trsync_set_timeout"))   # see _note_trsync
 
 
@@ -221,7 +221,7 @@ class SerialQueue:
                         # 2.5: receive time = read time - the block's wire time)
                         args = dict(args, sent_ns=sent_ns,
                                     received_ns=self.kernel.now
-                                    - (len(payload) + msgproto.MESSAGE_MIN) * self.wire.byte_ns)
+                                    - (len(payload) + msgblock.MESSAGE_MIN) * self.wire.byte_ns)
                 out.append((name, args))
         return out
 
@@ -248,7 +248,7 @@ class SerialQueue:
         an empty block (ack or nak) not naming a newer one is a nak."""
         count = 0
         if self.in_flight:
-            count = (seq - self.in_flight[0].seq) & msgproto.MESSAGE_SEQ_MASK
+            count = (seq - self.in_flight[0].seq) & msgblock.MESSAGE_SEQ_MASK
             if count > len(self.in_flight):
                 return                 # names a block never sent: ignore
         if count:
@@ -318,7 +318,7 @@ class SerialQueue:
         plan, self.window_full = self.queues.plan(
             ack_clock, self.delta_ticks, MAX_PENDING_BLOCKS, len(self.in_flight),
             self.receive_window, self.seqs.window_need(), self.send_seq)
-        self.send_seq = (self.send_seq + len(plan)) & msgproto.MESSAGE_SEQ_MASK
+        self.send_seq = (self.send_seq + len(plan)) & msgblock.MESSAGE_SEQ_MASK
         self.ready_bytes = self.queues.ready_bytes()
         return plan
 
