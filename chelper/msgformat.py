@@ -48,8 +48,35 @@ def enumeration_for(param: str, enumerations: dict):
     return max(suffixes, key=len) if suffixes else None
 
 
+class Enumerations:
+    """A dictionary's enumerations ({enumeration: {name: int}}) with the
+    enumeration each parameter name uses and each enumeration's {int:
+    name} map worked out once: a dictionary's ~150 formats share a few
+    parameter names (start-up)."""
+
+    def __init__(self, names: dict):
+        self.names = names
+        self._by_param = {}
+        self._values = {}
+
+    def for_param(self, param: str):
+        """enumeration_for(param), remembered."""
+        if param not in self._by_param:
+            self._by_param[param] = enumeration_for(param, self.names)
+        return self._by_param[param]
+
+    def values(self, enum: str) -> dict:
+        """{int: name} of one enumeration; where several names share a
+        number, the last in sorted order (as parsedump shows it)."""
+        values = self._values.get(enum)
+        if values is None:
+            values = self._values[enum] = {v: n for n, v in sorted(self.names[enum].items())}
+        return values
+
+
 class MessageFormat:
-    """One `name key=%fmt ...` entry of a data dictionary."""
+    """One `name key=%fmt ...` entry of a data dictionary (enumerations:
+    a dict {enumeration: {name: int}} or an Enumerations)."""
 
     def __init__(self, msgid: int, msgformat: str, enumerations=None):
         parts = msgformat.split()
@@ -59,14 +86,15 @@ class MessageFormat:
         self.params = [tuple(p.split("=", 1)) for p in parts[1:]]
         self.keys = tuple(k for k, _ in self.params)
         self.kinds = tuple(PARAM_KINDS[f] for _, f in self.params)
-        enumerations = enumerations or {}
+        if not isinstance(enumerations, Enumerations):
+            enumerations = Enumerations(enumerations or {})
         self.enum_names = {}      # param -> {name: int}
         self.enum_values = {}     # param -> {int: name}
         for key, fmt in self.params:
-            enum = enumeration_for(key, enumerations) if PARAM_KINDS[fmt] != BUFFER else None
+            enum = enumerations.for_param(key) if PARAM_KINDS[fmt] != BUFFER else None
             if enum is not None:
-                self.enum_names[key] = enumerations[enum]
-                self.enum_values[key] = {v: n for n, v in sorted(enumerations[enum].items())}
+                self.enum_names[key] = enumerations.names[enum]
+                self.enum_values[key] = enumerations.values(enum)
         head = bytearray()
         encode_vlq(msgid, head)
         self.id_bytes = bytes(head)

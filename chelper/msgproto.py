@@ -13,12 +13,13 @@ Contract (Klipper docs/Protocol.md, "Data Dictionary"):
 The wire framing is msgblock's, one message format's encoding and text
 form msgformat's.
 """
+import functools
 import json
 import os
 import zlib
 
 from .msgblock import decode_vlq
-from .msgformat import IDENTIFIER, PARAM_KINDS, MessageFormat
+from .msgformat import IDENTIFIER, PARAM_KINDS, Enumerations, MessageFormat
 
 # identify/identify_response have fixed ids in every firmware
 # (docs/Protocol.md, "Data Dictionary"); used when a dictionary lacks them.
@@ -69,8 +70,9 @@ class Dictionary:
 
     def _formats(self, table):
         out = {}
+        enumerations = Enumerations(self.enumerations)
         for msgformat, msgid in sorted(table.items(), key=lambda kv: kv[1]):
-            mf = MessageFormat(int(msgid), msgformat, self.enumerations)
+            mf = MessageFormat(int(msgid), msgformat, enumerations)
             out[mf.name] = mf
         return out
 
@@ -222,8 +224,14 @@ _profile_cache = {}
 
 def profile_names():
     """Names of the shipped MCU profiles, sorted (aliases not included)."""
-    return sorted(f[:-5] for f in os.listdir(PROFILE_DIR)
-                  if f.endswith(".json") and f != ALIASES_FILE)
+    return list(_profile_files())
+
+
+@functools.cache
+def _profile_files():
+    # Read once: profile picking resolves every profile's name (start-up).
+    return tuple(sorted(f[:-5] for f in os.listdir(PROFILE_DIR)
+                        if f.endswith(".json") and f != ALIASES_FILE))
 
 
 def profile_aliases():
@@ -252,14 +260,14 @@ def load_profile(name: str) -> Dictionary:
 
 
 def profile_pins(name: str) -> set:
-    """Pin names of a shipped MCU profile, without parsing its message
-    formats (sim/mcu_pick tries every profile's pins at start-up)."""
+    """Pin names of a shipped MCU profile, without reading the profile
+    (sim/mcus/profile_pick tries every profile's pins at start-up): from
+    chelper/profile_pins.py, which make_profiles.py writes beside them."""
     name = resolve_profile(name)
     if name in _profile_cache:
         return set(_profile_cache[name].pins)
-    with open(os.path.join(PROFILE_DIR, name + ".json"), "rb") as f:
-        raw = json.load(f)
-    return set(expand_enumeration(raw.get("enumerations", {}).get("pin", {})))
+    from .profile_pins import PINS
+    return set(expand_enumeration(PINS[name]))
 
 
 def load_dictionary(path_or_name: str) -> Dictionary:

@@ -178,6 +178,9 @@ def test_profiles_are_what_the_generator_derives():
     assert sorted(derived) == msgproto.profile_names()
     for name, raw in derived.items():
         assert msgproto.load_profile(name).raw == raw, name
+    # and the pin index profile picking reads (chelper/profile_pins.py)
+    from klipsim.chelper.profile_pins import PINS
+    assert make.pin_index(derived) == PINS
 
 
 def _arg_strategy(mf, key, fmt):
