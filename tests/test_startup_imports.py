@@ -69,3 +69,25 @@ def test_report_version_is_the_installed_one():
     with open(os.path.join(root, "pyproject.toml"), "rb") as f:
         declared = tomllib.load(f)["project"]["version"]
     assert klipsim.__version__ == importlib.metadata.version("klipsim") == declared
+
+
+def test_dictionary_of_an_unknown_mcu_is_one_line(tmp_path):
+    # --dictionary's profile lookup (execute mode's, imported only then)
+    # refuses an MCU klipsim has no firmware for with its one-line error.
+    from click.testing import CliRunner
+
+    from klipsim import cli
+    from klipsim.chelper import msgproto
+    from klipsim.firmware.simulator import mcu as fwmcu
+    raw = dict(msgproto.load_profile("stm32f446").raw)
+    raw["config"] = dict(raw["config"], MCU="frobnicator9000")
+    path = tmp_path / "odd.dict"
+    path.write_text(json.dumps(raw))
+    empty = tmp_path / "empty.gcode"
+    empty.write_text("")
+    result = CliRunner().invoke(cli.main, ["simulate", str(empty), "--dictionary", str(path),
+                                           "--quiet"])
+    assert result.exit_code == 1, result.output
+    assert result.output.strip().splitlines()[-1] == (
+        "Error: no klipsim firmware profile for MCU 'frobnicator9000' (have: %s)"
+        % ", ".join(fwmcu.profile_names()))
