@@ -39,8 +39,8 @@ def expand_enumeration(values: dict) -> dict:
             start, count = value
             root = name.rstrip("0123456789")
             first = int(name[len(root):] or 0)
-            for i in range(count):
-                out["%s%d" % (root, first + i)] = start + i
+            out.update(zip([root + str(n) for n in range(first, first + count)],
+                           range(start, start + count)))
         else:
             out[name] = value
     return out
