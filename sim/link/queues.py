@@ -260,6 +260,19 @@ class MessageQueues:
                            self._window_full)
         return self._blocks(seq, n), bool(self._window_full[0])
 
+    @property
+    def c_queues(self):
+        """The struct linkq, for sim/link/linkio.py."""
+        return self._q
+
+    def plan_link(self, link, now, first_seq):
+        """The blocks a send now may carry, planned by a struct linkio
+        (linkio_plan: this plan with the link's state); first_seq is an
+        int32_t * for the first block's sequence."""
+        n = lib.linkio_plan(link, self._q, now, self._frames, self._records, self._tags,
+                            self._summaries, first_seq)
+        return self._blocks(first_seq[0], n)
+
     def _blocks(self, seq, n):
         """Block objects for the n blocks linkq wrote, sequences from seq."""
         if not n:
