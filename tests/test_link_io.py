@@ -110,7 +110,8 @@ class Pair:
             data += msgproto.frame_block(payload, seq)
         if damaged:
             data = self.faults.apply(data)
-        got = self.c.input(data, self.now)
+        acked, payloads = self.c.input(data, self.now)
+        got = acked, list(payloads)
         want = self.model.input(data, self.now)
         assert got == want
         for _payload, snap in got[1]:

@@ -34,7 +34,7 @@ STAT_INDEX = {name: i for i, name in enumerate(STATS)}
 class LinkIO:
     def __init__(self, wire, window, fast_retransmit, delta_ticks, clock):
         self.byte_ns = wire.byte_ns
-        self._l = ffi.gc(lib.linkio_new(TRANSPORTS.index(wire.transport), self.byte_ns,
+        self.c_link = ffi.gc(lib.linkio_new(TRANSPORTS.index(wire.transport), self.byte_ns,
                                         -1 if window is None else window,
                                         bool(fast_retransmit), delta_ticks), lib.linkio_free)
         self.clock = clock
@@ -50,12 +50,12 @@ class LinkIO:
         """Hand the clock's current mapping to C (again after it changed)."""
         kind, params = self.clock.c_clock()
         if kind == "exact":
-            lib.linkio_set_clock_exact(self._l, *params)
+            lib.linkio_set_clock_exact(self.c_link, *params)
         else:
-            lib.linkio_set_clock_float(self._l, *params)
+            lib.linkio_set_clock_float(self.c_link, *params)
 
     def set_send_seq(self, seq):
-        lib.linkio_set_send_seq(self._l, seq)
+        lib.linkio_set_send_seq(self.c_link, seq)
 
     # ---- input ----------------------------------------------------------------
     def input(self, data, now):
@@ -67,7 +67,9 @@ class LinkIO:
             self._starts = ffi.new("int64_t[]", cap)
             self._snaps = ffi.new("int64_t[]", cap)
         starts, snaps = self._starts, self._snaps
-        n = lib.linkio_input(self._l, data, len(data), now, starts, snaps, cap, self._acked)
+        n = lib.linkio_input(self.c_link, data, len(data), now, starts, snaps, cap, self._acked)
+        if not n:
+            return self._acked[0], ()
         out = []
         for i in range(n):
             start = starts[i]
@@ -75,37 +77,37 @@ class LinkIO:
         return self._acked[0], out
 
     def clock_query_sent(self, snap):
-        return lib.linkio_clock_query_sent(self._l, snap)
+        return lib.linkio_clock_query_sent(self.c_link, snap)
 
     # ---- output ------------------------------------------------------------------
     def plan(self, queues, now):
-        return queues.plan_link(self._l, now, self._first_seq)
+        return queues.plan_link(self.c_link, now, self._first_seq)
 
     def commit(self, now, query_mask):
         arrivals = self._arrivals
-        kind = lib.linkio_commit(self._l, now, query_mask, arrivals, self._retx)
+        kind = lib.linkio_commit(self.c_link, now, query_mask, arrivals, self._retx)
         return arrivals, kind, self._retx[0], self._retx[1]
 
     def next_wake(self, queues, now):
-        wake = lib.linkio_next_wake(self._l, queues.c_queues, now)
+        wake = lib.linkio_next_wake(self.c_link, queues.c_queues, now)
         return None if wake < 0 else wake
 
     # ---- state --------------------------------------------------------------------
     def recent_ack_stall(self, now):
-        return lib.linkio_recent_ack_stall(self._l, now)
+        return lib.linkio_recent_ack_stall(self.c_link, now)
 
     @property
     def in_flight_count(self):
-        return lib.linkio_in_flight(self._l)
+        return lib.linkio_in_flight(self.c_link)
 
     def stat(self, name):
-        return lib.linkio_stat(self._l, STAT_INDEX[name])
+        return lib.linkio_stat(self.c_link, STAT_INDEX[name])
 
     @property
     def recoveries_ns(self):
-        n = lib.linkio_recoveries(self._l, ffi.NULL, 0)
+        n = lib.linkio_recoveries(self.c_link, ffi.NULL, 0)
         out = ffi.new("int64_t[]", max(n, 1))
-        lib.linkio_recoveries(self._l, out, n)
+        lib.linkio_recoveries(self.c_link, out, n)
         return list(out[0:n])
 
     def __getattr__(self, name):

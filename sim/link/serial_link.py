@@ -55,8 +55,9 @@ and what it learns from the messages it sends and receives.
 from collections import deque
 
 from ...chelper import msgproto
+from ...chelper._chelper import lib
 from .faults import LineFaults
-from .linkio import LinkIO
+from .linkio import STAT_INDEX, LinkIO
 from .messages import MIN_CLOCK_SPAN, Message, classify, scheduled_clock
 from .queues import MessageQueues, StepRun
 
@@ -68,6 +69,11 @@ TRSYNC_NOTED = frozenset(("trsync_start", "trsync_set_timeout"))   # see _note_t
 NEVER = 1 << 62
 
 
+def _c_counter(name):
+    index = STAT_INDEX[name]
+    return property(lambda self: lib.linkio_stat(self._c, index))
+
+
 class LinkStats:
     """A link's counters: what the C link counts (blocks, bytes_sent,
     retransmits on RTO, nak_retransmits, max_unacked_bytes: most block
@@ -76,28 +82,33 @@ class LinkStats:
     dropped: CRC, framing, or undecodable), and what Python counts:
     messages queued, mcu_rx_lost (bytes the MCU lost to a full receive
     buffer, set by the MCU node)."""
-    C_KEPT = frozenset(("blocks", "bytes_sent", "retransmits", "nak_retransmits",
-                        "max_unacked_bytes", "bytes_retransmitted", "recoveries_ns"))
+    NAMES = ("blocks", "bytes_sent", "retransmits", "nak_retransmits", "max_unacked_bytes",
+             "bytes_retransmitted", "recoveries_ns", "bad_blocks", "messages", "mcu_rx_lost")
+    blocks = _c_counter("blocks")
+    bytes_sent = _c_counter("bytes_sent")
+    retransmits = _c_counter("retransmits")
+    nak_retransmits = _c_counter("nak_retransmits")
+    max_unacked_bytes = _c_counter("max_unacked_bytes")
+    bytes_retransmitted = _c_counter("bytes_retransmitted")
 
     def __init__(self, link):
         self.link = link
+        self._c = link.c_link
         self.messages = 0
         self.mcu_rx_lost = 0
         self.undecodable = 0
 
-    def __getattr__(self, name):
-        if name in LinkStats.C_KEPT:
-            return getattr(self.__dict__["link"], name)
-        raise AttributeError(name)
+    @property
+    def recoveries_ns(self):
+        return self.link.recoveries_ns
 
     @property
     def bad_blocks(self):
-        return self.link.bad_blocks + self.undecodable
+        return self.link.stat("bad_blocks") + self.undecodable
 
     def snapshot(self):
         """The counters as plain values."""
-        names = sorted(LinkStats.C_KEPT) + ["bad_blocks", "messages", "mcu_rx_lost"]
-        return {name: getattr(self, name) for name in names}
+        return {name: getattr(self, name) for name in LinkStats.NAMES}
 
     def __reduce__(self):          # (pickles as its values, without the C link)
         return _stats_from, (self.snapshot(),)
@@ -189,17 +200,22 @@ class SerialQueue:
 
     # ---- the thread -----------------------------------------------------------
     def _loop(self):
-        t = self.thread
+        now = self.kernel.now
         rx, self.rx = self.rx, []
         responses = []
         for data in rx:
-            self._handle_input(data, responses)
-        plan = self.link.plan(self.queues, self.kernel.now)
+            # acks in C; the Blocks they free, and the responses, here
+            acked, payloads = self.link.input(data, now)
+            for _ in range(acked):
+                self.in_flight.popleft()
+            if payloads:
+                self._decode(payloads, responses)
+        plan = self.link.plan(self.queues, now)
         c = self.costs
         cost = c.serialq_wake_ns + c.serialq_block_ns * (len(plan) + len(rx))
         if plan:
             cost += c.serialq_message_ns * sum(b.count for b in plan)
-        t.compute(self.host.cost_ns(cost), lambda: self._commit(plan, responses))
+        self.thread.compute(self.host.cost_ns(cost), lambda: self._commit(plan, responses))
 
     def _commit(self, plan, responses):
         now = self.kernel.now
@@ -208,8 +224,12 @@ class SerialQueue:
             if block.generic and self._note_generic(block.generic):
                 mask |= 1 << i
         arrivals, kind, retx_arrival, _nbytes = self.link.commit(now, mask)
-        for i, block in enumerate(plan):
-            self._transmit(block, arrivals[i])
+        for i, block in enumerate(plan):      # (sent by C: to the MCU at arrival)
+            arrival = block.sent_ns = arrivals[i]
+            self.in_flight.append(block)
+            frame = block.frame
+            self._to_mcu(arrival, self.faults.apply(frame) if self.faults.active else frame,
+                         [block])
         if kind:
             self._retransmit(retx_arrival)
         for name, args in responses:
@@ -219,13 +239,9 @@ class SerialQueue:
         self.thread.wait(self.signal, self._loop, until=wake)
 
     # ---- input -------------------------------------------------------------------
-    def _handle_input(self, data, out):
-        """Acks (in C), then the responses of the blocks that carry any,
-        appended to out."""
-        acked, payloads = self.link.input(data, self.kernel.now)
-        popleft = self.in_flight.popleft
-        for _ in range(acked):
-            popleft()
+    def _decode(self, payloads, out):
+        """The responses of received blocks ((payload, acked count when
+        read) from LinkIO.input), appended to out as (name, args)."""
         for payload, snap in payloads:
             try:
                 decoded = self.dictionary.decode(payload, "response")
@@ -283,14 +299,6 @@ class SerialQueue:
             elif msg.name == "get_clock":
                 query = True
         return query
-
-    def _transmit(self, block, arrival):
-        """A block the C link sent reaches the MCU at arrival."""
-        block.sent_ns = arrival
-        self.in_flight.append(block)
-        frame = block.frame
-        self._to_mcu(arrival, self.faults.apply(frame) if self.faults.active else frame,
-                     [block])
 
     def _to_mcu(self, arrival, data, blocks):
         """Written bytes reach the MCU: over the wire, or for a pseudo-tty
