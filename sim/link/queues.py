@@ -75,11 +75,10 @@ class Block:
     __slots__ = ("seq", "frame", "count", "generic", "motion", "_records", "_messages",
                  "sent_ns", "retransmitted", "arrived", "tty_ns")
 
-    def __init__(self, seq, frame, messages, motion=None, records=None):
+    def __init__(self, seq, frame, messages, motion=None, records=None, count=None):
         self.seq = seq
         self.frame = frame
-        self.count = len(records) // (8 * RECORD_INTS) if records is not None \
-            else len(messages)       # messages carried
+        self.count = count if count is not None else len(messages)   # messages carried
         self.generic = messages
         self.motion = motion
         self._records = records      # linkq_build's records (bytes), or None
@@ -293,7 +292,7 @@ class MessageQueues:
             blocks.append(Block(seq & msgproto.MESSAGE_SEQ_MASK,
                                 frames[start:start + c_frames[start]], generic,
                                 (timed, low, high) if timed else None,
-                                records[rec:rec + size] if count > ntags else None))
+                                records[rec:rec + size] if count > ntags else None, count))
             rec += size
             seq += 1
         return blocks
