@@ -7,7 +7,13 @@ same state, same messages and errors.  Plain moves are lexed, checked and
 queued in C; every other line (and every move a check refuses, so Python
 reports Klipper's error with file:line) is decoded, parsed and run by the
 dispatcher, in file order, after the C state has been copied back.
-Returns the line number of the block's last line.
+Returns the line number of the block's last line.  `on_lines`, when
+given, is called with the numbers of the command lines (not blank or
+comment lines) as they are run, before anything they cause: a list of
+the moves C consumed after each C call, [n] before each line Python runs
+(simulate charges each line to the burst it starts in and keeps a
+per-line timeline).  `enabled=False` runs every line the Python way (the
+switch that tests compare the two paths with).
 
 The fast path is used only while nothing could make a plain move behave
 otherwise: G0/G1 still run gcode_move's own cmd_G1 (no macro renamed
@@ -57,8 +63,10 @@ def _handler_is(handler, owner, func):
 
 
 class G1FastPath:
-    def __init__(self, dispatcher, gcode_move, toolhead):
+    def __init__(self, dispatcher, gcode_move, toolhead, on_lines=None, enabled=True):
         self.dispatcher = dispatcher
+        self.on_lines = on_lines
+        self.enabled = enabled
         self.gcode_move = gcode_move
         self.toolhead = toolhead
         self._g = ffi.gc(lib.g1fast_new(), lib.g1fast_free)
@@ -69,6 +77,7 @@ class G1FastPath:
         self._start = ffi.new("int *")
         self._end = ffi.new("int *")
         self._lineno = ffi.new("int *")
+        self._count = ffi.new("int *")
 
     # ---- when it applies -----------------------------------------------
     def eligible(self):
@@ -78,7 +87,7 @@ class G1FastPath:
         g0 = _handler_is(handlers.get("G0"), gm, GCodeMove.cmd_G1)
         g1 = _handler_is(handlers.get("G1"), gm, GCodeMove.cmd_G1)
         kin = th.kin
-        ok = ((g0 or g1) and type(gm) is GCodeMove and gm.move_transform is th
+        ok = (self.enabled and (g0 or g1) and type(gm) is GCodeMove and gm.move_transform is th
               and not gm.extra_letters and type(th) is ToolHead and not th.extra_axes
               and type(th.lookahead) is LookAheadQueue
               and type(th.limits) is ToolheadLimits
@@ -96,10 +105,12 @@ class G1FastPath:
         pos, start, end, line = self._pos, self._start, self._end, self._lineno
         pos[0], line[0] = 0, lineno
         size = len(data)
-        dispatcher = self.dispatcher
+        dispatcher, on_lines = self.dispatcher, self.on_lines
         self._enter()
         while True:
             status = lib.g1fast_run(self._g, buf, size, pos, start, end, line)
+            if on_lines is not None:
+                self._note_c_lines()
             if status == lib.G1_END:
                 break
             if status != lib.G1_PYTHON:
@@ -112,6 +123,8 @@ class G1FastPath:
                 text = data[start[0]:end[0]].decode("utf-8", "replace")
                 cmd = parse_line(text, source, line[0])
                 if cmd is not None:
+                    if on_lines is not None:
+                        on_lines((line[0],))
                     dispatcher.run(cmd)
                 pos[0] = end[0] + 1
                 if dispatcher.stopped:
@@ -122,17 +135,25 @@ class G1FastPath:
         self._leave()
         return line[0]
 
+    def _note_c_lines(self):
+        """Pass on the numbers of the move lines the last C call ran."""
+        lines = lib.g1fast_lines(self._g, self._count)
+        if self._count[0]:
+            self.on_lines(_unpack(lines, self._count[0]))
+
     def _run_python(self, data, start, lineno, source):
         """The rest of the block the Python way (as sim/batch did)."""
         text = data[start:].decode("utf-8", "replace")
         lines = text.split("\n")
         if text.endswith("\n"):
             lines.pop()
-        run = self.dispatcher.run
+        run, on_lines = self.dispatcher.run, self.on_lines
         for raw in lines:
             lineno += 1
             cmd = parse_line(raw, source, lineno)
             if cmd is not None:
+                if on_lines is not None:
+                    on_lines((lineno,))
                 run(cmd)
                 if self.dispatcher.stopped:
                     break
