@@ -31,6 +31,8 @@ C (plan + release, the toolhead's trapq appends) between the toolhead's
 own _begin_timing and _end_timing, and the Python moves it releases get
 their timing callbacks with their end times.
 """
+from operator import attrgetter
+
 from ..chelper._chelper import ffi, lib
 from ..gcode.command import parse_line
 from ..gcode.errors import GCodeError, GCodeInternalError
@@ -45,15 +47,17 @@ _SCALARS = ("move_d", "accel", "junction_deviation", "min_move_t",
             "max_start_v2", "max_cruise_v2", "delta_v2", "next_junction_v2",
             "max_smoothed_v2", "smooth_delta_v2", "start_v", "cruise_v", "end_v",
             "accel_t", "cruise_t", "decel_t")
-# Scalars copied into struct g1_state (same names), by owner.
-_GCODE_MOVE_FIELDS = ("absolute_coord", "absolute_extrude", "speed", "speed_factor",
-                      "extrude_factor")
-_TOOLHEAD_FIELDS = ("print_time", "need_check_pause")
-_LIMITS_FIELDS = ("max_velocity", "max_accel", "junction_deviation", "max_accel_to_decel")
-_AXIS_FIELDS = ("max_z_velocity", "max_z_accel")
-_EXTRUDER_FIELDS = ("max_e_dist", "max_e_velocity", "max_e_accel", "max_extrude_ratio",
-                    "nozzle_diameter", "instant_corner_v")
-_LOOKAHEAD_FIELDS = ("junction_flush", "flush_time")
+# Scalars copied into struct g1_state (same names), by owner, in the
+# struct's order (its doubles are filled as one array: _enter).
+_limits_fields = attrgetter("max_velocity", "max_accel", "junction_deviation",
+                            "max_accel_to_decel")
+_axis_fields = attrgetter("max_z_velocity", "max_z_accel")
+_extruder_fields = attrgetter("max_e_dist", "max_e_velocity", "max_e_accel",
+                              "max_extrude_ratio", "nozzle_diameter", "instant_corner_v")
+_lookahead_fields = attrgetter("junction_flush", "flush_time")
+# struct g1_state: 4 ints, then only doubles from `base` to `flush_time`
+_N_DOUBLES = (ffi.offsetof("struct g1_state", "flush_time")
+              - ffi.offsetof("struct g1_state", "base")) // ffi.sizeof("double") + 1
 _unpack = ffi.unpack
 _new_move = Move.__new__
 
@@ -71,6 +75,7 @@ class G1FastPath:
         self.toolhead = toolhead
         self._g = ffi.gc(lib.g1fast_new(), lib.g1fast_free)
         self.st = lib.g1fast_state(self._g)
+        self._doubles = ffi.cast("double *", ffi.addressof(self.st, "base"))
         self.pymoves = []       # py_id -> Move (the exported/imported ones)
         self.exported = None    # the Python queue as last exported
         self._pos = ffi.new("int *")
@@ -221,18 +226,17 @@ class G1FastPath:
     # ---- state hand-over -------------------------------------------------------
     def _enter(self):
         st, gm, th = self.st, self.gcode_move, self.toolhead
-        st.base = gm.base_position[:4]
-        st.last = gm.last_position[:4]
-        st.commanded = th.commanded_pos[:4]
+        st.absolute_coord, st.absolute_extrude = gm.absolute_coord, gm.absolute_extrude
         axis_limits = th.kin.axis_limits
-        st.lim_low = [low for low, high in axis_limits.limits]
-        st.lim_high = [high for low, high in axis_limits.limits]
-        for source, names in ((gm, _GCODE_MOVE_FIELDS), (th, _TOOLHEAD_FIELDS),
-                              (th.limits, _LIMITS_FIELDS), (axis_limits, _AXIS_FIELDS),
-                              (th.extruder, _EXTRUDER_FIELDS),
-                              (th.lookahead, _LOOKAHEAD_FIELDS)):
-            for name in names:
-                setattr(st, name, getattr(source, name))
+        (xl, xh), (yl, yh), (zl, zh) = axis_limits.limits
+        # every double of struct g1_state, in its order, in one copy
+        self._doubles[0:_N_DOUBLES] = (
+            *gm.base_position[:4], *gm.last_position[:4],
+            gm.speed, gm.speed_factor, gm.extrude_factor,
+            *th.commanded_pos[:4], th.print_time, th.need_check_pause,
+            *_limits_fields(th.limits), xl, yl, zl, xh, yh, zh,
+            *_axis_fields(axis_limits), *_extruder_fields(th.extruder),
+            *_lookahead_fields(th.lookahead))
         self._import_queue()
 
     def _leave(self):
