@@ -104,7 +104,7 @@ class McuLink:
         prefix = "" if secondary_of is None else name + ":"
         self.pin_names = {v: prefix + k for k, v in sorted(self.dictionary.pins.items())}
         self.counts = PulseCounts(self.pin_names)
-        self.pulse_chunks = [] if options.keep_pulses else None
+        self.pulse_chunks = []
         self.transport = "pty" if self.is_linux else (settings.transport or options.transport)
         self.baud = settings.baud or options.baud
 
@@ -186,12 +186,13 @@ class McuLink:
             self.pulse_chunks.append(pulses)
 
     def pulses(self):
-        """Every executed pulse in one array; None unless they were kept
-        (then numpy is not needed: start-up)."""
-        if self.pulse_chunks is None:
-            return None
-        return (np.concatenate(self.pulse_chunks) if self.pulse_chunks
-                else np.empty(0, dtype=fwmcu.PULSE_DTYPE))
+        """Every kept pulse as one array, joined when first asked for (a
+        long print's take about a second to join: a run whose caller
+        never reads them does not pay it)."""
+        if len(self.pulse_chunks) != 1:
+            self.pulse_chunks = [np.concatenate(self.pulse_chunks) if self.pulse_chunks
+                                 else np.empty(0, dtype=fwmcu.PULSE_DTYPE)]
+        return self.pulse_chunks[0]
 
     # ---- end of run ------------------------------------------------------------------
     def finished(self, now_ns, slack_s):
