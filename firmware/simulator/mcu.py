@@ -381,6 +381,12 @@ class Firmware:
     def set_gpio_recording(self, enable):
         lib.fw_set_gpio_recording(self._mcu, 1 if enable else 0)
 
+    def record_gpio_only(self, pins):
+        """From now on record only the writes of these pins (numbers)."""
+        lib.fw_set_gpio_keep(self._mcu, 0xFFFFFFFF, 0)    # (no pin: filtering on)
+        for pin in pins:
+            lib.fw_set_gpio_keep(self._mcu, pin, 1)
+
     # -- state -----------------------------------------------------------
     @property
     def is_shutdown(self):
