@@ -441,6 +441,7 @@ int fw_arrive(struct mcu *m, uint64_t clock, int stop, const uint8_t *data, size
     }
     info[FW_ARRIVE_RX_LOST] = m->rx_overflow;
     info[FW_ARRIVE_QUIET] = fw_quiet_until(m);
+    info[FW_ARRIVE_NOW] = b->now;
     return FW_RUN_REACHED;
 }
 
