@@ -27,7 +27,11 @@ import json
 
 from klipsim.lazy import numpy as np
 
+from ...chelper._chelper import ffi, lib
+from ...firmware.simulator.mcu import PULSE_DTYPE
 from ..link.messages import CLASSES
+
+assert ffi.sizeof("struct pulse_record") == PULSE_DTYPE.itemsize
 
 
 def _ms(ticks, freq):
@@ -53,27 +57,37 @@ def _threads(host_report):
 
 class PulseCounts:
     """Steps and net direction (dir=1 minus dir=0) per step pin, summed
-    over chunks of executed pulses."""
+    over chunks of executed pulses (in C: chelper/src/pulsecount.c)."""
 
     def __init__(self, pin_names):
         self.pin_names = pin_names
-        self.steps = {}
-        self.ups = {}
+        self._steps = self._ups = np.zeros(0, dtype=np.int64)
+        self._grow(max(pin_names, default=-1) + 1)
+
+    def _grow(self, npins):
+        """Room for pins 0..npins-1, keeping the totals so far."""
+        steps, ups = np.zeros(npins, dtype=np.int64), np.zeros(npins, dtype=np.int64)
+        steps[:len(self._steps)], ups[:len(self._ups)] = self._steps, self._ups
+        self._steps, self._ups = steps, ups
+        self._c_steps = ffi.from_buffer("int64_t[]", steps)
+        self._c_ups = ffi.from_buffer("int64_t[]", ups)
 
     def add(self, pulses):
-        pins = pulses["pin"].astype(np.int64)
-        counts = np.bincount(pins)
-        ups = np.bincount(pins, weights=pulses["dir"]).astype(np.int64)
-        for pin in np.flatnonzero(counts).tolist():
-            self.steps[pin] = self.steps.get(pin, 0) + int(counts[pin])
-            self.ups[pin] = self.ups.get(pin, 0) + int(ups[pin])
+        pulses = np.ascontiguousarray(pulses, dtype=PULSE_DTYPE)
+        records = ffi.cast("struct pulse_record *", ffi.from_buffer(pulses))
+        need = lib.pulse_count(records, len(pulses), self._c_steps, self._c_ups,
+                               len(self._steps))
+        if need:                      # a pin past the dictionary's: grow, count again
+            self._grow(need)
+            lib.pulse_count(records, len(pulses), self._c_steps, self._c_ups, need)
 
     def as_dict(self):
         """{step pin: {"steps": n, "net": n_up - n_down}} by pin name."""
-        names = {pin: self.pin_names.get(pin, "?%d" % pin) for pin in self.steps}
-        return {names[pin]: {"steps": self.steps[pin],
-                             "net": 2 * self.ups[pin] - self.steps[pin]}
-                for pin in sorted(self.steps, key=lambda p: names[p])}
+        steps, ups = self._steps.tolist(), self._ups.tolist()
+        pins = [pin for pin, n in enumerate(steps) if n]
+        names = {pin: self.pin_names.get(pin, "?%d" % pin) for pin in pins}
+        return {names[pin]: {"steps": steps[pin], "net": 2 * ups[pin] - steps[pin]}
+                for pin in sorted(pins, key=lambda p: names[p])}
 
 
 def _link(link):
