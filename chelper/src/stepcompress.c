@@ -436,7 +436,8 @@ int
 stepcompress_append_fast(struct stepcompress *sc, int sdir,
                          double move_print_time, double step_time)
 {
-    return stepcompress_append_inline(sc, sdir, move_print_time, step_time);
+    return stepcompress_append_inline(sc, sdir ? 1 : 0, move_print_time,
+                                      step_time);
 }
 
 int

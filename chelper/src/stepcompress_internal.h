@@ -89,7 +89,7 @@ stepcompress_commit_inline(struct stepcompress *sc)
 // stepcompress_append() without a call in the common cases -- nothing
 // held back yet, or another step in the same direction as the held-back
 // one, which then simply joins the queue; anything else takes the full
-// path.  Same result.
+// path.  Same result; sdir is 0 or 1.
 static inline int
 stepcompress_append_inline(struct stepcompress *sc, int sdir,
                            double move_print_time, double step_time)
@@ -98,7 +98,6 @@ stepcompress_append_inline(struct stepcompress *sc, int sdir,
         * sc->mcu_freq;
     if (rel >= 0. && rel < 9.0e18) {
         uint64_t clock = sc->last_step_clock + (int64_t)rel;
-        sdir = sdir ? 1 : 0;
         if (!sc->has_pending) {
             sc->has_pending = 1;
             sc->pending_dir = sc->solver_dir = sdir;
@@ -107,7 +106,7 @@ stepcompress_append_inline(struct stepcompress *sc, int sdir,
             return stepcompress_append(sc, sdir, move_print_time, step_time);
         }
         sc->pending_clock = clock;
-        sc->position += sdir ? 1 : -1;
+        sc->position += 2 * sdir - 1;
         return 0;
     }
     return stepcompress_append(sc, sdir, move_print_time, step_time);
