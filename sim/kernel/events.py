@@ -164,6 +164,8 @@ class Kernel:
         if code == 2 and t is not None:
             from ..hostcpu.pyscheduler import MAX_PROGRAM_STEPS
             raise SimError(f"thread {t.name}: {MAX_PROGRAM_STEPS} zero-time steps in a row")
+        if code == 3:
+            raise SimError("scheduler core: event scheduled in the past")
         raise SimError(f"scheduler core error {code}")
 
     # -- tracing --------------------------------------------------------
