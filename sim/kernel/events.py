@@ -175,13 +175,18 @@ class Kernel:
 
     def trace_bytes(self) -> bytes:
         """The trace as bytes: one packed time + text line per record."""
-        if self.trace is None:
-            return b""
-        out = bytearray()
-        for time, kind, a, b in self.trace:
-            out += struct.pack("<qq", time, b)
-            out += f"{kind} {a}\n".encode()
-        return bytes(out)
+        return trace_bytes(self.trace)
+
+
+def trace_bytes(trace) -> bytes:
+    """A kernel trace as bytes: one packed time + text line per record."""
+    if trace is None:
+        return b""
+    out = bytearray()
+    for time, kind, a, b in trace:
+        out += struct.pack("<qq", time, b)
+        out += f"{kind} {a}\n".encode()
+    return bytes(out)
 
 
 _TRACE_KINDS = ("wake", "run")
