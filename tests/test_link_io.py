@@ -16,16 +16,17 @@ import sys
 import numpy as np
 from hypothesis import given, settings, strategies as st
 
-sys.path.insert(0, os.path.dirname(__file__))
-from _link_model import LinkModel  # noqa: E402
 from klipsim.chelper import msgblock
-from klipsim.firmware.simulator import mcu as fwmcu  # noqa: E402
-from klipsim.sim.link.clocksync import McuClock, RegressionClockSource, SerialQueueClock  # noqa: E402
-from klipsim.sim.link.faults import LineFaults  # noqa: E402
-from klipsim.sim.link.linkio import LinkIO  # noqa: E402
-from klipsim.sim.link.messages import Message  # noqa: E402
-from klipsim.sim.link.queues import MessageQueues  # noqa: E402
-from klipsim.sim.link.wire import Wire  # noqa: E402
+from klipsim.firmware.simulator import mcu as fwmcu
+from klipsim.sim.link.clocksync import McuClock, RegressionClockSource, SerialQueueClock
+from klipsim.sim.link.faults import LineFaults
+from klipsim.sim.link.linkio import LinkIO
+from klipsim.sim.link.messages import Message
+from klipsim.sim.link.queues import MessageQueues
+from klipsim.sim.link.wire import Wire
+
+sys.path.insert(0, os.path.dirname(__file__))   # the link model (tests/_link_model.py)
+from _link_model import LinkModel  # noqa: E402
 
 DICT = fwmcu.dictionary("stm32f446")
 FREQ = 180_000_000

@@ -154,7 +154,8 @@ RUN_OUTPUT = lib.FW_RUN_OUTPUT
 RUN_SAMPLE = lib.FW_RUN_SAMPLE
 NEVER = (1 << 64) - 1            # quiet_until: nothing can come
 ARRIVE_TX_MAX = 256              # arrive(): output up to this size comes back at once
-_TX, _RX_LOST, _QUIET = lib.FW_ARRIVE_TX, lib.FW_ARRIVE_RX_LOST, lib.FW_ARRIVE_QUIET
+_TX, _RX_LOST, _QUIET, _NOW = (lib.FW_ARRIVE_TX, lib.FW_ARRIVE_RX_LOST, lib.FW_ARRIVE_QUIET,
+                                lib.FW_ARRIVE_NOW)
 
 
 class Firmware:
@@ -255,14 +256,14 @@ class Firmware:
     def arrive(self, clock, stop, data):
         """Run to `clock` (run(clock, stop)) and, once there, receive
         `data` (fw_arrive, one C call): (RUN_REACHED, what the firmware
-        then transmitted (bytes), rx_overflow, quiet_until) or, when the
-        run stopped early or the MCU is shut down, (its state, None, ...)
-        with nothing received."""
+        then transmitted (bytes), rx_overflow, quiet_until, now) or, when
+        the run stopped early or the MCU is shut down, (its state, None,
+        0, 0, 0) with nothing received."""
         info = self._arrive_info
         state = lib.fw_arrive(self._mcu, clock, stop, data, len(data),
                               self._arrive_buf, ARRIVE_TX_MAX, info)
         if state != RUN_REACHED:
-            return state, None, 0, 0
+            return state, None, 0, 0, 0
         n = info[_TX]
         if not n:
             out = b""
@@ -270,7 +271,7 @@ class Firmware:
             out = ffi.buffer(self._arrive_buf, n)[:]
         else:
             out = self.read_output()
-        return state, out, info[_RX_LOST], info[_QUIET]
+        return state, out, info[_RX_LOST], info[_QUIET], info[_NOW]
 
     def read_output(self):
         n = lib.fw_tx_available(self._mcu)
@@ -425,6 +426,12 @@ class Firmware:
 
     def set_gpio_recording(self, enable):
         lib.fw_set_gpio_recording(self._mcu, 1 if enable else 0)
+
+    def record_gpio_only(self, pins):
+        """From now on record only the writes of these pins (numbers)."""
+        lib.fw_set_gpio_keep(self._mcu, 0xFFFFFFFF, 0)    # (no pin: filtering on)
+        for pin in pins:
+            lib.fw_set_gpio_keep(self._mcu, pin, 1)
 
     # -- state -----------------------------------------------------------
     @property

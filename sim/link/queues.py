@@ -32,7 +32,7 @@ C_HELD = {"queue_step": (1, ("interval", "count", "add")),
           "reset_step_clock": (3, ("clock",))}
 KIND_NAMES = {kind: (name, ("oid",) + keys) for name, (kind, keys) in C_HELD.items()}
 RECORD_INTS = 10          # LINKQ_RECORD_INTS
-MAX_BLOCKS = 16           # most blocks one plan may build (>= MAX_PENDING_BLOCKS)
+MAX_BLOCKS = 16           # most blocks one plan may build (>= linkio.c's MAX_PENDING)
 NO_CLOCK = -(1 << 63)     # linkq's "no scheduled clock"
 _PUSH_ERRORS = {-1: "out of memory", -2: "message too large for a block",
                 -3: "bad command queue (oid)", -4: "bad record",
@@ -73,7 +73,7 @@ class Block:
     clock, highest last-step clock) or is None; `messages` lists every
     message in block order (built on first use from the C records)."""
     __slots__ = ("seq", "frame", "count", "generic", "motion", "_records", "_messages",
-                 "sent_ns", "retransmitted", "arrived", "tty_ns")
+                 "sent_ns", "arrived", "tty_ns")
 
     def __init__(self, seq, frame, messages, motion=None, records=None, count=None):
         self.seq = seq
@@ -85,7 +85,6 @@ class Block:
         self._messages = None if records is not None else messages
         self.sent_ns = 0
         self.tty_ns = 0              # pseudo-tty: when the kworker passed it on
-        self.retransmitted = False
         self.arrived = False
 
     @property
