@@ -7,7 +7,13 @@ same state, same messages and errors.  Plain moves are lexed, checked and
 queued in C; every other line (and every move a check refuses, so Python
 reports Klipper's error with file:line) is decoded, parsed and run by the
 dispatcher, in file order, after the C state has been copied back.
-Returns the line number of the block's last line.
+Returns the line number of the block's last line.  `on_lines`, when
+given, is called with the numbers of the command lines (not blank or
+comment lines) as they are run, before anything they cause: a list of
+the moves C consumed after each C call, [n] before each line Python runs
+(simulate charges each line to the burst it starts in and keeps a
+per-line timeline).  `enabled=False` runs every line the Python way (the
+switch that tests compare the two paths with).
 
 The fast path is used only while nothing could make a plain move behave
 otherwise: G0/G1 still run gcode_move's own cmd_G1 (no macro renamed
@@ -25,6 +31,8 @@ C (plan + release, the toolhead's trapq appends) between the toolhead's
 own _begin_timing and _end_timing, and the Python moves it releases get
 their timing callbacks with their end times.
 """
+from operator import attrgetter
+
 from ..chelper._chelper import ffi, lib
 from ..gcode.command import parse_line
 from ..gcode.errors import GCodeError, GCodeInternalError
@@ -39,15 +47,17 @@ _SCALARS = ("move_d", "accel", "junction_deviation", "min_move_t",
             "max_start_v2", "max_cruise_v2", "delta_v2", "next_junction_v2",
             "max_smoothed_v2", "smooth_delta_v2", "start_v", "cruise_v", "end_v",
             "accel_t", "cruise_t", "decel_t")
-# Scalars copied into struct g1_state (same names), by owner.
-_GCODE_MOVE_FIELDS = ("absolute_coord", "absolute_extrude", "speed", "speed_factor",
-                      "extrude_factor")
-_TOOLHEAD_FIELDS = ("print_time", "need_check_pause")
-_LIMITS_FIELDS = ("max_velocity", "max_accel", "junction_deviation", "max_accel_to_decel")
-_AXIS_FIELDS = ("max_z_velocity", "max_z_accel")
-_EXTRUDER_FIELDS = ("max_e_dist", "max_e_velocity", "max_e_accel", "max_extrude_ratio",
-                    "nozzle_diameter", "instant_corner_v")
-_LOOKAHEAD_FIELDS = ("junction_flush", "flush_time")
+# Scalars copied into struct g1_state (same names), by owner, in the
+# struct's order (its doubles are filled as one array: _enter).
+_limits_fields = attrgetter("max_velocity", "max_accel", "junction_deviation",
+                            "max_accel_to_decel")
+_axis_fields = attrgetter("max_z_velocity", "max_z_accel")
+_extruder_fields = attrgetter("max_e_dist", "max_e_velocity", "max_e_accel",
+                              "max_extrude_ratio", "nozzle_diameter", "instant_corner_v")
+_lookahead_fields = attrgetter("junction_flush", "flush_time")
+# struct g1_state: 4 ints, then only doubles from `base` to `flush_time`
+_N_DOUBLES = (ffi.offsetof("struct g1_state", "flush_time")
+              - ffi.offsetof("struct g1_state", "base")) // ffi.sizeof("double") + 1
 _unpack = ffi.unpack
 _new_move = Move.__new__
 
@@ -57,18 +67,22 @@ def _handler_is(handler, owner, func):
 
 
 class G1FastPath:
-    def __init__(self, dispatcher, gcode_move, toolhead):
+    def __init__(self, dispatcher, gcode_move, toolhead, on_lines=None, enabled=True):
         self.dispatcher = dispatcher
+        self.on_lines = on_lines
+        self.enabled = enabled
         self.gcode_move = gcode_move
         self.toolhead = toolhead
         self._g = ffi.gc(lib.g1fast_new(), lib.g1fast_free)
         self.st = lib.g1fast_state(self._g)
+        self._doubles = ffi.cast("double *", ffi.addressof(self.st, "base"))
         self.pymoves = []       # py_id -> Move (the exported/imported ones)
         self.exported = None    # the Python queue as last exported
         self._pos = ffi.new("int *")
         self._start = ffi.new("int *")
         self._end = ffi.new("int *")
         self._lineno = ffi.new("int *")
+        self._count = ffi.new("int *")
 
     # ---- when it applies -----------------------------------------------
     def eligible(self):
@@ -78,7 +92,7 @@ class G1FastPath:
         g0 = _handler_is(handlers.get("G0"), gm, GCodeMove.cmd_G1)
         g1 = _handler_is(handlers.get("G1"), gm, GCodeMove.cmd_G1)
         kin = th.kin
-        ok = ((g0 or g1) and type(gm) is GCodeMove and gm.move_transform is th
+        ok = (self.enabled and (g0 or g1) and type(gm) is GCodeMove and gm.move_transform is th
               and not gm.extra_letters and type(th) is ToolHead and not th.extra_axes
               and type(th.lookahead) is LookAheadQueue
               and type(th.limits) is ToolheadLimits
@@ -96,10 +110,12 @@ class G1FastPath:
         pos, start, end, line = self._pos, self._start, self._end, self._lineno
         pos[0], line[0] = 0, lineno
         size = len(data)
-        dispatcher = self.dispatcher
+        dispatcher, on_lines = self.dispatcher, self.on_lines
         self._enter()
         while True:
             status = lib.g1fast_run(self._g, buf, size, pos, start, end, line)
+            if on_lines is not None:
+                self._note_c_lines()
             if status == lib.G1_END:
                 break
             if status != lib.G1_PYTHON:
@@ -112,6 +128,8 @@ class G1FastPath:
                 text = data[start[0]:end[0]].decode("utf-8", "replace")
                 cmd = parse_line(text, source, line[0])
                 if cmd is not None:
+                    if on_lines is not None:
+                        on_lines((line[0],))
                     dispatcher.run(cmd)
                 pos[0] = end[0] + 1
                 if dispatcher.stopped:
@@ -122,17 +140,25 @@ class G1FastPath:
         self._leave()
         return line[0]
 
+    def _note_c_lines(self):
+        """Pass on the numbers of the move lines the last C call ran."""
+        lines = lib.g1fast_lines(self._g, self._count)
+        if self._count[0]:
+            self.on_lines(_unpack(lines, self._count[0]))
+
     def _run_python(self, data, start, lineno, source):
         """The rest of the block the Python way (as sim/batch did)."""
         text = data[start:].decode("utf-8", "replace")
         lines = text.split("\n")
         if text.endswith("\n"):
             lines.pop()
-        run = self.dispatcher.run
+        run, on_lines = self.dispatcher.run, self.on_lines
         for raw in lines:
             lineno += 1
             cmd = parse_line(raw, source, lineno)
             if cmd is not None:
+                if on_lines is not None:
+                    on_lines((lineno,))
                 run(cmd)
                 if self.dispatcher.stopped:
                     break
@@ -200,18 +226,17 @@ class G1FastPath:
     # ---- state hand-over -------------------------------------------------------
     def _enter(self):
         st, gm, th = self.st, self.gcode_move, self.toolhead
-        st.base = gm.base_position[:4]
-        st.last = gm.last_position[:4]
-        st.commanded = th.commanded_pos[:4]
+        st.absolute_coord, st.absolute_extrude = gm.absolute_coord, gm.absolute_extrude
         axis_limits = th.kin.axis_limits
-        st.lim_low = [low for low, high in axis_limits.limits]
-        st.lim_high = [high for low, high in axis_limits.limits]
-        for source, names in ((gm, _GCODE_MOVE_FIELDS), (th, _TOOLHEAD_FIELDS),
-                              (th.limits, _LIMITS_FIELDS), (axis_limits, _AXIS_FIELDS),
-                              (th.extruder, _EXTRUDER_FIELDS),
-                              (th.lookahead, _LOOKAHEAD_FIELDS)):
-            for name in names:
-                setattr(st, name, getattr(source, name))
+        (xl, xh), (yl, yh), (zl, zh) = axis_limits.limits
+        # every double of struct g1_state, in its order, in one copy
+        self._doubles[0:_N_DOUBLES] = (
+            *gm.base_position[:4], *gm.last_position[:4],
+            gm.speed, gm.speed_factor, gm.extrude_factor,
+            *th.commanded_pos[:4], th.print_time, th.need_check_pause,
+            *_limits_fields(th.limits), xl, yl, zl, xh, yh, zh,
+            *_axis_fields(axis_limits), *_extruder_fields(th.extruder),
+            *_lookahead_fields(th.lookahead))
         self._import_queue()
 
     def _leave(self):

@@ -1,4 +1,4 @@
-/* Fast path for plain G0/G1 lines (compile mode).
+/* Fast path for plain G0/G1 lines (compile and simulate modes).
  *
  * Contract: g1fast_run() walks a buffer of G-code lines.  Blank and
  * comment-only lines are skipped; a plain move (`G1 X.. Y.. Z.. E.. F..`,
@@ -46,6 +46,9 @@ struct g1fast {
     double *plan_start, *plan_cruise, *plan_end;
     char *plan_has_cruise;
     struct g1_release rel;
+    /* numbers of the move lines the last g1fast_run consumed, in order */
+    int *lines;
+    int nlines, lines_cap;
 };
 
 /* Python's `x ** 2` calls libm's pow at run time; keep gcc from turning
@@ -88,6 +91,7 @@ free_buffers(struct g1fast *g)
     free(g->plan_has_cruise);
     free(g->rel.py_ids);
     free(g->rel.py_end_times);
+    free(g->lines);
 }
 
 void
@@ -519,17 +523,45 @@ run_g1(struct g1fast *g, const double *vals, const int *present)
     return res;
 }
 
+/* Room for one more consumed line number; -1 when out of memory (the
+ * line then goes to Python). */
+static int
+reserve_line(struct g1fast *g)
+{
+    if (g->nlines < g->lines_cap)
+        return 0;
+    int cap = g->lines_cap ? g->lines_cap * 2 : 256;
+    int *lines = realloc(g->lines, cap * sizeof(int));
+    if (!lines)
+        return -1;
+    g->lines = lines;
+    g->lines_cap = cap;
+    return 0;
+}
+
+/* The line numbers of the moves the last g1fast_run consumed (blank and
+ * comment lines are not among them: they are no commands), so a caller
+ * can account for each line as the Python path would. */
+const int *
+g1fast_lines(struct g1fast *g, int *count)
+{
+    *count = g->nlines;
+    return g->lines;
+}
+
 /* Run lines from *pos on until one needs Python: G1_FLUSH or
  * G1_CHECK_PAUSE after the move of [*line_start, *line_end) (consumed:
  * *pos is past it), G1_PYTHON for the line [*line_start, *line_end) (not
  * run: *pos is its start), G1_END at the end of the buffer.  *lineno is
- * the number of the last line looked at. */
+ * the number of the last line looked at.  g1fast_lines() then lists the
+ * move lines consumed. */
 int
 g1fast_run(struct g1fast *g, const char *buf, int len, int *pos,
            int *line_start, int *line_end, int *lineno)
 {
     double vals[5];
     int present[5], is_g0;
+    g->nlines = 0;
     while (*pos < len) {
         const char *start = buf + *pos;
         const char *nl = memchr(start, '\n', len - *pos);
@@ -543,9 +575,11 @@ g1fast_run(struct g1fast *g, const char *buf, int len, int *pos,
             *pos = next;
             continue;
         }
-        if (kind > 0 && (is_g0 ? g->st.allow_g0 : g->st.allow_g1)) {
+        if (kind > 0 && (is_g0 ? g->st.allow_g0 : g->st.allow_g1)
+            && !reserve_line(g)) {
             int res = run_g1(g, vals, present);
             if (res >= 0) {
+                g->lines[g->nlines++] = *lineno;
                 *pos = next;
                 if (res == 2)
                     return G1_FLUSH;

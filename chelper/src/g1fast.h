@@ -1,9 +1,9 @@
 #ifndef KLIPSIM_G1FAST_H
 #define KLIPSIM_G1FAST_H
-/* Fast path for plain G0/G1 lines in compile mode: lexing, gcode_move's
- * position state, the toolhead's move checks, the look-ahead queue and
- * the trapq appends in C.  See g1fast.c; the Python model it mirrors is
- * host/gcode_move.py, host/toolhead.py and host/lookahead.py. */
+/* Fast path for plain G0/G1 lines (compile and simulate): lexing,
+ * gcode_move's position state, the toolhead's move checks, the look-ahead
+ * queue and the trapq appends in C.  See g1fast.c; the Python model it
+ * mirrors is host/gcode_move.py, host/toolhead.py and host/lookahead.py. */
 
 /* cffi:begin */
 /* Everything the fast path reads or changes, copied from the Python
@@ -63,6 +63,7 @@ struct g1_move *g1fast_queue_push(struct g1fast *g);
 void g1fast_queue_clear(struct g1fast *g);
 int g1fast_run(struct g1fast *g, const char *buf, int len, int *pos,
                int *line_start, int *line_end, int *lineno);
+const int *g1fast_lines(struct g1fast *g, int *count);
 int g1fast_plan(struct g1fast *g, int lazy);
 struct g1_release *g1fast_release(struct g1fast *g, int count,
                                   double print_time, struct trapq *tq,

@@ -186,8 +186,13 @@ class McuLink:
             self.pulse_chunks.append(pulses)
 
     def pulses(self):
-        return (np.concatenate(self.pulse_chunks) if self.pulse_chunks
-                else np.empty(0, dtype=fwmcu.PULSE_DTYPE))
+        """Every kept pulse as one array, joined when first asked for (a
+        long print's take about a second to join: a run whose caller
+        never reads them does not pay it)."""
+        if len(self.pulse_chunks) != 1:
+            self.pulse_chunks = [np.concatenate(self.pulse_chunks) if self.pulse_chunks
+                                 else np.empty(0, dtype=fwmcu.PULSE_DTYPE)]
+        return self.pulse_chunks[0]
 
     # ---- end of run ------------------------------------------------------------------
     def finished(self, now_ns, slack_s):

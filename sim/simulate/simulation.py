@@ -20,7 +20,8 @@ Contract: `simulate(gcode, config, SimOptions(...))` builds
   `linux` profile (default for `serial: /tmp/klipper_host_mcu`) is a
   Linux process on the host CPUs (sim/mcus/linux_process.py);
 - G-code input read by a reactor timer in 4096-byte chunks like
-  Klipper's input (each line charged to the main thread), throttled by
+  Klipper's input (sim/simulate/feed.py: plain G0/G1 lines run in C,
+  each line charged to the main thread), throttled by
   the toolhead (_check_pause: about 1 s of motion ahead); with a
   [virtual_sdcard] section the input is the SD-card file of
   SDCARD_PRINT_FILE, read 8192 bytes at a time by the aio executor thread
@@ -37,7 +38,6 @@ It runs the kernel until the firmware shut down or the print finished
 (input done, link idle, MCU past the last scheduled clock) and returns a
 SimResult whose `report()` is the JSON verdict (sim/simulate/report.py).
 """
-import bisect
 from dataclasses import dataclass, field
 
 
@@ -45,8 +45,8 @@ from ...gcode.dispatch import Dispatcher
 from ...host.configfile import load_config, ConfigError
 from ...host.mcu import mcu_sections
 from ...host.printer import Printer
-from .aio import READ_BYTES, AioExecutor
-from ..compile.batch import INPUT_CHUNK, input_chunks
+from .aio import AioExecutor
+from .feed import GcodeFeed
 from ..hostcpu.costs import CostModel
 from ..hostcpu.cpu import HostCPU
 from .host_threads import LoggerThread, MainThread, SimLink, StepGenThread
@@ -72,7 +72,6 @@ SHUTDOWN_TAIL_NS = 10 * NS_PER_MS
 TIE_NS = NS_PER_MS               # waits closer than this count as equal
 RECENT_WAITS = 20               # waits per thread looked at for "starved_thread"
 STALL_LIMIT_NS = 120 * NS_PER_S  # no progress for this long: a bug
-AIO_READ_CHUNKS = READ_BYTES // INPUT_CHUNK   # input chunks per virtual_sdcard read
 
 
 class SimulateError(Exception):
@@ -103,6 +102,7 @@ class SimOptions:
     progress: object = None        # f(sim_seconds) called every run slice
     max_sim_s: float | None = None
     mcus: dict = field(default_factory=dict)   # [mcu NAME] -> McuSettings
+    g1_fast: bool = True           # plain G0/G1 lines in C (same results; off: Python)
 
 
 @dataclass
@@ -114,7 +114,7 @@ class SimResult:
     margins: object               # mcu_node.Margins
     host_report: dict
     link: object                  # serial_link.LinkStats
-    pulses: object                # numpy PULSE_DTYPE array (if kept)
+    pulses_of: object             # () -> numpy PULSE_DTYPE array (if kept): `pulses`
     pulse_counts: dict            # step pin -> {"steps", "net"}
     pin_names: dict
     stream: list | None           # (name, args) the host sent, in order
@@ -128,43 +128,10 @@ class SimResult:
     gcode_warning_lines: list = field(default_factory=list)  # "file:line: message"
     object_names: dict = field(default_factory=dict)  # MCU name -> {oid: config section}
 
-
-class GcodeFeed:
-    """The G-code input as a reactor timer: a chunk of lines per wake-up,
-    each line counted for the cost model; the toolhead pauses it."""
-
-    def __init__(self, path, printer, dispatcher, link, reactor):
-        self.chunks = input_chunks(path)
-        self.printer = printer
-        self.dispatcher = dispatcher
-        self.link = link
-        self.reactor = reactor
-        self.timeline_ns = []     # when each line started
-        self.timeline_line = []
-        self.done = False
-        self.print_time = 0.
-        self.aio = None           # AioExecutor: [virtual_sdcard] reads the file there
-        reactor.register_timer(self._run, reactor.NOW)
-
-    def _run(self, eventtime):
-        kernel = self.reactor.kernel
-        for i, (commands, at_end) in enumerate(self.chunks):
-            if self.aio is not None and i % AIO_READ_CHUNKS == 0:
-                self.aio.read(self.reactor)     # wait for the executor's read
-            for cmd in commands:
-                self.timeline_ns.append(kernel.now)
-                self.timeline_line.append("%s:%d" % (cmd.source, cmd.lineno))
-                self.link.meter.lines += 1
-                self.dispatcher.run(cmd)
-            if not at_end:
-                self.reactor.pause(self.reactor.NOW)   # let other timers run
-        self.print_time = self.printer.finish()
-        self.done = True
-        return self.reactor.NEVER
-
-    def line_at(self, t_ns):
-        i = bisect.bisect_right(self.timeline_ns, t_ns) - 1
-        return self.timeline_line[i] if i >= 0 else None
+    @property
+    def pulses(self):
+        """The main MCU's executed pulses (joined on first use)."""
+        return self.pulses_of()
 
 
 class Simulation:
@@ -243,7 +210,7 @@ class Simulation:
         self.printer.connect()
         self.link.meter.take()     # configuration is not charged
         self.feed = GcodeFeed(gcode_path, self.printer, self.dispatcher, self.link,
-                              self.reactor)
+                              self.reactor, fast=self.options.g1_fast)
         self.reactor.register_timer(self._get_clock, self.reactor.NOW)
         self.reactor.register_timer(self._stats, STATS_PERIOD)
         for name in list(self.links)[1:]:     # each MCU's clock sync has its own timer
@@ -486,7 +453,7 @@ class Simulation:
             counts.update(link.counts.as_dict())
         return SimResult(o, self.fw.clock_freq, self.kernel.now, self.shutdown_info,
                          self.node.margins, self.host.report(), self.serialq.stats,
-                         main.pulses(), counts, self.pin_names, self.serialq.record, len(self.errors),
+                         main.pulses, counts, self.pin_names, self.serialq.record, len(self.errors),
                          self.feed.print_time if self.feed.done else self.printer.toolhead.print_time,
                          self.main.segments,
                          sum(link.serialhdl.handled for link in self.links.values()),
