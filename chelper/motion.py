@@ -284,12 +284,36 @@ class StepperKinematics:
         lib.sk_use_generic_solver(self._sk)
 
     def generate_steps(self, flush_time):
-        ret = lib.sk_generate_steps(self._sk, flush_time)
+        self.check_generated(lib.sk_generate_steps(self._sk, flush_time))
+
+    def check_generated(self, ret):
+        """Raise the error sk_generate_steps' return `ret` stands for."""
         if ret == STEP_RATE_ERROR:
             raise StepRateError(ffi.string(lib.stepcompress_error(self._stepcompress._sc))
                                 .decode())
         if ret:
             self._stepcompress._check(-1)
+
+
+class StepperGroup:
+    """Several StepperKinematics solved up to the same time by one C call
+    (sk_generate_steps_many), in the order given: the same steps as
+    calling each one's generate_steps in turn."""
+
+    def __init__(self, members):
+        self.members = list(members)
+        self._sks = ffi.new("struct stepper_kin *[]", [k._sk for k in self.members] or 1)
+        self._failed = ffi.new("int *")
+
+    def generate_steps(self, flush_time):
+        """None, or (index, return code) of the member that failed (the
+        members after it were not solved); its check_generated(code)
+        raises the error its own generate_steps would have raised."""
+        ret = lib.sk_generate_steps_many(self._sks, len(self.members), flush_time,
+                                         self._failed)
+        if ret:
+            return self._failed[0], ret
+        return None
 
 
 class ExtruderStepper(StepperKinematics):

@@ -56,6 +56,7 @@ class MotionQueuing:
         self.flush_timer = reactor.register_timer(handler)
         self.do_kick_flush_timer = True
         self._syncs = None   # [(mcu, StepperSync)], made at the first flush
+        self._group = None   # motion.StepperGroup of the steppers' solvers
 
     # ---- registration ---------------------------------------------------------
     def allocate_trapq(self):
@@ -172,12 +173,28 @@ class MotionQueuing:
         Klipper's steppersync_flush picks them (chelper/steppersync.py:
         ties go to the first registered stepper; a queue_step required
         after the flush clock waits, with everything behind it)."""
-        for stepper in self.steppers:
-            stepper.generate_steps(step_gen_time)
+        self._solve_steppers(step_gen_time)
         for mcu, sync in self._step_syncs():   # compresses, then merges
             batch = sync.flush(mcu.print_time_to_clock(flush_time))
             if batch.count:
                 mcu.send_batch(batch)
+
+    def _solve_steppers(self, step_gen_time):
+        """Every stepper's generate_steps, in registration order: in one
+        C call (motion.StepperGroup) when none has more to do than solve
+        (Stepper.plain_solver), which is the case after the first moves."""
+        solvers = [stepper.plain_solver() for stepper in self.steppers]
+        if None in solvers:
+            for stepper in self.steppers:
+                stepper.generate_steps(step_gen_time)
+            return
+        group = self._group
+        if group is None or group.members != solvers:
+            group = self._group = motion.StepperGroup(solvers)
+        failed = group.generate_steps(step_gen_time)
+        if failed is not None:
+            index, ret = failed
+            self.steppers[index].generation_failed(ret)
 
     def _flush_handler_batch(self, eventtime):
         """Batch mode: 0.25 s batches while more than 1.5 s behind the

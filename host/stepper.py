@@ -175,13 +175,32 @@ class Stepper:
         try:
             self.kinematics.generate_steps(flush_time)
         except motion.StepRateError as e:
-            # The input asked for it (a tiny step distance, an absurd
-            # speed): a G-code error naming the stepper, not a bug.  The
-            # stepper then stops stepping (Klipper would shut down), so
-            # the error is reported once.
-            self.step_rate_failed = True
-            raise GCodeError("%s: %s (at step distance %.6g)" % (
-                self.name, str(e).split(": ", 1)[-1], self.step_dist)) from None
+            self._step_rate_failed(e)
+
+    def plain_solver(self):
+        """The kinematics when generate_steps would do nothing but solve
+        it (no active callbacks waiting, not failed), else None: a flush
+        may then solve it with others in one C call (motion.StepperGroup)
+        and hand a failure's code to generation_failed."""
+        if self._active_callbacks or self.step_rate_failed:
+            return None
+        return self.kinematics
+
+    def generation_failed(self, ret):
+        """Raise what generate_steps raises for sk_generate_steps' `ret`."""
+        try:
+            self.kinematics.check_generated(ret)
+        except motion.StepRateError as e:
+            self._step_rate_failed(e)
+
+    def _step_rate_failed(self, error):
+        # The input asked for it (a tiny step distance, an absurd speed):
+        # a G-code error naming the stepper, not a bug.  The stepper then
+        # stops stepping (Klipper would shut down), so the error is
+        # reported once.
+        self.step_rate_failed = True
+        raise GCodeError("%s: %s (at step distance %.6g)" % (
+            self.name, str(error).split(": ", 1)[-1], self.step_dist)) from None
 
     def get_commanded_position(self):
         return self.kinematics.commanded_position
