@@ -133,8 +133,9 @@ RUN_OUTPUT = lib.FW_RUN_OUTPUT
 RUN_SAMPLE = lib.FW_RUN_SAMPLE
 NEVER = (1 << 64) - 1            # quiet_until: nothing can come
 ARRIVE_TX_MAX = 256              # arrive(): output up to this size comes back at once
-_TX, _RX_LOST, _QUIET, _NOW = (lib.FW_ARRIVE_TX, lib.FW_ARRIVE_RX_LOST, lib.FW_ARRIVE_QUIET,
-                                lib.FW_ARRIVE_NOW)
+# (Firmware.arrive unpacks fw_arrive's info array in this order)
+assert (lib.FW_ARRIVE_TX, lib.FW_ARRIVE_RX_LOST, lib.FW_ARRIVE_QUIET, lib.FW_ARRIVE_NOW,
+        lib.FW_ARRIVE_INFO) == (0, 1, 2, 3, 4)
 
 
 class Firmware:
@@ -155,6 +156,8 @@ class Firmware:
         self._tx_buf = ffi.new("uint8_t[]", 256)
         self._arrive_buf = ffi.new("uint8_t[]", ARRIVE_TX_MAX)
         self._arrive_info = ffi.new("uint64_t[]", lib.FW_ARRIVE_INFO)
+        self._arrive_view = memoryview(ffi.buffer(self._arrive_buf))
+        self._info_view = memoryview(ffi.buffer(self._arrive_info)).cast("Q")
 
     def reset(self):
         """Power-cycle: a fresh instance of the same profile (clock 0,
@@ -238,19 +241,19 @@ class Firmware:
         then transmitted (bytes), rx_overflow, quiet_until, now) or, when
         the run stopped early or the MCU is shut down, (its state, None,
         0, 0, 0) with nothing received."""
-        info = self._arrive_info
         state = lib.fw_arrive(self._mcu, clock, stop, data, len(data),
-                              self._arrive_buf, ARRIVE_TX_MAX, info)
+                              self._arrive_buf, ARRIVE_TX_MAX, self._arrive_info)
         if state != RUN_REACHED:
             return state, None, 0, 0, 0
-        n = info[_TX]
+        # (memoryviews on the C arrays: the cheapest reads from Python)
+        n, lost, quiet, now = self._info_view
         if not n:
             out = b""
         elif n <= ARRIVE_TX_MAX:
-            out = ffi.buffer(self._arrive_buf, n)[:]
+            out = self._arrive_view[:n].tobytes()
         else:
             out = self.read_output()
-        return state, out, info[_RX_LOST], info[_QUIET], info[_NOW]
+        return state, out, lost, quiet, now
 
     def read_output(self):
         n = lib.fw_tx_available(self._mcu)
