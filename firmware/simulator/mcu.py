@@ -136,6 +136,29 @@ ARRIVE_TX_MAX = 256              # arrive(): output up to this size comes back a
 # (Firmware.arrive unpacks fw_arrive's info array in this order)
 assert (lib.FW_ARRIVE_TX, lib.FW_ARRIVE_RX_LOST, lib.FW_ARRIVE_QUIET, lib.FW_ARRIVE_NOW,
         lib.FW_ARRIVE_INFO) == (0, 1, 2, 3, 4)
+assert (lib.FW_GRID_DUE, lib.FW_GRID_POINT, lib.FW_GRID_NEXT, lib.FW_GRID_IO) == (0, 1, 2, 3)
+
+
+class PollGrid:
+    """The MCU node's poll grid in C (fw_grid_replay): grid points
+    grid0 + k * poll_ns (k >= 1) on a McuClock-like clock (offset,
+    freq, drift_ppb), heater plant updates `period` ticks apart."""
+
+    def __init__(self, clock, grid0, poll_ns, period):
+        num = clock.freq * (10 ** 9 + clock.drift_ppb)   # McuClock's ticks per 1e18 ns
+        self._grid = ffi.new("struct fw_grid *", {"offset": clock.offset, "num": num,
+                                                  "grid0": grid0, "poll": poll_ns,
+                                                  "period": period})
+        self._io = ffi.new("int64_t[]", lib.FW_GRID_IO)
+        self._view = memoryview(ffi.buffer(self._io)).cast("q")
+
+    def replay(self, due, upto):
+        """(update points made, the last one, the final due, the grid
+        point reaching it): the chain from `due` up to clock `upto`."""
+        self._io[lib.FW_GRID_DUE] = due
+        n = lib.fw_grid_replay(self._grid, upto, self._io)
+        due, last, after = self._view
+        return n, last, due, after
 
 
 class Firmware:

@@ -109,6 +109,7 @@ class McuNode:
         self._wake_event = None
         self._planned_quiet = None  # fw.quiet_until when _wake_event was planned
         self._grid0 = None          # kernel ns of the poll grid's origin (start())
+        self._grid = None           # its PollGrid (for the plants, made on first use)
         self._stopped = False
         self._valid_until = None    # last fw.set_adc_valid_until
         self._valid_version = None  # thermals.version it was worked out at
@@ -400,13 +401,16 @@ class McuNode:
     def _replay_grid(self, upto):
         """The plant update points the poll grid points up to MCU clock
         `upto` made (each UPDATE_PERIOD, at the first point due): the same
-        points as polling, marked when the firmware first needs them."""
+        points as polling, marked when the firmware first needs them
+        (the chain worked out in C: PollGrid.replay)."""
         thermals = self.thermals
-        while True:
-            point = self._next_grid_point()
-            if point > upto:
-                return
-            thermals.mark(point)
+        if self._next_grid_point() > upto:
+            return
+        if self._grid is None:
+            self._grid = fwmcu.PollGrid(self.clock, self._grid0, self.poll_ns, thermals.period)
+        count, last, due, after = self._grid.replay(thermals.next_due, upto)
+        thermals.mark_chain(last, count)
+        self._grid_point = (due, after)
 
     def _next_grid_point(self):
         """MCU clock of the first grid point at which the next plant
