@@ -7,20 +7,41 @@ its `identify` command serves), packs them into message blocks with the
 host's sequence numbers and hands them to the firmware at the current
 clock; `responses` decodes what it transmitted.  Step pulses and other
 pin writes are read in bulk as numpy arrays.  Wire-format work is
-klipsim.chelper.msgproto's; this module only drives the C library.
+klipsim.chelper.msgblock's and msgproto's; this module only drives the C library.
 """
 import zlib
 import json
 
-import numpy as np
+from klipsim.lazy import numpy as np
 
-from klipsim.chelper import msgproto
+from klipsim.chelper import msgblock, msgformat, msgproto
 from klipsim.firmware.simulator._fwsim import ffi, lib
 
-PULSE_DTYPE = np.dtype([("clock", "<u8"), ("pin", "<u4"), ("dir", "<u4")])
-GPIO_DTYPE = np.dtype([("clock", "<u8"), ("pin", "<u4"), ("value", "<u4")])
-assert PULSE_DTYPE.itemsize == ffi.sizeof("struct fw_pulse")
-assert GPIO_DTYPE.itemsize == ffi.sizeof("struct fw_gpio_event")
+# fwsim.h's records as numpy dtypes: PULSE_DTYPE and GPIO_DTYPE, built at
+# first use (record_dtype) so that importing this module, or a run that
+# reads no records, does not import numpy (start-up, issue 10).
+_RECORDS = {"PULSE_DTYPE": ("struct fw_pulse",
+                            [("clock", "<u8"), ("pin", "<u4"), ("dir", "<u4")]),
+            "GPIO_DTYPE": ("struct fw_gpio_event",
+                           [("clock", "<u8"), ("pin", "<u4"), ("value", "<u4")])}
+# A read of at most this many GPIO events builds tuples without numpy.
+FEW_GPIO_EVENTS = 64
+
+
+def record_dtype(name):
+    """The numpy dtype PULSE_DTYPE or GPIO_DTYPE (module attributes too)."""
+    dtype = globals().get(name)
+    if dtype is None:
+        struct, fields = _RECORDS[name]
+        dtype = globals()[name] = np.dtype(fields)
+        assert dtype.itemsize == ffi.sizeof(struct)
+    return dtype
+
+
+def __getattr__(name):
+    if name in _RECORDS:
+        return record_dtype(name)
+    raise AttributeError("module %r has no attribute %r" % (__name__, name))
 
 _dictionary_cache = {}
 
@@ -84,7 +105,7 @@ def format_pulses(pulses, pin_names):
     table = ffi.new("const char *[]", names)
     width = max(len(ffi.string(n)) for n in names) + 26
     out = bytearray(len(pulses) * width)
-    pulses = np.ascontiguousarray(pulses, dtype=PULSE_DTYPE)
+    pulses = np.ascontiguousarray(pulses, dtype=record_dtype("PULSE_DTYPE"))
     n = lib.fw_format_pulses(ffi.cast("struct fw_pulse *", ffi.from_buffer(pulses)),
                              len(pulses), table, ffi.from_buffer(out))
     return bytes(out[:n])
@@ -102,7 +123,7 @@ def buffer_message_ints(mf, args):
     ints = [mf.msgid]
     for key, kind in zip(mf.keys, mf.kinds):
         value = args[key]
-        if kind == msgproto.BUFFER:
+        if kind == msgformat.BUFFER:
             data = bytes(value)
             ints += [RAW_BYTE_TAG | b for b in bytes([len(data)]) + data]
         else:
@@ -295,14 +316,14 @@ class Firmware:
         out, payload = bytearray(), bytearray()
         for name, args in messages:
             data = self.dictionary.encode(name, args)
-            if len(payload) + len(data) > msgproto.MESSAGE_PAYLOAD_MAX:
-                out += msgproto.frame_block(bytes(payload), self.host_seq)
-                self.host_seq = (self.host_seq + 1) & msgproto.MESSAGE_SEQ_MASK
+            if len(payload) + len(data) > msgblock.MESSAGE_PAYLOAD_MAX:
+                out += msgblock.frame_block(bytes(payload), self.host_seq)
+                self.host_seq = (self.host_seq + 1) & msgblock.MESSAGE_SEQ_MASK
                 payload = bytearray()
             payload += data
         if payload:
-            out += msgproto.frame_block(bytes(payload), self.host_seq)
-            self.host_seq = (self.host_seq + 1) & msgproto.MESSAGE_SEQ_MASK
+            out += msgblock.frame_block(bytes(payload), self.host_seq)
+            self.host_seq = (self.host_seq + 1) & msgblock.MESSAGE_SEQ_MASK
         return bytes(out)
 
     def message_ints(self, name, args):
@@ -313,7 +334,7 @@ class Firmware:
             mf = self.dictionary.lookup(name)
             spec = self._int_specs[name] = (mf.msgid, mf.keys, bool(mf.enum_names), mf)
         msgid, keys, enums, mf = spec
-        if msgproto.BUFFER in mf.kinds:
+        if msgformat.BUFFER in mf.kinds:
             return buffer_message_ints(mf, args)
         if enums:
             return [msgid] + [mf.to_int(k, args[k]) for k in keys]
@@ -358,7 +379,7 @@ class Firmware:
 
     def blocks(self):
         """(seq, payload) of every block transmitted since the last call."""
-        return msgproto.split_blocks(self.read_output())
+        return msgblock.split_blocks(self.read_output())
 
     def responses(self):
         """Decoded responses [(name, args)] transmitted since the last call
@@ -389,21 +410,45 @@ class Firmware:
         """Step pulses recorded so far with clock < before (default: all
         final ones, i.e. before the current clock), removed from the
         buffer; a PULSE_DTYPE array in execution (clock) order."""
-        limit = self.now if before is None else before
-        n = lib.fw_pulses_ready(self._mcu, limit)
-        arr = np.empty(n, dtype=PULSE_DTYPE)
+        n = self.pulses_ready(before)
+        arr = np.empty(n, dtype=record_dtype("PULSE_DTYPE"))
         if n:
             lib.fw_pulses_take(self._mcu, ffi.cast("struct fw_pulse *",
                                                    ffi.from_buffer(arr)), n)
         return arr
 
+    def pulses_ready(self, before=None):
+        """How many pulses take_pulses(before) would return."""
+        return lib.fw_pulses_ready(self._mcu, self.now if before is None else before)
+
     def take_gpio_events(self):
         n = lib.fw_gpio_events_available(self._mcu)
-        arr = np.empty(n, dtype=GPIO_DTYPE)
+        arr = np.empty(n, dtype=record_dtype("GPIO_DTYPE"))
         if n:
             lib.fw_gpio_events_take(self._mcu, ffi.cast(
                 "struct fw_gpio_event *", ffi.from_buffer(arr)), n)
         return arr
+
+    def take_gpio_rows(self, pins):
+        """The recorded writes of `pins` as (clock, pin, value) tuples in
+        clock order; every recorded write leaves the buffer (those of
+        other pins are dropped).  A few are read without numpy: a print's
+        set-up writes its pins' first values, and an empty print then
+        needs no numpy at all (start-up)."""
+        n = lib.fw_gpio_events_available(self._mcu)
+        if n > FEW_GPIO_EVENTS:
+            events = self.take_gpio_events()
+            if not pins:
+                return []
+            mask = events["pin"] == pins[0]
+            for pin in pins[1:]:
+                mask |= events["pin"] == pin
+            return events[mask].tolist()
+        if not n:
+            return []
+        buf = ffi.new("struct fw_gpio_event[]", n)
+        lib.fw_gpio_events_take(self._mcu, buf, n)
+        return [(e.clock, e.pin, e.value) for e in buf if e.pin in pins]
 
     def set_gpio_recording(self, enable):
         lib.fw_set_gpio_recording(self._mcu, 1 if enable else 0)

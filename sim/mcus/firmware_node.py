@@ -43,12 +43,12 @@ from functools import partial
 from ...firmware.simulator import mcu as fwmcu
 from ...firmware.simulator.mcu import (NEVER, RUN_REACHED, RUN_SAMPLE, STOP_OUTPUT,
                                        STOP_SAMPLE)
-from ...chelper import msgproto
+from ...chelper import msgblock
 from .world_inputs import NOTED, SimulatedInputs
 from ..link.faults import LineFaults
 from ..link.messages import CLASSES, HEATER, MOTION
 
-SEQ_MASK = msgproto.MESSAGE_SEQ_MASK
+SEQ_MASK = msgblock.MESSAGE_SEQ_MASK
 WATCHDOG = frozenset(("config_digital_out", "queue_digital_out"))   # _note_watchdog
 NOTED_HERE = NOTED | WATCHDOG
 STOPS = STOP_OUTPUT | STOP_SAMPLE      # where a run hands back to the node

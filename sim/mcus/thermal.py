@@ -118,10 +118,8 @@ class Thermals:
         # firmware needs them (sim/mcu_node.py): brings them up to date
         self.before_read = None
         # the heater pins' writes so far, then the firmware records no others
-        self._filtered = False
         self._take_events()
         firmware.record_gpio_only(self._pins)
-        self._filtered = True
 
     @property
     def sensor_pins(self):
@@ -179,19 +177,8 @@ class Thermals:
 
     def _take_events(self):
         """The heater pins' writes the firmware recorded, in clock order,
-        onto the pending queue (other pins' writes are dropped; after
-        __init__ the firmware records no others)."""
-        events = self.fw.take_gpio_events()
-        if not len(events) or not self._pins:
-            return
-        if self._filtered:
-            self._pending.extend(events.tolist())
-            return
-        pins = events["pin"]
-        mask = pins == self._pins[0]
-        for pin in self._pins[1:]:
-            mask |= pins == pin
-        self._pending.extend(events[mask].tolist())
+        onto the pending queue (other pins' writes are dropped)."""
+        self._pending.extend(self.fw.take_gpio_rows(self._pins))
 
     def temperatures(self):
         """Each plant's temperature at the last update point."""
