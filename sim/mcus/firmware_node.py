@@ -79,15 +79,21 @@ class Margins:
     def note_block(self, now_ns, worst_by_class):
         """A block's smallest margin per class, arrived at now_ns: kept
         per second (what --plot draws) and where each minimum fell."""
-        second = now_ns // 1_000_000_000
         for klass, margin in worst_by_class.items():
-            bucket = self.per_second.setdefault(klass, {})
-            old = bucket.get(second)
-            if old is None or margin < old:
-                bucket[second] = margin
-            first = self.minimum_at.get(klass)
-            if first is None or margin < first[0]:
-                self.minimum_at[klass] = (margin, now_ns)
+            self.note_one(now_ns, klass, margin)
+
+    def note_one(self, now_ns, klass, margin):
+        """note_block for one class."""
+        bucket = self.per_second.get(klass)
+        if bucket is None:
+            bucket = self.per_second[klass] = {}
+        second = now_ns // 1_000_000_000
+        old = bucket.get(second)
+        if old is None or margin < old:
+            bucket[second] = margin
+        first = self.minimum_at.get(klass)
+        if first is None or margin < first[0]:
+            self.minimum_at[klass] = (margin, now_ns)
 
 
 class McuNode:
@@ -224,11 +230,23 @@ class McuNode:
     def _note_block(self, block, arrival, now_ns):
         """Margins of a block the firmware took at MCU clock `arrival`,
         host time now_ns."""
+        motion = block.motion      # the timed queue_steps, summarised in C
+        if motion is not None and not block.generic \
+                and (motion[1] >= arrival or self.first_late is not None):
+            # (the usual block: queue_steps only, none the first late one)
+            count, low, high = motion
+            worst = low - arrival
+            margins = self.margins
+            margins.add_many(MOTION, worst, count)
+            if high > self.last_sched_clock:
+                self.last_sched_clock = high
+            margins.series.append((now_ns, worst))
+            margins.note_one(now_ns, MOTION, worst)
+            return
         worst = None
         worst_by = {}
         add_margin = self.margins.add
         last_sched = self.last_sched_clock
-        motion = block.motion      # the timed queue_steps, summarised in C
         if motion is None or motion[1] >= arrival or self.first_late is not None:
             # none of them is the first late command: count them as a whole
             messages = block.generic
