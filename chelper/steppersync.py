@@ -85,7 +85,8 @@ class StepBatch:
         """[(message name, count)] of the kinds present, in the order
         each first occurs in the batch."""
         c = self.c
-        counts, firsts = c.kind_count, c.kind_first
+        # one ffi.unpack per array: indexing cdata item by item costs more
+        counts, firsts = ffi.unpack(c.kind_count, 3), ffi.unpack(c.kind_first, 3)
         present = [(firsts[k], KIND_NAMES[k], counts[k]) for k in range(3) if counts[k]]
         if len(present) > 1:
             present.sort()
@@ -95,7 +96,9 @@ class StepBatch:
         """[(oid, steps)] of the compressors whose queue_step messages
         carry steps in this batch, in registration order."""
         c = self.c
-        return [(c.oids[i], c.steps[i]) for i in range(c.n_steppers) if c.steps[i]]
+        n = c.n_steppers
+        return [(oid, steps) for oid, steps in zip(ffi.unpack(c.oids, n), ffi.unpack(c.steps, n))
+                if steps]
 
     def messages(self):
         """The batch as (name, args, req_clock, min_clock) tuples."""
