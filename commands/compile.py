@@ -158,7 +158,10 @@ def compile_command(gcode, config_path, dictionaries, mcu_specs, fmt, output, qu
         Outputs.check(*("%s-%s" % (output, name) for name in dicts))
         show_progress = (not quiet and sys.stderr.isatty()
                          and os.path.getsize(gcode) >= PROGRESS_MIN_BYTES)
-        binary = fmt == "serial"
+        # Every format's encoder yields bytes (text and jsonl are ASCII,
+        # newlines "\n"): writing them to a binary file as they are skips
+        # a decode and an encode of the whole stream (issue 10).
+        binary = True
         out = outputs.open(output, binary)
         others = {name: (d, outputs.open("%s-%s" % (output, name), binary))
                   for name, d in sorted(dicts.items())}
