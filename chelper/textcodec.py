@@ -11,7 +11,7 @@ golden/stepdiff.py, whose big inputs are ~97 % queue_step lines.
 Formatting: `TextFormatter` collects messages and has C write the lines
 of every integer-only message (no enumeration, no buffer: queue_step,
 set_next_step_dir, queue_digital_out ...); the others are formatted by
-msgproto in Python, in order. The text is exactly format_text's. A
+msgformat in Python, in order. The text is exactly format_text's. A
 flush's step messages come as one chelper.steppersync.StepBatch
 (`add_batch`), which C flattens into the same template numbers and
 values.
@@ -21,7 +21,7 @@ import operator
 
 from . import steppersync
 from ._chelper import ffi, lib
-from .msgproto import BUFFER, UNSIGNED
+from .msgformat import BUFFER, UNSIGNED
 
 QUEUE_STEP, STEP_DIR, OTHER = 0, 1, 2
 SCAN_ROWS = 1 << 16

@@ -298,23 +298,26 @@ sc_verify_run(struct stepcompress *sc, const struct sc_run *r)
                  (long long)r->add);
         return stepcompress_fail(sc, buf);
     }
+    // step i at clock `at` is inside its window [early_i, clock_i] when
+    // at - early_i, taken modulo 2^64, is at most the window's width
     const uint64_t *q = sc->queue + sc->qhead, *early = sc->early + sc->qhead;
-    int64_t t = 0, iv = r->interval;
+    uint64_t at = sc->last_step_clock, first_early;
+    first_early = stepcompress_early(sc, sc->last_step_clock, q[0]);
+    int64_t iv = r->interval;
     for (int64_t i = 0; i < r->count; i++) {
-        int64_t lo = (int64_t)(early[i] - sc->last_step_clock);
-        int64_t hi = (int64_t)(q[i] - sc->last_step_clock);
-        if (!i)
-            step_window(sc, 0, &lo, &hi);
-        t += iv;
-        if (t < lo || t > hi) {
+        uint64_t lo = i ? early[i] : first_early;
+        at += iv;
+        iv += r->add;
+        if (at - lo > q[i] - lo) {
             snprintf(buf, sizeof(buf), "run interval=%lld count=%lld add=%lld"
                      " puts step %lld at %lld outside [%lld, %lld]",
                      (long long)r->interval, (long long)r->count,
-                     (long long)r->add, (long long)i, (long long)t,
-                     (long long)lo, (long long)hi);
+                     (long long)r->add, (long long)i,
+                     (long long)(at - sc->last_step_clock),
+                     (long long)(lo - sc->last_step_clock),
+                     (long long)(q[i] - sc->last_step_clock));
             return stepcompress_fail(sc, buf);
         }
-        iv += r->add;
     }
     return 0;
 }

@@ -26,7 +26,7 @@ from __future__ import annotations
 import struct
 from typing import Callable
 
-import numpy as np
+from klipsim.lazy import numpy as np
 
 from ...chelper._chelper import ffi, lib
 

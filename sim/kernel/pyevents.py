@@ -11,7 +11,7 @@ from __future__ import annotations
 from heapq import heappop, heappush
 from typing import Callable
 
-import numpy as np
+from klipsim.lazy import numpy as np
 
 from .events import SimError, trace_bytes
 

@@ -25,9 +25,12 @@ MCU the report is as it always was (no `mcus`).
 """
 import json
 
-import numpy as np
+from klipsim.lazy import numpy as np
 
+from ...chelper._chelper import ffi, lib
+from ...firmware.simulator import mcu as fw_mcu
 from ..link.messages import CLASSES
+
 
 
 def _ms(ticks, freq):
@@ -53,27 +56,41 @@ def _threads(host_report):
 
 class PulseCounts:
     """Steps and net direction (dir=1 minus dir=0) per step pin, summed
-    over chunks of executed pulses."""
+    over chunks of executed pulses (in C: chelper/src/pulsecount.c)."""
 
     def __init__(self, pin_names):
         self.pin_names = pin_names
-        self.steps = {}
-        self.ups = {}
+        self._npins = 0
+        self._c_steps = self._c_ups = None
+        self._grow(max(pin_names, default=-1) + 1)
+
+    def _grow(self, npins):
+        """Room for pins 0..npins-1, keeping the totals so far (cffi
+        arrays, not numpy: a print without pulses imports no numpy)."""
+        steps, ups = ffi.new("int64_t[]", npins), ffi.new("int64_t[]", npins)
+        if self._npins:
+            ffi.memmove(steps, self._c_steps, 8 * self._npins)
+            ffi.memmove(ups, self._c_ups, 8 * self._npins)
+        self._npins, self._c_steps, self._c_ups = npins, steps, ups
 
     def add(self, pulses):
-        pins = pulses["pin"].astype(np.int64)
-        counts = np.bincount(pins)
-        ups = np.bincount(pins, weights=pulses["dir"]).astype(np.int64)
-        for pin in np.flatnonzero(counts).tolist():
-            self.steps[pin] = self.steps.get(pin, 0) + int(counts[pin])
-            self.ups[pin] = self.ups.get(pin, 0) + int(ups[pin])
+        pulses = np.ascontiguousarray(pulses, dtype=fw_mcu.PULSE_DTYPE)
+        assert ffi.sizeof("struct pulse_record") == pulses.dtype.itemsize
+        records = ffi.cast("struct pulse_record *", ffi.from_buffer(pulses))
+        need = lib.pulse_count(records, len(pulses), self._c_steps, self._c_ups,
+                               self._npins)
+        if need:                      # a pin past the dictionary's: grow, count again
+            self._grow(need)
+            lib.pulse_count(records, len(pulses), self._c_steps, self._c_ups, need)
 
     def as_dict(self):
         """{step pin: {"steps": n, "net": n_up - n_down}} by pin name."""
-        names = {pin: self.pin_names.get(pin, "?%d" % pin) for pin in self.steps}
-        return {names[pin]: {"steps": self.steps[pin],
-                             "net": 2 * self.ups[pin] - self.steps[pin]}
-                for pin in sorted(self.steps, key=lambda p: names[p])}
+        steps = ffi.unpack(self._c_steps, self._npins)
+        ups = ffi.unpack(self._c_ups, self._npins)
+        pins = [pin for pin, n in enumerate(steps) if n]
+        names = {pin: self.pin_names.get(pin, "?%d" % pin) for pin in pins}
+        return {names[pin]: {"steps": steps[pin], "net": 2 * ups[pin] - steps[pin]}
+                for pin in sorted(pins, key=lambda p: names[p])}
 
 
 def _link(link):
