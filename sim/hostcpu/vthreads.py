@@ -145,6 +145,13 @@ class Signal:
         if vs.err:
             self.sched.kernel.raise_error()
 
+    def time_out(self, t: VThread) -> None:
+        """t's wait timed out: it leaves the waiters and wakes."""
+        vs = self._vs
+        lib.vs_signal_time_out(vs, self.id, t.index)
+        if vs.err:
+            self.sched.kernel.raise_error()
+
     def wake_all(self) -> None:
         """Wake every current waiter (threads.py)."""
         vs = self._vs
