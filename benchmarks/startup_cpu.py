@@ -65,7 +65,8 @@ def import_times(cmd, runs):
 
 def print_imports(cmd, runs, top=12):
     total, tops = import_times(cmd, runs)
-    print("    imports: %.3f s in all (-X importtime, median of %d); largest top-level:"
+    print("    imports: %.3f s of wall time in all (-X importtime, median of %d);"
+          " largest top-level:"
           % (total, runs))
     for name, seconds in sorted(tops.items(), key=lambda kv: -kv[1])[:top]:
         print("      %7.1f ms  %s" % (seconds * 1e3, name))

@@ -6,14 +6,10 @@ through the full functions and one through the fast paths: steps in
 either direction, alone or in bursts (quick reversals inside the step+dir+step window too),
 commits, flushes, far gaps, an inverted direction pin; their messages,
 positions and solver directions must be equal after every operation."""
-import os
-import sys
-
 from hypothesis import given, settings, strategies as st
 
-sys.path.insert(0, os.path.dirname(__file__))
-from klipsim.chelper import motion  # noqa: E402
-from klipsim.chelper._chelper import lib  # noqa: E402
+from klipsim.chelper import motion
+from klipsim.chelper._chelper import lib
 
 FREQ = 16e6
 

@@ -17,9 +17,11 @@
 // Cost: the walk of one trial (longest_run) is where compile spends most
 // of its compression time, a few trials per run and one pass over the
 // run's steps each.  It is written for that: one addition per bound and
-// step, and the rare bound update divides by multiplying with a
-// reciprocal (exact, see ceil_div_walk).  tests/test_stepcompress_run.py
-// compares it with a plain model of the same search.
+// step, and a bound update (about one step in two) that divides by
+// multiplying with a reciprocal (exact, see recip[]) and does not wait
+// for the update of the step before (see walk_steps).
+// tests/test_stepcompress_run.py compares it with a plain model of the
+// same search.
 #include <stdio.h>
 #include "stepcompress_run.h"
 
@@ -73,9 +75,10 @@ static const uint64_t recip[RECIP_COUNT] = {
     RECIP256(0), RECIP256(256), RECIP256(512), RECIP256(768)
 };
 
-// floor(n / k) and ceil(n / k) for 2 <= k: the walk's bound updates,
-// about one step in two, so without a hardware division where the
-// operands allow it (0 <= n < 2^32 and, when `small_k`, k < RECIP_COUNT).
+// floor(n / k) and ceil(n / k) for k >= 2: the walk's bound updates,
+// about one step in two, so by a multiplication with recip[k] when the
+// caller says k < RECIP_COUNT (`small_k`) and n is in [0, 2^32) (the
+// numerator of ceil: n - 1), else by the division.
 static inline __attribute__((always_inline)) int64_t
 walk_floor_div(int64_t n, int64_t k, int small_k)
 {

@@ -134,6 +134,20 @@ long fw_deliver_groups(struct mcu *m, const int64_t *ints, const uint32_t *msg_e
 enum { FW_ARRIVE_TX, FW_ARRIVE_RX_LOST, FW_ARRIVE_QUIET, FW_ARRIVE_NOW, FW_ARRIVE_INFO };
 int fw_arrive(struct mcu *m, uint64_t clock, int stop, const uint8_t *data, size_t len,
               uint8_t *tx_out, size_t tx_max, uint64_t *info);
+/* The MCU node's poll grid (host ns grid0 + k * poll, k >= 1) on an MCU
+ * clock that reads offset + t * num // 10^18 at host ns t (McuClock), and
+ * the chain of heater plant updates on it (each `period` ticks after the
+ * last, at the first grid point due).  fw_grid_replay: while the first
+ * grid point whose clock is >= io[FW_GRID_DUE] is <= upto, it is an
+ * update point (io[FW_GRID_POINT] = it, io[FW_GRID_DUE] = it + period);
+ * returns how many, io[FW_GRID_NEXT] = the grid point reaching the final
+ * due (MCU clocks). */
+struct fw_grid {
+    int64_t offset, num, grid0, poll, period;
+};
+enum { FW_GRID_DUE, FW_GRID_POINT, FW_GRID_NEXT, FW_GRID_IO };
+int64_t fw_grid_replay(const struct fw_grid *g, int64_t upto, int64_t *io);
+
 size_t fw_tx_available(struct mcu *m);
 size_t fw_tx_read(struct mcu *m, uint8_t *out, size_t max);
 

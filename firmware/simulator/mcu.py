@@ -154,8 +154,32 @@ RUN_OUTPUT = lib.FW_RUN_OUTPUT
 RUN_SAMPLE = lib.FW_RUN_SAMPLE
 NEVER = (1 << 64) - 1            # quiet_until: nothing can come
 ARRIVE_TX_MAX = 256              # arrive(): output up to this size comes back at once
-_TX, _RX_LOST, _QUIET, _NOW = (lib.FW_ARRIVE_TX, lib.FW_ARRIVE_RX_LOST, lib.FW_ARRIVE_QUIET,
-                                lib.FW_ARRIVE_NOW)
+# (Firmware.arrive unpacks fw_arrive's info array in this order)
+assert (lib.FW_ARRIVE_TX, lib.FW_ARRIVE_RX_LOST, lib.FW_ARRIVE_QUIET, lib.FW_ARRIVE_NOW,
+        lib.FW_ARRIVE_INFO) == (0, 1, 2, 3, 4)
+assert (lib.FW_GRID_DUE, lib.FW_GRID_POINT, lib.FW_GRID_NEXT, lib.FW_GRID_IO) == (0, 1, 2, 3)
+
+
+class PollGrid:
+    """The MCU node's poll grid in C (fw_grid_replay): grid points
+    grid0 + k * poll_ns (k >= 1) on a McuClock-like clock (offset,
+    freq, drift_ppb), heater plant updates `period` ticks apart."""
+
+    def __init__(self, clock, grid0, poll_ns, period):
+        num = clock.freq * (10 ** 9 + clock.drift_ppb)   # McuClock's ticks per 1e18 ns
+        self._grid = ffi.new("struct fw_grid *", {"offset": clock.offset, "num": num,
+                                                  "grid0": grid0, "poll": poll_ns,
+                                                  "period": period})
+        self._io = ffi.new("int64_t[]", lib.FW_GRID_IO)
+        self._view = memoryview(ffi.buffer(self._io)).cast("q")
+
+    def replay(self, due, upto):
+        """(update points made, the last one, the final due, the grid
+        point reaching it): the chain from `due` up to clock `upto`."""
+        self._io[lib.FW_GRID_DUE] = due
+        n = lib.fw_grid_replay(self._grid, upto, self._io)
+        due, last, after = self._view
+        return n, last, due, after
 
 
 class Firmware:
@@ -176,6 +200,8 @@ class Firmware:
         self._tx_buf = ffi.new("uint8_t[]", 256)
         self._arrive_buf = ffi.new("uint8_t[]", ARRIVE_TX_MAX)
         self._arrive_info = ffi.new("uint64_t[]", lib.FW_ARRIVE_INFO)
+        self._arrive_view = memoryview(ffi.buffer(self._arrive_buf))
+        self._info_view = memoryview(ffi.buffer(self._arrive_info)).cast("Q")
 
     def reset(self):
         """Power-cycle: a fresh instance of the same profile (clock 0,
@@ -259,19 +285,19 @@ class Firmware:
         then transmitted (bytes), rx_overflow, quiet_until, now) or, when
         the run stopped early or the MCU is shut down, (its state, None,
         0, 0, 0) with nothing received."""
-        info = self._arrive_info
         state = lib.fw_arrive(self._mcu, clock, stop, data, len(data),
-                              self._arrive_buf, ARRIVE_TX_MAX, info)
+                              self._arrive_buf, ARRIVE_TX_MAX, self._arrive_info)
         if state != RUN_REACHED:
             return state, None, 0, 0, 0
-        n = info[_TX]
+        # (memoryviews on the C arrays: the cheapest reads from Python)
+        n, lost, quiet, now = self._info_view
         if not n:
             out = b""
         elif n <= ARRIVE_TX_MAX:
-            out = ffi.buffer(self._arrive_buf, n)[:]
+            out = self._arrive_view[:n].tobytes()
         else:
             out = self.read_output()
-        return state, out, info[_RX_LOST], info[_QUIET], info[_NOW]
+        return state, out, lost, quiet, now
 
     def read_output(self):
         n = lib.fw_tx_available(self._mcu)

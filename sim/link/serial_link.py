@@ -128,7 +128,7 @@ class SerialQueue:
         self.dictionary = dictionary
         self.clock = clock
         self.node = node
-        self.wire = wire
+        self.wire = wire           # its transport and byte time (LinkIO keeps the line busy)
         self.costs = costs
         self.heater_oids = heater_oids
         self.on_response = on_response

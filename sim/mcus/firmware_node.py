@@ -79,15 +79,21 @@ class Margins:
     def note_block(self, now_ns, worst_by_class):
         """A block's smallest margin per class, arrived at now_ns: kept
         per second (what --plot draws) and where each minimum fell."""
-        second = now_ns // 1_000_000_000
         for klass, margin in worst_by_class.items():
-            bucket = self.per_second.setdefault(klass, {})
-            old = bucket.get(second)
-            if old is None or margin < old:
-                bucket[second] = margin
-            first = self.minimum_at.get(klass)
-            if first is None or margin < first[0]:
-                self.minimum_at[klass] = (margin, now_ns)
+            self.note_one(now_ns, klass, margin)
+
+    def note_one(self, now_ns, klass, margin):
+        """note_block for one class."""
+        bucket = self.per_second.get(klass)
+        if bucket is None:
+            bucket = self.per_second[klass] = {}
+        second = now_ns // 1_000_000_000
+        old = bucket.get(second)
+        if old is None or margin < old:
+            bucket[second] = margin
+        first = self.minimum_at.get(klass)
+        if first is None or margin < first[0]:
+            self.minimum_at[klass] = (margin, now_ns)
 
 
 class McuNode:
@@ -109,6 +115,7 @@ class McuNode:
         self._wake_event = None
         self._planned_quiet = None  # fw.quiet_until when _wake_event was planned
         self._grid0 = None          # kernel ns of the poll grid's origin (start())
+        self._grid = None           # its PollGrid (for the plants, made on first use)
         self._stopped = False
         self._valid_until = None    # last fw.set_adc_valid_until
         self._valid_version = None  # thermals.version it was worked out at
@@ -164,7 +171,8 @@ class McuNode:
         if self.shutdown is not None:
             return
         fw = self.fw
-        target = self.clock.clock(self.kernel.now)
+        now_ns = self.kernel.now
+        target = self.clock.clock(now_ns)
         # one C call runs the firmware to the arrival and receives there
         state, out, lost, quiet, now = fw.arrive(target, STOPS, data)
         if out is None:        # it stopped on the way: _advance's loop, then receive
@@ -182,18 +190,19 @@ class McuNode:
         if self.rx_stats is not None:
             self.rx_stats.mcu_rx_lost = lost
         if out:
-            self._accept(blocks, out, now)
-            self._send_out(out, now)
+            self._accept(blocks, out, now, now_ns)
+            self._send_out(out, now, now_ns)
         if quiet is None or quiet == NEVER:    # (only a shut-down MCU is quiet forever...)
             self._check_shutdown()
         # (...and the bound depends on timers alone, not on the inputs
         # _note_block may have set)
         self._plan_wake(quiet)
 
-    def _accept(self, blocks, out, arrival):
+    def _accept(self, blocks, out, arrival, now_ns):
         """Blocks the firmware took: its replies name the next sequence it
         expects; every block from the previous expectation up to it was
-        executed now (margins are recorded at that moment)."""
+        executed now, MCU clock `arrival`, host time now_ns (margins are
+        recorded at that moment)."""
         if not out:
             return
         # (the firmware's own output, not yet through the faults: whole
@@ -209,22 +218,35 @@ class McuNode:
             block = blocks[0]
             if not block.arrived and (block.seq - first) & SEQ_MASK < count:
                 block.arrived = True
-                self._note_block(block, arrival)
+                self._note_block(block, arrival, now_ns)
             return
         by_seq = {b.seq: b for b in blocks}
         for k in range(count):
             block = by_seq.get((first + k) & SEQ_MASK)
             if block is not None and not block.arrived:
                 block.arrived = True
-                self._note_block(block, arrival)
+                self._note_block(block, arrival, now_ns)
 
-    def _note_block(self, block, arrival):
-        """Margins of a block the firmware took at MCU clock `arrival`."""
+    def _note_block(self, block, arrival, now_ns):
+        """Margins of a block the firmware took at MCU clock `arrival`,
+        host time now_ns."""
+        motion = block.motion      # the timed queue_steps, summarised in C
+        if motion is not None and not block.generic \
+                and (motion[1] >= arrival or self.first_late is not None):
+            # (the usual block: queue_steps only, none the first late one)
+            count, low, high = motion
+            worst = low - arrival
+            margins = self.margins
+            margins.add_many(MOTION, worst, count)
+            if high > self.last_sched_clock:
+                self.last_sched_clock = high
+            margins.series.append((now_ns, worst))
+            margins.note_one(now_ns, MOTION, worst)
+            return
         worst = None
         worst_by = {}
         add_margin = self.margins.add
         last_sched = self.last_sched_clock
-        motion = block.motion      # the timed queue_steps, summarised in C
         if motion is None or motion[1] >= arrival or self.first_late is not None:
             # none of them is the first late command: count them as a whole
             messages = block.generic
@@ -252,7 +274,7 @@ class McuNode:
                 worst_by[klass] = margin
             add_margin(klass, margin)
             if margin < 0 and self.first_late is None:
-                self.first_late = (msg, block.sent_ns, self.kernel.now, block.tty_ns)
+                self.first_late = (msg, block.sent_ns, now_ns, block.tty_ns)
             if worst is None or margin < worst:
                 worst = margin
             end = sched
@@ -267,8 +289,8 @@ class McuNode:
                 last_sched = end
         self.last_sched_clock = last_sched
         if worst is not None:
-            self.margins.series.append((self.kernel.now, worst))
-            self.margins.note_block(self.kernel.now, worst_by)
+            self.margins.series.append((now_ns, worst))
+            self.margins.note_block(now_ns, worst_by)
 
     def _note_watchdog(self, msg):
         if msg.name == "config_digital_out" and msg.args["max_duration"]:
@@ -331,12 +353,13 @@ class McuNode:
     def _emit_pending(self):
         data = self.fw.read_output()
         if data:
-            self._send_out(data, self.fw.now)
+            self._send_out(data, self.fw.now, self.kernel.now)
 
-    def _send_out(self, data, clock):
-        """Bytes the firmware wrote at `clock` cross the MCU->host wire."""
+    def _send_out(self, data, clock, now_ns):
+        """Bytes the firmware wrote at `clock` cross the MCU->host wire
+        (host time now_ns)."""
         written = max(self.clock.time_ns(clock), 0)
-        arrival = max(self.wire_out.send(written, len(data)), self.kernel.now)
+        arrival = max(self.wire_out.send(written, len(data)), now_ns)
         if self.faults.active:
             data = self.faults.apply(data)
         if data:
@@ -370,15 +393,17 @@ class McuNode:
         kernel = self.kernel
         if quiet is None:
             quiet = self.fw.quiet_until
+        # (_wake_event is None or pending: _wake and stop clear it, and
+        # only this method cancels it)
         event = self._wake_event
-        if quiet == self._planned_quiet and event is not None and event.callback is not None \
+        if quiet == self._planned_quiet and event is not None \
                 and self.shutdown is None and not self._stopped:
             return     # same bound: the pending wake is a grid point >= now, still the first
         self._planned_quiet = quiet
         at = None
         if self.shutdown is None and not self._stopped and quiet != NEVER:
             at = max(self._grid_reaching(quiet), self._grid_after_ns(kernel.now - 1))
-        if event is not None and event.callback is not None:
+        if event is not None:
             if event.time == at:
                 return
             kernel.cancel(event)
@@ -394,13 +419,16 @@ class McuNode:
     def _replay_grid(self, upto):
         """The plant update points the poll grid points up to MCU clock
         `upto` made (each UPDATE_PERIOD, at the first point due): the same
-        points as polling, marked when the firmware first needs them."""
+        points as polling, marked when the firmware first needs them
+        (the chain worked out in C: PollGrid.replay)."""
         thermals = self.thermals
-        while True:
-            point = self._next_grid_point()
-            if point > upto:
-                return
-            thermals.mark(point)
+        if self._next_grid_point() > upto:
+            return
+        if self._grid is None:
+            self._grid = fwmcu.PollGrid(self.clock, self._grid0, self.poll_ns, thermals.period)
+        count, last, due, after = self._grid.replay(thermals.next_due, upto)
+        thermals.mark_chain(last, count)
+        self._grid_point = (due, after)
 
     def _next_grid_point(self):
         """MCU clock of the first grid point at which the next plant
@@ -408,7 +436,10 @@ class McuNode:
         due = self.thermals.next_due
         cached, point = self._grid_point
         if cached != due:
-            point = self.clock.clock(self._grid_reaching(due))
+            # (_grid_reaching written out: this runs at every plant update)
+            clock, grid0, poll = self.clock, self._grid0, self.poll_ns
+            k = (clock.time_ns(due) - 1 - grid0) // poll + 1
+            point = clock.clock(grid0 + max(k, 1) * poll)
             self._grid_point = (due, point)
         return point
 

@@ -87,9 +87,9 @@ class LinuxMcuProcess(McuNode):
             data, sent = self.inbox.popleft()
             self.fw.receive(data)
             out = self.fw.read_output()
-            self._accept(sent, out, self.fw.now)
+            self._accept(sent, out, self.fw.now, self.kernel.now)
             if out:
-                self._send_out(out, self.fw.now)
+                self._send_out(out, self.fw.now, self.kernel.now)
             self._check_shutdown()
             blocks += len(sent)
         c = self.costs

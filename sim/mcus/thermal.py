@@ -108,7 +108,7 @@ class Thermals:
         self.plants = list(plants)
         self.by_heater_pin = {p.heater_pin: p for p in self.plants}
         self._pins = sorted(self.by_heater_pin)
-        self._period = int(UPDATE_PERIOD * firmware.clock_freq)
+        self.period = int(UPDATE_PERIOD * firmware.clock_freq)   # ticks
         self.next_due = 0          # the clock from which the next update() does anything
         self.version = 0           # counts changes of point, next_due and settled
         self.point = None          # the last update point (MCU clock)
@@ -140,10 +140,17 @@ class Thermals:
         them). True when it was due."""
         if now < self.next_due:
             return False
-        self.next_due = now + self._period
+        self.next_due = now + self.period
         self.point = now
         self.version += 1
         return True
+
+    def mark_chain(self, last, count):
+        """`count` update points in a row (each due when marked), the last
+        at clock `last`: as many mark() calls."""
+        self.next_due = last + self.period
+        self.point = last
+        self.version += count
 
     @property
     def settled(self):
