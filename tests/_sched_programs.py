@@ -11,6 +11,8 @@ from klipsim.sim.hostcpu.scheduler import SchedConfig
 from klipsim.sim.hostcpu.stats import thread_report
 from klipsim.sim.kernel.events import NS_PER_MS, NS_PER_US
 
+MAX_EVENTS = 200_000          # far above what a run needs (a few thousand)
+
 THREAD = st.fixed_dictionaries({
     "policy": st.sampled_from(["other", "other", "other", "fifo", "rr"]),
     "nice": st.integers(-20, 19),
@@ -95,7 +97,13 @@ def run(kernel_cls, sched_cls, config, threads, fast, seconds_ms=200, probe=None
         spawned.append(sched.spawn(f"t{i}", program(i, spec), policy=spec["policy"],
                                    nice=spec["nice"], priority=prio, cpus=spec["cpus"],
                                    group=spec["group"], at=i * 137 * NS_PER_US))
-    kernel.run(until=seconds_ms * NS_PER_MS)
+    end = seconds_ms * NS_PER_MS
+    budget = MAX_EVENTS       # event by event: a livelocked model fails
+    while (at := kernel.peek()) is not None and at < end:
+        kernel.step()
+        budget -= 1
+        assert budget, f"livelock: {MAX_EVENTS} events before {end} ns"
+    kernel.run(until=end)
     cores = [(c.busy_ns, c.overhead_ns, c.switch_until) for c in sched.cores]
     states = [(t.state, t.core, t.remaining, t.runnable_since, t.woke_at,
                t.runq_waits, t.wake_latencies, t.runq_wait_by_s) for t in spawned]

@@ -15,7 +15,7 @@ from hypothesis import given, settings, strategies as st
 sys.path.insert(0, os.path.dirname(__file__))
 from _sched_programs import CONFIG, THREAD, run  # noqa: E402
 from klipsim.sim.hostcpu.pyscheduler import PyScheduler  # noqa: E402
-from klipsim.sim.hostcpu.scheduler import Scheduler  # noqa: E402
+from klipsim.sim.hostcpu.scheduler import SchedConfig, Scheduler  # noqa: E402
 from klipsim.sim.kernel.events import NS_PER_MS, Kernel  # noqa: E402
 from klipsim.sim.kernel.pyevents import PyKernel  # noqa: E402
 
@@ -43,3 +43,28 @@ def test_comparison_sees_a_one_ns_difference():
     b = run(Kernel, Scheduler, config, [spec, dict(other, work_us=[2501])], True)
     assert a[2] != b[2] and a[0] != b[0]
     assert run(PyKernel, PyScheduler, config, [spec, other], True) == a
+
+
+def test_signal_time_out_from_outside():
+    """Signal.time_out called by a model (not by the wait's own timer):
+    the waiter leaves at once, timed out, on both models alike."""
+    def scenario(kernel_cls, sched_cls):
+        kernel = kernel_cls(trace=True)
+        sched = sched_cls(kernel, SchedConfig(cores=1))
+        sig = sched.signal("s")
+        log = []
+
+        def waiter():
+            sched.current.wait(sig, woke, until=kernel.now + 50 * NS_PER_MS)
+
+        def woke():
+            t = sched.current
+            log.append((kernel.now, t.timed_out, sig.count))
+            t.exit()
+        t = sched.spawn("w", waiter)
+        kernel.schedule(3 * NS_PER_MS, lambda: sig.time_out(t))
+        kernel.run(until=100 * NS_PER_MS)
+        return log, kernel.trace_bytes(), kernel.events_run
+    reference = scenario(PyKernel, PyScheduler)
+    assert reference[0] == [(3 * NS_PER_MS, True, 0)]
+    assert scenario(Kernel, Scheduler) == reference

@@ -392,6 +392,12 @@ vs_signal_waiter(vs *k, int32_t sig, int32_t i)
     return k->signals[sig].waiters[i];
 }
 
+void
+vs_signal_time_out(vs *k, int32_t sig, int32_t t)
+{
+    signal_time_out(k, sig, t);
+}
+
 int32_t
 vs_core_load(vs *k, int32_t core)
 {

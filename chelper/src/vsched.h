@@ -101,6 +101,7 @@ int64_t vs_signal_count(vs *k, int32_t sig);
 int32_t vs_signal_nwait(vs *k, int32_t sig);
 int32_t vs_signal_waiter(vs *k, int32_t sig, int32_t i);
 int32_t vs_core_load(vs *k, int32_t core);
+void vs_signal_time_out(vs *k, int32_t sig, int32_t t);
 
 /* cffi:end */
 

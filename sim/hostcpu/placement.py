@@ -15,20 +15,14 @@ than another, move.
 from __future__ import annotations
 
 from .cores import Core
-from .threads import OTHER, VThread
+from .threads import OTHER, VThread, check_cpus
 
 
 class Placement:
     """Placement and balancing rules of the scheduler (a mixin)."""
 
     def _check_cpus(self, name: str, cpus) -> tuple[int, ...]:
-        n = self.config.cores
-        if cpus is None:
-            return tuple(range(n))
-        cpus = tuple(sorted(set(cpus)))
-        if not cpus or any(type(c) is not int or not 0 <= c < n for c in cpus):
-            raise ValueError(f"thread {name}: cpus {list(cpus)} not within 0..{n - 1}")
-        return cpus
+        return check_cpus(name, cpus, self.config.cores)
 
     def _rank(self, core: Core) -> int:
         """How important the work on a core is: -1 idle, 0 SCHED_OTHER, prio."""

@@ -70,13 +70,12 @@ from .eevdf import FairRunQueue, nice_weight
 from .fastpath import FastPaths
 from .groups import TaskGroup
 from .placement import Placement
-from .threads import BLOCKED, OTHER, RR, RUNNABLE, Signal, VThread
+from .threads import BLOCKED, MAX_PROGRAM_STEPS, OTHER, RR, RUNNABLE, Signal, VThread
 from .throttle import RtThrottling
 from .timing import CoreTiming
 
 __all__ = ["MAX_PROGRAM_STEPS", "THROTTLE_MODES", "Core", "SchedConfig", "PyScheduler"]
 
-MAX_PROGRAM_STEPS = 100_000   # zero-time steps in a row: a runaway program
 
 
 class PyScheduler(Placement, CoreTiming, RtThrottling, FastPaths):

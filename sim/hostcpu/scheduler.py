@@ -21,9 +21,7 @@ from ...chelper._chelper import lib
 from ..kernel.events import NO_TIME, NS_PER_S, Kernel, SimError
 from .cores import THROTTLE_MODES, SchedConfig
 from .eevdf import nice_weight
-from .placement import Placement
-from .pyscheduler import MAX_PROGRAM_STEPS
-from .threads import RUNNABLE
+from .threads import MAX_PROGRAM_STEPS, RUNNABLE, check_cpus
 from .vthreads import POLICY_CODES, Signal, VThread
 
 __all__ = ["MAX_PROGRAM_STEPS", "THROTTLE_MODES", "SchedConfig", "Scheduler"]
@@ -111,7 +109,7 @@ class Scheduler:
               at: int | None = None) -> VThread:
         """Create a thread whose first program step `start()` runs once it
         gets a CPU at or after `at` (default now)."""
-        cpus = self._check_cpus(name, cpus)
+        cpus = check_cpus(name, cpus, self.config.cores)
         vs = self._vs
         t = VThread(self, len(self.threads), name, policy, nice, priority, cpus, group)
         gid = -1
@@ -172,8 +170,6 @@ class Scheduler:
         lib.vs_flush(self._vs)
 
     # -- helpers ----------------------------------------------------------
-    _check_cpus = Placement._check_cpus
-
     def _group_id(self, group: str) -> int:
         gid = self.task_groups.get(group)
         if gid is None:

@@ -35,6 +35,8 @@ FIFO = "fifo"
 RR = "rr"
 POLICIES = (OTHER, FIFO, RR)
 
+MAX_PROGRAM_STEPS = 100_000   # zero-time steps in a row: a runaway program
+
 NEW = "new"
 RUNNABLE = "runnable"
 BLOCKED = "blocked"
@@ -218,3 +220,14 @@ def check_class(name: str, policy: str, nice: int, priority: int) -> None:
             raise ValueError(f"thread {name}: priority must be 0 for policy other")
     elif type(priority) is not int or not 1 <= priority <= 99:
         raise ValueError(f"thread {name}: priority {priority!r} outside 1..99 for {policy}")
+
+
+def check_cpus(name: str, cpus, ncores: int) -> tuple[int, ...]:
+    """A thread's affinity as a sorted tuple (None: every core); ValueError
+    names the thread when a CPU is not one of the machine's."""
+    if cpus is None:
+        return tuple(range(ncores))
+    cpus = tuple(sorted(set(cpus)))
+    if not cpus or any(type(c) is not int or not 0 <= c < ncores for c in cpus):
+        raise ValueError(f"thread {name}: cpus {list(cpus)} not within 0..{ncores - 1}")
+    return cpus

@@ -83,7 +83,9 @@ class VThread(ActionRule):
     # -- program actions (only inside a program step; rules: threads.py) --
     def compute(self, ns: int, then: Callable[[], None],
                 until: int | None = None) -> None:
-        self._act()
+        if self.acted or not self.in_program:
+            self._act()                # raises: the step's one action rule
+        self.acted = True              # (the rule written out: hot path)
         if type(ns) is not int or ns < 0:
             raise SimError(f"thread {self.name}: compute needs int ns >= 0, got {ns!r}")
         self.cont = then
@@ -99,7 +101,9 @@ class VThread(ActionRule):
 
     def wait(self, signal: "Signal", then: Callable[[], None],
              until: int | None = None) -> None:
-        self._act()
+        if self.acted or not self.in_program:
+            self._act()                # raises: the step's one action rule
+        self.acted = True
         self.cont = then
         lib.vs_wait(self._vs, self.index, signal.id, NO_TIME if until is None else until)
 
@@ -138,6 +142,13 @@ class Signal:
         """Wake the longest waiter, or remember the post (threads.py)."""
         vs = self._vs
         lib.vs_post(vs, self.id)
+        if vs.err:
+            self.sched.kernel.raise_error()
+
+    def time_out(self, t: VThread) -> None:
+        """t's wait timed out: it leaves the waiters and wakes."""
+        vs = self._vs
+        lib.vs_signal_time_out(vs, self.id, t.index)
         if vs.err:
             self.sched.kernel.raise_error()
 

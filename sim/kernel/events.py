@@ -162,7 +162,7 @@ class Kernel:
             raise error
         t = self.sched.threads[vs.current] if vs.current >= 0 else None
         if code == 2 and t is not None:
-            from ..hostcpu.pyscheduler import MAX_PROGRAM_STEPS
+            from ..hostcpu.threads import MAX_PROGRAM_STEPS
             raise SimError(f"thread {t.name}: {MAX_PROGRAM_STEPS} zero-time steps in a row")
         if code == 3:
             raise SimError("scheduler core: event scheduled in the past")
