@@ -14,6 +14,8 @@ from cffi import FFI
 HERE = os.path.dirname(os.path.abspath(__file__))
 SRC = os.path.join(HERE, "src")
 CDEF_BLOCK = re.compile(r"/\* cffi:begin \*/(.*?)/\* cffi:end \*/", re.S)
+# extern "Python" declarations are not C: a header keeps them in a comment
+PYTHON_BLOCK = re.compile(r"cffi:python-begin(.*?)cffi:python-end", re.S)
 
 # Reproducible floating point (DESIGN.md, determinism): no fast-math and
 # no fused multiply-add contraction, so every build computes the same bits.
@@ -29,7 +31,9 @@ def _cdef_text():
     parts = []
     for path in _headers():
         with open(path) as f:
-            parts.extend(CDEF_BLOCK.findall(f.read()))
+            text = f.read()
+            parts.extend(CDEF_BLOCK.findall(text))
+            parts.extend(PYTHON_BLOCK.findall(text))
     return "\n".join(parts)
 
 

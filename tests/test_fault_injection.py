@@ -3,22 +3,19 @@ executes exactly the steps the simulated host sent (none lost, none
 doubled, each at its clock and direction); a print that dies says why in
 one line.  And a lost get_clock reply only loses one sample: before the
 pairing fix, corexy_zigzag with faults at 1e-4 (seed 2) died with "Move
-queue overflow" after later replies were paired with later queries.
+queue overflow" after later replies were paired with later queries (the
+pairing rule alone: tests/test_link_io.py).
 
 The rows come from benchmarks/fault_injection.py, which prints the whole
 table (rate x seed: verdict, retransmits, steps sent vs executed)."""
 import os
 import sys
-from collections import deque
 
 import pytest
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
                                 "benchmarks"))
 import fault_injection  # noqa: E402
-
-from klipsim.sim.link.queues import Block  # noqa: E402
-from klipsim.sim.link.serial_link import SerialQueue  # noqa: E402
 
 
 @pytest.mark.parametrize("print_name", ["corexy_basic", "example"])
@@ -39,38 +36,3 @@ def test_zigzag_survives_a_lost_clock_reply():
     row = fault_injection.run("corexy_zigzag", 1e-4, 2)
     assert row["verdict"] == "ok", row
     assert row["steps_executed"] == row["steps_sent"] == 1366981
-
-
-class _Link:
-    """The pairing rule of SerialQueue alone (its method, its state)."""
-    _clock_query_sent = SerialQueue._clock_query_sent
-
-    def __init__(self):
-        self.clock_queries = deque()
-        self.in_flight = deque()
-
-
-def _query(link, seq, sent_ns, acked=True):
-    block = Block(seq, b"", [])
-    block.sent_ns = sent_ns
-    link.clock_queries.append(block)
-    if not acked:
-        link.in_flight.append(block)
-    return block
-
-
-def test_reply_pairs_with_its_own_query():
-    link = _Link()
-    _query(link, 1, 1000)
-    assert link._clock_query_sent() == 1000
-    # the next reply was lost: the one after pairs with its own query
-    _query(link, 2, 2000)
-    _query(link, 3, 3000)
-    assert link._clock_query_sent() == 3000
-    assert not link.clock_queries
-    # a reply before its query's block is acknowledged pairs with nothing
-    pending = _query(link, 4, 4000, acked=False)
-    assert link._clock_query_sent() == 0
-    link.in_flight.remove(pending)
-    pending.retransmitted = True      # no single send time: no sample
-    assert link._clock_query_sent() == 0

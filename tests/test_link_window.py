@@ -3,16 +3,22 @@ firmware declares RECEIVE_WINDOW as Klipper's UART builds do, its UART
 receive buffer of that size loses what does not fit, and the host's serial
 queue never has more block bytes unacknowledged than the window."""
 import os
-from collections import deque
-from types import SimpleNamespace
+import sys
 
 import pytest
 
 from klipsim.chelper import msgproto
 from klipsim.firmware.simulator import mcu as fwmcu
-from klipsim.sim.link.acks import MESSAGE_MAX, LinkSeqs
-from klipsim.sim.link.serial_link import WINDOW_RECHECK_NS, SerialQueue
+from klipsim.sim.link.clocksync import McuClock
+from klipsim.sim.link.linkio import LinkIO
+from klipsim.sim.link.messages import Message
+from klipsim.sim.link.queues import MessageQueues
+from klipsim.sim.link.serial_link import WINDOW_RECHECK_NS
+from klipsim.sim.link.wire import Wire
 from klipsim.sim.simulate.simulation import SimOptions, simulate
+
+sys.path.insert(0, os.path.dirname(__file__))   # the link model (tests/_link_model.py)
+from _link_model import MESSAGE_MAX, LinkSeqs  # noqa: E402
 
 REF = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
                    "golden", "klipper")
@@ -131,30 +137,34 @@ def test_resends_without_flow_control_overflow_the_mcu_buffer():
     assert unlimited.link.mcu_rx_lost > 0
 
 
-class _WakeStub:
-    """What SerialQueue._next_wake reads: one ready message due now."""
-
-    class clock:
-        @staticmethod
-        def time_ns(clock):
-            return clock              # 1 tick = 1 ns here
-
-    class wire:
-        byte_ns = 40_000
-
-    def __init__(self, window_full, now):
-        self.rto_deadline = None
-        self.window_full = window_full
-        self.in_flight = deque([object()])
-        self.delta_ticks = 0
-        # (MessageQueues.next_due: a ready head's req_clock - delta)
-        self.queues = SimpleNamespace(next_due=lambda delta: now - delta)
+def _windowed_link(window):
+    """A C link (1 tick = 1 ns) with a burst of messages due at once."""
+    clock = McuClock(10 ** 9)
+    link = LinkIO(Wire("uart", 250000), window, True, 0, clock)
+    queues = MessageQueues(fwmcu.dictionary("stm32f446"))
+    burst = [("queue_digital_out", {"oid": 3, "clock": 1, "on_ticks": n}, 1, 0)
+             for n in range(80)]
+    queues.add(burst, 0, lambda name, args, req, mn, ns: Message(name, args, None, req, mn,
+                                                                   None, "pins", ns),
+               lambda: 1)
+    return link, queues
 
 
 def test_a_full_window_waits_for_an_ack_or_the_recheck():
     now = 10 ** 9
     # window open: a due message wakes the thread at once...
-    assert SerialQueue._next_wake(_WakeStub(False, now), now) == now + 1
-    # ...window full: no spinning on it, look again after 0.25 s (FACTS 2.5)
-    assert SerialQueue._next_wake(_WakeStub(True, now), now) == now + WINDOW_RECHECK_NS
+    link, queues = _windowed_link(None)
+    assert link.next_wake(queues, now) == now + 1
+    # ...window full (one block in flight), RTO backed off past 250 ms:
+    # no spinning on it, look again after 0.25 s (FACTS 2.5)
+    link, queues = _windowed_link(WINDOW)
+    sent = 0
+    while True:
+        sent += len(link.plan(queues, now))
+        link.commit(now, 0)
+        if link.stat("rto_ns") > WINDOW_RECHECK_NS:
+            break
+        now += 5 * 10 ** 9           # no ack: RTO, back off
+    assert link.window_full and link.in_flight_count == sent
+    assert link.next_wake(queues, now) == now + WINDOW_RECHECK_NS
     assert WINDOW_RECHECK_NS == 250_000_000

@@ -1,34 +1,35 @@
-"""split_blocks_tolerant (the simulated host's and MCU node's reader of
-received bytes) against a reference reader built only on
-msgproto.check_block: same blocks and same count of bad blocks, for
-streams of acks and responses with random damage (the reader's fast path
-for acks must not change what it accepts)."""
+"""The C link's reader of received bytes (linkio_input through
+LinkIO.input: what the simulated host's serial queue reads) against a
+reference reader built only on msgproto.check_block: same payloads and
+same count of bad blocks, for streams of acks and responses with random
+damage."""
+import os
+import sys
+from types import SimpleNamespace
+
 import numpy as np
 
 from klipsim.chelper import msgproto
-from klipsim.sim.link.reader import split_blocks_tolerant
-from klipsim.sim.link.serial_link import LinkStats
+from klipsim.sim.link.clocksync import McuClock
+from klipsim.sim.link.linkio import STATS, LinkIO
+from klipsim.sim.link.wire import Wire
+
+sys.path.insert(0, os.path.dirname(__file__))   # the link model (tests/_link_model.py)
+from _link_model import split_blocks_tolerant  # noqa: E402
 
 
 def reference_split(data):
-    out, bad, pos = [], 0, 0
-    while pos < len(data):
-        if data[pos] == msgproto.MESSAGE_SYNC:
-            pos += 1
-            continue
-        try:
-            seq, payload, pos = msgproto.check_block(data, pos)
-        except ValueError:
-            bad += 1
-            sync = data.find(bytes((msgproto.MESSAGE_SYNC,)), pos)
-            pos = len(data) if sync < 0 else sync + 1
-            continue
-        out.append((seq, payload))
-    return out, bad
+    """(seq, payload) blocks and bad blocks by the Python reader the C one
+    replaced (tests/_link_model.py, built on msgproto.check_block)."""
+    stats = SimpleNamespace(bad_blocks=0)
+    blocks = split_blocks_tolerant(data, stats)
+    return blocks, stats.bad_blocks
 
 
 def test_same_blocks_as_check_block_with_damage():
     rng = np.random.default_rng(11)
+    link = LinkIO(Wire("uart", 250000), None, True, 0, McuClock(1_000_000))
+    bad_total = 0
     for _ in range(300):
         data = bytearray()
         for _ in range(int(rng.integers(1, 8))):
@@ -45,7 +46,9 @@ def test_same_blocks_as_check_block_with_damage():
             else:
                 data.insert(i, int(rng.choice([5, 0x7E, 0x10, 0x33])))
         data = bytes(data)
-        stats = LinkStats()
-        got = split_blocks_tolerant(data, stats)
+        _acked, got = link.input(data, 0)
         want, bad = reference_split(data)
-        assert got == want and stats.bad_blocks == bad
+        bad_total += bad
+        assert [payload for payload, _n in got] == [p for _s, p in want if p]
+        assert link.stat("bad_blocks") == bad_total
+    assert "bad_blocks" in STATS

@@ -509,32 +509,29 @@ block_intact(const uint8_t *data, int64_t pos, int64_t len)
     return data[pos + n - 3] == crc >> 8 && data[pos + n - 2] == (crc & 0xff);
 }
 
-// The intact blocks in received data: per block its sequence number and
-// start offset (the payload is data[start + 2, start + data[start] - 3)).
-// Sync bytes between blocks are skipped; after a damaged block the
-// reader skips to the next sync byte (how a host resynchronises on the
-// protocol's 0x7E trailer) and counts it in *bad. Returns the blocks
-// found (at most cap; cap >= len / 5 + 1 always suffices).
+// The next intact block in data from *pos: its start offset, or -1 at
+// the end. Sync bytes between blocks are skipped; after a damaged block
+// the reader skips to the next sync byte (how a host resynchronises on
+// the protocol's 0x7E trailer) and counts it in *bad. *pos moves past
+// the block returned.
 int64_t
-linkq_split(const uint8_t *data, int64_t len, int32_t *seqs,
-            int64_t *starts, int64_t cap, int64_t *bad)
+linkq_next_block(const uint8_t *data, int64_t len, int64_t *pos, int64_t *bad)
 {
-    int64_t pos = 0, n = 0;
-    *bad = 0;
-    while (pos < len && n < cap) {
-        if (data[pos] == MSG_SYNC) {
-            pos++;
+    int64_t p = *pos;
+    while (p < len) {
+        if (data[p] == MSG_SYNC) {
+            p++;
             continue;
         }
-        if (!block_intact(data, pos, len)) {
+        if (!block_intact(data, p, len)) {
             (*bad)++;
-            const uint8_t *sync = memchr(data + pos, MSG_SYNC, len - pos);
-            pos = sync ? sync - data + 1 : len;
+            const uint8_t *sync = memchr(data + p, MSG_SYNC, len - p);
+            p = sync ? sync - data + 1 : len;
             continue;
         }
-        seqs[n] = data[pos + 1] & MSG_SEQ_MASK;
-        starts[n++] = pos;
-        pos += data[pos];
+        *pos = p + data[p];
+        return p;
     }
-    return n;
+    *pos = p;
+    return -1;
 }

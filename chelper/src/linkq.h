@@ -30,9 +30,10 @@ int32_t linkq_plan(struct linkq *q, int64_t ack_clock, int64_t delta_ticks,
 int32_t linkq_next_due(struct linkq *q, int64_t delta_ticks, int64_t *due);
 int64_t linkq_pending(struct linkq *q);
 int64_t linkq_ready(struct linkq *q);
-int64_t linkq_split(const uint8_t *data, int64_t len, int32_t *seqs,
-                    int64_t *starts, int64_t cap, int64_t *bad);
 /* cffi:end */
+
+int64_t linkq_next_block(const uint8_t *data, int64_t len, int64_t *pos,
+                         int64_t *bad);
 
 // linkq_push record kinds (first int of each record)
 #define LINKQ_GENERIC 0

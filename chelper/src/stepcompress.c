@@ -12,31 +12,18 @@
 // can cancel it (see stepcompress_flush).  The emitted runs are remembered (bounded) so the position at a past clock
 // can be looked up (find_past_position).
 //
-// The run search follows the strategy Klipper documents for its
-// stepcompress (KLIPPER-FACTS 2.6): for a trial `add` find the longest
-// run that fits every step's window, then narrow the admissible add range
-// by which side the first failing step lies on, by the quadratic
-// deviation bound and by the failing step itself, and try again; keep the
-// run reaching furthest, but take add=0 when its run is within 1/16 of
-// the best count.  Written from that description.
+// The run search (which queue_step covers the next queued steps) is in
+// stepcompress_run.c.
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include "stepcompress.h"
 #include "stepcompress_internal.h"
+#include "stepcompress_run.h"
 
-// Bound on the add difference between two valid quadratic runs of `count`
-// steps: (6 + 4*sqrt(2)) * max_error / count^2; Klipper uses 11.
-#define QUADRATIC_DEV 11
 // Step+dir+step filter window (seconds) from Klipper's stepcompress.
 #define SDS_FILTER_TIME .000750
-// Klipper stops searching for a better add once a run this long is found.
-#define LONG_RUN_COUNT 0x200
 
-
-struct run {
-    int64_t interval, count, add;
-};
 
 // An emitted queue_step, kept to answer "where was the stepper at clock
 // c" (homing, position queries) until expired.
@@ -190,209 +177,6 @@ stepcompress_take_messages(struct stepcompress *sc, struct sc_message *out,
 }
 
 /****************************************************************
- * Run search
- ****************************************************************/
-
-// Floor and ceiling of n / d for d > 0.  The run search divides on
-// every step it tries, so use 32-bit division when n fits (much faster).
-static inline int64_t
-floor_div(int64_t n, int64_t d)
-{
-    if (n == (int32_t)n && d == (int32_t)d) {
-        int32_t q = (int32_t)n / (int32_t)d, r = (int32_t)n % (int32_t)d;
-        return q - (r < 0);
-    }
-    int64_t q = n / d;
-    return q - (n % d < 0);
-}
-
-static inline int64_t
-ceil_div(int64_t n, int64_t d)
-{
-    if (n == (int32_t)n && d == (int32_t)d) {
-        int32_t q = (int32_t)n / (int32_t)d, r = (int32_t)n % (int32_t)d;
-        return q + (r > 0);
-    }
-    int64_t q = n / d;
-    return q + (n % d > 0);
-}
-
-// ceil(n / d) for n, d > 0; quotients up to 4 (the common case while
-// a run's interval bounds converge) without a division.
-static inline int64_t
-small_ceil_div(int64_t n, int64_t d)
-{
-    if (n <= 4 * d)
-        return 1 + (n > d) + (n > 2 * d) + (n > 3 * d);
-    return ceil_div(n, d);
-}
-
-// Acceptable clock window (relative to last_step_clock) of queued step i
-// (0 = first queued step): late never, early by at most max_error and by
-// at most half the gap to the step before it (last_step_clock for the
-// first; the others' earliest clock was computed when queued).
-static inline void
-step_window(const struct stepcompress *sc, size_t i, int64_t *lo, int64_t *hi)
-{
-    uint64_t clock = sc->queue[sc->qhead + i];
-    uint64_t early = i ? sc->early[sc->qhead + i]
-                       : stepcompress_early(sc, sc->last_step_clock, clock);
-    *lo = (int64_t)(early - sc->last_step_clock);
-    *hi = (int64_t)(clock - sc->last_step_clock);
-}
-
-// Result of extending one trial add as far as it goes.
-struct trial {
-    struct run run;         // longest fitting run (interval = largest valid)
-    int reached_end;        // ran out of queued steps before failing
-    int64_t fail_imin, fail_imax;   // interval bounds including failing step
-};
-
-// Step k (1-based) of a run at a trial interval lies at last_step_clock
-// + interval*k + add*k*(k-1)/2.  The walk keeps that clock (absolute,
-// modulo 2^64: only differences are compared) for the interval bounds
-// imin and imax and updates it by one addition per step, instead of
-// multiplying out each step's window relative to last_step_clock; the
-// bounds move exactly as ceil/floor of (window edge - add term) / k.
-static struct trial
-longest_run(const struct stepcompress *sc, size_t avail, int64_t add,
-            int64_t imin, int64_t imax)
-{
-    struct trial t;
-    const uint64_t *q = sc->queue + sc->qhead, *early = sc->early + sc->qhead;
-    uint64_t at_min = sc->last_step_clock + imin;   // step k at imin
-    uint64_t at_max = sc->last_step_clock + imax;   // step k at imax
-    int64_t interval = imax, k = 1, add_k = 0;      // add_k = add * (k-1)
-    for (;;) {
-        k++;
-        if ((size_t)(k - 1) >= avail) {
-            t.run = (struct run){interval, k - 1, add};
-            t.reached_end = 1;
-            return t;
-        }
-        add_k += add;
-        at_min += imin + add_k;
-        at_max += imax + add_k;
-        int64_t short_by = (int64_t)(early[k - 1] - at_min);
-        if (short_by > 0) {
-            int64_t d = small_ceil_div(short_by, k);
-            imin += d;
-            at_min += d * k;
-        }
-        int64_t over_by = (int64_t)(at_max - q[k - 1]);
-        if (over_by > 0) {
-            int64_t d = small_ceil_div(over_by, k);
-            imax -= d;
-            at_max -= d * k;
-        }
-        if (imin > imax)
-            break;
-        interval = imax;
-    }
-    t.run = (struct run){interval, k - 1, add};
-    t.reached_end = 0;
-    t.fail_imin = imin;
-    t.fail_imax = imax;
-    return t;
-}
-
-static int64_t
-run_reach(const struct run *r)
-{
-    return r->add * (r->count * (r->count - 1) / 2) + r->interval * r->count;
-}
-
-static struct run
-find_run(const struct stepcompress *sc)
-{
-    size_t avail = sc->qtail - sc->qhead;
-    if (avail > MAX_RUN_COUNT)
-        avail = MAX_RUN_COUNT;
-    int64_t outer_min, outer_max;
-    step_window(sc, 0, &outer_min, &outer_max);
-    int64_t add = 0, add_lo = -0x8000, add_hi = 0x7fff;
-    struct run best = {0, 1, 1}, zero = {0, 0, 0};
-    int64_t best_reach = INT64_MIN;
-    for (;;) {
-        struct trial t = longest_run(sc, avail, add, outer_min, outer_max);
-        if (t.reached_end)
-            return t.run;
-        struct run r = t.run;
-        int64_t reach = run_reach(&r);
-        if (reach > best_reach
-            || (reach == best_reach && r.interval > best.interval)) {
-            best = r;
-            best_reach = reach;
-            if (!add)
-                zero = r;
-            if (r.count > LONG_RUN_COUNT)
-                break;
-        }
-        // Which way must add move for the failing step to fit?
-        int64_t nk = r.count + 1, nf = nk * (nk - 1) / 2;
-        int64_t next_lo, next_hi;
-        step_window(sc, r.count, &next_lo, &next_hi);
-        if (add * nf + r.interval * nk < next_lo) {
-            add_lo = add + 1;
-            outer_max = t.fail_imax;
-        } else {
-            add_hi = add - 1;
-            outer_min = t.fail_imin;
-        }
-        if (r.count > 1) {
-            int64_t dev = (int64_t)((uint32_t)(sc->max_error * QUADRATIC_DEV)
-                                    / (uint32_t)(r.count * r.count));
-            if (add_lo < add - dev)
-                add_lo = add - dev;
-            if (add_hi > add + dev)
-                add_hi = add + dev;
-        }
-        // The failing step must fit with some interval in the outer bounds.
-        if (add_lo * nf < next_lo - outer_max * nk)
-            add_lo = ceil_div(next_lo - outer_max * nk, nf);
-        if (add_hi * nf > next_hi - outer_min * nk)
-            add_hi = floor_div(next_hi - outer_min * nk, nf);
-        if (add_lo > add_hi)
-            break;
-        add = add_hi - (add_hi - add_lo) / 4;
-    }
-    if (zero.count + zero.count / 16 >= best.count)
-        return (struct run){zero.interval, zero.count, 0};
-    return best;
-}
-
-// Independent check that every step of a run lies in its window.
-static int
-verify_run(struct stepcompress *sc, const struct run *r)
-{
-    char buf[160];
-    if (r->count <= 0 || r->count > MAX_RUN_COUNT
-        || r->interval < 0 || r->interval >= 0x80000000LL
-        || r->add < -0x8000 || r->add > 0x7fff) {
-        snprintf(buf, sizeof(buf), "invalid run interval=%lld count=%lld"
-                 " add=%lld", (long long)r->interval, (long long)r->count,
-                 (long long)r->add);
-        return fail(sc, buf);
-    }
-    int64_t t = 0, iv = r->interval;
-    for (int64_t i = 0; i < r->count; i++) {
-        int64_t lo, hi;
-        step_window(sc, i, &lo, &hi);
-        t += iv;
-        if (t < lo || t > hi) {
-            snprintf(buf, sizeof(buf), "run interval=%lld count=%lld add=%lld"
-                     " puts step %lld at %lld outside [%lld, %lld]",
-                     (long long)r->interval, (long long)r->count,
-                     (long long)r->add, (long long)i, (long long)t,
-                     (long long)lo, (long long)hi);
-            return fail(sc, buf);
-        }
-        iv += r->add;
-    }
-    return 0;
-}
-
-/****************************************************************
  * History of emitted runs
  ****************************************************************/
 
@@ -496,13 +280,13 @@ static int
 compress_until(struct stepcompress *sc, uint64_t move_clock)
 {
     while (sc->last_step_clock < move_clock && sc->qhead < sc->qtail) {
-        struct run r = find_run(sc);
-        if (verify_run(sc, &r))
+        struct sc_run r = sc_find_run(sc);
+        if (sc_verify_run(sc, &r))
             return SC_ERROR;
         uint64_t start = sc->last_step_clock;
         push_message(sc, SC_MSG_QUEUE_STEP, start, start,
                      r.interval, r.count, r.add);
-        sc->last_step_clock = start + run_reach(&r);
+        sc->last_step_clock = start + sc_run_reach(&r);
         record_run(sc, start, r.interval, r.count, r.add,
                    sc->last_step_clock);
         sc->qhead += r.count;

@@ -418,6 +418,28 @@ long fw_deliver_groups(struct mcu *m, const int64_t *ints, const uint32_t *msg_e
     return (long)ngroups;
 }
 
+/* ---- the MCU node's arrival (fwsim.h) ---- */
+
+int fw_arrive(struct mcu *m, uint64_t clock, int stop, const uint8_t *data, size_t len,
+              uint8_t *tx_out, size_t tx_max, uint64_t *info)
+{
+    int state = fw_run_until(m, clock, stop);
+    if (state != FW_RUN_REACHED)
+        return state;
+    if (sched_is_shutdown(m))
+        return FW_RUN_OUTPUT;
+    fw_receive(m, data, len);
+    struct board *b = m->board;
+    info[FW_ARRIVE_TX] = b->tx_len;
+    if (b->tx_len <= tx_max) {
+        memcpy(tx_out, b->tx, b->tx_len);
+        b->tx_len = 0;
+    }
+    info[FW_ARRIVE_RX_LOST] = m->rx_overflow;
+    info[FW_ARRIVE_QUIET] = fw_quiet_until(m);
+    return FW_RUN_REACHED;
+}
+
 /* ---- reading the buffers ---- */
 
 size_t fw_tx_available(struct mcu *m)

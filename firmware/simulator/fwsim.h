@@ -120,6 +120,19 @@ long fw_deliver_groups(struct mcu *m, const int64_t *ints, const uint32_t *msg_e
                        size_t g0, size_t ngroups, uint8_t *seq,
                        struct fw_delivery *stats);
 
+/* The MCU node's hot path (sim/mcus/firmware_node.py), one call per
+ * arrival of host bytes instead of run, receive, read and queries: the
+ * firmware runs to `clock` as fw_run_until(m, clock, stop) would; if that
+ * stopped early (or the MCU is shut down) nothing is received and the
+ * run's state is returned (FW_RUN_OUTPUT for a shutdown), for the caller
+ * to handle and finish.  Otherwise the firmware receives `data` and
+ * FW_RUN_REACHED is returned with info[FW_ARRIVE_TX] = the length of what
+ * it then transmitted (0: nothing), moved into tx_out when it fits in
+ * tx_max bytes, else left for fw_tx_read; info[FW_ARRIVE_RX_LOST] =
+ * fw_rx_overflow(), info[FW_ARRIVE_QUIET] = fw_quiet_until() after it. */
+enum { FW_ARRIVE_TX, FW_ARRIVE_RX_LOST, FW_ARRIVE_QUIET, FW_ARRIVE_INFO };
+int fw_arrive(struct mcu *m, uint64_t clock, int stop, const uint8_t *data, size_t len,
+              uint8_t *tx_out, size_t tx_max, uint64_t *info);
 size_t fw_tx_available(struct mcu *m);
 size_t fw_tx_read(struct mcu *m, uint8_t *out, size_t max);
 

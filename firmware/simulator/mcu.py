@@ -132,6 +132,8 @@ RUN_REACHED = lib.FW_RUN_REACHED
 RUN_OUTPUT = lib.FW_RUN_OUTPUT
 RUN_SAMPLE = lib.FW_RUN_SAMPLE
 NEVER = (1 << 64) - 1            # quiet_until: nothing can come
+ARRIVE_TX_MAX = 256              # arrive(): output up to this size comes back at once
+_TX, _RX_LOST, _QUIET = lib.FW_ARRIVE_TX, lib.FW_ARRIVE_RX_LOST, lib.FW_ARRIVE_QUIET
 
 
 class Firmware:
@@ -150,6 +152,8 @@ class Firmware:
         self.host_seq = 0
         self._int_specs = {}
         self._tx_buf = ffi.new("uint8_t[]", 256)
+        self._arrive_buf = ffi.new("uint8_t[]", ARRIVE_TX_MAX)
+        self._arrive_info = ffi.new("uint64_t[]", lib.FW_ARRIVE_INFO)
 
     def reset(self):
         """Power-cycle: a fresh instance of the same profile (clock 0,
@@ -226,6 +230,26 @@ class Firmware:
     def tx_pending(self):
         """Bytes the firmware transmitted that were not read yet."""
         return lib.fw_tx_available(self._mcu)
+
+    def arrive(self, clock, stop, data):
+        """Run to `clock` (run(clock, stop)) and, once there, receive
+        `data` (fw_arrive, one C call): (RUN_REACHED, what the firmware
+        then transmitted (bytes), rx_overflow, quiet_until) or, when the
+        run stopped early or the MCU is shut down, (its state, None, ...)
+        with nothing received."""
+        info = self._arrive_info
+        state = lib.fw_arrive(self._mcu, clock, stop, data, len(data),
+                              self._arrive_buf, ARRIVE_TX_MAX, info)
+        if state != RUN_REACHED:
+            return state, None, 0, 0
+        n = info[_TX]
+        if not n:
+            out = b""
+        elif n <= ARRIVE_TX_MAX:
+            out = ffi.buffer(self._arrive_buf, n)[:]
+        else:
+            out = self.read_output()
+        return state, out, info[_RX_LOST], info[_QUIET]
 
     def read_output(self):
         n = lib.fw_tx_available(self._mcu)

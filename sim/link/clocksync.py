@@ -52,6 +52,13 @@ class McuClock:
             return 0
         return -(-ticks * NS2 // self._num)
 
+    def c_clock(self):
+        """The mapping for the serial link in C (sim/link/linkio.py)."""
+        return "exact", (self.offset, self._num)
+
+    def watch(self, callback):
+        """Call callback() when the mapping changes: never."""
+
 
 class ExactClockSource:
     """estimated_print_time for the host: the true MCU clock / CLOCK_FREQ."""
@@ -110,6 +117,7 @@ class RegressionClockSource:
         self.last_prediction_time = t0
         self.samples = self.ignored = 0
         self.updates = 0          # counts sample() calls (views cache on it)
+        self.listeners = []       # f() called after every sample (views kept in C)
 
     @property
     def freq(self):
@@ -127,6 +135,11 @@ class RegressionClockSource:
     def sample(self, sent, received, clock):
         """One get_clock reply: query sent at `sent`, reply read at
         `received` (host seconds), MCU `clock` (64-bit ticks)."""
+        self._sample(sent, received, clock)
+        for listener in self.listeners:
+            listener()
+
+    def _sample(self, sent, received, clock):
         self.samples += 1
         self.updates += 1
         half_rtt = .5 * (received - sent)
@@ -203,6 +216,15 @@ class SerialQueueClock:
     def clock(self, t_ns):
         t0, c0, f = self._base()
         return int(c0 + (t_ns / 1e9 - t0) * f)
+
+    def c_clock(self):
+        """The mapping for the serial link in C (sim/link/linkio.py:
+        clock and time_ns above, same operations)."""
+        return "float", self._base()
+
+    def watch(self, callback):
+        """Call callback() whenever the estimate took a sample."""
+        self.est.listeners.append(callback)
 
     def time_ns(self, clock):
         t0, c0, f = self._base()

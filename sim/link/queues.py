@@ -75,11 +75,10 @@ class Block:
     __slots__ = ("seq", "frame", "count", "generic", "motion", "_records", "_messages",
                  "sent_ns", "retransmitted", "arrived", "tty_ns")
 
-    def __init__(self, seq, frame, messages, motion=None, records=None):
+    def __init__(self, seq, frame, messages, motion=None, records=None, count=None):
         self.seq = seq
         self.frame = frame
-        self.count = len(records) // (8 * RECORD_INTS) if records is not None \
-            else len(messages)       # messages carried
+        self.count = count if count is not None else len(messages)   # messages carried
         self.generic = messages
         self.motion = motion
         self._records = records      # linkq_build's records (bytes), or None
@@ -260,6 +259,19 @@ class MessageQueues:
                            self._window_full)
         return self._blocks(seq, n), bool(self._window_full[0])
 
+    @property
+    def c_queues(self):
+        """The struct linkq, for sim/link/linkio.py."""
+        return self._q
+
+    def plan_link(self, link, now, first_seq):
+        """The blocks a send now may carry, planned by a struct linkio
+        (linkio_plan: this plan with the link's state); first_seq is an
+        int32_t * for the first block's sequence."""
+        n = lib.linkio_plan(link, self._q, now, self._frames, self._records, self._tags,
+                            self._summaries, first_seq)
+        return self._blocks(first_seq[0], n)
+
     def _blocks(self, seq, n):
         """Block objects for the n blocks linkq wrote, sequences from seq."""
         if not n:
@@ -280,7 +292,7 @@ class MessageQueues:
             blocks.append(Block(seq & msgproto.MESSAGE_SEQ_MASK,
                                 frames[start:start + c_frames[start]], generic,
                                 (timed, low, high) if timed else None,
-                                records[rec:rec + size] if count > ntags else None))
+                                records[rec:rec + size] if count > ntags else None, count))
             rec += size
             seq += 1
         return blocks

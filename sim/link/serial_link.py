@@ -46,38 +46,77 @@ thread model), trsync reports too (the host's trsync handler reads them).
 
 The queues, move slots, release, encoding and the planning of a send
 (which blocks, the window, the hold-back) are MessageQueues' (queues.py,
-in C); this module keeps the thread, acks, retransmits and what it
-learns from the messages it sends and receives.
+in C); the per-block bookkeeping (the wire, the blocks in flight, acks,
+naks, RTT/RTO, retransmits, the clock-query pairing, the wake-up time,
+the counters) is LinkIO's (linkio.py, in C). This module keeps the
+thread, the Block objects the MCU node reads, the decoding of responses
+and what it learns from the messages it sends and receives.
 """
 from collections import deque
 
 from ...chelper import msgproto
-from .acks import LinkSeqs, RttEstimator
+from ...chelper._chelper import lib
 from .faults import LineFaults
+from .linkio import STAT_INDEX, LinkIO
 from .messages import MIN_CLOCK_SPAN, Message, classify, scheduled_clock
-from .queues import MESSAGE_MAX, MessageQueues, StepRun
-from .reader import split_blocks_tolerant
+from .queues import MessageQueues, StepRun
 
-MAX_PENDING_BLOCKS = 12
-WINDOW_RECHECK_NS = 250_000_000   # window full: look again (FACTS 2.5)
-ACK_STALLS_KEPT = 20              # recent ack stalls kept for the blame
+MAX_PENDING_BLOCKS = 12       # (chelper/src/linkio.c keeps the rules)
+WINDOW_RECHECK_NS = 250_000_000
 MIN_REQTIME_DELTA = 0.100
 SYNC = bytes((msgproto.MESSAGE_SYNC,))
 TRSYNC_NOTED = frozenset(("trsync_start", "trsync_set_timeout"))   # see _note_trsync
+NEVER = 1 << 62
+
+
+def _c_counter(name):
+    index = STAT_INDEX[name]
+    return property(lambda self: lib.linkio_stat(self._c, index))
 
 
 class LinkStats:
-    def __init__(self):
-        self.blocks = 0
-        self.bytes_sent = 0
-        self.retransmits = 0      # on RTO
-        self.nak_retransmits = 0  # fast retransmits on a nak
-        self.max_unacked_bytes = 0   # most block bytes awaiting an ack at once
-        self.recoveries_ns = []   # per resent block acked: first send to ack
-        self.bytes_retransmitted = 0
+    """A link's counters: what the C link counts (blocks, bytes_sent,
+    retransmits on RTO, nak_retransmits, max_unacked_bytes: most block
+    bytes awaiting an ack at once, bytes_retransmitted, recoveries_ns: per
+    resent block acked, first send to ack), bad_blocks (received blocks
+    dropped: CRC, framing, or undecodable), and what Python counts:
+    messages queued, mcu_rx_lost (bytes the MCU lost to a full receive
+    buffer, set by the MCU node)."""
+    NAMES = ("blocks", "bytes_sent", "retransmits", "nak_retransmits", "max_unacked_bytes",
+             "bytes_retransmitted", "recoveries_ns", "bad_blocks", "messages", "mcu_rx_lost")
+    blocks = _c_counter("blocks")
+    bytes_sent = _c_counter("bytes_sent")
+    retransmits = _c_counter("retransmits")
+    nak_retransmits = _c_counter("nak_retransmits")
+    max_unacked_bytes = _c_counter("max_unacked_bytes")
+    bytes_retransmitted = _c_counter("bytes_retransmitted")
+
+    def __init__(self, link):
+        self.link = link
+        self._c = link.c_link
         self.messages = 0
-        self.bad_blocks = 0       # received blocks dropped (CRC, framing)
-        self.mcu_rx_lost = 0      # bytes the MCU lost to a full receive buffer
+        self.mcu_rx_lost = 0
+        self.undecodable = 0
+
+    @property
+    def recoveries_ns(self):
+        return self.link.recoveries_ns
+
+    @property
+    def bad_blocks(self):
+        return self.link.stat("bad_blocks") + self.undecodable
+
+    def snapshot(self):
+        """The counters as plain values."""
+        return {name: getattr(self, name) for name in LinkStats.NAMES}
+
+    def __reduce__(self):          # (pickles as its values, without the C link)
+        return _stats_from, (self.snapshot(),)
+
+
+def _stats_from(values):
+    from types import SimpleNamespace
+    return SimpleNamespace(**values)
 
 
 class SerialQueue:
@@ -97,26 +136,16 @@ class SerialQueue:
         self.record = record       # list collecting (name, args) sent, or None
         self.delta_ticks = int(MIN_REQTIME_DELTA * clock.freq)
         self.queues = MessageQueues(dictionary)
-        self.ready_bytes = 0       # bytes of the released messages of all queues
         self.move_count = move_count
         self.pin_oids = set()
-        self.in_flight = deque()
-        self.send_seq = 0
-        self.rtt = RttEstimator()
-        self.rto_deadline = None
-        self.receive_window = receive_window
-        self.fast_retransmit = fast_retransmit
-        self.seqs = LinkSeqs()
-        self.nak_due = False       # a nak asked for a fast retransmit
-        self.window_full = False   # the last plan stopped at the window
-        self.ack_stall_since = None  # data ready, nothing may leave until an ack
-        self.ack_stalls = deque(maxlen=ACK_STALLS_KEPT)  # ns of recent ack stalls
+        self.link = LinkIO(wire, receive_window, fast_retransmit, self.delta_ticks, clock)
+        clock.watch(self.link.sync_clock)
+        self.in_flight = deque()   # the Blocks awaiting an ack, as the C link's
         self.rx = []               # received chunks not processed yet
-        self.clock_queries = deque()   # blocks that carried a get_clock, in order
         self.trsync_start = {}
         self.trsync_timeout = {}
         self.trsync_floor = {}     # oid -> clock of the latest report of this arming
-        self.stats = LinkStats()
+        self.stats = LinkStats(self.link)
         self.faults = faults or LineFaults(None)
         self.tty_out = None        # TtyWorker carrying host writes (pseudo-tty)
         self.planned_wake = 0
@@ -126,7 +155,7 @@ class SerialQueue:
 
     # ---- from the main thread ----------------------------------------------
     def set_host_seq(self, seq):
-        self.send_seq = seq
+        self.link.set_send_seq(seq)
 
     def enqueue(self, messages):
         """Messages from a completed main-thread burst, in send order:
@@ -171,51 +200,59 @@ class SerialQueue:
 
     # ---- the thread -----------------------------------------------------------
     def _loop(self):
-        t = self.thread
+        now = self.kernel.now
         rx, self.rx = self.rx, []
         responses = []
         for data in rx:
-            responses.extend(self._handle_input(data))
-        plan = self._plan_sends()
-        self._note_ack_stall()
+            # acks in C; the Blocks they free, and the responses, here
+            acked, payloads = self.link.input(data, now)
+            for _ in range(acked):
+                self.in_flight.popleft()
+            if payloads:
+                self._decode(payloads, responses)
+        plan = self.link.plan(self.queues, now)
         c = self.costs
-        nmsgs = sum(b.count for b in plan)
-        cost = (c.serialq_wake_ns + c.serialq_block_ns * (len(plan) + len(rx))
-                + c.serialq_message_ns * nmsgs)
-        t.compute(self.host.cost_ns(cost), lambda: self._commit(plan, responses))
+        cost = c.serialq_wake_ns + c.serialq_block_ns * (len(plan) + len(rx))
+        if plan:
+            cost += c.serialq_message_ns * sum(b.count for b in plan)
+        self.thread.compute(self.host.cost_ns(cost), lambda: self._commit(plan, responses))
 
     def _commit(self, plan, responses):
         now = self.kernel.now
-        for block in plan:
-            self._transmit(block, now)
-        if self.nak_due and self.in_flight:
-            self._retransmit(now, nak=True)
-        elif self.rto_deadline is not None and now >= self.rto_deadline:
-            self._retransmit(now)
-        self.nak_due = False
+        mask = 0
+        for i, block in enumerate(plan):
+            if block.generic and self._note_generic(block.generic):
+                mask |= 1 << i
+        arrivals, kind, retx_arrival, _nbytes = self.link.commit(now, mask)
+        for i, block in enumerate(plan):      # (sent by C: to the MCU at arrival)
+            arrival = block.sent_ns = arrivals[i]
+            self.in_flight.append(block)
+            frame = block.frame
+            self._to_mcu(arrival, self.faults.apply(frame) if self.faults.active else frame,
+                         [block])
+        if kind:
+            self._retransmit(retx_arrival)
         for name, args in responses:
             self.on_response(name, args)
-        wake = self._next_wake(now)
-        self.planned_wake = wake if wake is not None else 1 << 62
+        wake = self.link.next_wake(self.queues, now)
+        self.planned_wake = wake if wake is not None else NEVER
         self.thread.wait(self.signal, self._loop, until=wake)
 
     # ---- input -------------------------------------------------------------------
-    def _handle_input(self, data):
-        out = []
-        for seq, payload in split_blocks_tolerant(data, self.stats):
-            self._ack(seq, not payload)
-            if not payload:
-                continue
+    def _decode(self, payloads, out):
+        """The responses of received blocks ((payload, acked count when
+        read) from LinkIO.input), appended to out as (name, args)."""
+        for payload, snap in payloads:
             try:
                 decoded = self.dictionary.decode(payload, "response")
             except ValueError:
-                self.stats.bad_blocks += 1
+                self.stats.undecodable += 1
                 continue
             for name, args in decoded:
                 if name == "trsync_state":     # read here, and by the host too
                     self._fastread_trsync(args)
                 if name == "clock":
-                    sent_ns = self._clock_query_sent()
+                    sent_ns = self.link.clock_query_sent(snap)
                     if sent_ns:
                         # sent/received times for the clock regression (FACTS
                         # 2.5: receive time = read time - the block's wire time)
@@ -223,67 +260,12 @@ class SerialQueue:
                                     received_ns=self.kernel.now
                                     - (len(payload) + msgproto.MESSAGE_MIN) * self.wire.byte_ns)
                 out.append((name, args))
-        return out
-
-    def _clock_query_sent(self):
-        """When the get_clock this reply answers left the host, or 0.
-
-        Klipper pairs a reply with the time its own request was sent
-        (FACTS 2.4/2.5), so a lost reply loses one sample and never shifts
-        later pairs.  The reply answers the newest query the MCU had
-        received: the newest query block acknowledged by now (acks are
-        read before the block's messages).  Older acknowledged queries
-        lost their replies.  A retransmitted query block has no single
-        send time: Klipper then gives sent_time 0 and takes no sample."""
-        newest = None
-        queries = self.clock_queries
-        while queries and queries[0] not in self.in_flight:
-            newest = queries.popleft()
-        if newest is None or newest.retransmitted:
-            return 0
-        return newest.sent_ns
-
-    def _ack(self, seq, empty):
-        """Every block before `seq` arrived (seq names the next expected);
-        an empty block (ack or nak) not naming a newer one is a nak."""
-        count = 0
-        if self.in_flight:
-            count = (seq - self.in_flight[0].seq) & msgproto.MESSAGE_SEQ_MASK
-            if count > len(self.in_flight):
-                return                 # names a block never sent: ignore
-        if count:
-            self._acked(count)
-        if empty and self.seqs.empty_block(self.in_flight) and self.fast_retransmit:
-            self.nak_due = True
-
-    def _acked(self, count):
-        now = self.kernel.now
-        freed = 0
-        for _ in range(count):
-            block = self.in_flight.popleft()
-            freed += len(block.frame)
-            if block.retransmitted:
-                self.stats.recoveries_ns.append(now - block.sent_ns)
-        self.seqs.acked(count, freed, len(block.frame))
-        if self.ack_stall_since is not None:
-            self.ack_stalls.append(now - self.ack_stall_since)
-            self.ack_stall_since = None
-        if not block.retransmitted:
-            self.rtt.sample(now - block.sent_ns)
-        self.rto_deadline = now + self.rtt.rto_ns if self.in_flight else None
-
-    def _note_ack_stall(self):
-        """Start an ack stall when data is ready but 12 blocks are in flight
-        or the receive window is full (acks come back through the tty
-        kworker, FACTS 8: blame follows them there)."""
-        blocked = self.window_full or len(self.in_flight) >= MAX_PENDING_BLOCKS
-        if blocked and self.ready_bytes and self.ack_stall_since is None:
-            self.ack_stall_since = self.kernel.now
 
     def recent_ack_stall(self, now):
-        """The longest of the recent ack stalls, or the one going on (ns)."""
-        ongoing = [now - self.ack_stall_since] if self.ack_stall_since is not None else []
-        return max(list(self.ack_stalls) + ongoing, default=0)
+        """The longest of the recent ack stalls (data ready, but 12 blocks
+        in flight or the receive window full until an ack came), or the
+        one going on (ns)."""
+        return self.link.recent_ack_stall(now)
 
     def _fastread_trsync(self, args):
         oid = args["oid"]
@@ -307,38 +289,16 @@ class SerialQueue:
                 & 0xFFFFFFFF
 
     # ---- output ------------------------------------------------------------------
-    def _ack_clock(self, now):
-        """MCU clock at which a block written now would be acknowledged."""
-        return self.clock.clock(max(now, self.wire.idle_ns) + MESSAGE_MAX * self.wire.byte_ns)
-
-    def _plan_sends(self):
-        """The blocks to send now (MessageQueues.plan: release, the 12
-        block limit, the receive window, the MIN_REQTIME_DELTA hold-back)."""
-        ack_clock = self._ack_clock(self.kernel.now)
-        plan, self.window_full = self.queues.plan(
-            ack_clock, self.delta_ticks, MAX_PENDING_BLOCKS, len(self.in_flight),
-            self.receive_window, self.seqs.window_need(), self.send_seq)
-        self.send_seq = (self.send_seq + len(plan)) & msgproto.MESSAGE_SEQ_MASK
-        self.ready_bytes = self.queues.ready_bytes()
-        return plan
-
-    def _transmit(self, block, now):
-        arrival = self.wire.send(now, len(block.frame))
-        for msg in block.generic:
+    def _note_generic(self, messages):
+        """What the thread learns from the messages a block sends; True
+        if one is a get_clock (its reply is paired with this send)."""
+        query = False
+        for msg in messages:
             if msg.name in TRSYNC_NOTED:
                 self._note_trsync(msg)
             elif msg.name == "get_clock":
-                self.clock_queries.append(block)   # sent_ns: transmit-complete time
-        block.sent_ns = arrival
-        self.in_flight.append(block)
-        self.seqs.sent(len(block.frame))
-        self.stats.max_unacked_bytes = max(self.stats.max_unacked_bytes,
-                                           self.seqs.unacked_bytes)
-        self.stats.blocks += 1
-        self.stats.bytes_sent += len(block.frame)
-        if self.rto_deadline is None:
-            self.rto_deadline = arrival + self.rtt.rto_ns
-        self._to_mcu(arrival, self.faults.apply(block.frame), [block])
+                query = True
+        return query
 
     def _to_mcu(self, arrival, data, blocks):
         """Written bytes reach the MCU: over the wire, or for a pseudo-tty
@@ -353,41 +313,13 @@ class SerialQueue:
             self.node.deliver(self.kernel.now, d, blocks)
         self.tty_out.push(data, passed_on)
 
-    def _retransmit(self, now, nak=False):
-        """RTO expired (back off) or a nak came: resend every
-        unacknowledged block."""
-        if nak:
-            self.stats.nak_retransmits += 1
-        else:
-            self.rtt.back_off()
-            self.stats.retransmits += 1
-        self.seqs.retransmitted(nak)
+    def _retransmit(self, arrival):
+        """RTO expired or a nak came (the C link decided and counted it):
+        every unacknowledged block again, after a sync byte."""
         data = SYNC + b"".join(b.frame for b in self.in_flight)
-        arrival = self.wire.send(now, len(data))
         for block in self.in_flight:
             block.retransmitted = True
-        self.stats.bytes_retransmitted += len(data)
-        self.rto_deadline = arrival + self.rtt.rto_ns
         self._to_mcu(arrival, self.faults.apply(data), list(self.in_flight))
-
-    def _next_wake(self, now):
-        """When the thread must look again without being kicked (None:
-        only a kick: new messages or received data)."""
-        candidates = []
-        if self.rto_deadline is not None:
-            candidates.append(self.rto_deadline)
-        if self.window_full:       # (an ack kicks the thread sooner)
-            candidates.append(now + WINDOW_RECHECK_NS)
-        elif len(self.in_flight) < MAX_PENDING_BLOCKS:
-            # time_ns is non-decreasing (positive frequency; its float steps
-            # round monotonically), so the earliest clock gives the earliest
-            # time: one conversion
-            due = self.queues.next_due(self.delta_ticks)
-            if due is not None:
-                candidates.append(self.clock.time_ns(due) - MESSAGE_MAX * self.wire.byte_ns)
-        if not candidates:
-            return None
-        return max(now + 1, min(candidates))
 
     @property
     def idle(self):

@@ -38,6 +38,7 @@ Contract: `McuNode(kernel, firmware, clock, wire_out, on_output, poll_ns)`
   event": the pin whose refresh never came).
 """
 from dataclasses import dataclass, field
+from functools import partial
 
 from ...firmware.simulator import mcu as fwmcu
 from ...firmware.simulator.mcu import (NEVER, RUN_REACHED, RUN_SAMPLE, STOP_OUTPUT,
@@ -50,6 +51,7 @@ from ..link.messages import CLASSES, HEATER, MOTION
 SEQ_MASK = msgproto.MESSAGE_SEQ_MASK
 WATCHDOG = frozenset(("config_digital_out", "queue_digital_out"))   # _note_watchdog
 NOTED_HERE = NOTED | WATCHDOG
+STOPS = STOP_OUTPUT | STOP_SAMPLE      # where a run hands back to the node
 
 
 @dataclass
@@ -105,6 +107,7 @@ class McuNode:
         self.last_sched_clock = 0
         self.first_late = None      # (message, sent ns, arrival ns, tty ns) of the first late one
         self._wake_event = None
+        self._planned_quiet = None  # fw.quiet_until when _wake_event was planned
         self._grid0 = None          # kernel ns of the poll grid's origin (start())
         self._stopped = False
         self._valid_until = None    # last fw.set_adc_valid_until
@@ -154,22 +157,37 @@ class McuNode:
     def deliver(self, at_ns, data, blocks):
         """`data` (possibly damaged on the wire) arrives at at_ns; `blocks`
         are the host blocks it was made of."""
-        self.kernel.schedule(at_ns, lambda: self._arrive(data, blocks))
+        self.kernel.schedule(at_ns, partial(self._arrive, data, blocks))
 
     def _arrive(self, data, blocks):
-        self._advance(self.clock.clock(self.kernel.now))
         if self.shutdown is not None:
             return
         fw = self.fw
-        fw.receive(data)
+        target = self.clock.clock(self.kernel.now)
+        # one C call runs the firmware to the arrival and receives there
+        state, out, lost, quiet = fw.arrive(target, STOPS, data)
+        if out is None:        # it stopped on the way: _advance's loop, then receive
+            self._on_stop(state)
+            self._advance(target)
+            if self.shutdown is not None:
+                return
+            fw.receive(data)
+            out = fw.read_output()
+            lost, quiet = fw.rx_overflow, None
+        elif self.thermals is not None:
+            # (the run's end, after the receive: commands touch neither the
+            # plants nor the ADC validity, which only timers read)
+            self._plants_at_run_end()
         if self.rx_stats is not None:
-            self.rx_stats.mcu_rx_lost = fw.rx_overflow
-        out = fw.read_output()
+            self.rx_stats.mcu_rx_lost = lost
         if out:
             self._accept(blocks, out)
             self._send_out(out, fw.now)
-        self._check_shutdown()
-        self._plan_wake()
+        if quiet is None or quiet == NEVER:    # (only a shut-down MCU is quiet forever...)
+            self._check_shutdown()
+        # (...and the bound depends on timers alone, not on the inputs
+        # _note_block may have set)
+        self._plan_wake(quiet)
 
     def _accept(self, blocks, out):
         """Blocks the firmware took: its replies name the next sequence it
@@ -183,14 +201,21 @@ class McuNode:
         while pos < len(out):
             last, pos = pos, pos + out[pos]
         expected = out[last + 1] & SEQ_MASK
-        count = (expected - self.expected_seq) & SEQ_MASK
+        first = self.expected_seq
+        count = (expected - first) & SEQ_MASK
+        self.expected_seq = expected
+        if len(blocks) == 1:      # (the usual case: one block on the wire)
+            block = blocks[0]
+            if not block.arrived and (block.seq - first) & SEQ_MASK < count:
+                block.arrived = True
+                self._note_block(block)
+            return
         by_seq = {b.seq: b for b in blocks}
         for k in range(count):
-            block = by_seq.get((self.expected_seq + k) & SEQ_MASK)
+            block = by_seq.get((first + k) & SEQ_MASK)
             if block is not None and not block.arrived:
                 block.arrived = True
                 self._note_block(block)
-        self.expected_seq = expected
 
     def _note_block(self, block):
         arrival = self.fw.now
@@ -270,23 +295,37 @@ class McuNode:
         arrives, a wake-up, the end), sending what it writes on the way;
         stops for good at a shutdown."""
         fw = self.fw
-        stop = STOP_OUTPUT | STOP_SAMPLE
         while self.shutdown is None:
-            state = fw.run(target, stop)
+            state = fw.run(target, STOPS)
             if state == RUN_REACHED:
                 break
-            if state == RUN_SAMPLE:
-                self._replay_grid(fw.now - 1)
-                self.thermals.settle()
-                self._set_valid_until()
-                continue
-            self._emit_pending()
-            self._check_shutdown()
+            self._on_stop(state)
         self._check_shutdown()
-        if self.thermals is not None:
-            self._replay_grid(fw.now)
-            self.thermals.mark(fw.now)
+        self._plants_at_run_end()
+
+    def _on_stop(self, state):
+        """The firmware stopped short of its target: it is about to
+        sample a sensor whose value is stale (bring the plants to the
+        last grid point due before it), or it wrote something (send it)."""
+        if state == RUN_SAMPLE:
+            self._replay_grid(self.fw.now - 1)
+            self.thermals.settle()
             self._set_valid_until()
+            return
+        self._emit_pending()
+        self._check_shutdown()
+
+    def _plants_at_run_end(self):
+        """A run reached its target: the grid points up to there, and the
+        arrival itself, are update points."""
+        thermals = self.thermals
+        if thermals is None:
+            return
+        now = self.fw.now
+        if now >= thermals.next_due:     # (before it, neither marks anything)
+            self._replay_grid(now)
+            thermals.mark(now)
+        self._set_valid_until()
 
     def _emit_pending(self):
         data = self.fw.read_output()
@@ -299,7 +338,7 @@ class McuNode:
         arrival = max(self.wire_out.send(written, len(data)), self.kernel.now)
         data = self.faults.apply(data)
         if data:
-            self.kernel.schedule(arrival, lambda: self.on_output(data))
+            self.kernel.schedule(arrival, partial(self.on_output, data))
 
     def _check_shutdown(self):
         if self.shutdown is None and self.fw.is_shutdown:
@@ -322,16 +361,21 @@ class McuNode:
         """The first poll grid point at which the MCU clock is >= clock."""
         return self._grid_after_ns(self.clock.time_ns(clock) - 1)
 
-    def _plan_wake(self):
+    def _plan_wake(self, quiet=None):
         """Wake at the first grid point at or after the earliest clock the
         firmware could transmit at (fw.quiet_until): where a poll would
         have found it. Nothing to wake for: no event."""
         kernel = self.kernel
-        quiet = self.fw.quiet_until
+        if quiet is None:
+            quiet = self.fw.quiet_until
+        event = self._wake_event
+        if quiet == self._planned_quiet and event is not None and event.callback is not None \
+                and self.shutdown is None and not self._stopped:
+            return     # same bound: the pending wake is a grid point >= now, still the first
+        self._planned_quiet = quiet
         at = None
         if self.shutdown is None and not self._stopped and quiet != NEVER:
             at = max(self._grid_reaching(quiet), self._grid_after_ns(kernel.now - 1))
-        event = self._wake_event
         if event is not None and event.callback is not None:
             if event.time == at:
                 return

@@ -1,0 +1,213 @@
+"""Virtual threads and signals on the C scheduler core (the facades of
+threads.py's `VThread` and `Signal`, same interface and rules).
+
+Contract: a `VThread` here keeps the thread's *program* (the continuation
+`cont`, an interrupt handler, the one-action-per-step check, GIL waits)
+and reads everything the scheduler owns (state, core, remaining work,
+CPU time, switches, run-queue waits, wake-up latencies) from its C
+struct, lazily. The program actions (`compute`, `sleep`, `sleep_until`,
+`wait`, `block`, `exit`) are documented in threads.py; they check the
+one-action rule here and hand the scheduling part to C. A `Signal` is a
+C counting signal. `vs_py_step` is the C core's way back into a program
+step.
+"""
+from __future__ import annotations
+
+from functools import partial
+from typing import Callable
+
+from ...chelper._chelper import ffi, lib
+from ..kernel.events import NO_TIME, SimError
+from .threads import EXITED, OTHER, RUNNABLE, check_class
+
+STATES = ("new", RUNNABLE, "blocked", EXITED)
+POLICY_CODES = {"other": 0, "fifo": 1, "rr": 2}
+
+
+class VThread:
+    """One schedulable thread of the modelled host (C-backed)."""
+
+    __slots__ = ("sched", "index", "name", "policy", "nice", "priority",
+                 "cpus", "group", "fair_group", "cont", "_interrupt",
+                 "in_program", "acted", "gil_waits", "_c", "_vs")
+
+    def __init__(self, sched, index: int, name: str, policy: str, nice: int,
+                 priority: int, cpus: tuple[int, ...], group: str | None):
+        check_class(name, policy, nice, priority)
+        self.sched = sched
+        self.index = index
+        self.name = name
+        self.policy = policy
+        self.nice = nice
+        self.priority = priority
+        self.cpus = cpus
+        self.group = group
+        self.fair_group: str | None = None
+        self.cont: Callable[[], None] | None = None
+        self._interrupt = None
+        self.in_program = False
+        self.acted = False
+        self.gil_waits: list[int] = []
+        self._vs = sched.kernel._vs
+        self._c = None
+
+    def __repr__(self) -> str:
+        return f"<VThread {self.name} {self.policy} {self.state}>"
+
+    # -- what the scheduler owns (read from C) ---------------------------
+    state = property(lambda self: STATES[self._c.state])
+    core = property(lambda self: self._c.core)
+    remaining = property(lambda self: self._c.remaining)
+    cpu_ns = property(lambda self: self._c.cpu_ns)
+    switches = property(lambda self: self._c.switches)
+    runnable_since = property(lambda self: self._c.runnable_since)
+    timed_out = property(lambda self: bool(self._c.timed_out))
+    rr_left = property(lambda self: self._c.rr_left)
+
+    @property
+    def woke_at(self) -> int | None:
+        at = self._c.woke_at
+        return None if at == NO_TIME else at
+
+    @property
+    def runq_waits(self) -> list[int]:
+        vec = self._c.runq_waits
+        return ffi.unpack(vec.v, vec.n) if vec.n else []
+
+    @property
+    def wake_latencies(self) -> list[int]:
+        vec = self._c.wake_latencies
+        return ffi.unpack(vec.v, vec.n) if vec.n else []
+
+    @property
+    def runq_wait_by_s(self) -> dict[int, int]:
+        """second -> longest run-queue wait (ns) in it"""
+        vec = self._c.runq_wait_by_s
+        waits = ffi.unpack(vec.v, vec.n) if vec.n else []
+        return {s: w for s, w in enumerate(waits) if w}
+
+    @property
+    def is_rt(self) -> bool:
+        return self.policy != OTHER
+
+    @property
+    def interrupt(self):
+        return self._interrupt
+
+    @interrupt.setter
+    def interrupt(self, handler) -> None:
+        self._interrupt = handler
+        self._c.has_interrupt = handler is not None
+
+    # -- program actions (only inside a program step) -------------------
+    def _act(self) -> None:
+        if not self.in_program:
+            raise SimError(f"thread {self.name}: action outside its program step")
+        if self.acted:
+            raise SimError(f"thread {self.name}: two actions in one program step")
+        self.acted = True
+
+    def compute(self, ns: int, then: Callable[[], None],
+                until: int | None = None) -> None:
+        if self.acted or not self.in_program:
+            self._act()                # raises: the step's one action rule
+        self.acted = True
+        if type(ns) is not int or ns < 0:
+            raise SimError(f"thread {self.name}: compute needs int ns >= 0, got {ns!r}")
+        self.cont = then
+        lib.vs_compute(self._vs, self.index, ns, NO_TIME if until is None else until)
+
+    def sleep(self, ns: int, then: Callable[[], None]) -> None:
+        self.sleep_until(self._vs.now + ns, then)
+
+    def sleep_until(self, at: int, then: Callable[[], None]) -> None:
+        self._act()
+        self.cont = then
+        lib.vs_sleep_until(self._vs, self.index, at)
+
+    def wait(self, signal: "Signal", then: Callable[[], None],
+             until: int | None = None) -> None:
+        """Block until `signal` is posted or, with `until`, until that
+        absolute time (poll() with a timeout); `timed_out` tells which."""
+        if self.acted or not self.in_program:
+            self._act()                # raises: the step's one action rule
+        self.acted = True
+        self.cont = then
+        lib.vs_wait(self._vs, self.index, signal.id, NO_TIME if until is None else until)
+
+    def block(self, then: Callable[[], None]) -> None:
+        self._act()
+        lib.vs_block(self._vs, self.index)
+        self.cont = then
+
+    def exit(self) -> None:
+        self._act()
+        lib.vs_exit(self._vs, self.index)
+        self.cont = None
+
+
+class Signal:
+    """A counting wake-up source (semaphore / pipe byte / condvar+flag)."""
+
+    __slots__ = ("sched", "name", "id", "_vs")
+
+    def __init__(self, sched, name: str):
+        self.sched = sched
+        self.name = name
+        self._vs = sched.kernel._vs
+        self.id = lib.vs_signal(self._vs)
+
+    @property
+    def count(self) -> int:
+        return lib.vs_signal_count(self._vs, self.id)
+
+    @property
+    def waiters(self) -> list:
+        vs, threads = self._vs, self.sched.threads
+        return [threads[lib.vs_signal_waiter(vs, self.id, i)]
+                for i in range(lib.vs_signal_nwait(vs, self.id))]
+
+    def post(self) -> None:
+        """Wake the longest waiter, or remember the post for the next wait
+        (a waiter already woken some other way does not take the post)."""
+        vs = self._vs
+        lib.vs_post(vs, self.id)
+        if vs.err:
+            self.sched.kernel.raise_error()
+
+    def wake_all(self) -> None:
+        """Wake every current waiter (a broadcast); nothing is remembered."""
+        vs = self._vs
+        lib.vs_wake_all(vs, self.id)
+        if vs.err:
+            self.sched.kernel.raise_error()
+
+
+@ffi.def_extern()
+def vs_py_step(ud, ti, kind, remaining):
+    """Run one program step of thread `ti` for the C core (kind 1: its
+    pending interrupt handler, with the burst's `remaining` ns); returns
+    1 with the error kept on the kernel when the step raised."""
+    kernel = ffi.from_handle(ud)
+    t = kernel.sched.threads[ti]
+    try:
+        if kind == 0:
+            step = t.cont
+            if step is None:
+                raise SimError(f"thread {t.name}: nothing to run")
+        else:
+            step = partial(t._interrupt, t, remaining, t.cont)
+            t._interrupt = None
+        t.cont = None
+        t.in_program = True
+        t.acted = False
+        step()
+        t.in_program = False
+        if not t.acted:
+            raise SimError(f"thread {t.name}: program step ended without an action")
+    except BaseException as error:     # noqa: BLE001 - re-raised by the kernel
+        t.in_program = False
+        if kernel._error is None:
+            kernel._error = error
+        return 1
+    return 0
