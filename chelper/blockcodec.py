@@ -5,7 +5,7 @@ streamio's serial paths hand whole batches to C: `BlockPacker` turns
 encode the VLQs, pack blocks and add CRCs; `BlockUnpacker` lets C check
 and split blocks into integers and turns those into (name, args) with one
 generated function per message format. Both give exactly what
-msgproto's pure-Python encode/decode give (tests compare them); if the C
+msgformat's pure-Python encode/decode give (tests compare them); if the C
 extension is missing the pure-Python path is used. A flush's step
 messages come as one chelper.steppersync.StepBatch (`add_batch`), which
 C flattens into the same integers.  numpy is imported
@@ -14,8 +14,9 @@ where it is used, so importing this module stays cheap (issue 10).
 
 import array
 
-from . import msgproto
-from .msgproto import BUFFER, UNSIGNED, MESSAGE_PAYLOAD_MAX
+from . import msgblock, msgformat
+from .msgblock import MESSAGE_PAYLOAD_MAX
+from .msgformat import BUFFER, UNSIGNED
 
 try:
     from ._chelper import ffi, lib
@@ -109,7 +110,7 @@ class BlockPacker:
     def finish(self) -> bytes:
         data = self.take()
         if HAVE_C:
-            out = bytearray(msgproto.MESSAGE_MAX)
+            out = bytearray(msgblock.MESSAGE_MAX)
             n = lib.msgblock_flush(self._block, self._block_len, self._seq,
                                    ffi.from_buffer(out), len(out))
             tail = bytes(out[:n])
@@ -146,7 +147,7 @@ class BlockPacker:
         self._py_block += msg
 
     def _close_python(self):
-        block = msgproto.frame_block(bytes(self._py_block), self._py_seq)
+        block = msgblock.frame_block(bytes(self._py_block), self._py_seq)
         self._py_seq = (self._py_seq + 1) & 0x0F
         self._py_block = bytearray()
         return block
@@ -177,7 +178,7 @@ def _int_maker(mf):
 # ---------------------------------------------------------------------------
 
 # msgblock.c's parameter kinds (KIND_SIGNED, KIND_BUFFER, KIND_UNSIGNED)
-_C_KINDS = {msgproto.SIGNED: 0, BUFFER: 1, UNSIGNED: 2}
+_C_KINDS = {msgformat.SIGNED: 0, BUFFER: 1, UNSIGNED: 2}
 
 
 class BlockUnpacker:
@@ -260,12 +261,12 @@ class BlockUnpacker:
     def _feed_python(self, data, final):
         messages = []
         pos = 0
-        limit = len(data) if final else len(data) - msgproto.MESSAGE_MAX
+        limit = len(data) if final else len(data) - msgblock.MESSAGE_MAX
         while pos < limit:
-            if data[pos] == msgproto.MESSAGE_SYNC:
+            if data[pos] == msgblock.MESSAGE_SYNC:
                 pos += 1
                 continue
-            _seq, payload, end = msgproto.check_block(data, pos)
+            _seq, payload, end = msgblock.check_block(data, pos)
             messages.extend(self.dictionary.decode(payload))
             pos = end
         return messages, pos

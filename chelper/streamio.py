@@ -18,9 +18,9 @@ import json
 import os
 import zlib
 
-from . import msgproto, textcodec
+from . import msgblock, msgformat, textcodec
 from .blockcodec import BlockPacker, BlockUnpacker
-from .msgproto import parse_text_generic
+from .msgformat import parse_text_generic
 
 READ_CHUNK = 1 << 16
 DETECT_BYTES = 256
@@ -133,9 +133,9 @@ def _looks_like_text(head: bytes) -> bool:
     sequence byte 0x10..0x1F (after any leading sync bytes), which no
     text line holds; anything else is read as text (so a damaged text
     stream is reported at its line, not as a bad block)."""
-    block = head.lstrip(bytes((msgproto.MESSAGE_SYNC,)))
-    return not (len(block) >= 2 and msgproto.MESSAGE_MIN <= block[0] <= msgproto.MESSAGE_MAX
-                and block[1] & 0xF0 == msgproto.MESSAGE_DEST)
+    block = head.lstrip(bytes((msgblock.MESSAGE_SYNC,)))
+    return not (len(block) >= 2 and msgblock.MESSAGE_MIN <= block[0] <= msgblock.MESSAGE_MAX
+                and block[1] & 0xF0 == msgblock.MESSAGE_DEST)
 
 
 def _read_text(f, position, dictionary):
@@ -217,7 +217,7 @@ def _jsonl_args(mf, obj):
                          % (mf.name, " ".join(sorted(obj)), " ".join(mf.keys)))
     for key, kind in zip(mf.keys, mf.kinds):
         value = obj[key]
-        if kind == msgproto.BUFFER:
+        if kind == msgformat.BUFFER:
             if not isinstance(value, list) or not all(
                     isinstance(b, int) and 0 <= b < 256 for b in value):
                 raise ValueError("%s: %s must be a list of byte values" % (mf.name, key))
@@ -487,7 +487,7 @@ def _jsonl_formatter(mf):
     for i, (key, kind) in enumerate(zip(mf.keys, mf.kinds)):
         get = "a[%r]" % key
         pieces.append(",%s:%%s" % json.dumps(key))
-        if kind == msgproto.BUFFER:
+        if kind == msgformat.BUFFER:
             exprs.append("_buf(%s)" % get)
         elif key in mf.enum_values:
             env["_ev%d" % i] = mf.enum_values[key]
@@ -495,7 +495,7 @@ def _jsonl_formatter(mf):
         elif key == "clock":
             env["_clock"] = _json_clock
             exprs.append("_clock(%s, clock)" % get)
-        elif kind == msgproto.UNSIGNED:
+        elif kind == msgformat.UNSIGNED:
             exprs.append("int(%s) & 0xFFFFFFFF" % get)
         else:
             exprs.append("int(%s)" % get)

@@ -11,7 +11,7 @@ golden/stepdiff.py, whose big inputs are ~97 % queue_step lines.
 Formatting: `TextFormatter` collects messages and has C write the lines
 of every integer-only message (no enumeration, no buffer: queue_step,
 set_next_step_dir, queue_digital_out ...); the others are formatted by
-msgproto in Python, in order. The text is exactly format_text's. A
+msgformat in Python, in order. The text is exactly format_text's. A
 flush's step messages come as one chelper.steppersync.StepBatch
 (`add_batch`), which C flattens into the same template numbers and
 values.
@@ -21,7 +21,7 @@ import operator
 
 from . import steppersync
 from ._chelper import ffi, lib
-from .msgproto import BUFFER, UNSIGNED
+from .msgformat import BUFFER, UNSIGNED
 
 QUEUE_STEP, STEP_DIR, OTHER = 0, 1, 2
 SCAN_ROWS = 1 << 16
@@ -84,6 +84,7 @@ class TextFormatter:
         self._layouts = False     # step message layouts, made when first needed
         self._used = ffi.new("int64_t *")
         self._cbuf = None
+        self._fill = 0            # bytes of text waiting in _cbuf
 
     def add(self, name, args, clock=None):
         """Queue one message (clock is not part of the text)."""
@@ -105,6 +106,7 @@ class TextFormatter:
                 if ints:
                     self._run_c()
                     ints = self._ints
+                self._take_cbuf()
                 self._out.append((self.dictionary.format_text(name, args) + "\n").encode())
             else:
                 ints.append(maker[0])
@@ -148,11 +150,18 @@ class TextFormatter:
         """The text of the messages added since the last take."""
         if self._ints:
             self._run_c()
+        self._take_cbuf()
         data = b"".join(self._out)
         self._out = []
         return data
 
     finish = take
+
+    def _take_cbuf(self):
+        """Move the text waiting in the C buffer to the output list."""
+        if self._fill:
+            self._out.append(ffi.buffer(self._cbuf, self._fill)[:])
+            self._fill = 0
 
     def _maker(self, name):
         mf = self.dictionary.lookup(name)
@@ -202,10 +211,16 @@ class TextFormatter:
             self._cbuf = ffi.new("char[]", self.OUT_BYTES)
         out = self._cbuf
         pos = 0
-        while pos < n_ints:     # msgtext_format stops where the rest might not fit
+        # the text stays in _cbuf across calls (one bytes object per
+        # buffer-full, not per flush); msgtext_format stops where the
+        # rest might not fit
+        while pos < n_ints:
             n = lib.msgtext_format(ints + pos, n_ints - pos, blob, c_starts, c_lengths,
-                                   n_templates, out, len(out), used)
-            if n < 0 or used[0] == 0:
+                                   n_templates, out + self._fill, len(out) - self._fill,
+                                   used)
+            if n < 0 or (used[0] == 0 and not self._fill):
                 raise ValueError("text formatting failed: bad template data")
-            self._out.append(ffi.buffer(out, n)[:])
+            self._fill += n
+            if not used[0]:
+                self._take_cbuf()
             pos += used[0]

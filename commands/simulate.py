@@ -10,13 +10,13 @@ one). An MCU named by neither option gets a bundled profile picked from
 the config (klipsim.sim.mcus.profile_pick): an [mcu] or [mcu NAME] with `serial:
 /tmp/klipper_host_mcu` is Klipper's Linux-process MCU (profile `linux`),
 any other the profile whose pin names fit the pins it uses."""
-import importlib.metadata
 import importlib.util
 import os
 import sys
 
 import click
 
+from .. import __version__
 from ..chelper.motion import MotionError
 from ..chelper.msgproto import load_dictionary
 from ..cli_files import EXIT_INPUT, EXIT_SHUTDOWN, Inputs, Outputs
@@ -28,7 +28,6 @@ from ..host.configfile import ConfigError, load_config
 from ..host.mcu import MCUError
 from ..host.pins import PinError
 from ..sim.hostcpu.config_toml import ConfigError as TomlError
-from ..sim.execute.executor import ExecuteError, profile_for_dictionary
 from ..sim.simulate.report import build_report, dumps
 from ..sim.simulate.mcu_link import McuSettings
 from ..sim.mcus.profile_pick import PickError, describe, pick_profiles
@@ -102,8 +101,23 @@ def _profiles(dictionaries, mcu_specs):
             raise click.UsageError("give --dictionary or --mcu for MCU '%s', not both" % name)
         if not os.path.exists(path):
             raise click.UsageError("--dictionary %s: no such file" % spec)
-        profiles[name] = profile_for_dictionary(load_dictionary(path))
+        profiles[name] = _dictionary_profile(path)
     return profiles
+
+
+class _NoProfile(Exception):
+    """No klipsim firmware for a --dictionary's MCU (execute's message)."""
+
+
+def _dictionary_profile(path):
+    """Our firmware profile for the MCU of a --dictionary file: execute
+    mode's lookup, imported here so that a plain run does not load
+    execute mode (start-up)."""
+    from ..sim.execute.executor import ExecuteError, profile_for_dictionary
+    try:
+        return profile_for_dictionary(load_dictionary(path))
+    except ExecuteError as e:
+        raise _NoProfile(str(e)) from None
 
 
 def _numbers(option, specs, convert):
@@ -190,7 +204,7 @@ def _named_report(result):
     """The report with klipsim's version and the config section of every
     object the MCUs know by oid (`objects`, and the late command's)."""
     report = build_report(result)
-    report["klipsim_version"] = importlib.metadata.version("klipsim")
+    report["klipsim_version"] = __version__     # (not importlib.metadata: start-up)
     names = result.object_names
     report["objects"] = {mcu: {str(oid): section for oid, section in oids.items()}
                          for mcu, oids in names.items()}
@@ -286,7 +300,7 @@ def simulate_command(gcode, config_path, dictionaries, mcu_specs, drifts, offset
                                  record_stream=stream_path is not None)
             result = simulate(gcode, config_path, options)
         except (ConfigError, MCUError, PinError, GCodeError, TomlError, SimulateError,
-                ExecuteError, GCodeInternalError, MotionError, PickError) as e:
+                _NoProfile, GCodeInternalError, MotionError, PickError) as e:
             raise bad_input(inputs, e)
         finally:
             progress.end()

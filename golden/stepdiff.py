@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from klipsim.chelper import msgproto, streamio, textcodec
+from klipsim.chelper import msgformat, streamio, textcodec
 
 DEFAULT_TOL_US = 25.0
 VERDICT_STEPPERS = 3         # differing steppers detailed in the verdict line
@@ -120,7 +120,7 @@ def read_steps(path, dictionary=None) -> StreamSteps:
     """Read a text or serial stream into its step programs."""
     collector = _Collector(str(path))
     if streamio.stream_kind(path) == "text":
-        parse = dictionary.parse_text if dictionary is not None else msgproto.parse_text_generic
+        parse = dictionary.parse_text if dictionary is not None else msgformat.parse_text_generic
         with open(path, "rb") as raw:
             head = raw.read(2)
             raw.seek(0)
@@ -137,7 +137,7 @@ def read_steps(path, dictionary=None) -> StreamSteps:
     return collector.finish()
 
 
-def steps_from_text(text: str, parse=msgproto.parse_text_generic) -> StreamSteps:
+def steps_from_text(text: str, parse=msgformat.parse_text_generic) -> StreamSteps:
     """Step programs of parsedump text held in memory (tests, tools)."""
     collector = _Collector("<text>")
     _scan_text(io.BytesIO(text.encode()), collector, parse)

@@ -9,29 +9,29 @@ time and the statistics.
 """
 from collections import deque
 
-from klipsim.chelper import msgproto
+from klipsim.chelper import msgblock
 from klipsim.sim.link.wire import Wire
 
-MESSAGE_MAX = msgproto.MESSAGE_MAX               # 64
+MESSAGE_MAX = msgblock.MESSAGE_MAX               # 64
 MIN_RTO_NS = 25_000_000
 MAX_RTO_NS = 5_000_000_000
 MAX_PENDING_BLOCKS = 12
 WINDOW_RECHECK_NS = 250_000_000
 ACK_STALLS_KEPT = 20
-SYNC = bytes((msgproto.MESSAGE_SYNC,))
+SYNC = bytes((msgblock.MESSAGE_SYNC,))
 
 
 def split_blocks_tolerant(data, stats):
-    """(seq, payload) of every intact block (msgproto.check_block); sync
+    """(seq, payload) of every intact block (msgblock.check_block); sync
     bytes between blocks are skipped; after a damaged block, skip to the
     next sync byte; stats.bad_blocks counts those."""
     out, pos = [], 0
     while pos < len(data):
-        if data[pos] == msgproto.MESSAGE_SYNC:
+        if data[pos] == msgblock.MESSAGE_SYNC:
             pos += 1
             continue
         try:
-            seq, payload, pos = msgproto.check_block(data, pos)
+            seq, payload, pos = msgblock.check_block(data, pos)
         except ValueError:
             stats.bad_blocks += 1
             sync = data.find(SYNC, pos)
@@ -181,7 +181,7 @@ class LinkModel:
     def _ack(self, seq, empty, now):
         count = 0
         if self.in_flight:
-            count = (seq - self.in_flight[0].seq) & msgproto.MESSAGE_SEQ_MASK
+            count = (seq - self.in_flight[0].seq) & msgblock.MESSAGE_SEQ_MASK
             if count > len(self.in_flight):
                 return
         if count:
@@ -211,7 +211,7 @@ class LinkModel:
         plan, self.window_full = queues.plan(
             ack_clock, self.delta_ticks, MAX_PENDING_BLOCKS, len(self.in_flight),
             self.receive_window, self.seqs.window_need(), self.send_seq)
-        self.send_seq = (self.send_seq + len(plan)) & msgproto.MESSAGE_SEQ_MASK
+        self.send_seq = (self.send_seq + len(plan)) & msgblock.MESSAGE_SEQ_MASK
         blocked = self.window_full or len(self.in_flight) >= MAX_PENDING_BLOCKS
         if blocked and queues.ready_bytes() and self.ack_stall_since is None:
             self.ack_stall_since = now

@@ -3,8 +3,6 @@ short help its module's docstring gives, each command's --help works, and
 a profile's pins read without parsing it (mcu_pick's start-up shortcut)
 match the fully loaded profile's."""
 import importlib
-import subprocess
-import sys
 
 import pytest
 from click.testing import CliRunner
@@ -53,19 +51,3 @@ def test_profile_pins_match_the_loaded_profile(name):
     assert msgproto.profile_pins(name) == set(msgproto.Dictionary.load(
         msgproto.PROFILE_DIR + "/" + name + ".json").pins)
 
-
-def test_compile_of_an_empty_file_loads_no_heavy_module(tmp_path):
-    # issue 10 start-up: compiling for the example printer (no macros) with
-    # nothing to print needs neither numpy nor jinja2 nor the simulator.
-    empty = tmp_path / "empty.gcode"
-    empty.write_text("")
-    code = ("import sys\n"
-            "from klipsim.cli import main\n"
-            "try:\n    main(%r)\nexcept SystemExit as e:\n    assert not e.code, e.code\n"
-            "print(sorted(m for m in ('numpy', 'jinja2', 'klipsim.sim.simulate.simulation',"
-            " 'klipsim.golden.stepdiff') if m in sys.modules))"
-            % (["compile", str(empty), "-o", str(tmp_path / "out.txt"), "--quiet"],))
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
-    assert out.returncode == 0, out.stderr
-    assert out.stdout.strip() == "[]"
-    assert (tmp_path / "out.txt").stat().st_size > 0   # the config commands

@@ -7,7 +7,7 @@ import pytest
 from click.testing import CliRunner
 from hypothesis import given, settings, strategies as st
 
-from klipsim.chelper import msgproto, streamio
+from klipsim.chelper import msgformat, msgproto, streamio
 from klipsim.cli import main
 from klipsim.golden import reference, stepdiff
 
@@ -38,7 +38,7 @@ def stepper_rows(report):
 
 
 def parse_queue_step(line):
-    _, args = msgproto.parse_text_generic(line)
+    _, args = msgformat.parse_text_generic(line)
     return args
 
 
@@ -53,7 +53,7 @@ def find_queue_step(lines, min_count, start_fraction=0.5):
 def label_of(lines, oid):
     for line in lines:
         if line.startswith("config_stepper oid=%d " % oid):
-            return "oid %d step_pin=%s" % (oid, msgproto.parse_text_generic(line)[1]["step_pin"])
+            return "oid %d step_pin=%s" % (oid, msgformat.parse_text_generic(line)[1]["step_pin"])
     raise AssertionError(oid)
 
 
@@ -169,7 +169,7 @@ def test_one_direction_flipped_is_not_equivalent(tmp_path):
     current = 0
     for line in lines[:i]:
         if line.startswith("set_next_step_dir oid=%d " % oid):
-            current = msgproto.parse_text_generic(line)[1]["dir"]
+            current = msgformat.parse_text_generic(line)[1]["dir"]
     new = ["set_next_step_dir oid=%d dir=%d" % (oid, 1 - current),
            "queue_step oid=%d interval=%d count=1 add=0" % (oid, q["interval"]),
            "set_next_step_dir oid=%d dir=%d" % (oid, current),
@@ -269,7 +269,7 @@ def test_scanner_matches_python_parse_of_reference():
     rows, dirs, others, count = [], [], [], 0
     with reference.open_text(case.klipper_output) as f:
         for line in f:
-            name, args = msgproto.parse_text_generic(line)
+            name, args = msgformat.parse_text_generic(line)
             if name == "queue_step":
                 rows.append([args["oid"], args["interval"], args["count"], args["add"]])
                 count += 1

@@ -1,8 +1,8 @@
 """fw_arrive (Firmware.arrive), the MCU node's one C call per arrival of
 host bytes, against the calls it replaces (`arrive_reference` below, the
 reference model: run to the clock with the node's stop flags, then
-receive and read what the firmware wrote, and query the receive losses
-and the quiet bound). Two instances of one profile get the same random
+receive and read what the firmware wrote, and query the receive losses,
+the quiet bound and the clock). Two instances of one profile get the same random
 streams, one through each; everything they do must agree."""
 import os
 import random
@@ -35,11 +35,11 @@ def arrive_reference(fw, clock, stop, data):
     """What fw.arrive(clock, stop, data) stands for, call by call."""
     state = fw.run(clock, stop)
     if state != RUN_REACHED:
-        return state, None, 0, 0
+        return state, None, 0, 0, 0
     if fw.is_shutdown:
-        return RUN_OUTPUT, None, 0, 0
+        return RUN_OUTPUT, None, 0, 0, 0
     fw.receive(data)
-    return state, fw.read_output(), fw.rx_overflow, fw.quiet_until
+    return state, fw.read_output(), fw.rx_overflow, fw.quiet_until, fw.now
 
 
 def _instance(rx_buffer):

@@ -1,12 +1,12 @@
 """Firmware framing: blocks, CRC, sequence numbers, ack/nak, resync.
 
-Blocks are built with klipsim.chelper.msgproto (an independent Python
+Blocks are built with klipsim.chelper.msgblock (an independent Python
 implementation of the wire format), so the C side is checked against it.
 """
 import os
 import sys
 
-from klipsim.chelper import msgproto
+from klipsim.chelper import msgblock
 from klipsim.firmware.simulator.mcu import Firmware
 
 sys.path.insert(0, os.path.dirname(__file__))
@@ -15,7 +15,7 @@ from _fw_helpers import PROFILE, stepper_fw  # noqa: E402
 
 def block(fw, seq, *messages):
     payload = b"".join(fw.dictionary.encode(n, a) for n, a in messages)
-    return msgproto.frame_block(payload, seq)
+    return msgblock.frame_block(payload, seq)
 
 
 def acks(fw):
@@ -96,14 +96,14 @@ def test_stray_sync_and_split_delivery():
 
 def test_unknown_message_id_shuts_down():
     fw = Firmware(PROFILE)
-    fw.receive(msgproto.frame_block(bytes([0x5f]), 0))
+    fw.receive(msgblock.frame_block(bytes([0x5f]), 0))
     assert fw.shutdown_reason == "Invalid command"
 
 
 def test_truncated_parameters_shut_down():
     fw = Firmware(PROFILE)
     msgid = fw.dictionary.lookup("queue_step").msgid
-    fw.receive(msgproto.frame_block(bytes([msgid, 0]), 0))
+    fw.receive(msgblock.frame_block(bytes([msgid, 0]), 0))
     assert fw.shutdown_reason == "Command parser error"
 
 

@@ -118,3 +118,26 @@ def test_set_digital_out_immediate():
     fw = configured()
     fw.send("set_digital_out pin=PB3 value=1")
     assert fw.pin_level("PB3") == 1
+
+
+def test_recording_only_some_pins_drops_the_others_writes():
+    """record_gpio_only (the heaters' plants read their pins' writes only):
+    the kept pins' writes are those of a full recording, in order."""
+    lines = ["config_digital_out oid=%d pin=%s value=0 default_value=0 max_duration=0"
+             % (oid, pin) for oid, pin in enumerate(("PA2", "PA3", "PA4"))]
+    streams = []
+    for keep in (None, ["PA2", "PA4"], []):
+        fw = configured(lines)
+        fw.take_gpio_events()
+        if keep is not None:
+            fw.record_gpio_only([fw.pin(p) for p in keep])
+        fw.send(*["queue_digital_out oid=%d clock=%d on_ticks=%d" % (oid, (5 + 3 * k + oid) * MS,
+                                                                      k % 2)
+                  for k in range(4) for oid in range(3)])
+        fw.run_until(100 * MS)
+        streams.append(fw.take_gpio_events().tolist())
+    full, some, none = streams
+    assert len(full) == 12
+    kept = {fw.pin("PA2"), fw.pin("PA4")}
+    assert some == [e for e in full if e[1] in kept]
+    assert none == []

@@ -16,16 +16,17 @@ import sys
 import numpy as np
 from hypothesis import given, settings, strategies as st
 
-sys.path.insert(0, os.path.dirname(__file__))
+from klipsim.chelper import msgblock
+from klipsim.firmware.simulator import mcu as fwmcu
+from klipsim.sim.link.clocksync import McuClock, RegressionClockSource, SerialQueueClock
+from klipsim.sim.link.faults import LineFaults
+from klipsim.sim.link.linkio import LinkIO
+from klipsim.sim.link.messages import Message
+from klipsim.sim.link.queues import MessageQueues
+from klipsim.sim.link.wire import Wire
+
+sys.path.insert(0, os.path.dirname(__file__))   # the link model (tests/_link_model.py)
 from _link_model import LinkModel  # noqa: E402
-from klipsim.chelper import msgproto  # noqa: E402
-from klipsim.firmware.simulator import mcu as fwmcu  # noqa: E402
-from klipsim.sim.link.clocksync import McuClock, RegressionClockSource, SerialQueueClock  # noqa: E402
-from klipsim.sim.link.faults import LineFaults  # noqa: E402
-from klipsim.sim.link.linkio import LinkIO  # noqa: E402
-from klipsim.sim.link.messages import Message  # noqa: E402
-from klipsim.sim.link.queues import MessageQueues  # noqa: E402
-from klipsim.sim.link.wire import Wire  # noqa: E402
 
 DICT = fwmcu.dictionary("stm32f446")
 FREQ = 180_000_000
@@ -107,7 +108,7 @@ class Pair:
             seq = (base + k) & 15
             payload = b"" if self.rng.random() < 0.6 else \
                 bytes(self.rng.integers(0, 256, int(self.rng.integers(1, 30)), dtype=np.uint8))
-            data += msgproto.frame_block(payload, seq)
+            data += msgblock.frame_block(payload, seq)
         if damaged:
             data = self.faults.apply(data)
         acked, payloads = self.c.input(data, self.now)
@@ -183,7 +184,7 @@ class _Link:
         """The MCU acknowledges every block and answers: the reply's
         pairing."""
         self.now += 1_000_000
-        acked, replies = self.io.input(msgproto.frame_block(b"\x01", self.seq), self.now)
+        acked, replies = self.io.input(msgblock.frame_block(b"\x01", self.seq), self.now)
         return self.io.clock_query_sent(replies[0][1])
 
 
@@ -197,7 +198,7 @@ def test_reply_pairs_with_its_own_query():
     assert link.ack_and_reply() == third
     # a reply before its query's block is acknowledged pairs with nothing
     link.query()
-    _acked, replies = link.io.input(msgproto.frame_block(b"\x01", link.seq - 1 & 15),
+    _acked, replies = link.io.input(msgblock.frame_block(b"\x01", link.seq - 1 & 15),
                                     link.now)
     assert link.io.clock_query_sent(replies[0][1]) == 0
     # a retransmitted query has no single send time: no sample

@@ -19,7 +19,7 @@ import numpy as np
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from klipsim.chelper import msgproto
+from klipsim.chelper import msgblock
 from klipsim.firmware.simulator import mcu as fwmcu
 from klipsim.sim.link.messages import MOTION, Message, queue_step_base
 from klipsim.chelper import steppersync
@@ -82,7 +82,7 @@ class ModelQueues:
             self.released[low[2]] -= 1
             payload += m[5]
             msgs.append(m[:5])
-        return msgproto.frame_block(payload, seq), msgs
+        return msgblock.frame_block(payload, seq), msgs
 
     def plan(self, ack_clock, delta, max_blocks, in_flight, window, window_need, seq):
         """The old serial queue's planning loop (_plan_sends and
@@ -188,7 +188,7 @@ def test_block_motion_summary_and_generic_messages():
     assert [m.name for m in block.generic] == ["get_clock"]
     assert [m.name for m in block.messages] == ["get_clock", "queue_step",
                                                 "set_next_step_dir", "queue_step"]
-    assert msgproto.split_blocks(block.frame)[0][0] == 3
+    assert msgblock.split_blocks(block.frame)[0][0] == 3
 
 
 def test_encoding_matches_the_dictionary_at_vlq_edges():
@@ -205,7 +205,7 @@ def test_encoding_matches_the_dictionary_at_vlq_edges():
         c.add([("queue_step", args, 0, 0)], 0, _generic, lambda: 1)
         c.release(0)
         block = c.build(0)
-        assert msgproto.split_blocks(block.frame) == [(0, DICT.encode("queue_step", args))]
+        assert msgblock.split_blocks(block.frame) == [(0, DICT.encode("queue_step", args))]
 
 
 @settings(max_examples=60, deadline=None)

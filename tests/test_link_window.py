@@ -7,7 +7,7 @@ import sys
 
 import pytest
 
-from klipsim.chelper import msgproto
+from klipsim.chelper import msgblock
 from klipsim.firmware.simulator import mcu as fwmcu
 from klipsim.sim.link.clocksync import McuClock
 from klipsim.sim.link.linkio import LinkIO
@@ -51,13 +51,13 @@ def four_blocks(fw):
     for seq in range(4):
         msgs = [("identify", {"offset": 0, "count": 1})] * 19
         payload = b"".join(fw.dictionary.encode(n, a) for n, a in msgs)
-        frames.append(msgproto.frame_block(payload, seq))
+        frames.append(msgblock.frame_block(payload, seq))
     return frames
 
 
 def replies(fw):
     data = fw.read_output()
-    return [seq for seq, _payload in msgproto.split_blocks(data)] if data else []
+    return [seq for seq, _payload in msgblock.split_blocks(data)] if data else []
 
 
 def test_a_burst_beyond_the_uart_buffer_is_lost():
@@ -88,7 +88,7 @@ def test_a_burst_within_the_window_is_taken_whole():
     fw.set_rx_buffer(WINDOW)
     frames = four_blocks(fw)[:3]
     # a retransmit: one sync byte, then blocks of at most the window
-    fw.receive(bytes((msgproto.MESSAGE_SYNC,)) + b"".join(frames))
+    fw.receive(bytes((msgblock.MESSAGE_SYNC,)) + b"".join(frames))
     assert replies(fw)[-1] == 3 and fw.rx_overflow == 0
 
 

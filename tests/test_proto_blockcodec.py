@@ -4,7 +4,7 @@ for byte."""
 import pytest
 from hypothesis import given, settings, strategies as st
 
-from klipsim.chelper import blockcodec, msgproto, streamio, textcodec
+from klipsim.chelper import blockcodec, msgblock, msgproto, streamio, textcodec
 from klipsim.golden import reference
 
 DICT = msgproto.load_profile("stm32f446")
@@ -20,12 +20,12 @@ def python_pack(messages, first_seq=1):
     out, block, seq = [], b"", first_seq
     for name, args in messages:
         msg = DICT.encode(name, args)
-        if len(block) + len(msg) > msgproto.MESSAGE_PAYLOAD_MAX:
-            out.append(msgproto.frame_block(block, seq))
+        if len(block) + len(msg) > msgblock.MESSAGE_PAYLOAD_MAX:
+            out.append(msgblock.frame_block(block, seq))
             block, seq = b"", (seq + 1) & 15
         block += msg
     if block:
-        out.append(msgproto.frame_block(block, seq))
+        out.append(msgblock.frame_block(block, seq))
     return b"".join(out)
 
 
@@ -52,7 +52,7 @@ def test_c_packing_equals_python_packing(messages, first_seq):
         packer.add(name, args)
     data = packer.finish()
     assert data == python_pack(messages, first_seq)
-    assert packer.blocks == len(msgproto.split_blocks(data))
+    assert packer.blocks == len(msgblock.split_blocks(data))
 
 
 @settings(max_examples=80, deadline=None)
@@ -60,7 +60,7 @@ def test_c_packing_equals_python_packing(messages, first_seq):
 def test_c_unpacking_in_any_split(messages, data):
     stream = python_pack(messages)
     expected = []
-    for _, payload in msgproto.split_blocks(stream):
+    for _, payload in msgblock.split_blocks(stream):
         expected.extend(DICT.decode(payload))
     unpacker = blockcodec.BlockUnpacker(DICT)
     got, buf = [], b""
@@ -89,7 +89,7 @@ def test_reference_case_through_both_paths(tmp_path):
         packer.add(name, args)
     data = packer.finish()
     ref = []
-    for _, payload in msgproto.split_blocks(data):
+    for _, payload in msgblock.split_blocks(data):
         ref.extend(dictionary.decode(payload))
     assert ref == messages
     path = tmp_path / "zz.bin"

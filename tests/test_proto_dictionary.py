@@ -5,7 +5,7 @@ import zlib
 
 import pytest
 
-from klipsim.chelper import msgproto
+from klipsim.chelper import msgformat, msgproto
 from klipsim.golden import reference
 
 SMALL_CASES = [c for c in reference.cases() if not c.klipper_output.endswith(".gz")]
@@ -129,7 +129,7 @@ def test_value_forms():
         line = d.format_text("debug_ping", {"data": data})
         assert line == "debug_ping data=" + repr(data)
         assert d.parse_text(line) == ("debug_ping", {"data": data})
-        assert msgproto.parse_text_generic(line) == ("debug_ping", {"data": data})
+        assert msgformat.parse_text_generic(line) == ("debug_ping", {"data": data})
 
 
 def test_numpy_integers_accepted():
@@ -178,17 +178,20 @@ def test_profiles_are_what_the_generator_derives():
     assert sorted(derived) == msgproto.profile_names()
     for name, raw in derived.items():
         assert msgproto.load_profile(name).raw == raw, name
+    # and the pin index profile picking reads (chelper/profile_pins.py)
+    from klipsim.chelper.profile_pins import PINS
+    assert make.pin_index(derived) == PINS
 
 
 def _arg_strategy(mf, key, fmt):
     from hypothesis import strategies as st
-    kind = msgproto.PARAM_KINDS[fmt]
-    if kind == msgproto.BUFFER:
+    kind = msgformat.PARAM_KINDS[fmt]
+    if kind == msgformat.BUFFER:
         return st.binary(max_size=20)
     if key in mf.enum_values:
         # names as decoded: where names alias one value, the one Klipper prints
         return st.sampled_from(sorted(set(mf.enum_values[key].values())))
-    if kind == msgproto.SIGNED:
+    if kind == msgformat.SIGNED:
         return st.integers(-(1 << 31), (1 << 31) - 1)
     return st.integers(0, (1 << 32) - 1)
 

@@ -5,7 +5,7 @@ import json
 
 import pytest
 
-from klipsim.chelper import msgproto, streamio
+from klipsim.chelper import msgblock, msgproto, streamio
 from klipsim.golden import reference
 
 CASE = reference.case("cartesian_homing")     # pins, homing, negative adds
@@ -55,17 +55,17 @@ def test_serial_round_trip_and_block_packing(dictionary, messages, tmp_path):
     blocks = []
     pos = 0
     while pos < len(data):
-        seq, payload, pos = msgproto.check_block(data, pos)
+        seq, payload, pos = msgblock.check_block(data, pos)
         blocks.append((seq, payload))
     assert writer.blocks_written == len(blocks)
     # sequence numbers count from 1 (Klipper's host) modulo 16
     assert [s for s, _ in blocks] == [(1 + i) & 15 for i in range(len(blocks))]
     # greedy packing: the next block's first message would not have fit
     sizes = [len(p) for _, p in blocks]
-    assert max(sizes) <= msgproto.MESSAGE_PAYLOAD_MAX
+    assert max(sizes) <= msgblock.MESSAGE_PAYLOAD_MAX
     for (_, payload), (_, following) in zip(blocks, blocks[1:]):
         first = dictionary.decode(following)[0]
-        assert len(payload) + len(dictionary.encode(*first)) > msgproto.MESSAGE_PAYLOAD_MAX
+        assert len(payload) + len(dictionary.encode(*first)) > msgblock.MESSAGE_PAYLOAD_MAX
     path = tmp_path / "out.bin"
     path.write_bytes(data)
     assert streamio.stream_kind(str(path)) == "serial"
@@ -81,7 +81,7 @@ def test_serial_reading_with_small_buffers(dictionary, messages, tmp_path, monke
     _, data = write_all("serial", dictionary, messages)
     path = tmp_path / "small.bin"
     path.write_bytes(data)
-    monkeypatch.setattr(blockcodec.BlockUnpacker, "INTS", 2 * msgproto.MESSAGE_PAYLOAD_MAX)
+    monkeypatch.setattr(blockcodec.BlockUnpacker, "INTS", 2 * msgblock.MESSAGE_PAYLOAD_MAX)
     monkeypatch.setattr(streamio, "READ_CHUNK", 1000)
     assert list(streamio.read_stream(str(path), dictionary)) == messages
     # trailing bytes of a cut block are an error at the end of the file
@@ -123,7 +123,7 @@ def test_detection_of_text_with_leading_blank_lines(dictionary, tmp_path):
     assert [n for n, _ in streamio.read_stream(str(path), dictionary)] == ["get_clock",
                                                                           "queue_step"]
     # a serial stream starting with a printable length byte (0x20..0x40)
-    block = msgproto.frame_block(dictionary.encode("debug_ping", {"data": b"x" * 40}), 1)
+    block = msgblock.frame_block(dictionary.encode("debug_ping", {"data": b"x" * 40}), 1)
     assert 0x20 <= block[0] <= 0x40
     path.write_bytes(block)
     assert streamio.stream_kind(str(path)) == "serial"

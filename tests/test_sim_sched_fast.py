@@ -4,89 +4,21 @@ bounded by time) run once with `Scheduler.fast_paths` off (the general
 rules, the reference model) and once on, and must give the same trace
 bytes, the same program-step log (time, thread, step) and the same
 per-thread and per-core metrics."""
+import os
+import sys
+
 import numpy as np
 from hypothesis import given, settings, strategies as st
 
-from klipsim.sim.hostcpu.gil import GIL
-from klipsim.sim.kernel.events import Kernel, NS_PER_MS, NS_PER_US
-from klipsim.sim.hostcpu.scheduler import SchedConfig, Scheduler
-from klipsim.sim.hostcpu.stats import thread_report
-
-THREAD = st.fixed_dictionaries({
-    "policy": st.sampled_from(["other", "other", "other", "fifo", "rr"]),
-    "nice": st.integers(-10, 10),
-    "priority": st.integers(1, 3),
-    "cpus": st.sampled_from([None, [0], [1], [0, 1]]),
-    "group": st.sampled_from([None, "a", "b"]),
-    "python": st.booleans(),
-    "work_us": st.lists(st.integers(1, 3000), min_size=1, max_size=4),
-    "gap_us": st.lists(st.integers(0, 8000), min_size=1, max_size=4),
-})
-CONFIG = st.fixed_dictionaries({
-    "cores": st.integers(1, 3),
-    "rt_throttle": st.sampled_from(["classic", "fair_server", "none"]),
-    "context_switch_ns": st.sampled_from([0, 10_000]),
-    "autogroup": st.booleans(),
-    "tick_hz": st.sampled_from([0, 250, 1000]),
-})
+sys.path.insert(0, os.path.dirname(__file__))
+from _sched_programs import CONFIG, THREAD  # noqa: E402
+from _sched_programs import run as run_on  # noqa: E402
+from klipsim.sim.kernel.events import Kernel, NS_PER_MS  # noqa: E402
+from klipsim.sim.hostcpu.scheduler import SchedConfig, Scheduler  # noqa: E402
 
 
 def run(config, threads, fast, seconds_ms=150, probe=None):
-    """Run the thread set; returns everything observable (`probe`, a
-    list, receives the scheduler)."""
-    kernel = Kernel(np.random.default_rng(3), trace=True)
-    cfg = dict(config, rt_runtime_ns=30 * NS_PER_MS, rt_period_ns=40 * NS_PER_MS)
-    cfg["cores"] = max(cfg["cores"], 2)
-    sched = Scheduler(kernel, SchedConfig(**cfg))
-    sched.fast_paths = fast
-    if probe is not None:
-        probe.append(sched)
-    for core in sched.cores:
-        core.fair.shortcut = fast
-    gil = GIL(sched, 2 * NS_PER_MS)
-    kick = sched.signal("kick")
-    log = []
-
-    def program(i, spec):
-        step = [0]
-
-        def start():
-            t = sched.current
-            k = step[0]
-            step[0] += 1
-            log.append((kernel.now, i, k, "start"))
-            work = spec["work_us"][k % len(spec["work_us"])] * NS_PER_US
-            if spec["python"]:
-                gil.run(t, work, lambda: after(t, k))
-            elif k % 3 == 2:
-                t.compute(work, lambda: after(t, k), until=kernel.now + work // 2 + 1)
-            else:
-                t.compute(work, lambda: after(t, k))
-
-        def after(t, k):
-            log.append((kernel.now, i, k, "after"))
-            if spec["python"]:
-                gil.release(t)
-            gap = spec["gap_us"][k % len(spec["gap_us"])] * NS_PER_US
-            if k % 4 == 1:
-                kick.post()
-                t.sleep(gap, start)
-            elif k % 4 == 3:
-                t.wait(kick, start, until=kernel.now + gap)
-            else:
-                t.sleep(gap, start)
-        return start
-
-    for i, spec in enumerate(threads):
-        prio = spec["priority"] if spec["policy"] != "other" else 0
-        cpus = [c for c in spec["cpus"]] if spec["cpus"] else None
-        sched.spawn(f"t{i}", program(i, spec), policy=spec["policy"],
-                    nice=spec["nice"], priority=prio, cpus=cpus,
-                    group=spec["group"], at=i * 137 * NS_PER_US)
-    kernel.run(until=seconds_ms * NS_PER_MS)
-    cores = [(c.busy_ns, c.overhead_ns) for c in sched.cores]
-    return (kernel.trace_bytes(), log, thread_report(sched), cores,
-            kernel.now, gil.drop_requests)
+    return run_on(Kernel, Scheduler, config, threads, fast, seconds_ms, probe)
 
 
 @settings(max_examples=40, deadline=None)

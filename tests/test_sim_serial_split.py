@@ -1,6 +1,6 @@
 """The C link's reader of received bytes (linkio_input through
 LinkIO.input: what the simulated host's serial queue reads) against a
-reference reader built only on msgproto.check_block: same payloads and
+reference reader built only on msgblock.check_block: same payloads and
 same count of bad blocks, for streams of acks and responses with random
 damage."""
 import os
@@ -9,7 +9,7 @@ from types import SimpleNamespace
 
 import numpy as np
 
-from klipsim.chelper import msgproto
+from klipsim.chelper import msgblock
 from klipsim.sim.link.clocksync import McuClock
 from klipsim.sim.link.linkio import STATS, LinkIO
 from klipsim.sim.link.wire import Wire
@@ -20,7 +20,7 @@ from _link_model import split_blocks_tolerant  # noqa: E402
 
 def reference_split(data):
     """(seq, payload) blocks and bad blocks by the Python reader the C one
-    replaced (tests/_link_model.py, built on msgproto.check_block)."""
+    replaced (tests/_link_model.py, built on msgblock.check_block)."""
     stats = SimpleNamespace(bad_blocks=0)
     blocks = split_blocks_tolerant(data, stats)
     return blocks, stats.bad_blocks
@@ -35,7 +35,7 @@ def test_same_blocks_as_check_block_with_damage():
         for _ in range(int(rng.integers(1, 8))):
             n = 0 if rng.random() < 0.6 else int(rng.integers(1, 20))
             payload = bytes(rng.integers(0, 256, n, dtype=np.uint8))
-            data += msgproto.frame_block(payload, int(rng.integers(0, 16)))
+            data += msgblock.frame_block(payload, int(rng.integers(0, 16)))
         for _ in range(int(rng.integers(0, 3))):      # flip, drop or insert bytes
             i = int(rng.integers(0, len(data)))
             kind = rng.integers(0, 3)

@@ -11,13 +11,9 @@ message on random step sequences: accelerating, decelerating and
 constant, short and longer than the reciprocal table (1023 steps), at
 clock rates from 16 MHz-like to large intervals and max_error values
 from 0 to 4500 ticks."""
-import sys
-import os
-
 from hypothesis import given, settings, strategies as st
 
-sys.path.insert(0, os.path.dirname(__file__))
-from klipsim.chelper import motion  # noqa: E402
+from klipsim.chelper import motion
 
 QUADRATIC_DEV = 11
 LONG_RUN_COUNT = 0x200

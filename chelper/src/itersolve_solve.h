@@ -68,7 +68,7 @@ commit_last_step(struct solve_state *s)
     if (!s->uncommitted)
         return 0;
     s->uncommitted = 0;
-    return stepcompress_commit(s->sk->sc);
+    return stepcompress_commit_inline(s->sk->sc);
 }
 
 // The midpoint one step further in direction dir.  Two half-step

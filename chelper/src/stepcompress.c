@@ -432,6 +432,20 @@ stepcompress_append(struct stepcompress *sc, int sdir,
                                      sc->last_step_clock + (int64_t)rel);
 }
 
+int
+stepcompress_append_fast(struct stepcompress *sc, int sdir,
+                         double move_print_time, double step_time)
+{
+    return stepcompress_append_inline(sc, sdir ? 1 : 0, move_print_time,
+                                      step_time);
+}
+
+int
+stepcompress_commit_fast(struct stepcompress *sc)
+{
+    return stepcompress_commit_inline(sc);
+}
+
 void
 stepcompress_note_generated(struct stepcompress *sc, double print_time)
 {

@@ -53,26 +53,60 @@ stepcompress_early(const struct stepcompress *sc, uint64_t prev,
     return clock - (slack > sc->max_error ? sc->max_error : slack);
 }
 
-// stepcompress_append() for the common case -- another step in the same
-// direction as the held-back one, which then simply joins the queue --
-// without a call; anything else takes the full path.  Same result.
+// What enqueue_step (stepcompress.c) does with a step in the common
+// case, without a call: in the queue's direction, room in the arrays,
+// not far after the last step and not before the newest queued one.
+// Returns 0, having done nothing, in every other case (then the caller
+// takes the full path).
+static inline int
+stepcompress_queue_fast(struct stepcompress *sc, uint64_t clock, int dir)
+{
+    int queued = sc->qtail > sc->qhead;
+    uint64_t newest = queued ? sc->queue[sc->qtail - 1] : sc->last_step_clock;
+    if (dir != sc->queue_dir || sc->qtail >= sc->qcap
+        || sc->qtail - sc->qhead > MAX_RUN_COUNT + 2000
+        || clock - sc->last_step_clock >= CLOCK_DIFF_MAX || clock < newest)
+        return 0;
+    sc->early[sc->qtail] = queued ? stepcompress_early(sc, newest, clock)
+                                  : clock;
+    sc->queue[sc->qtail++] = clock;
+    return 1;
+}
+
+// stepcompress_commit() without a call in the common case.  Same result.
+static inline int
+stepcompress_commit_inline(struct stepcompress *sc)
+{
+    if (!sc->has_pending)
+        return 0;
+    if (stepcompress_queue_fast(sc, sc->pending_clock, sc->pending_dir)) {
+        sc->has_pending = 0;
+        return 0;
+    }
+    return stepcompress_commit(sc);
+}
+
+// stepcompress_append() without a call in the common cases -- nothing
+// held back yet, or another step in the same direction as the held-back
+// one, which then simply joins the queue; anything else takes the full
+// path.  Same result; sdir is 0 or 1.
 static inline int
 stepcompress_append_inline(struct stepcompress *sc, int sdir,
                            double move_print_time, double step_time)
 {
     double rel = (step_time + (move_print_time - sc->last_step_print_time))
         * sc->mcu_freq;
-    uint64_t lsc = sc->last_step_clock, prev = sc->pending_clock;
-    if (sc->has_pending && sdir == sc->pending_dir && sdir == sc->queue_dir
-        && rel >= 0. && rel < 9.0e18 && sc->qtail < sc->qcap
-        && sc->qtail - sc->qhead <= MAX_RUN_COUNT + 2000
-        && prev - lsc < CLOCK_DIFF_MAX
-        && prev >= (sc->qtail > sc->qhead ? sc->queue[sc->qtail - 1] : lsc)) {
-        sc->early[sc->qtail] = sc->qtail > sc->qhead
-            ? stepcompress_early(sc, sc->queue[sc->qtail - 1], prev) : prev;
-        sc->queue[sc->qtail++] = prev;
-        sc->pending_clock = lsc + (int64_t)rel;
-        sc->position += sdir ? 1 : -1;
+    if (rel >= 0. && rel < 9.0e18) {
+        uint64_t clock = sc->last_step_clock + (int64_t)rel;
+        if (!sc->has_pending) {
+            sc->has_pending = 1;
+            sc->pending_dir = sc->solver_dir = sdir;
+        } else if (sdir != sc->pending_dir
+                   || !stepcompress_queue_fast(sc, sc->pending_clock, sdir)) {
+            return stepcompress_append(sc, sdir, move_print_time, step_time);
+        }
+        sc->pending_clock = clock;
+        sc->position += 2 * sdir - 1;
         return 0;
     }
     return stepcompress_append(sc, sdir, move_print_time, step_time);

@@ -17,9 +17,11 @@
 // Cost: the walk of one trial (longest_run) is where compile spends most
 // of its compression time, a few trials per run and one pass over the
 // run's steps each.  It is written for that: one addition per bound and
-// step, and the rare bound update divides by multiplying with a
-// reciprocal (exact, see ceil_div_walk).  tests/test_stepcompress_run.py
-// compares it with a plain model of the same search.
+// step, and a bound update (about one step in two) that divides by
+// multiplying with a reciprocal (exact, see recip[]) and does not wait
+// for the update of the step before (see walk_steps).
+// tests/test_stepcompress_run.py compares it with a plain model of the
+// same search.
 #include <stdio.h>
 #include "stepcompress_run.h"
 
@@ -73,9 +75,10 @@ static const uint64_t recip[RECIP_COUNT] = {
     RECIP256(0), RECIP256(256), RECIP256(512), RECIP256(768)
 };
 
-// floor(n / k) and ceil(n / k) for 2 <= k: the walk's bound updates,
-// about one step in two, so without a hardware division where the
-// operands allow it (0 <= n < 2^32 and, when `small_k`, k < RECIP_COUNT).
+// floor(n / k) and ceil(n / k) for k >= 2: the walk's bound updates,
+// about one step in two, so by a multiplication with recip[k] when the
+// caller says k < RECIP_COUNT (`small_k`) and n is in [0, 2^32) (the
+// numerator of ceil: n - 1), else by the division.
 static inline __attribute__((always_inline)) int64_t
 walk_floor_div(int64_t n, int64_t k, int small_k)
 {
@@ -298,23 +301,26 @@ sc_verify_run(struct stepcompress *sc, const struct sc_run *r)
                  (long long)r->add);
         return stepcompress_fail(sc, buf);
     }
+    // step i at clock `at` is inside its window [early_i, clock_i] when
+    // at - early_i, taken modulo 2^64, is at most the window's width
     const uint64_t *q = sc->queue + sc->qhead, *early = sc->early + sc->qhead;
-    int64_t t = 0, iv = r->interval;
+    uint64_t at = sc->last_step_clock, first_early;
+    first_early = stepcompress_early(sc, sc->last_step_clock, q[0]);
+    int64_t iv = r->interval;
     for (int64_t i = 0; i < r->count; i++) {
-        int64_t lo = (int64_t)(early[i] - sc->last_step_clock);
-        int64_t hi = (int64_t)(q[i] - sc->last_step_clock);
-        if (!i)
-            step_window(sc, 0, &lo, &hi);
-        t += iv;
-        if (t < lo || t > hi) {
+        uint64_t lo = i ? early[i] : first_early;
+        at += iv;
+        iv += r->add;
+        if (at - lo > q[i] - lo) {
             snprintf(buf, sizeof(buf), "run interval=%lld count=%lld add=%lld"
                      " puts step %lld at %lld outside [%lld, %lld]",
                      (long long)r->interval, (long long)r->count,
-                     (long long)r->add, (long long)i, (long long)t,
-                     (long long)lo, (long long)hi);
+                     (long long)r->add, (long long)i,
+                     (long long)(at - sc->last_step_clock),
+                     (long long)(lo - sc->last_step_clock),
+                     (long long)(q[i] - sc->last_step_clock));
             return stepcompress_fail(sc, buf);
         }
-        iv += r->add;
     }
     return 0;
 }

@@ -90,6 +90,8 @@ kern_schedule(vs *k, int64_t at, int32_t prio, int32_t kind, int32_t a, int32_t 
 {
     struct vs_kernel_heap *hp = k->heap;
     int32_t s;
+    if (at < k->now)
+        k->err = 3;                    /* time travel: a broken rule */
     if (hp->nfree) {
         s = hp->free[--hp->nfree];
     } else {

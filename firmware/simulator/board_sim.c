@@ -28,6 +28,8 @@ struct board {
     int adc_watched;              /* any pin in adc_watch */
     uint64_t adc_valid_until;     /* watched values hold up to this clock */
     int record_gpio;
+    int gpio_filtered;            /* record only the pins in gpio_keep */
+    uint8_t *gpio_keep;
     struct fw_pulse *pulses;
     size_t pulse_len, pulse_cap;
     struct fw_gpio_event *events;
@@ -78,7 +80,7 @@ void board_pwm_write(struct mcu *m, uint32_t pin, uint32_t value)
 {
     struct board *b = m->board;
     b->level[pin] = value ? 1 : 0;
-    if (!b->record_gpio)
+    if (!b->record_gpio || (b->gpio_filtered && !b->gpio_keep[pin]))
         return;
     b->events = fw_grow(b->events, &b->event_cap, b->event_len + 1,
                      sizeof(*b->events));
@@ -168,6 +170,7 @@ struct mcu *fw_new(const char *profile)
     b->input = calloc(p->pin_count + 1, 1);
     b->adc = calloc(p->pin_count + 1, sizeof(uint16_t));
     b->adc_watch = calloc(p->pin_count + 1, 1);
+    b->gpio_keep = calloc(p->pin_count + 1, 1);
     b->record_gpio = 1;
     m->move_count = p->move_count;
     m->move_pool = calloc(p->move_count + 1, sizeof(struct move_node));
@@ -189,6 +192,7 @@ void fw_free(struct mcu *m)
     free(b->input);
     free(b->adc);
     free(b->adc_watch);
+    free(b->gpio_keep);
     free(b->pulses);
     free(b->events);
     free(b->tx);
@@ -437,6 +441,7 @@ int fw_arrive(struct mcu *m, uint64_t clock, int stop, const uint8_t *data, size
     }
     info[FW_ARRIVE_RX_LOST] = m->rx_overflow;
     info[FW_ARRIVE_QUIET] = fw_quiet_until(m);
+    info[FW_ARRIVE_NOW] = b->now;
     return FW_RUN_REACHED;
 }
 
@@ -499,6 +504,14 @@ size_t fw_gpio_events_take(struct mcu *m, struct fw_gpio_event *out,
 void fw_set_gpio_recording(struct mcu *m, int enable)
 {
     m->board->record_gpio = enable;
+}
+
+void fw_set_gpio_keep(struct mcu *m, uint32_t pin, int keep)
+{
+    struct board *b = m->board;
+    b->gpio_filtered = 1;
+    if (pin < b->pin_count)
+        b->gpio_keep[pin] = keep ? 1 : 0;
 }
 
 void fw_set_input(struct mcu *m, uint32_t pin, int value)

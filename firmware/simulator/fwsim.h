@@ -129,8 +129,9 @@ long fw_deliver_groups(struct mcu *m, const int64_t *ints, const uint32_t *msg_e
  * FW_RUN_REACHED is returned with info[FW_ARRIVE_TX] = the length of what
  * it then transmitted (0: nothing), moved into tx_out when it fits in
  * tx_max bytes, else left for fw_tx_read; info[FW_ARRIVE_RX_LOST] =
- * fw_rx_overflow(), info[FW_ARRIVE_QUIET] = fw_quiet_until() after it. */
-enum { FW_ARRIVE_TX, FW_ARRIVE_RX_LOST, FW_ARRIVE_QUIET, FW_ARRIVE_INFO };
+ * fw_rx_overflow(), info[FW_ARRIVE_QUIET] = fw_quiet_until() after it,
+ * info[FW_ARRIVE_NOW] = fw_now(). */
+enum { FW_ARRIVE_TX, FW_ARRIVE_RX_LOST, FW_ARRIVE_QUIET, FW_ARRIVE_NOW, FW_ARRIVE_INFO };
 int fw_arrive(struct mcu *m, uint64_t clock, int stop, const uint8_t *data, size_t len,
               uint8_t *tx_out, size_t tx_max, uint64_t *info);
 size_t fw_tx_available(struct mcu *m);
@@ -143,6 +144,9 @@ size_t fw_gpio_events_available(struct mcu *m);
 size_t fw_gpio_events_take(struct mcu *m, struct fw_gpio_event *out,
                            size_t count);
 void fw_set_gpio_recording(struct mcu *m, int enable);
+/* From the first call on, only the writes of pins kept here are
+ * recorded (a pin outside the profile keeps nothing). */
+void fw_set_gpio_keep(struct mcu *m, uint32_t pin, int keep);
 
 void fw_set_input(struct mcu *m, uint32_t pin, int value);
 void fw_set_adc(struct mcu *m, uint32_t pin, uint16_t value);

@@ -7,20 +7,41 @@ its `identify` command serves), packs them into message blocks with the
 host's sequence numbers and hands them to the firmware at the current
 clock; `responses` decodes what it transmitted.  Step pulses and other
 pin writes are read in bulk as numpy arrays.  Wire-format work is
-klipsim.chelper.msgproto's; this module only drives the C library.
+klipsim.chelper.msgblock's and msgproto's; this module only drives the C library.
 """
 import zlib
 import json
 
-import numpy as np
+from klipsim.lazy import numpy as np
 
-from klipsim.chelper import msgproto
+from klipsim.chelper import msgblock, msgformat, msgproto
 from klipsim.firmware.simulator._fwsim import ffi, lib
 
-PULSE_DTYPE = np.dtype([("clock", "<u8"), ("pin", "<u4"), ("dir", "<u4")])
-GPIO_DTYPE = np.dtype([("clock", "<u8"), ("pin", "<u4"), ("value", "<u4")])
-assert PULSE_DTYPE.itemsize == ffi.sizeof("struct fw_pulse")
-assert GPIO_DTYPE.itemsize == ffi.sizeof("struct fw_gpio_event")
+# fwsim.h's records as numpy dtypes: PULSE_DTYPE and GPIO_DTYPE, built at
+# first use (record_dtype) so that importing this module, or a run that
+# reads no records, does not import numpy (start-up, issue 10).
+_RECORDS = {"PULSE_DTYPE": ("struct fw_pulse",
+                            [("clock", "<u8"), ("pin", "<u4"), ("dir", "<u4")]),
+            "GPIO_DTYPE": ("struct fw_gpio_event",
+                           [("clock", "<u8"), ("pin", "<u4"), ("value", "<u4")])}
+# A read of at most this many GPIO events builds tuples without numpy.
+FEW_GPIO_EVENTS = 64
+
+
+def record_dtype(name):
+    """The numpy dtype PULSE_DTYPE or GPIO_DTYPE (module attributes too)."""
+    dtype = globals().get(name)
+    if dtype is None:
+        struct, fields = _RECORDS[name]
+        dtype = globals()[name] = np.dtype(fields)
+        assert dtype.itemsize == ffi.sizeof(struct)
+    return dtype
+
+
+def __getattr__(name):
+    if name in _RECORDS:
+        return record_dtype(name)
+    raise AttributeError("module %r has no attribute %r" % (__name__, name))
 
 _dictionary_cache = {}
 
@@ -84,7 +105,7 @@ def format_pulses(pulses, pin_names):
     table = ffi.new("const char *[]", names)
     width = max(len(ffi.string(n)) for n in names) + 26
     out = bytearray(len(pulses) * width)
-    pulses = np.ascontiguousarray(pulses, dtype=PULSE_DTYPE)
+    pulses = np.ascontiguousarray(pulses, dtype=record_dtype("PULSE_DTYPE"))
     n = lib.fw_format_pulses(ffi.cast("struct fw_pulse *", ffi.from_buffer(pulses)),
                              len(pulses), table, ffi.from_buffer(out))
     return bytes(out[:n])
@@ -102,7 +123,7 @@ def buffer_message_ints(mf, args):
     ints = [mf.msgid]
     for key, kind in zip(mf.keys, mf.kinds):
         value = args[key]
-        if kind == msgproto.BUFFER:
+        if kind == msgformat.BUFFER:
             data = bytes(value)
             ints += [RAW_BYTE_TAG | b for b in bytes([len(data)]) + data]
         else:
@@ -133,7 +154,8 @@ RUN_OUTPUT = lib.FW_RUN_OUTPUT
 RUN_SAMPLE = lib.FW_RUN_SAMPLE
 NEVER = (1 << 64) - 1            # quiet_until: nothing can come
 ARRIVE_TX_MAX = 256              # arrive(): output up to this size comes back at once
-_TX, _RX_LOST, _QUIET = lib.FW_ARRIVE_TX, lib.FW_ARRIVE_RX_LOST, lib.FW_ARRIVE_QUIET
+_TX, _RX_LOST, _QUIET, _NOW = (lib.FW_ARRIVE_TX, lib.FW_ARRIVE_RX_LOST, lib.FW_ARRIVE_QUIET,
+                                lib.FW_ARRIVE_NOW)
 
 
 class Firmware:
@@ -234,14 +256,14 @@ class Firmware:
     def arrive(self, clock, stop, data):
         """Run to `clock` (run(clock, stop)) and, once there, receive
         `data` (fw_arrive, one C call): (RUN_REACHED, what the firmware
-        then transmitted (bytes), rx_overflow, quiet_until) or, when the
-        run stopped early or the MCU is shut down, (its state, None, ...)
-        with nothing received."""
+        then transmitted (bytes), rx_overflow, quiet_until, now) or, when
+        the run stopped early or the MCU is shut down, (its state, None,
+        0, 0, 0) with nothing received."""
         info = self._arrive_info
         state = lib.fw_arrive(self._mcu, clock, stop, data, len(data),
                               self._arrive_buf, ARRIVE_TX_MAX, info)
         if state != RUN_REACHED:
-            return state, None, 0, 0
+            return state, None, 0, 0, 0
         n = info[_TX]
         if not n:
             out = b""
@@ -249,7 +271,7 @@ class Firmware:
             out = ffi.buffer(self._arrive_buf, n)[:]
         else:
             out = self.read_output()
-        return state, out, info[_RX_LOST], info[_QUIET]
+        return state, out, info[_RX_LOST], info[_QUIET], info[_NOW]
 
     def read_output(self):
         n = lib.fw_tx_available(self._mcu)
@@ -268,14 +290,14 @@ class Firmware:
         out, payload = bytearray(), bytearray()
         for name, args in messages:
             data = self.dictionary.encode(name, args)
-            if len(payload) + len(data) > msgproto.MESSAGE_PAYLOAD_MAX:
-                out += msgproto.frame_block(bytes(payload), self.host_seq)
-                self.host_seq = (self.host_seq + 1) & msgproto.MESSAGE_SEQ_MASK
+            if len(payload) + len(data) > msgblock.MESSAGE_PAYLOAD_MAX:
+                out += msgblock.frame_block(bytes(payload), self.host_seq)
+                self.host_seq = (self.host_seq + 1) & msgblock.MESSAGE_SEQ_MASK
                 payload = bytearray()
             payload += data
         if payload:
-            out += msgproto.frame_block(bytes(payload), self.host_seq)
-            self.host_seq = (self.host_seq + 1) & msgproto.MESSAGE_SEQ_MASK
+            out += msgblock.frame_block(bytes(payload), self.host_seq)
+            self.host_seq = (self.host_seq + 1) & msgblock.MESSAGE_SEQ_MASK
         return bytes(out)
 
     def message_ints(self, name, args):
@@ -286,7 +308,7 @@ class Firmware:
             mf = self.dictionary.lookup(name)
             spec = self._int_specs[name] = (mf.msgid, mf.keys, bool(mf.enum_names), mf)
         msgid, keys, enums, mf = spec
-        if msgproto.BUFFER in mf.kinds:
+        if msgformat.BUFFER in mf.kinds:
             return buffer_message_ints(mf, args)
         if enums:
             return [msgid] + [mf.to_int(k, args[k]) for k in keys]
@@ -331,7 +353,7 @@ class Firmware:
 
     def blocks(self):
         """(seq, payload) of every block transmitted since the last call."""
-        return msgproto.split_blocks(self.read_output())
+        return msgblock.split_blocks(self.read_output())
 
     def responses(self):
         """Decoded responses [(name, args)] transmitted since the last call
@@ -362,24 +384,54 @@ class Firmware:
         """Step pulses recorded so far with clock < before (default: all
         final ones, i.e. before the current clock), removed from the
         buffer; a PULSE_DTYPE array in execution (clock) order."""
-        limit = self.now if before is None else before
-        n = lib.fw_pulses_ready(self._mcu, limit)
-        arr = np.empty(n, dtype=PULSE_DTYPE)
+        n = self.pulses_ready(before)
+        arr = np.empty(n, dtype=record_dtype("PULSE_DTYPE"))
         if n:
             lib.fw_pulses_take(self._mcu, ffi.cast("struct fw_pulse *",
                                                    ffi.from_buffer(arr)), n)
         return arr
 
+    def pulses_ready(self, before=None):
+        """How many pulses take_pulses(before) would return."""
+        return lib.fw_pulses_ready(self._mcu, self.now if before is None else before)
+
     def take_gpio_events(self):
         n = lib.fw_gpio_events_available(self._mcu)
-        arr = np.empty(n, dtype=GPIO_DTYPE)
+        arr = np.empty(n, dtype=record_dtype("GPIO_DTYPE"))
         if n:
             lib.fw_gpio_events_take(self._mcu, ffi.cast(
                 "struct fw_gpio_event *", ffi.from_buffer(arr)), n)
         return arr
 
+    def take_gpio_rows(self, pins):
+        """The recorded writes of `pins` as (clock, pin, value) tuples in
+        clock order; every recorded write leaves the buffer (those of
+        other pins are dropped).  A few are read without numpy: a print's
+        set-up writes its pins' first values, and an empty print then
+        needs no numpy at all (start-up)."""
+        n = lib.fw_gpio_events_available(self._mcu)
+        if n > FEW_GPIO_EVENTS:
+            events = self.take_gpio_events()
+            if not pins:
+                return []
+            mask = events["pin"] == pins[0]
+            for pin in pins[1:]:
+                mask |= events["pin"] == pin
+            return events[mask].tolist()
+        if not n:
+            return []
+        buf = ffi.new("struct fw_gpio_event[]", n)
+        lib.fw_gpio_events_take(self._mcu, buf, n)
+        return [(e.clock, e.pin, e.value) for e in buf if e.pin in pins]
+
     def set_gpio_recording(self, enable):
         lib.fw_set_gpio_recording(self._mcu, 1 if enable else 0)
+
+    def record_gpio_only(self, pins):
+        """From now on record only the writes of these pins (numbers)."""
+        lib.fw_set_gpio_keep(self._mcu, 0xFFFFFFFF, 0)    # (no pin: filtering on)
+        for pin in pins:
+            lib.fw_set_gpio_keep(self._mcu, pin, 1)
 
     # -- state -----------------------------------------------------------
     @property

@@ -28,9 +28,9 @@ the result depends only on the inputs.
 """
 from dataclasses import dataclass, field
 
-import numpy as np
+from klipsim.lazy import numpy as np
 
-from klipsim.chelper import msgproto, streamio
+from klipsim.chelper import msgblock, streamio
 from klipsim.firmware.simulator import mcu as fwmcu
 from klipsim.firmware.simulator._fwsim import ffi, lib
 from klipsim.sim.execute.core import ExecCore
@@ -318,7 +318,7 @@ class StreamExecutor:
         sequence; anything else would be a nak)."""
         last_ack = None
         data = (self.core.output() if self.core else b"") + self.fw.read_output()
-        for seq, payload in msgproto.split_blocks(data):
+        for seq, payload in msgblock.split_blocks(data):
             if not payload:
                 last_ack = seq
                 continue

@@ -26,7 +26,7 @@ Example (a Python thread doing 2 ms of G-code work every 10 ms):
 """
 from __future__ import annotations
 
-import numpy as np
+from klipsim.lazy import default_rng
 
 from .gil import GIL
 from ..kernel.events import Kernel
@@ -51,7 +51,7 @@ class HostCPU:
         self.machine = machine
         self._speed = machine.cpu_speed
         self.policy = policy
-        self.kernel = Kernel(np.random.default_rng(seed), trace=trace)
+        self.kernel = Kernel(default_rng(seed), trace=trace)
         self.sched = Scheduler(self.kernel, machine.sched_config())
         self.gil = GIL(self.sched, machine.switch_interval_ns)
         self.load_threads = install(self.sched, scenario, self.kernel.rng) if scenario else []

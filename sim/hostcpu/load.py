@@ -37,7 +37,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-import numpy as np
+from klipsim.lazy import numpy as np
 
 from .config_toml import ConfigError, Table, find_toml, load_toml, top_tables
 from ..kernel.events import NS_PER_MS, NS_PER_S

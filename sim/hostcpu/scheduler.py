@@ -146,10 +146,8 @@ class Scheduler:
         return self.threads[i] if i >= 0 else None
 
     def interrupt(self, t: VThread, handler) -> None:
-        """Call handler(t, remaining_ns, cont) in t's program context as soon
-        as t is on a CPU in the middle of a burst (now if it is running; a
-        step boundary runs the continuation first, which may make the
-        interrupt moot, e.g. by releasing the GIL). Used for GIL drops."""
+        """Call handler(t, remaining_ns, cont) in t's program context when
+        it is on a CPU mid-burst (pyscheduler.py; the GIL's drops)."""
         if t.state != RUNNABLE:
             raise SimError(f"interrupt of non-runnable thread {t.name}")
         t._interrupt = handler

@@ -41,7 +41,40 @@ BLOCKED = "blocked"
 EXITED = "exited"
 
 
-class VThread:
+class ActionRule:
+    """The one-action-per-program-step rule, shared by this reference
+    VThread and the C core's (vthreads.py)."""
+
+    __slots__ = ()
+
+    def _identity(self, sched, index: int, name: str, policy: str, nice: int,
+                  priority: int, cpus: tuple[int, ...], group: str | None) -> None:
+        """Check and keep what a thread is (its class, affinity, group)."""
+        check_class(name, policy, nice, priority)
+        self.sched, self.index, self.name = sched, index, name
+        self.policy, self.nice, self.priority = policy, nice, priority
+        self.cpus, self.group = cpus, group
+        self.fair_group: str | None = None
+        self.in_program = False
+        self.acted = False
+        self.gil_waits: list[int] = []
+
+    def __repr__(self) -> str:
+        return f"<VThread {self.name} {self.policy} {self.state}>"
+
+    @property
+    def is_rt(self) -> bool:
+        return self.policy != OTHER
+
+    def _act(self) -> None:
+        if not self.in_program:
+            raise SimError(f"thread {self.name}: action outside its program step")
+        if self.acted:
+            raise SimError(f"thread {self.name}: two actions in one program step")
+        self.acted = True
+
+
+class VThread(ActionRule):
     """One schedulable thread of the modelled host."""
 
     __slots__ = (
@@ -56,24 +89,13 @@ class VThread:
     def __init__(self, sched, index: int, name: str, policy: str, nice: int,
                  priority: int, cpus: tuple[int, ...], group: str | None,
                  slice_ns: int, rr_slice_ns: int):
-        check_class(name, policy, nice, priority)
-        self.sched = sched
-        self.index = index
-        self.name = name
-        self.policy = policy
-        self.nice = nice
-        self.priority = priority
-        self.cpus = cpus
-        self.group = group
+        self._identity(sched, index, name, policy, nice, priority, cpus, group)
         self.fair = FairEntity(name, nice_weight(nice), slice_ns, thread=self)
-        self.fair_group: str | None = None
         self.state = NEW
         self.core = cpus[0]
         self.remaining = 0
         self.cont: Callable[[], None] | None = None
         self.interrupt = None
-        self.in_program = False
-        self.acted = False
         self.timer = None
         self.until_event = None
         self.runnable_since = 0
@@ -83,26 +105,11 @@ class VThread:
         self.runq_waits: list[int] = []
         self.runq_wait_by_s: dict[int, int] = {}   # second -> longest run-queue wait (ns)
         self.wake_latencies: list[int] = []
-        self.gil_waits: list[int] = []
         self.switches = 0
         self.timed_out = False
         self.wake_cb = lambda: sched.wake(self)     # timer callback
 
-    def __repr__(self) -> str:
-        return f"<VThread {self.name} {self.policy} {self.state}>"
-
-    @property
-    def is_rt(self) -> bool:
-        return self.policy != OTHER
-
     # -- program actions (only inside a program step) -------------------
-    def _act(self) -> None:
-        if not self.in_program:
-            raise SimError(f"thread {self.name}: action outside its program step")
-        if self.acted:
-            raise SimError(f"thread {self.name}: two actions in one program step")
-        self.acted = True
-
     def compute(self, ns: int, then: Callable[[], None],
                 until: int | None = None) -> None:
         if self.acted or not self.in_program:

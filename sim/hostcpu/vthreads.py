@@ -18,13 +18,13 @@ from typing import Callable
 
 from ...chelper._chelper import ffi, lib
 from ..kernel.events import NO_TIME, SimError
-from .threads import EXITED, OTHER, RUNNABLE, check_class
+from .threads import EXITED, RUNNABLE, ActionRule
 
 STATES = ("new", RUNNABLE, "blocked", EXITED)
 POLICY_CODES = {"other": 0, "fifo": 1, "rr": 2}
 
 
-class VThread:
+class VThread(ActionRule):
     """One schedulable thread of the modelled host (C-backed)."""
 
     __slots__ = ("sched", "index", "name", "policy", "nice", "priority",
@@ -33,26 +33,11 @@ class VThread:
 
     def __init__(self, sched, index: int, name: str, policy: str, nice: int,
                  priority: int, cpus: tuple[int, ...], group: str | None):
-        check_class(name, policy, nice, priority)
-        self.sched = sched
-        self.index = index
-        self.name = name
-        self.policy = policy
-        self.nice = nice
-        self.priority = priority
-        self.cpus = cpus
-        self.group = group
-        self.fair_group: str | None = None
+        self._identity(sched, index, name, policy, nice, priority, cpus, group)
         self.cont: Callable[[], None] | None = None
         self._interrupt = None
-        self.in_program = False
-        self.acted = False
-        self.gil_waits: list[int] = []
         self._vs = sched.kernel._vs
         self._c = None
-
-    def __repr__(self) -> str:
-        return f"<VThread {self.name} {self.policy} {self.state}>"
 
     # -- what the scheduler owns (read from C) ---------------------------
     state = property(lambda self: STATES[self._c.state])
@@ -87,10 +72,6 @@ class VThread:
         return {s: w for s, w in enumerate(waits) if w}
 
     @property
-    def is_rt(self) -> bool:
-        return self.policy != OTHER
-
-    @property
     def interrupt(self):
         return self._interrupt
 
@@ -99,19 +80,10 @@ class VThread:
         self._interrupt = handler
         self._c.has_interrupt = handler is not None
 
-    # -- program actions (only inside a program step) -------------------
-    def _act(self) -> None:
-        if not self.in_program:
-            raise SimError(f"thread {self.name}: action outside its program step")
-        if self.acted:
-            raise SimError(f"thread {self.name}: two actions in one program step")
-        self.acted = True
-
+    # -- program actions (only inside a program step; rules: threads.py) --
     def compute(self, ns: int, then: Callable[[], None],
                 until: int | None = None) -> None:
-        if self.acted or not self.in_program:
-            self._act()                # raises: the step's one action rule
-        self.acted = True
+        self._act()
         if type(ns) is not int or ns < 0:
             raise SimError(f"thread {self.name}: compute needs int ns >= 0, got {ns!r}")
         self.cont = then
@@ -127,11 +99,7 @@ class VThread:
 
     def wait(self, signal: "Signal", then: Callable[[], None],
              until: int | None = None) -> None:
-        """Block until `signal` is posted or, with `until`, until that
-        absolute time (poll() with a timeout); `timed_out` tells which."""
-        if self.acted or not self.in_program:
-            self._act()                # raises: the step's one action rule
-        self.acted = True
+        self._act()
         self.cont = then
         lib.vs_wait(self._vs, self.index, signal.id, NO_TIME if until is None else until)
 
@@ -142,20 +110,19 @@ class VThread:
 
     def exit(self) -> None:
         self._act()
-        lib.vs_exit(self._vs, self.index)
         self.cont = None
+        lib.vs_exit(self._vs, self.index)
 
 
 class Signal:
-    """A counting wake-up source (semaphore / pipe byte / condvar+flag)."""
+    """threads.py's counting Signal, its count and waiters kept in C."""
 
     __slots__ = ("sched", "name", "id", "_vs")
 
     def __init__(self, sched, name: str):
-        self.sched = sched
-        self.name = name
         self._vs = sched.kernel._vs
         self.id = lib.vs_signal(self._vs)
+        self.sched, self.name = sched, name
 
     @property
     def count(self) -> int:
@@ -168,15 +135,14 @@ class Signal:
                 for i in range(lib.vs_signal_nwait(vs, self.id))]
 
     def post(self) -> None:
-        """Wake the longest waiter, or remember the post for the next wait
-        (a waiter already woken some other way does not take the post)."""
+        """Wake the longest waiter, or remember the post (threads.py)."""
         vs = self._vs
         lib.vs_post(vs, self.id)
         if vs.err:
             self.sched.kernel.raise_error()
 
     def wake_all(self) -> None:
-        """Wake every current waiter (a broadcast); nothing is remembered."""
+        """Wake every current waiter (threads.py)."""
         vs = self._vs
         lib.vs_wake_all(vs, self.id)
         if vs.err:

@@ -26,7 +26,7 @@ from __future__ import annotations
 import struct
 from typing import Callable
 
-import numpy as np
+from klipsim.lazy import numpy as np
 
 from ...chelper._chelper import ffi, lib
 
@@ -164,6 +164,8 @@ class Kernel:
         if code == 2 and t is not None:
             from ..hostcpu.pyscheduler import MAX_PROGRAM_STEPS
             raise SimError(f"thread {t.name}: {MAX_PROGRAM_STEPS} zero-time steps in a row")
+        if code == 3:
+            raise SimError("scheduler core: event scheduled in the past")
         raise SimError(f"scheduler core error {code}")
 
     # -- tracing --------------------------------------------------------
@@ -173,13 +175,18 @@ class Kernel:
 
     def trace_bytes(self) -> bytes:
         """The trace as bytes: one packed time + text line per record."""
-        if self.trace is None:
-            return b""
-        out = bytearray()
-        for time, kind, a, b in self.trace:
-            out += struct.pack("<qq", time, b)
-            out += f"{kind} {a}\n".encode()
-        return bytes(out)
+        return trace_bytes(self.trace)
+
+
+def trace_bytes(trace) -> bytes:
+    """A kernel trace as bytes: one packed time + text line per record."""
+    if trace is None:
+        return b""
+    out = bytearray()
+    for time, kind, a, b in trace:
+        out += struct.pack("<qq", time, b)
+        out += f"{kind} {a}\n".encode()
+    return bytes(out)
 
 
 _TRACE_KINDS = ("wake", "run")

@@ -2,30 +2,18 @@
 kernel (events.py, chelper/src/vs_kernel.c) must order and run events
 exactly as this does; tests/test_vsched_port.py compares the two.
 
-Contract (modelled on SimPy's core: now, schedule, step, run):
-- `Kernel.now` is an int, the virtual time in ns; it only moves forward and
-  only when `step()` pops the next event. There is no wall clock anywhere.
-- `schedule(at, callback, priority=0)` queues `callback()` at absolute time
-  `at` (an int >= now). Events are ordered by (time, priority, sequence):
-  a lower priority runs first at equal time, and the sequence number (the
-  order of scheduling) breaks the remaining ties, so every run is
-  deterministic.
-- `cancel(event)` drops a queued event lazily (it stays in the heap but is
-  skipped when popped).
-- Randomness comes only from the `numpy.random.Generator` handed to the
-  constructor (`kernel.rng`); the kernel itself draws nothing.
-- An optional trace records (time, kind, a, b) tuples from the models;
-  `trace_bytes()` serialises it so determinism can be checked byte for byte.
+Contract: events.py's `Kernel` (now, schedule/after/cancel, peek/step/
+run, rng, record/trace_bytes), with the heap in Python (heapq) and every
+event a Python callback.
 """
 from __future__ import annotations
 
 from heapq import heappop, heappush
-import struct
 from typing import Callable
 
-import numpy as np
+from klipsim.lazy import numpy as np
 
-from .events import SimError
+from .events import SimError, trace_bytes
 
 
 class Event:
@@ -133,10 +121,4 @@ class PyKernel:
 
     def trace_bytes(self) -> bytes:
         """The trace as bytes: one packed time + text line per record."""
-        if self.trace is None:
-            return b""
-        out = bytearray()
-        for time, kind, a, b in self.trace:
-            out += struct.pack("<qq", time, b)
-            out += f"{kind} {a}\n".encode()
-        return bytes(out)
+        return trace_bytes(self.trace)

@@ -7,7 +7,7 @@ bytes as they arrive. Draws come only from the numpy Generator given
 scenario's, so enabling faults does not move the loads' phases). With
 both probabilities 0 nothing is drawn and the data is returned as is.
 """
-import numpy as np
+from klipsim.lazy import numpy as np
 
 
 class LineFaults:

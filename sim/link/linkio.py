@@ -21,7 +21,7 @@ Python they were ported from is tests/_link_model.py, which
 tests/test_link_io.py compares every decision with. The clock is the
 serial queue's (McuClock or SerialQueueClock, by their `c_clock`).
 """
-from ...chelper import msgproto
+from ...chelper import msgblock
 from ...chelper._chelper import ffi, lib
 from .wire import TRANSPORTS
 
@@ -61,7 +61,7 @@ class LinkIO:
     def input(self, data, now):
         if not isinstance(data, bytes):
             data = bytes(data)
-        cap = len(data) // (msgproto.MESSAGE_MIN + 1) + 1
+        cap = len(data) // (msgblock.MESSAGE_MIN + 1) + 1
         if cap > self._cap:
             self._cap = cap
             self._starts = ffi.new("int64_t[]", cap)

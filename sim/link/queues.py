@@ -15,14 +15,14 @@ the Message objects of the rest (`generic`), a summary of its timed
 queue_steps (`motion`) and, on demand, every message (`messages`).
 tests/test_link_queues.py holds the Python model these rules come from.
 """
-from ...chelper import msgproto
+from ...chelper import msgblock
 from ...chelper._chelper import ffi, lib
 from ...chelper import steppersync
 from ...chelper.blockcodec import _int_maker
 from .messages import MOTION, Message
 
-PAYLOAD_MAX = msgproto.MESSAGE_PAYLOAD_MAX       # 59
-MESSAGE_MAX = msgproto.MESSAGE_MAX               # 64
+PAYLOAD_MAX = msgblock.MESSAGE_PAYLOAD_MAX       # 59
+MESSAGE_MAX = msgblock.MESSAGE_MAX               # 64
 
 # linkq_push record kinds (chelper/src/linkq.h) and the motion messages
 # held in C: name -> (kind, parameter keys after the oid)
@@ -32,7 +32,7 @@ C_HELD = {"queue_step": (1, ("interval", "count", "add")),
           "reset_step_clock": (3, ("clock",))}
 KIND_NAMES = {kind: (name, ("oid",) + keys) for name, (kind, keys) in C_HELD.items()}
 RECORD_INTS = 10          # LINKQ_RECORD_INTS
-MAX_BLOCKS = 16           # most blocks one plan may build (>= MAX_PENDING_BLOCKS)
+MAX_BLOCKS = 16           # most blocks one plan may build (>= linkio.c's MAX_PENDING)
 NO_CLOCK = -(1 << 63)     # linkq's "no scheduled clock"
 _PUSH_ERRORS = {-1: "out of memory", -2: "message too large for a block",
                 -3: "bad command queue (oid)", -4: "bad record",
@@ -73,7 +73,7 @@ class Block:
     clock, highest last-step clock) or is None; `messages` lists every
     message in block order (built on first use from the C records)."""
     __slots__ = ("seq", "frame", "count", "generic", "motion", "_records", "_messages",
-                 "sent_ns", "retransmitted", "arrived", "tty_ns")
+                 "sent_ns", "arrived", "tty_ns")
 
     def __init__(self, seq, frame, messages, motion=None, records=None, count=None):
         self.seq = seq
@@ -85,7 +85,6 @@ class Block:
         self._messages = None if records is not None else messages
         self.sent_ns = 0
         self.tty_ns = 0              # pseudo-tty: when the kworker passed it on
-        self.retransmitted = False
         self.arrived = False
 
     @property
@@ -289,7 +288,7 @@ class MessageQueues:
                 tag += ntags
             size = RECORD_INTS * 8 * count
             start = MESSAGE_MAX * (b // 5)
-            blocks.append(Block(seq & msgproto.MESSAGE_SEQ_MASK,
+            blocks.append(Block(seq & msgblock.MESSAGE_SEQ_MASK,
                                 frames[start:start + c_frames[start]], generic,
                                 (timed, low, high) if timed else None,
                                 records[rec:rec + size] if count > ntags else None, count))

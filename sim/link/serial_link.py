@@ -54,17 +54,16 @@ and what it learns from the messages it sends and receives.
 """
 from collections import deque
 
-from ...chelper import msgproto
+from ...chelper import msgblock
 from ...chelper._chelper import lib
 from .faults import LineFaults
 from .linkio import STAT_INDEX, LinkIO
 from .messages import MIN_CLOCK_SPAN, Message, classify, scheduled_clock
 from .queues import MessageQueues, StepRun
 
-MAX_PENDING_BLOCKS = 12       # (chelper/src/linkio.c keeps the rules)
-WINDOW_RECHECK_NS = 250_000_000
+WINDOW_RECHECK_NS = 250_000_000   # (chelper/src/linkio.c keeps the rules)
 MIN_REQTIME_DELTA = 0.100
-SYNC = bytes((msgproto.MESSAGE_SYNC,))
+SYNC = bytes((msgblock.MESSAGE_SYNC,))
 TRSYNC_NOTED = frozenset(("trsync_start", "trsync_set_timeout"))   # see _note_trsync
 NEVER = 1 << 62
 
@@ -129,7 +128,7 @@ class SerialQueue:
         self.dictionary = dictionary
         self.clock = clock
         self.node = node
-        self.wire = wire
+        self.wire = wire           # its transport and byte time (LinkIO keeps the line busy)
         self.costs = costs
         self.heater_oids = heater_oids
         self.on_response = on_response
@@ -258,7 +257,7 @@ class SerialQueue:
                         # 2.5: receive time = read time - the block's wire time)
                         args = dict(args, sent_ns=sent_ns,
                                     received_ns=self.kernel.now
-                                    - (len(payload) + msgproto.MESSAGE_MIN) * self.wire.byte_ns)
+                                    - (len(payload) + msgblock.MESSAGE_MIN) * self.wire.byte_ns)
                 out.append((name, args))
 
     def recent_ack_stall(self, now):
@@ -317,8 +316,6 @@ class SerialQueue:
         """RTO expired or a nak came (the C link decided and counted it):
         every unacknowledged block again, after a sync byte."""
         data = SYNC + b"".join(b.frame for b in self.in_flight)
-        for block in self.in_flight:
-            block.retransmitted = True
         self._to_mcu(arrival, self.faults.apply(data), list(self.in_flight))
 
     @property

@@ -43,12 +43,12 @@ from functools import partial
 from ...firmware.simulator import mcu as fwmcu
 from ...firmware.simulator.mcu import (NEVER, RUN_REACHED, RUN_SAMPLE, STOP_OUTPUT,
                                        STOP_SAMPLE)
-from ...chelper import msgproto
+from ...chelper import msgblock
 from .world_inputs import NOTED, SimulatedInputs
 from ..link.faults import LineFaults
 from ..link.messages import CLASSES, HEATER, MOTION
 
-SEQ_MASK = msgproto.MESSAGE_SEQ_MASK
+SEQ_MASK = msgblock.MESSAGE_SEQ_MASK
 WATCHDOG = frozenset(("config_digital_out", "queue_digital_out"))   # _note_watchdog
 NOTED_HERE = NOTED | WATCHDOG
 STOPS = STOP_OUTPUT | STOP_SAMPLE      # where a run hands back to the node
@@ -111,6 +111,7 @@ class McuNode:
         self._grid0 = None          # kernel ns of the poll grid's origin (start())
         self._stopped = False
         self._valid_until = None    # last fw.set_adc_valid_until
+        self._valid_version = None  # thermals.version it was worked out at
         self.wakes = 0              # wake-ups for the firmware's own output
         self._grid_point = (None, None)   # (thermals.next_due, its grid point's clock)
         self.faults = faults or LineFaults(None)
@@ -165,7 +166,7 @@ class McuNode:
         fw = self.fw
         target = self.clock.clock(self.kernel.now)
         # one C call runs the firmware to the arrival and receives there
-        state, out, lost, quiet = fw.arrive(target, STOPS, data)
+        state, out, lost, quiet, now = fw.arrive(target, STOPS, data)
         if out is None:        # it stopped on the way: _advance's loop, then receive
             self._on_stop(state)
             self._advance(target)
@@ -173,23 +174,23 @@ class McuNode:
                 return
             fw.receive(data)
             out = fw.read_output()
-            lost, quiet = fw.rx_overflow, None
+            lost, quiet, now = fw.rx_overflow, None, fw.now
         elif self.thermals is not None:
             # (the run's end, after the receive: commands touch neither the
             # plants nor the ADC validity, which only timers read)
-            self._plants_at_run_end()
+            self._plants_at_run_end(now)
         if self.rx_stats is not None:
             self.rx_stats.mcu_rx_lost = lost
         if out:
-            self._accept(blocks, out)
-            self._send_out(out, fw.now)
+            self._accept(blocks, out, now)
+            self._send_out(out, now)
         if quiet is None or quiet == NEVER:    # (only a shut-down MCU is quiet forever...)
             self._check_shutdown()
         # (...and the bound depends on timers alone, not on the inputs
         # _note_block may have set)
         self._plan_wake(quiet)
 
-    def _accept(self, blocks, out):
+    def _accept(self, blocks, out, arrival):
         """Blocks the firmware took: its replies name the next sequence it
         expects; every block from the previous expectation up to it was
         executed now (margins are recorded at that moment)."""
@@ -208,17 +209,17 @@ class McuNode:
             block = blocks[0]
             if not block.arrived and (block.seq - first) & SEQ_MASK < count:
                 block.arrived = True
-                self._note_block(block)
+                self._note_block(block, arrival)
             return
         by_seq = {b.seq: b for b in blocks}
         for k in range(count):
             block = by_seq.get((first + k) & SEQ_MASK)
             if block is not None and not block.arrived:
                 block.arrived = True
-                self._note_block(block)
+                self._note_block(block, arrival)
 
-    def _note_block(self, block):
-        arrival = self.fw.now
+    def _note_block(self, block, arrival):
+        """Margins of a block the firmware took at MCU clock `arrival`."""
         worst = None
         worst_by = {}
         add_margin = self.margins.add
@@ -301,7 +302,7 @@ class McuNode:
                 break
             self._on_stop(state)
         self._check_shutdown()
-        self._plants_at_run_end()
+        self._plants_at_run_end(fw.now)
 
     def _on_stop(self, state):
         """The firmware stopped short of its target: it is about to
@@ -315,17 +316,17 @@ class McuNode:
         self._emit_pending()
         self._check_shutdown()
 
-    def _plants_at_run_end(self):
-        """A run reached its target: the grid points up to there, and the
-        arrival itself, are update points."""
+    def _plants_at_run_end(self, now):
+        """A run reached its target, MCU clock `now`: the grid points up to
+        there, and the arrival itself, are update points."""
         thermals = self.thermals
         if thermals is None:
             return
-        now = self.fw.now
         if now >= thermals.next_due:     # (before it, neither marks anything)
             self._replay_grid(now)
             thermals.mark(now)
-        self._set_valid_until()
+        if thermals.version != self._valid_version:
+            self._set_valid_until()
 
     def _emit_pending(self):
         data = self.fw.read_output()
@@ -336,7 +337,8 @@ class McuNode:
         """Bytes the firmware wrote at `clock` cross the MCU->host wire."""
         written = max(self.clock.time_ns(clock), 0)
         arrival = max(self.wire_out.send(written, len(data)), self.kernel.now)
-        data = self.faults.apply(data)
+        if self.faults.active:
+            data = self.faults.apply(data)
         if data:
             self.kernel.schedule(arrival, partial(self.on_output, data))
 
@@ -404,9 +406,11 @@ class McuNode:
         """MCU clock of the first grid point at which the next plant
         update is due (cached while the update chain does not move)."""
         due = self.thermals.next_due
-        if self._grid_point[0] != due:
-            self._grid_point = (due, self.clock.clock(self._grid_reaching(due)))
-        return self._grid_point[1]
+        cached, point = self._grid_point
+        if cached != due:
+            point = self.clock.clock(self._grid_reaching(due))
+            self._grid_point = (due, point)
+        return point
 
     def _set_valid_until(self):
         """The sensors' ADC values hold up to the next grid update point
@@ -416,6 +420,9 @@ class McuNode:
         if self._grid0 is None:
             return
         thermals = self.thermals
+        # (a function of thermals.point, next_due and settled: their
+        # changes count in thermals.version)
+        self._valid_version = thermals.version
         if thermals.settled:
             until = self._next_grid_point()
         else:

@@ -87,7 +87,7 @@ class LinuxMcuProcess(McuNode):
             data, sent = self.inbox.popleft()
             self.fw.receive(data)
             out = self.fw.read_output()
-            self._accept(sent, out)
+            self._accept(sent, out, self.fw.now)
             if out:
                 self._send_out(out, self.fw.now)
             self._check_shutdown()

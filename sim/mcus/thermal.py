@@ -109,22 +109,21 @@ class Thermals:
         self.by_heater_pin = {p.heater_pin: p for p in self.plants}
         self._pins = sorted(self.by_heater_pin)
         self._period = int(UPDATE_PERIOD * firmware.clock_freq)
-        self._next_clock = 0
+        self.next_due = 0          # the clock from which the next update() does anything
+        self.version = 0           # counts changes of point, next_due and settled
         self.point = None          # the last update point (MCU clock)
         self._settled_at = None    # ... the plants and ADC values were brought to
         self._pending = deque()    # heater pin writes after the last update point
         # set by an MCU node that updates the plants only when the
         # firmware needs them (sim/mcu_node.py): brings them up to date
         self.before_read = None
+        # the heater pins' writes so far, then the firmware records no others
+        self._take_events()
+        firmware.record_gpio_only(self._pins)
 
     @property
     def sensor_pins(self):
         return {p.sensor_pin for p in self.plants}
-
-    @property
-    def next_due(self):
-        """The clock from which the next update() does anything."""
-        return self._next_clock
 
     def update(self, now=None):
         """An update point at `now` (default: the firmware's clock),
@@ -139,10 +138,11 @@ class Thermals:
         passed since the last one, `now` is the point the ADC values must
         stand for (settle() brings the plants there when a sample needs
         them). True when it was due."""
-        if now < self._next_clock:
+        if now < self.next_due:
             return False
-        self._next_clock = now + self._period
+        self.next_due = now + self._period
         self.point = now
+        self.version += 1
         return True
 
     @property
@@ -158,6 +158,7 @@ class Thermals:
         if self._settled_at == point:
             return
         self._settled_at = point
+        self.version += 1
         self._take_events()
         pending = self._pending
         while pending and pending[0][0] <= point:
@@ -170,13 +171,7 @@ class Thermals:
     def _take_events(self):
         """The heater pins' writes the firmware recorded, in clock order,
         onto the pending queue (other pins' writes are dropped)."""
-        events = self.fw.take_gpio_events()
-        if len(events) and self._pins:
-            pins = events["pin"]
-            mask = pins == self._pins[0]
-            for pin in self._pins[1:]:
-                mask |= pins == pin
-            self._pending.extend(events[mask].tolist())
+        self._pending.extend(self.fw.take_gpio_rows(self._pins))
 
     def temperatures(self):
         """Each plant's temperature at the last update point."""

@@ -24,7 +24,7 @@ bundles, for one `[mcu]` / `[mcu NAME]` section of printer.cfg:
 """
 from dataclasses import dataclass
 
-import numpy as np
+from klipsim.lazy import default_rng, numpy as np
 
 from ...firmware.simulator import mcu as fwmcu
 from ...host.mcu import extend_clock32
@@ -122,7 +122,7 @@ class McuLink:
         # leaves the load scenario's phases where they were. (The main
         # MCU keeps the stream it always had; others get their own.)
         key = [o.seed, FAULT_STREAM] + ([index] if index else [])
-        fault_rng = np.random.default_rng(key)
+        fault_rng = default_rng(key)
         self.faults = [LineFaults(fault_rng, o.fault_drop, o.fault_corrupt) for _ in range(2)]
         if index == 0:          # the tty worker delivers to this MCU by default
             deliver_to_host = tty.push

@@ -25,13 +25,12 @@ MCU the report is as it always was (no `mcus`).
 """
 import json
 
-import numpy as np
+from klipsim.lazy import numpy as np
 
 from ...chelper._chelper import ffi, lib
-from ...firmware.simulator.mcu import PULSE_DTYPE
+from ...firmware.simulator import mcu as fw_mcu
 from ..link.messages import CLASSES
 
-assert ffi.sizeof("struct pulse_record") == PULSE_DTYPE.itemsize
 
 
 def _ms(ticks, freq):
@@ -61,29 +60,33 @@ class PulseCounts:
 
     def __init__(self, pin_names):
         self.pin_names = pin_names
-        self._steps = self._ups = np.zeros(0, dtype=np.int64)
+        self._npins = 0
+        self._c_steps = self._c_ups = None
         self._grow(max(pin_names, default=-1) + 1)
 
     def _grow(self, npins):
-        """Room for pins 0..npins-1, keeping the totals so far."""
-        steps, ups = np.zeros(npins, dtype=np.int64), np.zeros(npins, dtype=np.int64)
-        steps[:len(self._steps)], ups[:len(self._ups)] = self._steps, self._ups
-        self._steps, self._ups = steps, ups
-        self._c_steps = ffi.from_buffer("int64_t[]", steps)
-        self._c_ups = ffi.from_buffer("int64_t[]", ups)
+        """Room for pins 0..npins-1, keeping the totals so far (cffi
+        arrays, not numpy: a print without pulses imports no numpy)."""
+        steps, ups = ffi.new("int64_t[]", npins), ffi.new("int64_t[]", npins)
+        if self._npins:
+            ffi.memmove(steps, self._c_steps, 8 * self._npins)
+            ffi.memmove(ups, self._c_ups, 8 * self._npins)
+        self._npins, self._c_steps, self._c_ups = npins, steps, ups
 
     def add(self, pulses):
-        pulses = np.ascontiguousarray(pulses, dtype=PULSE_DTYPE)
+        pulses = np.ascontiguousarray(pulses, dtype=fw_mcu.PULSE_DTYPE)
+        assert ffi.sizeof("struct pulse_record") == pulses.dtype.itemsize
         records = ffi.cast("struct pulse_record *", ffi.from_buffer(pulses))
         need = lib.pulse_count(records, len(pulses), self._c_steps, self._c_ups,
-                               len(self._steps))
+                               self._npins)
         if need:                      # a pin past the dictionary's: grow, count again
             self._grow(need)
             lib.pulse_count(records, len(pulses), self._c_steps, self._c_ups, need)
 
     def as_dict(self):
         """{step pin: {"steps": n, "net": n_up - n_down}} by pin name."""
-        steps, ups = self._steps.tolist(), self._ups.tolist()
+        steps = ffi.unpack(self._c_steps, self._npins)
+        ups = ffi.unpack(self._c_ups, self._npins)
         pins = [pin for pin, n in enumerate(steps) if n]
         names = {pin: self.pin_names.get(pin, "?%d" % pin) for pin in pins}
         return {names[pin]: {"steps": steps[pin], "net": 2 * ups[pin] - steps[pin]}

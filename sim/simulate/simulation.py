@@ -279,8 +279,9 @@ class Simulation:
         run slices and at the end (numpy's per-call cost: not every slice)."""
         for link in self.links.values():
             fw = link.fw
-            link.drain_pulses(fw.take_pulses(fw.now + 1) if final else fw.take_pulses(),
-                              self.options)
+            before = fw.now + 1 if final else None
+            if fw.pulses_ready(before):     # (none: no numpy array, start-up)
+                link.drain_pulses(fw.take_pulses(before), self.options)
 
     def _on_shutdown(self, name="mcu"):
         self.stop_reason = "shutdown"
