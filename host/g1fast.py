@@ -32,6 +32,7 @@ own _begin_timing and _end_timing, and the Python moves it releases get
 their timing callbacks with their end times.
 """
 from operator import attrgetter
+from struct import Struct
 
 from ..chelper._chelper import ffi, lib
 from ..gcode.command import parse_line
@@ -56,8 +57,9 @@ _extruder_fields = attrgetter("max_e_dist", "max_e_velocity", "max_e_accel",
                               "max_extrude_ratio", "nozzle_diameter", "instant_corner_v")
 _lookahead_fields = attrgetter("junction_flush", "flush_time")
 # struct g1_state: 4 ints, then only doubles from `base` to `flush_time`
-_N_DOUBLES = (ffi.offsetof("struct g1_state", "flush_time")
-              - ffi.offsetof("struct g1_state", "base")) // ffi.sizeof("double") + 1
+_DOUBLES = Struct("=%dd" % ((ffi.offsetof("struct g1_state", "flush_time")
+                             - ffi.offsetof("struct g1_state", "base"))
+                            // ffi.sizeof("double") + 1))
 _unpack = ffi.unpack
 _new_move = Move.__new__
 
@@ -75,7 +77,7 @@ class G1FastPath:
         self.toolhead = toolhead
         self._g = ffi.gc(lib.g1fast_new(), lib.g1fast_free)
         self.st = lib.g1fast_state(self._g)
-        self._doubles = ffi.cast("double *", ffi.addressof(self.st, "base"))
+        self._state_buffer = ffi.buffer(ffi.addressof(self.st, "base"), _DOUBLES.size)
         self.pymoves = []       # py_id -> Move (the exported/imported ones)
         self.exported = None    # the Python queue as last exported
         self._pos = ffi.new("int *")
@@ -230,7 +232,7 @@ class G1FastPath:
         axis_limits = th.kin.axis_limits
         (xl, xh), (yl, yh), (zl, zh) = axis_limits.limits
         # every double of struct g1_state, in its order, in one copy
-        self._doubles[0:_N_DOUBLES] = (
+        _DOUBLES.pack_into(self._state_buffer, 0,
             *gm.base_position[:4], *gm.last_position[:4],
             gm.speed, gm.speed_factor, gm.extrude_factor,
             *th.commanded_pos[:4], th.print_time, th.need_check_pause,

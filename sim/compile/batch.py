@@ -18,7 +18,6 @@ from ...chelper.streamio import StreamWriter
 from ...gcode.dispatch import Dispatcher
 from ...host.configfile import load_config
 from ...host.g1fast import G1FastPath
-from ...gcode.command import parse_line
 from ...gcode.reader import open_binary, read_chunk
 from ...host.printer import Printer
 from ...host.reactor import BatchReactor
@@ -108,26 +107,6 @@ def input_blocks(path):
             yield buf[:cut], not data
             if not data:
                 return
-
-
-def input_chunks(path, source=None):
-    """Commands of a G-code file grouped as input_blocks groups lines.
-    Yields (commands, at_end)."""
-    source = source or os.path.basename(str(path))
-    lineno = 0
-    for block, at_end in input_blocks(path):
-        # One decode per read, not per line: the same text, as a
-        # newline byte never belongs to a multi-byte or invalid sequence.
-        lines = block.decode("utf-8", "replace").split("\n")
-        if not at_end:
-            lines.pop()     # the empty text after the last newline
-        commands = []
-        for raw in lines:
-            lineno += 1
-            cmd = parse_line(raw, source, lineno)
-            if cmd is not None:
-                commands.append(cmd)
-        yield commands, at_end
 
 
 def _with_progress(chunks, path, show):

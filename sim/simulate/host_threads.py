@@ -297,8 +297,7 @@ class TtyWorker:
         self.thread.wait(self.signal, self._run)
 
     def _run(self):
-        chunks = list(self.chunks)
-        self.chunks.clear()
+        chunks, self.chunks = self.chunks, deque()
         ns = self.host.cost_ns(self.costs.kworker_chunk_ns * max(1, len(chunks)))
         self.thread.compute(ns, lambda: self._done(chunks))
 

@@ -10,9 +10,9 @@ ns once (rounded up), so "due" is an integer comparison.
 The main-thread model (sim/simulate/host_threads.py) drives it: `next_due()`
 returns the next timer to run (Klipper's reactor runs every timer that is
 due when it checks, in registration order, before checking again);
-`run(timer)` runs that timer's callback in its own greenlet until the
-callback returns or pauses, and returns when the main thread has control
-again; `next_wake_ns()` says until when the thread may sleep.
+`run(timer)` runs that timer's callback in its own greenlet (reused
+once a callback is done with it) until the callback returns or pauses,
+and returns when the main thread has control again; `next_wake_ns()` says until when the thread may sleep.
 
 Pauses (Klipper's reactor.pause, built on greenlets as Klipper's is): a
 callback that calls `pause(waketime)` is suspended; a one-shot resume
@@ -70,6 +70,7 @@ class SimReactor:
         self._seq = 0
         self._batch = []             # timers found due at the last check
         self._main = None            # greenlet that drives the reactor
+        self._idle = []              # worker greenlets with no callback to run
         self.on_timer_change = on_timer_change   # wake a sleeping main thread
         self._same_time_ns, self._same_time_calls = -1, 0
 
@@ -153,8 +154,17 @@ class SimReactor:
             return
         timer.wake_ns = NEVER_NS
         timer.waketime = NEVER
-        worker = greenlet.greenlet(self._run_callback)
+        worker = self._idle.pop() if self._idle else greenlet.greenlet(self._worker)
         worker.switch(timer, eventtime)
+
+    def _worker(self, timer, eventtime):
+        """A greenlet that runs one callback per switch from the main
+        thread; a callback that pauses keeps it until it resumes. Done, it
+        waits for the next one (a new greenlet per run costs more)."""
+        while True:
+            self._run_callback(timer, eventtime)
+            self._idle.append(greenlet.getcurrent())
+            timer, eventtime = self._main.switch()
 
     @staticmethod
     def _run_callback(timer, eventtime):
