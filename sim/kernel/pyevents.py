@@ -76,10 +76,11 @@ class PyKernel:
             heappop(heap)
         return heap[0][0] if heap else None
 
-    def step(self) -> bool:
-        """Run the next live event; False when nothing is left."""
+    def _pop_live(self, limit: int):
+        """Pop the next live event due before `limit`, set `now` to its
+        time and count it; its callback, or None when there is none."""
         heap = self._heap
-        while heap:
+        while heap and heap[0][0] < limit:
             at, _prio, _seq, event = heappop(heap)
             callback = event.callback
             if callback is None:
@@ -87,9 +88,16 @@ class PyKernel:
             event.callback = None
             self.now = at
             self.events_run += 1
-            callback()
-            return True
-        return False
+            return callback
+        return None
+
+    def step(self) -> bool:
+        """Run the next live event; False when nothing is left."""
+        callback = self._pop_live(1 << 63)
+        if callback is None:
+            return False
+        callback()
+        return True
 
     def run(self, until: int | None = None) -> None:
         """Run events until the heap is empty or, with `until`, until every
@@ -97,19 +105,7 @@ class PyKernel:
         if until is not None and type(until) is not int:
             raise SimError(f"run(until) must be int ns, got {type(until).__name__}")
         limit = (1 << 63) if until is None else until
-        heap = self._heap
-        # step() written out: this loop runs every event of a simulation
-        while heap:
-            at, _prio, _seq, event = heap[0]
-            if at >= limit:
-                break
-            heappop(heap)
-            callback = event.callback
-            if callback is None:
-                continue
-            event.callback = None
-            self.now = at
-            self.events_run += 1
+        while (callback := self._pop_live(limit)) is not None:
             callback()
         if until is not None and until > self.now:
             self.now = until
