@@ -552,12 +552,14 @@ void fw_set_gpio_recording(struct mcu *m, int enable)
     m->board->record_gpio = enable;
 }
 
-void fw_set_gpio_keep(struct mcu *m, uint32_t pin, int keep)
+void fw_record_gpio_only(struct mcu *m, const uint32_t *pins, size_t count)
 {
     struct board *b = m->board;
     b->gpio_filtered = 1;
-    if (pin < b->pin_count)
-        b->gpio_keep[pin] = keep ? 1 : 0;
+    memset(b->gpio_keep, 0, b->pin_count);
+    for (size_t i = 0; i < count; i++)
+        if (pins[i] < b->pin_count)
+            b->gpio_keep[pins[i]] = 1;
 }
 
 void fw_set_input(struct mcu *m, uint32_t pin, int value)

@@ -160,7 +160,7 @@ size_t fw_gpio_events_take(struct mcu *m, struct fw_gpio_event *out,
 void fw_set_gpio_recording(struct mcu *m, int enable);
 /* From the first call on, only the writes of pins kept here are
  * recorded (a pin outside the profile keeps nothing). */
-void fw_set_gpio_keep(struct mcu *m, uint32_t pin, int keep);
+void fw_record_gpio_only(struct mcu *m, const uint32_t *pins, size_t count);
 
 void fw_set_input(struct mcu *m, uint32_t pin, int value);
 void fw_set_adc(struct mcu *m, uint32_t pin, uint16_t value);

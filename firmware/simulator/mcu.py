@@ -455,9 +455,8 @@ class Firmware:
 
     def record_gpio_only(self, pins):
         """From now on record only the writes of these pins (numbers)."""
-        lib.fw_set_gpio_keep(self._mcu, 0xFFFFFFFF, 0)    # (no pin: filtering on)
-        for pin in pins:
-            lib.fw_set_gpio_keep(self._mcu, pin, 1)
+        pins = list(pins)
+        lib.fw_record_gpio_only(self._mcu, ffi.new("uint32_t[]", pins), len(pins))
 
     # -- state -----------------------------------------------------------
     @property
