@@ -17,7 +17,7 @@
 struct vs_entity *
 fair_entity_new(int64_t weight, int64_t slice_ns, int32_t thread)
 {
-    struct vs_entity *e = calloc(1, sizeof(*e));
+    struct vs_entity *e = xcalloc(1, sizeof(*e));
     e->weight = weight;
     e->slice_ns = slice_ns;
     e->thread = thread;
@@ -30,9 +30,9 @@ void
 group_init(vs *k, struct vs_group *g, int64_t shares)
 {
     g->shares = shares;
-    g->avg = calloc(k->ncores, sizeof(double));
-    g->stamp = calloc(k->ncores, sizeof(int64_t));
-    g->runnable = calloc(k->ncores, sizeof(int64_t));
+    g->avg = xcalloc(k->ncores, sizeof(double));
+    g->stamp = xcalloc(k->ncores, sizeof(int64_t));
+    g->runnable = xcalloc(k->ncores, sizeof(int64_t));
 }
 
 static void
@@ -80,7 +80,7 @@ q_append(struct vs_queue *q, struct vs_entity *e)
 {
     if (q->n == q->cap) {
         q->cap = q->cap ? 2 * q->cap : 8;
-        q->ents = realloc(q->ents, q->cap * sizeof(*q->ents));
+        q->ents = xrealloc(q->ents, q->cap * sizeof(*q->ents));
     }
     q->ents[q->n++] = e;
 }
@@ -205,7 +205,7 @@ static struct vs_entity *
 group_entity(vs *k, struct vs_fairrq *rq, vs_thread *t)
 {
     if (t->group >= rq->ngroups) {
-        rq->groups = realloc(rq->groups, (t->group + 1) * sizeof(*rq->groups));
+        rq->groups = xrealloc(rq->groups, (t->group + 1) * sizeof(*rq->groups));
         memset(&rq->groups[rq->ngroups], 0,
                (t->group + 1 - rq->ngroups) * sizeof(*rq->groups));
         rq->ngroups = t->group + 1;
@@ -213,7 +213,7 @@ group_entity(vs *k, struct vs_fairrq *rq, vs_thread *t)
     struct vs_entity *ge = rq->groups[t->group];
     if (!ge) {
         ge = fair_entity_new(k->groups[t->group].shares, t->fe->slice_ns, -1);
-        ge->child = calloc(1, sizeof(struct vs_queue));
+        ge->child = xcalloc(1, sizeof(struct vs_queue));
         ge->tg = t->group;
         rq->groups[t->group] = ge;
     }

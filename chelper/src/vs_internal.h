@@ -3,6 +3,7 @@
 /* Internal types and functions shared by the vs_*.c files (the virtual
  * scheduler's C core, see vsched.h).  Not part of the cffi interface. */
 #include "vsched.h"
+#include "xalloc.h"
 
 typedef __int128 i128;
 

@@ -21,7 +21,7 @@ vec_push(vs_vec *v, int64_t x)
 {
     if (v->n == v->cap) {
         v->cap = v->cap ? 2 * v->cap : 16;
-        v->v = realloc(v->v, v->cap * sizeof(int64_t));
+        v->v = xrealloc(v->v, v->cap * sizeof(int64_t));
     }
     v->v[v->n++] = x;
 }
@@ -41,7 +41,7 @@ heap_push(struct vs_kernel_heap *hp, struct hitem it)
 {
     if (hp->n == hp->cap) {
         hp->cap = hp->cap ? 2 * hp->cap : 256;
-        hp->h = realloc(hp->h, hp->cap * sizeof(*hp->h));
+        hp->h = xrealloc(hp->h, hp->cap * sizeof(*hp->h));
     }
     int64_t i = hp->n++;
     while (i > 0) {
@@ -80,7 +80,7 @@ slot_free(struct vs_kernel_heap *hp, int32_t s)
 {
     if (hp->nfree == hp->capfree) {
         hp->capfree = hp->capfree ? 2 * hp->capfree : 256;
-        hp->free = realloc(hp->free, hp->capfree * sizeof(int32_t));
+        hp->free = xrealloc(hp->free, hp->capfree * sizeof(int32_t));
     }
     hp->free[hp->nfree++] = s;
 }
@@ -97,7 +97,7 @@ kern_schedule(vs *k, int64_t at, int32_t prio, int32_t kind, int32_t a, int32_t 
     } else {
         if (hp->nslots == hp->capslots) {
             hp->capslots = hp->capslots ? 2 * hp->capslots : 256;
-            hp->slots = realloc(hp->slots, hp->capslots * sizeof(struct slot));
+            hp->slots = xrealloc(hp->slots, hp->capslots * sizeof(struct slot));
         }
         s = hp->nslots++;
     }
@@ -202,8 +202,8 @@ vs_peek(vs *k)
 vs *
 vs_new(void)
 {
-    vs *k = calloc(1, sizeof(*k));
-    k->heap = calloc(1, sizeof(*k->heap));
+    vs *k = xcalloc(1, sizeof(*k));
+    k->heap = xcalloc(1, sizeof(*k->heap));
     k->current = -1;
     k->bal_slot = -1;
     k->fast_paths = 1;
@@ -274,15 +274,15 @@ vs_config(vs *k, int32_t ncores, int64_t slice_ns, int64_t tick_ns,
     k->rt_runtime = rt_runtime_ns;
     k->rr_slice = rr_slice_ns;
     k->balance_interval = balance_interval_ns;
-    k->cores = calloc(ncores, sizeof(vs_core));
-    k->dirty_list = calloc(ncores + 1, sizeof(int32_t));
+    k->cores = xcalloc(ncores, sizeof(vs_core));
+    k->dirty_list = xcalloc(ncores + 1, sizeof(int32_t));
     for (int i = 0; i < ncores; i++) {
         vs_core *c = &k->cores[i];
         c->index = i;
         c->curr = c->last = -1;
         c->rt_window = -1;
         c->ev_slot = -1;
-        c->fair = calloc(1, sizeof(struct vs_fairrq));
+        c->fair = xcalloc(1, sizeof(struct vs_fairrq));
         fair_init(k, c->fair, i);
     }
     return 0;
@@ -292,7 +292,7 @@ vs_config(vs *k, int32_t ncores, int64_t slice_ns, int64_t tick_ns,
 int32_t
 vs_signal(vs *k)
 {
-    k->signals = realloc(k->signals, (k->nsignals + 1) * sizeof(struct vs_signal));
+    k->signals = xrealloc(k->signals, (k->nsignals + 1) * sizeof(struct vs_signal));
     memset(&k->signals[k->nsignals], 0, sizeof(struct vs_signal));
     return k->nsignals++;
 }
@@ -370,7 +370,7 @@ vs_wait(vs *k, int32_t ti, int32_t sig, int64_t until)
     t->state = VS_BLOCKED;
     if (s->n == s->cap) {
         s->cap = s->cap ? 2 * s->cap : 8;
-        s->waiters = realloc(s->waiters, s->cap * sizeof(int32_t));
+        s->waiters = xrealloc(s->waiters, s->cap * sizeof(int32_t));
     }
     s->waiters[s->n++] = ti;
     if (until != VS_NONE) {

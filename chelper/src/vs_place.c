@@ -129,7 +129,7 @@ place_pull(vs *k, vs_core *core)
     }
     if (!ns)
         return 0;
-    vs_thread **buf = malloc(k->nthreads * sizeof(vs_thread *));
+    vs_thread **buf = xmalloc(k->nthreads * sizeof(vs_thread *));
     vs_thread *best = NULL;
     for (int32_t s = 0; s < ns && !best; s++) {
         int32_t n = waiting(k, &k->cores[src[s]], buf);
@@ -212,7 +212,7 @@ place_balance_tick(vs *k)
 {
     k->bal_slot = -1;
     k->busy = 1;
-    vs_thread **buf = malloc((k->nthreads + 1) * sizeof(vs_thread *));
+    vs_thread **buf = xmalloc((k->nthreads + 1) * sizeof(vs_thread *));
     for (int32_t i = 0; i < k->ncores; i++)
         balance_from(k, &k->cores[i], buf);
     free(buf);

@@ -180,7 +180,7 @@ sched_enqueue(vs *k, vs_core *c, vs_thread *t)
     int p = t->priority;
     if (c->rt_n[p] == c->rt_cap[p]) {
         c->rt_cap[p] = c->rt_cap[p] ? 2 * c->rt_cap[p] : 4;
-        c->rt_levels[p] = realloc(c->rt_levels[p], c->rt_cap[p] * sizeof(int32_t));
+        c->rt_levels[p] = xrealloc(c->rt_levels[p], c->rt_cap[p] * sizeof(int32_t));
     }
     c->rt_levels[p][c->rt_n[p]++] = t->index;
     c->rt_count++;
@@ -528,7 +528,7 @@ vs_flush(vs *k)
 int32_t
 vs_group(vs *k, int64_t shares)
 {
-    k->groups = realloc(k->groups, (k->ngroups + 1) * sizeof(struct vs_group));
+    k->groups = xrealloc(k->groups, (k->ngroups + 1) * sizeof(struct vs_group));
     group_init(k, &k->groups[k->ngroups], shares);
     return k->ngroups++;
 }
@@ -537,7 +537,7 @@ int32_t
 vs_thread_new(vs *k, int32_t policy, int64_t weight, int32_t priority,
               uint64_t cpus, int32_t group)
 {
-    vs_thread *t = calloc(1, sizeof(*t));
+    vs_thread *t = xcalloc(1, sizeof(*t));
     int32_t ti = k->nthreads;
     t->index = ti;
     t->policy = policy;
@@ -550,7 +550,7 @@ vs_thread_new(vs *k, int32_t policy, int64_t weight, int32_t priority,
     t->woke_at = VS_NONE;
     t->rr_left = k->rr_slice;
     t->fe = fair_entity_new(weight, k->slice_ns, ti);
-    k->threads = realloc(k->threads, (ti + 1) * sizeof(vs_thread *));
+    k->threads = xrealloc(k->threads, (ti + 1) * sizeof(vs_thread *));
     k->threads[ti] = t;
     k->nthreads++;
     return ti;
