@@ -370,7 +370,13 @@ run_program(vs *k, vs_core *c, vs_thread *t)
             vs_cancel(k, t->until_slot, t->until_seq);
             t->until_slot = -1;
         }
-        if (vs_py_step(k->ud, t->index, kind, rem)) {
+        if (t->native) {               /* a C program (vs_prog.c) */
+            if (t->native(k, t->index, kind, rem, t->native_ctx)) {
+                if (!k->err)
+                    k->err = VS_ERR_NATIVE;
+                return;
+            }
+        } else if (vs_py_step(k->ud, t->index, kind, rem)) {
             k->err = 1;                /* the Python side holds the error */
             return;
         }
