@@ -6,7 +6,9 @@ receive buffers and to Python callbacks feeding a third, batches of steps submit
 step-generation threads and waited for, costs, boards, policies, a load
 with its own threads) both give the same kernel trace bytes (every wake
 and dispatch), the same log of what each receiver read and when, and
-the same thread and core figures of the report."""
+the same thread and core figures of the report; pushing through the C
+output sink (kworker_sink, for an MCU node's output event) is the same
+as pushing from Python."""
 import dataclasses
 import os
 import sys
@@ -15,6 +17,7 @@ import pytest
 from hypothesis import given, settings, strategies as st
 
 from klipsim.chelper import msgblock
+from klipsim.chelper._chelper import ffi
 from klipsim.sim.hostcpu.costs import CostModel
 from klipsim.sim.hostcpu.cpu import HostCPU
 from klipsim.sim.hostcpu.load import load_scenario
@@ -66,8 +69,9 @@ class Producer:
     kworker (to a receiver's number or to a Python callback), submit a
     batch of steps and wait until every stepgen of it is done."""
 
-    def __init__(self, host, name, script, tty, receivers, stepgens, log):
+    def __init__(self, host, name, script, tty, receivers, stepgens, log, sink):
         self.host, self.script, self.tty = host, list(script), tty
+        self.push = _sink_push(tty) if sink else tty.push
         targets = [tty.target(r) for r in receivers[:2]]
         self.python_receiver = receivers[2]
         self.targets, self.stepgens, self.log = targets, stepgens, log
@@ -87,7 +91,7 @@ class Producer:
             to, blocks = arg
             data = _chunk(blocks)
             if to < len(self.targets):
-                self.tty.push(data, self.targets[to])
+                self.push(data, self.targets[to])
             else:       # a Python callback: into the third receiver
                 self.tty.push(data, self._python_delivery)
             t.compute(self.host.cost_ns(2_000), self._next)
@@ -110,7 +114,20 @@ class Producer:
             self.thread.compute(0, self._next)
 
 
-def run(programs, spec):
+def _sink_push(tty):
+    """tty.push through the C output sink (kworker_sink), as an MCU
+    node's output event calls it; the model has none: plain push."""
+    if not hasattr(tty, "sink"):
+        return tty.push
+
+    def push(data, target):
+        fn, ctx = tty.sink(target)
+        sink = ffi.cast("int32_t (*)(void *, const uint8_t *, size_t)", fn)
+        assert sink(ffi.cast("void *", ctx), data, len(data)) == 0
+    return push
+
+
+def run(programs, spec, sink=False):
     """One run of spec on the given programs (native or model): the trace
     bytes, the log and the host report."""
     board, policy, load, costs, scripts, nstepgens = spec
@@ -121,7 +138,7 @@ def run(programs, spec):
     receivers = [Receiver(host, i, log) for i in range(3)]
     stepgens = [programs.StepGenThread(host, costs, "stepgen%d" % i) for i in range(nstepgens)]
     for i, script in enumerate(scripts):
-        Producer(host, "producer%d" % i, script, tty, receivers, stepgens, log)
+        Producer(host, "producer%d" % i, script, tty, receivers, stepgens, log, sink)
     host.kernel.run(until=RUN_NS)
     host.sched.flush()
     return host.kernel.trace_bytes(), log, host.report()
@@ -147,10 +164,10 @@ SPEC = st.tuples(st.sampled_from(["rpi3", "x86-vm-2core", "t113"]),
 
 
 @settings(max_examples=60, deadline=None)
-@given(SPEC)
-def test_native_programs_match_the_python_ones(spec):
+@given(SPEC, st.booleans())
+def test_native_programs_match_the_python_ones(spec, sink):
     want = run(model, spec)
-    got = run(native, spec)
+    got = run(native, spec, sink)
     assert got[1] == want[1]          # what each receiver read, and when
     assert got[2] == want[2]          # every thread's and core's figures
     assert got[0] == want[0]          # every wake and dispatch

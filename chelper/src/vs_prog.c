@@ -59,12 +59,14 @@ prog_wait(struct prog *p)
 /* -- the tty kworker -------------------------------------------------------- */
 
 struct kw_target { struct linkio *rx; int32_t signal; };
+struct kw_port { struct kworker *w; int32_t target; };   /* kworker_sink's ctx */
 
 struct kworker {
     struct prog p;
     int64_t chunk_ns;
     void *ud;                   /* the Python facade (kworker_py_deliver) */
     struct kw_target *targets;
+    struct kw_port **ports;
     int32_t ntargets;
     /* chunks pushed, and those taken by the running burst; each with its
      * target (-1: delivered by Python) */
@@ -151,6 +153,9 @@ kworker_free(struct kworker *w)
     chunkbuf_free(&w->burst);
     free(w->pending_to);
     free(w->burst_to);
+    for (int32_t i = 0; i < w->ntargets; i++)
+        free(w->ports[i]);
+    free(w->ports);
     free(w->targets);
     free(w);
 }
@@ -168,6 +173,9 @@ kworker_target(struct kworker *w, struct linkio *rx, int32_t signal)
 {
     w->targets = xrealloc(w->targets, (w->ntargets + 1) * sizeof(struct kw_target));
     w->targets[w->ntargets] = (struct kw_target){rx, signal};
+    w->ports = xrealloc(w->ports, (w->ntargets + 1) * sizeof(struct kw_port *));
+    w->ports[w->ntargets] = xmalloc(sizeof(struct kw_port));
+    *w->ports[w->ntargets] = (struct kw_port){w, w->ntargets};
     return w->ntargets++;
 }
 
@@ -176,6 +184,24 @@ void
 kworker_push(struct kworker *w, int32_t target, const uint8_t *data, int32_t n)
 {
     kworker_queue(w, target, data, n);
+}
+
+/* The context of kworker_sink for `target` (kept by the kworker). */
+void *
+kworker_port(struct kworker *w, int32_t target)
+{
+    return w->ports[target];
+}
+
+/* An output sink (fw_node.h's int32_t sink(ctx, data, len)) pushing to
+ * the port's target; non-zero when the run must stop (a wake it caused
+ * ran a program step that failed). */
+int32_t
+kworker_sink(void *port, const uint8_t *data, size_t n)
+{
+    struct kw_port *p = port;
+    kworker_push(p->w, p->target, data, (int32_t)n);
+    return p->w->p.k->err != 0;
 }
 
 /* A chunk Python delivers (its bytes and callback stay in the facade,

@@ -26,9 +26,11 @@
  *   done signal.
  * Costs go through vs_cost_ns, HostCPU.cost_ns's rule.
  *
- * kworker_push(w, target, data, n) may be called from C (e.g. an MCU
- * output event's sink) as well as from Python.
+ * kworker_push(w, target, data, n) may be called from C as well as from
+ * Python. An MCU output event's sink (int32_t sink(ctx, data, len)) is
+ * kworker_sink with ctx = kworker_port(w, target): the same push.
  */
+#include <stddef.h>
 #include <stdint.h>
 #include "linkio.h"
 #include "vsched.h"
@@ -46,6 +48,8 @@ int32_t kworker_target(struct kworker *w, struct linkio *rx, int32_t signal);
 void kworker_push(struct kworker *w, int32_t target, const uint8_t *data, int32_t n);
 void kworker_push_py(struct kworker *w);
 int64_t kworker_pending(struct kworker *w);
+void *kworker_port(struct kworker *w, int32_t target);
+int32_t kworker_sink(void *port, const uint8_t *data, size_t n);
 
 struct stepgen_prog;
 struct stepgen_prog *stepgen_prog_new(vs *k, int32_t signal, int64_t wake_ns,

@@ -314,6 +314,14 @@ class TtyWorker:
                 self._c, serial_queue.link.c_link, serial_queue.signal.id)
         return number
 
+    def sink(self, target):
+        """(function, context) addresses of a C output sink pushing to
+        `target` (int32_t sink(ctx, data, len), vsprog.h kworker_sink):
+        for an MCU node's output event, which then never enters Python."""
+        fn = ffi.cast("uintptr_t", ffi.addressof(lib, "kworker_sink"))
+        ctx = ffi.cast("uintptr_t", lib.kworker_port(self._c, target))
+        return int(fn), int(ctx)
+
     def push(self, data, to):
         if to.__class__ is int:
             if data.__class__ is not bytes:
