@@ -321,13 +321,6 @@ linkio_receive(struct linkio *l, const uint8_t *data, int64_t n)
     chunkbuf_add(&l->rx, data, n);
 }
 
-// Chunks received and not read yet.
-int64_t
-linkio_received(struct linkio *l)
-{
-    return l->rx.n;
-}
-
 // Read every received chunk, in order and each on its own, at `now`, as
 // linkio_input would one by one. The result (valid until the next call)
 // gives the chunks read, the blocks acknowledged and the payloads of the

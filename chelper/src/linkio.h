@@ -23,7 +23,6 @@ int64_t linkio_input(struct linkio *l, const uint8_t *data, int64_t len,
                      int64_t now, int64_t *starts, int64_t *snaps, int64_t cap,
                      int64_t *acked);
 void linkio_receive(struct linkio *l, const uint8_t *data, int64_t n);
-int64_t linkio_received(struct linkio *l);
 const struct linkio_rx *linkio_input_all(struct linkio *l, int64_t now);
 int64_t linkio_clock_query_sent(struct linkio *l, int64_t snap);
 int32_t linkio_plan(struct linkio *l, struct linkq *q, int64_t now,

@@ -212,13 +212,6 @@ kworker_push_py(struct kworker *w)
     kworker_queue(w, -1, NULL, 0);
 }
 
-/* Chunks pushed and not yet taken by a burst. */
-int64_t
-kworker_pending(struct kworker *w)
-{
-    return w->pending.n;
-}
-
 /* -- the step-generation threads ---------------------------------------- */
 struct stepgen_prog {
     struct prog p;

@@ -47,7 +47,6 @@ void kworker_attach(struct kworker *w, int32_t thread);
 int32_t kworker_target(struct kworker *w, struct linkio *rx, int32_t signal);
 void kworker_push(struct kworker *w, int32_t target, const uint8_t *data, int32_t n);
 void kworker_push_py(struct kworker *w);
-int64_t kworker_pending(struct kworker *w);
 void *kworker_port(struct kworker *w, int32_t target);
 int32_t kworker_sink(void *port, const uint8_t *data, size_t n);
 
