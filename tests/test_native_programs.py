@@ -8,7 +8,9 @@ with its own threads) both give the same kernel trace bytes (every wake
 and dispatch), the same log of what each receiver read and when, and
 the same thread and core figures of the report; pushing through the C
 output sink (kworker_sink, for an MCU node's output event) is the same
-as pushing from Python."""
+as pushing from Python. The loads' periodic threads in C
+(spawn_periodic_native) against load.py's Python spawn_periodic: the
+same trace bytes and report."""
 import dataclasses
 import os
 import sys
@@ -20,7 +22,7 @@ from klipsim.chelper import msgblock
 from klipsim.chelper._chelper import ffi
 from klipsim.sim.hostcpu.costs import CostModel
 from klipsim.sim.hostcpu.cpu import HostCPU
-from klipsim.sim.hostcpu.load import load_scenario
+from klipsim.sim.hostcpu.load import load_scenario, spawn_periodic, spawn_periodic_native
 from klipsim.sim.hostcpu.machine import load_machine
 from klipsim.sim.hostcpu.policy import load_policy
 from klipsim.sim.kernel.events import NS_PER_MS, NS_PER_US, SimError
@@ -216,3 +218,54 @@ def test_submit_without_program_state_is_refused():
     host.kernel.run(until=NS_PER_MS)
     with pytest.raises(SimError, match="stepper_x: its C program stopped"):
         sg.signal.post()          # a post with no batch behind it
+
+
+# ---- periodic load threads ------------------------------------------------------
+PERIODIC = st.tuples(st.integers(0, 3000), st.integers(1, 5000), st.integers(0, 5000),
+                     st.booleans(), st.sampled_from(["other", "other", "fifo", "rr"]),
+                     st.integers(-5, 5))
+
+
+def run_periodic(spawn, board, loads):
+    """Periodic threads (work, period, first start in us, catch-up, class)
+    spawned by `spawn`, beside a Python one on both runs: trace, report."""
+    host = HostCPU(load_machine(board), load_policy("klipper-default"), trace=True)
+    spawn_periodic(host.sched, "python", 700 * NS_PER_US, 3 * NS_PER_MS, 100 * NS_PER_US)
+    for i, (work, period, first, catch_up, policy, nice) in enumerate(loads):
+        cls = dict(nice=nice) if policy == "other" else dict(policy=policy, priority=10)
+        spawn(host.sched, "load%d" % i, work * NS_PER_US, period * NS_PER_US,
+              first * NS_PER_US, catch_up, group="load%d" % (i % 2), **cls)
+    host.kernel.run(until=200 * NS_PER_MS)
+    host.sched.flush()
+    return host.kernel.trace_bytes(), host.report()
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.sampled_from(["rpi3", "x86-vm-2core", "t113"]),
+       st.lists(PERIODIC, min_size=1, max_size=4))
+def test_native_periodic_load_matches_the_python_one(board, loads):
+    want = run_periodic(spawn_periodic, board, loads)
+    got = run_periodic(spawn_periodic_native, board, loads)
+    assert got[1] == want[1]
+    assert got[0] == want[0]
+
+
+def test_periodic_comparison_sees_a_slipped_grid():
+    """Not vacuous: catch-up on or off changes both for a late load."""
+    loads = [(1500, 2000, 100 * i, False, "other", 0) for i in range(3)]
+    caught_up = [(1500, 2000, 100 * i, True, "other", 0) for i in range(3)]
+    base = run_periodic(spawn_periodic_native, "x86-vm-2core", loads)
+    assert base == run_periodic(spawn_periodic, "x86-vm-2core", loads)
+    other = run_periodic(spawn_periodic_native, "x86-vm-2core", caught_up)
+    assert base[0] != other[0] and base[1] != other[1]
+
+
+def test_native_program_refuses_an_interrupt():
+    """Interrupts are the GIL's; a native program holds none: one stops
+    the run naming the thread."""
+    host = HostCPU(load_machine("rpi3"), load_policy("klipper-default"))
+    t = spawn_periodic_native(host.sched, "hog", NS_PER_MS, NS_PER_MS)
+    host.kernel.run(until=NS_PER_MS // 2)
+    host.sched.interrupt(t, lambda *args: None)
+    with pytest.raises(SimError, match="hog: its C program stopped"):
+        host.kernel.run(until=NS_PER_MS)

@@ -114,8 +114,6 @@ static int32_t
 kworker_step(vs *k, int32_t t, int32_t kind, int64_t remaining, void *ctx)
 {
     struct kworker *w = ctx;
-    if (kind)
-        return VS_ERR_NATIVE;           /* no interrupts: it holds no GIL */
     if (w->p.phase == PH_RUN) {
         /* take every chunk pushed so far; the cost counts them */
         struct chunkbuf taken = w->pending;
@@ -226,8 +224,6 @@ static int32_t
 stepgen_step(vs *k, int32_t t, int32_t kind, int64_t remaining, void *ctx)
 {
     struct stepgen_prog *p = ctx;
-    if (kind)
-        return VS_ERR_NATIVE;           /* no interrupts: it holds no GIL */
     if (p->p.phase == PH_RUN) {
         if (!p->n)
             return VS_ERR_NATIVE;       /* woken with nothing submitted */
@@ -294,4 +290,61 @@ stepgen_submit(struct stepgen_prog *p, int64_t steps, int32_t done)
     p->steps[at] = steps;
     p->dones[at] = done;
     vs_post(p->p.k, p->p.signal);
+}
+
+/* -- a periodic load thread (load.py spawn_periodic) -------------------- */
+struct periodic_prog {
+    struct prog p;
+    int64_t work_ns, period_ns, start;
+    int32_t catch_up;
+};
+
+/* PH_RUN: a period's work (all of it when work >= period: always busy);
+ * PH_END: sleep until the next period start (a late one at once; with
+ * catch_up the grid is kept, else it slips to now). */
+static int32_t
+periodic_step(vs *k, int32_t t, int32_t kind, int64_t remaining, void *ctx)
+{
+    struct periodic_prog *p = ctx;
+    if (p->p.phase == PH_RUN) {
+        if (p->work_ns >= p->period_ns) {
+            vs_compute(k, t, p->period_ns, VS_NONE);
+        } else {
+            vs_compute(k, t, p->work_ns, VS_NONE);
+            p->p.phase = PH_END;
+        }
+        return 0;
+    }
+    p->start += p->period_ns;
+    if (!p->catch_up && p->start < k->now)
+        p->start = k->now;
+    vs_sleep_until(k, t, p->start);
+    p->p.phase = PH_RUN;
+    return 0;
+}
+
+struct periodic_prog *
+periodic_prog_new(vs *k, int64_t work_ns, int64_t period_ns, int64_t first_ns,
+                  int32_t catch_up)
+{
+    struct periodic_prog *p = xcalloc(1, sizeof(*p));
+    prog_init(&p->p, k, -1, 1.);
+    p->p.phase = PH_RUN;                /* its first step is a period's work */
+    p->work_ns = work_ns;
+    p->period_ns = period_ns;
+    p->start = first_ns;
+    p->catch_up = catch_up;
+    return p;
+}
+
+void
+periodic_prog_free(struct periodic_prog *p)
+{
+    free(p);
+}
+
+void
+periodic_prog_attach(struct periodic_prog *p, int32_t thread)
+{
+    prog_attach(&p->p, thread, periodic_step, p);
 }

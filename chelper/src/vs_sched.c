@@ -370,8 +370,9 @@ run_program(vs *k, vs_core *c, vs_thread *t)
             vs_cancel(k, t->until_slot, t->until_seq);
             t->until_slot = -1;
         }
-        if (t->native) {               /* a C program (vs_prog.c) */
-            if (t->native(k, t->index, kind, rem, t->native_ctx)) {
+        if (t->native) {               /* a C program (vs_prog.c): no GIL, */
+            if (kind                   /* so no interrupts */
+                    || t->native(k, t->index, kind, rem, t->native_ctx)) {
                 if (!k->err)
                     k->err = VS_ERR_NATIVE;
                 return;

@@ -9,11 +9,12 @@
  * step takes zero virtual time and ends with exactly one action
  * (vs_compute, vs_wait, ...), MAX_PROGRAM_STEPS zero-time steps in a
  * row are a runaway, and a step returning non-zero stops the run
- * (vs->err; VS_ERR_NATIVE unless the step set another).
+ * (vs->err; VS_ERR_NATIVE unless the step set another). A native program
+ * takes no interrupts (those are the GIL's): one stops the run too.
  *
- * Two programs, ports of the Python ones kept as the reference model in
- * tests/_host_threads_model.py (sim/simulate/host_threads.py has the
- * facades):
+ * The programs, ports of Python ones kept as the reference model (the
+ * first two in tests/_host_threads_model.py, with their facades in
+ * sim/simulate/host_threads.py):
  * - the tty flip-buffer kworker (`kworker_*`): chunks pushed to it are
  *   taken all at once by a burst costing kworker_chunk_ns x max(1,
  *   chunks), and at the burst's end handed on in push order: to a
@@ -23,7 +24,10 @@
  *   next queued callback);
  * - a step-generation thread (`stepgen_prog_*`): each submitted batch of
  *   steps costs stepgen_wake_ns + steps x step_ns, then posts the batch's
- *   done signal.
+ *   done signal;
+ * - a periodic load thread (`periodic_prog_*`, sim/hostcpu/load.py's
+ *   loads): work_ns of CPU every period_ns, sleeping to the next period
+ *   start (the Python spawn_periodic stays in load.py as its reference).
  * Costs go through vs_cost_ns, HostCPU.cost_ns's rule.
  *
  * kworker_push(w, target, data, n) may be called from C as well as from
@@ -56,6 +60,12 @@ struct stepgen_prog *stepgen_prog_new(vs *k, int32_t signal, int64_t wake_ns,
 void stepgen_prog_free(struct stepgen_prog *p);
 void stepgen_prog_attach(struct stepgen_prog *p, int32_t thread);
 void stepgen_submit(struct stepgen_prog *p, int64_t steps, int32_t done);
+
+struct periodic_prog;
+struct periodic_prog *periodic_prog_new(vs *k, int64_t work_ns, int64_t period_ns,
+                                        int64_t first_ns, int32_t catch_up);
+void periodic_prog_free(struct periodic_prog *p);
+void periodic_prog_attach(struct periodic_prog *p, int32_t thread);
 /* cffi:end */
 
 /* cffi:python-begin
