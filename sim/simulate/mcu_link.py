@@ -144,6 +144,10 @@ class McuLink:
                                    receive_window=window if o.flow_control else None,
                                    fast_retransmit=o.fast_retransmit)
         self.tty_target = tty.target(self.serialq)
+        if hasattr(self.node, "set_output_sink"):
+            # the node's C output events push to the kworker in C, as
+            # deliver_to_host does from its Python paths
+            self.node.set_output_sink(*tty.sink(self.tty_target))
         self.node.rx_stats = self.serialq.stats
         self.serialq.set_host_seq(self.fw.host_seq)
         if self.transport == "pty":
