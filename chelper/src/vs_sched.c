@@ -245,6 +245,8 @@ pick(vs *k, vs_core *c, int rt_allowed)
                 rt_remove(c, p, t->index);
                 c->rt_levels[p][c->rt_n[p]++] = t->index;
                 t = k->threads[c->rt_levels[p][0]];
+                if (t->policy == VS_RR && t->rr_left <= 0)
+                    t->rr_left = k->rr_slice;  /* see pyscheduler.py _pick */
             }
         }
         return t;
