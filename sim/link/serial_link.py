@@ -148,6 +148,7 @@ class SerialQueue:
         self.faults = faults or LineFaults(None)
         self.tty_out = None        # TtyWorker carrying host writes (pseudo-tty)
         self.planned_wake = 0
+        self._speed = host.speed
         self.signal = host.sched.signal("serialq " + name)
         self.thread = host.spawn_role("serialq", ("serialq " + name)[:15], self._loop,
                                       at=self.kernel.now + 1)
@@ -213,8 +214,9 @@ class SerialQueue:
         c = self.costs
         cost = c.serialq_wake_ns + c.serialq_block_ns * (len(plan) + len(rx))
         if plan:
-            cost += c.serialq_message_ns * sum(b.count for b in plan)
-        self.thread.compute(self.host.cost_ns(cost), lambda: self._commit(plan, responses))
+            cost += c.serialq_message_ns * self.queues.planned_messages
+        # (HostCPU.cost_ns inlined: the same rounding of the same quotient)
+        self.thread.compute(round(cost / self._speed), lambda: self._commit(plan, responses))
 
     def _commit(self, plan, responses):
         now = self.kernel.now
