@@ -55,7 +55,7 @@ and what it learns from the messages it sends and receives.
 from collections import deque
 
 from ...chelper import msgblock
-from ...chelper._chelper import lib
+from ...chelper._chelper import ffi, lib
 from .faults import LineFaults
 from .linkio import STAT_INDEX, LinkIO
 from .messages import MIN_CLOCK_SPAN, Message, classify, scheduled_clock
@@ -66,6 +66,7 @@ MIN_REQTIME_DELTA = 0.100
 SYNC = bytes((msgblock.MESSAGE_SYNC,))
 TRSYNC_NOTED = frozenset(("trsync_start", "trsync_set_timeout"))   # see _note_trsync
 NEVER = 1 << 62
+_next_wake = lib.linkio_next_wake
 
 
 def _c_counter(name):
@@ -139,6 +140,9 @@ class SerialQueue:
         self.pin_oids = set()
         self.link = LinkIO(wire, receive_window, fast_retransmit, self.delta_ticks, clock)
         clock.watch(self.link.sync_clock)
+        # (the planning calls made straight, without LinkIO's wrappers)
+        self._c_link, self._c_queues = self.link.c_link, self.queues.c_queues
+        self._first_seq = ffi.new("int32_t *")
         self.in_flight = deque()   # the Blocks awaiting an ack, as the C link's
         self.rx = []               # received chunks not processed yet
         self.trsync_start = {}
@@ -210,7 +214,7 @@ class SerialQueue:
                 self.in_flight.popleft()
             if payloads:
                 self._decode(payloads, responses)
-        plan = self.link.plan(self.queues, now)
+        plan = self.queues.plan_link(self._c_link, now, self._first_seq)  # (LinkIO.plan)
         c = self.costs
         cost = c.serialq_wake_ns + c.serialq_block_ns * (len(plan) + len(rx))
         if plan:
@@ -235,9 +239,13 @@ class SerialQueue:
             self._retransmit(retx_arrival)
         for name, args in responses:
             self.on_response(name, args)
-        wake = self.link.next_wake(self.queues, now)
-        self.planned_wake = wake if wake is not None else NEVER
-        self.thread.wait(self.signal, self._loop, until=wake)
+        wake = _next_wake(self._c_link, self._c_queues, now)    # (LinkIO.next_wake)
+        if wake < 0:
+            self.planned_wake = NEVER
+            self.thread.wait(self.signal, self._loop)
+        else:
+            self.planned_wake = wake
+            self.thread.wait(self.signal, self._loop, until=wake)
 
     # ---- input -------------------------------------------------------------------
     def _decode(self, payloads, out):
