@@ -49,7 +49,8 @@ ffibuilder = FFI()
 ffibuilder.cdef(_cdef_text())
 ffibuilder.set_source(
     "klipsim.firmware.simulator._fwsim",
-    '#include "fwsim.h"',
+    # (cffi_keep_gil.h: the wrappers keep the GIL, see the header)
+    '#include "fwsim.h"\n#include "cffi_keep_gil.h"',
     sources=[os.path.relpath(p) for p in _sources],
     # chelper/src for headers both extensions share (minheap.h)
     include_dirs=[SRC, HERE, CHELPER_SRC],
