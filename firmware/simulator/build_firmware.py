@@ -49,8 +49,7 @@ ffibuilder = FFI()
 ffibuilder.cdef(_cdef_text())
 ffibuilder.set_source(
     "klipsim.firmware.simulator._fwsim",
-    # (cffi_keep_gil.h: the wrappers keep the GIL, see the header)
-    '#include "fwsim.h"\n#include "cffi_keep_gil.h"',
+    '#include "fwsim.h"',
     sources=[os.path.relpath(p) for p in _sources],
     # chelper/src for headers both extensions share (minheap.h)
     include_dirs=[SRC, HERE, CHELPER_SRC],

@@ -55,7 +55,7 @@ and what it learns from the messages it sends and receives.
 from collections import deque
 
 from ...chelper import msgblock
-from ...chelper._chelper import ffi, lib
+from ...chelper._chelper import lib
 from .faults import LineFaults
 from .linkio import STAT_INDEX, LinkIO
 from .messages import MIN_CLOCK_SPAN, Message, classify, scheduled_clock
@@ -140,9 +140,8 @@ class SerialQueue:
         self.pin_oids = set()
         self.link = LinkIO(wire, receive_window, fast_retransmit, self.delta_ticks, clock)
         clock.watch(self.link.sync_clock)
-        # (the planning calls made straight, without LinkIO's wrappers)
+        # (the wake-up planning call made straight, without LinkIO's wrapper)
         self._c_link, self._c_queues = self.link.c_link, self.queues.c_queues
-        self._first_seq = ffi.new("int32_t *")
         self.in_flight = deque()   # the Blocks awaiting an ack, as the C link's
         self.rx = []               # received chunks not processed yet
         self.trsync_start = {}
@@ -214,7 +213,7 @@ class SerialQueue:
                 self.in_flight.popleft()
             if payloads:
                 self._decode(payloads, responses)
-        plan = self.queues.plan_link(self._c_link, now, self._first_seq)  # (LinkIO.plan)
+        plan = self.link.plan(self.queues, now)
         c = self.costs
         cost = c.serialq_wake_ns + c.serialq_block_ns * (len(plan) + len(rx))
         if plan:
