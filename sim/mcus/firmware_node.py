@@ -37,13 +37,16 @@ Contract: `McuNode(kernel, firmware, clock, wire_out, on_output, poll_ns)`
   deadline is that clock (for "Missed scheduling of next digital out
   event": the pin whose refresh never came).
 """
-from dataclasses import dataclass, field
+import weakref
 from functools import partial
 
 from ...firmware.simulator import mcu as fwmcu
 from ...firmware.simulator.mcu import (NEVER, RUN_REACHED, RUN_SAMPLE, STOP_OUTPUT,
                                        STOP_SAMPLE)
 from ...chelper import msgblock
+from ...chelper._chelper import ffi as chffi, lib as chlib
+from ...firmware.simulator._fwsim import ffi, lib
+from .margins import Margins
 from .world_inputs import NOTED, SimulatedInputs
 from ..link.faults import LineFaults
 from ..link.messages import CLASSES, HEATER, MOTION
@@ -52,48 +55,8 @@ SEQ_MASK = msgblock.MESSAGE_SEQ_MASK
 WATCHDOG = frozenset(("config_digital_out", "queue_digital_out"))   # _note_watchdog
 NOTED_HERE = NOTED | WATCHDOG
 STOPS = STOP_OUTPUT | STOP_SAMPLE      # where a run hands back to the node
-
-
-@dataclass
-class Margins:
-    """Smallest scheduled-minus-arrival margin per deadline class (ticks)."""
-    minimum: dict = field(default_factory=lambda: {k: None for k in CLASSES})
-    counts: dict = field(default_factory=lambda: {k: 0 for k in CLASSES})
-    series: list = field(default_factory=list)     # (arrival ns, min margin ticks)
-    per_second: dict = field(default_factory=dict)  # class -> {second: min ticks}
-    minimum_at: dict = field(default_factory=dict)  # class -> (min ticks, first arrival ns)
-
-    def add(self, klass, margin):
-        old = self.minimum[klass]
-        if old is None or margin < old:
-            self.minimum[klass] = margin
-        self.counts[klass] += 1
-
-    def add_many(self, klass, margin, count):
-        """`count` margins of one class, the smallest `margin`."""
-        old = self.minimum[klass]
-        if old is None or margin < old:
-            self.minimum[klass] = margin
-        self.counts[klass] += count
-
-    def note_block(self, now_ns, worst_by_class):
-        """A block's smallest margin per class, arrived at now_ns: kept
-        per second (what --plot draws) and where each minimum fell."""
-        for klass, margin in worst_by_class.items():
-            self.note_one(now_ns, klass, margin)
-
-    def note_one(self, now_ns, klass, margin):
-        """note_block for one class."""
-        bucket = self.per_second.get(klass)
-        if bucket is None:
-            bucket = self.per_second[klass] = {}
-        second = now_ns // 1_000_000_000
-        old = bucket.get(second)
-        if old is None or margin < old:
-            bucket[second] = margin
-        first = self.minimum_at.get(klass)
-        if first is None or margin < first[0]:
-            self.minimum_at[klass] = (margin, now_ns)
+RING_MASK = lib.FW_NODE_RING - 1
+_NODES = weakref.WeakValueDictionary()  # the C node's key -> McuNode (fw_node_py)
 
 
 class McuNode:
@@ -107,11 +70,11 @@ class McuNode:
         self.on_shutdown = on_shutdown
         self.poll_ns = poll_ns
         self.margins = Margins()
-        self.shutdown = None
+        self._c = self._c_node()    # the C arrival's state (fw_node.h), mirrored below
+        self._shutdown = None
         self.inputs = SimulatedInputs(firmware,
                                       int(firmware.dictionary.constant("ADC_MAX", 4095)))
-        self.last_sched_clock = 0
-        self.first_late = None      # (message, sent ns, arrival ns, tty ns) of the first late one
+        self._first_late = None     # (message, sent ns, arrival ns, tty ns) of the first late one
         self._wake_event = None
         self._planned_quiet = None  # fw.quiet_until when _wake_event was planned
         self._grid0 = None          # kernel ns of the poll grid's origin (start())
@@ -124,9 +87,106 @@ class McuNode:
         self.faults = faults or LineFaults(None)
         self.expected_seq = firmware.host_seq    # after the handshake
         self.thermals = None
+        self._mirror_py_only()
         self.max_durations = {}     # digital out oid -> max_duration ticks (if any)
         self.last_update = {}       # ... -> clock of its latest queue_digital_out taken
         self.rx_stats = None        # LinkStats told of bytes lost to a full receive buffer
+
+    # ---- the C arrival (fw_node.c) and the state it shares ------------------
+    def _c_node(self):
+        """The C side of the node; block arrivals take it (deliver_block)
+        when the kernel is the C one and this class delivers as McuNode."""
+        c = ffi.gc(lib.fw_node_new(), lib.fw_node_free)
+        c.fw = self.fw._mcu
+        c.wire = self.wire_out.c_wire
+        c.margins = self.margins.c
+        c.stops = STOPS
+        key = id(self)
+        _NODES[key] = self
+        c.py = c.sink_ctx = ffi.cast("void *", key)
+        c.sink = ffi.cast("void *", ffi.addressof(lib, "fw_node_py_output"))
+        vs = getattr(self.kernel, "_vs", None)
+        num = getattr(self.clock, "_num", None)
+        self._fast = (vs is not None and num is not None
+                      and type(self).deliver is McuNode.deliver)
+        if self._fast:
+            c.clk_offset, c.clk_num = self.clock.offset, num
+            c.vs = ffi.cast("void *", int(chffi.cast("uintptr_t", vs)))
+            c.schedule = ffi.cast("void *", int(chffi.cast(
+                "uintptr_t", chffi.addressof(chlib, "vs_schedule_c"))))
+        self._ring = [None] * lib.FW_NODE_RING    # the Blocks of the C arrivals
+        self._noted_seen = 0
+        self._info = memoryview(ffi.buffer(c.info)).cast("Q")
+        self._out = memoryview(ffi.buffer(c.out))
+        return c
+
+    last_sched_clock = property(lambda self: self._c.last_sched_clock,
+                                lambda self, v: setattr(self._c, "last_sched_clock", v))
+    expected_seq = property(lambda self: self._c.expected_seq,
+                            lambda self, v: setattr(self._c, "expected_seq", v))
+
+    @property
+    def first_late(self):
+        return self._first_late
+
+    @first_late.setter
+    def first_late(self, value):
+        self._first_late = value
+        self._c.first_late = value is not None
+
+    @property
+    def shutdown(self):
+        return self._shutdown
+
+    @shutdown.setter
+    def shutdown(self, value):
+        self._shutdown = value
+        self._mirror_py_only()
+
+    def _mirror_py_only(self):
+        """Arrivals go the Python way once shut down or stopped, and
+        while faults damage the output."""
+        self._c.py_only = (self._shutdown is not None or self._stopped
+                           or self.faults.active)
+
+    def _mirror_wake(self):
+        c = self._c
+        c.wake_set = self._wake_event is not None
+        c.has_planned = self._planned_quiet is not None
+        if self._planned_quiet is not None:
+            c.planned_quiet = self._planned_quiet
+
+    def _mirror_thermals(self):
+        """The plants' next update and whether the ADC validity stands
+        for them (the C arrival goes to Python otherwise)."""
+        thermals = self.thermals
+        if thermals is not None:
+            self._c.thermal_due = thermals.next_due
+            self._c.thermal_ok = thermals.version == self._valid_version
+
+    def _from_c(self, kind, serial, value):
+        """The C arrival handing back (fw_node.h FW_PY_*)."""
+        block = self._ring[serial & RING_MASK]
+        if kind == lib.FW_PY_ARRIVE:
+            self._arrive(block.frame, [block])
+        elif kind == lib.FW_PY_REST:
+            state, out, lost, quiet, now = self.fw.arrive_result(value, self._info, self._out)
+            self._arrive_rest(block.frame, [block], state, out, lost, quiet, now)
+        else:
+            self._plan_wake(self._info[lib.FW_ARRIVE_QUIET])
+
+    def _sync_noted(self):
+        """Blocks the C arrival took: arrived (for a later copy's _accept)."""
+        c = self._c
+        n, seen = c.noted_n, self._noted_seen
+        if n == seen:
+            return
+        oldest = c.serial - lib.FW_NODE_RING      # (older ring entries were reused)
+        for k in range(max(seen, n - lib.FW_NODE_RING), n):
+            serial = c.noted[k & RING_MASK]
+            if serial >= oldest:
+                self._ring[serial & RING_MASK].arrived = True
+        self._noted_seen = n
 
     def set_thermals(self, thermals):
         self.thermals = thermals
@@ -141,6 +201,7 @@ class McuNode:
             for pin in sorted(self.thermals.sensor_pins):
                 self.fw.watch_adc(pin)
             self._set_valid_until()
+        self._mirror_thermals()
         self._plan_wake()
 
     def stop(self):
@@ -149,6 +210,8 @@ class McuNode:
         self.kernel.cancel(self._wake_event)
         self._wake_event = None
         self._stopped = True
+        self._mirror_py_only()
+        self._mirror_wake()
         self.sync()
 
     def sync(self):
@@ -160,6 +223,7 @@ class McuNode:
             last = self._grid_after_ns(self.kernel.now - 1) - self.poll_ns
             if last > self._grid0 and self.clock.clock(last) > self.fw.now:
                 self._advance(self.clock.clock(last))
+        self._c.thermal_ok = 0     # (a read settles the plants after this)
 
     # ---- host -> MCU ---------------------------------------------------------
     def deliver(self, at_ns, data, blocks):
@@ -167,15 +231,34 @@ class McuNode:
         are the host blocks it was made of."""
         self.kernel.schedule(at_ns, partial(self._arrive, data, blocks))
 
+    def deliver_block(self, at_ns, block):
+        """deliver(at_ns, block.frame, [block]): a block of queue_steps
+        only arrives as a C event (fw_node.c), which hands back to
+        _arrive/_arrive_rest/_plan_wake where Python must go on."""
+        motion = block.motion
+        if self._fast and motion is not None and not block.generic:
+            frame = block.frame
+            serial = lib.fw_node_deliver(self._c, at_ns, frame, len(frame), block.seq,
+                                         motion[0], motion[1], motion[2])
+            if serial >= 0:
+                self._ring[serial & RING_MASK] = block
+                return
+        self.deliver(at_ns, block.frame, [block])
+
     def _arrive(self, data, blocks):
         if self.shutdown is not None:
             return
+        # one C call runs the firmware to the arrival and receives there
+        result = self.fw.arrive(self.clock.clock(self.kernel.now), STOPS, data)
+        self._arrive_rest(data, blocks, *result)
+
+    def _arrive_rest(self, data, blocks, state, out, lost, quiet, now):
+        """_arrive after the firmware ran to the arrival and received
+        `data` there (Firmware.arrive's results)."""
         fw = self.fw
         now_ns = self.kernel.now
-        target = self.clock.clock(now_ns)
-        # one C call runs the firmware to the arrival and receives there
-        state, out, lost, quiet, now = fw.arrive(target, STOPS, data)
         if out is None:        # it stopped on the way: _advance's loop, then receive
+            target = self.clock.clock(now_ns)
             self._on_stop(state)
             self._advance(target)
             if self.shutdown is not None:
@@ -189,6 +272,7 @@ class McuNode:
             self._plants_at_run_end(now)
         if self.rx_stats is not None:
             self.rx_stats.mcu_rx_lost = lost
+        self._c.rx_lost = lost
         if out:
             self._accept(blocks, out, now, now_ns)
             self._send_out(out, now, now_ns)
@@ -205,6 +289,7 @@ class McuNode:
         recorded at that moment)."""
         if not out:
             return
+        self._sync_noted()
         # (the firmware's own output, not yet through the faults: whole
         # blocks, each led by its length; the last one names the sequence)
         pos = last = 0
@@ -240,7 +325,7 @@ class McuNode:
             margins.add_many(MOTION, worst, count)
             if high > self.last_sched_clock:
                 self.last_sched_clock = high
-            margins.series.append((now_ns, worst))
+            margins.add_series(now_ns, worst)
             margins.note_one(now_ns, MOTION, worst)
             return
         worst = None
@@ -289,7 +374,7 @@ class McuNode:
                 last_sched = end
         self.last_sched_clock = last_sched
         if worst is not None:
-            self.margins.series.append((now_ns, worst))
+            self.margins.add_series(now_ns, worst)
             self.margins.note_block(now_ns, worst_by)
 
     def _note_watchdog(self, msg):
@@ -349,6 +434,7 @@ class McuNode:
             thermals.mark(now)
         if thermals.version != self._valid_version:
             self._set_valid_until()
+        self._mirror_thermals()
 
     def _emit_pending(self):
         data = self.fw.read_output()
@@ -400,6 +486,7 @@ class McuNode:
                 and self.shutdown is None and not self._stopped:
             return     # same bound: the pending wake is a grid point >= now, still the first
         self._planned_quiet = quiet
+        self._mirror_wake()
         at = None
         if self.shutdown is None and not self._stopped and quiet != NEVER:
             at = max(self._grid_reaching(quiet), self._grid_after_ns(kernel.now - 1))
@@ -408,9 +495,11 @@ class McuNode:
                 return
             kernel.cancel(event)
         self._wake_event = None if at is None else kernel.schedule(at, self._wake)
+        self._mirror_wake()
 
     def _wake(self):
         self._wake_event = None
+        self._mirror_wake()
         self.wakes += 1
         self._advance(self.clock.clock(self.kernel.now))
         self._plan_wake()
@@ -461,9 +550,35 @@ class McuNode:
         if until != self._valid_until:
             self._valid_until = until
             self.fw.set_adc_valid_until(until)
+        self._mirror_thermals()
 
     def take_pulses(self):
         return self.fw.take_pulses()
+
+
+@ffi.def_extern()
+def fw_node_py(py, kind, serial, value):
+    """fw_node.c hands an arrival back (McuNode._from_c); an exception
+    ends the kernel's run (its _error, raised by Kernel.raise_error)."""
+    node = _NODES[int(ffi.cast("intptr_t", py))]
+    try:
+        node._from_c(kind, serial, value)
+    except BaseException as error:       # (raised again by the kernel)
+        node.kernel._error = error
+        return 1
+    return 0
+
+
+@ffi.def_extern()
+def fw_node_py_output(ctx, data, length):
+    """The default output sink: the node's on_output(bytes)."""
+    node = _NODES[int(ffi.cast("intptr_t", ctx))]
+    try:
+        node.on_output(ffi.unpack(ffi.cast("char *", data), length))
+    except BaseException as error:
+        node.kernel._error = error
+        return 1
+    return 0
 
 
 __all__ = ["McuNode", "Margins", "fwmcu"]
