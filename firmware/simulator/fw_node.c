@@ -278,8 +278,7 @@ static int32_t needs_python(struct fw_node *n, struct fw_arrival *a, int32_t *no
 {
     uint64_t len = n->info[FW_ARRIVE_TX], now = n->info[FW_ARRIVE_NOW];
     if (len > FW_NODE_OUT_MAX || n->info[FW_ARRIVE_RX_LOST] != n->rx_lost
-            || n->info[FW_ARRIVE_QUIET] == UINT64_MAX || !n->thermal_ok
-            || now >= n->thermal_due)
+            || n->info[FW_ARRIVE_QUIET] == UINT64_MAX)
         return 1;
     *noted = 0;
     if (!len)
@@ -317,6 +316,13 @@ int32_t fw_node_arrive_event(void *node, int64_t now_ns, int64_t serial)
     int state = fw_arrive(n->fw, (uint64_t)target, n->stops, a->data, (size_t)a->len,
                           n->out, FW_NODE_OUT_MAX, n->info);
     int32_t noted;
+    n->planted = 0;
+    if (state == FW_RUN_REACHED && (!n->thermal_ok || n->info[FW_ARRIVE_NOW] >= n->thermal_due)) {
+        /* the plants' update point (Python's, first as in _arrive_rest) */
+        n->planted = 1;
+        if (fw_node_py(n->py, FW_PY_PLANTS, serial, 0))
+            return 1;
+    }
     if (state != FW_RUN_REACHED || needs_python(n, a, &noted)) {
         n->slow++;
         return fw_node_py(n->py, FW_PY_REST, serial, state);

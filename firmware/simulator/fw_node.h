@@ -21,7 +21,11 @@
  *   Python finishes the arrival (a late message, a plant update due,
  *   output too long, a shutdown, bytes lost to the receive buffer);
  * - FW_PY_WAKE: all done but the wake plan, the quiet bound is in
- *   info[FW_ARRIVE_QUIET].
+ *   info[FW_ARRIVE_QUIET];
+ * - FW_PY_PLANTS: the firmware ran and received, and the heaters' plants
+ *   have an update point due (or their ADC validity must be worked out
+ *   again): Python does that part (`planted` is then set, for a
+ *   FW_PY_REST after it), C goes on.
  * The Python fields mirrored here (first_late, the wake plan, the plants'
  * next update, rx_lost, py_only) are set by the node wherever Python
  * changes them.  The output sink: void sink(sink_ctx, data, len), called
@@ -67,7 +71,7 @@ size_t fw_margins_span(struct fw_margins *m, int32_t klass);
 size_t fw_margins_seconds(struct fw_margins *m, int32_t klass, int64_t *out);
 int32_t fw_margins_minimum_at(struct fw_margins *m, int32_t klass, int64_t *out);
 
-enum { FW_PY_ARRIVE = 0, FW_PY_REST = 1, FW_PY_WAKE = 2 };
+enum { FW_PY_ARRIVE = 0, FW_PY_REST = 1, FW_PY_WAKE = 2, FW_PY_PLANTS = 3 };
 enum { FW_NODE_RING = 64, FW_NODE_OUT_MAX = 256 };
 
 struct fw_arrival {
@@ -95,6 +99,7 @@ struct fw_node {
     uint64_t rx_lost;               /* what rx_stats.mcu_rx_lost holds */
     uint64_t thermal_due;           /* plants' next_due (UINT64_MAX: none) */
     int32_t thermal_ok;             /* the ADC validity stands for the plants */
+    int32_t planted;                /* this arrival's plant update was done */
     /* arrivals in flight: serial & (FW_NODE_RING - 1) */
     int64_t serial, pending;
     struct fw_arrival ring[64];

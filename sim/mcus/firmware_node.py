@@ -171,7 +171,10 @@ class McuNode:
             self._arrive(block.frame, [block])
         elif kind == lib.FW_PY_REST:
             state, out, lost, quiet, now = self.fw.arrive_result(value, self._info, self._out)
-            self._arrive_rest(block.frame, [block], state, out, lost, quiet, now)
+            self._arrive_rest(block.frame, [block], state, out, lost, quiet, now,
+                              self._c.planted)
+        elif kind == lib.FW_PY_PLANTS:
+            self._plants_at_run_end(self._info[lib.FW_ARRIVE_NOW])
         else:
             self._plan_wake(self._info[lib.FW_ARRIVE_QUIET])
 
@@ -252,9 +255,10 @@ class McuNode:
         result = self.fw.arrive(self.clock.clock(self.kernel.now), STOPS, data)
         self._arrive_rest(data, blocks, *result)
 
-    def _arrive_rest(self, data, blocks, state, out, lost, quiet, now):
+    def _arrive_rest(self, data, blocks, state, out, lost, quiet, now, planted=False):
         """_arrive after the firmware ran to the arrival and received
-        `data` there (Firmware.arrive's results)."""
+        `data` there (Firmware.arrive's results); `planted`: the plants'
+        update point there was done (by the C arrival)."""
         fw = self.fw
         now_ns = self.kernel.now
         if out is None:        # it stopped on the way: _advance's loop, then receive
@@ -266,7 +270,7 @@ class McuNode:
             fw.receive(data)
             out = fw.read_output()
             lost, quiet, now = fw.rx_overflow, None, fw.now
-        elif self.thermals is not None:
+        elif self.thermals is not None and not planted:
             # (the run's end, after the receive: commands touch neither the
             # plants nor the ADC validity, which only timers read)
             self._plants_at_run_end(now)
