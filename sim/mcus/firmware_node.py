@@ -20,8 +20,16 @@ Contract: `McuNode(kernel, firmware, clock, wire_out, on_output, poll_ns)`
   `poll_ns`), the instant a poll every poll_ns would have found it, so
   reports leave at the clock they were written and reach the host at the
   same instants as when the node polled (late by at most poll_ns);
-- `on_output(data, arrival_ns)` receives each chunk the firmware wrote,
-  when its last byte has crossed the MCU->host wire;
+- `on_output(data)` receives each chunk the firmware wrote, when its
+  last byte has crossed the MCU->host wire (`set_output_sink` gives the
+  C arrival a C sink doing the same);
+- `deliver_block(at_ns, block)`: deliver(at_ns, block.frame, [block]);
+  a block of queue_steps only arrives as one C event
+  (firmware/simulator/fw_node.c: the firmware's run and receive, the
+  ack, the margins, the output, the wake plan when it stands) that hands
+  back to the Python path below where anything else must happen (it is
+  the reference: tests/test_fw_node_port.py); the state both read is
+  kept in the C struct or mirrored there (`_mirror_*`);
 - the simulated world: endstops never trigger (a homing pin reads the
   non-trigger level, see sim/mcus/world_inputs.py) and ADC inputs read the
   middle of the allowed range, so no sensor check trips, except the
@@ -37,29 +45,25 @@ Contract: `McuNode(kernel, firmware, clock, wire_out, on_output, poll_ns)`
   deadline is that clock (for "Missed scheduling of next digital out
   event": the pin whose refresh never came).
 """
-import weakref
 from functools import partial
 
 from ...firmware.simulator import mcu as fwmcu
 from ...firmware.simulator.mcu import (NEVER, RUN_REACHED, RUN_SAMPLE, STOP_OUTPUT,
                                        STOP_SAMPLE)
 from ...chelper import msgblock
-from ...chelper._chelper import ffi as chffi, lib as chlib
-from ...firmware.simulator._fwsim import ffi, lib
 from .margins import Margins
+from .node_c import CArrival
 from .world_inputs import NOTED, SimulatedInputs
 from ..link.faults import LineFaults
-from ..link.messages import CLASSES, HEATER, MOTION
+from ..link.messages import HEATER, MOTION
 
 SEQ_MASK = msgblock.MESSAGE_SEQ_MASK
 WATCHDOG = frozenset(("config_digital_out", "queue_digital_out"))   # _note_watchdog
 NOTED_HERE = NOTED | WATCHDOG
 STOPS = STOP_OUTPUT | STOP_SAMPLE      # where a run hands back to the node
-RING_MASK = lib.FW_NODE_RING - 1
-_NODES = weakref.WeakValueDictionary()  # the C node's key -> McuNode (fw_node_py)
 
 
-class McuNode:
+class McuNode(CArrival):
     def __init__(self, kernel, firmware, clock, wire_out, on_output, poll_ns,
                  on_shutdown=None, faults=None):
         self.kernel = kernel
@@ -91,105 +95,6 @@ class McuNode:
         self.max_durations = {}     # digital out oid -> max_duration ticks (if any)
         self.last_update = {}       # ... -> clock of its latest queue_digital_out taken
         self.rx_stats = None        # LinkStats told of bytes lost to a full receive buffer
-
-    # ---- the C arrival (fw_node.c) and the state it shares ------------------
-    def _c_node(self):
-        """The C side of the node; block arrivals take it (deliver_block)
-        when the kernel is the C one and this class delivers as McuNode."""
-        c = ffi.gc(lib.fw_node_new(), lib.fw_node_free)
-        c.fw = self.fw._mcu
-        c.wire = self.wire_out.c_wire
-        c.margins = self.margins.c
-        c.stops = STOPS
-        key = id(self)
-        _NODES[key] = self
-        c.py = c.sink_ctx = ffi.cast("void *", key)
-        c.sink = ffi.cast("void *", ffi.addressof(lib, "fw_node_py_output"))
-        vs = getattr(self.kernel, "_vs", None)
-        num = getattr(self.clock, "_num", None)
-        self._fast = (vs is not None and num is not None
-                      and type(self).deliver is McuNode.deliver)
-        if self._fast:
-            c.clk_offset, c.clk_num = self.clock.offset, num
-            c.vs = ffi.cast("void *", int(chffi.cast("uintptr_t", vs)))
-            c.schedule = ffi.cast("void *", int(chffi.cast(
-                "uintptr_t", chffi.addressof(chlib, "vs_schedule_c"))))
-        self._ring = [None] * lib.FW_NODE_RING    # the Blocks of the C arrivals
-        self._noted_seen = 0
-        self._info = memoryview(ffi.buffer(c.info)).cast("Q")
-        self._out = memoryview(ffi.buffer(c.out))
-        return c
-
-    last_sched_clock = property(lambda self: self._c.last_sched_clock,
-                                lambda self, v: setattr(self._c, "last_sched_clock", v))
-    expected_seq = property(lambda self: self._c.expected_seq,
-                            lambda self, v: setattr(self._c, "expected_seq", v))
-
-    @property
-    def first_late(self):
-        return self._first_late
-
-    @first_late.setter
-    def first_late(self, value):
-        self._first_late = value
-        self._c.first_late = value is not None
-
-    @property
-    def shutdown(self):
-        return self._shutdown
-
-    @shutdown.setter
-    def shutdown(self, value):
-        self._shutdown = value
-        self._mirror_py_only()
-
-    def _mirror_py_only(self):
-        """Arrivals go the Python way once shut down or stopped, and
-        while faults damage the output."""
-        self._c.py_only = (self._shutdown is not None or self._stopped
-                           or self.faults.active)
-
-    def _mirror_wake(self):
-        c = self._c
-        c.wake_set = self._wake_event is not None
-        c.has_planned = self._planned_quiet is not None
-        if self._planned_quiet is not None:
-            c.planned_quiet = self._planned_quiet
-
-    def _mirror_thermals(self):
-        """The plants' next update and whether the ADC validity stands
-        for them (the C arrival goes to Python otherwise)."""
-        thermals = self.thermals
-        if thermals is not None:
-            self._c.thermal_due = thermals.next_due
-            self._c.thermal_ok = thermals.version == self._valid_version
-
-    def _from_c(self, kind, serial, value):
-        """The C arrival handing back (fw_node.h FW_PY_*)."""
-        block = self._ring[serial & RING_MASK]
-        if kind == lib.FW_PY_ARRIVE:
-            self._arrive(block.frame, [block])
-        elif kind == lib.FW_PY_REST:
-            state, out, lost, quiet, now = self.fw.arrive_result(value, self._info, self._out)
-            self._arrive_rest(block.frame, [block], state, out, lost, quiet, now,
-                              self._c.planted)
-        elif kind == lib.FW_PY_PLANTS:
-            self._plants_at_run_end(self._info[lib.FW_ARRIVE_NOW])
-        else:
-            self._plan_wake(self._info[lib.FW_ARRIVE_QUIET])
-
-    def _sync_noted(self):
-        """Blocks the C arrival took: arrived (for a later copy's _accept)."""
-        c = self._c
-        n, seen = c.noted_n, self._noted_seen
-        if n == seen:
-            return
-        oldest = c.serial - lib.FW_NODE_RING      # (older ring entries were reused)
-        for k in range(max(seen, n - lib.FW_NODE_RING), n):
-            serial = c.noted[k & RING_MASK]
-            if serial >= oldest:
-                self._ring[serial & RING_MASK].arrived = True
-        self._noted_seen = n
 
     def set_thermals(self, thermals):
         self.thermals = thermals
@@ -233,20 +138,6 @@ class McuNode:
         """`data` (possibly damaged on the wire) arrives at at_ns; `blocks`
         are the host blocks it was made of."""
         self.kernel.schedule(at_ns, partial(self._arrive, data, blocks))
-
-    def deliver_block(self, at_ns, block):
-        """deliver(at_ns, block.frame, [block]): a block of queue_steps
-        only arrives as a C event (fw_node.c), which hands back to
-        _arrive/_arrive_rest/_plan_wake where Python must go on."""
-        motion = block.motion
-        if self._fast and motion is not None and not block.generic:
-            frame = block.frame
-            serial = lib.fw_node_deliver(self._c, at_ns, frame, len(frame), block.seq,
-                                         motion[0], motion[1], motion[2])
-            if serial >= 0:
-                self._ring[serial & RING_MASK] = block
-                return
-        self.deliver(at_ns, block.frame, [block])
 
     def _arrive(self, data, blocks):
         if self.shutdown is not None:
@@ -560,29 +451,6 @@ class McuNode:
         return self.fw.take_pulses()
 
 
-@ffi.def_extern()
-def fw_node_py(py, kind, serial, value):
-    """fw_node.c hands an arrival back (McuNode._from_c); an exception
-    ends the kernel's run (its _error, raised by Kernel.raise_error)."""
-    node = _NODES[int(ffi.cast("intptr_t", py))]
-    try:
-        node._from_c(kind, serial, value)
-    except BaseException as error:       # (raised again by the kernel)
-        node.kernel._error = error
-        return 1
-    return 0
-
-
-@ffi.def_extern()
-def fw_node_py_output(ctx, data, length):
-    """The default output sink: the node's on_output(bytes)."""
-    node = _NODES[int(ffi.cast("intptr_t", ctx))]
-    try:
-        node.on_output(ffi.unpack(ffi.cast("char *", data), length))
-    except BaseException as error:
-        node.kernel._error = error
-        return 1
-    return 0
-
+CArrival._python_deliver = McuNode.deliver   # (a subclass delivering otherwise: no C)
 
 __all__ = ["McuNode", "Margins", "fwmcu"]
