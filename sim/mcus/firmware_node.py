@@ -101,6 +101,7 @@ class McuNode(CArrival):
         self.inputs.driven_adc |= thermals.sensor_pins
         thermals.update()
         thermals.before_read = self.sync
+        self._mirror_thermals()
 
     def start(self):
         """The poll grid starts now: its points are now + k * poll_ns."""
@@ -298,7 +299,7 @@ class McuNode(CArrival):
         arrives, a wake-up, the end), sending what it writes on the way;
         stops for good at a shutdown."""
         fw = self.fw
-        while self.shutdown is None:
+        while self._shutdown is None:
             state = fw.run(target, STOPS)
             if state == RUN_REACHED:
                 break
@@ -328,8 +329,9 @@ class McuNode(CArrival):
             self._replay_grid(now)
             thermals.mark(now)
         if thermals.version != self._valid_version:
-            self._set_valid_until()
-        self._mirror_thermals()
+            self._set_valid_until()      # (mirrors them)
+        elif not self._c.thermal_ok:     # (a read of the plants since)
+            self._mirror_thermals()
 
     def _emit_pending(self):
         data = self.fw.read_output()
@@ -347,7 +349,7 @@ class McuNode(CArrival):
             self.kernel.schedule(arrival, partial(self.on_output, data))
 
     def _check_shutdown(self):
-        if self.shutdown is None and self.fw.is_shutdown:
+        if self._shutdown is None and self.fw.is_shutdown:
             now_clock = self.fw.now
             clock32 = self.fw.shutdown_clock
             clock = (now_clock & ~0xFFFFFFFF) | clock32
@@ -378,18 +380,16 @@ class McuNode(CArrival):
         # only this method cancels it)
         event = self._wake_event
         if quiet == self._planned_quiet and event is not None \
-                and self.shutdown is None and not self._stopped:
+                and self._shutdown is None and not self._stopped:
             return     # same bound: the pending wake is a grid point >= now, still the first
         self._planned_quiet = quiet
-        self._mirror_wake()
         at = None
-        if self.shutdown is None and not self._stopped and quiet != NEVER:
+        if self._shutdown is None and not self._stopped and quiet != NEVER:
             at = max(self._grid_reaching(quiet), self._grid_after_ns(kernel.now - 1))
-        if event is not None:
-            if event.time == at:
-                return
-            kernel.cancel(event)
-        self._wake_event = None if at is None else kernel.schedule(at, self._wake)
+        if event is None or event.time != at:
+            if event is not None:
+                kernel.cancel(event)
+            self._wake_event = None if at is None else kernel.schedule(at, self._wake)
         self._mirror_wake()
 
     def _wake(self):
