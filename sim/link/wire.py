@@ -28,22 +28,12 @@ class Wire:
         self.byte_ns = {"uart": 10 * 10 ** 9 // baud, "usb": USB_BYTE_NS,
                         "pty": 0}[transport]
 
-    @property
-    def byte_ns(self):
-        return self.c_wire.byte_ns
-
-    @byte_ns.setter
-    def byte_ns(self, value):
-        self.c_wire.byte_ns = value
-
-    @property
-    def idle_ns(self):
-        """The line is busy until then."""
-        return self.c_wire.idle_ns
-
-    @idle_ns.setter
-    def idle_ns(self, value):
-        self.c_wire.idle_ns = value
+    byte_ns = property(lambda self: self.c_wire.byte_ns,
+                       lambda self, v: setattr(self.c_wire, "byte_ns", v),
+                       doc="ns per byte on the line")
+    idle_ns = property(lambda self: self.c_wire.idle_ns,
+                       lambda self, v: setattr(self.c_wire, "idle_ns", v),
+                       doc="the line is busy until then")
 
     def send(self, now, nbytes):
         return lib.fw_wire_send(self.c_wire, now, nbytes)
