@@ -315,3 +315,26 @@ def test_margins_equal_their_model(ops):
         if name == "per_second":
             assert [list(b) for b in got.values()] == [list(b) for b in want.values()]
     assert pickle.loads(pickle.dumps(margins)) == margins.values()
+
+
+def test_an_error_in_a_hand_back_ends_the_run():
+    """A Python exception inside a C event's hand-back (here the output
+    sink's on_output) ends kernel.run with that exception."""
+    side = _Side(True, False, "uart")
+
+    def broken(data):
+        raise ValueError("on_output failed")
+    side.node.on_output = broken
+    made, _seq = _blocks(side.fw, [("reset_step_clock", {"oid": 0, "clock": 100 * MS})],
+                         side.fw.host_seq)
+    seq, payload, _msgs = made[0]
+    block = Block(seq, msgblock.frame_block(payload, seq), [], (1, 100 * MS, 100 * MS))
+    side.node.start()
+    side.kernel.schedule(NS_MS, lambda: side.node.deliver_block(2 * NS_MS, block))
+    try:
+        side.kernel.run(50 * NS_MS)
+    except ValueError as error:
+        assert "on_output failed" in str(error)
+    else:
+        raise AssertionError("the run went on")
+    assert side.node._c.fast == 1
