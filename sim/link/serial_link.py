@@ -225,9 +225,9 @@ class SerialQueue:
         arrivals, kind, retx_arrival, _nbytes = self.link.commit(now, mask)
         if self.tty_out is None and not self.faults.active:
             deliver = self.node.deliver_block     # (each block whole, over the wire)
-            for i, block in enumerate(plan):      # (sent by C: to the MCU at arrival)
-                arrival = block.sent_ns = arrivals[i]
-                self.in_flight.append(block)
+            self.in_flight.extend(plan)
+            for block, arrival in zip(plan, arrivals):   # (sent by C: to the MCU at arrival)
+                block.sent_ns = arrival
                 deliver(arrival, block)
         else:
             for i, block in enumerate(plan):

@@ -144,8 +144,9 @@ class CArrival:
         motion = block.motion
         if self._fast and motion is not None and not block.generic:
             frame = block.frame
+            count, low, high = motion
             serial = lib.fw_node_deliver(self._c, at_ns, frame, len(frame), block.seq,
-                                         motion[0], motion[1], motion[2])
+                                         count, low, high)
             if serial >= 0:
                 self._ring[serial & RING_MASK] = block
                 return
