@@ -47,6 +47,13 @@ struct lio_block {
     int64_t sent_ns;            // when its last byte reached the MCU
     int32_t seq, len;           // wire sequence, frame bytes
     int32_t retransmitted;
+    // a block the native serial queue program sent (serialq_prog.c),
+    // kept until Python builds its Block (linkio_py_block): the frame,
+    // the plan's summary (count, timed, low, high) and records, and the
+    // MCU node's serial of its C arrival
+    uint8_t frame[MSG_MAX];
+    int64_t summary[4], serial;
+    int64_t records[MSG_PAYLOAD_MAX * LINKQ_RECORD_INTS];
 };
 
 struct lio_query {              // a block that carried a get_clock
@@ -83,6 +90,12 @@ struct linkio {
     int64_t qhead, qcount, qcap;
     // the last plan's blocks, transmitted by linkio_commit
     int32_t planned, planned_seq[RING], planned_len[RING];
+    // the serial queue's Python Blocks (linkio_py_sync): the oldest
+    // py_n blocks in flight have one; py_pop acknowledged Blocks are
+    // still in Python's deque. rx_taken / plan_taken: the native program
+    // read the input / planned, and handed the wake to Python, whose
+    // next linkio_input_all / linkio_plan return those results.
+    int32_t py_n, py_pop, rx_taken, plan_taken, plan_n, plan_seq;
     // statistics (LINKIO_* of linkio.h) and recoveries (first send to ack)
     int64_t stats[LINKIO_WINDOW_FULL];
     int64_t *recoveries, nrecoveries, cap_recoveries;
@@ -238,6 +251,9 @@ acked(struct linkio *l, int32_t count, int64_t now)
                 l->recoveries[l->nrecoveries++] = now - b->sent_ns;
         }
     }
+    int32_t py = count < l->py_n ? count : l->py_n;
+    l->py_n -= py;
+    l->py_pop += py;
     l->count -= count;
     l->s_receive += count;
     l->unacked_bytes -= freed;
@@ -331,6 +347,10 @@ linkio_input_all(struct linkio *l, int64_t now)
 {
     struct chunkbuf *rx = &l->rx, *pay = &l->pay;
     int64_t acked = 0;
+    if (l->rx_taken) {                  // (read by the native program)
+        l->rx_taken = 0;
+        return &l->out;
+    }
     chunkbuf_clear(pay);
     for (int64_t c = 0; c < rx->n; c++) {
         int64_t start = chunkbuf_start(rx, c), one;
@@ -396,6 +416,11 @@ linkio_plan(struct linkio *l, struct linkq *q, int64_t now, uint8_t *frames,
             int64_t *records, int32_t *tags, int64_t *summaries,
             int32_t *first_seq)
 {
+    if (l->plan_taken) {                // (planned by the native program)
+        l->plan_taken = 0;
+        *first_seq = l->plan_seq;
+        return l->plan_n;
+    }
     int64_t ready_at = now > l->idle_ns ? now : l->idle_ns;
     int64_t ack_clock = clock_at(l, ready_at + MSG_MAX * l->byte_ns);
     int64_t need = l->unacked_bytes + MSG_MAX;
@@ -410,6 +435,8 @@ linkio_plan(struct linkio *l, struct linkq *q, int64_t now, uint8_t *frames,
         l->planned_len[b] = frames[MSG_MAX * b];
     }
     l->planned = n;
+    l->plan_n = n;
+    l->plan_seq = l->send_seq;
     l->send_seq = (l->send_seq + n) & MSG_SEQ_MASK;
     int blocked = l->window_full || l->count >= MAX_PENDING;
     if (blocked && linkq_ready(q) && !l->stalling) {
@@ -498,6 +525,8 @@ retransmit(struct linkio *l, int64_t now, int nak, int64_t *out)
     out[1] = nbytes;
 }
 
+static int32_t commit_retransmit(struct linkio *l, int64_t now, int64_t *retransmit_out);
+
 // Transmit the last plan's blocks at `now` (bit b of query_mask: block b
 // carries a get_clock), their arrivals into arrivals; then the
 // retransmit a nak asked for or the RTO calls for, if any: its arrival
@@ -509,7 +538,15 @@ linkio_commit(struct linkio *l, int64_t now, int32_t query_mask,
     for (int32_t b = 0; b < l->planned; b++)
         arrivals[b] = transmit(l, now, l->planned_seq[b], l->planned_len[b],
                                (query_mask >> b) & 1);
+    l->py_n += l->planned;              // (Python keeps their Blocks)
     l->planned = 0;
+    return commit_retransmit(l, now, retransmit_out);
+}
+
+// The retransmit a nak asked for or the RTO calls for, after a commit.
+static int32_t
+commit_retransmit(struct linkio *l, int64_t now, int64_t *retransmit_out)
+{
     int32_t kind = 0;
     if (l->nak_due && l->count)
         kind = 1;
@@ -584,4 +621,96 @@ linkio_recoveries(struct linkio *l, int64_t *out, int64_t cap)
     for (int64_t i = 0; i < l->nrecoveries && i < cap; i++)
         out[i] = l->recoveries[i];
     return l->nrecoveries;
+}
+
+/****************************************************************
+ * The native serial queue program's side (serialq_prog.c)
+ ****************************************************************/
+
+// Might a commit at `now` retransmit (a nak came, or the RTO expired)?
+int32_t
+linkio_retransmit_due(struct linkio *l, int64_t now)
+{
+    return l->nak_due || (l->has_rto && now >= l->rto_deadline);
+}
+
+// The native program hands the wake to Python: its next
+// linkio_input_all (and linkio_plan, when planned) return what the
+// program already read (and planned).
+void
+linkio_hand_back(struct linkio *l, int32_t read, int32_t planned)
+{
+    l->rx_taken = read;
+    l->plan_taken = planned;
+}
+
+// The blocks the last plan holds, not committed yet.
+int32_t
+linkio_planned(struct linkio *l)
+{
+    return l->planned;
+}
+
+// Transmit the last plan's blocks at `now` as linkio_commit does (none
+// carries a get_clock), keeping each block's frame, summary and records
+// (linkq_plan's outputs) for the Block Python may build later; their
+// arrivals into arrivals. The caller checked linkio_retransmit_due.
+void
+linkio_native_commit(struct linkio *l, int64_t now, const uint8_t *frames,
+                     const int64_t *records, const int64_t *summaries, int64_t *arrivals)
+{
+    const int64_t *rec = records;
+    for (int32_t b = 0; b < l->planned; b++) {
+        arrivals[b] = transmit(l, now, l->planned_seq[b], l->planned_len[b], 0);
+        struct lio_block *e = &l->ring[(l->head + l->count - 1) % RING];
+        const int64_t *sum = summaries + 5 * b;
+        memcpy(e->frame, frames + MSG_MAX * b, l->planned_len[b]);
+        memcpy(e->summary, sum, 4 * sizeof(int64_t));
+        memcpy(e->records, rec, sum[0] * LINKQ_RECORD_INTS * sizeof(int64_t));
+        rec += sum[0] * LINKQ_RECORD_INTS;
+        e->serial = -1;
+    }
+    l->planned = 0;
+    l->nak_due = 0;
+}
+
+// The node's serial for the b-th of the n blocks just committed.
+void
+linkio_note_serial(struct linkio *l, int32_t n, int32_t b, int64_t serial)
+{
+    l->ring[(l->head + l->count - n + b) % RING].serial = serial;
+}
+
+// Python's Blocks catch up: returns the Blocks acknowledged since (to
+// drop from its deque); *first gets the first block in flight without a
+// Block (linkio_py_block for it up to linkio_in_flight, then
+// linkio_py_took).
+int32_t
+linkio_py_sync(struct linkio *l, int32_t *first)
+{
+    int32_t pops = l->py_pop;
+    l->py_pop = 0;
+    *first = l->py_n;
+    return pops;
+}
+
+// The i-th block in flight as the native program sent it: its frame and
+// records into frame / records; info gets seq, len, sent_ns, node
+// serial, count, timed, low, high.
+void
+linkio_py_block(struct linkio *l, int32_t i, uint8_t *frame, int64_t *info,
+                int64_t *records)
+{
+    const struct lio_block *e = &l->ring[(l->head + i) % RING];
+    memcpy(frame, e->frame, e->len);
+    memcpy(records, e->records, e->summary[0] * LINKQ_RECORD_INTS * sizeof(int64_t));
+    int64_t v[8] = {e->seq, e->len, e->sent_ns, e->serial, e->summary[0], e->summary[1],
+                    e->summary[2], e->summary[3]};
+    memcpy(info, v, sizeof(v));
+}
+
+void
+linkio_py_took(struct linkio *l)
+{
+    l->py_n = l->count;
 }

@@ -35,7 +35,20 @@ int64_t linkio_recent_ack_stall(struct linkio *l, int64_t now);
 int32_t linkio_in_flight(struct linkio *l);
 int64_t linkio_stat(struct linkio *l, int32_t which);
 int64_t linkio_recoveries(struct linkio *l, int64_t *out, int64_t cap);
+int32_t linkio_py_sync(struct linkio *l, int32_t *first);
+void linkio_py_block(struct linkio *l, int32_t i, uint8_t *frame, int64_t *info,
+                     int64_t *records);
+void linkio_py_took(struct linkio *l);
 /* cffi:end */
+
+// the native serial queue program's calls (serialq_prog.c)
+int32_t linkio_retransmit_due(struct linkio *l, int64_t now);
+void linkio_hand_back(struct linkio *l, int32_t read, int32_t planned);
+int32_t linkio_planned(struct linkio *l);
+void linkio_native_commit(struct linkio *l, int64_t now, const uint8_t *frames,
+                          const int64_t *records, const int64_t *summaries,
+                          int64_t *arrivals);
+void linkio_note_serial(struct linkio *l, int32_t n, int32_t b, int64_t serial);
 
 // linkio_stat's counters
 #define LINKIO_BLOCKS 0

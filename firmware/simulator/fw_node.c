@@ -203,6 +203,13 @@ int64_t fw_node_deliver(struct fw_node *n, int64_t at_ns, const uint8_t *data, s
     return serial;
 }
 
+/* Would fw_node_deliver take `blocks` more blocks now (the serial
+ * queue's native program asks before it commits them)? */
+int32_t fw_node_can_take(struct fw_node *n, int32_t blocks)
+{
+    return !n->py_only && n->pending + blocks <= FW_NODE_RING;
+}
+
 /* McuClock.clock and time_ns (Python's floor division). */
 static int64_t node_clock(const struct fw_node *n, int64_t t_ns)
 {

@@ -118,6 +118,7 @@ void fw_node_free(struct fw_node *n);
 int64_t fw_node_deliver(struct fw_node *n, int64_t at_ns, const uint8_t *data, size_t len,
                         int32_t seq, int64_t count, int64_t low, int64_t high);
 int32_t fw_node_arrive_event(void *node, int64_t now_ns, int64_t serial);
+int32_t fw_node_can_take(struct fw_node *n, int32_t blocks);
 /* cffi:end */
 
 /* cffi:python-begin

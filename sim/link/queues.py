@@ -151,6 +151,7 @@ class MessageQueues:
         self._records_buf = ffi.buffer(self._records)
         self._first_req = ffi.new("int64_t *")
         self._due = ffi.new("int64_t *")
+        self._sent = None          # sent_block's buffers, made on first use
 
     def add(self, messages, queued_ns, generic, slot_count):
         """Queue messages in order: (name, args, req_clock, min_clock)
@@ -301,6 +302,29 @@ class MessageQueues:
             start += MESSAGE_MAX
             seq += 1
         return blocks
+
+    def point_program(self, prog, first_seq):
+        """Point the native serial queue program (serialq_prog.h) at the
+        plan's buffers; first_seq: linkio_plan's int32_t *."""
+        prog.frames, prog.records, prog.tags = self._frames, self._records, self._tags
+        prog.summaries, prog.first_seq = self._summaries, first_seq
+
+    def sent_block(self, link, i, node):
+        """The Block of the i-th block in flight on the struct linkio,
+        which the native program planned and sent (linkio_py_block); the
+        MCU node's C arrival adopts it (node._adopt)."""
+        if self._sent is None:
+            self._sent = (ffi.new("uint8_t[]", MESSAGE_MAX), ffi.new("int64_t[]", 8),
+                          ffi.new("int64_t[]", RECORD_INTS * PAYLOAD_MAX))
+        frame, info, records = self._sent
+        lib.linkio_py_block(link, i, frame, info, records)
+        seq, length, sent_ns, serial, count, timed, low, high = ffi.unpack(info, 8)
+        block = Block(seq, ffi.unpack(ffi.cast("char *", frame), length), [],
+                      (timed, low, high) if timed else None,
+                      ffi.buffer(records, RECORD_INTS * 8 * count)[:], count)
+        block.sent_ns = sent_ns
+        node._adopt(serial, block)
+        return block
 
     def next_due(self, delta_ticks):
         """The earliest MCU clock a queue head needs a look (None: empty)."""

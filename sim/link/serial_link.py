@@ -56,7 +56,7 @@ and what it learns from the messages it sends and receives.
 from collections import deque
 
 from ...chelper import msgblock
-from ...chelper._chelper import lib
+from ...chelper._chelper import ffi, lib
 from .faults import LineFaults
 from .linkio import STAT_INDEX, LinkIO
 from .messages import MIN_CLOCK_SPAN, Message, classify, scheduled_clock
@@ -66,7 +66,8 @@ WINDOW_RECHECK_NS = 250_000_000   # (chelper/src/linkio.c keeps the rules)
 MIN_REQTIME_DELTA = 0.100
 SYNC = bytes((msgblock.MESSAGE_SYNC,))
 TRSYNC_NOTED = frozenset(("trsync_start", "trsync_set_timeout"))   # see _note_trsync
-NEVER = 1 << 62
+NEVER = 1 << 62                   # (serialq_prog.c's too)
+POINT_COMMIT = 1                  # serialq_prog.c: Python commits what C planned
 _next_wake = lib.linkio_next_wake
 
 
@@ -143,17 +144,20 @@ class SerialQueue:
         clock.watch(self.link.sync_clock)
         # (the wake-up planning call made straight, without LinkIO's wrapper)
         self._c_link, self._c_queues = self.link.c_link, self.queues.c_queues
-        self.in_flight = deque()   # the Blocks awaiting an ack, as the C link's
+        self._in_flight = deque()  # the Blocks awaiting an ack (in_flight), as the C link's
+        self._first = ffi.new("int32_t *")
+        self._prog = None          # the native program (serialq_prog.c), once attached
+        self._native_checked = False
         self.trsync_start = {}
         self.trsync_timeout = {}
         self.trsync_floor = {}     # oid -> clock of the latest report of this arming
         self.stats = LinkStats(self.link)
         self.faults = faults or LineFaults(None)
         self.tty_out = None        # TtyWorker carrying host writes (pseudo-tty)
-        self.planned_wake = 0
+        self._planned_wake = 0
         self._speed = host.speed
         self.signal = host.sched.signal("serialq " + name)
-        self.thread = host.spawn_role("serialq", ("serialq " + name)[:15], self._loop,
+        self.thread = host.spawn_role("serialq", ("serialq " + name)[:15], self._resume,
                                       at=self.kernel.now + 1)
 
     # ---- from the main thread ----------------------------------------------
@@ -204,13 +208,24 @@ class SerialQueue:
         self.signal.post()
 
     # ---- the thread -----------------------------------------------------------
+    def _resume(self):
+        """The thread's Python step at a wake (the native program hands
+        wakes it does not take here: the whole wake, or at point 1 the
+        commit of what it planned)."""
+        prog = self._prog
+        if prog is not None and prog.point == POINT_COMMIT:
+            self._commit(self.link.plan(self.queues, self.kernel.now), ())
+            return
+        if not self._native_checked:
+            self._go_native()
+        self._loop()
+
     def _loop(self):
         now = self.kernel.now
         # every chunk received since the last look, each read on its own:
-        # acks in C; the Blocks they free, and the responses, here
-        acked, payloads, chunks = self.link.input_all(now)
-        for _ in range(acked):
-            self.in_flight.popleft()
+        # acks in C; the Blocks they free (_sync), and the responses, here
+        _acked, payloads, chunks = self.link.input_all(now)
+        self._sync()
         responses = []
         if payloads:
             self._decode(payloads, responses)
@@ -224,6 +239,7 @@ class SerialQueue:
 
     def _commit(self, plan, responses):
         now = self.kernel.now
+        self._sync()
         mask = 0
         for i, block in enumerate(plan):
             if block.generic and self._note_generic(block.generic):
@@ -231,14 +247,14 @@ class SerialQueue:
         arrivals, kind, retx_arrival, _nbytes = self.link.commit(now, mask)
         if self.tty_out is None and not self.faults.active:
             deliver = self.node.deliver_block     # (each block whole, over the wire)
-            self.in_flight.extend(plan)
+            self._in_flight.extend(plan)
             for block, arrival in zip(plan, arrivals):   # (sent by C: to the MCU at arrival)
                 block.sent_ns = arrival
                 deliver(arrival, block)
         else:
             for i, block in enumerate(plan):
                 arrival = block.sent_ns = arrivals[i]
-                self.in_flight.append(block)
+                self._in_flight.append(block)
                 frame = block.frame
                 self._to_mcu(arrival,
                              self.faults.apply(frame) if self.faults.active else frame,
@@ -250,10 +266,67 @@ class SerialQueue:
         wake = _next_wake(self._c_link, self._c_queues, now)    # (LinkIO.next_wake)
         if wake < 0:
             self.planned_wake = NEVER
-            self.thread.wait(self.signal, self._loop)
+            self.thread.wait(self.signal, self._resume)
         else:
             self.planned_wake = wake
-            self.thread.wait(self.signal, self._loop, until=wake)
+            self.thread.wait(self.signal, self._resume, until=wake)
+
+    # ---- the native program and the Blocks it sent -----------------------------
+    def _go_native(self):
+        """Give the thread its native program (serialq_prog.c) when its
+        wakes can run in C: the C kernel, the MCU node's C arrival, no
+        pseudo-tty, no line faults, integer costs. Called in the first
+        step, whose commit stays Python's."""
+        self._native_checked = True
+        c, node = self.costs, self.node
+        vs = getattr(self.kernel, "_vs", None)
+        costs = (c.serialq_wake_ns, c.serialq_block_ns, c.serialq_message_ns)
+        if (vs is None or self.tty_out is not None or self.faults.active
+                or not getattr(node, "_fast", False)
+                or any(type(v) is not int for v in costs)):
+            return
+        prog = ffi.gc(lib.serialq_prog_new(), lib.serialq_prog_free)
+        prog.k = vs
+        prog.signal = self.signal.id
+        prog.speed = self._speed
+        prog.wake_ns, prog.block_ns, prog.message_ns = costs
+        prog.l, prog.q = self._c_link, self._c_queues
+        self.queues.point_program(prog, self.link._first_seq)
+        prog.node, prog.deliver, prog.can_take = node.c_arrival()
+        prog.planned_wake = self._planned_wake
+        self._prog = prog
+        node._ring_source = self._sync
+        lib.serialq_prog_attach(prog, self.thread.index, 1)
+
+    @property
+    def planned_wake(self):
+        prog = self._prog
+        return self._planned_wake if prog is None else prog.planned_wake
+
+    @planned_wake.setter
+    def planned_wake(self, value):
+        self._planned_wake = value
+        if self._prog is not None:
+            self._prog.planned_wake = value
+
+    @property
+    def in_flight(self):
+        """The Blocks awaiting an ack, oldest first."""
+        self._sync()
+        return self._in_flight
+
+    def _sync(self):
+        """The Blocks catch up with the C link: those acknowledged leave,
+        those the native program sent get their Block (linkio_py_sync)."""
+        link = self._c_link
+        blocks = self._in_flight
+        for _ in range(lib.linkio_py_sync(link, self._first)):
+            blocks.popleft()
+        first, count = self._first[0], lib.linkio_in_flight(link)
+        if first < count:
+            for i in range(first, count):
+                blocks.append(self.queues.sent_block(link, i, self.node))
+            lib.linkio_py_took(link)
 
     # ---- input -------------------------------------------------------------------
     def _decode(self, payloads, out):
@@ -333,8 +406,9 @@ class SerialQueue:
     def _retransmit(self, arrival):
         """RTO expired or a nak came (the C link decided and counted it):
         every unacknowledged block again, after a sync byte."""
-        data = SYNC + b"".join(b.frame for b in self.in_flight)
-        self._to_mcu(arrival, self.faults.apply(data), list(self.in_flight))
+        blocks = self.in_flight
+        data = SYNC + b"".join(b.frame for b in blocks)
+        self._to_mcu(arrival, self.faults.apply(data), list(blocks))
 
     @property
     def idle(self):

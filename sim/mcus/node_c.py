@@ -29,6 +29,7 @@ _NODES = weakref.WeakValueDictionary()  # the C node's key -> McuNode (fw_node_p
 class CArrival:
     """McuNode's C side (a mixin: needs McuNode's attributes and paths)."""
     _python_deliver = None       # McuNode.deliver (set by firmware_node.py)
+    _ring_source = None          # the serial queue's Block sync (a native serial queue)
 
     def _c_node(self):
         """The C side of the node; block arrivals take it (deliver_block)
@@ -112,6 +113,8 @@ class CArrival:
 
     def _from_c(self, kind, serial, value):
         """The C arrival handing back (fw_node.h FW_PY_*)."""
+        if kind <= lib.FW_PY_REST and self._ring_source is not None:
+            self._ring_source()       # (the serial queue builds the Blocks it sent from C)
         block = self._ring[serial & RING_MASK]
         if kind == lib.FW_PY_ARRIVE:
             self._arrive(block.frame, [block])
@@ -133,9 +136,27 @@ class CArrival:
         oldest = c.serial - lib.FW_NODE_RING      # (older ring entries were reused)
         for k in range(max(seen, n - lib.FW_NODE_RING), n):
             serial = c.noted[k & RING_MASK]
-            if serial >= oldest:
-                self._ring[serial & RING_MASK].arrived = True
+            block = self._ring[serial & RING_MASK]
+            if serial >= oldest and block is not None:   # (None: a Block never built)
+                block.arrived = True
         self._noted_seen = n
+
+    def c_arrival(self):
+        """For the serial queue's native program (serialq_prog.h): this
+        node's struct and fw_node_deliver, fw_node_can_take, as chelper
+        void pointers."""
+        def address(cdata):
+            return chffi.cast("void *", int(ffi.cast("uintptr_t", cdata)))
+        return (address(self._c), address(ffi.addressof(lib, "fw_node_deliver")),
+                address(ffi.addressof(lib, "fw_node_can_take")))
+
+    def _adopt(self, serial, block):
+        """A Block the serial queue built late for a block its native
+        program delivered as serial (fw_node_deliver): in the ring, arrived
+        as the C arrival noted it."""
+        if serial >= 0:
+            self._ring[serial & RING_MASK] = block
+            block.arrived = bool(self._c.ring[serial & RING_MASK].arrived)
 
     def deliver_block(self, at_ns, block):
         """deliver(at_ns, block.frame, [block]): a block of queue_steps

@@ -1,0 +1,54 @@
+#ifndef KLIPSIM_SERIALQ_PROG_H
+#define KLIPSIM_SERIALQ_PROG_H
+/* The serial queue thread's common wake as a native program
+ * (serialq_prog.c); sim/link/serial_link.py's SerialQueue._loop and
+ * _commit stay its reference and its fallback.
+ *
+ * A wake runs in C when the received chunks carry acks only (no
+ * payload to decode), no retransmit is due (no nak came, the RTO has
+ * not expired), and the plan's blocks carry timed motion only (no
+ * generic message, linkq's records alone) which the MCU node's C arrival
+ * can all take (fw_node_can_take): input, plan, the cost (vs_cost_ns of
+ * the same sum), then at the burst's end the commit (linkio_native_commit),
+ * each block to the node (fw_node_deliver, the same C event Python's
+ * McuNode.deliver_block schedules), the next wake and the wait.
+ * Otherwise the program hands the wake to Python at a fixed point,
+ * before any effect Python would not repeat: `point` 0, the whole wake
+ * (Python's linkio_input_all / linkio_plan then return what C already
+ * read and planned, linkio_hand_back); point 1, the commit of the blocks
+ * planned (the RTO expired during the burst, or the node can no longer
+ * take them).  The blocks C sent keep their data in linkio's ring until
+ * Python builds their Blocks (linkio_py_sync).  Python reads
+ * planned_wake (NEVER: none) and the counters.
+ * The node's functions come as addresses (the firmware is another cffi
+ * module): int64_t deliver(node, at_ns, data, len, seq, count, low,
+ * high) and int32_t can_take(node, blocks).
+ */
+#include <stdint.h>
+#include "linkio.h"
+#include "vsched.h"
+
+/* cffi:begin */
+struct serialq_prog {
+    struct vs *k;
+    int32_t thread, signal, phase, point;
+    double speed;
+    int64_t wake_ns, block_ns, message_ns;     /* HostCosts' serialq_* */
+    struct linkio *l;
+    struct linkq *q;
+    uint8_t *frames;               /* MessageQueues' plan buffers */
+    int64_t *records, *summaries;
+    int32_t *tags, *first_seq;
+    void *node, *deliver, *can_take;
+    int64_t planned_wake;
+    int64_t native_wakes, py_wakes, py_commits;   /* wakes in C, handed whole, commits handed */
+    int64_t arrivals[16];
+};
+struct serialq_prog *serialq_prog_new(void);
+void serialq_prog_free(struct serialq_prog *p);
+/* Thread t runs the program from its next step; Python's step (the
+ * _loop's compute pending, so its _commit) comes first when py_next. */
+void serialq_prog_attach(struct serialq_prog *p, int32_t thread, int32_t py_next);
+/* cffi:end */
+
+#endif
