@@ -20,6 +20,9 @@ window bytes or None); one serial queue step is a few calls:
   get_clock) and returns (their arrivals, retransmit kind 0 none / 1
   nak / 2 RTO, its arrival, its bytes);
 - `next_wake(queues, now)` when to look again (None: only when kicked).
+After the serial queue's native program (chelper/src/serialq_prog.c)
+handed a wake to Python, `input_all` and `plan` return what it already
+read and planned.
 The rules are sim/link/serial_link.py's (KLIPPER-FACTS 2.5); the
 Python they were ported from is tests/_link_model.py, which
 tests/test_link_io.py compares every decision with. The clock is the
