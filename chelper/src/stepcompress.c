@@ -19,6 +19,7 @@
 #include <string.h>
 #include "stepcompress.h"
 #include "stepcompress_internal.h"
+#include "stepcompress_cursor.h"
 #include "stepcompress_run.h"
 
 // Step+dir+step filter window (seconds) from Klipper's stepcompress.
@@ -432,18 +433,22 @@ stepcompress_append(struct stepcompress *sc, int sdir,
                                      sc->last_step_clock + (int64_t)rel);
 }
 
+// Operations through one cursor, as the step solver makes them over a
+// solved range (the tests compare this with the full functions): ops[i]
+// 0 or 1 appends a step in that direction at step time times[i] of a
+// move starting at move_print_time, 2 commits.  Stops at the first error.
 int
-stepcompress_append_fast(struct stepcompress *sc, int sdir,
-                         double move_print_time, double step_time)
+stepcompress_cursor_run(struct stepcompress *sc, double move_print_time,
+                        int count, const int *ops, const double *times)
 {
-    return stepcompress_append_inline(sc, sdir ? 1 : 0, move_print_time,
-                                      step_time);
-}
-
-int
-stepcompress_commit_fast(struct stepcompress *sc)
-{
-    return stepcompress_commit_inline(sc);
+    struct sc_cursor c;
+    int ret = 0, i;
+    sc_cursor_load(&c, sc, move_print_time);
+    for (i = 0; i < count && !ret; i++)
+        ret = ops[i] == 2 ? sc_cursor_commit(&c)
+                          : sc_cursor_append(&c, ops[i] ? 1 : 0, times[i]);
+    sc_cursor_store(&c);
+    return ret;
 }
 
 void

@@ -1,0 +1,145 @@
+#ifndef KLIPSIM_STEPCOMPRESS_CURSOR_H
+#define KLIPSIM_STEPCOMPRESS_CURSOR_H
+/* The step solver's way into the compressor: a cursor that keeps the
+ * fields a step touches in the common case in local variables (so in
+ * registers) for the length of one solved range, instead of loading and
+ * storing them through the compressor pointer for every step.
+ *
+ * Contract: between sc_cursor_load() and sc_cursor_store() only the
+ * cursor may change the compressor.  sc_cursor_append() and
+ * sc_cursor_commit() do exactly what stepcompress_append() and
+ * stepcompress_commit() do (same messages, queue, position and
+ * direction); when a step is not the common case (a direction change, a
+ * reversal inside the step+dir+step window, a full queue, a far step,
+ * a clock out of order) they store the cursor, call the full function and
+ * load the cursor again.  Not part of the Python interface;
+ * tests/test_stepcompress_fast.py compares it with the full functions. */
+#include <stddef.h>
+#include <stdint.h>
+#include "stepcompress.h"
+#include "stepcompress_internal.h"
+
+struct sc_cursor {
+    struct stepcompress *sc;
+    uint64_t *queue, *early;    // the compressor's arrays
+    size_t qhead, qtail;
+    size_t qlimit;              // a step joins the queue here while qtail < qlimit
+    uint64_t newest;            // newest queued clock, else last_step_clock
+    uint64_t last_step_clock, max_error;
+    double move_print_time, offset, mcu_freq;
+    int queue_dir, has_pending, pending_dir, solver_dir;
+    uint64_t pending_clock;
+    int64_t position;
+};
+
+static inline __attribute__((always_inline)) void
+sc_cursor_load(struct sc_cursor *c, struct stepcompress *sc,
+               double move_print_time)
+{
+    c->sc = sc;
+    c->queue = sc->queue;
+    c->early = sc->early;
+    c->qhead = sc->qhead;
+    c->qtail = sc->qtail;
+    // stepcompress.c's enqueue_step takes the slow way when the queue is
+    // full or holds more than MAX_RUN_COUNT + 2000 steps
+    size_t most = sc->qhead + MAX_RUN_COUNT + 2001;
+    c->qlimit = sc->qcap < most ? sc->qcap : most;
+    c->newest = sc->qtail > sc->qhead ? sc->queue[sc->qtail - 1]
+                                      : sc->last_step_clock;
+    c->last_step_clock = sc->last_step_clock;
+    c->max_error = sc->max_error;
+    c->move_print_time = move_print_time;
+    // the same subtraction stepcompress_append makes for every step
+    c->offset = move_print_time - sc->last_step_print_time;
+    c->mcu_freq = sc->mcu_freq;
+    c->queue_dir = sc->queue_dir;
+    c->has_pending = sc->has_pending;
+    c->pending_dir = sc->pending_dir;
+    c->solver_dir = sc->solver_dir;
+    c->pending_clock = sc->pending_clock;
+    c->position = sc->position;
+}
+
+// Write back what the cursor may have changed.
+static inline __attribute__((always_inline)) void
+sc_cursor_store(const struct sc_cursor *c)
+{
+    struct stepcompress *sc = c->sc;
+    sc->qtail = c->qtail;
+    sc->has_pending = c->has_pending;
+    sc->pending_dir = c->pending_dir;
+    sc->solver_dir = c->solver_dir;
+    sc->pending_clock = c->pending_clock;
+    sc->position = c->position;
+}
+
+// enqueue_step's common case: the step joins the queue in the queue's
+// direction, not before the newest queued step and not far after the
+// last sent one.  0 (nothing done) otherwise.
+static inline __attribute__((always_inline)) int
+sc_cursor_push(struct sc_cursor *c, uint64_t clock, int dir)
+{
+    if (dir != c->queue_dir || c->qtail >= c->qlimit || clock < c->newest
+        || clock - c->last_step_clock >= CLOCK_DIFF_MAX)
+        return 0;
+    c->early[c->qtail] = c->qtail > c->qhead
+        ? early_clock(c->max_error, c->newest, clock) : clock;
+    c->queue[c->qtail++] = clock;
+    c->newest = clock;
+    return 1;
+}
+
+static __attribute__((noinline)) int
+sc_cursor_slow_append(struct sc_cursor *c, int sdir, double step_time)
+{
+    sc_cursor_store(c);
+    int ret = stepcompress_append(c->sc, sdir, c->move_print_time, step_time);
+    sc_cursor_load(c, c->sc, c->move_print_time);
+    return ret;
+}
+
+// stepcompress_append(sc, sdir, move_print_time, step_time); sdir is 0
+// or 1.  The common cases: nothing held back yet, or a step in the
+// held-back step's direction (which then joins the queue).
+static inline __attribute__((always_inline)) int
+sc_cursor_append(struct sc_cursor *c, int sdir, double step_time)
+{
+    double rel = (step_time + c->offset) * c->mcu_freq;
+    if (!(rel >= 0. && rel < 9.0e18))
+        return sc_cursor_slow_append(c, sdir, step_time);
+    uint64_t clock = c->last_step_clock + (int64_t)rel;
+    if (!c->has_pending) {
+        c->has_pending = 1;
+        c->pending_dir = c->solver_dir = sdir;
+    } else if (sdir != c->pending_dir
+               || !sc_cursor_push(c, c->pending_clock, sdir)) {
+        return sc_cursor_slow_append(c, sdir, step_time);
+    }
+    c->pending_clock = clock;
+    c->position += 2 * sdir - 1;
+    return 0;
+}
+
+static __attribute__((noinline)) int
+sc_cursor_slow_commit(struct sc_cursor *c)
+{
+    sc_cursor_store(c);
+    int ret = stepcompress_commit(c->sc);
+    sc_cursor_load(c, c->sc, c->move_print_time);
+    return ret;
+}
+
+// stepcompress_commit(sc): the held-back step joins the queue.
+static inline __attribute__((always_inline)) int
+sc_cursor_commit(struct sc_cursor *c)
+{
+    if (!c->has_pending)
+        return 0;
+    if (!sc_cursor_push(c, c->pending_clock, c->pending_dir))
+        return sc_cursor_slow_commit(c);
+    c->has_pending = 0;
+    return 0;
+}
+
+#endif
