@@ -56,6 +56,10 @@ int stepcompress_fail(struct stepcompress *sc, const char *what);
    appends and commits, for the tests that compare it with the full path. */
 int stepcompress_cursor_run(struct stepcompress *sc, double move_print_time,
                             int count, const int *ops, const double *times);
+/* The compressor's independent check of a run against the queued steps
+   (stepcompress_run.c), for its tests: 0, or -1 with the error set. */
+int stepcompress_check_run(struct stepcompress *sc, int64_t interval,
+                           int64_t count, int64_t add);
 /* cffi:end */
 
 #define SC_ERROR (-1)
