@@ -13,8 +13,9 @@ of every integer-only message (no enumeration, no buffer: queue_step,
 set_next_step_dir, queue_digital_out ...); the others are formatted by
 msgformat in Python, in order. The text is exactly format_text's. A
 flush's step messages come as one chelper.steppersync.StepBatch
-(`add_batch`), which C flattens into the same template numbers and
-values.
+(`add_batch`), which C formats straight from the batch, each message as
+its layout flattens it into the same template numbers and values
+(msgtext_format_batch).
 """
 import array
 import operator
@@ -116,15 +117,20 @@ class TextFormatter:
 
     def add_batch(self, batch):
         """Queue a flush's step messages (chelper.steppersync.StepBatch):
-        C flattens them into template numbers and values and formats
-        them, with no Python per message."""
+        C formats them from the batch, with no Python per message."""
         layouts = self._step_layouts()
         if layouts is None:      # a step message Python must format
             self.add_many(batch.messages())
             return
         if self._ints:
             self._run_c()
-        self._format(*batch.flatten(layouts))
+        c_batch, used = batch.c, self._used
+
+        def format_from(first, out, cap, blob, n_templates, c_starts, c_lengths):
+            n = lib.msgtext_format_batch(c_batch, first, layouts, blob, c_starts,
+                                         c_lengths, n_templates, out, cap, used)
+            return n, used[0]
+        self._format_with(format_from, batch.count)
 
     def _step_layouts(self):
         """steppersync layouts of the three step messages (template
@@ -203,24 +209,32 @@ class TextFormatter:
     def _format(self, ints, n_ints):
         """Format n_ints integers (cdata int64_t[]) of template numbers
         and values into lines, appended to the output."""
+        used = self._used
+
+        def format_from(pos, out, cap, blob, n_templates, c_starts, c_lengths):
+            n = lib.msgtext_format(ints + pos, n_ints - pos, blob, c_starts, c_lengths,
+                                   n_templates, out, cap, used)
+            return n, pos + used[0]
+        self._format_with(format_from, n_ints)
+
+    def _format_with(self, format_from, total):
+        """Run a C formatter over items [0, total): format_from(first, out,
+        cap, *templates) writes lines from item `first` on into out[0,
+        cap) and returns (bytes, next item).  The text stays in _cbuf
+        across calls (one bytes object per buffer-full, not per flush);
+        the C formatters stop where the rest might not fit."""
         if getattr(self, "_packed", None) is None:
             self._pack_templates()
-        blob, n_templates, c_starts, c_lengths = self._packed
-        used = self._used
+        templates = self._packed
         if self._cbuf is None:
             self._cbuf = ffi.new("char[]", self.OUT_BYTES)
-        out = self._cbuf
+        out, cap = self._cbuf, self.OUT_BYTES
         pos = 0
-        # the text stays in _cbuf across calls (one bytes object per
-        # buffer-full, not per flush); msgtext_format stops where the
-        # rest might not fit
-        while pos < n_ints:
-            n = lib.msgtext_format(ints + pos, n_ints - pos, blob, c_starts, c_lengths,
-                                   n_templates, out + self._fill, len(out) - self._fill,
-                                   used)
-            if n < 0 or (used[0] == 0 and not self._fill):
+        while pos < total:
+            n, after = format_from(pos, out + self._fill, cap - self._fill, *templates)
+            if n < 0 or (after == pos and not self._fill):
                 raise ValueError("text formatting failed: bad template data")
             self._fill += n
-            if not used[0]:
+            if after == pos:
                 self._take_cbuf()
-            pos += used[0]
+            pos = after
