@@ -181,8 +181,32 @@ stepcompress_take_messages(struct stepcompress *sc, struct sc_message *out,
  * History of emitted runs
  ****************************************************************/
 
-// Runs kept when nobody expires the history (bounded memory).
+// Runs kept when nobody expires the history (bounded memory).  A power
+// of two: the history is a ring of a power-of-two capacity, indexed by
+// running counts (hist_head, hist_tail) modulo that capacity, so
+// dropping the oldest run moves nothing.
 #define MAX_HISTORY_RUNS 8192
+
+static inline struct emitted_run *
+history_at(struct stepcompress *sc, size_t i)
+{
+    return &sc->history[i & (sc->hist_cap - 1)];
+}
+
+// Double the ring, each run kept at its index modulo the new capacity.
+static void
+grow_history(struct stepcompress *sc)
+{
+    size_t cap = sc->hist_cap ? 2 * sc->hist_cap : 256;
+    struct emitted_run *ring = malloc(cap * sizeof(*ring));
+    if (!ring)
+        abort();
+    for (size_t i = sc->hist_head; i < sc->hist_tail; i++)
+        ring[i & (cap - 1)] = *history_at(sc, i);
+    free(sc->history);
+    sc->history = ring;
+    sc->hist_cap = cap;
+}
 
 static void
 record_run(struct stepcompress *sc, uint64_t base, int64_t interval,
@@ -190,23 +214,10 @@ record_run(struct stepcompress *sc, uint64_t base, int64_t interval,
 {
     if (sc->hist_tail - sc->hist_head >= MAX_HISTORY_RUNS)
         sc->hist_head++;
-    if (sc->hist_tail == sc->hist_cap) {
-        if (sc->hist_head) {
-            memmove(sc->history, sc->history + sc->hist_head,
-                    (sc->hist_tail - sc->hist_head) * sizeof(*sc->history));
-            sc->hist_tail -= sc->hist_head;
-            sc->hist_head = 0;
-        }
-        if (sc->hist_tail * 2 >= sc->hist_cap) {
-            sc->hist_cap = sc->hist_cap ? 2 * sc->hist_cap : 256;
-            sc->history = realloc(sc->history,
-                                  sc->hist_cap * sizeof(*sc->history));
-            if (!sc->history)
-                abort();
-        }
-    }
+    if (sc->hist_tail - sc->hist_head == sc->hist_cap)
+        grow_history(sc);
     int sign = sc->queue_dir ? 1 : -1;
-    struct emitted_run *h = &sc->history[sc->hist_tail++];
+    struct emitted_run *h = history_at(sc, sc->hist_tail++);
     h->base_clock = base;
     h->last_clock = last_clock;
     h->start_position = sc->emitted_position;
@@ -228,7 +239,7 @@ int64_t
 stepcompress_find_past_position(struct stepcompress *sc, uint64_t clock)
 {
     for (size_t i = sc->hist_tail; i > sc->hist_head; i--) {
-        const struct emitted_run *h = &sc->history[i - 1];
+        const struct emitted_run *h = history_at(sc, i - 1);
         if (clock < run_step_clock(h, 1))
             continue;
         if (clock >= h->last_clock)
@@ -245,7 +256,7 @@ stepcompress_find_past_position(struct stepcompress *sc, uint64_t clock)
         return h->start_position + h->sign * lo;
     }
     if (sc->hist_tail > sc->hist_head)
-        return sc->history[sc->hist_head].start_position;
+        return history_at(sc, sc->hist_head)->start_position;
     return sc->emitted_position;
 }
 
@@ -268,7 +279,7 @@ void
 stepcompress_expire_history(struct stepcompress *sc, uint64_t clock)
 {
     while (sc->hist_head < sc->hist_tail
-           && sc->history[sc->hist_head].last_clock < clock)
+           && history_at(sc, sc->hist_head)->last_clock < clock)
         sc->hist_head++;
 }
 

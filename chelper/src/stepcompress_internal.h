@@ -38,7 +38,7 @@ struct stepcompress {
     int64_t position;           // net steps appended and not cancelled
     struct sc_message *msgs;
     size_t nmsgs, msgcap;
-    struct emitted_run *history;
+    struct emitted_run *history;    // ring (see record_run)
     size_t hist_head, hist_tail, hist_cap;
     int64_t emitted_position;   // net steps of emitted queue_step runs
     char errmsg[200];
