@@ -26,8 +26,12 @@ struct sc_cursor {
     size_t qlimit;              // a step joins the queue here while qtail < qlimit
     uint64_t newest;            // newest queued clock, else last_step_clock
     uint64_t last_step_clock, max_error;
+    uint64_t early_max;         // max_error, 0 while the queue is empty (a
+                                // step queued first is its own earliest)
     double move_print_time, offset, mcu_freq;
     int queue_dir, has_pending, pending_dir, solver_dir;
+    int fast_dir;               // pending_dir when a step is held back in
+                                // the queue's direction, else -1
     uint64_t pending_clock;
     int64_t position;
 };
@@ -49,6 +53,7 @@ sc_cursor_load(struct sc_cursor *c, struct stepcompress *sc,
                                       : sc->last_step_clock;
     c->last_step_clock = sc->last_step_clock;
     c->max_error = sc->max_error;
+    c->early_max = sc->qtail > sc->qhead ? sc->max_error : 0;
     c->move_print_time = move_print_time;
     // the same subtraction stepcompress_append makes for every step
     c->offset = move_print_time - sc->last_step_print_time;
@@ -59,6 +64,8 @@ sc_cursor_load(struct sc_cursor *c, struct stepcompress *sc,
     c->solver_dir = sc->solver_dir;
     c->pending_clock = sc->pending_clock;
     c->position = sc->position;
+    c->fast_dir = sc->has_pending && sc->pending_dir == sc->queue_dir
+        ? sc->pending_dir : -1;
 }
 
 // Write back what the cursor may have changed.
@@ -74,19 +81,19 @@ sc_cursor_store(const struct sc_cursor *c)
     sc->position = c->position;
 }
 
-// enqueue_step's common case: the step joins the queue in the queue's
-// direction, not before the newest queued step and not far after the
-// last sent one.  0 (nothing done) otherwise.
+// enqueue_step's common case for a step in the queue's direction: it
+// joins the queue, not before the newest queued step and not far after
+// the last sent one.  0 (nothing done) otherwise.
 static inline __attribute__((always_inline)) int
-sc_cursor_push(struct sc_cursor *c, uint64_t clock, int dir)
+sc_cursor_push(struct sc_cursor *c, uint64_t clock)
 {
-    if (dir != c->queue_dir || c->qtail >= c->qlimit || clock < c->newest
+    if (c->qtail >= c->qlimit || clock < c->newest
         || clock - c->last_step_clock >= CLOCK_DIFF_MAX)
         return 0;
-    c->early[c->qtail] = c->qtail > c->qhead
-        ? early_clock(c->max_error, c->newest, clock) : clock;
+    c->early[c->qtail] = early_clock(c->early_max, c->newest, clock);
     c->queue[c->qtail++] = clock;
     c->newest = clock;
+    c->early_max = c->max_error;
     return 1;
 }
 
@@ -109,11 +116,15 @@ sc_cursor_append(struct sc_cursor *c, int sdir, double step_time)
     if (!(rel >= 0. && rel < 9.0e18))
         return sc_cursor_slow_append(c, sdir, step_time);
     uint64_t clock = c->last_step_clock + (int64_t)rel;
-    if (!c->has_pending) {
+    if (sdir == c->fast_dir) {
+        // the held-back step joins the queue; this one is held back
+        if (!sc_cursor_push(c, c->pending_clock))
+            return sc_cursor_slow_append(c, sdir, step_time);
+    } else if (!c->has_pending) {
         c->has_pending = 1;
         c->pending_dir = c->solver_dir = sdir;
-    } else if (sdir != c->pending_dir
-               || !sc_cursor_push(c, c->pending_clock, sdir)) {
+        c->fast_dir = sdir == c->queue_dir ? sdir : -1;
+    } else {
         return sc_cursor_slow_append(c, sdir, step_time);
     }
     c->pending_clock = clock;
@@ -136,9 +147,10 @@ sc_cursor_commit(struct sc_cursor *c)
 {
     if (!c->has_pending)
         return 0;
-    if (!sc_cursor_push(c, c->pending_clock, c->pending_dir))
+    if (c->fast_dir < 0 || !sc_cursor_push(c, c->pending_clock))
         return sc_cursor_slow_commit(c);
     c->has_pending = 0;
+    c->fast_dir = -1;
     return 0;
 }
 
