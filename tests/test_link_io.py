@@ -83,6 +83,8 @@ class Pair:
         blocks = self.c.plan(self.qc, self.now)
         want = self.model.plan(self.qm, self.now)
         assert [b.frame for b in blocks] == [b.frame for b in want]
+        if blocks:     # (the serial queue thread's cost counts these messages)
+            assert self.qc.planned_messages == sum(len(b.messages) for b in want)
         mask = sum(1 << i for i, b in enumerate(blocks)
                    if any(m.name == "get_clock" for m in b.generic))
         arrivals, kind, at, nbytes = self.c.commit(self.now, mask)

@@ -225,4 +225,9 @@ void sp_far_step_shifts(const int64_t *slot, const int64_t *start, const int64_t
                         int64_t *offset, int64_t *shift);
 /* cffi:end */
 
+/* The cffi wrapper module includes this header after cffi's own: its
+ * wrappers keep the GIL (chelper/src/cffi_keep_gil.h; a no-op in the
+ * firmware's C files, which see no Python.h). */
+#include "cffi_keep_gil.h"
+
 #endif

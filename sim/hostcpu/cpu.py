@@ -49,7 +49,7 @@ class HostCPU:
         if scenario:
             check_scenario(scenario, machine)
         self.machine = machine
-        self._speed = machine.cpu_speed
+        self._speed = self.speed = machine.cpu_speed   # (speed: for inlined cost_ns)
         self.policy = policy
         self.kernel = Kernel(default_rng(seed), trace=trace)
         self.sched = Scheduler(self.kernel, machine.sched_config())

@@ -59,13 +59,13 @@ class GIL:
         self._try_take(t, then)
 
     def run(self, t: VThread, ns: int, then) -> None:
-        if self.holder is t:
+        holder = self.holder
+        if holder is t:
             t.compute(ns, then)
-        elif self.holder is None:
+        elif holder is None:
             # acquire of a free GIL, with the work started in the same
             # zero-time step (acquire would take it, then compute(0) and
             # start the work in the next step at the same instant)
-            self._wait_since.setdefault(t.index, self.kernel.now)
             self._take(t)
             t.compute(ns, then)
         else:
@@ -75,7 +75,8 @@ class GIL:
         if self.holder is not t:
             raise SimError(f"thread {t.name} releases a GIL held by "
                            f"{self.holder.name if self.holder else 'nobody'}")
-        if t.interrupt is not None and getattr(t.interrupt, "__self__", None) is self:
+        handler = t.interrupt
+        if handler is not None and getattr(handler, "__self__", None) is self:
             t.interrupt = None
         self._drop(t)
 
@@ -96,16 +97,24 @@ class GIL:
             self._arm_timer(t, self.switch_number)
 
     def _take(self, t: VThread) -> None:
-        now = self.kernel.now
+        # (the hot path: a free GIL taken, no timer, nobody forced out)
         self.holder = t
         self.switch_number += 1
-        t.gil_waits.append(now - self._wait_since.pop(t.index, now))
-        self.kernel.cancel(self._timers.pop(t.index, None))
+        index = t.index
+        wait_since = self._wait_since
+        if index in wait_since:
+            now = self.kernel.now
+            t.gil_waits.append(now - wait_since.pop(index))
+        else:
+            t.gil_waits.append(0)      # asked and took it at once
+        if self._timers:
+            self.kernel.cancel(self._timers.pop(index, None))
         if self.history is not None:
-            self.history.append((now, "take", t.name))
-        forced, self.forced = self.forced, []
-        for f in forced:
-            self.sched.wake(f)
+            self.history.append((self.kernel.now, "take", t.name))
+        if self.forced:
+            forced, self.forced = self.forced, []
+            for f in forced:
+                self.sched.wake(f)
 
     def _drop(self, t: VThread) -> None:
         self.holder = None

@@ -21,6 +21,8 @@ from ..kernel.events import NO_TIME, SimError
 from .threads import EXITED, RUNNABLE, ActionRule
 
 STATES = ("new", RUNNABLE, "blocked", EXITED)
+# the hot C calls, bound once (a module global is one lookup, lib.x two)
+_compute, _wait, _post, _from_handle = lib.vs_compute, lib.vs_wait, lib.vs_post, ffi.from_handle
 POLICY_CODES = {"other": 0, "fifo": 1, "rr": 2}
 
 
@@ -89,7 +91,7 @@ class VThread(ActionRule):
         if type(ns) is not int or ns < 0:
             raise SimError(f"thread {self.name}: compute needs int ns >= 0, got {ns!r}")
         self.cont = then
-        lib.vs_compute(self._vs, self.index, ns, NO_TIME if until is None else until)
+        _compute(self._vs, self.index, ns, NO_TIME if until is None else until)
 
     def sleep(self, ns: int, then: Callable[[], None]) -> None:
         self.sleep_until(self._vs.now + ns, then)
@@ -105,7 +107,7 @@ class VThread(ActionRule):
             self._act()                # raises: the step's one action rule
         self.acted = True
         self.cont = then
-        lib.vs_wait(self._vs, self.index, signal.id, NO_TIME if until is None else until)
+        _wait(self._vs, self.index, signal.id, NO_TIME if until is None else until)
 
     def block(self, then: Callable[[], None]) -> None:
         self._act()
@@ -141,7 +143,7 @@ class Signal:
     def post(self) -> None:
         """Wake the longest waiter, or remember the post (threads.py)."""
         vs = self._vs
-        lib.vs_post(vs, self.id)
+        _post(vs, self.id)
         if vs.err:
             self.sched.kernel.raise_error()
 
@@ -165,7 +167,7 @@ def vs_py_step(ud, ti, kind, remaining):
     """Run one program step of thread `ti` for the C core (kind 1: its
     pending interrupt handler, with the burst's `remaining` ns); returns
     1 with the error kept on the kernel when the step raised."""
-    kernel = ffi.from_handle(ud)
+    kernel = _from_handle(ud)
     t = kernel.sched.threads[ti]
     try:
         if kind == 0:
@@ -173,8 +175,8 @@ def vs_py_step(ud, ti, kind, remaining):
             if step is None:
                 raise SimError(f"thread {t.name}: nothing to run")
         else:
-            step = partial(t._interrupt, t, remaining, t.cont)
-            t._interrupt = None
+            handler, t._interrupt = t._interrupt, None
+            step = partial(handler, t, remaining, t.cont)
         t.cont = None
         t.in_program = True
         t.acted = False

@@ -35,6 +35,7 @@ NS_PER_MS = 1_000_000
 NS_PER_S = 1_000_000_000
 NO_TIME = -(1 << 63)              # vsched.h VS_NONE: Python's None
 _FOREVER = (1 << 63) - 1
+_schedule_py = lib.vs_schedule_py     # (hot: bound once)
 
 
 class SimError(RuntimeError):
@@ -97,11 +98,13 @@ class Kernel:
         vs = self._vs
         if at < vs.now:
             raise SimError(f"event scheduled in the past: {at} < now {vs.now}")
-        slot = lib.vs_schedule_py(vs, at, priority)
+        slot = _schedule_py(vs, at, priority)
         cbs = self._cbs
-        if slot >= len(cbs):              # (C events share the slots)
+        try:
+            cbs[slot] = callback
+        except IndexError:                # (C events share the slots)
             cbs.extend([None] * (slot + 1 - len(cbs)))
-        cbs[slot] = callback
+            cbs[slot] = callback
         return Event(self, slot, vs.last_seq, at)
 
     def after(self, delay: int, callback: Callable[[], None],

@@ -12,7 +12,8 @@ block of ready heads, lowest req_clock first (the queue created first
 on ties), up to 59 payload bytes. The motion bulk (queue_step,
 set_next_step_dir, reset_step_clock) lives only in C; a Block carries
 the Message objects of the rest (`generic`), a summary of its timed
-queue_steps (`motion`) and, on demand, every message (`messages`).
+queue_steps (`motion`) and, on demand, every message (`messages`);
+`planned_messages` counts the messages of the blocks built last.
 tests/test_link_queues.py holds the Python model these rules come from.
 """
 from ...chelper import msgblock
@@ -23,6 +24,7 @@ from .messages import MOTION, Message
 
 PAYLOAD_MAX = msgblock.MESSAGE_PAYLOAD_MAX       # 59
 MESSAGE_MAX = msgblock.MESSAGE_MAX               # 64
+SEQ_MASK = msgblock.MESSAGE_SEQ_MASK
 
 # linkq_push record kinds (chelper/src/linkq.h) and the motion messages
 # held in C: name -> (kind, parameter keys after the oid)
@@ -138,6 +140,7 @@ class MessageQueues:
         if len(self._c_ids) == len(C_HELD):
             lib.linkq_set_step_ids(self._q, *(self._c_ids[n] for n in steppersync.KIND_NAMES))
         self._slots_ready = False
+        self.planned_messages = 0  # messages in the blocks built last
         # linkq_plan's outputs, for up to MAX_BLOCKS blocks
         self._frames = ffi.new("uint8_t[]", MESSAGE_MAX * MAX_BLOCKS)
         self._records = ffi.new("int64_t[]", RECORD_INTS * PAYLOAD_MAX * MAX_BLOCKS)
@@ -269,30 +272,33 @@ class MessageQueues:
         int32_t * for the first block's sequence."""
         n = lib.linkio_plan(link, self._q, now, self._frames, self._records, self._tags,
                             self._summaries, first_seq)
-        return self._blocks(first_seq[0], n)
+        return self._blocks(first_seq[0], n) if n else []
 
     def _blocks(self, seq, n):
         """Block objects for the n blocks linkq wrote, sequences from seq."""
         if not n:
             return []
         blocks = []
-        frames, records, c_frames = self._frames_buf, self._records_buf, self._frames
+        append = blocks.append
+        frames = self._frames_buf[0:MESSAGE_MAX * n]      # (one copy, then slices)
+        records = self._records_buf
+        held, tags = self._held, self._tags
         summaries = ffi.unpack(self._summaries, 5 * n)
-        rec = tag = 0
-        for b in range(0, 5 * n, 5):
-            count, timed, low, high, ntags = summaries[b:b + 5]
-            generic = []
+        self.planned_messages = sum(summaries[0::5])
+        it = iter(summaries)
+        rec = tag = start = 0
+        for count, timed, low, high, ntags in zip(it, it, it, it, it):
             if ntags:
-                held, tags = self._held, self._tags
                 generic = [held.pop(tags[i]) for i in range(tag, tag + ntags)]
                 tag += ntags
+            else:
+                generic = []
             size = RECORD_INTS * 8 * count
-            start = MESSAGE_MAX * (b // 5)
-            blocks.append(Block(seq & msgblock.MESSAGE_SEQ_MASK,
-                                frames[start:start + c_frames[start]], generic,
-                                (timed, low, high) if timed else None,
-                                records[rec:rec + size] if count > ntags else None, count))
+            append(Block(seq & SEQ_MASK, frames[start:start + frames[start]], generic,
+                         (timed, low, high) if timed else None,
+                         records[rec:rec + size] if count > ntags else None, count))
             rec += size
+            start += MESSAGE_MAX
             seq += 1
         return blocks
 

@@ -66,6 +66,7 @@ MIN_REQTIME_DELTA = 0.100
 SYNC = bytes((msgblock.MESSAGE_SYNC,))
 TRSYNC_NOTED = frozenset(("trsync_start", "trsync_set_timeout"))   # see _note_trsync
 NEVER = 1 << 62
+_next_wake = lib.linkio_next_wake
 
 
 def _c_counter(name):
@@ -139,6 +140,8 @@ class SerialQueue:
         self.pin_oids = set()
         self.link = LinkIO(wire, receive_window, fast_retransmit, self.delta_ticks, clock)
         clock.watch(self.link.sync_clock)
+        # (the wake-up planning call made straight, without LinkIO's wrapper)
+        self._c_link, self._c_queues = self.link.c_link, self.queues.c_queues
         self.in_flight = deque()   # the Blocks awaiting an ack, as the C link's
         self.rx = []               # received chunks not processed yet
         self.trsync_start = {}
@@ -148,6 +151,7 @@ class SerialQueue:
         self.faults = faults or LineFaults(None)
         self.tty_out = None        # TtyWorker carrying host writes (pseudo-tty)
         self.planned_wake = 0
+        self._speed = host.speed
         self.signal = host.sched.signal("serialq " + name)
         self.thread = host.spawn_role("serialq", ("serialq " + name)[:15], self._loop,
                                       at=self.kernel.now + 1)
@@ -213,8 +217,9 @@ class SerialQueue:
         c = self.costs
         cost = c.serialq_wake_ns + c.serialq_block_ns * (len(plan) + len(rx))
         if plan:
-            cost += c.serialq_message_ns * sum(b.count for b in plan)
-        self.thread.compute(self.host.cost_ns(cost), lambda: self._commit(plan, responses))
+            cost += c.serialq_message_ns * self.queues.planned_messages
+        # (HostCPU.cost_ns inlined: the same rounding of the same quotient)
+        self.thread.compute(round(cost / self._speed), lambda: self._commit(plan, responses))
 
     def _commit(self, plan, responses):
         now = self.kernel.now
@@ -233,9 +238,13 @@ class SerialQueue:
             self._retransmit(retx_arrival)
         for name, args in responses:
             self.on_response(name, args)
-        wake = self.link.next_wake(self.queues, now)
-        self.planned_wake = wake if wake is not None else NEVER
-        self.thread.wait(self.signal, self._loop, until=wake)
+        wake = _next_wake(self._c_link, self._c_queues, now)    # (LinkIO.next_wake)
+        if wake < 0:
+            self.planned_wake = NEVER
+            self.thread.wait(self.signal, self._loop)
+        else:
+            self.planned_wake = wake
+            self.thread.wait(self.signal, self._loop, until=wake)
 
     # ---- input -------------------------------------------------------------------
     def _decode(self, payloads, out):

@@ -94,6 +94,8 @@ class MainThread:
         self.done = host.sched.signal("stepgen done")
         self.waiting_for = 0
         self.logger = None          # LoggerThread, if modelled
+        self._steps = None          # the burst's steps by stepper, for _after_python
+        self._speed = host.speed
         reactor.on_timer_change = self._timer_changed
         self.thread = host.spawn_role("main", "klippy", self._loop, at=host.kernel.now + 1)
 
@@ -116,19 +118,31 @@ class MainThread:
         self.sleeping_until = None
         self.reactor.run(timer)
         self.segments += 1
-        lines, messages, steps, extra_ns = self.link.meter.take()
+        meter = self.link.meter
+        steps = meter.steps
+        if steps:
+            meter.steps = {}
+        else:
+            steps = None
         c = self.costs
-        py_ns = (c.timer_wake_ns + lines * c.gcode_line_ns + messages * c.message_py_ns
-                 + extra_ns)
-        self.host.gil.run(t, self.host.cost_ns(py_ns), lambda: self._after_python(steps))
+        py_ns = (c.timer_wake_ns + meter.lines * c.gcode_line_ns
+                 + meter.messages * c.message_py_ns + meter.extra_ns)
+        meter.lines = meter.messages = meter.extra_ns = 0
+        self._steps = steps
+        # (HostCPU.cost_ns inlined: the same rounding of the same quotient)
+        self.host.gil.run(t, round(py_ns / self._speed), self._after_python)
 
-    def _after_python(self, steps):
+    def _after_python(self):
         self.host.gil.release(self.thread)
+        steps = self._steps
         busy = [(self.stepgens[oid], n) for oid, n in sorted(steps.items())
-                if oid in self.stepgens]
+                if oid in self.stepgens] if steps is not None else None
         if not busy:
             self._publish()
-            self.thread.compute(0, self._loop)
+            # The next loop in this program step: a compute(0) before it
+            # would only start a zero-time step at once (the C core runs
+            # a thread's zero-time steps back to back).
+            self._loop()
             return
         self.waiting_for = len(busy)
         for stepgen, n in busy:
@@ -141,12 +155,15 @@ class MainThread:
             self.thread.wait(self.done, self._stepgen_done)
             return
         self._publish()
-        self.thread.compute(0, self._loop)
+        self._loop()               # (as in _after_python)
 
     def _publish(self):
-        for mcu, messages in self.link.take().items():
-            self.serial_queues[mcu].enqueue(messages)
-        meter = self.link.meter
+        link = self.link
+        if link.outbox:
+            queues = self.serial_queues
+            for mcu, messages in link.take().items():
+                queues[mcu].enqueue(messages)
+        meter = link.meter
         if meter.log_records and self.logger is not None:
             self.logger.push(meter.log_records)
             meter.log_records = 0

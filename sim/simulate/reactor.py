@@ -24,6 +24,7 @@ Host code that polls monotonic() LIVELOCK_CALLS times at one instant
 raises ReactorLivelock (time cannot move while it spins).
 """
 import math
+from operator import attrgetter
 
 import greenlet
 
@@ -34,6 +35,7 @@ NEVER_NS = 1 << 62
 # simulation (e.g. a wait that returns at once): stop it rather than hang.
 # Normal code asks at most a few thousand times per segment.
 LIVELOCK_CALLS = 2_000_000
+_wake_ns = attrgetter("wake_ns")
 
 
 class ReactorLivelock(RuntimeError):
@@ -66,6 +68,7 @@ class SimReactor:
 
     def __init__(self, kernel, on_timer_change=None):
         self.kernel = kernel
+        self._vs = kernel._vs
         self._timers = []            # registration order
         self._seq = 0
         self._batch = []             # timers found due at the last check
@@ -76,7 +79,7 @@ class SimReactor:
 
     # ---- the host's interface ---------------------------------------------
     def monotonic(self):
-        now = self.kernel.now
+        now = self._vs.now             # (kernel.now without the property)
         if now == self._same_time_ns:
             self._same_time_calls += 1
             if self._same_time_calls > LIVELOCK_CALLS:
@@ -131,18 +134,17 @@ class SimReactor:
     # ---- the main-thread model's interface ----------------------------------
     def next_due(self):
         """The next timer to run now, or None when none is due."""
-        now = self.kernel.now
-        while self._batch:
-            timer = self._batch.pop(0)
+        now = self._vs.now
+        batch = self._batch
+        while batch:
+            timer = batch.pop(0)
             if timer.wake_ns <= now and timer in self._timers:
                 return timer
-        self._batch = [t for t in self._timers if t.wake_ns <= now]
-        if not self._batch:
-            return None
-        return self._batch.pop(0)
+        batch = self._batch = [t for t in self._timers if t.wake_ns <= now]
+        return batch.pop(0) if batch else None
 
     def next_wake_ns(self):
-        return min((t.wake_ns for t in self._timers), default=NEVER_NS)
+        return min(map(_wake_ns, self._timers), default=NEVER_NS)
 
     def run(self, timer):
         """Run `timer` until its callback returns or pauses."""
