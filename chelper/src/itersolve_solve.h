@@ -121,7 +121,7 @@ sk_solve_range(struct stepper_kin *sk, struct tq_move *m, double abs_start,
     s.uncommitted = 1;
     sc_cursor_load(&s.c, sk->sc, m->print_time);
     double step = sk->step_dist, half = .5 * sk->step_dist;
-    int dir = s.c.solver_dir;
+    int dir = s.c.held.solver_dir;
     double target = sk->commanded_pos + (dir ? half : -half);
     struct sample older = {start, sk->commanded_pos}, newer = older;
     double last_step = start, lo = start, hi = start + SEEK_START;

@@ -267,7 +267,7 @@ stepcompress_set_last_position(struct stepcompress *sc, uint64_t clock,
     if (stepcompress_flush(sc, UINT64_MAX))
         return SC_ERROR;
     // a zero-step marker run: positions from `clock` on count from here
-    sc->emitted_position = sc->position = position;
+    sc->emitted_position = sc->held.position = position;
     int saved_dir = sc->queue_dir;
     sc->queue_dir = 1;
     record_run(sc, clock, 0, 0, 0, clock);
@@ -393,35 +393,35 @@ enqueue_step(struct stepcompress *sc, uint64_t clock, int dir)
 int
 stepcompress_commit(struct stepcompress *sc)
 {
-    if (!sc->has_pending)
+    if (!sc->held.has_pending)
         return 0;
-    sc->has_pending = 0;
-    return enqueue_step(sc, sc->pending_clock, sc->pending_dir);
+    sc->held.has_pending = 0;
+    return enqueue_step(sc, sc->held.pending_clock, sc->held.pending_dir);
 }
 
 int
 stepcompress_append_clock(struct stepcompress *sc, int sdir, uint64_t clock)
 {
     sdir = sdir ? 1 : 0;
-    if (sc->has_pending) {
-        if (sdir != sc->pending_dir) {
-            double gap = (double)(int64_t)(clock - sc->pending_clock);
+    if (sc->held.has_pending) {
+        if (sdir != sc->held.pending_dir) {
+            double gap = (double)(int64_t)(clock - sc->held.pending_clock);
             if (gap < sc->filter_ticks) {
                 // step then reverse step within the filter window: drop both
-                sc->has_pending = 0;
-                sc->position += sdir ? 1 : -1;
-                sc->solver_dir = sdir;
+                sc->held.has_pending = 0;
+                sc->held.position += sdir ? 1 : -1;
+                sc->held.solver_dir = sdir;
                 return 0;
             }
         }
         if (stepcompress_commit(sc))
             return SC_ERROR;
     }
-    sc->has_pending = 1;
-    sc->pending_clock = clock;
-    sc->pending_dir = sdir;
-    sc->solver_dir = sdir;
-    sc->position += sdir ? 1 : -1;
+    sc->held.has_pending = 1;
+    sc->held.pending_clock = clock;
+    sc->held.pending_dir = sdir;
+    sc->held.solver_dir = sdir;
+    sc->held.position += sdir ? 1 : -1;
     return 0;
 }
 
@@ -474,7 +474,7 @@ static int
 pending_may_be_cancelled(struct stepcompress *sc)
 {
     double until = ((sc->generated_until - sc->time_offset) * sc->mcu_freq
-                    - (double)sc->pending_clock);
+                    - (double)sc->held.pending_clock);
     return until < sc->filter_ticks;
 }
 
@@ -488,7 +488,7 @@ pending_may_be_cancelled(struct stepcompress *sc)
 int
 stepcompress_flush(struct stepcompress *sc, uint64_t move_clock)
 {
-    if (sc->has_pending && move_clock >= sc->pending_clock
+    if (sc->held.has_pending && move_clock >= sc->held.pending_clock
         && (move_clock == UINT64_MAX || !pending_may_be_cancelled(sc))
         && stepcompress_commit(sc))
         return SC_ERROR;
@@ -525,13 +525,13 @@ stepcompress_last_step_clock(struct stepcompress *sc)
 int64_t
 stepcompress_position(struct stepcompress *sc)
 {
-    return sc->position;
+    return sc->held.position;
 }
 
 int
 stepcompress_step_dir(struct stepcompress *sc)
 {
-    return sc->solver_dir;
+    return sc->held.solver_dir;
 }
 
 uint32_t

@@ -29,11 +29,10 @@ struct sc_cursor {
     uint64_t early_max;         // max_error, 0 while the queue is empty (a
                                 // step queued first is its own earliest)
     double move_print_time, offset, mcu_freq;
-    int queue_dir, has_pending, pending_dir, solver_dir;
+    int queue_dir;
     int fast_dir;               // pending_dir when a step is held back in
                                 // the queue's direction, else -1
-    uint64_t pending_clock;
-    int64_t position;
+    struct sc_held held;
 };
 
 static inline __attribute__((always_inline)) void
@@ -59,26 +58,17 @@ sc_cursor_load(struct sc_cursor *c, struct stepcompress *sc,
     c->offset = move_print_time - sc->last_step_print_time;
     c->mcu_freq = sc->mcu_freq;
     c->queue_dir = sc->queue_dir;
-    c->has_pending = sc->has_pending;
-    c->pending_dir = sc->pending_dir;
-    c->solver_dir = sc->solver_dir;
-    c->pending_clock = sc->pending_clock;
-    c->position = sc->position;
-    c->fast_dir = sc->has_pending && sc->pending_dir == sc->queue_dir
-        ? sc->pending_dir : -1;
+    c->held = sc->held;
+    c->fast_dir = sc->held.has_pending && sc->held.pending_dir == sc->queue_dir
+        ? sc->held.pending_dir : -1;
 }
 
 // Write back what the cursor may have changed.
 static inline __attribute__((always_inline)) void
 sc_cursor_store(const struct sc_cursor *c)
 {
-    struct stepcompress *sc = c->sc;
-    sc->qtail = c->qtail;
-    sc->has_pending = c->has_pending;
-    sc->pending_dir = c->pending_dir;
-    sc->solver_dir = c->solver_dir;
-    sc->pending_clock = c->pending_clock;
-    sc->position = c->position;
+    c->sc->qtail = c->qtail;
+    c->sc->held = c->held;
 }
 
 // enqueue_step's common case for a step in the queue's direction: it
@@ -118,17 +108,17 @@ sc_cursor_append(struct sc_cursor *c, int sdir, double step_time)
     uint64_t clock = c->last_step_clock + (int64_t)rel;
     if (sdir == c->fast_dir) {
         // the held-back step joins the queue; this one is held back
-        if (!sc_cursor_push(c, c->pending_clock))
+        if (!sc_cursor_push(c, c->held.pending_clock))
             return sc_cursor_slow_append(c, sdir, step_time);
-    } else if (!c->has_pending) {
-        c->has_pending = 1;
-        c->pending_dir = c->solver_dir = sdir;
+    } else if (!c->held.has_pending) {
+        c->held.has_pending = 1;
+        c->held.pending_dir = c->held.solver_dir = sdir;
         c->fast_dir = sdir == c->queue_dir ? sdir : -1;
     } else {
         return sc_cursor_slow_append(c, sdir, step_time);
     }
-    c->pending_clock = clock;
-    c->position += 2 * sdir - 1;
+    c->held.pending_clock = clock;
+    c->held.position += 2 * sdir - 1;
     return 0;
 }
 
@@ -145,11 +135,11 @@ sc_cursor_slow_commit(struct sc_cursor *c)
 static inline __attribute__((always_inline)) int
 sc_cursor_commit(struct sc_cursor *c)
 {
-    if (!c->has_pending)
+    if (!c->held.has_pending)
         return 0;
-    if (c->fast_dir < 0 || !sc_cursor_push(c, c->pending_clock))
+    if (c->fast_dir < 0 || !sc_cursor_push(c, c->held.pending_clock))
         return sc_cursor_slow_commit(c);
-    c->has_pending = 0;
+    c->held.has_pending = 0;
     c->fast_dir = -1;
     return 0;
 }

@@ -15,6 +15,17 @@
 
 struct emitted_run;
 
+// What appending steps changes in the common case, kept apart so the
+// step solver's cursor (stepcompress_cursor.h) takes and gives it back
+// whole: the held-back step of the step+dir+step filter, the direction
+// the solver should assume next and the net step count.
+struct sc_held {
+    int has_pending, pending_dir;
+    uint64_t pending_clock;
+    int solver_dir;             // direction the solver should assume next
+    int64_t position;           // net steps appended and not cancelled
+};
+
 struct stepcompress {
     uint32_t oid, max_error;
     int invert_dir;
@@ -28,14 +39,10 @@ struct stepcompress {
     uint64_t *queue, *early;
     size_t qhead, qtail, qcap;
     int queue_dir;              // -1: none sent since start/reset
-    // held-back step for the step+dir+step filter
-    int has_pending, pending_dir;
-    uint64_t pending_clock;
-    int solver_dir;             // direction the solver should assume next
+    struct sc_held held;
     // steps are known (generated) up to this print time; a held-back step
     // closer to it than the filter window may still be cancelled
     double generated_until;
-    int64_t position;           // net steps appended and not cancelled
     struct sc_message *msgs;
     size_t nmsgs, msgcap;
     struct emitted_run *history;    // ring (see record_run)
