@@ -97,8 +97,37 @@ class Pair:
         assert self.c.next_wake(self.qc, self.now) == self.model.next_wake(self.qm, self.now)
 
     def reply(self, n_blocks, damaged):
-        """A chunk from the MCU: acks/naks and responses naming sequences
-        around the blocks in flight, perhaps damaged."""
+        """A chunk from the MCU, read at once."""
+        data = self.chunk(n_blocks, damaged)
+        acked, payloads = self.c.input(data, self.now)
+        self.check_input((acked, list(payloads)), self.model.input(data, self.now))
+
+    def replies(self, n_chunks):
+        """Several chunks received (the C receive buffer: linkio_receive)
+        and then read together by input_all: as the model reads them one
+        by one."""
+        chunks = [self.chunk(1 + int(self.rng.integers(0, 4)), self.rng.random() < 0.3)
+                  for _ in range(n_chunks)]
+        for data in chunks:
+            self.c.receive(data)
+        acked, payloads, count = self.c.input_all(self.now)
+        assert count == n_chunks
+        want_acked, want = 0, []
+        for data in chunks:
+            one, payloads_one = self.model.input(data, self.now)
+            want_acked += one
+            want += payloads_one
+        self.check_input((acked, list(payloads)), (want_acked, want))
+
+    def check_input(self, got, want):
+        assert got == want
+        for _payload, snap in got[1]:
+            if self.rng.random() < 0.5:
+                assert self.c.clock_query_sent(snap) == self.model.clock_query_sent(snap)
+
+    def chunk(self, n_blocks, damaged):
+        """Acks/naks and responses naming sequences around the blocks in
+        flight, perhaps damaged."""
         data = b""
         in_flight = self.model.in_flight
         base = in_flight[0].seq if in_flight else (self.seqs_sent[-1] + 1 if self.seqs_sent
@@ -113,13 +142,7 @@ class Pair:
             data += msgblock.frame_block(payload, seq)
         if damaged:
             data = self.faults.apply(data)
-        acked, payloads = self.c.input(data, self.now)
-        got = acked, list(payloads)
-        want = self.model.input(data, self.now)
-        assert got == want
-        for _payload, snap in got[1]:
-            if self.rng.random() < 0.5:
-                assert self.c.clock_query_sent(snap) == self.model.clock_query_sent(snap)
+        return data
 
     def advance(self, ns):
         self.now += ns
@@ -137,7 +160,7 @@ class Pair:
         assert self.c.recent_ack_stall(self.now) == self.model.recent_ack_stall(self.now)
 
 
-OPS = st.lists(st.tuples(st.sampled_from("ppsssrrrdaAc"), st.integers(1, 40)),
+OPS = st.lists(st.tuples(st.sampled_from("ppsssrrrdmaAc"), st.integers(1, 40)),
                min_size=5, max_size=120)
 
 
@@ -153,6 +176,8 @@ def test_c_link_decides_as_the_python_model(transport, window, fast, float_clock
             pair.send()
         elif op in "rd":
             pair.reply(1 + n % 4, op == "d")
+        elif op == "m":
+            pair.replies(n % 6)               # none to five chunks at once
         elif op == "a":
             pair.advance(n * 1_000_000)          # up to 40 ms
         elif op == "A":

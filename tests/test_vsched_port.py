@@ -68,3 +68,21 @@ def test_signal_time_out_from_outside():
     reference = scenario(PyKernel, PyScheduler)
     assert reference[0] == [(3 * NS_PER_MS, True, 0)]
     assert scenario(Kernel, Scheduler) == reference
+
+
+def test_rr_thread_dispatched_with_an_exhausted_slice():
+    """Two RR threads on one core, one whose slice ran out just before it
+    blocked: rotated in on a tick boundary it gets a fresh slice (as
+    Linux refills at the tick). Before, both models re-armed the core at
+    the same instant for ever (found by the property test above)."""
+    config = {"cores": 2, "context_switch_ns": 0, "rt_throttle": "classic",
+              "rr_slice_ns": 2 * NS_PER_MS, "autogroup": False, "group_nice": {},
+              "tick_hz": 100}
+    rr = {"policy": "rr", "python": False, "priority": 3, "work_us": [3663], "steps": 4,
+          "gap_us": [135, 195], "group": None, "nice": 18, "cpus": [1]}
+    other = {"policy": "other", "python": False, "priority": 1, "group": None,
+             "cpus": None}
+    threads = [rr, dict(other, work_us=[1527], gap_us=[346, 4139, 483], nice=-9, steps=4),
+               dict(other, work_us=[381, 2836], gap_us=[43], nice=-3, steps=18), dict(rr)]
+    reference = run(PyKernel, PyScheduler, config, threads, True)
+    assert run(Kernel, Scheduler, config, threads, True) == reference

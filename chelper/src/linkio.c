@@ -28,6 +28,8 @@
 #include <string.h>
 #include "linkio.h"
 #include "msgblock.h"
+#include "chunkbuf.h"
+#include "xalloc.h"
 
 #define MAX_PENDING 12                  // MAX_PENDING_BLOCKS (FACTS 2.5)
 #define RING 16                         // >= MAX_PENDING, a power of two
@@ -84,6 +86,13 @@ struct linkio {
     // statistics (LINKIO_* of linkio.h) and recoveries (first send to ack)
     int64_t stats[LINKIO_WINDOW_FULL];
     int64_t *recoveries, nrecoveries, cap_recoveries;
+    // received chunks not read yet (linkio_receive): bytes, chunk ends
+    struct chunkbuf rx;
+    // the last linkio_input_all's payloads (bytes, ends, snaps) and the
+    // per-chunk reader's scratch (block starts and snaps)
+    struct chunkbuf pay;
+    int64_t *pay_snaps, snaps_cap, *scratch, scratch_cap;
+    struct linkio_rx out;
 };
 
 struct linkio *
@@ -112,6 +121,10 @@ linkio_free(struct linkio *l)
         return;
     free(l->queries);
     free(l->recoveries);
+    chunkbuf_free(&l->rx);
+    chunkbuf_free(&l->pay);
+    free(l->pay_snaps);
+    free(l->scratch);
     free(l);
 }
 
@@ -294,6 +307,56 @@ linkio_input(struct linkio *l, const uint8_t *data, int64_t len, int64_t now,
     l->stats[LINKIO_BAD_BLOCKS] += bad;
     *acked_out = l->s_receive - received;
     return n;
+}
+
+/****************************************************************
+ * The receive buffer (the serial queue's received chunks)
+ ****************************************************************/
+
+// A chunk received from the tty (the kworker hands it on): kept until
+// the serial queue thread reads every chunk at once (linkio_input_all).
+void
+linkio_receive(struct linkio *l, const uint8_t *data, int64_t n)
+{
+    chunkbuf_add(&l->rx, data, n);
+}
+
+// Read every received chunk, in order and each on its own, at `now`, as
+// linkio_input would one by one. The result (valid until the next call)
+// gives the chunks read, the blocks acknowledged and the payloads of the
+// blocks that carry responses: payload i is data[ends[i - 1], ends[i])
+// (ends[-1] = 0), read when snaps[i] blocks were acknowledged.
+const struct linkio_rx *
+linkio_input_all(struct linkio *l, int64_t now)
+{
+    struct chunkbuf *rx = &l->rx, *pay = &l->pay;
+    int64_t acked = 0;
+    chunkbuf_clear(pay);
+    for (int64_t c = 0; c < rx->n; c++) {
+        int64_t start = chunkbuf_start(rx, c), one;
+        const uint8_t *data = rx->data + start;
+        int64_t len = rx->ends[c] - start;
+        int64_t cap = len / (MSG_MIN + 1) + 1;   // (linkio_input's bound)
+        if (2 * cap > l->scratch_cap) {
+            l->scratch_cap = 2 * cap;
+            l->scratch = xrealloc(l->scratch, l->scratch_cap * sizeof(int64_t));
+        }
+        int64_t *starts = l->scratch, *snaps = l->scratch + cap;
+        int64_t n = linkio_input(l, data, len, now, starts, snaps, cap, &one);
+        acked += one;
+        for (int64_t i = 0; i < n; i++) {
+            int64_t at = starts[i];
+            int64_t k = chunkbuf_add(pay, data + at + 2, data[at] - MSG_MIN);
+            if (pay->ncap > l->snaps_cap) {
+                l->snaps_cap = pay->ncap;
+                l->pay_snaps = xrealloc(l->pay_snaps, pay->ncap * sizeof(int64_t));
+            }
+            l->pay_snaps[k] = snaps[i];
+        }
+    }
+    l->out = (struct linkio_rx){pay->data, pay->ends, l->pay_snaps, pay->n, acked, rx->n};
+    chunkbuf_clear(rx);
+    return &l->out;
 }
 
 // When the get_clock a reply answers left the host, or 0. Klipper pairs

@@ -8,6 +8,11 @@
 
 /* cffi:begin */
 struct linkio;
+struct linkio_rx {              // linkio_input_all's result
+    const uint8_t *data;        // the payloads, back to back
+    const int64_t *ends, *snaps;
+    int64_t n, acked, chunks;
+};
 struct linkio *linkio_new(int32_t transport, int64_t byte_ns, int64_t window,
                           int32_t fast_retransmit, int64_t delta_ticks);
 void linkio_free(struct linkio *l);
@@ -17,6 +22,8 @@ void linkio_set_send_seq(struct linkio *l, int32_t seq);
 int64_t linkio_input(struct linkio *l, const uint8_t *data, int64_t len,
                      int64_t now, int64_t *starts, int64_t *snaps, int64_t cap,
                      int64_t *acked);
+void linkio_receive(struct linkio *l, const uint8_t *data, int64_t n);
+const struct linkio_rx *linkio_input_all(struct linkio *l, int64_t now);
 int64_t linkio_clock_query_sent(struct linkio *l, int64_t snap);
 int32_t linkio_plan(struct linkio *l, struct linkq *q, int64_t now,
                     uint8_t *frames, int64_t *records, int32_t *tags,

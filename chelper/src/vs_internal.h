@@ -17,6 +17,7 @@ enum { EV_PY = 0, EV_CORE, EV_WAKE, EV_CUT, EV_TIMEOUT, EV_BALANCE };
 enum { TR_WAKE = 0, TR_RUN = 1 };
 
 #define MAX_PROGRAM_STEPS 100000
+#define VS_ERR_NATIVE 4            /* a native program step failed (vs_prog.c) */
 #define NS_PER_S 1000000000LL
 
 /* Python's // and ceil(a / b) for a positive divisor */

@@ -245,6 +245,8 @@ pick(vs *k, vs_core *c, int rt_allowed)
                 rt_remove(c, p, t->index);
                 c->rt_levels[p][c->rt_n[p]++] = t->index;
                 t = k->threads[c->rt_levels[p][0]];
+                if (t->policy == VS_RR && t->rr_left <= 0)
+                    t->rr_left = k->rr_slice;  /* see pyscheduler.py _pick */
             }
         }
         return t;
@@ -370,7 +372,14 @@ run_program(vs *k, vs_core *c, vs_thread *t)
             vs_cancel(k, t->until_slot, t->until_seq);
             t->until_slot = -1;
         }
-        if (vs_py_step(k->ud, t->index, kind, rem)) {
+        if (t->native) {               /* a C program (vs_prog.c): no GIL, */
+            if (kind                   /* so no interrupts */
+                    || t->native(k, t->index, kind, rem, t->native_ctx)) {
+                if (!k->err)
+                    k->err = VS_ERR_NATIVE;
+                return;
+            }
+        } else if (vs_py_step(k->ud, t->index, kind, rem)) {
             k->err = 1;                /* the Python side holds the error */
             return;
         }

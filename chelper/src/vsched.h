@@ -27,6 +27,11 @@ struct vs_fairrq;
 struct vs_kernel_heap;
 struct vs_group;
 struct vs_signal;
+struct vs;
+/* A native (C) program step: the same contract as vs_py_step (one
+ * action, 0 on success); vs_prog.c / vsprog.h. */
+typedef int32_t (*vs_step_fn)(struct vs *k, int32_t t, int32_t kind,
+                              int64_t remaining, void *ctx);
 
 typedef struct vs_thread {
     int32_t index, policy, priority, state, core, timed_out, has_interrupt;
@@ -37,6 +42,8 @@ typedef struct vs_thread {
     int64_t timer_seq, until_seq;
     vs_vec runq_waits, wake_latencies, runq_wait_by_s;
     struct vs_entity *fe;
+    vs_step_fn native;         /* NULL: the program is Python's */
+    void *native_ctx;
 } vs_thread;
 
 typedef struct vs_core {

@@ -3,7 +3,10 @@
 Contract: `load_scenario(path)` reads a TOML file into a `Scenario`;
 `install(sched, scenario, rng)` spawns its threads on a Scheduler and
 returns them; `spawn_periodic` and `spawn_hog` are the building blocks
-(also used by tests and benchmarks). File layout:
+(also used by tests and benchmarks). The loads' periodic threads run
+`spawn_periodic`'s program in C (`spawn_periodic_native`, a native
+program: chelper/src/vsprog.h); the Python one is its reference model
+(tests/test_native_programs.py compares them). File layout:
 
     [[load]]                 a steady process, e.g. a webcam encoder
     name = "webcam"
@@ -39,10 +42,12 @@ from pathlib import Path
 
 from klipsim.lazy import numpy as np
 
+from ...chelper._chelper import ffi, lib
 from .config_toml import ConfigError, Table, find_toml, load_toml, top_tables
-from ..kernel.events import NS_PER_MS, NS_PER_S
+from ..kernel.events import NS_PER_MS, NS_PER_S, SimError
 from .policy import ThreadClass, parse_thread_class
 from .threads import OTHER
+from .vthreads import NativeProgram
 
 
 @dataclass(frozen=True)
@@ -185,7 +190,7 @@ def install(sched, scenario: Scenario, rng: np.random.Generator) -> list:
 
 def _spawn_periodic(sched, load: PeriodicLoad, i: int, rng):
     first = load.start_ns + int(rng.integers(0, load.period_ns))
-    return spawn_periodic(sched, f"{load.name}/{i}",
+    return spawn_periodic_native(sched, f"{load.name}/{i}",
                           round(load.duty * load.period_ns), load.period_ns,
                           first, group=load.group, **load.cls.spawn_args())
 
@@ -212,6 +217,19 @@ def spawn_periodic(sched, name: str, work_ns: int, period_ns: int,
         sched.current.sleep_until(box["start"], run_period)
 
     return sched.spawn(name, run_period, at=first_ns, **spawn_args)
+
+
+def spawn_periodic_native(sched, name: str, work_ns: int, period_ns: int,
+                          first_ns: int = 0, catch_up: bool = False, **spawn_args):
+    """spawn_periodic's thread with its program in C (the C scheduler
+    only)."""
+    for ns in (work_ns, period_ns, first_ns):
+        if ns.__class__ is not int or ns < 0:
+            raise SimError(f"thread {name}: periodic load needs int ns >= 0, got {ns!r}")
+    prog = ffi.gc(lib.periodic_prog_new(sched.kernel._vs, work_ns, period_ns, first_ns,
+                                        bool(catch_up)), lib.periodic_prog_free)
+    program = NativeProgram(lambda t: lib.periodic_prog_attach(prog, t), prog)
+    return sched.spawn(name, program, at=first_ns, **spawn_args)
 
 
 def spawn_hog(sched, name: str, **spawn_args):

@@ -256,6 +256,12 @@ class PyScheduler(Placement, CoreTiming, RtThrottling, FastPaths):
                     level.remove(t)
                     level.append(t)
                     t = level[0]
+                    if t.policy == RR and t.rr_left <= 0:
+                        # its slice ran out (between two ticks) before it
+                        # last blocked: Linux would have refilled it at that
+                        # tick; dispatched exhausted, a zero-length segment
+                        # on a tick boundary would re-arm at now for ever
+                        t.rr_left = self.config.rr_slice_ns
             return t
         if core.fair.nr:
             return core.fair.pick()

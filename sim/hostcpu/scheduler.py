@@ -22,7 +22,7 @@ from ..kernel.events import NO_TIME, NS_PER_S, Kernel, SimError
 from .cores import THROTTLE_MODES, SchedConfig
 from .eevdf import nice_weight
 from .threads import MAX_PROGRAM_STEPS, RUNNABLE, check_cpus
-from .vthreads import POLICY_CODES, Signal, VThread
+from .vthreads import POLICY_CODES, NativeProgram, Signal, VThread
 
 __all__ = ["MAX_PROGRAM_STEPS", "THROTTLE_MODES", "SchedConfig", "Scheduler"]
 
@@ -121,6 +121,9 @@ class Scheduler:
         lib.vs_thread_new(vs, POLICY_CODES[policy], nice_weight(nice), priority,
                           sum(1 << c for c in cpus), gid)
         t._c = vs.threads[t.index]
+        if isinstance(start, NativeProgram):      # a C program (vsprog.h)
+            t.cont, t.native = None, start
+            start.attach(t.index)
         lib.vs_start(vs, t.index, NO_TIME if at is None else at)
         if vs.err:
             self.kernel.raise_error()

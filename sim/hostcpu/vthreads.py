@@ -9,7 +9,9 @@ struct, lazily. The program actions (`compute`, `sleep`, `sleep_until`,
 `wait`, `block`, `exit`) are documented in threads.py; they check the
 one-action rule here and hand the scheduling part to C. A `Signal` is a
 C counting signal. `vs_py_step` is the C core's way back into a program
-step.
+step. A `NativeProgram` given as a thread's start makes its program a C
+one (chelper/src/vsprog.h): the C core then never calls back into
+Python for it; its VThread still reads the thread's figures from C.
 """
 from __future__ import annotations
 
@@ -31,7 +33,7 @@ class VThread(ActionRule):
 
     __slots__ = ("sched", "index", "name", "policy", "nice", "priority",
                  "cpus", "group", "fair_group", "cont", "_interrupt",
-                 "in_program", "acted", "gil_waits", "_c", "_vs")
+                 "in_program", "acted", "gil_waits", "_c", "_vs", "native")
 
     def __init__(self, sched, index: int, name: str, policy: str, nice: int,
                  priority: int, cpus: tuple[int, ...], group: str | None):
@@ -40,6 +42,7 @@ class VThread(ActionRule):
         self._interrupt = None
         self._vs = sched.kernel._vs
         self._c = None
+        self.native: NativeProgram | None = None
 
     # -- what the scheduler owns (read from C) ---------------------------
     state = property(lambda self: STATES[self._c.state])
@@ -118,6 +121,19 @@ class VThread(ActionRule):
         self._act()
         self.cont = None
         lib.vs_exit(self._vs, self.index)
+
+
+class NativeProgram:
+    """A thread program in C: `attach(thread index)` installs it on the
+    C thread (Scheduler.spawn calls it before the thread starts). The
+    object stays on its VThread (`native`), so whatever it keeps alive
+    (the C program's state) lives as long as the scheduler."""
+
+    __slots__ = ("attach", "state")
+
+    def __init__(self, attach: Callable[[int], None], state=None):
+        self.attach = attach
+        self.state = state
 
 
 class Signal:

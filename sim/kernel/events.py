@@ -169,6 +169,8 @@ class Kernel:
             raise SimError(f"thread {t.name}: {MAX_PROGRAM_STEPS} zero-time steps in a row")
         if code == 3:
             raise SimError("scheduler core: event scheduled in the past")
+        if code == 4 and t is not None:       # vs_internal.h VS_ERR_NATIVE
+            raise SimError(f"thread {t.name}: its C program stopped (vsprog.h)")
         raise SimError(f"scheduler core error {code}")
 
     # -- tracing --------------------------------------------------------

@@ -11,6 +11,10 @@ window bytes or None); one serial queue step is a few calls:
   acknowledged, [(payload, acked count when read)]) for the blocks that
   carry responses; `clock_query_sent(count)` pairs a get_clock reply
   read at that count with its query's send time (0: no sample);
+- `receive(data)` keeps a received chunk in C (the tty kworker's native
+  program does the same from C) and `input_all(now)` reads every chunk
+  kept, each as `input` would: (blocks acknowledged, payloads as
+  `input`'s, chunks read);
 - `plan(queues, now)` the blocks a send now may carry (Block objects);
 - `commit(now, query_mask)` transmits them (bit b: block b carries a
   get_clock) and returns (their arrivals, retransmit kind 0 none / 1
@@ -75,6 +79,26 @@ class LinkIO:
             start = starts[i]
             out.append((data[start + 2:start + data[start] - 3], snaps[i]))
         return self._acked[0], out
+
+    def receive(self, data):
+        if data.__class__ is not bytes:
+            data = bytes(data)
+        lib.linkio_receive(self.c_link, data, len(data))
+
+    def input_all(self, now):
+        rx = lib.linkio_input_all(self.c_link, now)
+        n = rx.n
+        if not n:
+            return rx.acked, (), rx.chunks
+        ends, snaps = rx.ends, rx.snaps
+        data = ffi.unpack(ffi.cast("char *", rx.data), ends[n - 1])
+        out = []
+        start = 0
+        for i in range(n):
+            end = ends[i]
+            out.append((data[start:end], snaps[i]))
+            start = end
+        return rx.acked, out, rx.chunks
 
     def clock_query_sent(self, snap):
         return lib.linkio_clock_query_sent(self.c_link, snap)

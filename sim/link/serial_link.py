@@ -40,7 +40,8 @@ C: no GIL) packs and transmits them by Klipper's rules (KLIPPER-FACTS
   of an armed trsync is answered with trsync_set_timeout (report clock +
   the timeout the host set), as Klipper's trdispatch does, until the
   host sends trsync_trigger for it (its trdispatch_stop);
-Received data comes in through `receive(data)` (from the tty kworker);
+Received data comes in through `receive(data)` (from the tty kworker,
+or straight into the C link's receive buffer from its native program);
 responses other than acks go to `on_response(name, args)` (the serialhdl
 thread model), trsync reports too (the host's trsync handler reads them).
 
@@ -143,7 +144,6 @@ class SerialQueue:
         # (the wake-up planning call made straight, without LinkIO's wrapper)
         self._c_link, self._c_queues = self.link.c_link, self.queues.c_queues
         self.in_flight = deque()   # the Blocks awaiting an ack, as the C link's
-        self.rx = []               # received chunks not processed yet
         self.trsync_start = {}
         self.trsync_timeout = {}
         self.trsync_floor = {}     # oid -> clock of the latest report of this arming
@@ -198,24 +198,25 @@ class SerialQueue:
 
     # ---- from the kworker -----------------------------------------------------
     def receive(self, data):
-        self.rx.append(data)
+        """A received chunk (into the C link's receive buffer; the tty
+        kworker's native program does the same from C)."""
+        self.link.receive(data)
         self.signal.post()
 
     # ---- the thread -----------------------------------------------------------
     def _loop(self):
         now = self.kernel.now
-        rx, self.rx = self.rx, []
+        # every chunk received since the last look, each read on its own:
+        # acks in C; the Blocks they free, and the responses, here
+        acked, payloads, chunks = self.link.input_all(now)
+        for _ in range(acked):
+            self.in_flight.popleft()
         responses = []
-        for data in rx:
-            # acks in C; the Blocks they free, and the responses, here
-            acked, payloads = self.link.input(data, now)
-            for _ in range(acked):
-                self.in_flight.popleft()
-            if payloads:
-                self._decode(payloads, responses)
+        if payloads:
+            self._decode(payloads, responses)
         plan = self.link.plan(self.queues, now)
         c = self.costs
-        cost = c.serialq_wake_ns + c.serialq_block_ns * (len(plan) + len(rx))
+        cost = c.serialq_wake_ns + c.serialq_block_ns * (len(plan) + chunks)
         if plan:
             cost += c.serialq_message_ns * self.queues.planned_messages
         # (HostCPU.cost_ns inlined: the same rounding of the same quotient)

@@ -16,7 +16,8 @@ Contract:
   (Klipper HEAD's steppersyncmgr_gen_steps); then the segment's messages
   become visible to the serial queues. With nothing due it sleeps until
   the next timer (or until kicked).
-- `StepGenThread`: one per stepper (C, no GIL): charged per step.
+- `StepGenThread`: one per stepper (C, no GIL): charged per step; its
+  program runs in C (a native program, chelper/src/vsprog.h).
 - `SerialHdlThread`: one per MCU (Python): each response costs a GIL
   burst; `handlers` by response name are called at its end, and the
   rest go to the host's MCU object (`attach_host`: its handle_response,
@@ -29,11 +30,14 @@ Contract:
 - `LoggerThread`: the log writer (Python): records cost GIL bursts.
 - `TtyWorker`: the kernel's flip-buffer worker (SCHED_OTHER kworker,
   FACTS 8): received chunks cost it CPU before the serialq thread sees
-  them.
+  them; a native program too, which hands a chunk straight into the serial
+  queue's C receive buffer.
 """
 from collections import deque
 
+from ...chelper._chelper import ffi, lib
 from ..hostcpu.costs import CostMeter
+from ..hostcpu.vthreads import NativeProgram
 from ..link.queues import StepRun
 
 
@@ -170,30 +174,29 @@ class MainThread:
 
 
 class StepGenThread:
+    """One stepper's step-generation thread (C, no GIL), a native program
+    (chelper/src/vs_prog.c): each batch submitted costs stepgen_wake_ns
+    + steps x step_ns, then posts the batch's done signal. The Python
+    program it replaced is tests/_host_threads_model.py's."""
+
     def __init__(self, host, costs, name):
         self.host = host
         self.costs = costs
-        self.work = deque()
         self.signal = host.sched.signal("stepgen " + name)
-        self.thread = host.spawn_role("stepgen", name[:15], self._loop,
-                                      at=host.kernel.now + 1)
+        vs = host.kernel._vs
+        self._vs = vs
+        self._c = ffi.gc(lib.stepgen_prog_new(vs, self.signal.id,
+                                              _ns(costs.stepgen_wake_ns),
+                                              _ns(costs.step_ns), host.machine.cpu_speed),
+                         lib.stepgen_prog_free)
+        program = NativeProgram(lambda t: lib.stepgen_prog_attach(self._c, t), self)
+        self.thread = host.spawn_role("stepgen", name[:15], program, at=host.kernel.now + 1)
 
     def submit(self, steps, done):
-        self.work.append((steps, done))
-        self.signal.post()
-
-    def _loop(self):
-        self.thread.wait(self.signal, self._run)
-
-    def _run(self):
-        steps, done = self.work.popleft()
-        c = self.costs
-        ns = self.host.cost_ns(c.stepgen_wake_ns + steps * c.step_ns)
-        self.thread.compute(ns, lambda: self._finish(done))
-
-    def _finish(self, done):
-        done.post()
-        self.thread.wait(self.signal, self._run)
+        vs = self._vs
+        lib.stepgen_submit(self._c, steps, done.id)
+        if vs.err:
+            self.host.kernel.raise_error()
 
 
 class SerialHdlThread:
@@ -296,29 +299,76 @@ class LoggerThread:
 class TtyWorker:
     """Data passing through the kernel's tty flip-buffer worker: chunks
     received from the MCU (every transport), and for a pseudo-tty also
-    what the host writes (FACTS 8)."""
+    what the host writes (FACTS 8). A native program (chelper/src/
+    vs_prog.c): a burst takes every chunk pushed so far, costs
+    kworker_chunk_ns per chunk (at least one), and at its end hands each
+    on in push order. The Python program it replaced is
+    tests/_host_threads_model.py's.
 
-    def __init__(self, host, costs, deliver):
+    `target(serial_queue)` registers a serial queue and returns its
+    number; `push(data, to)` queues a chunk for target `to` (a number:
+    into that queue's receive buffer, all in C) or for a callable `to`
+    (called with the data from Python, in order with the rest)."""
+
+    def __init__(self, host, costs):
         self.host = host
         self.costs = costs
-        self.deliver = deliver         # f(chunk) for received chunks
-        self.chunks = deque()          # (data, callback)
         self.signal = host.sched.signal("tty flip")
-        self.thread = host.spawn_kworker("kworker/tty", self._loop, at=host.kernel.now + 1)
+        self._vs = host.kernel._vs
+        self._handle = ffi.new_handle(self)
+        self._c = ffi.gc(lib.kworker_new(self._vs, self.signal.id, _ns(costs.kworker_chunk_ns),
+                                         host.machine.cpu_speed, self._handle),
+                         lib.kworker_free)
+        self._py = deque()             # (data, callback) of the Python chunks
+        self._targets = {}             # SerialQueue -> target number
+        program = NativeProgram(lambda t: lib.kworker_attach(self._c, t), self)
+        self.thread = host.spawn_kworker("kworker/tty", program, at=host.kernel.now + 1)
 
-    def push(self, data, deliver=None):
-        self.chunks.append((data, deliver or self.deliver))
-        self.signal.post()
+    def target(self, serial_queue):
+        number = self._targets.get(serial_queue)
+        if number is None:
+            number = self._targets[serial_queue] = lib.kworker_target(
+                self._c, serial_queue.link.c_link, serial_queue.signal.id)
+        return number
 
-    def _loop(self):
-        self.thread.wait(self.signal, self._run)
+    def sink(self, target):
+        """(function, context) addresses of a C output sink pushing to
+        `target` (int32_t sink(ctx, data, len), vsprog.h kworker_sink):
+        for an MCU node's output event, which then never enters Python."""
+        fn = ffi.cast("uintptr_t", ffi.addressof(lib, "kworker_sink"))
+        ctx = ffi.cast("uintptr_t", lib.kworker_port(self._c, target))
+        return int(fn), int(ctx)
 
-    def _run(self):
-        chunks, self.chunks = self.chunks, deque()
-        ns = self.host.cost_ns(self.costs.kworker_chunk_ns * max(1, len(chunks)))
-        self.thread.compute(ns, lambda: self._done(chunks))
+    def push(self, data, to):
+        if to.__class__ is int:
+            if data.__class__ is not bytes:
+                data = bytes(data)
+            lib.kworker_push(self._c, to, data, len(data))
+        else:
+            self._py.append((data, to))
+            lib.kworker_push_py(self._c)
+        if self._vs.err:
+            self.host.kernel.raise_error()
 
-    def _done(self, chunks):
-        for data, deliver in chunks:
-            deliver(data)
-        self.thread.wait(self.signal, self._run)
+
+def _ns(cost):
+    """A reference cost handed to C: integer ns (CostModel's figures)."""
+    if cost.__class__ is not int:
+        raise TypeError(f"a native program's cost must be int ns, got {cost!r}")
+    return cost
+
+
+@ffi.def_extern()
+def kworker_py_deliver(ud):
+    """The kworker's burst hands a Python chunk on (the next in push
+    order); 1 with the error kept on the kernel when the callback raised."""
+    tty = ffi.from_handle(ud)
+    data, deliver = tty._py.popleft()
+    try:
+        deliver(data)
+    except BaseException as error:     # noqa: BLE001 - re-raised by the kernel
+        kernel = tty.host.kernel
+        if kernel._error is None:
+            kernel._error = error
+        return 1
+    return 0

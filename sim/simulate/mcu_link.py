@@ -116,7 +116,7 @@ class McuLink:
         o, costs = options, options.costs
         self.serialhdl = SerialHdlThread(host, costs, self.name)
         if tty is None:
-            tty = TtyWorker(host, costs, lambda data: self.serialq.receive(data))
+            tty = TtyWorker(host, costs)
         self.tty = tty
         # Faults draw from their own stream of the seed: enabling them
         # leaves the load scenario's phases where they were. (The main
@@ -124,11 +124,8 @@ class McuLink:
         key = [o.seed, FAULT_STREAM] + ([index] if index else [])
         fault_rng = default_rng(key)
         self.faults = [LineFaults(fault_rng, o.fault_drop, o.fault_corrupt) for _ in range(2)]
-        if index == 0:          # the tty worker delivers to this MCU by default
-            deliver_to_host = tty.push
-        else:
-            def deliver_to_host(data):
-                tty.push(data, self.serialq.receive)
+        def deliver_to_host(data):     # through the kworker to this serial queue
+            tty.push(data, self.tty_target)
         if self.is_linux:
             self.node = LinuxMcuProcess(host, costs, self.fw, self.clock, deliver_to_host,
                                         on_shutdown=on_shutdown, faults=self.faults[1])
@@ -146,6 +143,11 @@ class McuLink:
                                    faults=self.faults[0],
                                    receive_window=window if o.flow_control else None,
                                    fast_retransmit=o.fast_retransmit)
+        self.tty_target = tty.target(self.serialq)
+        if hasattr(self.node, "set_output_sink"):
+            # the node's C output events push to the kworker in C, as
+            # deliver_to_host does from its Python paths
+            self.node.set_output_sink(*tty.sink(self.tty_target))
         self.node.rx_stats = self.serialq.stats
         self.serialq.set_host_seq(self.fw.host_seq)
         if self.transport == "pty":
