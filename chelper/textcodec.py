@@ -84,8 +84,9 @@ class TextFormatter:
         self._out = []
         self._layouts = False     # step message layouts, made when first needed
         self._used = ffi.new("int64_t *")
-        self._cbuf = None
+        self._cbuf = ffi.new("char[]", self.OUT_BYTES)
         self._fill = 0            # bytes of text waiting in _cbuf
+        self._packed = None       # the templates for C (_pack_templates)
 
     def add(self, name, args, clock=None):
         """Queue one message (clock is not part of the text)."""
@@ -118,19 +119,22 @@ class TextFormatter:
     def add_batch(self, batch):
         """Queue a flush's step messages (chelper.steppersync.StepBatch):
         C formats them from the batch, with no Python per message."""
-        layouts = self._step_layouts()
+        layouts = self._layouts
+        if layouts is False:
+            layouts = self._step_layouts()
         if layouts is None:      # a step message Python must format
             self.add_many(batch.messages())
             return
         if self._ints:
             self._run_c()
-        c_batch, used = batch.c, self._used
-
-        def format_from(first, out, cap, blob, n_templates, c_starts, c_lengths):
-            n = lib.msgtext_format_batch(c_batch, first, layouts, blob, c_starts,
-                                         c_lengths, n_templates, out, cap, used)
-            return n, used[0]
-        self._format_with(format_from, batch.count)
+        blob, n_templates, c_starts, c_lengths = self._packed or self._pack_templates()
+        c_batch, total, used, pos = batch.c, batch.count, self._used, 0
+        while pos < total:
+            fill = self._fill
+            n = lib.msgtext_format_batch(c_batch, pos, layouts, blob, c_starts, c_lengths,
+                                         n_templates, self._cbuf + fill,
+                                         self.OUT_BYTES - fill, used)
+            pos = self._filled(n, pos, used[0])
 
     def _step_layouts(self):
         """steppersync layouts of the three step messages (template
@@ -198,6 +202,7 @@ class TextFormatter:
         # (from_buffer's cdata keeps its array alive.)
         self._packed = (blob, len(starts), ffi.from_buffer("int32_t[]", array.array("i", starts)),
                         ffi.from_buffer("int32_t[]", array.array("i", lengths)))
+        return self._packed
 
     def _run_c(self):
         # array.array converts a list of Python ints several times faster
@@ -209,32 +214,24 @@ class TextFormatter:
     def _format(self, ints, n_ints):
         """Format n_ints integers (cdata int64_t[]) of template numbers
         and values into lines, appended to the output."""
-        used = self._used
-
-        def format_from(pos, out, cap, blob, n_templates, c_starts, c_lengths):
+        blob, n_templates, c_starts, c_lengths = self._packed or self._pack_templates()
+        used, pos = self._used, 0
+        while pos < n_ints:
+            fill = self._fill
             n = lib.msgtext_format(ints + pos, n_ints - pos, blob, c_starts, c_lengths,
-                                   n_templates, out, cap, used)
-            return n, pos + used[0]
-        self._format_with(format_from, n_ints)
+                                   n_templates, self._cbuf + fill, self.OUT_BYTES - fill,
+                                   used)
+            pos = self._filled(n, pos, pos + used[0])
 
-    def _format_with(self, format_from, total):
-        """Run a C formatter over items [0, total): format_from(first, out,
-        cap, *templates) writes lines from item `first` on into out[0,
-        cap) and returns (bytes, next item).  The text stays in _cbuf
-        across calls (one bytes object per buffer-full, not per flush);
-        the C formatters stop where the rest might not fit."""
-        if getattr(self, "_packed", None) is None:
-            self._pack_templates()
-        templates = self._packed
-        if self._cbuf is None:
-            self._cbuf = ffi.new("char[]", self.OUT_BYTES)
-        out, cap = self._cbuf, self.OUT_BYTES
-        pos = 0
-        while pos < total:
-            n, after = format_from(pos, out + self._fill, cap - self._fill, *templates)
-            if n < 0 or (after == pos and not self._fill):
-                raise ValueError("text formatting failed: bad template data")
-            self._fill += n
-            if after == pos:
-                self._take_cbuf()
-            pos = after
+    def _filled(self, n, pos, after):
+        """A C formatter wrote n bytes into _cbuf and got from item pos to
+        `after`: the text stays in _cbuf across calls (one bytes object
+        per buffer-full, not per flush); the formatters stop where the
+        rest might not fit, so nothing taken means the buffer is full.
+        Returns where to go on from."""
+        if n < 0 or (after == pos and not self._fill):
+            raise ValueError("text formatting failed: bad template data")
+        self._fill += n
+        if after == pos:
+            self._take_cbuf()
+        return after
