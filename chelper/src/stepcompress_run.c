@@ -200,12 +200,6 @@ longest_run(const struct stepcompress *sc, int64_t avail, int64_t add,
     return t;
 }
 
-int64_t
-sc_run_reach(const struct sc_run *r)
-{
-    return r->add * (r->count * (r->count - 1) / 2) + r->interval * r->count;
-}
-
 /****************************************************************
  * Choosing the add
  ****************************************************************/
