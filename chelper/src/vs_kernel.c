@@ -7,8 +7,13 @@
 #include <string.h>
 #include "vs_internal.h"
 
+/* A C-callback event (vs_schedule_c); its kind beside vs_internal.h's. */
+#define EV_C 100
+typedef int32_t (*vs_c_event)(void *ctx, int64_t now, int64_t arg);
+
 struct hitem { int64_t time, seq; int32_t prio, slot; };
-struct slot { int64_t seq; int32_t kind, a, b, live; };
+/* fn, ctx, arg: an EV_C event's function and what it is called with */
+struct slot { int64_t seq; int32_t kind, a, b, live; vs_c_event fn; void *ctx; int64_t arg; };
 struct vs_kernel_heap {
     struct hitem *h;
     int64_t n, cap;
@@ -102,7 +107,7 @@ kern_schedule(vs *k, int64_t at, int32_t prio, int32_t kind, int32_t a, int32_t 
         s = hp->nslots++;
     }
     int64_t seq = ++k->last_seq;
-    hp->slots[s] = (struct slot){seq, kind, a, b, 1};
+    hp->slots[s] = (struct slot){seq, kind, a, b, 1, NULL, NULL, 0};
     heap_push(hp, (struct hitem){at, seq, prio, s});
     return s;
 }
@@ -133,6 +138,17 @@ int32_t
 vs_schedule_py(vs *k, int64_t at, int32_t priority)
 {
     return kern_schedule(k, at, priority, EV_PY, 0, 0);
+}
+
+int32_t
+vs_schedule_c(vs *k, int64_t at, int32_t priority, void *fn, void *ctx, int64_t arg)
+{
+    int32_t s = kern_schedule(k, at, priority, EV_C, 0, 0);
+    struct slot *sl = &k->heap->slots[s];
+    sl->fn = (vs_c_event)fn;
+    sl->ctx = ctx;
+    sl->arg = arg;
+    return s;
 }
 
 static void
@@ -181,7 +197,13 @@ vs_run(vs *k, int64_t limit, int64_t max_events)
             k->py_slot = top.slot;
             return VS_RUN_PY;
         }
-        handle(k, sl.kind, sl.a, sl.b);
+        if (sl.kind == EV_C) {
+            /* (the function may schedule and cancel: sl is a copy) */
+            if (sl.fn(sl.ctx, top.time, sl.arg) && !k->err)
+                k->err = VS_ERR_C_EVENT;
+        } else {
+            handle(k, sl.kind, sl.a, sl.b);
+        }
         if (k->err)
             return VS_RUN_ERR;
     }

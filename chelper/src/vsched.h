@@ -82,6 +82,16 @@ int32_t vs_config(vs *k, int32_t ncores, int64_t slice_ns, int64_t tick_ns,
                   int64_t rt_period_ns, int64_t rt_runtime_ns,
                   int64_t rr_slice_ns, int64_t balance_interval_ns);
 int32_t vs_schedule_py(vs *k, int64_t at, int32_t priority);
+/* A C event: at `at` (same (time, priority, sequence) order as any other
+ * event) vs_run calls int32_t fn(ctx, now, arg), which may schedule and
+ * cancel events and call into Python; a nonzero return ends vs_run with
+ * VS_RUN_ERR, k->err = VS_ERR_C_EVENT (the function left its Python
+ * exception with the kernel facade).  `fn` may live in another extension
+ * (a void * for cffi).  Returns the slot, for vs_cancel/vs_pending with
+ * k->last_seq. */
+enum { VS_ERR_C_EVENT = 5 };
+int32_t vs_schedule_c(vs *k, int64_t at, int32_t priority, void *fn, void *ctx,
+                      int64_t arg);
 void vs_cancel(vs *k, int32_t slot, int64_t seq);
 int32_t vs_pending(vs *k, int32_t slot, int64_t seq);
 int32_t vs_run(vs *k, int64_t limit, int64_t max_events);

@@ -19,6 +19,9 @@ FIRMWARE = os.path.dirname(HERE)
 SRC = os.path.join(FIRMWARE, "src")
 GENERATED = os.path.join(HERE, "_gen", "fw_gen.c")
 CDEF_BLOCK = re.compile(r"/\* cffi:begin \*/(.*?)/\* cffi:end \*/", re.S)
+# extern "Python" declarations are not C: a header keeps them in a comment
+PYTHON_BLOCK = re.compile(r"cffi:python-begin(.*?)cffi:python-end", re.S)
+HEADERS = ("fwsim.h", "fw_node.h")
 
 # Reproducible floating point (DESIGN.md, determinism), as build_chelper.py.
 CFLAGS = ["-O2", "-std=gnu11", "-ffp-contract=off", "-fno-fast-math",
@@ -34,22 +37,27 @@ def _load_dictgen():
 
 
 def _cdef_text():
-    with open(os.path.join(HERE, "fwsim.h")) as f:
-        return "\n".join(CDEF_BLOCK.findall(f.read()))
+    parts = []
+    for name in HEADERS:
+        with open(os.path.join(HERE, name)) as f:
+            text = f.read()
+            parts.extend(CDEF_BLOCK.findall(text))
+            parts.extend(PYTHON_BLOCK.findall(text))
+    return "\n".join(parts)
 
 
 CHELPER_SRC = os.path.join(HERE, "..", "..", "chelper", "src")
 
 _load_dictgen().write_generated(GENERATED)
 _sources = sorted(glob.glob(os.path.join(SRC, "*.c"))) + [
-    os.path.join(HERE, "board_sim.c"), GENERATED,
+    os.path.join(HERE, "board_sim.c"), os.path.join(HERE, "fw_node.c"), GENERATED,
     os.path.join(HERE, "stream_plan.c"), os.path.join(HERE, "stream_exec.c")]
 
 ffibuilder = FFI()
 ffibuilder.cdef(_cdef_text())
 ffibuilder.set_source(
     "klipsim.firmware.simulator._fwsim",
-    '#include "fwsim.h"',
+    "\n".join('#include "%s"' % h for h in HEADERS),
     sources=[os.path.relpath(p) for p in _sources],
     # chelper/src for headers both extensions share (minheap.h)
     include_dirs=[SRC, HERE, CHELPER_SRC],

@@ -154,6 +154,7 @@ RUN_OUTPUT = lib.FW_RUN_OUTPUT
 RUN_SAMPLE = lib.FW_RUN_SAMPLE
 NEVER = (1 << 64) - 1            # quiet_until: nothing can come
 ARRIVE_TX_MAX = 256              # arrive(): output up to this size comes back at once
+assert ARRIVE_TX_MAX == lib.FW_NODE_OUT_MAX
 # (Firmware.arrive unpacks fw_arrive's info array in this order)
 assert (lib.FW_ARRIVE_TX, lib.FW_ARRIVE_RX_LOST, lib.FW_ARRIVE_QUIET, lib.FW_ARRIVE_NOW,
         lib.FW_ARRIVE_INFO) == (0, 1, 2, 3, 4)
@@ -287,14 +288,19 @@ class Firmware:
         0, 0, 0) with nothing received."""
         state = lib.fw_arrive(self._mcu, clock, stop, data, len(data),
                               self._arrive_buf, ARRIVE_TX_MAX, self._arrive_info)
+        return self.arrive_result(state, self._info_view, self._arrive_view)
+
+    def arrive_result(self, state, info, out_view):
+        """arrive()'s results from fw_arrive's state, its info array and
+        output buffer (of ARRIVE_TX_MAX bytes) as memoryviews (the
+        cheapest reads from Python)."""
         if state != RUN_REACHED:
             return state, None, 0, 0, 0
-        # (memoryviews on the C arrays: the cheapest reads from Python)
-        n, lost, quiet, now = self._info_view
+        n, lost, quiet, now = info
         if not n:
             out = b""
         elif n <= ARRIVE_TX_MAX:
-            out = self._arrive_view[:n].tobytes()
+            out = out_view[:n].tobytes()
         else:
             out = self.read_output()
         return state, out, lost, quiet, now

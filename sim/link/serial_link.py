@@ -229,12 +229,20 @@ class SerialQueue:
             if block.generic and self._note_generic(block.generic):
                 mask |= 1 << i
         arrivals, kind, retx_arrival, _nbytes = self.link.commit(now, mask)
-        for i, block in enumerate(plan):      # (sent by C: to the MCU at arrival)
-            arrival = block.sent_ns = arrivals[i]
-            self.in_flight.append(block)
-            frame = block.frame
-            self._to_mcu(arrival, self.faults.apply(frame) if self.faults.active else frame,
-                         [block])
+        if self.tty_out is None and not self.faults.active:
+            deliver = self.node.deliver_block     # (each block whole, over the wire)
+            self.in_flight.extend(plan)
+            for block, arrival in zip(plan, arrivals):   # (sent by C: to the MCU at arrival)
+                block.sent_ns = arrival
+                deliver(arrival, block)
+        else:
+            for i, block in enumerate(plan):
+                arrival = block.sent_ns = arrivals[i]
+                self.in_flight.append(block)
+                frame = block.frame
+                self._to_mcu(arrival,
+                             self.faults.apply(frame) if self.faults.active else frame,
+                             [block])
         if kind:
             self._retransmit(retx_arrival)
         for name, args in responses:

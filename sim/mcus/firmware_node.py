@@ -20,8 +20,16 @@ Contract: `McuNode(kernel, firmware, clock, wire_out, on_output, poll_ns)`
   `poll_ns`), the instant a poll every poll_ns would have found it, so
   reports leave at the clock they were written and reach the host at the
   same instants as when the node polled (late by at most poll_ns);
-- `on_output(data, arrival_ns)` receives each chunk the firmware wrote,
-  when its last byte has crossed the MCU->host wire;
+- `on_output(data)` receives each chunk the firmware wrote, when its
+  last byte has crossed the MCU->host wire (`set_output_sink` gives the
+  C arrival a C sink doing the same);
+- `deliver_block(at_ns, block)`: deliver(at_ns, block.frame, [block]);
+  a block of queue_steps only arrives as one C event
+  (firmware/simulator/fw_node.c: the firmware's run and receive, the
+  ack, the margins, the output, the wake plan when it stands) that hands
+  back to the Python path below where anything else must happen (it is
+  the reference: tests/test_fw_node_port.py); the state both read is
+  kept in the C struct or mirrored there (`_mirror_*`);
 - the simulated world: endstops never trigger (a homing pin reads the
   non-trigger level, see sim/mcus/world_inputs.py) and ADC inputs read the
   middle of the allowed range, so no sensor check trips, except the
@@ -37,16 +45,17 @@ Contract: `McuNode(kernel, firmware, clock, wire_out, on_output, poll_ns)`
   deadline is that clock (for "Missed scheduling of next digital out
   event": the pin whose refresh never came).
 """
-from dataclasses import dataclass, field
 from functools import partial
 
 from ...firmware.simulator import mcu as fwmcu
 from ...firmware.simulator.mcu import (NEVER, RUN_REACHED, RUN_SAMPLE, STOP_OUTPUT,
                                        STOP_SAMPLE)
 from ...chelper import msgblock
+from .margins import Margins
+from .node_c import CArrival
 from .world_inputs import NOTED, SimulatedInputs
 from ..link.faults import LineFaults
-from ..link.messages import CLASSES, HEATER, MOTION
+from ..link.messages import HEATER, MOTION
 
 SEQ_MASK = msgblock.MESSAGE_SEQ_MASK
 WATCHDOG = frozenset(("config_digital_out", "queue_digital_out"))   # _note_watchdog
@@ -54,49 +63,7 @@ NOTED_HERE = NOTED | WATCHDOG
 STOPS = STOP_OUTPUT | STOP_SAMPLE      # where a run hands back to the node
 
 
-@dataclass
-class Margins:
-    """Smallest scheduled-minus-arrival margin per deadline class (ticks)."""
-    minimum: dict = field(default_factory=lambda: {k: None for k in CLASSES})
-    counts: dict = field(default_factory=lambda: {k: 0 for k in CLASSES})
-    series: list = field(default_factory=list)     # (arrival ns, min margin ticks)
-    per_second: dict = field(default_factory=dict)  # class -> {second: min ticks}
-    minimum_at: dict = field(default_factory=dict)  # class -> (min ticks, first arrival ns)
-
-    def add(self, klass, margin):
-        old = self.minimum[klass]
-        if old is None or margin < old:
-            self.minimum[klass] = margin
-        self.counts[klass] += 1
-
-    def add_many(self, klass, margin, count):
-        """`count` margins of one class, the smallest `margin`."""
-        old = self.minimum[klass]
-        if old is None or margin < old:
-            self.minimum[klass] = margin
-        self.counts[klass] += count
-
-    def note_block(self, now_ns, worst_by_class):
-        """A block's smallest margin per class, arrived at now_ns: kept
-        per second (what --plot draws) and where each minimum fell."""
-        for klass, margin in worst_by_class.items():
-            self.note_one(now_ns, klass, margin)
-
-    def note_one(self, now_ns, klass, margin):
-        """note_block for one class."""
-        bucket = self.per_second.get(klass)
-        if bucket is None:
-            bucket = self.per_second[klass] = {}
-        second = now_ns // 1_000_000_000
-        old = bucket.get(second)
-        if old is None or margin < old:
-            bucket[second] = margin
-        first = self.minimum_at.get(klass)
-        if first is None or margin < first[0]:
-            self.minimum_at[klass] = (margin, now_ns)
-
-
-class McuNode:
+class McuNode(CArrival):
     def __init__(self, kernel, firmware, clock, wire_out, on_output, poll_ns,
                  on_shutdown=None, faults=None):
         self.kernel = kernel
@@ -107,11 +74,11 @@ class McuNode:
         self.on_shutdown = on_shutdown
         self.poll_ns = poll_ns
         self.margins = Margins()
-        self.shutdown = None
+        self._c = self._c_node()    # the C arrival's state (fw_node.h), mirrored below
+        self._shutdown = None
         self.inputs = SimulatedInputs(firmware,
                                       int(firmware.dictionary.constant("ADC_MAX", 4095)))
-        self.last_sched_clock = 0
-        self.first_late = None      # (message, sent ns, arrival ns, tty ns) of the first late one
+        self._first_late = None     # (message, sent ns, arrival ns, tty ns) of the first late one
         self._wake_event = None
         self._planned_quiet = None  # fw.quiet_until when _wake_event was planned
         self._grid0 = None          # kernel ns of the poll grid's origin (start())
@@ -124,6 +91,7 @@ class McuNode:
         self.faults = faults or LineFaults(None)
         self.expected_seq = firmware.host_seq    # after the handshake
         self.thermals = None
+        self._mirror_py_only()
         self.max_durations = {}     # digital out oid -> max_duration ticks (if any)
         self.last_update = {}       # ... -> clock of its latest queue_digital_out taken
         self.rx_stats = None        # LinkStats told of bytes lost to a full receive buffer
@@ -133,6 +101,7 @@ class McuNode:
         self.inputs.driven_adc |= thermals.sensor_pins
         thermals.update()
         thermals.before_read = self.sync
+        self._mirror_thermals()
 
     def start(self):
         """The poll grid starts now: its points are now + k * poll_ns."""
@@ -141,6 +110,7 @@ class McuNode:
             for pin in sorted(self.thermals.sensor_pins):
                 self.fw.watch_adc(pin)
             self._set_valid_until()
+        self._mirror_thermals()
         self._plan_wake()
 
     def stop(self):
@@ -149,6 +119,8 @@ class McuNode:
         self.kernel.cancel(self._wake_event)
         self._wake_event = None
         self._stopped = True
+        self._mirror_py_only()
+        self._mirror_wake()
         self.sync()
 
     def sync(self):
@@ -160,6 +132,7 @@ class McuNode:
             last = self._grid_after_ns(self.kernel.now - 1) - self.poll_ns
             if last > self._grid0 and self.clock.clock(last) > self.fw.now:
                 self._advance(self.clock.clock(last))
+        self._c.thermal_ok = 0     # (a read settles the plants after this)
 
     # ---- host -> MCU ---------------------------------------------------------
     def deliver(self, at_ns, data, blocks):
@@ -170,12 +143,18 @@ class McuNode:
     def _arrive(self, data, blocks):
         if self.shutdown is not None:
             return
+        # one C call runs the firmware to the arrival and receives there
+        result = self.fw.arrive(self.clock.clock(self.kernel.now), STOPS, data)
+        self._arrive_rest(data, blocks, *result)
+
+    def _arrive_rest(self, data, blocks, state, out, lost, quiet, now, planted=False):
+        """_arrive after the firmware ran to the arrival and received
+        `data` there (Firmware.arrive's results); `planted`: the plants'
+        update point there was done (by the C arrival)."""
         fw = self.fw
         now_ns = self.kernel.now
-        target = self.clock.clock(now_ns)
-        # one C call runs the firmware to the arrival and receives there
-        state, out, lost, quiet, now = fw.arrive(target, STOPS, data)
         if out is None:        # it stopped on the way: _advance's loop, then receive
+            target = self.clock.clock(now_ns)
             self._on_stop(state)
             self._advance(target)
             if self.shutdown is not None:
@@ -183,12 +162,13 @@ class McuNode:
             fw.receive(data)
             out = fw.read_output()
             lost, quiet, now = fw.rx_overflow, None, fw.now
-        elif self.thermals is not None:
+        elif self.thermals is not None and not planted:
             # (the run's end, after the receive: commands touch neither the
             # plants nor the ADC validity, which only timers read)
             self._plants_at_run_end(now)
         if self.rx_stats is not None:
             self.rx_stats.mcu_rx_lost = lost
+        self._c.rx_lost = lost
         if out:
             self._accept(blocks, out, now, now_ns)
             self._send_out(out, now, now_ns)
@@ -205,6 +185,7 @@ class McuNode:
         recorded at that moment)."""
         if not out:
             return
+        self._sync_noted()
         # (the firmware's own output, not yet through the faults: whole
         # blocks, each led by its length; the last one names the sequence)
         pos = last = 0
@@ -240,7 +221,7 @@ class McuNode:
             margins.add_many(MOTION, worst, count)
             if high > self.last_sched_clock:
                 self.last_sched_clock = high
-            margins.series.append((now_ns, worst))
+            margins.add_series(now_ns, worst)
             margins.note_one(now_ns, MOTION, worst)
             return
         worst = None
@@ -289,7 +270,7 @@ class McuNode:
                 last_sched = end
         self.last_sched_clock = last_sched
         if worst is not None:
-            self.margins.series.append((now_ns, worst))
+            self.margins.add_series(now_ns, worst)
             self.margins.note_block(now_ns, worst_by)
 
     def _note_watchdog(self, msg):
@@ -318,7 +299,7 @@ class McuNode:
         arrives, a wake-up, the end), sending what it writes on the way;
         stops for good at a shutdown."""
         fw = self.fw
-        while self.shutdown is None:
+        while self._shutdown is None:
             state = fw.run(target, STOPS)
             if state == RUN_REACHED:
                 break
@@ -348,7 +329,9 @@ class McuNode:
             self._replay_grid(now)
             thermals.mark(now)
         if thermals.version != self._valid_version:
-            self._set_valid_until()
+            self._set_valid_until()      # (mirrors them)
+        elif not self._c.thermal_ok:     # (a read of the plants since)
+            self._mirror_thermals()
 
     def _emit_pending(self):
         data = self.fw.read_output()
@@ -366,7 +349,7 @@ class McuNode:
             self.kernel.schedule(arrival, partial(self.on_output, data))
 
     def _check_shutdown(self):
-        if self.shutdown is None and self.fw.is_shutdown:
+        if self._shutdown is None and self.fw.is_shutdown:
             now_clock = self.fw.now
             clock32 = self.fw.shutdown_clock
             clock = (now_clock & ~0xFFFFFFFF) | clock32
@@ -397,20 +380,21 @@ class McuNode:
         # only this method cancels it)
         event = self._wake_event
         if quiet == self._planned_quiet and event is not None \
-                and self.shutdown is None and not self._stopped:
+                and self._shutdown is None and not self._stopped:
             return     # same bound: the pending wake is a grid point >= now, still the first
         self._planned_quiet = quiet
         at = None
-        if self.shutdown is None and not self._stopped and quiet != NEVER:
+        if self._shutdown is None and not self._stopped and quiet != NEVER:
             at = max(self._grid_reaching(quiet), self._grid_after_ns(kernel.now - 1))
-        if event is not None:
-            if event.time == at:
-                return
-            kernel.cancel(event)
-        self._wake_event = None if at is None else kernel.schedule(at, self._wake)
+        if event is None or event.time != at:
+            if event is not None:
+                kernel.cancel(event)
+            self._wake_event = None if at is None else kernel.schedule(at, self._wake)
+        self._mirror_wake()
 
     def _wake(self):
         self._wake_event = None
+        self._mirror_wake()
         self.wakes += 1
         self._advance(self.clock.clock(self.kernel.now))
         self._plan_wake()
@@ -461,9 +445,12 @@ class McuNode:
         if until != self._valid_until:
             self._valid_until = until
             self.fw.set_adc_valid_until(until)
+        self._mirror_thermals()
 
     def take_pulses(self):
         return self.fw.take_pulses()
 
+
+CArrival._python_deliver = McuNode.deliver   # (a subclass delivering otherwise: no C)
 
 __all__ = ["McuNode", "Margins", "fwmcu"]

@@ -1,0 +1,178 @@
+"""The MCU node's C arrival (firmware/simulator/fw_node.c) seen from
+Python: the part of McuNode (sim/mcus/firmware_node.py) that sets up the
+C struct, mirrors into it the Python state the C event reads, and takes
+back what it hands back.
+
+Contract: `CArrival` is a mixin of McuNode; `_c_node()` (called once the
+kernel, firmware, clock, wire_out and margins are set) makes the struct;
+`deliver_block(at_ns, block)` sends a queue_steps-only block through the
+C event when the kernel is the C one and the class delivers as McuNode;
+`set_output_sink(function, context)` points the C output at a C sink;
+`last_sched_clock`, `expected_seq` live in C; `first_late` and `shutdown`
+mirror themselves; `_mirror_wake`, `_mirror_thermals`, `_mirror_py_only`
+are called by McuNode wherever it changes what they mirror. The C event
+comes back through `fw_node_py` (`_from_c`: the whole arrival, its rest,
+the plants' update, the wake plan) and `fw_node_py_output` (the default
+sink: on_output). `_sync_noted()` marks the Blocks the C event took as
+arrived before the Python path reads them.
+"""
+import weakref
+
+from ...chelper._chelper import ffi as chffi, lib as chlib
+from ...firmware.simulator._fwsim import ffi, lib
+from ...firmware.simulator.mcu import STOP_OUTPUT, STOP_SAMPLE
+
+RING_MASK = lib.FW_NODE_RING - 1
+_NODES = weakref.WeakValueDictionary()  # the C node's key -> McuNode (fw_node_py)
+
+
+class CArrival:
+    """McuNode's C side (a mixin: needs McuNode's attributes and paths)."""
+    _python_deliver = None       # McuNode.deliver (set by firmware_node.py)
+
+    def _c_node(self):
+        """The C side of the node; block arrivals take it (deliver_block)
+        when the kernel is the C one and this class delivers as McuNode."""
+        c = ffi.gc(lib.fw_node_new(), lib.fw_node_free)
+        c.fw = self.fw._mcu
+        c.wire = self.wire_out.c_wire
+        c.margins = self.margins.c
+        c.stops = STOP_OUTPUT | STOP_SAMPLE      # (firmware_node.STOPS)
+        key = id(self)
+        _NODES[key] = self
+        c.py = c.sink_ctx = ffi.cast("void *", key)
+        c.sink = ffi.cast("void *", ffi.addressof(lib, "fw_node_py_output"))
+        vs = getattr(self.kernel, "_vs", None)
+        num = getattr(self.clock, "_num", None)
+        self._fast = (vs is not None and num is not None
+                      and type(self).deliver is CArrival._python_deliver)
+        if self._fast:
+            c.clk_offset, c.clk_num = self.clock.offset, num
+            c.vs = ffi.cast("void *", int(chffi.cast("uintptr_t", vs)))
+            c.schedule = ffi.cast("void *", int(chffi.cast(
+                "uintptr_t", chffi.addressof(chlib, "vs_schedule_c"))))
+        self._ring = [None] * lib.FW_NODE_RING    # the Blocks of the C arrivals
+        self._noted_seen = 0
+        self._info = memoryview(ffi.buffer(c.info)).cast("Q")
+        self._out = memoryview(ffi.buffer(c.out))
+        return c
+
+    def set_output_sink(self, function, context):
+        """Hand the C arrival's output chunks to a C sink instead of
+        on_output: int32_t function(context, data, len) at the instant a
+        chunk reached the host (fw_node.h; addresses as ints, e.g. the
+        tty kworker's push, TtyWorker.sink). The Python paths still call
+        on_output, which must do the same as the sink."""
+        self._c.sink = ffi.cast("void *", function)
+        self._c.sink_ctx = ffi.cast("void *", context)
+
+    last_sched_clock = property(lambda self: self._c.last_sched_clock,
+                                lambda self, v: setattr(self._c, "last_sched_clock", v))
+    expected_seq = property(lambda self: self._c.expected_seq,
+                            lambda self, v: setattr(self._c, "expected_seq", v))
+
+    @property
+    def first_late(self):
+        return self._first_late
+
+    @first_late.setter
+    def first_late(self, value):
+        self._first_late = value
+        self._c.first_late = value is not None
+
+    @property
+    def shutdown(self):
+        return self._shutdown
+
+    @shutdown.setter
+    def shutdown(self, value):
+        self._shutdown = value
+        self._mirror_py_only()
+
+    def _mirror_py_only(self):
+        """Arrivals go the Python way once shut down or stopped, and
+        while faults damage the output."""
+        self._c.py_only = (self._shutdown is not None or self._stopped
+                           or self.faults.active)
+
+    def _mirror_wake(self):
+        c = self._c
+        c.wake_set = self._wake_event is not None
+        c.has_planned = self._planned_quiet is not None
+        if self._planned_quiet is not None:
+            c.planned_quiet = self._planned_quiet
+
+    def _mirror_thermals(self):
+        """The plants' next update and whether the ADC validity stands
+        for them (the C arrival goes to Python otherwise)."""
+        thermals = self.thermals
+        if thermals is not None:
+            self._c.thermal_due = thermals.next_due
+            self._c.thermal_ok = thermals.version == self._valid_version
+
+    def _from_c(self, kind, serial, value):
+        """The C arrival handing back (fw_node.h FW_PY_*)."""
+        block = self._ring[serial & RING_MASK]
+        if kind == lib.FW_PY_ARRIVE:
+            self._arrive(block.frame, [block])
+        elif kind == lib.FW_PY_REST:
+            state, out, lost, quiet, now = self.fw.arrive_result(value, self._info, self._out)
+            self._arrive_rest(block.frame, [block], state, out, lost, quiet, now,
+                              self._c.planted)
+        elif kind == lib.FW_PY_PLANTS:
+            self._plants_at_run_end(self._info[lib.FW_ARRIVE_NOW])
+        else:
+            self._plan_wake(self._info[lib.FW_ARRIVE_QUIET])
+
+    def _sync_noted(self):
+        """Blocks the C arrival took: arrived (for a later copy's _accept)."""
+        c = self._c
+        n, seen = c.noted_n, self._noted_seen
+        if n == seen:
+            return
+        oldest = c.serial - lib.FW_NODE_RING      # (older ring entries were reused)
+        for k in range(max(seen, n - lib.FW_NODE_RING), n):
+            serial = c.noted[k & RING_MASK]
+            if serial >= oldest:
+                self._ring[serial & RING_MASK].arrived = True
+        self._noted_seen = n
+
+    def deliver_block(self, at_ns, block):
+        """deliver(at_ns, block.frame, [block]): a block of queue_steps
+        only arrives as a C event (fw_node.c), which hands back to
+        _arrive/_arrive_rest/_plan_wake where Python must go on."""
+        motion = block.motion
+        if self._fast and motion is not None and not block.generic:
+            frame = block.frame
+            count, low, high = motion
+            serial = lib.fw_node_deliver(self._c, at_ns, frame, len(frame), block.seq,
+                                         count, low, high)
+            if serial >= 0:
+                self._ring[serial & RING_MASK] = block
+                return
+        self.deliver(at_ns, block.frame, [block])
+
+
+@ffi.def_extern()
+def fw_node_py(py, kind, serial, value):
+    """fw_node.c hands an arrival back (McuNode._from_c); an exception
+    ends the kernel's run (its _error, raised by Kernel.raise_error)."""
+    node = _NODES[int(ffi.cast("intptr_t", py))]
+    try:
+        node._from_c(kind, serial, value)
+    except BaseException as error:       # (raised again by the kernel)
+        node.kernel._error = error
+        return 1
+    return 0
+
+
+@ffi.def_extern()
+def fw_node_py_output(ctx, data, length):
+    """The default output sink: the node's on_output(bytes)."""
+    node = _NODES[int(ffi.cast("intptr_t", ctx))]
+    try:
+        node.on_output(ffi.unpack(ffi.cast("char *", data), length))
+    except BaseException as error:
+        node.kernel._error = error
+        return 1
+    return 0
