@@ -21,7 +21,10 @@ Consumers: `messages()` expands the batch into the (name, args,
 req_clock, min_clock) tuples the stream writers take (jsonl, record_stream);
 `flatten(layouts)` writes it as integers for the C encoders (text
 templates, wire blocks: chelper/textcodec.py, chelper/blockcodec.py);
-`as_array()` is a numpy view (dtype `message_dtype()`).
+`as_array()` is a numpy view (dtype `message_dtype()`).  A consumer
+that only needs totals (compile's stream link and writer) reads them
+once at the end from the sync: `step_totals()`, `kind_totals()`,
+`message_total()` sum every flush so far.
 """
 from ._chelper import ffi, lib
 
@@ -47,6 +50,7 @@ class StepperSync:
         self._ss = ffi.gc(lib.steppersync_new(), lib.steppersync_free)
         self._compressors = []     # kept alive: C holds their pointers
         self._ints = None          # flatten's buffer
+        self._c = None             # the C batch (same memory every flush)
 
     def add(self, compressor):
         self._compressors.append(compressor)
@@ -62,21 +66,36 @@ class StepperSync:
         """Flush every compressor to `flush_clock` (StepCompress.flush),
         then return the messages due by it as a StepBatch. A compressor's
         error raises its MotionError."""
-        c_batch = lib.steppersync_flush(self._ss, int(flush_clock))
+        c_batch = self._c = lib.steppersync_flush(self._ss, int(flush_clock))
         if c_batch.failed >= 0:
             self._compressors[c_batch.failed]._check(-1)
         return StepBatch(c_batch, self)
+
+    def step_totals(self):
+        """[(oid, steps)] carried by the queue_step messages of every
+        flush so far, per compressor with steps, in registration order."""
+        return _oid_steps(self._c, "total_steps") if self._c is not None else []
+
+    def kind_totals(self):
+        """[(message name, count)] of every flush so far, kinds present."""
+        if self._c is None:
+            return []
+        counts = ffi.unpack(self._c.total_kind, 3)
+        return [(KIND_NAMES[k], counts[k]) for k in range(3) if counts[k]]
+
+    def message_total(self):
+        return self._c.total_count if self._c is not None else 0
 
 
 class StepBatch:
     """One flush's messages (valid until the sync's next flush)."""
 
-    __slots__ = ("c", "count", "_owner")
+    __slots__ = ("c", "count", "owner")
 
     def __init__(self, c_batch, owner):
         self.c = c_batch
         self.count = c_batch.count
-        self._owner = owner        # keeps the C memory alive
+        self.owner = owner         # its StepperSync (keeps the C memory alive)
 
     def __len__(self):
         return self.count
@@ -95,10 +114,7 @@ class StepBatch:
     def steps(self):
         """[(oid, steps)] of the compressors whose queue_step messages
         carry steps in this batch, in registration order."""
-        c = self.c
-        n = c.n_steppers
-        return [(oid, steps) for oid, steps in zip(ffi.unpack(c.oids, n), ffi.unpack(c.steps, n))
-                if steps]
+        return _oid_steps(self.c, "steps")
 
     def messages(self):
         """The batch as (name, args, req_clock, min_clock) tuples."""
@@ -118,7 +134,7 @@ class StepBatch:
         """(cdata int64_t[], n): the batch as integers per `layouts`
         (make_layouts), in a buffer of the sync's that the next flatten
         reuses."""
-        ints = self._owner.int_buffer(self.count * MAX_INTS_PER_MESSAGE)
+        ints = self.owner.int_buffer(self.count * MAX_INTS_PER_MESSAGE)
         n = lib.steppersync_flatten(self.c, layouts, ints, len(ints))
         if n < 0:
             raise ValueError("step message batch: no layout for a message kind")
@@ -130,6 +146,14 @@ class StepBatch:
         size = ffi.sizeof("struct ss_message")
         return np.frombuffer(ffi.buffer(self.c.msgs, self.count * size),
                              dtype=message_dtype())
+
+
+def _oid_steps(c, field):
+    """[(oid, steps)] of C batch c's per-compressor array `field`, the
+    compressors with steps, in registration order."""
+    n = c.n_steppers
+    return [(oid, steps) for oid, steps
+            in zip(ffi.unpack(c.oids, n), ffi.unpack(getattr(c, field), n)) if steps]
 
 
 def make_layouts(per_kind):

@@ -363,7 +363,8 @@ class StreamWriter:
         self.fileobj = fileobj
         self.fmt = fmt
         self.dictionary = dictionary
-        self.counts = {}
+        self._counts = {}           # command name -> messages (not batched)
+        self._syncs = {}            # StepperSyncs whose batches were written
         self.bytes_written = 0
         self._binary_out = not isinstance(fileobj, io.TextIOBase)
         if fmt == "serial" and not self._binary_out:
@@ -375,14 +376,25 @@ class StreamWriter:
         else:
             self._encoder = JsonLinesFormatter(dictionary)
         self._add = self._encoder.add
+        self._add_batch = getattr(self._encoder, "add_batch", None)
         self._since_take = 0
+
+    @property
+    def counts(self) -> dict:
+        """Messages written per command name, by name; those of step
+        batches are summed in C (steppersync's totals) and added here."""
+        counts = dict(self._counts)
+        for sync in self._syncs:
+            for name, n in sync.kind_totals():
+                counts[name] = counts.get(name, 0) + n
+        return dict(sorted(counts.items()))
 
     @property
     def blocks_written(self) -> int:
         return self._encoder.blocks if self.fmt == "serial" else 0
 
     def write(self, name: str, args: dict, clock=None) -> None:
-        counts = self.counts
+        counts = self._counts
         counts[name] = counts.get(name, 0) + 1
         self._add(name, args, clock)
         self._added(1)
@@ -391,7 +403,7 @@ class StreamWriter:
         """write() for a list of (name, args, req_clock, min_clock) tuples,
         req_clock 0 meaning none: one call for a whole step flush, so the
         hot message path has no per-message call layers here."""
-        counts = self.counts
+        counts = self._counts
         for message in messages:
             name = message[0]
             counts[name] = counts.get(name, 0) + 1
@@ -407,14 +419,13 @@ class StreamWriter:
     def write_batch(self, batch) -> None:
         """write() for a flush's step messages (chelper.steppersync
         StepBatch, used at once): the text and serial encoders take it
-        whole from C; jsonl gets it as message tuples."""
-        add_batch = getattr(self._encoder, "add_batch", None)
+        whole from C, and its counts are the sync's totals (see counts);
+        jsonl gets it as message tuples."""
+        add_batch = self._add_batch
         if add_batch is None:
             self.write_many(batch.messages())
             return
-        counts = self.counts
-        for name, n in batch.kind_counts():
-            counts[name] = counts.get(name, 0) + n
+        self._syncs[batch.owner] = True
         add_batch(batch)
         self._added(batch.count)
 

@@ -13,8 +13,9 @@ of every integer-only message (no enumeration, no buffer: queue_step,
 set_next_step_dir, queue_digital_out ...); the others are formatted by
 msgformat in Python, in order. The text is exactly format_text's. A
 flush's step messages come as one chelper.steppersync.StepBatch
-(`add_batch`), which C flattens into the same template numbers and
-values.
+(`add_batch`), which C formats straight from the batch, each message as
+its layout flattens it into the same template numbers and values
+(msgtext_format_batch).
 """
 import array
 import operator
@@ -83,8 +84,9 @@ class TextFormatter:
         self._out = []
         self._layouts = False     # step message layouts, made when first needed
         self._used = ffi.new("int64_t *")
-        self._cbuf = None
+        self._cbuf = ffi.new("char[]", self.OUT_BYTES)
         self._fill = 0            # bytes of text waiting in _cbuf
+        self._packed = None       # the templates for C (_pack_templates)
 
     def add(self, name, args, clock=None):
         """Queue one message (clock is not part of the text)."""
@@ -116,15 +118,23 @@ class TextFormatter:
 
     def add_batch(self, batch):
         """Queue a flush's step messages (chelper.steppersync.StepBatch):
-        C flattens them into template numbers and values and formats
-        them, with no Python per message."""
-        layouts = self._step_layouts()
+        C formats them from the batch, with no Python per message."""
+        layouts = self._layouts
+        if layouts is False:
+            layouts = self._step_layouts()
         if layouts is None:      # a step message Python must format
             self.add_many(batch.messages())
             return
         if self._ints:
             self._run_c()
-        self._format(*batch.flatten(layouts))
+        blob, n_templates, c_starts, c_lengths = self._packed or self._pack_templates()
+        c_batch, total, used, pos = batch.c, batch.count, self._used, 0
+        while pos < total:
+            fill = self._fill
+            n = lib.msgtext_format_batch(c_batch, pos, layouts, blob, c_starts, c_lengths,
+                                         n_templates, self._cbuf + fill,
+                                         self.OUT_BYTES - fill, used)
+            pos = self._filled(n, pos, used[0])
 
     def _step_layouts(self):
         """steppersync layouts of the three step messages (template
@@ -192,6 +202,7 @@ class TextFormatter:
         # (from_buffer's cdata keeps its array alive.)
         self._packed = (blob, len(starts), ffi.from_buffer("int32_t[]", array.array("i", starts)),
                         ffi.from_buffer("int32_t[]", array.array("i", lengths)))
+        return self._packed
 
     def _run_c(self):
         # array.array converts a list of Python ints several times faster
@@ -203,24 +214,24 @@ class TextFormatter:
     def _format(self, ints, n_ints):
         """Format n_ints integers (cdata int64_t[]) of template numbers
         and values into lines, appended to the output."""
-        if getattr(self, "_packed", None) is None:
-            self._pack_templates()
-        blob, n_templates, c_starts, c_lengths = self._packed
-        used = self._used
-        if self._cbuf is None:
-            self._cbuf = ffi.new("char[]", self.OUT_BYTES)
-        out = self._cbuf
-        pos = 0
-        # the text stays in _cbuf across calls (one bytes object per
-        # buffer-full, not per flush); msgtext_format stops where the
-        # rest might not fit
+        blob, n_templates, c_starts, c_lengths = self._packed or self._pack_templates()
+        used, pos = self._used, 0
         while pos < n_ints:
+            fill = self._fill
             n = lib.msgtext_format(ints + pos, n_ints - pos, blob, c_starts, c_lengths,
-                                   n_templates, out + self._fill, len(out) - self._fill,
+                                   n_templates, self._cbuf + fill, self.OUT_BYTES - fill,
                                    used)
-            if n < 0 or (used[0] == 0 and not self._fill):
-                raise ValueError("text formatting failed: bad template data")
-            self._fill += n
-            if not used[0]:
-                self._take_cbuf()
-            pos += used[0]
+            pos = self._filled(n, pos, pos + used[0])
+
+    def _filled(self, n, pos, after):
+        """A C formatter wrote n bytes into _cbuf and got from item pos to
+        `after`: the text stays in _cbuf across calls (one bytes object
+        per buffer-full, not per flush); the formatters stop where the
+        rest might not fit, so nothing taken means the buffer is full.
+        Returns where to go on from."""
+        if n < 0 or (after == pos and not self._fill):
+            raise ValueError("text formatting failed: bad template data")
+        self._fill += n
+        if after == pos:
+            self._take_cbuf()
+        return after

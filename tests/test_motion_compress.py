@@ -186,6 +186,42 @@ def test_past_position_counts_emitted_steps(seq, probes):
     assert sc.find_past_position(int(got[-1]) + 5) == int(np.sum(signs))
 
 
+@settings(max_examples=12, deadline=None)
+@given(n_steps=st.integers(200, 12000), seed=st.integers(0, 2 ** 32 - 1))
+def test_past_position_over_a_long_history(n_steps, seed):
+    """Steps at irregular intervals with max_error 0 make about one run
+    per step, flushed in chunks with the history expired after each: the
+    history ring grows from 256 runs (also after its head has moved),
+    keeps the newest 8192 and drops the oldest.  Every clock from the
+    last expiry and the oldest kept run on reads the emitted position."""
+    rng = np.random.default_rng(seed)
+    dirs = (np.cumsum(rng.random(n_steps) < .02) % 2).astype(int)
+    gaps = rng.integers(40, 4000, n_steps)
+    # a reversal waits out the step+dir+step window (750 us = 12000 ticks)
+    gaps[1:][dirs[1:] != dirs[:-1]] += 20000
+    clocks = (np.cumsum(gaps) + 1000).tolist()
+    sc = motion.StepCompress(3, 0)
+    sc.set_time(0., 16e6)
+    done, expired = 0, 0
+    while done < n_steps:
+        start, done = done, min(n_steps, done + int(rng.integers(50, 3000)))
+        for i in range(start, done):
+            sc.append_clock(int(dirs[i]), clocks[i])
+        sc.flush(2 ** 63)
+        # expire up to a step of the chunk's first half
+        expired = clocks[int(rng.integers(start, start + (done - start) // 2 + 1))]
+        sc.expire_history(expired)
+    got, got_dirs = decode_steps(sc.take_messages())
+    assert got.tolist() == clocks
+    positions = np.cumsum(np.where(got_dirs == 1, 1, -1))
+    # the newest 8192 runs hold at least the newest 8192 steps
+    first = max(expired, clocks[max(0, n_steps - 8192)])
+    probes = rng.integers(first, clocks[-1] + 100, 40).tolist()
+    for clock in probes + [first, clocks[-1]]:
+        want = int(positions[got <= clock][-1]) if (got <= clock).any() else 0
+        assert sc.find_past_position(clock) == want
+
+
 def test_set_last_position_renumbers_later_positions():
     sc = compress([1000, 2000, 3000], [1, 1, 1], 10, 0)
     sc.set_last_position(5000, 100)

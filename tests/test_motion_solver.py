@@ -82,8 +82,9 @@ def run_solver(sk, moves, flush_fractions, step_dist, freq=FREQ):
         sc.flush(int(ft * freq))
         tq.finalize_moves(ft - .1, ft - 1.)
     sc.flush(2 ** 63)
-    clocks, dirs = decode_steps(sc.take_messages())
-    return start_cmd, clocks, dirs, sc, end_time
+    messages = sc.take_messages()
+    clocks, dirs = decode_steps(messages)
+    return start_cmd, clocks, dirs, sc, end_time, messages
 
 
 def check_steps(position_at, moves, sk, start_cmd, clocks, dirs, sc, step_dist,
@@ -123,26 +124,37 @@ def test_cartesian_corexy_steps_at_midpoint_crossings(moves, kind, step_dist,
                 tol=1e-6)
 
 
-@settings(max_examples=30, deadline=None)
-@given(moves=paths(dims=3), kind=st.sampled_from(["x", "y", "z", "+", "-"]),
+@settings(max_examples=40, deadline=None)
+@given(moves=paths(dims=3), kind=st.sampled_from(["x", "y", "z", "+", "-", "e"]),
        step_dist=st.sampled_from([.0125, .00625, .1, .0025]),
-       flush_fractions=st.lists(st.floats(0., 1.), max_size=6))
+       flush_fractions=st.lists(st.floats(0., 1.), max_size=6),
+       pressure_advance=st.sampled_from([0., .04]),
+       smooth_time=st.sampled_from([0., 0., .04]))
 def test_specialised_solvers_match_the_generic_solver(moves, kind, step_dist,
-                                                      flush_fractions):
-    """The cartesian and corexy solvers with the position inlined
-    (itersolve_solve.h) give the generic solver's step times bit for bit:
-    on a 2^40 Hz clock (sub-ns) with max_error 0, every message and the
-    final commanded position are equal."""
+                                                      flush_fractions,
+                                                      pressure_advance,
+                                                      smooth_time):
+    """The cartesian, corexy and extruder solvers with the position
+    inlined (itersolve_solve.h; the extruder's unsmoothed position) give
+    the generic solver's step times bit for bit: on a 2^52 Hz clock with
+    max_error 0 a step's clock is its time's bits (every step is then its
+    own message, requested at its full clock), and every message and the
+    final commanded position are equal. The extruder follows x, with pressure advance on
+    moves with a y component, with and without smoothing."""
     def make():
         if kind in "xyz":
             return motion.cartesian_stepper(kind)
+        if kind == "e":
+            sk = motion.extruder_stepper()
+            sk.set_pressure_advance(pressure_advance, smooth_time)
+            return sk
         return motion.corexy_stepper(kind)
     fast, generic = make(), make()
     generic.use_generic_solver()
-    runs = [run_solver(sk, moves, flush_fractions, step_dist, freq=2. ** 40)
+    runs = [run_solver(sk, moves, flush_fractions, step_dist, freq=2. ** 52)
             for sk in (fast, generic)]
-    (cmd_a, clocks_a, dirs_a, sc_a, _), (cmd_b, clocks_b, dirs_b, sc_b, _) = runs
-    assert np.array_equal(clocks_a, clocks_b) and np.array_equal(dirs_a, dirs_b)
+    (_, _, _, sc_a, _, msgs_a), (_, _, _, sc_b, _, msgs_b) = runs
+    assert msgs_a.tolist() == msgs_b.tolist()
     assert fast.commanded_position == generic.commanded_position
     assert sc_a.position == sc_b.position
 
@@ -185,7 +197,7 @@ def test_polar_bed_steps_through_the_pi_seam(x, y0, y1):
               trapezoid_times(y0 - y1, 0., min(50., math.sqrt((y0 - y1) * 1000.)), 0., 1000.),
               0.)]
     sk = motion.polar_stepper("a")
-    start_cmd, clocks, dirs, sc, end_time = run_solver(sk, moves, [.3, .6], step)
+    start_cmd, clocks, dirs, sc, end_time = run_solver(sk, moves, [.3, .6], step)[:5]
     net = int(np.sum(np.where(dirs == 1, 1, -1)))
     sweep = math.atan2(y1, x) - math.atan2(y0, x)      # through pi: wrap
     sweep = (sweep + math.pi) % (2 * math.pi) - math.pi

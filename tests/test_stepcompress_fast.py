@@ -1,15 +1,18 @@
-"""The step solver appends and commits steps through inlined fast paths
-(stepcompress_append_inline / stepcompress_commit_inline in
-chelper/src/stepcompress_internal.h) that must do exactly what the full
+"""The step solver appends and commits steps through a cursor
+(chelper/src/stepcompress_cursor.h) that keeps the compressor's common
+fields in locals over a solved range; it must do exactly what the full
 functions do. Two compressors get the same random operations, one
-through the full functions and one through the fast paths: steps in
-either direction, alone or in bursts (quick reversals inside the step+dir+step window too),
-commits, flushes, far gaps, an inverted direction pin; their messages,
-positions and solver directions must be equal after every operation."""
+through the full functions (stepcompress_append / stepcompress_commit)
+and one through the cursor, each run of consecutive steps and commits
+in one cursor session as the solver makes them: steps in either
+direction, alone or in bursts (quick reversals inside the
+step+dir+step window too), commits, flushes, far gaps, an inverted
+direction pin; their messages, positions and solver directions must be
+equal after every session."""
 from hypothesis import given, settings, strategies as st
 
 from klipsim.chelper import motion
-from klipsim.chelper._chelper import lib
+from klipsim.chelper._chelper import ffi, lib
 
 FREQ = 16e6
 
@@ -29,28 +32,68 @@ def state(sc):
             lib.stepcompress_step_dir(sc._sc), sc.last_step_clock)
 
 
+def session_ops(ops, t):
+    """The (op, time) list of a run of step/burst/commit operations (op 0
+    or 1: a step in that direction, 2: a commit) and the time after."""
+    out = []
+    for op in ops:
+        if op[0] == "commit":
+            out.append((2, 0.))
+            continue
+        # one step, or a burst of steps at a growing or shrinking interval
+        n, dt, growth = (1, op[2], 1.) if op[0] == "step" else op[2:]
+        for _ in range(n):
+            t += dt
+            dt *= growth
+            out.append((op[1], t))
+    return out, t
+
+
+def run_full(sc, move_time, session):
+    for op, t in session:
+        ret = (lib.stepcompress_commit(sc._sc) if op == 2
+               else lib.stepcompress_append(sc._sc, op, move_time, t))
+        if ret:
+            return ret
+    return 0
+
+
+def run_cursor(sc, move_time, session):
+    ops = ffi.new("int[]", [op for op, _ in session] or [0])
+    times = ffi.new("double[]", [t for _, t in session] or [0.])
+    return lib.stepcompress_cursor_run(sc._sc, move_time, len(session), ops, times)
+
+
+def sessions(ops):
+    """Split the operations into cursor sessions and single others."""
+    run = []
+    for op in ops:
+        if op[0] in ("step", "burst", "commit"):
+            run.append(op)
+            continue
+        if run:
+            yield "session", run
+            run = []
+        yield op[0], op
+    if run:
+        yield "session", run
+
+
 @settings(max_examples=150, deadline=None)
 @given(ops=st.lists(operation, max_size=300), max_error=st.sampled_from([0, 25, 400]),
-       move_time=st.floats(0., 5.))
-def test_fast_paths_equal_the_full_functions(ops, max_error, move_time):
+       move_time=st.floats(.25, 5.))
+def test_cursor_equals_the_full_functions(ops, max_error, move_time):
     full, fast = (motion.StepCompress(5, max_error) for _ in range(2))
     for sc in (full, fast):
         sc.set_time(.25, FREQ)
     t, invert = 0., False
-    for op in ops:
-        if op[0] in ("step", "burst"):
-            # one step, or a burst of steps at a growing or shrinking interval
-            n, dt, growth = (1, op[2], 1.) if op[0] == "step" else op[2:]
-            rets = [0, 0]
-            for _ in range(n):
-                t += dt
-                dt *= growth
-                rets[0] |= lib.stepcompress_append(full._sc, op[1], move_time, t)
-                rets[1] |= lib.stepcompress_append_fast(fast._sc, op[1], move_time, t)
-        elif op[0] == "commit":
-            rets = [lib.stepcompress_commit(full._sc),
-                    lib.stepcompress_commit_fast(fast._sc)]
-        elif op[0] == "flush":
+    for kind, op in sessions(ops):
+        if kind == "session":
+            session, t_end = session_ops(op, t)
+            rets = [run_full(full, move_time, session),
+                    run_cursor(fast, move_time, session)]
+            t = t_end
+        elif kind == "flush":
             clock = int((.25 + move_time + t * op[1]) * FREQ)
             rets = [lib.stepcompress_flush(sc._sc, clock) for sc in (full, fast)]
         else:

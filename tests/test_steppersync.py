@@ -184,4 +184,29 @@ def test_batch_encoding_matches_message_path(fmt, flushes):
         writer.close()
     assert outs[0].getvalue() == outs[1].getvalue()
     assert by_batch.counts == by_message.counts
-    assert list(by_batch.counts) == list(by_message.counts)    # first-use order
+    assert list(by_batch.counts) == list(by_message.counts)    # by name
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.lists(WIRE_MESSAGE, max_size=30), max_size=5))
+def test_totals_sum_every_flush(flushes):
+    """The sync's running totals (read once by compile's writer and link)
+    are the sums of each flush's steps, kind counts and message counts."""
+    sync = StepperSync()
+    compressors = [motion.StepCompress(oid, 100) for oid in (2, 5, 8)]
+    for sc in compressors:
+        sync.add(sc)
+    steps, kinds, count = {}, {}, 0
+    for msgs in flushes:
+        for i, m in enumerate(msgs):
+            lib.stepcompress_queue_message(compressors[i % 3]._sc, *m)
+        batch = sync.flush(1 << 62)
+        for oid, n in batch.steps():
+            steps[oid] = steps.get(oid, 0) + n
+        for name, n in batch.kind_counts():
+            kinds[name] = kinds.get(name, 0) + n
+        count += batch.count
+        assert dict(sync.step_totals()) == steps
+        assert dict(sync.kind_totals()) == kinds
+        assert sync.message_total() == count
+    assert [oid for oid, _ in sync.step_totals()] == sorted(steps)   # registration order

@@ -11,7 +11,7 @@
 #include <math.h>
 #include <stdint.h>
 #include "itersolve.h"
-#include "stepcompress_internal.h"
+#include "stepcompress_cursor.h"
 
 // The search constants are Klipper's itersolve values, so that searches
 // (and which grazing crossings they see) match Klipper's.
@@ -54,9 +54,7 @@ step_budget(double budget)
 }
 
 struct solve_state {
-    struct stepper_kin *sk;
-    struct tq_move *m;
-    double half;        // half a step
+    struct sc_cursor c;  // the compressor, seen through the cursor
     int uncommitted;    // a step was appended and may still be cancelled
 };
 
@@ -68,7 +66,15 @@ commit_last_step(struct solve_state *s)
     if (!s->uncommitted)
         return 0;
     s->uncommitted = 0;
-    return stepcompress_commit_inline(s->sk->sc);
+    return sc_cursor_commit(&s->c);
+}
+
+// Leave the range: the compressor gets the cursor's state back.
+static inline int
+leave_range(struct solve_state *s, int ret)
+{
+    sc_cursor_store(&s->c);
+    return ret;
 }
 
 // The midpoint one step further in direction dir.  Two half-step
@@ -111,10 +117,12 @@ sk_solve_range(struct stepper_kin *sk, struct tq_move *m, double abs_start,
         start = 0.;
     if (end > m->move_t)
         end = m->move_t;
-    struct solve_state s = {sk, m, .5 * sk->step_dist, 1};
-    double step = sk->step_dist;
-    int dir = stepcompress_step_dir(sk->sc);
-    double target = sk->commanded_pos + (dir ? s.half : -s.half);
+    struct solve_state s;
+    s.uncommitted = 1;
+    sc_cursor_load(&s.c, sk->sc, m->print_time);
+    double step = sk->step_dist, half = .5 * sk->step_dist;
+    int dir = s.c.held.solver_dir;
+    double target = sk->commanded_pos + (dir ? half : -half);
     struct sample older = {start, sk->commanded_pos}, newer = older;
     double last_step = start, lo = start, hi = start + SEEK_START;
     if (hi > end)
@@ -156,7 +164,7 @@ sk_solve_range(struct stepper_kin *sk, struct tq_move *m, double abs_start,
                 bracketed = 1;
             } else if (ahead < -(step + REVERSE_TOL)) {
                 dir = !dir;
-                target = next_target(target, dir, s.half);
+                target = next_target(target, dir, half);
                 lo = last_step;
                 hi = newer.t;
                 reversing = bracketed = 1;
@@ -165,22 +173,21 @@ sk_solve_range(struct stepper_kin *sk, struct tq_move *m, double abs_start,
                 lo = newer.t;
             }
             if (!bracketed || hi - lo > TIME_TOL) {
-                if (!reversing && ahead >= -s.half && commit_last_step(&s))
-                    return SC_ERROR;
+                if (!reversing && ahead >= -half && commit_last_step(&s))
+                    return leave_range(&s, SC_ERROR);
                 continue;
             }
         }
-        int ret = stepcompress_append_inline(sk->sc, dir, m->print_time,
-                                             newer.t);
+        int ret = sc_cursor_append(&s.c, dir, newer.t);
         if (ret)
-            return ret;
+            return leave_range(&s, ret);
         if (--steps_left < 0) {
             stepcompress_fail(sk->sc, "steps faster than 10000000 per"
                               " second");
-            return STEP_RATE_ERROR;
+            return leave_range(&s, STEP_RATE_ERROR);
         }
         s.uncommitted = 1;
-        target = next_target(target, dir, s.half);
+        target = next_target(target, dir, half);
         double window = 1.5 * (newer.t - last_step);
         if (window < MIN_WINDOW)
             window = MIN_WINDOW;
@@ -192,7 +199,8 @@ sk_solve_range(struct stepper_kin *sk, struct tq_move *m, double abs_start,
             hi = end;
         reversing = bracketed = stalled = 0;
     }
-    sk->commanded_pos = target - (dir ? s.half : -s.half);
+    sc_cursor_store(&s.c);
+    sk->commanded_pos = target - (dir ? half : -half);
     if (sk->post_solve)
         sk->post_solve(sk);
     return 0;

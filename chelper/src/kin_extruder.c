@@ -19,6 +19,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "kin_extruder.h"
+#include "itersolve_solve.h"
 
 #define MAX_PA_CHANGES 16
 
@@ -80,13 +81,20 @@ is_sentinel(const struct tq_move *m)
     return !m->prev || !m->next;
 }
 
-static double
+// The filament position without smoothing.
+static inline double
+plain_position(const struct tq_move *m, double t)
+{
+    return m->start_pos.x + tq_move_distance(m, t);
+}
+
+static __attribute__((noinline)) double
 smoothed_position(struct stepper_kin *sk, struct tq_move *m, double t)
 {
     struct extruder_stepper *es = (struct extruder_stepper *)sk;
     double h = es->half_smooth_time;
     if (!h)
-        return m->start_pos.x + tq_move_distance(m, t);
+        return plain_position(m, t);
     double ref = m->start_pos.x;
     double lo = t - h, hi = t + h;
     double area = move_piece(es, m, ref, lo > 0. ? lo : 0., t, lo, 1.)
@@ -125,6 +133,19 @@ smoothed_position(struct stepper_kin *sk, struct tq_move *m, double t)
     return ref + area * es->inv_half_smooth_time2;
 }
 
+// The position the solver samples, with the unsmoothed case inlined
+// into its loop (the same operations as smoothed_position's).
+static inline double
+extruder_position(struct stepper_kin *sk, struct tq_move *m, double t)
+{
+    struct extruder_stepper *es = (struct extruder_stepper *)sk;
+    if (!es->half_smooth_time)
+        return plain_position(m, t);
+    return smoothed_position(sk, m, t);
+}
+
+SK_DEFINE_SOLVER(solve_extruder, extruder_position)
+
 struct stepper_kin *
 extruder_stepper_new(void)
 {
@@ -132,6 +153,7 @@ extruder_stepper_new(void)
     if (!es)
         return NULL;
     sk_init(&es->sk, smoothed_position, AF_X);
+    es->sk.solve = solve_extruder;
     return &es->sk;
 }
 

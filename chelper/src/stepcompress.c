@@ -19,6 +19,7 @@
 #include <string.h>
 #include "stepcompress.h"
 #include "stepcompress_internal.h"
+#include "stepcompress_cursor.h"
 #include "stepcompress_run.h"
 
 // Step+dir+step filter window (seconds) from Klipper's stepcompress.
@@ -180,8 +181,32 @@ stepcompress_take_messages(struct stepcompress *sc, struct sc_message *out,
  * History of emitted runs
  ****************************************************************/
 
-// Runs kept when nobody expires the history (bounded memory).
+// Runs kept when nobody expires the history (bounded memory).  A power
+// of two: the history is a ring of a power-of-two capacity, indexed by
+// running counts (hist_head, hist_tail) modulo that capacity, so
+// dropping the oldest run moves nothing.
 #define MAX_HISTORY_RUNS 8192
+
+static inline struct emitted_run *
+history_at(struct stepcompress *sc, size_t i)
+{
+    return &sc->history[i & (sc->hist_cap - 1)];
+}
+
+// Double the ring, each run kept at its index modulo the new capacity.
+static void
+grow_history(struct stepcompress *sc)
+{
+    size_t cap = sc->hist_cap ? 2 * sc->hist_cap : 256;
+    struct emitted_run *ring = malloc(cap * sizeof(*ring));
+    if (!ring)
+        abort();
+    for (size_t i = sc->hist_head; i < sc->hist_tail; i++)
+        ring[i & (cap - 1)] = *history_at(sc, i);
+    free(sc->history);
+    sc->history = ring;
+    sc->hist_cap = cap;
+}
 
 static void
 record_run(struct stepcompress *sc, uint64_t base, int64_t interval,
@@ -189,23 +214,10 @@ record_run(struct stepcompress *sc, uint64_t base, int64_t interval,
 {
     if (sc->hist_tail - sc->hist_head >= MAX_HISTORY_RUNS)
         sc->hist_head++;
-    if (sc->hist_tail == sc->hist_cap) {
-        if (sc->hist_head) {
-            memmove(sc->history, sc->history + sc->hist_head,
-                    (sc->hist_tail - sc->hist_head) * sizeof(*sc->history));
-            sc->hist_tail -= sc->hist_head;
-            sc->hist_head = 0;
-        }
-        if (sc->hist_tail * 2 >= sc->hist_cap) {
-            sc->hist_cap = sc->hist_cap ? 2 * sc->hist_cap : 256;
-            sc->history = realloc(sc->history,
-                                  sc->hist_cap * sizeof(*sc->history));
-            if (!sc->history)
-                abort();
-        }
-    }
+    if (sc->hist_tail - sc->hist_head == sc->hist_cap)
+        grow_history(sc);
     int sign = sc->queue_dir ? 1 : -1;
-    struct emitted_run *h = &sc->history[sc->hist_tail++];
+    struct emitted_run *h = history_at(sc, sc->hist_tail++);
     h->base_clock = base;
     h->last_clock = last_clock;
     h->start_position = sc->emitted_position;
@@ -227,7 +239,7 @@ int64_t
 stepcompress_find_past_position(struct stepcompress *sc, uint64_t clock)
 {
     for (size_t i = sc->hist_tail; i > sc->hist_head; i--) {
-        const struct emitted_run *h = &sc->history[i - 1];
+        const struct emitted_run *h = history_at(sc, i - 1);
         if (clock < run_step_clock(h, 1))
             continue;
         if (clock >= h->last_clock)
@@ -244,7 +256,7 @@ stepcompress_find_past_position(struct stepcompress *sc, uint64_t clock)
         return h->start_position + h->sign * lo;
     }
     if (sc->hist_tail > sc->hist_head)
-        return sc->history[sc->hist_head].start_position;
+        return history_at(sc, sc->hist_head)->start_position;
     return sc->emitted_position;
 }
 
@@ -255,7 +267,7 @@ stepcompress_set_last_position(struct stepcompress *sc, uint64_t clock,
     if (stepcompress_flush(sc, UINT64_MAX))
         return SC_ERROR;
     // a zero-step marker run: positions from `clock` on count from here
-    sc->emitted_position = sc->position = position;
+    sc->emitted_position = sc->held.position = position;
     int saved_dir = sc->queue_dir;
     sc->queue_dir = 1;
     record_run(sc, clock, 0, 0, 0, clock);
@@ -267,7 +279,7 @@ void
 stepcompress_expire_history(struct stepcompress *sc, uint64_t clock)
 {
     while (sc->hist_head < sc->hist_tail
-           && sc->history[sc->hist_head].last_clock < clock)
+           && history_at(sc, sc->hist_head)->last_clock < clock)
         sc->hist_head++;
 }
 
@@ -381,35 +393,35 @@ enqueue_step(struct stepcompress *sc, uint64_t clock, int dir)
 int
 stepcompress_commit(struct stepcompress *sc)
 {
-    if (!sc->has_pending)
+    if (!sc->held.has_pending)
         return 0;
-    sc->has_pending = 0;
-    return enqueue_step(sc, sc->pending_clock, sc->pending_dir);
+    sc->held.has_pending = 0;
+    return enqueue_step(sc, sc->held.pending_clock, sc->held.pending_dir);
 }
 
 int
 stepcompress_append_clock(struct stepcompress *sc, int sdir, uint64_t clock)
 {
     sdir = sdir ? 1 : 0;
-    if (sc->has_pending) {
-        if (sdir != sc->pending_dir) {
-            double gap = (double)(int64_t)(clock - sc->pending_clock);
+    if (sc->held.has_pending) {
+        if (sdir != sc->held.pending_dir) {
+            double gap = (double)(int64_t)(clock - sc->held.pending_clock);
             if (gap < sc->filter_ticks) {
                 // step then reverse step within the filter window: drop both
-                sc->has_pending = 0;
-                sc->position += sdir ? 1 : -1;
-                sc->solver_dir = sdir;
+                sc->held.has_pending = 0;
+                sc->held.position += sdir ? 1 : -1;
+                sc->held.solver_dir = sdir;
                 return 0;
             }
         }
         if (stepcompress_commit(sc))
             return SC_ERROR;
     }
-    sc->has_pending = 1;
-    sc->pending_clock = clock;
-    sc->pending_dir = sdir;
-    sc->solver_dir = sdir;
-    sc->position += sdir ? 1 : -1;
+    sc->held.has_pending = 1;
+    sc->held.pending_clock = clock;
+    sc->held.pending_dir = sdir;
+    sc->held.solver_dir = sdir;
+    sc->held.position += sdir ? 1 : -1;
     return 0;
 }
 
@@ -432,18 +444,22 @@ stepcompress_append(struct stepcompress *sc, int sdir,
                                      sc->last_step_clock + (int64_t)rel);
 }
 
+// Operations through one cursor, as the step solver makes them over a
+// solved range (the tests compare this with the full functions): ops[i]
+// 0 or 1 appends a step in that direction at step time times[i] of a
+// move starting at move_print_time, 2 commits.  Stops at the first error.
 int
-stepcompress_append_fast(struct stepcompress *sc, int sdir,
-                         double move_print_time, double step_time)
+stepcompress_cursor_run(struct stepcompress *sc, double move_print_time,
+                        int count, const int *ops, const double *times)
 {
-    return stepcompress_append_inline(sc, sdir ? 1 : 0, move_print_time,
-                                      step_time);
-}
-
-int
-stepcompress_commit_fast(struct stepcompress *sc)
-{
-    return stepcompress_commit_inline(sc);
+    struct sc_cursor c;
+    int ret = 0, i;
+    sc_cursor_load(&c, sc, move_print_time);
+    for (i = 0; i < count && !ret; i++)
+        ret = ops[i] == 2 ? sc_cursor_commit(&c)
+                          : sc_cursor_append(&c, ops[i] ? 1 : 0, times[i]);
+    sc_cursor_store(&c);
+    return ret;
 }
 
 void
@@ -458,7 +474,7 @@ static int
 pending_may_be_cancelled(struct stepcompress *sc)
 {
     double until = ((sc->generated_until - sc->time_offset) * sc->mcu_freq
-                    - (double)sc->pending_clock);
+                    - (double)sc->held.pending_clock);
     return until < sc->filter_ticks;
 }
 
@@ -472,7 +488,7 @@ pending_may_be_cancelled(struct stepcompress *sc)
 int
 stepcompress_flush(struct stepcompress *sc, uint64_t move_clock)
 {
-    if (sc->has_pending && move_clock >= sc->pending_clock
+    if (sc->held.has_pending && move_clock >= sc->held.pending_clock
         && (move_clock == UINT64_MAX || !pending_may_be_cancelled(sc))
         && stepcompress_commit(sc))
         return SC_ERROR;
@@ -509,13 +525,13 @@ stepcompress_last_step_clock(struct stepcompress *sc)
 int64_t
 stepcompress_position(struct stepcompress *sc)
 {
-    return sc->position;
+    return sc->held.position;
 }
 
 int
 stepcompress_step_dir(struct stepcompress *sc)
 {
-    return sc->solver_dir;
+    return sc->held.solver_dir;
 }
 
 uint32_t

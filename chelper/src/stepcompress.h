@@ -52,11 +52,14 @@ void stepcompress_queue_message(struct stepcompress *sc, uint32_t kind,
                                 uint64_t req_clock, uint64_t min_clock,
                                 int64_t p0, int64_t p1, int64_t p2);
 int stepcompress_fail(struct stepcompress *sc, const char *what);
-/* The step solver's inlined append and commit (stepcompress_internal.h),
-   callable for the tests that compare them with the full path. */
-int stepcompress_append_fast(struct stepcompress *sc, int sdir,
-                             double move_print_time, double step_time);
-int stepcompress_commit_fast(struct stepcompress *sc);
+/* The step solver's cursor (stepcompress_cursor.h) over a list of
+   appends and commits, for the tests that compare it with the full path. */
+int stepcompress_cursor_run(struct stepcompress *sc, double move_print_time,
+                            int count, const int *ops, const double *times);
+/* The compressor's independent check of a run against the queued steps
+   (stepcompress_run.c), for its tests: 0, or -1 with the error set. */
+int stepcompress_check_run(struct stepcompress *sc, int64_t interval,
+                           int64_t count, int64_t add);
 /* cffi:end */
 
 #define SC_ERROR (-1)

@@ -200,12 +200,6 @@ longest_run(const struct stepcompress *sc, int64_t avail, int64_t add,
     return t;
 }
 
-int64_t
-sc_run_reach(const struct sc_run *r)
-{
-    return r->add * (r->count * (r->count - 1) / 2) + r->interval * r->count;
-}
-
 /****************************************************************
  * Choosing the add
  ****************************************************************/
@@ -301,26 +295,38 @@ sc_verify_run(struct stepcompress *sc, const struct sc_run *r)
                  (long long)r->add);
         return stepcompress_fail(sc, buf);
     }
-    // step i at clock `at` is inside its window [early_i, clock_i] when
-    // at - early_i, taken modulo 2^64, is at most the window's width
+    // step i at clock `at` must lie in its window [early_i, clock_i]
+    // (early_i <= clock_i always); the first step's early clock is
+    // bounded by last_step_clock, the others' were computed when queued
     const uint64_t *q = sc->queue + sc->qhead, *early = sc->early + sc->qhead;
-    uint64_t at = sc->last_step_clock, first_early;
-    first_early = stepcompress_early(sc, sc->last_step_clock, q[0]);
-    int64_t iv = r->interval;
-    for (int64_t i = 0; i < r->count; i++) {
-        uint64_t lo = i ? early[i] : first_early;
-        at += iv;
-        iv += r->add;
-        if (at - lo > q[i] - lo) {
-            snprintf(buf, sizeof(buf), "run interval=%lld count=%lld add=%lld"
-                     " puts step %lld at %lld outside [%lld, %lld]",
-                     (long long)r->interval, (long long)r->count,
-                     (long long)r->add, (long long)i,
-                     (long long)(at - sc->last_step_clock),
-                     (long long)(lo - sc->last_step_clock),
-                     (long long)(q[i] - sc->last_step_clock));
-            return stepcompress_fail(sc, buf);
+    uint64_t at = sc->last_step_clock + r->interval;
+    int64_t i = 0, iv = r->interval + r->add;
+    if (at >= stepcompress_early(sc, sc->last_step_clock, q[0]) && at <= q[0])
+        for (i = 1; i < r->count; i++) {
+            at += iv;
+            iv += r->add;
+            if (at < early[i] || at > q[i])
+                break;
         }
+    if (i < r->count) {
+        uint64_t lo = i ? early[i]
+                        : stepcompress_early(sc, sc->last_step_clock, q[0]);
+        snprintf(buf, sizeof(buf), "run interval=%lld count=%lld add=%lld"
+                 " puts step %lld at %lld outside [%lld, %lld]",
+                 (long long)r->interval, (long long)r->count,
+                 (long long)r->add, (long long)i,
+                 (long long)(at - sc->last_step_clock),
+                 (long long)(lo - sc->last_step_clock),
+                 (long long)(q[i] - sc->last_step_clock));
+        return stepcompress_fail(sc, buf);
     }
     return 0;
+}
+
+int
+stepcompress_check_run(struct stepcompress *sc, int64_t interval,
+                       int64_t count, int64_t add)
+{
+    struct sc_run r = {interval, count, add};
+    return sc_verify_run(sc, &r);
 }

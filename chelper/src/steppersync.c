@@ -53,6 +53,7 @@ steppersync_free(struct steppersync *ss)
     free(ss->heads);
     free(ss->batch.msgs);
     free(ss->batch.steps);
+    free(ss->batch.total_steps);
     free(ss->batch.oids);
     free(ss);
 }
@@ -75,6 +76,9 @@ steppersync_add(struct steppersync *ss, struct stepcompress *sc)
     ss->scs = grow(ss->scs, n, sizeof(*ss->scs));
     ss->heads = grow(ss->heads, n, sizeof(*ss->heads));
     ss->batch.steps = grow(ss->batch.steps, n, sizeof(*ss->batch.steps));
+    ss->batch.total_steps = grow(ss->batch.total_steps, n,
+                                 sizeof(*ss->batch.total_steps));
+    ss->batch.total_steps[n - 1] = 0;
     ss->batch.oids = grow(ss->batch.oids, n, sizeof(*ss->batch.oids));
     ss->scs[n - 1] = sc;
     ss->batch.oids[n - 1] = sc->oid;
@@ -123,15 +127,19 @@ batch_append(struct steppersync *ss, int i, const struct sc_message *m)
     out->p2 = m->p2;
     out->kind = m->kind;
     out->oid = ss->batch.oids[i];
-    if (m->kind == SC_MSG_RESET_STEP_CLOCK)
+    if (m->kind == SC_MSG_RESET_STEP_CLOCK) {
         out->p0 = m->p0 & 0xffffffff;   // the wire's 32-bit clock
-    else if (m->kind == SC_MSG_QUEUE_STEP)
+    } else if (m->kind == SC_MSG_QUEUE_STEP) {
         b->steps[i] += m->p1;
+        b->total_steps[i] += m->p1;
+    }
     if (m->kind <= SC_MSG_RESET_STEP_CLOCK) {
         if (!b->kind_count[m->kind]++)
             b->kind_first[m->kind] = b->count;
+        b->total_kind[m->kind]++;
     }
     b->count++;
+    b->total_count++;
 }
 
 // Drop the messages each compressor had taken from the front of its queue.
@@ -200,22 +208,12 @@ steppersync_flatten(const struct ss_batch *batch,
 {
     int64_t n = 0;
     for (int64_t j = 0; j < batch->count; j++) {
-        const struct ss_message *m = &batch->msgs[j];
-        if (m->kind > SC_MSG_RESET_STEP_CLOCK)
+        int64_t one[SS_MAX_INTS_PER_MESSAGE];
+        int k = ss_message_ints(&batch->msgs[j], layouts, one);
+        if (k < 0 || n + k > cap)
             return -1;
-        const struct ss_layout *l = &layouts[m->kind];
-        if (n + l->n_prefix + l->n_fields > cap)
-            return -1;
-        for (int k = 0; k < l->n_prefix; k++)
-            ints[n++] = l->prefix[k];
-        for (int k = 0; k < l->n_fields; k++) {
-            switch (l->fields[k]) {
-            case SS_FIELD_OID: ints[n++] = m->oid; break;
-            case SS_FIELD_P0: ints[n++] = m->p0; break;
-            case SS_FIELD_P1: ints[n++] = m->p1; break;
-            default: ints[n++] = m->p2; break;
-            }
-        }
+        memcpy(ints + n, one, k * sizeof(*one));
+        n += k;
     }
     return n;
 }

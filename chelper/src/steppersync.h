@@ -26,7 +26,10 @@ struct ss_message {
  *   steps[i], oids[i] steps carried by the queue_step messages of the
  *                     i-th registered compressor, and its oid
  *                     (i < n_steppers, registration order);
- *   failed            see below (count is 0 when it is set). */
+ *   failed            see below (count is 0 when it is set);
+ * and the same sums over every flush of the steppersync so far (so a
+ * consumer that only needs totals reads them once, at the end):
+ *   total_count, total_kind[k], total_steps[i]. */
 struct ss_batch {
     struct ss_message *msgs;
     int64_t count;
@@ -37,6 +40,9 @@ struct ss_batch {
     int32_t n_steppers;
     int32_t failed;     /* registered index of a compressor whose flush
                            failed (its stepcompress_error says why), or -1 */
+    int64_t total_count;
+    int64_t total_kind[3];
+    int64_t *total_steps;
 };
 
 /* How steppersync_flatten writes a message of one kind as integers:
@@ -62,5 +68,29 @@ int64_t steppersync_flatten(const struct ss_batch *batch,
 /* cffi:end */
 
 #define SS_MAX_INTS_PER_MESSAGE 6
+
+// Message m as integers: layouts[kind]'s prefix constants, then its
+// fields.  Returns how many (at most SS_MAX_INTS_PER_MESSAGE), -1 for a
+// kind without a layout.
+static inline int
+ss_message_ints(const struct ss_message *m, const struct ss_layout *layouts,
+                int64_t *ints)
+{
+    if (m->kind > SC_MSG_RESET_STEP_CLOCK)
+        return -1;
+    const struct ss_layout *l = &layouts[m->kind];
+    int n = 0;
+    for (int k = 0; k < l->n_prefix; k++)
+        ints[n++] = l->prefix[k];
+    for (int k = 0; k < l->n_fields; k++) {
+        switch (l->fields[k]) {
+        case SS_FIELD_OID: ints[n++] = m->oid; break;
+        case SS_FIELD_P0: ints[n++] = m->p0; break;
+        case SS_FIELD_P1: ints[n++] = m->p1; break;
+        default: ints[n++] = m->p2; break;
+        }
+    }
+    return n;
+}
 
 #endif

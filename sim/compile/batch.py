@@ -43,9 +43,11 @@ class StreamLink:
     step counts)."""
     writer: StreamWriter
     steps: dict = field(default_factory=dict)       # oid -> total steps (main MCU)
-    messages: int = 0
+    messages: int = 0           # sent one by one (batches: message_total)
     can_pause: bool = False     # file output: no MCU clock to wait for, no answers
     others: dict = field(default_factory=dict)      # MCU name -> OtherStream
+    # StepperSync -> the steps dict of its MCU: batch totals are summed in C
+    batch_syncs: dict = field(default_factory=dict)
 
     def _target(self, mcu):
         if mcu.name == "mcu":
@@ -62,13 +64,25 @@ class StreamLink:
         writer.write(name, args, req_clock or None)
 
     def send_batch(self, mcu, batch):
-        """A flush's step messages (chelper.steppersync.StepBatch): step
-        totals from C, the messages written by the writer in one call."""
+        """A flush's step messages (chelper.steppersync.StepBatch), written
+        by the writer in one call; their steps and count are the sync's
+        totals, read at the end (step_totals, message_total)."""
         writer, steps = self._target(mcu)
-        for oid, n in batch.steps():
-            steps[oid] = steps.get(oid, 0) + n
-        self.messages += batch.count
+        self.batch_syncs[batch.owner] = steps
         writer.write_batch(batch)
+
+    def step_totals(self, steps):
+        """oid -> steps of one MCU: `steps` (its steps dict, sent one by
+        one) plus those of the batches sent for it."""
+        out = dict(steps)
+        for sync, target in self.batch_syncs.items():
+            if target is steps:
+                for oid, n in sync.step_totals():
+                    out[oid] = out.get(oid, 0) + n
+        return out
+
+    def message_total(self):
+        return self.messages + sum(sync.message_total() for sync in self.batch_syncs)
 
 
 @dataclass
@@ -166,12 +180,13 @@ def compile_gcode(gcode_path, config_path, dictionary, out, fmt="text",
     end_time = printer.finish()
     writer.close()
     names = {(s.mcu.name, s.oid): s.name for s in printer.motion.steppers}
-    steps = {names["mcu", oid]: n for oid, n in sorted(link.steps.items())}
+    steps = {names["mcu", oid]: n for oid, n in sorted(link.step_totals(link.steps).items())}
     others = {}
     for name, other in link.others.items():
         other.writer.close()
-        steps.update((names[name, oid], n) for oid, n in sorted(other.steps.items()))
+        steps.update((names[name, oid], n)
+                     for oid, n in sorted(link.step_totals(other.steps).items()))
         others[name] = {"bytes": other.writer.bytes_written, "counts": dict(other.writer.counts)}
-    return CompileResult(end_time, steps, link.messages, writer.bytes_written,
+    return CompileResult(end_time, steps, link.message_total(), writer.bytes_written,
                          dict(writer.counts), dispatcher.errors,
                          dispatcher.warnings, printer.hw.main_mcu.clock_freq, others)
