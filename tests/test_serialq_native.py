@@ -161,3 +161,29 @@ def test_blocks_built_late_equal_the_python_ones(run, refuse):
     python = _blocks_sent(False, None, **run)
     assert late
     assert all(python[i] == block for i, block in late.items())
+
+
+SPIKES = """[[spike]]
+name = "hog"
+at_s = 0.5
+every_s = 0.0471
+count = 200
+duration_ms = 40
+threads = 4
+policy = "fifo"
+priority = 50
+"""
+
+
+def test_retransmit_due_after_the_burst_hands_the_commit_back(tmp_path):
+    """FIFO spikes taking every core, 40 ms of each 47: the serial
+    queue's burst is cut, the RTO expires before its commit, and the
+    commit goes back to Python (point 1), which retransmits."""
+    load = tmp_path / "spikes.toml"
+    load.write_text(SPIKES)
+    run = dict(case_name="cartesian_basic", baud=250000, transport="uart", board="rpi3",
+               load=str(load), seed=0)
+    native, counters = _run(native=True, **run)
+    python, _ = _run(native=False, **run)
+    assert counters[0][2] >= 1, counters
+    assert native == python
