@@ -23,90 +23,14 @@
 // Time is integer ns; the MCU clock conversions are the serial queue's
 // (exact: McuClock's integer mapping; float: SerialQueueClock's, in the
 // same operation order as the Python, so both give the same integers).
+// The native serial queue program's side of the link is linkio_native.c;
+// the struct both share, linkio_internal.h.
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
-#include "linkio.h"
-#include "msgblock.h"
-#include "chunkbuf.h"
 #include "xalloc.h"
+#include "linkio_internal.h"
 
-#define MAX_PENDING 12                  // MAX_PENDING_BLOCKS (FACTS 2.5)
-#define RING 16                         // >= MAX_PENDING, a power of two
-#define WINDOW_RECHECK_NS 250000000LL   // window full: look again (FACTS 2.5)
-#define STALLS_KEPT 20                  // recent ack stalls kept for the blame
-#define MIN_RTO_NS 25000000LL
-#define MAX_RTO_NS 5000000000LL
-#define USB_FRAME_NS 1000000LL
-#define NS2 ((__int128)1000000000000000000LL)
-
-enum { TRANSPORT_UART, TRANSPORT_USB, TRANSPORT_PTY };
-enum { CLOCK_EXACT, CLOCK_FLOAT };
-
-struct lio_block {
-    int64_t sent_ns;            // when its last byte reached the MCU
-    int32_t seq, len;           // wire sequence, frame bytes
-    int32_t retransmitted;
-    // a block the native serial queue program sent (serialq_prog.c),
-    // kept until Python builds its Block (linkio_py_block): the frame,
-    // the plan's summary (count, timed, low, high) and records, and the
-    // MCU node's serial of its C arrival
-    uint8_t frame[MSG_MAX];
-    int64_t summary[4], serial;
-    int64_t records[MSG_PAYLOAD_MAX * LINKQ_RECORD_INTS];
-};
-
-struct lio_query {              // a block that carried a get_clock
-    int64_t num, sent_ns;       // block count (LinkSeqs numbering), send time
-    int32_t retransmitted;
-};
-
-struct linkio {
-    // the wire towards the MCU
-    int32_t transport;
-    int64_t byte_ns, idle_ns;
-    // the serial queue's MCU clock
-    int32_t clock_kind;
-    int64_t c_offset, c_num;            // exact: offset + t * num / 1e18
-    double c_t0, c_c0, c_f;             // float: c0 + (t - t0) * f
-    // flow control
-    int64_t window;                     // receive window bytes, < 0: none
-    int32_t fast_retransmit, send_seq, window_full, nak_due;
-    int64_t delta_ticks;                // MIN_REQTIME_DELTA in ticks
-    // blocks awaiting an ack: ring[(head + i) % RING], i < count
-    struct lio_block ring[RING];
-    int32_t head, count;
-    // sequence bookkeeping (block counts from 1, never wrapping)
-    int64_t s_send, s_receive, s_last_ack, s_ignore_nak, s_retransmit;
-    int64_t unacked_bytes, last_ack_bytes;
-    // retransmit timeout
-    int64_t srtt, rttvar, rto_ns, rto_deadline;
-    int32_t has_rto;
-    // ack stalls: data ready but nothing may leave until an ack
-    int64_t stall_since, stalls[STALLS_KEPT];
-    int32_t stalling, nstalls, stall_pos;
-    // get_clock blocks in send order, not yet paired with a reply
-    struct lio_query *queries;
-    int64_t qhead, qcount, qcap;
-    // the last plan's blocks, transmitted by linkio_commit
-    int32_t planned, planned_seq[RING], planned_len[RING];
-    // the serial queue's Python Blocks (linkio_py_sync): the oldest
-    // py_n blocks in flight have one; py_pop acknowledged Blocks are
-    // still in Python's deque. rx_taken / plan_taken: the native program
-    // read the input / planned, and handed the wake to Python, whose
-    // next linkio_input_all / linkio_plan return those results.
-    int32_t py_n, py_pop, rx_taken, plan_taken, plan_n, plan_seq;
-    // statistics (LINKIO_* of linkio.h) and recoveries (first send to ack)
-    int64_t stats[LINKIO_WINDOW_FULL];
-    int64_t *recoveries, nrecoveries, cap_recoveries;
-    // received chunks not read yet (linkio_receive): bytes, chunk ends
-    struct chunkbuf rx;
-    // the last linkio_input_all's payloads (bytes, ends, snaps) and the
-    // per-chunk reader's scratch (block starts and snaps)
-    struct chunkbuf pay;
-    int64_t *pay_snaps, snaps_cap, *scratch, scratch_cap;
-    struct linkio_rx out;
-};
 
 struct linkio *
 linkio_new(int32_t transport, int64_t byte_ns, int64_t window,
@@ -447,8 +371,8 @@ linkio_plan(struct linkio *l, struct linkq *q, int64_t now, uint8_t *frames,
 }
 
 // One block leaves at `now`; returns when it has reached the MCU.
-static int64_t
-transmit(struct linkio *l, int64_t now, int32_t seq, int32_t len, int query)
+int64_t
+lio_transmit(struct linkio *l, int64_t now, int32_t seq, int32_t len, int query)
 {
     int64_t arrival = wire_send(l, now, len);
     if (query) {
@@ -536,7 +460,7 @@ linkio_commit(struct linkio *l, int64_t now, int32_t query_mask,
               int64_t *arrivals, int64_t *retransmit_out)
 {
     for (int32_t b = 0; b < l->planned; b++)
-        arrivals[b] = transmit(l, now, l->planned_seq[b], l->planned_len[b],
+        arrivals[b] = lio_transmit(l, now, l->planned_seq[b], l->planned_len[b],
                                (query_mask >> b) & 1);
     l->py_n += l->planned;              // (Python keeps their Blocks)
     l->planned = 0;
@@ -621,96 +545,4 @@ linkio_recoveries(struct linkio *l, int64_t *out, int64_t cap)
     for (int64_t i = 0; i < l->nrecoveries && i < cap; i++)
         out[i] = l->recoveries[i];
     return l->nrecoveries;
-}
-
-/****************************************************************
- * The native serial queue program's side (serialq_prog.c)
- ****************************************************************/
-
-// Might a commit at `now` retransmit (a nak came, or the RTO expired)?
-int32_t
-linkio_retransmit_due(struct linkio *l, int64_t now)
-{
-    return l->nak_due || (l->has_rto && now >= l->rto_deadline);
-}
-
-// The native program hands the wake to Python: its next
-// linkio_input_all (and linkio_plan, when planned) return what the
-// program already read (and planned).
-void
-linkio_hand_back(struct linkio *l, int32_t read, int32_t planned)
-{
-    l->rx_taken = read;
-    l->plan_taken = planned;
-}
-
-// The blocks the last plan holds, not committed yet.
-int32_t
-linkio_planned(struct linkio *l)
-{
-    return l->planned;
-}
-
-// Transmit the last plan's blocks at `now` as linkio_commit does (none
-// carries a get_clock), keeping each block's frame, summary and records
-// (linkq_plan's outputs) for the Block Python may build later; their
-// arrivals into arrivals. The caller checked linkio_retransmit_due.
-void
-linkio_native_commit(struct linkio *l, int64_t now, const uint8_t *frames,
-                     const int64_t *records, const int64_t *summaries, int64_t *arrivals)
-{
-    const int64_t *rec = records;
-    for (int32_t b = 0; b < l->planned; b++) {
-        arrivals[b] = transmit(l, now, l->planned_seq[b], l->planned_len[b], 0);
-        struct lio_block *e = &l->ring[(l->head + l->count - 1) % RING];
-        const int64_t *sum = summaries + 5 * b;
-        memcpy(e->frame, frames + MSG_MAX * b, l->planned_len[b]);
-        memcpy(e->summary, sum, 4 * sizeof(int64_t));
-        memcpy(e->records, rec, sum[0] * LINKQ_RECORD_INTS * sizeof(int64_t));
-        rec += sum[0] * LINKQ_RECORD_INTS;
-        e->serial = -1;
-    }
-    l->planned = 0;
-    l->nak_due = 0;
-}
-
-// The node's serial for the b-th of the n blocks just committed.
-void
-linkio_note_serial(struct linkio *l, int32_t n, int32_t b, int64_t serial)
-{
-    l->ring[(l->head + l->count - n + b) % RING].serial = serial;
-}
-
-// Python's Blocks catch up: returns the Blocks acknowledged since (to
-// drop from its deque); *first gets the first block in flight without a
-// Block (linkio_py_block for it up to linkio_in_flight, then
-// linkio_py_took).
-int32_t
-linkio_py_sync(struct linkio *l, int32_t *first)
-{
-    int32_t pops = l->py_pop;
-    l->py_pop = 0;
-    *first = l->py_n;
-    return pops;
-}
-
-// The i-th block in flight as the native program sent it: its frame and
-// records into frame / records; info gets seq, len, sent_ns, node
-// serial, count, timed, low, high.
-void
-linkio_py_block(struct linkio *l, int32_t i, uint8_t *frame, int64_t *info,
-                int64_t *records)
-{
-    const struct lio_block *e = &l->ring[(l->head + i) % RING];
-    memcpy(frame, e->frame, e->len);
-    memcpy(records, e->records, e->summary[0] * LINKQ_RECORD_INTS * sizeof(int64_t));
-    int64_t v[8] = {e->seq, e->len, e->sent_ns, e->serial, e->summary[0], e->summary[1],
-                    e->summary[2], e->summary[3]};
-    memcpy(info, v, sizeof(v));
-}
-
-void
-linkio_py_took(struct linkio *l)
-{
-    l->py_n = l->count;
 }
