@@ -75,15 +75,18 @@ def main():
 def run():
     """The `klipsim` program: main(), then, when nothing is left for the
     interpreter's teardown to do (no other thread, no exit handler, an
-    exit code to return), leave at once with the streams flushed: tearing
-    down and collecting every module costs a big compile about 1 % of its
-    instructions.  Otherwise the exit goes the ordinary way."""
+    exit code to return, no profiler or tracer that reports after the
+    program, as `python -m cProfile` does), leave at once with the streams
+    flushed: tearing down and collecting every module costs a big compile
+    about 1 % of its instructions.  Otherwise the exit goes the ordinary
+    way."""
     try:
         main()
     except SystemExit as done:
         code = 0 if done.code is None else done.code
         if (not isinstance(code, int) or threading.active_count() > 1
-                or getattr(atexit, "_ncallbacks", lambda: 1)()):
+                or getattr(atexit, "_ncallbacks", lambda: 1)()
+                or sys.getprofile() is not None or sys.gettrace() is not None):
             raise
         try:
             sys.stdout.flush()

@@ -2,7 +2,7 @@
 teardown when it can: the exit code and everything written to stdout and
 stderr must be as with an ordinary exit, and the ordinary exit must be
 taken whenever the teardown has work to do (another thread, an exit
-handler, a message as exit code)."""
+handler, a message as exit code) or a profiler reports after the program."""
 import atexit
 import os
 import subprocess
@@ -85,6 +85,16 @@ def test_a_real_exit_handler_and_thread_are_seen():
     finally:
         stop.set()
         worker.join()
+
+
+def test_a_profiler_still_reports(tmp_path):
+    """`python -m cProfile -m klipsim.cli ...` prints its table after the
+    program returns: the quick exit must not cut it off."""
+    out = tmp_path / "out.txt"
+    result = subprocess.run([sys.executable, "-m", "cProfile", "-m", "klipsim.cli", "compile",
+                             EXAMPLE, "-o", str(out), "--quiet"], capture_output=True)
+    assert result.returncode == 0
+    assert b"function calls" in result.stdout and out.stat().st_size > 10000
 
 
 def test_other_errors_propagate(monkeypatch):
