@@ -221,6 +221,7 @@ class SerialQueue:
         commit of what it planned)."""
         prog = self._prog
         if prog is not None and prog.point == POINT_COMMIT:
+            self._sync()        # (_loop's own path syncs in _loop)
             self._commit(self.link.plan(self.queues, self.kernel.now), ())
             return
         if not self._native_checked:
@@ -245,23 +246,23 @@ class SerialQueue:
         self.thread.compute(round(cost / self._speed), lambda: self._commit(plan, responses))
 
     def _commit(self, plan, responses):
+        """(The Blocks are in step with the C link: _loop or _resume synced
+        them, and only this thread's native program sends.)"""
         now = self.kernel.now
-        self._sync()
         mask = 0
         for i, block in enumerate(plan):
             if block.generic and self._note_generic(block.generic):
                 mask |= 1 << i
         arrivals, kind, retx_arrival, _nbytes = self.link.commit(now, mask)
-        if self.tty_out is None and not self.faults.active:
-            deliver = self.node.deliver_block     # (each block whole, over the wire)
-            self._in_flight.extend(plan)
-            for block, arrival in zip(plan, arrivals):   # (sent by C: to the MCU at arrival)
-                block.sent_ns = arrival
+        self._in_flight.extend(plan)
+        # each block whole over the wire, or its bytes (pseudo-tty, faults)
+        whole = self.tty_out is None and not self.faults.active
+        deliver = self.node.deliver_block if whole else None
+        for block, arrival in zip(plan, arrivals):   # (sent by C: to the MCU at arrival)
+            block.sent_ns = arrival
+            if whole:
                 deliver(arrival, block)
-        else:
-            for i, block in enumerate(plan):
-                arrival = block.sent_ns = arrivals[i]
-                self._in_flight.append(block)
+            else:
                 frame = block.frame
                 self._to_mcu(arrival,
                              self.faults.apply(frame) if self.faults.active else frame,
