@@ -49,9 +49,8 @@ class CArrival:
                       and type(self).deliver is CArrival._python_deliver)
         if self._fast:
             c.clk_offset, c.clk_num = self.clock.offset, num
-            c.vs = ffi.cast("void *", int(chffi.cast("uintptr_t", vs)))
-            c.schedule = ffi.cast("void *", int(chffi.cast(
-                "uintptr_t", chffi.addressof(chlib, "vs_schedule_c"))))
+            c.vs = _across(chffi, ffi, vs)
+            c.schedule = _across(chffi, ffi, chffi.addressof(chlib, "vs_schedule_c"))
         self._ring = [None] * lib.FW_NODE_RING    # the Blocks of the C arrivals
         self._noted_seen = 0
         self._info = memoryview(ffi.buffer(c.info)).cast("Q")
@@ -145,10 +144,9 @@ class CArrival:
         """For the serial queue's native program (serialq_prog.h): this
         node's struct and fw_node_deliver, fw_node_can_take, as chelper
         void pointers."""
-        def address(cdata):
-            return chffi.cast("void *", int(ffi.cast("uintptr_t", cdata)))
-        return (address(self._c), address(ffi.addressof(lib, "fw_node_deliver")),
-                address(ffi.addressof(lib, "fw_node_can_take")))
+        return (_across(ffi, chffi, self._c),
+                _across(ffi, chffi, ffi.addressof(lib, "fw_node_deliver")),
+                _across(ffi, chffi, ffi.addressof(lib, "fw_node_can_take")))
 
     def _adopt(self, serial, block):
         """A Block the serial queue built late for a block its native
@@ -172,6 +170,12 @@ class CArrival:
                 self._ring[serial & RING_MASK] = block
                 return
         self.deliver(at_ns, block.frame, [block])
+
+
+def _across(src, dst, cdata):
+    """A pointer of one cffi module (src: chelper's or the firmware's) as
+    a void * of the other (dst): the two modules' types do not mix."""
+    return dst.cast("void *", int(src.cast("uintptr_t", cdata)))
 
 
 @ffi.def_extern()
