@@ -109,8 +109,7 @@ class McuNode(CArrival):
         if self.thermals is not None:
             for pin in sorted(self.thermals.sensor_pins):
                 self.fw.watch_adc(pin)
-            self._set_valid_until()
-        self._mirror_thermals()
+            self._set_valid_until()      # (mirrors the plants)
         self._plan_wake()
 
     def stop(self):
@@ -393,8 +392,7 @@ class McuNode(CArrival):
         self._mirror_wake()
 
     def _wake(self):
-        self._wake_event = None
-        self._mirror_wake()
+        self._wake_event = None         # (_plan_wake below mirrors it)
         self.wakes += 1
         self._advance(self.clock.clock(self.kernel.now))
         self._plan_wake()
