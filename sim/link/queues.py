@@ -273,7 +273,7 @@ class MessageQueues:
         int32_t * for the first block's sequence."""
         n = lib.linkio_plan(link, self._q, now, self._frames, self._records, self._tags,
                             self._summaries, first_seq)
-        return self._blocks(first_seq[0], n) if n else []
+        return self._blocks(first_seq[0], n)
 
     def _blocks(self, seq, n):
         """Block objects for the n blocks linkq wrote, sequences from seq."""
