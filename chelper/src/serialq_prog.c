@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include "msgblock.h"
 #include "serialq_prog.h"
+#include "serialq_resp.h"
 #include "vs_internal.h"
 #include "vsprog.h"
 #include "xalloc.h"
@@ -57,7 +58,9 @@ wake_step(struct serialq_prog *p)
     vs *k = p->k;
     int64_t now = k->now, messages = 0;
     const struct linkio_rx *rx = linkio_input_all(p->l, now);
-    if (rx->n || linkio_retransmit_due(p->l, now)) {
+    int64_t responses = 0;
+    if ((rx->n && (!p->resp || (responses = serialq_resp_check(p->resp, rx)) < 0))
+            || linkio_retransmit_due(p->l, now)) {
         linkio_hand_back(p->l, 1, 0);
         return py_step(p, POINT_WAKE, SQ_PY);
     }
@@ -66,6 +69,10 @@ wake_step(struct serialq_prog *p)
     if (!plan_native(p, n, &messages)) {
         linkio_hand_back(p->l, 1, 1);
         return py_step(p, POINT_WAKE, SQ_PY);
+    }
+    if (rx->n) {                       /* (no hand-back from here on) */
+        serialq_resp_take(p->resp, p->l, rx, now, responses);
+        p->native_responses += responses;
     }
     /* SerialQueue._loop's cost, the same sum */
     int64_t cost = p->wake_ns + p->block_ns * (n + rx->chunks);
@@ -98,6 +105,10 @@ commit_step(struct serialq_prog *p)
         if (serial < 0)
             return VS_ERR_NATIVE;      /* (can_take said it would) */
         linkio_note_serial(p->l, n, b, serial);
+    }
+    if (p->resp) {                     /* the responses, as _commit's on_response */
+        for (int64_t m = serialq_resp_commit(p->resp); m > 0; m--)
+            vs_post(k, p->resp_signal);
     }
     int64_t wake = linkio_next_wake(p->l, p->q, now);
     p->planned_wake = wake < 0 ? NEVER : wake;

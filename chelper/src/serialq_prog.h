@@ -4,8 +4,10 @@
  * (serialq_prog.c); sim/link/serial_link.py's SerialQueue._loop and
  * _commit stay its reference and its fallback.
  *
- * A wake runs in C when the received chunks carry acks only (no
- * payload to decode), no retransmit is due (no nak came, the RTO has
+ * A wake runs in C when the received chunks carry acks only, or
+ * payloads of responses `resp` may take (serialq_resp.h; their receive
+ * side done at the wake, handed on at the commit, one post of
+ * `resp_signal` per message as on_response posts), no retransmit is due (no nak came, the RTO has
  * not expired), and the plan's blocks carry timed motion only (no
  * generic message, linkq's records alone) which the MCU node's C arrival
  * can all take (fw_node_can_take): input, plan, the cost (vs_cost_ns of
@@ -26,6 +28,7 @@
  */
 #include <stdint.h>
 #include "linkio.h"
+#include "serialq_resp.h"
 #include "vsched.h"
 
 /* cffi:begin */
@@ -42,6 +45,9 @@ struct serialq_prog {
     void *node, *deliver, *can_take;
     int64_t planned_wake;
     int64_t native_wakes, py_wakes, py_commits;   /* wakes in C, handed whole, commits handed */
+    struct serialq_resp *resp;     /* the responses taken in C (serialq_resp.h), or NULL */
+    int32_t resp_signal;           /* posted once per response handed on (serialhdl's) */
+    int64_t native_responses;      /* responses the native wakes took */
     int64_t arrivals[16];
 };
 struct serialq_prog *serialq_prog_new(void);

@@ -67,6 +67,7 @@ from ...chelper._chelper import ffi, lib
 from .faults import LineFaults
 from .linkio import STAT_INDEX, LinkIO
 from .messages import MIN_CLOCK_SPAN, Message, classify, scheduled_clock
+from .native_responses import NativeResponses, ResponseInbox
 from .queues import MessageQueues, StepRun
 
 WINDOW_RECHECK_NS = 250_000_000   # (chelper/src/linkio.c keeps the rules)
@@ -155,6 +156,8 @@ class SerialQueue:
         self._first = ffi.new("int32_t *")
         self._prog = None          # the native program (serialq_prog.c), once attached
         self._native_checked = False
+        self._resp_signal = None   # on_response's signal, when native_inbox was asked
+        self._responses = None     # NativeResponses, once the program takes responses
         self.trsync_start = {}
         self.trsync_timeout = {}
         self.trsync_floor = {}     # oid -> clock of the latest report of this arming
@@ -222,7 +225,8 @@ class SerialQueue:
         prog = self._prog
         if prog is not None and prog.point == POINT_COMMIT:
             self._sync()        # (_loop's own path syncs in _loop)
-            self._commit(self.link.plan(self.queues, self.kernel.now), ())
+            responses = () if self._responses is None else self._responses.take(1)
+            self._commit(self.link.plan(self.queues, self.kernel.now), responses)
             return
         if not self._native_checked:
             self._go_native()
@@ -302,9 +306,23 @@ class SerialQueue:
         self.queues.point_program(prog, self.link._first_seq)
         prog.node, prog.deliver, prog.can_take = node.c_arrival()
         prog.planned_wake = self._planned_wake
+        if self._resp_signal is not None:
+            self._responses = NativeResponses(self.dictionary, self.wire.byte_ns)
+            prog.resp, prog.resp_signal = self._responses.c, self._resp_signal.id
         self._prog = prog
         node._ring_source = self._sync
         lib.serialq_prog_attach(prog, self.thread.index, 1)
+
+    def native_inbox(self, items, signal):
+        """The inbox on_response appends to (items, a deque) made one the
+        native program's responses reach too (ResponseInbox), and the
+        signal on_response posts, which the program posts for them."""
+        self._resp_signal = signal
+        return ResponseInbox(items, self._handed_responses)
+
+    def _handed_responses(self):
+        responses = self._responses
+        return () if responses is None else responses.handed()
 
     @property
     def planned_wake(self):

@@ -1,0 +1,108 @@
+"""The responses the serial queue's native program reads in C
+(chelper/src/serialq_resp.c), and the inbox they reach the serialhdl
+thread through.
+
+Contract: `NativeResponses(dictionary, byte_ns)` holds the C side: which
+response ids the program may take (`response_params`: every response of
+integer parameters but trsync_state, which SerialQueue._decode's fast
+reader must see at the wake) and the payloads it took. `take(which)`
+decodes them as SerialQueue._decode would have at their wake: `which` 0
+those the program's commits handed on, 1 those of a wake whose commit
+was handed to Python; each as (name, args), a clock reply paired with
+its query's send time carrying sent_ns and received_ns.
+
+`ResponseInbox(items, take)` stands in for the serialhdl thread's inbox
+(a deque of (name, args) that on_response appends to): before any
+append or read it first appends what `take()` returns, the responses
+the native program handed on since, so the inbox holds every response
+in the order the serial queue handed them on, whichever side read them.
+"""
+from ...chelper._chelper import ffi, lib
+from ...chelper.msgformat import BUFFER
+
+PYTHON_READ = frozenset(("trsync_state",))   # SerialQueue._decode acts on these
+
+
+def response_params(dictionary):
+    """The table of serialq_resp_new: (lowest response id, for each id
+    from it its parameter count (-1: the native program hands a payload
+    carrying it to Python), for each its byte-string parameters as bits)."""
+    table = dictionary.by_id["response"]
+    base = min(table, default=0)
+    params = [-1] * (max(table, default=-1) + 1 - base)
+    buffers = [0] * len(params)
+    for msgid, mf in table.items():
+        if mf.name not in PYTHON_READ and len(mf.kinds) <= 32:
+            params[msgid - base] = len(mf.kinds)
+            buffers[msgid - base] = sum(1 << i for i, k in enumerate(mf.kinds) if k == BUFFER)
+    return base, params, buffers
+
+
+class NativeResponses:
+    def __init__(self, dictionary, byte_ns):
+        self.dictionary = dictionary
+        base, params, buffers = response_params(dictionary)
+        clocks = [i for i, mf in dictionary.by_id["response"].items() if mf.name == "clock"]
+        clock_id = clocks[0] if clocks else base - 1      # (base - 1: no such id)
+        self.c = ffi.gc(lib.serialq_resp_new(ffi.new("int8_t[]", params or [-1]),
+                                             ffi.new("uint32_t[]", buffers or [0]),
+                                             len(params), base, clock_id, byte_ns),
+                        lib.serialq_resp_free)
+
+    def handed(self):
+        """Responses handed on and not taken yet, decoded (take(0)), or ()."""
+        if not lib.serialq_resp_handed(self.c):
+            return ()
+        return self.take(0)
+
+    def take(self, which):
+        out = lib.serialq_resp_read(self.c, which)
+        n = out.n
+        responses = []
+        if n:
+            decode = self.dictionary.decode
+            ends = out.ends
+            data = ffi.unpack(ffi.cast("char *", out.data), ends[n - 1])
+            start = 0
+            for i in range(n):
+                end = ends[i]
+                sent_ns = out.sent_ns[i]
+                for name, args in decode(data[start:end], "response"):
+                    if name == "clock" and sent_ns:
+                        args = dict(args, sent_ns=sent_ns, received_ns=out.received_ns[i])
+                    responses.append((name, args))
+                start = end
+        lib.serialq_resp_clear(self.c, which)
+        return responses
+
+
+class ResponseInbox:
+    """A deque-like inbox (append, iteration, clear, len) that first
+    takes in the responses the native program handed on."""
+    __slots__ = ("_items", "_take")
+
+    def __init__(self, items, take):
+        self._items = items
+        self._take = take
+
+    def _catch_up(self):
+        taken = self._take()
+        if taken:
+            self._items.extend(taken)
+
+    def append(self, item):
+        self._catch_up()
+        self._items.append(item)
+
+    def __iter__(self):
+        self._catch_up()
+        return iter(self._items)
+
+    def __len__(self):
+        self._catch_up()
+        return len(self._items)
+
+    def clear(self):
+        self._catch_up()
+        self._items.clear()
+
