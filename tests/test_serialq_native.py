@@ -214,3 +214,28 @@ def test_commit_handed_back_with_responses_matches_python():
     python, _ = _run(native=False, **run)
     assert carried, counters
     assert native == python
+
+
+@pytest.mark.parametrize("run", [
+    dict(case_name="corexy_basic", baud=250000, transport="uart", board="rpi3",
+         load=None, seed=0),
+    dict(case_name="cartesian_basic", baud=38400, transport="usb", board="h616",
+         load=os.path.join(LOADS, "cpu-hogs-nice0.toml"), seed=2, max_sim_s=7.5)])
+def test_step_run_fast_enqueue_matches_the_python_one(run):
+    """SerialQueue.enqueue of one StepRun in one C call
+    (linkio_enqueue_steps) gives the run its general Python path gives."""
+    fast_calls = []
+    fast = serial_link.SerialQueue._enqueue_run
+
+    def counted(self, step_run):
+        fast_calls.append(step_run.count)
+        fast(self, step_run)
+    serial_link.SerialQueue._enqueue_run = counted
+    try:
+        with_c, _ = _run(native=True, **run)
+        serial_link.SerialQueue._enqueue_run = lambda self, r: self._enqueue([r])
+        python, _ = _run(native=True, **run)
+    finally:
+        serial_link.SerialQueue._enqueue_run = fast
+    assert len(fast_calls) > 20
+    assert with_c == python

@@ -158,21 +158,34 @@ def _generic_for(dictionary):
 
 def test_inbox_keeps_the_order_of_both_sides():
     """Responses C handed on before an append come before it; iteration,
-    len and clear see them too."""
-    handed = collections.deque()
+    len and clear see them too; those still pending (a commit not made)
+    do not show."""
+    dictionary = fwmcu.dictionary("stm32f446")
+    link = ffi.gc(lib.linkio_new(0, 40_000, -1, 1, 1000), lib.linkio_free)
+    source = NativeResponses(dictionary, 40_000)
+    stats = dictionary.lookup("stats")
 
-    def take():
-        out = list(handed)
-        handed.clear()
-        return out
-    inbox = ResponseInbox(collections.deque(), take)
-    handed.extend(["c1", "c2"])
+    def c_reads(*counts):
+        """A native wake reads stats replies (one payload each) and its
+        commit hands them on."""
+        payloads = [stats.encode({"count": c, "sum": 0, "sumsq": 0}) for c in counts]
+        rx, _keep = _rx(payloads, [0] * len(payloads))
+        assert lib.serialq_resp_check(source.c, rx) == len(payloads)
+        lib.serialq_resp_take(source.c, link, rx, 0, len(payloads))
+        assert lib.serialq_resp_commit(source.c) == len(payloads)
+
+    def c(count):
+        return ("stats", {"count": count, "sum": 0, "sumsq": 0})
+    inbox = ResponseInbox(collections.deque(), source)
+    c_reads(1, 2)
     inbox.append("p1")
-    handed.append("c3")
+    c_reads(3)
     assert len(inbox) == 4
-    handed.append("c4")
-    assert list(inbox) == ["c1", "c2", "p1", "c3", "c4"]
-    handed.append("c5")
+    c_reads(4)
+    rx, _keep = _rx([stats.encode({"count": 9, "sum": 0, "sumsq": 0})], [0])
+    lib.serialq_resp_take(source.c, link, rx, 0, 1)       # (pending, not handed)
+    assert list(inbox) == [c(1), c(2), "p1", c(3), c(4)]
+    assert lib.serialq_resp_commit(source.c) == 1
     inbox.clear()
     assert list(inbox) == []
 

@@ -11,11 +11,12 @@ those the program's commits handed on, 1 those of a wake whose commit
 was handed to Python; each as (name, args), a clock reply paired with
 its query's send time carrying sent_ns and received_ns.
 
-`ResponseInbox(items, take)` stands in for the serialhdl thread's inbox
-(a deque of (name, args) that on_response appends to): before any
-append or read it first appends what `take()` returns, the responses
-the native program handed on since, so the inbox holds every response
-in the order the serial queue handed them on, whichever side read them.
+`ResponseInbox(items, source)` stands in for the serialhdl thread's
+inbox (items: a deque of (name, args) that on_response appends to):
+before any append or read it first appends source.take(0), the
+responses the native program handed on since, so the inbox holds every
+response in the order the serial queue handed them on, whichever side
+read them.
 """
 from ...chelper._chelper import ffi, lib
 from ...chelper.msgformat import BUFFER
@@ -49,12 +50,6 @@ class NativeResponses:
                                              len(params), base, clock_id, byte_ns),
                         lib.serialq_resp_free)
 
-    def handed(self):
-        """Responses handed on and not taken yet, decoded (take(0)), or ()."""
-        if not lib.serialq_resp_handed(self.c):
-            return ()
-        return self.take(0)
-
     def take(self, which):
         out = lib.serialq_resp_read(self.c, which)
         n = out.n
@@ -78,17 +73,18 @@ class NativeResponses:
 
 class ResponseInbox:
     """A deque-like inbox (append, iteration, clear, len) that first
-    takes in the responses the native program handed on."""
-    __slots__ = ("_items", "_take")
+    takes in the responses the native program handed on (`source`, a
+    NativeResponses)."""
+    __slots__ = ("_items", "_source", "_c")
 
-    def __init__(self, items, take):
+    def __init__(self, items, source):
         self._items = items
-        self._take = take
+        self._source = source
+        self._c = source.c
 
     def _catch_up(self):
-        taken = self._take()
-        if taken:
-            self._items.extend(taken)
+        if _handed(self._c):
+            self._items.extend(self._source.take(0))
 
     def append(self, item):
         self._catch_up()
@@ -106,3 +102,5 @@ class ResponseInbox:
         self._catch_up()
         self._items.clear()
 
+
+_handed = lib.serialq_resp_handed

@@ -68,7 +68,7 @@ from .faults import LineFaults
 from .linkio import STAT_INDEX, LinkIO
 from .messages import MIN_CLOCK_SPAN, Message, classify, scheduled_clock
 from .native_responses import NativeResponses, ResponseInbox
-from .queues import MessageQueues, StepRun
+from .queues import _PUSH_ERRORS, MessageQueues, StepRun
 
 WINDOW_RECHECK_NS = 250_000_000   # (chelper/src/linkio.c keeps the rules)
 MIN_REQTIME_DELTA = 0.100
@@ -157,7 +157,7 @@ class SerialQueue:
         self._prog = None          # the native program (serialq_prog.c), once attached
         self._native_checked = False
         self._resp_signal = None   # on_response's signal, when native_inbox was asked
-        self._responses = None     # NativeResponses, once the program takes responses
+        self._responses = None     # NativeResponses, once native_inbox was asked
         self.trsync_start = {}
         self.trsync_timeout = {}
         self.trsync_floor = {}     # oid -> clock of the latest report of this arming
@@ -177,6 +177,13 @@ class SerialQueue:
     def enqueue(self, messages):
         """Messages from a completed main-thread burst, in send order:
         (name, args, req_clock, min_clock) tuples and StepRuns."""
+        if len(messages) == 1 and messages[0].__class__ is StepRun \
+                and self.queues._slots_ready:
+            self._enqueue_run(messages[0])
+        else:
+            self._enqueue(messages)
+
+    def _enqueue(self, messages):
         first_req, count = self.queues.add(messages, self.kernel.now,
                                            self._generic_message, self._slot_count)
         if self.record is not None:
@@ -189,6 +196,21 @@ class SerialQueue:
         if first_req is not None and (
                 first_req == 0 or first_req - self.delta_ticks
                 <= self.clock.clock(self.planned_wake)):
+            self.signal.post()
+
+    def _enqueue_run(self, run):
+        """enqueue of one StepRun, the common burst, in one C call
+        (linkio_enqueue_steps: the same queueing and the same test of
+        whether to wake the thread)."""
+        post = lib.linkio_enqueue_steps(self._c_link, self._c_queues,
+                                        ffi.from_buffer("struct ss_message[]", run.raw),
+                                        run.count, self.kernel.now, self.planned_wake)
+        if post < 0:
+            raise ValueError("serial queue: %s" % _PUSH_ERRORS.get(post, post))
+        if self.record is not None:
+            self.record.extend((name, args) for name, args, _r, _m in run.messages())
+        self.stats.messages += run.count
+        if post:
             self.signal.post()
 
     def _slot_count(self):
@@ -307,7 +329,6 @@ class SerialQueue:
         prog.node, prog.deliver, prog.can_take = node.c_arrival()
         prog.planned_wake = self._planned_wake
         if self._resp_signal is not None:
-            self._responses = NativeResponses(self.dictionary, self.wire.byte_ns)
             prog.resp, prog.resp_signal = self._responses.c, self._resp_signal.id
         self._prog = prog
         node._ring_source = self._sync
@@ -318,11 +339,8 @@ class SerialQueue:
         native program's responses reach too (ResponseInbox), and the
         signal on_response posts, which the program posts for them."""
         self._resp_signal = signal
-        return ResponseInbox(items, self._handed_responses)
-
-    def _handed_responses(self):
-        responses = self._responses
-        return () if responses is None else responses.handed()
+        self._responses = NativeResponses(self.dictionary, self.wire.byte_ns)
+        return ResponseInbox(items, self._responses)
 
     @property
     def planned_wake(self):
