@@ -36,20 +36,22 @@ py_step(struct serialq_prog *p, int32_t point, int32_t next)
     return 0;
 }
 
-/* May the plan's n blocks go the C way: timed motion only, and the
- * node's C arrival takes them all? *messages gets their messages. */
-static int
-plan_native(struct serialq_prog *p, int32_t n, int64_t *messages)
+/* The plan's n blocks: their messages, and whether they may go the C
+ * way (timed motion only, for the node's C arrival); any other plan is
+ * committed by Python (_commit: the Block objects, the messages the
+ * thread notes, the node's Python arrival). */
+static int64_t
+plan_messages(struct serialq_prog *p, int32_t n, int32_t *motion_only)
 {
     int64_t m = 0;
+    *motion_only = 1;
     for (int32_t b = 0; b < n; b++) {
         const int64_t *s = p->summaries + 5 * b;   /* count timed low high ntags */
         if (s[4] || !s[1])
-            return 0;
+            *motion_only = 0;
         m += s[0];
     }
-    *messages = m;
-    return !n || ((can_take_fn)p->can_take)(p->node, n);
+    return m;
 }
 
 static int32_t
@@ -66,10 +68,7 @@ wake_step(struct serialq_prog *p)
     }
     int32_t n = linkio_plan(p->l, p->q, now, p->frames, p->records, p->tags,
                             p->summaries, p->first_seq);
-    if (!plan_native(p, n, &messages)) {
-        linkio_hand_back(p->l, 1, 1);
-        return py_step(p, POINT_WAKE, SQ_PY);
-    }
+    messages = plan_messages(p, n, &p->motion_only);
     if (rx->n) {                       /* (no hand-back from here on) */
         serialq_resp_take(p->resp, p->l, rx, now, responses);
         p->native_responses += responses;
@@ -90,7 +89,7 @@ commit_step(struct serialq_prog *p)
     vs *k = p->k;
     int64_t now = k->now;
     int32_t n = linkio_planned(p->l);
-    if (linkio_retransmit_due(p->l, now)
+    if (linkio_retransmit_due(p->l, now) || !p->motion_only
             || (n && !((can_take_fn)p->can_take)(p->node, n))) {
         linkio_hand_back(p->l, 0, 1);
         return py_step(p, POINT_COMMIT, SQ_WAKE);

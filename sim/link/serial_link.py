@@ -53,11 +53,11 @@ the counters) is LinkIO's (linkio.py, in C). This module keeps the
 thread, the Block objects the MCU node reads, the decoding of responses
 and what it learns from the messages it sends and receives.
 
-The thread's common wake (acks only, no retransmit due, timed motion the
-node's C arrival takes) runs as a native program (chelper/src/
-serialq_prog.c) once the first step finds the set-up allows it
-(_go_native); _loop/_commit stay its reference and take every other wake
-(_resume). Blocks the native program sent get their Block objects only
+The thread's common wake (acks and responses only, no retransmit due)
+runs as a native program (chelper/src/serialq_prog.c) once the first
+step finds the set-up allows it (_go_native), and its commit too when
+the blocks carry timed motion the node's C arrival takes; _loop/_commit
+stay its reference and take every other wake or commit (_resume). Blocks the native program sent get their Block objects only
 when Python needs them (_sync: in_flight, a hand-back, the node's).
 """
 from collections import deque
