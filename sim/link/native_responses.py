@@ -53,20 +53,21 @@ class NativeResponses:
     def take(self, which):
         out = lib.serialq_resp_read(self.c, which)
         n = out.n
+        if not n:
+            return ()           # (nothing to clear)
         responses = []
-        if n:
-            decode = self.dictionary.decode
-            ends = out.ends
-            data = ffi.unpack(ffi.cast("char *", out.data), ends[n - 1])
-            start = 0
-            for i in range(n):
-                end = ends[i]
-                sent_ns = out.sent_ns[i]
-                for name, args in decode(data[start:end], "response"):
-                    if name == "clock" and sent_ns:
-                        args = dict(args, sent_ns=sent_ns, received_ns=out.received_ns[i])
-                    responses.append((name, args))
-                start = end
+        decode = self.dictionary.decode
+        ends = out.ends
+        data = ffi.unpack(ffi.cast("char *", out.data), ends[n - 1])
+        start = 0
+        for i in range(n):
+            end = ends[i]
+            sent_ns = out.sent_ns[i]
+            for name, args in decode(data[start:end], "response"):
+                if name == "clock" and sent_ns:
+                    args = dict(args, sent_ns=sent_ns, received_ns=out.received_ns[i])
+                responses.append((name, args))
+            start = end
         lib.serialq_resp_clear(self.c, which)
         return responses
 
