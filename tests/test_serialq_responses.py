@@ -9,8 +9,11 @@ SerialQueue._decode uses it):
   a payload exactly when Python decodes it without error, it carries no
   trsync_state (the fast reader's, read at the wake in Python) and at
   most one clock reply, and then counts the messages Python decodes;
-- what C took, Python's take() decodes to the (name, args) _decode
-  gives, a clock reply with the pairing times C kept;
+- what C took, it decodes (serialq_resp_read) and take() builds into
+  the (name, args) Python's decode gives: names, keys in order, values
+  (fails with the unsigned mask or a byte string's offset broken, or
+  the enumerations not mapped), a clock reply with the pairing times C
+  kept;
 - the inbox the serialhdl thread reads keeps the order of responses
   whichever side read them;
 - on a print, the native program takes the response wakes (the
@@ -94,6 +97,28 @@ def test_c_takes_what_python_decodes(case):
     responses = NativeResponses(dictionary, 40_000)
     got = lib.serialq_resp_payload(responses.c, payload, len(payload))
     assert got == _python_model(dictionary, payload), payload.hex()
+
+
+@settings(max_examples=400, deadline=None, derandomize=True,
+          suppress_health_check=list(HealthCheck))
+@given(st.lists(_payload(), min_size=1, max_size=3))
+def test_c_decodes_as_python(cases):
+    """What C took, take() gives as Python's decode of each payload:
+    names, keys in order, values (unsigned masked, signed, enumerated
+    names, byte strings)."""
+    profile = cases[0][0]
+    dictionary = fwmcu.dictionary(profile)
+    payloads = [p for _, p in cases if _python_model(dictionary, p) >= 0]
+    link = ffi.gc(lib.linkio_new(0, 40_000, -1, 1, 1000), lib.linkio_free)
+    source = NativeResponses(dictionary, 40_000)
+    rx, _keep = _rx(payloads, [0] * len(payloads))
+    messages = lib.serialq_resp_check(source.c, rx)
+    lib.serialq_resp_take(source.c, link, rx, 0, messages)
+    lib.serialq_resp_commit(source.c)
+    expected = [m for p in payloads for m in dictionary.decode(p, "response")]
+    got = list(source.take(0)) if payloads else []
+    assert got == expected
+    assert [list(a) for _, a in got] == [list(a) for _, a in expected]
 
 
 def _rx(payloads, snaps):
@@ -219,3 +244,19 @@ def test_response_wakes_run_natively(case_name, profile):
     assert prog.native_responses > 50, prog.native_responses
     # Python decoded only what came before the program was attached
     assert sum(names.values()) < 10, names
+
+
+def test_many_payloads_decode_as_python():
+    """Hundreds of payloads handed on at once (the decoded values'
+    buffer grows while being written) decode as Python's."""
+    dictionary = fwmcu.dictionary("stm32f446")
+    mf = dictionary.lookup("analog_in_state")
+    payloads = [mf.encode({"oid": i % 7, "next_clock": 1000 * i, "values": bytes(range(i % 9))})
+                for i in range(500)]
+    link = ffi.gc(lib.linkio_new(0, 40_000, -1, 1, 1000), lib.linkio_free)
+    source = NativeResponses(dictionary, 40_000)
+    for chunk in range(0, 500, 50):
+        rx, _keep = _rx(payloads[chunk:chunk + 50], [0] * 50)
+        lib.serialq_resp_take(source.c, link, rx, 0, lib.serialq_resp_check(source.c, rx))
+        lib.serialq_resp_commit(source.c)
+    assert source.take(0) == [m for p in payloads for m in dictionary.decode(p, "response")]

@@ -37,11 +37,26 @@ vlq(const uint8_t *d, int64_t len, int64_t *pos)
     return (int64_t)v;
 }
 
+/* Room for n more values in r->vals. */
+static int64_t *
+vals_room(struct serialq_resp *r, int64_t n)
+{
+    if (r->nvals + n > r->vals_cap) {
+        r->vals_cap = 2 * (r->nvals + n) + 64;
+        r->vals = xrealloc(r->vals, r->vals_cap * sizeof(int64_t));
+    }
+    return r->vals + r->nvals;
+}
+
 /* The messages of one payload, or -1 if it may not be taken; *clocks
- * gets its clock replies. */
+ * gets its clock replies. With `out` (payload at data offset `at`),
+ * the decoded values are appended to out->vals: per message its id -
+ * id_base, then per parameter its value (an unsigned one masked to 32
+ * bits, as msgformat's decode does) or, for a byte string, its data
+ * offset and length. */
 static int64_t
-payload_messages(const struct serialq_resp *r, const uint8_t *d, int64_t len,
-                 int64_t *clocks)
+parse(const struct serialq_resp *r, const uint8_t *d, int64_t len, int64_t *clocks,
+      struct serialq_resp *out, int64_t at)
 {
     int64_t pos = 0, n = 0;
     *clocks = 0;
@@ -51,22 +66,40 @@ payload_messages(const struct serialq_resp *r, const uint8_t *d, int64_t len,
         id -= r->id_base;
         if (pos < 0 || id < 0 || id >= r->nids || r->params[id] < 0)
             return -1;
+        int64_t *v = out ? vals_room(out, 1 + 2 * r->params[id]) : NULL, k = 0;
+        if (v)
+            v[k++] = id;
         for (int8_t i = 0; i < r->params[id]; i++) {
             if (r->buffers[id] >> i & 1) {      // a length byte, then the bytes
                 if (pos >= len)
                     return -1;
+                if (v) {
+                    v[k++] = at + pos + 1;
+                    v[k++] = d[pos];
+                }
                 pos += 1 + d[pos];
                 if (pos > len)
                     return -1;
                 continue;
             }
-            vlq(d, len, &pos);
+            int64_t x = vlq(d, len, &pos);
             if (pos < 0)
                 return -1;
+            if (v)
+                v[k++] = r->unsigneds[id] >> i & 1 ? (int64_t)((uint64_t)x & 0xffffffffu) : x;
         }
+        if (out)
+            out->nvals += k;
         n++;
     }
     return n;
+}
+
+static int64_t
+payload_messages(const struct serialq_resp *r, const uint8_t *d, int64_t len,
+                 int64_t *clocks)
+{
+    return parse(r, d, len, clocks, NULL, 0);
 }
 
 int64_t
@@ -134,15 +167,17 @@ serialq_resp_commit(struct serialq_resp *r)
 }
 
 struct serialq_resp *
-serialq_resp_new(const int8_t *params, const uint32_t *buffers, int32_t nids,
-                 int32_t id_base, int32_t clock_id, int64_t byte_ns)
+serialq_resp_new(const int8_t *params, const uint32_t *buffers, const uint32_t *unsigneds,
+                 int32_t nids, int32_t id_base, int32_t clock_id, int64_t byte_ns)
 {
     struct serialq_resp *r = xcalloc(1, sizeof(*r));
     r->params = xcalloc(nids ? nids : 1, 1);
     r->buffers = xcalloc(nids ? nids : 1, sizeof(uint32_t));
+    r->unsigneds = xcalloc(nids ? nids : 1, sizeof(uint32_t));
     for (int32_t i = 0; i < nids; i++) {
         r->params[i] = params[i];
         r->buffers[i] = buffers[i];
+        r->unsigneds[i] = unsigneds[i];
     }
     r->nids = nids;
     r->id_base = id_base;
@@ -166,6 +201,8 @@ serialq_resp_free(struct serialq_resp *r)
     payloads_free(&r->handed);
     free(r->params);
     free(r->buffers);
+    free(r->unsigneds);
+    free(r->vals);
     free(r);
 }
 
@@ -173,8 +210,17 @@ const struct serialq_resp_out *
 serialq_resp_read(struct serialq_resp *r, int32_t which)
 {
     struct sq_payloads *p = which ? &r->pending : &r->handed;
+    int64_t clocks;
+    r->nvals = 0;
+    for (int64_t i = 0; i < p->buf.n; i++) {     // (taken: they parse)
+        int64_t start = chunkbuf_start(&p->buf, i);
+        vals_room(r, 1);
+        int64_t at = r->nvals++;            // (the count, once parsed)
+        int64_t n = parse(r, p->buf.data + start, p->buf.ends[i] - start, &clocks, r, start);
+        r->vals[at] = n;                    // (after parse: it may move vals)
+    }
     r->out = (struct serialq_resp_out){p->buf.data, p->buf.ends, p->sent_ns,
-                                       p->received_ns, p->buf.n};
+                                       p->received_ns, r->vals, r->nvals, p->buf.n};
     return &r->out;
 }
 

@@ -7,8 +7,11 @@
  * its parameters, the payload read exactly to its end) and none of
  * which the serial queue itself must act on when read (trsync_state,
  * the fast reader's). Python's table says which ids: for id - id_base,
- * `params` its parameter count (-1: not taken) and `buffers` which of
- * them are byte strings (bit i: parameter i; the others are integers).
+ * `params` its parameter count (-1: not taken), `buffers` which of
+ * them are byte strings (bit i: parameter i; the others are integers)
+ * and `unsigneds` which integers are unsigned (read masked to 32 bits).
+ * serialq_resp_read gives the payloads' bytes and their messages
+ * decoded (ids and values), for Python to build (name, args) from.
  *
  * A taken payload keeps its bytes, the send time of the get_clock its
  * clock reply answers (linkio_clock_query_sent, paired at the wake as
@@ -26,12 +29,15 @@
 struct serialq_resp_out {       // serialq_resp_read's result
     const uint8_t *data;        // the payloads, back to back (chunkbuf ends)
     const int64_t *ends, *sent_ns, *received_ns;
-    int64_t n;
+    // the payloads decoded: per payload its message count, then per
+    // message its id - id_base and its parameters (parse in serialq_resp.c)
+    const int64_t *values;
+    int64_t nvalues, n;
 };
 struct serialq_resp;
 struct serialq_resp *serialq_resp_new(const int8_t *params, const uint32_t *buffers,
-                                      int32_t nids, int32_t id_base, int32_t clock_id,
-                                      int64_t byte_ns);
+                                      const uint32_t *unsigneds, int32_t nids,
+                                      int32_t id_base, int32_t clock_id, int64_t byte_ns);
 void serialq_resp_free(struct serialq_resp *r);
 const struct serialq_resp_out *serialq_resp_read(struct serialq_resp *r, int32_t which);
 void serialq_resp_clear(struct serialq_resp *r, int32_t which);
@@ -59,6 +65,8 @@ struct sq_payloads {            // payloads with their clock-pairing times
 struct serialq_resp {
     int8_t *params;             // id - id_base -> parameters, -1: not taken
     uint32_t *buffers;          // id - id_base -> its byte-string parameters
+    uint32_t *unsigneds;        // id - id_base -> its unsigned integer parameters
+    int64_t *vals, nvals, vals_cap;   // serialq_resp_read's decoded values
     int32_t nids, id_base, clock_id;
     int64_t byte_ns;            // the wire's byte time (receive time of a reply)
     int64_t pending_messages;   // messages of the pending payloads
