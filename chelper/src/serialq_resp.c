@@ -7,8 +7,10 @@
 
 #define VLQ_MAX_BYTES 5         // chelper/msgblock.py's: a 32-bit value never needs more
 
-/* One VLQ integer at d[*pos] as msgblock.decode_vlq reads it; *pos
- * after it, or -1 where decode_vlq fails (past the end, too long). */
+/* One VLQ integer at d[*pos] as msgblock.py's decode_vlq reads it; *pos
+ * after it, or -1 where decode_vlq fails (past the end, or longer than
+ * VLQ_MAX_BYTES: msgblock.c's reader has no such limit, so a payload
+ * it reads may be one Python refuses). */
 static int64_t
 vlq(const uint8_t *d, int64_t len, int64_t *pos)
 {

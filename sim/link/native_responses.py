@@ -3,14 +3,13 @@
 thread through.
 
 Contract: `NativeResponses(dictionary, byte_ns)` holds the C side: which
-response ids the program may take (`response_params`: every response of
-integer parameters but trsync_state, which SerialQueue._decode's fast
-reader must see at the wake) and the payloads it took. `take(which)`
-gives them (decoded in C, serialq_resp_read) as SerialQueue._decode would
-have at their wake: `which` 0
-those the program's commits handed on, 1 those of a wake whose commit
-was handed to Python; each as (name, args), a clock reply paired with
-its query's send time carrying sent_ns and received_ns.
+response ids the program may take (`response_params`: every response
+but trsync_state, which SerialQueue._decode's fast reader must see at
+the wake) and the payloads it took. `take(which)` gives them (decoded in
+C, serialq_resp_read) as SerialQueue._decode would have at their wake:
+`which` 0 those the program's commits handed on, 1 those of a wake
+whose commit was handed to Python; each as (name, args), a clock reply
+paired with its query's send time carrying sent_ns and received_ns.
 
 `ResponseInbox(items, source)` stands in for the serialhdl thread's
 inbox (items: a deque of (name, args) that on_response appends to):
