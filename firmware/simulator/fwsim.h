@@ -154,6 +154,13 @@ size_t fw_tx_read(struct mcu *m, uint8_t *out, size_t max);
 /* Pulses with clock < `before` (all earlier pulses are final). */
 size_t fw_pulses_ready(struct mcu *m, uint64_t before);
 size_t fw_pulses_take(struct mcu *m, struct fw_pulse *out, size_t count);
+/* With only_count set, a step pulse is not recorded (fw_pulses_ready
+ * stays 0) but counted per step pin: steps and the sum of the dir levels
+ * ("ups", net travel = 2 * ups - steps), as pulse_count() of chelper
+ * would count the recorded pulses.  fw_pulse_counts copies the totals of
+ * pins 0..min(npins, N)-1 and returns N, the pins the board counts. */
+void fw_set_pulse_counting(struct mcu *m, int only_count);
+size_t fw_pulse_counts(struct mcu *m, int64_t *steps, int64_t *ups, size_t npins);
 size_t fw_gpio_events_available(struct mcu *m);
 size_t fw_gpio_events_take(struct mcu *m, struct fw_gpio_event *out,
                            size_t count);
