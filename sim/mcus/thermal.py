@@ -37,8 +37,9 @@ target would make M109 wait forever (verify_heater is not modelled).
 No sensor lag, no heat lost to the filament or the part-cooling fan.
 """
 import math
-from collections import deque
 from dataclasses import dataclass
+
+from ...firmware.simulator._fwsim import ffi as _ffi, lib as _lib
 
 AMBIENT_TEMP = 25.
 UPDATE_PERIOD = 0.020      # s of MCU time between plant updates
@@ -65,7 +66,10 @@ BED = PlantKind(rate=0.8, tau=250.)
 
 
 class HeaterPlant:
-    """One heater's body temperature, integrated from the pin's levels."""
+    """One heater's body temperature, integrated from the pin's levels.
+    Thermals integrates in C (firmware/simulator/thermal_sim.c, the same
+    arithmetic) and mirrors the state here; step_to and pin_level are its
+    reference model (tests/test_thermal_c.py)."""
 
     def __init__(self, name, kind, heater_pin, invert, sensor_pin, thermistor,
                  adc_max, clock_freq):
@@ -113,7 +117,10 @@ class Thermals:
         self.version = 0           # counts changes of point, next_due and settled
         self.point = None          # the last update point (MCU clock)
         self._settled_at = None    # ... the plants and ADC values were brought to
-        self._pending = deque()    # heater pin writes after the last update point
+        # the plants' integration in C (firmware/simulator/thermal_sim.c),
+        # with the heater pin writes after the last update point: the
+        # HeaterPlants mirror it after each settle()
+        self._c = _c_thermal(firmware, self.plants)
         # set by an MCU node that updates the plants only when the
         # firmware needs them (sim/mcu_node.py): brings them up to date
         self.before_read = None
@@ -166,19 +173,20 @@ class Thermals:
             return
         self._settled_at = point
         self.version += 1
-        self._take_events()
-        pending = self._pending
-        while pending and pending[0][0] <= point:
-            clock, pin, value = pending.popleft()
-            self.by_heater_pin[pin].pin_level(clock, value)
-        for plant in self.plants:
-            plant.step_to(point)
+        c = self._c
+        c.fw = self.fw._mcu             # (a reset firmware is a new instance)
+        _lib.fw_thermal_settle(c, point)
+        for k, plant in enumerate(self.plants):
+            state = c.plants[k]
+            plant.temp, plant.max_temp = state.temp, state.max_temp
+            plant.power, plant.clock = state.power, state.clock
             self.fw.set_adc(plant.sensor_pin, plant.adc_value())
 
     def _take_events(self):
         """The heater pins' writes the firmware recorded, in clock order,
         onto the pending queue (other pins' writes are dropped)."""
-        self._pending.extend(self.fw.take_gpio_rows(self._pins))
+        self._c.fw = self.fw._mcu
+        _lib.fw_thermal_take_events(self._c)
 
     def temperatures(self):
         """Each plant's temperature at the last update point."""
@@ -187,6 +195,20 @@ class Thermals:
         if self.point is not None:
             self.settle()
         return {p.name: p.temp for p in self.plants}
+
+
+def _c_thermal(firmware, plants):
+    """The C side of Thermals: a struct fw_plant per HeaterPlant, from
+    its parameters and present state."""
+    c = _ffi.gc(_lib.fw_thermal_new(firmware._mcu, len(plants)), _lib.fw_thermal_free)
+    for k, plant in enumerate(plants):
+        state = c.plants[k]
+        state.heater_pin, state.sensor_pin = plant.heater_pin, plant.sensor_pin
+        state.invert = plant.invert
+        state.gain, state.tau, state.freq = plant.kind.gain, plant.kind.tau, plant.freq
+        state.temp, state.max_temp = plant.temp, plant.max_temp
+        state.power, state.clock = plant.power, plant.clock
+    return c
 
 
 def plants_for(printer, mcu, firmware):
