@@ -268,6 +268,12 @@ static void send_out(struct fw_node *n, const uint8_t *data, size_t len, uint64_
     schedule(n, arrival, (void *)output_event, index);
 }
 
+void fw_node_send_out(struct fw_node *n, const uint8_t *data, size_t len, uint64_t clock,
+                      int64_t now_ns)
+{
+    send_out(n, data, len, clock, now_ns);
+}
+
 /* The sequence the firmware's last ack names (its output: whole blocks,
  * each led by its length). */
 static int32_t acked_seq(const uint8_t *out, size_t len)

@@ -118,6 +118,11 @@ void fw_node_free(struct fw_node *n);
 int64_t fw_node_deliver(struct fw_node *n, int64_t at_ns, const uint8_t *data, size_t len,
                         int32_t seq, int64_t count, int64_t low, int64_t high);
 int32_t fw_node_arrive_event(void *node, int64_t now_ns, int64_t serial);
+/* McuNode._send_out without faults (len 1..FW_NODE_OUT_MAX): the chunk
+ * the firmware wrote at MCU clock `clock` goes out on the wire as a C
+ * event handing it to the sink when its last byte reached the host. */
+void fw_node_send_out(struct fw_node *n, const uint8_t *data, size_t len, uint64_t clock,
+                      int64_t now_ns);
 int32_t fw_node_can_take(struct fw_node *n, int32_t blocks);
 /* cffi:end */
 

@@ -58,6 +58,7 @@ from ..link.faults import LineFaults
 from ..link.messages import HEATER, MOTION
 
 SEQ_MASK = msgblock.MESSAGE_SEQ_MASK
+OUT_MAX = fwmcu.lib.FW_NODE_OUT_MAX      # the longest chunk a C output event holds
 WATCHDOG = frozenset(("config_digital_out", "queue_digital_out"))   # _note_watchdog
 NOTED_HERE = NOTED | WATCHDOG
 STOPS = STOP_OUTPUT | STOP_SAMPLE      # where a run hands back to the node
@@ -339,7 +340,11 @@ class McuNode(CArrival):
 
     def _send_out(self, data, clock, now_ns):
         """Bytes the firmware wrote at `clock` cross the MCU->host wire
-        (host time now_ns)."""
+        (host time now_ns): as a C event to the C output sink when it can
+        (fw_node_send_out, the same wire and instant), else a Python event."""
+        if self._fast and not self.faults.active and 0 < len(data) <= OUT_MAX:
+            fwmcu.lib.fw_node_send_out(self._c, data, len(data), clock, now_ns)
+            return
         written = max(self.clock.time_ns(clock), 0)
         arrival = max(self.wire_out.send(written, len(data)), now_ns)
         if self.faults.active:
