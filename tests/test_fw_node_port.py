@@ -1,6 +1,7 @@
 """The MCU node's C arrival (firmware/simulator/fw_node.c, McuNode.
-deliver_block) against the Python path it replaces and falls back to
-(McuNode.deliver -> _arrive, kept as the reference). Two nodes, each on
+deliver_block) and C wake-up (fw_node_wake_event) against the Python
+paths they replace and fall back to (McuNode.deliver -> _arrive, and
+McuNode._wake, kept as the reference). Two nodes, each on
 its own kernel and firmware, get the same random blocks at the same
 instants: queue_steps-only blocks (the C event's case: on time, late,
 landing on a plant update), blocks with other messages, retransmitted

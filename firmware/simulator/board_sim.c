@@ -502,6 +502,13 @@ int64_t fw_grid_replay(const struct fw_grid *g, int64_t upto, int64_t *io)
     }
 }
 
+int64_t fw_grid_wake_at(const struct fw_grid *g, uint64_t quiet, int64_t now_ns)
+{
+    int64_t reach = grid_after_ns(g, grid_time_ns(g, (int64_t)quiet) - 1);
+    int64_t after = grid_after_ns(g, now_ns - 1);
+    return reach > after ? reach : after;
+}
+
 /* ---- reading the buffers ---- */
 
 size_t fw_tx_available(struct mcu *m)

@@ -353,3 +353,62 @@ int32_t fw_node_arrive_event(void *node, int64_t now_ns, int64_t serial)
         return 0;          /* same bound: the pending wake is still the first */
     return fw_node_py(n->py, FW_PY_WAKE, serial, 0);
 }
+
+/* ---- the wake-up ---- */
+
+void fw_node_schedule_wake(struct fw_node *n, int64_t at)
+{
+    n->wake_slot = schedule(n, at, (void *)fw_node_wake_event, 0);
+    n->wake_seq = *n->last_seq;
+    n->wake_at = at;
+    n->wake_set = 1;
+}
+
+/* McuNode._plan_wake after a wake-up (no wake event pending): at the
+ * first grid point where the firmware could transmit, none if never. */
+static void plan_wake(struct fw_node *n, int64_t now_ns)
+{
+    uint64_t quiet = fw_quiet_until(n->fw);
+    n->planned_quiet = quiet;
+    n->has_planned = 1;
+    if (quiet != UINT64_MAX)
+        fw_node_schedule_wake(n, fw_grid_wake_at(&n->grid, quiet, now_ns));
+}
+
+/* McuNode._wake: run the firmware to now, sending what it writes on the
+ * way (_advance, _on_stop, _emit_pending), then plan the next wake. */
+int32_t fw_node_wake_event(void *node, int64_t now_ns, int64_t arg)
+{
+    struct fw_node *n = node;
+    (void)arg;
+    n->wake_set = 0;
+    if (n->py_only || !n->grid_set)
+        return fw_node_py(n->py, FW_PY_WAKE_ALL, 0, 0);
+    n->wakes++;
+    uint64_t target = (uint64_t)node_clock(n, now_ns);
+    for (;;) {
+        int state = fw_run_until(n->fw, target, n->stops);
+        if (state == FW_RUN_REACHED)
+            break;
+        if (state == FW_RUN_SAMPLE) {
+            if (fw_node_py(n->py, FW_PY_SAMPLE, 0, 0))
+                return 1;
+            continue;
+        }
+        size_t len = fw_tx_available(n->fw);
+        if (len > FW_NODE_OUT_MAX || fw_is_shutdown(n->fw))
+            return fw_node_py(n->py, FW_PY_WAKE_REST, (int64_t)target, state);
+        if (len) {
+            uint8_t data[FW_NODE_OUT_MAX];
+            fw_tx_read(n->fw, data, len);
+            send_out(n, data, len, fw_now(n->fw), now_ns);
+        }
+    }
+    if (fw_is_shutdown(n->fw))
+        return fw_node_py(n->py, FW_PY_WAKE_REST, (int64_t)target, FW_RUN_REACHED);
+    if ((!n->thermal_ok || fw_now(n->fw) >= n->thermal_due)
+            && fw_node_py(n->py, FW_PY_RUN_END, 0, 0))
+        return 1;
+    plan_wake(n, now_ns);
+    return 0;
+}

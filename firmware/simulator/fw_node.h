@@ -26,9 +26,20 @@
  *   have an update point due (or their ADC validity must be worked out
  *   again): Python does that part (`planted` is then set, for a
  *   FW_PY_REST after it), C goes on.
- * The Python fields mirrored here (first_late, the wake plan, the plants'
- * next update, rx_lost, py_only) are set by the node wherever Python
- * changes them.  The output sink: void sink(sink_ctx, data, len), called
+ * The wake-up where the firmware could next transmit is a C event too
+ * (fw_node_wake_event, McuNode._wake's port): the firmware runs to the
+ * wake's clock, its output goes out as above, and the next wake is planned
+ * on the poll grid (fw_grid_wake_at); back to Python:
+ * - FW_PY_WAKE_ALL: the node goes the Python way (py_only): all of _wake;
+ * - FW_PY_SAMPLE: the run stopped before a stale sensor sample: Python
+ *   brings the plants there (_on_stop), C runs on;
+ * - FW_PY_WAKE_REST: a shutdown, or output too long: Python finishes
+ *   (`serial` = the run's target, `value` = the stop not yet handled);
+ * - FW_PY_RUN_END: the run reached its target with a plant update due.
+ * The wake plan (wake_set, has_planned, planned_quiet, the event's slot,
+ * seq and time) and the wake count live here; the Python fields mirrored
+ * here (first_late, the plants' next update, rx_lost, py_only) are set by
+ * the node wherever Python changes them.  The output sink: void sink(sink_ctx, data, len), called
  * at the instant the chunk's last byte reached the host; the default is
  * fw_node_py_output (the node's on_output).
  */
@@ -37,6 +48,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include "fwsim.h"                  /* struct fw_grid */
 
 /* cffi:begin */
 /* One direction of the serial link (sim/link/wire.py's rule): a write of
@@ -71,7 +83,9 @@ size_t fw_margins_span(struct fw_margins *m, int32_t klass);
 size_t fw_margins_seconds(struct fw_margins *m, int32_t klass, int64_t *out);
 int32_t fw_margins_minimum_at(struct fw_margins *m, int32_t klass, int64_t *out);
 
-enum { FW_PY_ARRIVE = 0, FW_PY_REST = 1, FW_PY_WAKE = 2, FW_PY_PLANTS = 3 };
+enum { FW_PY_ARRIVE = 0, FW_PY_REST = 1, FW_PY_WAKE = 2, FW_PY_PLANTS = 3,
+       /* the wake-up event (fw_node_wake_event) */
+       FW_PY_WAKE_ALL = 4, FW_PY_SAMPLE = 5, FW_PY_WAKE_REST = 6, FW_PY_RUN_END = 7 };
 enum { FW_NODE_RING = 64, FW_NODE_OUT_MAX = 256 };
 
 struct fw_arrival {
@@ -109,6 +123,14 @@ struct fw_node {
     uint8_t out[256];
     struct fw_out *outs;            /* output chunks on the wire */
     int32_t nouts, free_out;
+    /* the wake-up (McuNode._plan_wake, _wake): the poll grid (offset,
+     * num, grid0, poll; set by start()), the pending wake event */
+    struct fw_grid grid;
+    int32_t grid_set;
+    int64_t *last_seq;              /* the kernel's last_seq (the seq of an event) */
+    int32_t wake_slot;
+    int64_t wake_seq, wake_at;
+    int64_t wakes;                  /* McuNode.wakes */
 };
 struct fw_node *fw_node_new(void);
 void fw_node_free(struct fw_node *n);
@@ -124,6 +146,10 @@ int32_t fw_node_arrive_event(void *node, int64_t now_ns, int64_t serial);
 void fw_node_send_out(struct fw_node *n, const uint8_t *data, size_t len, uint64_t clock,
                       int64_t now_ns);
 int32_t fw_node_can_take(struct fw_node *n, int32_t blocks);
+/* The wake event at host ns `at` (fw_node_wake_event), its slot, seq and
+ * time kept in wake_slot, wake_seq, wake_at (wake_set). */
+void fw_node_schedule_wake(struct fw_node *n, int64_t at);
+int32_t fw_node_wake_event(void *node, int64_t now_ns, int64_t arg);
 /* cffi:end */
 
 /* cffi:python-begin

@@ -147,6 +147,10 @@ struct fw_grid {
 };
 enum { FW_GRID_DUE, FW_GRID_POINT, FW_GRID_NEXT, FW_GRID_IO };
 int64_t fw_grid_replay(const struct fw_grid *g, int64_t upto, int64_t *io);
+/* The MCU node's wake-up for a quiet bound `quiet` (MCU clock) planned at
+ * host ns now_ns: the first grid point at which the clock reaches quiet,
+ * and not before now (McuNode._plan_wake). */
+int64_t fw_grid_wake_at(const struct fw_grid *g, uint64_t quiet, int64_t now_ns);
 
 size_t fw_tx_available(struct mcu *m);
 size_t fw_tx_read(struct mcu *m, uint8_t *out, size_t max);

@@ -80,7 +80,7 @@ class McuNode(CArrival):
         self.inputs = SimulatedInputs(firmware,
                                       int(firmware.dictionary.constant("ADC_MAX", 4095)))
         self._first_late = None     # (message, sent ns, arrival ns, tty ns) of the first late one
-        self._wake_event = None
+        self._py_wake = None        # the wake event when not _fast (node_c._wake_event)
         self._planned_quiet = None  # fw.quiet_until when _wake_event was planned
         self._grid0 = None          # kernel ns of the poll grid's origin (start())
         self._grid = None           # its PollGrid (for the plants, made on first use)
@@ -107,6 +107,7 @@ class McuNode(CArrival):
     def start(self):
         """The poll grid starts now: its points are now + k * poll_ns."""
         self._grid0 = self.kernel.now
+        self._mirror_grid()
         if self.thermals is not None:
             for pin in sorted(self.thermals.sensor_pins):
                 self.fw.watch_adc(pin)
@@ -117,10 +118,9 @@ class McuNode(CArrival):
         """End of the run: the firmware is brought where the last poll
         left it (the run's results count the pulses up to there)."""
         self.kernel.cancel(self._wake_event)
-        self._wake_event = None
+        self._set_wake(None)
         self._stopped = True
         self._mirror_py_only()
-        self._mirror_wake()
         self.sync()
 
     def sync(self):
@@ -393,13 +393,24 @@ class McuNode(CArrival):
         if event is None or event.time != at:
             if event is not None:
                 kernel.cancel(event)
-            self._wake_event = None if at is None else kernel.schedule(at, self._wake)
-        self._mirror_wake()
+            self._set_wake(at)
 
     def _wake(self):
-        self._wake_event = None         # (_plan_wake below mirrors it)
+        self._set_wake(None)
         self.wakes += 1
         self._advance(self.clock.clock(self.kernel.now))
+        self._plan_wake()
+
+    def _wake_rest(self, state, target):
+        """_wake after the C wake event ran the firmware towards clock
+        `target` and handed back at a stop `state` it left to Python (a
+        shutdown, long output), or at the end of the run (RUN_REACHED)."""
+        if state != RUN_REACHED:
+            self._on_stop(state)
+            self._advance(target)
+        else:
+            self._check_shutdown()
+            self._plants_at_run_end(self.fw.now)
         self._plan_wake()
 
     # ---- the heaters' plants on the poll grid ---------------------------------------

@@ -9,8 +9,10 @@ kernel, firmware, clock, wire_out and margins are set) makes the struct;
 C event when the kernel is the C one and the class delivers as McuNode;
 `set_output_sink(function, context)` points the C output at a C sink;
 `last_sched_clock`, `expected_seq` live in C; `first_late` and `shutdown`
-mirror themselves; `_mirror_wake`, `_mirror_thermals`, `_mirror_py_only`
-are called by McuNode wherever it changes what they mirror. The C event
+mirror themselves; `_mirror_thermals`, `_mirror_py_only`, `_mirror_grid`
+are called by McuNode wherever it changes what they mirror; the wake plan
+(`_wake_event`, `_set_wake`, `_planned_quiet`, `wakes`) lives in C, where
+the wake event (fw_node_wake_event) runs McuNode._wake's usual path. The C event
 comes back through `fw_node_py` (`_from_c`: the whole arrival, its rest,
 the plants' update, the wake plan) and `fw_node_py_output` (the default
 sink: on_output). `_sync_noted()` marks the Blocks the C event took as
@@ -20,7 +22,8 @@ import weakref
 
 from ...chelper._chelper import ffi as chffi, lib as chlib
 from ...firmware.simulator._fwsim import ffi, lib
-from ...firmware.simulator.mcu import STOP_OUTPUT, STOP_SAMPLE
+from ...firmware.simulator.mcu import RUN_SAMPLE, STOP_OUTPUT, STOP_SAMPLE
+from ..kernel.events import Event
 
 RING_MASK = lib.FW_NODE_RING - 1
 _NODES = weakref.WeakValueDictionary()  # the C node's key -> McuNode (fw_node_py)
@@ -50,6 +53,7 @@ class CArrival:
         if self._fast:
             c.clk_offset, c.clk_num = self.clock.offset, num
             c.vs = _across(chffi, ffi, vs)
+            c.last_seq = ffi.cast("int64_t *", _across(chffi, ffi, chffi.addressof(vs, "last_seq")))
             c.schedule = _across(chffi, ffi, chffi.addressof(chlib, "vs_schedule_c"))
         self._ring = [None] * lib.FW_NODE_RING    # the Blocks of the C arrivals
         self._noted_seen = 0
@@ -95,12 +99,48 @@ class CArrival:
         self._c.py_only = (self._shutdown is not None or self._stopped
                            or self.faults.active)
 
-    def _mirror_wake(self):
+    # the wake plan lives in C (the C wake event plans it too)
+    wakes = property(lambda self: self._c.wakes,
+                     lambda self, v: setattr(self._c, "wakes", v))
+
+    @property
+    def _planned_quiet(self):
         c = self._c
-        c.wake_set = self._wake_event is not None
-        c.has_planned = self._planned_quiet is not None
-        if self._planned_quiet is not None:
-            c.planned_quiet = self._planned_quiet
+        return c.planned_quiet if c.has_planned else None
+
+    @_planned_quiet.setter
+    def _planned_quiet(self, quiet):
+        c = self._c
+        c.has_planned = quiet is not None
+        if quiet is not None:
+            c.planned_quiet = quiet
+
+    @property
+    def _wake_event(self):
+        """The pending wake event, or None (a C event when _fast)."""
+        if not self._fast:
+            return self._py_wake
+        c = self._c
+        return Event(self.kernel, c.wake_slot, c.wake_seq, c.wake_at) if c.wake_set else None
+
+    def _set_wake(self, at):
+        """The wake event at host ns `at` (None: none); the previous one
+        was cancelled or has run."""
+        c = self._c
+        if not self._fast:
+            self._py_wake = None if at is None else self.kernel.schedule(at, self._wake)
+            c.wake_set = self._py_wake is not None
+        elif at is None:
+            c.wake_set = 0
+        else:
+            lib.fw_node_schedule_wake(c, at)
+
+    def _mirror_grid(self):
+        """The poll grid, for the C wake event's plan (start())."""
+        c, clock = self._c, self.clock
+        c.grid.offset, c.grid.num = clock.offset, getattr(clock, "_num", 0)
+        c.grid.grid0, c.grid.poll = self._grid0, self.poll_ns
+        c.grid_set = self._fast
 
     def _mirror_thermals(self):
         """The plants' next update and whether the ADC validity stands
@@ -111,7 +151,17 @@ class CArrival:
             self._c.thermal_ok = thermals.version == self._valid_version
 
     def _from_c(self, kind, serial, value):
-        """The C arrival handing back (fw_node.h FW_PY_*)."""
+        """The C arrival or wake event handing back (fw_node.h FW_PY_*)."""
+        if kind >= lib.FW_PY_WAKE_ALL:
+            if kind == lib.FW_PY_SAMPLE:
+                self._on_stop(RUN_SAMPLE)
+            elif kind == lib.FW_PY_RUN_END:
+                self._plants_at_run_end(self.fw.now)
+            elif kind == lib.FW_PY_WAKE_REST:
+                self._wake_rest(value, serial)
+            else:
+                self._wake()
+            return
         if kind <= lib.FW_PY_REST and self._ring_source is not None:
             self._ring_source()       # (the serial queue builds the Blocks it sent from C)
         block = self._ring[serial & RING_MASK]
