@@ -2,7 +2,10 @@
 against sim/mcus/thermal.py's HeaterPlant and the Python settle it
 replaced (kept below as the reference model): the same doubles, bit for
 bit, on random parameters, pin writes (inverted pins, PWM duties, other
-pins' writes dropped) and update points."""
+pins' writes dropped) and update points; the thermistor's ADC value
+against host/thermistor.py; and the plants' update chain on the MCU
+node's poll grid (fw_node.c) against the Python node it replaced
+(ReferenceNode)."""
 import os
 import sys
 from collections import deque
@@ -10,8 +13,10 @@ from collections import deque
 from hypothesis import given, settings, strategies as st
 
 from klipsim.firmware.simulator._fwsim import ffi, lib
-from klipsim.host.thermistor import make_thermistor
-from klipsim.sim.mcus.thermal import HeaterPlant, PlantKind, Thermals
+from klipsim.firmware.simulator.mcu import PollGrid
+from klipsim.host.thermistor import SENSORS, make_thermistor
+from klipsim.sim.link.clocksync import McuClock
+from klipsim.sim.mcus.thermal import UPDATE_PERIOD, HeaterPlant, PlantKind, Thermals
 
 sys.path.insert(0, os.path.dirname(__file__))
 from _fw_helpers import FREQ, configured  # noqa: E402
@@ -107,3 +112,150 @@ def test_settle_matches_the_python_settle(kind_a, kind_b, invert, writes, points
             for plant, ref in zip(plants, ref_plants):
                 assert (plant.temp, plant.max_temp, plant.power, plant.clock) == \
                     (ref.temp, ref.max_temp, ref.power, ref.clock)
+
+
+# ---- the sensor's ADC value (fw_plant_adc_value) ----------------------------
+
+@settings(max_examples=400, deadline=None)
+@given(st.sampled_from(sorted(SENSORS)), st.floats(470., 10_000.), st.floats(0., 1000.),
+       st.sampled_from([1023, 4095, 8191]), st.floats(-100., 500.))
+def test_adc_value_matches_the_python_thermistor(sensor, pullup, inline, adc_max, temp):
+    thermistor = make_thermistor(sensor, pullup=pullup, inline_resistor=inline)
+    plant = HeaterPlant("h", PlantKind(3., 120.), 3, False, 5, thermistor, adc_max, FREQ)
+    plant.temp = temp
+    c = ffi.new("struct fw_plant *")
+    c.c1, c.c2, c.c3 = thermistor.c1, thermistor.c2, thermistor.c3
+    c.pullup, c.inline_resistor, c.adc_max, c.temp = pullup, inline, adc_max, temp
+    assert lib.fw_plant_adc_value(c) == plant.adc_value()
+
+
+# ---- the update chain on the poll grid (fw_node.c) --------------------------
+
+class ReferenceNode:
+    """McuNode's plant bookkeeping as it was in Python (_replay_grid,
+    _next_grid_point, _set_valid_until, _plants_at_run_end, _on_stop's
+    sample) with Thermals' counters (mark, mark_chain, settle's version):
+    the reference model of fw_node_replay_grid, fw_node_set_valid_until,
+    fw_node_run_end and fw_node_on_sample."""
+
+    def __init__(self, clock, grid0, poll, period, first):
+        self.clock, self.grid0, self.poll, self.period = clock, grid0, poll, period
+        self.grid = PollGrid(clock, grid0, poll, period)
+        self.next_due, self.point, self.version, self.settled_at = 0, None, 0, None
+        self.valid_until = self.valid_version = None
+        self.grid_point = (None, None)
+        self.mark(first)                 # set_thermals: update()
+        self.settle()
+        self.set_valid_until()           # start()
+
+    def mark(self, now):
+        if now < self.next_due:
+            return
+        self.next_due, self.point, self.version = now + self.period, now, self.version + 1
+
+    def settle(self):
+        if self.settled_at != self.point:
+            self.settled_at, self.version = self.point, self.version + 1
+
+    def next_grid_point(self):
+        due = self.next_due
+        cached, point = self.grid_point
+        if cached != due:
+            k = (self.clock.time_ns(due) - 1 - self.grid0) // self.poll + 1
+            point = self.clock.clock(self.grid0 + max(k, 1) * self.poll)
+            self.grid_point = (due, point)
+        return point
+
+    def replay_grid(self, upto):
+        if self.next_grid_point() > upto:
+            return
+        count, last, due, after = self.grid.replay(self.next_due, upto)
+        self.next_due, self.point, self.version = last + self.period, last, self.version + count
+        self.grid_point = (due, after)
+
+    def set_valid_until(self):
+        self.valid_version = self.version
+        until = self.next_grid_point() if self.settled_at == self.point else self.point
+        self.valid_until = until
+
+    def run_end(self, now):
+        if now >= self.next_due:
+            self.replay_grid(now)
+            self.mark(now)
+        if self.version != self.valid_version:
+            self.set_valid_until()
+
+    def on_sample(self, now):
+        self.replay_grid(now - 1)
+        self.settle()
+        self.set_valid_until()
+
+
+class CNode:
+    """The same through fw_node.c's functions (a node struct with a
+    firmware and a thermal struct without plants)."""
+
+    def __init__(self, clock, grid0, poll, period, first):
+        self.fw = configured()
+        self.fw.run_until(first)
+        self.t = ffi.gc(lib.fw_thermal_new(self.fw._mcu, 0), lib.fw_thermal_free)
+        self.t.period = period
+        self.n = ffi.gc(lib.fw_node_new(), lib.fw_node_free)
+        n = self.n
+        n.fw, n.thermal = self.fw._mcu, self.t
+        n.grid.offset, n.grid.num = clock.offset, clock.freq * (10 ** 9 + clock.drift_ppb)
+        n.grid.grid0, n.grid.poll, n.grid.period = grid0, poll, period
+        lib.fw_thermal_mark(self.t, first)
+        lib.fw_thermal_settle_point(self.t)
+        n.grid_known = 1
+        lib.fw_node_set_valid_until(n)
+
+    def run_end(self, now):
+        lib.fw_node_run_end(self.n, now)
+
+    def on_sample(self, now):
+        self.fw.run_until(max(now, self.fw.now))
+        lib.fw_node_on_sample(self.n)
+
+    def settle(self):
+        lib.fw_thermal_settle_point(self.t)
+
+    def state(self):
+        t, n = self.t, self.n
+        return (t.next_due, t.point if t.has_point else None, t.version,
+                lib.fw_thermal_settled(t), n.valid_until, n.valid_version)
+
+
+def _state(ref):
+    return (ref.next_due, ref.point, ref.version, ref.settled_at == ref.point,
+            ref.valid_until, ref.valid_version)
+
+
+OPS_CHAIN = st.lists(st.tuples(st.sampled_from(["run_end", "sample", "read"]),
+                               st.integers(0, 20 * 10 ** 6)), max_size=40)
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.sampled_from([16_000_000, 180_000_000]), st.integers(0, 10 ** 7),
+       st.integers(-100_000, 100_000), st.integers(0, 10 ** 8),
+       st.sampled_from([1_000_000, 2_000_000, 5_000_000]), OPS_CHAIN)
+def test_update_chain_matches_the_python_node(freq, offset, drift, grid0, poll, ops):
+    clock = McuClock(freq, offset, drift)
+    period = int(UPDATE_PERIOD * freq)
+    first = clock.clock(grid0)
+    ref, c = ReferenceNode(clock, grid0, poll, period, first), \
+        CNode(clock, grid0, poll, period, first)
+    assert c.state() == _state(ref)
+    now = first
+    for op, delta in ops:
+        now += delta
+        if op == "run_end":
+            ref.run_end(now)
+            c.run_end(now)
+        elif op == "sample":
+            c.on_sample(now)
+            ref.on_sample(c.fw.now)
+        else:                             # a read of the temperatures settles
+            ref.settle()
+            c.settle()
+        assert c.state() == _state(ref)

@@ -509,6 +509,11 @@ int64_t fw_grid_wake_at(const struct fw_grid *g, uint64_t quiet, int64_t now_ns)
     return reach > after ? reach : after;
 }
 
+int64_t fw_grid_point_reaching(const struct fw_grid *g, int64_t clock)
+{
+    return grid_clock(g, grid_after_ns(g, grid_time_ns(g, clock) - 1));
+}
+
 /* ---- reading the buffers ---- */
 
 size_t fw_tx_available(struct mcu *m)

@@ -21,7 +21,7 @@ GENERATED = os.path.join(HERE, "_gen", "fw_gen.c")
 CDEF_BLOCK = re.compile(r"/\* cffi:begin \*/(.*?)/\* cffi:end \*/", re.S)
 # extern "Python" declarations are not C: a header keeps them in a comment
 PYTHON_BLOCK = re.compile(r"cffi:python-begin(.*?)cffi:python-end", re.S)
-HEADERS = ("fwsim.h", "fw_node.h", "thermal_sim.h")
+HEADERS = ("fwsim.h", "thermal_sim.h", "fw_node.h")
 
 # Reproducible floating point (DESIGN.md, determinism), as build_chelper.py.
 CFLAGS = ["-O2", "-std=gnu11", "-ffp-contract=off", "-fno-fast-math",

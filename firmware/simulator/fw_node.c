@@ -166,8 +166,6 @@ struct fw_node *fw_node_new(void)
     if (!n)
         abort();
     n->free_out = -1;
-    n->thermal_due = UINT64_MAX;
-    n->thermal_ok = 1;
     return n;
 }
 
@@ -330,11 +328,10 @@ int32_t fw_node_arrive_event(void *node, int64_t now_ns, int64_t serial)
                           n->out, FW_NODE_OUT_MAX, n->info);
     int32_t noted;
     n->planted = 0;
-    if (state == FW_RUN_REACHED && (!n->thermal_ok || n->info[FW_ARRIVE_NOW] >= n->thermal_due)) {
-        /* the plants' update point (Python's, first as in _arrive_rest) */
+    if (state == FW_RUN_REACHED && n->thermal) {
+        /* the plants' update point (first, as in _arrive_rest) */
         n->planted = 1;
-        if (fw_node_py(n->py, FW_PY_PLANTS, serial, 0))
-            return 1;
+        fw_node_run_end(n, (int64_t)n->info[FW_ARRIVE_NOW]);
     }
     if (state != FW_RUN_REACHED || needs_python(n, a, &noted)) {
         n->slow++;
@@ -391,7 +388,9 @@ int32_t fw_node_wake_event(void *node, int64_t now_ns, int64_t arg)
         if (state == FW_RUN_REACHED)
             break;
         if (state == FW_RUN_SAMPLE) {
-            if (fw_node_py(n->py, FW_PY_SAMPLE, 0, 0))
+            if (n->thermal && !n->thermal->py_adc)
+                fw_node_on_sample(n);
+            else if (fw_node_py(n->py, FW_PY_SAMPLE, 0, 0))
                 return 1;
             continue;
         }
@@ -406,9 +405,84 @@ int32_t fw_node_wake_event(void *node, int64_t now_ns, int64_t arg)
     }
     if (fw_is_shutdown(n->fw))
         return fw_node_py(n->py, FW_PY_WAKE_REST, (int64_t)target, FW_RUN_REACHED);
-    if ((!n->thermal_ok || fw_now(n->fw) >= n->thermal_due)
-            && fw_node_py(n->py, FW_PY_RUN_END, 0, 0))
-        return 1;
+    if (n->thermal)
+        fw_node_run_end(n, (int64_t)fw_now(n->fw));
     plan_wake(n, now_ns);
     return 0;
+}
+
+/* ---- the heaters' plants on the poll grid ---- */
+
+/* The first grid point at which the next plant update is due (cached
+ * while the update chain does not move). */
+static int64_t next_grid_point(struct fw_node *n)
+{
+    struct fw_thermal *t = n->thermal;
+    if (!n->has_gp || n->gp_due != t->next_due) {
+        n->gp_point = fw_grid_point_reaching(&n->grid, t->next_due);
+        n->gp_due = t->next_due;
+        n->has_gp = 1;
+    }
+    return n->gp_point;
+}
+
+/* The plant update points the poll grid points up to MCU clock `upto`
+ * made (each period, at the first point due): marked when the firmware
+ * first needs them. */
+void fw_node_replay_grid(struct fw_node *n, int64_t upto)
+{
+    struct fw_thermal *t = n->thermal;
+    if (next_grid_point(n) > upto)
+        return;
+    int64_t io[FW_GRID_IO];
+    io[FW_GRID_DUE] = t->next_due;
+    int64_t count = fw_grid_replay(&n->grid, upto, io);
+    t->next_due = io[FW_GRID_POINT] + t->period;       /* Thermals.mark_chain */
+    t->point = io[FW_GRID_POINT];
+    t->has_point = 1;
+    t->version += count;
+    n->gp_due = io[FW_GRID_DUE];
+    n->gp_point = io[FW_GRID_NEXT];
+    n->has_gp = 1;
+}
+
+/* The sensors' ADC values hold up to the next grid update point once
+ * they stand for the last update point; until then, up to that point (a
+ * later sample stops the firmware to settle them). */
+void fw_node_set_valid_until(struct fw_node *n)
+{
+    struct fw_thermal *t = n->thermal;
+    if (!n->grid_known)
+        return;
+    n->valid_version = t->version;
+    n->has_valid_version = 1;
+    int64_t until = fw_thermal_settled(t) ? next_grid_point(n) : t->point;
+    if (!n->has_valid_until || until != n->valid_until) {
+        n->valid_until = until;
+        n->has_valid_until = 1;
+        fw_set_adc_valid_until(n->fw, (uint64_t)until);
+    }
+}
+
+/* A run reached its target, MCU clock `now`: the grid points up to there,
+ * and the arrival itself, are update points. */
+void fw_node_run_end(struct fw_node *n, int64_t now)
+{
+    struct fw_thermal *t = n->thermal;
+    if (now >= t->next_due) {
+        fw_node_replay_grid(n, now);
+        fw_thermal_mark(t, now);
+    }
+    if (!n->has_valid_version || t->version != n->valid_version)
+        fw_node_set_valid_until(n);
+}
+
+/* The firmware stopped before sampling a stale sensor: the plants are
+ * brought to the last grid point due before it (their ADC values set:
+ * thermistors only, py_adc is 0). */
+void fw_node_on_sample(struct fw_node *n)
+{
+    fw_node_replay_grid(n, (int64_t)fw_now(n->fw) - 1);
+    fw_thermal_settle_point(n->thermal);
+    fw_node_set_valid_until(n);
 }

@@ -22,7 +22,8 @@
  *   output too long, a shutdown, bytes lost to the receive buffer);
  * - FW_PY_WAKE: all done but the wake plan, the quiet bound is in
  *   info[FW_ARRIVE_QUIET];
- * - FW_PY_PLANTS: the firmware ran and received, and the heaters' plants
+ * - FW_PY_PLANTS (no longer sent: the plants' update is done in C,
+ *   fw_node_run_end): the firmware ran and received, and the heaters' plants
  *   have an update point due (or their ADC validity must be worked out
  *   again): Python does that part (`planted` is then set, for a
  *   FW_PY_REST after it), C goes on.
@@ -31,11 +32,16 @@
  * wake's clock, its output goes out as above, and the next wake is planned
  * on the poll grid (fw_grid_wake_at); back to Python:
  * - FW_PY_WAKE_ALL: the node goes the Python way (py_only): all of _wake;
- * - FW_PY_SAMPLE: the run stopped before a stale sensor sample: Python
- *   brings the plants there (_on_stop), C runs on;
+ * - FW_PY_SAMPLE: the run stopped before a stale sensor sample of a
+ *   plant whose ADC value Python computes: Python brings the plants there
+ *   (_on_stop), C runs on (else C does it: fw_node_on_sample);
  * - FW_PY_WAKE_REST: a shutdown, or output too long: Python finishes
  *   (`serial` = the run's target, `value` = the stop not yet handled);
- * - FW_PY_RUN_END: the run reached its target with a plant update due.
+ * - FW_PY_RUN_END (no longer sent: fw_node_run_end).
+ * The heaters' plants (thermal_sim.h, `thermal`) are updated on the poll
+ * grid by fw_node_replay_grid, fw_node_set_valid_until, fw_node_run_end
+ * and fw_node_on_sample, the MCU node's _replay_grid, _set_valid_until,
+ * _plants_at_run_end and _on_stop (RUN_SAMPLE) of before, which call them.
  * The wake plan (wake_set, has_planned, planned_quiet, the event's slot,
  * seq and time) and the wake count live here; the Python fields mirrored
  * here (first_late, the plants' next update, rx_lost, py_only) are set by
@@ -49,6 +55,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include "fwsim.h"                  /* struct fw_grid */
+#include "thermal_sim.h"
 
 /* cffi:begin */
 /* One direction of the serial link (sim/link/wire.py's rule): a write of
@@ -111,8 +118,6 @@ struct fw_node {
     uint64_t planned_quiet;
     int64_t last_sched_clock;
     uint64_t rx_lost;               /* what rx_stats.mcu_rx_lost holds */
-    uint64_t thermal_due;           /* plants' next_due (UINT64_MAX: none) */
-    int32_t thermal_ok;             /* the ADC validity stands for the plants */
     int32_t planted;                /* this arrival's plant update was done */
     /* arrivals in flight: serial & (FW_NODE_RING - 1) */
     int64_t serial, pending;
@@ -131,6 +136,13 @@ struct fw_node {
     int32_t wake_slot;
     int64_t wake_seq, wake_at;
     int64_t wakes;                  /* McuNode.wakes */
+    /* the heaters' plants (NULL: none) and the ADC validity worked out
+     * for them: valid_until given to the firmware, the plants' version it
+     * was worked out at, the grid point reaching next_due (cached while
+     * next_due is gp_due); has_*: set (not None); grid_known: start() ran */
+    struct fw_thermal *thermal;
+    int64_t valid_until, valid_version, gp_due, gp_point;
+    int32_t has_valid_until, has_valid_version, has_gp, grid_known;
 };
 struct fw_node *fw_node_new(void);
 void fw_node_free(struct fw_node *n);
@@ -149,6 +161,10 @@ int32_t fw_node_can_take(struct fw_node *n, int32_t blocks);
 /* The wake event at host ns `at` (fw_node_wake_event), its slot, seq and
  * time kept in wake_slot, wake_seq, wake_at (wake_set). */
 void fw_node_schedule_wake(struct fw_node *n, int64_t at);
+void fw_node_replay_grid(struct fw_node *n, int64_t upto);
+void fw_node_set_valid_until(struct fw_node *n);
+void fw_node_run_end(struct fw_node *n, int64_t now);
+void fw_node_on_sample(struct fw_node *n);
 int32_t fw_node_wake_event(void *node, int64_t now_ns, int64_t arg);
 /* cffi:end */
 

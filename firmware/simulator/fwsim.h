@@ -151,6 +151,8 @@ int64_t fw_grid_replay(const struct fw_grid *g, int64_t upto, int64_t *io);
  * host ns now_ns: the first grid point at which the clock reaches quiet,
  * and not before now (McuNode._plan_wake). */
 int64_t fw_grid_wake_at(const struct fw_grid *g, uint64_t quiet, int64_t now_ns);
+/* The first grid point at which the MCU clock is >= clock (its clock). */
+int64_t fw_grid_point_reaching(const struct fw_grid *g, int64_t clock);
 
 size_t fw_tx_available(struct mcu *m);
 size_t fw_tx_read(struct mcu *m, uint8_t *out, size_t max);

@@ -8,6 +8,7 @@
 #include "thermal_sim.h"
 
 #define AMBIENT_TEMP 25.            /* sim/mcus/thermal.py AMBIENT_TEMP */
+#define KELVIN 273.15               /* host/thermistor.py KELVIN */
 
 struct fw_thermal *fw_thermal_new(struct mcu *m, size_t nplants)
 {
@@ -90,4 +91,60 @@ void fw_thermal_settle(struct fw_thermal *t, uint64_t point)
     }
     for (size_t i = 0; i < t->nplants; i++)
         fw_plant_step_to(&t->plants[i], point);
+}
+
+/* Thermistor.resistance and calc_adc (host/thermistor.py): the
+ * Steinhart-Hart equation inverted for ln R (Cardano), then the divider
+ * with the pullup.  (x ** 3 in Python is pow(x, 3.0).) */
+static double thermistor_adc(const struct fw_plant *p, double temp)
+{
+    if (temp <= -KELVIN)
+        return 1.;
+    double inv_t = 1. / (temp + KELVIN), ln_r;
+    if (p->c3 != 0.) {
+        double y = (p->c1 - inv_t) / (2. * p->c3);
+        double x = sqrt(pow(p->c2 / (3. * p->c3), 3.) + y * y);
+        ln_r = pow(x - y, 1. / 3.) - pow(x + y, 1. / 3.);
+    } else {
+        ln_r = (inv_t - p->c1) / p->c2;
+    }
+    double r = exp(ln_r) + p->inline_resistor;
+    return r / (p->pullup + r);
+}
+
+int64_t fw_plant_adc_value(const struct fw_plant *p)
+{
+    int64_t value = (int64_t)(thermistor_adc(p, p->temp) * (double)p->adc_max + 0.5);
+    return value < 0 ? 0 : value > p->adc_max ? p->adc_max : value;
+}
+
+int32_t fw_thermal_mark(struct fw_thermal *t, int64_t now)
+{
+    if (now < t->next_due)
+        return 0;
+    t->next_due = now + t->period;
+    t->point = now;
+    t->has_point = 1;
+    t->version++;
+    return 1;
+}
+
+int32_t fw_thermal_settled(const struct fw_thermal *t)
+{
+    return t->has_settled == t->has_point && (!t->has_point || t->settled_at == t->point);
+}
+
+int32_t fw_thermal_settle_point(struct fw_thermal *t)
+{
+    if (fw_thermal_settled(t))
+        return 0;
+    t->settled_at = t->point;
+    t->has_settled = 1;
+    t->version++;
+    fw_thermal_settle(t, (uint64_t)t->point);
+    for (size_t i = 0; i < t->nplants; i++)
+        if (t->plants[i].c_adc)
+            fw_set_adc(t->fw, t->plants[i].sensor_pin,
+                       (uint16_t)fw_plant_adc_value(&t->plants[i]));
+    return 1;
 }

@@ -83,12 +83,8 @@ class McuNode(CArrival):
         self._py_wake = None        # the wake event when not _fast (node_c._wake_event)
         self._planned_quiet = None  # fw.quiet_until when _wake_event was planned
         self._grid0 = None          # kernel ns of the poll grid's origin (start())
-        self._grid = None           # its PollGrid (for the plants, made on first use)
         self._stopped = False
-        self._valid_until = None    # last fw.set_adc_valid_until
-        self._valid_version = None  # thermals.version it was worked out at
         self.wakes = 0              # wake-ups for the firmware's own output
-        self._grid_point = (None, None)   # (thermals.next_due, its grid point's clock)
         self.faults = faults or LineFaults(None)
         self.expected_seq = firmware.host_seq    # after the handshake
         self.thermals = None
@@ -102,7 +98,8 @@ class McuNode(CArrival):
         self.inputs.driven_adc |= thermals.sensor_pins
         thermals.update()
         thermals.before_read = self.sync
-        self._mirror_thermals()
+        self._c.thermal = thermals._c
+        self._c.grid.period = thermals.period
 
     def start(self):
         """The poll grid starts now: its points are now + k * poll_ns."""
@@ -132,7 +129,6 @@ class McuNode(CArrival):
             last = self._grid_after_ns(self.kernel.now - 1) - self.poll_ns
             if last > self._grid0 and self.clock.clock(last) > self.fw.now:
                 self._advance(self.clock.clock(last))
-        self._c.thermal_ok = 0     # (a read settles the plants after this)
 
     # ---- host -> MCU ---------------------------------------------------------
     def deliver(self, at_ns, data, blocks):
@@ -322,16 +318,8 @@ class McuNode(CArrival):
     def _plants_at_run_end(self, now):
         """A run reached its target, MCU clock `now`: the grid points up to
         there, and the arrival itself, are update points."""
-        thermals = self.thermals
-        if thermals is None:
-            return
-        if now >= thermals.next_due:     # (before it, neither marks anything)
-            self._replay_grid(now)
-            thermals.mark(now)
-        if thermals.version != self._valid_version:
-            self._set_valid_until()      # (mirrors them)
-        elif not self._c.thermal_ok:     # (a read of the plants since)
-            self._mirror_thermals()
+        if self.thermals is not None:
+            fwmcu.lib.fw_node_run_end(self._c, now)
 
     def _emit_pending(self):
         data = self.fw.read_output()
@@ -414,52 +402,20 @@ class McuNode(CArrival):
         self._plan_wake()
 
     # ---- the heaters' plants on the poll grid ---------------------------------------
+    # (in C, fw_node.c: the node's C events do the same; node_c.py has the
+    # state: _valid_until)
     def _replay_grid(self, upto):
         """The plant update points the poll grid points up to MCU clock
         `upto` made (each UPDATE_PERIOD, at the first point due): the same
-        points as polling, marked when the firmware first needs them
-        (the chain worked out in C: PollGrid.replay)."""
-        thermals = self.thermals
-        if self._next_grid_point() > upto:
-            return
-        if self._grid is None:
-            self._grid = fwmcu.PollGrid(self.clock, self._grid0, self.poll_ns, thermals.period)
-        count, last, due, after = self._grid.replay(thermals.next_due, upto)
-        thermals.mark_chain(last, count)
-        self._grid_point = (due, after)
-
-    def _next_grid_point(self):
-        """MCU clock of the first grid point at which the next plant
-        update is due (cached while the update chain does not move)."""
-        due = self.thermals.next_due
-        cached, point = self._grid_point
-        if cached != due:
-            # (_grid_reaching written out: this runs at every plant update)
-            clock, grid0, poll = self.clock, self._grid0, self.poll_ns
-            k = (clock.time_ns(due) - 1 - grid0) // poll + 1
-            point = clock.clock(grid0 + max(k, 1) * poll)
-            self._grid_point = (due, point)
-        return point
+        points as polling, marked when the firmware first needs them."""
+        fwmcu.lib.fw_node_replay_grid(self._c, upto)
 
     def _set_valid_until(self):
         """The sensors' ADC values hold up to the next grid update point
         once they stand for the last update point; until then, up to that
         point (a later sample stops the firmware to settle them). A block
         arrival that updates them sets a new bound."""
-        if self._grid0 is None:
-            return
-        thermals = self.thermals
-        # (a function of thermals.point, next_due and settled: their
-        # changes count in thermals.version)
-        self._valid_version = thermals.version
-        if thermals.settled:
-            until = self._next_grid_point()
-        else:
-            until = thermals.point
-        if until != self._valid_until:
-            self._valid_until = until
-            self.fw.set_adc_valid_until(until)
-        self._mirror_thermals()
+        fwmcu.lib.fw_node_set_valid_until(self._c)
 
     def take_pulses(self):
         return self.fw.take_pulses()

@@ -9,12 +9,12 @@ kernel, firmware, clock, wire_out and margins are set) makes the struct;
 C event when the kernel is the C one and the class delivers as McuNode;
 `set_output_sink(function, context)` points the C output at a C sink;
 `last_sched_clock`, `expected_seq` live in C; `first_late` and `shutdown`
-mirror themselves; `_mirror_thermals`, `_mirror_py_only`, `_mirror_grid`
+mirror themselves; `_mirror_py_only`, `_mirror_grid`
 are called by McuNode wherever it changes what they mirror; the wake plan
 (`_wake_event`, `_set_wake`, `_planned_quiet`, `wakes`) lives in C, where
 the wake event (fw_node_wake_event) runs McuNode._wake's usual path. The C event
 comes back through `fw_node_py` (`_from_c`: the whole arrival, its rest,
-the plants' update, the wake plan) and `fw_node_py_output` (the default
+the wake plan, a wake-up's sample or rest) and `fw_node_py_output` (the default
 sink: on_output). `_sync_noted()` marks the Blocks the C event took as
 arrived before the Python path reads them.
 """
@@ -136,27 +136,26 @@ class CArrival:
             lib.fw_node_schedule_wake(c, at)
 
     def _mirror_grid(self):
-        """The poll grid, for the C wake event's plan (start())."""
+        """The poll grid (start()), for the plants' update points and the
+        C wake event's plan (McuClock's ticks per 1e18 ns, as PollGrid)."""
         c, clock = self._c, self.clock
-        c.grid.offset, c.grid.num = clock.offset, getattr(clock, "_num", 0)
+        c.grid.offset = clock.offset
+        c.grid.num = clock.freq * (10 ** 9 + clock.drift_ppb)
         c.grid.grid0, c.grid.poll = self._grid0, self.poll_ns
-        c.grid_set = self._fast
+        c.grid.period = 0 if self.thermals is None else self.thermals.period
+        c.grid_known, c.grid_set = 1, self._fast
 
-    def _mirror_thermals(self):
-        """The plants' next update and whether the ADC validity stands
-        for them (the C arrival goes to Python otherwise)."""
-        thermals = self.thermals
-        if thermals is not None:
-            self._c.thermal_due = thermals.next_due
-            self._c.thermal_ok = thermals.version == self._valid_version
+    @property
+    def _valid_until(self):
+        """The last fw.set_adc_valid_until (None: none yet)."""
+        c = self._c
+        return c.valid_until if c.has_valid_until else None
 
     def _from_c(self, kind, serial, value):
         """The C arrival or wake event handing back (fw_node.h FW_PY_*)."""
         if kind >= lib.FW_PY_WAKE_ALL:
             if kind == lib.FW_PY_SAMPLE:
                 self._on_stop(RUN_SAMPLE)
-            elif kind == lib.FW_PY_RUN_END:
-                self._plants_at_run_end(self.fw.now)
             elif kind == lib.FW_PY_WAKE_REST:
                 self._wake_rest(value, serial)
             else:
@@ -171,8 +170,6 @@ class CArrival:
             state, out, lost, quiet, now = self.fw.arrive_result(value, self._info, self._out)
             self._arrive_rest(block.frame, [block], state, out, lost, quiet, now,
                               self._c.planted)
-        elif kind == lib.FW_PY_PLANTS:
-            self._plants_at_run_end(self._info[lib.FW_ARRIVE_NOW])
         else:
             self._plan_wake(self._info[lib.FW_ARRIVE_QUIET])
 
