@@ -180,11 +180,13 @@ class CArrival:
         if n == seen:
             return
         oldest = c.serial - lib.FW_NODE_RING      # (older ring entries were reused)
+        noted, ring = ffi.unpack(c.noted, lib.FW_NODE_RING), self._ring
         for k in range(max(seen, n - lib.FW_NODE_RING), n):
-            serial = c.noted[k & RING_MASK]
-            block = self._ring[serial & RING_MASK]
-            if serial >= oldest and block is not None:   # (None: a Block never built)
-                block.arrived = True
+            serial = noted[k & RING_MASK]
+            if serial >= oldest:
+                block = ring[serial & RING_MASK]
+                if block is not None:             # (None: a Block never built)
+                    block.arrived = True
         self._noted_seen = n
 
     def c_arrival(self):
