@@ -99,6 +99,8 @@ class _Moves:
             interval, count = rng.randrange(20 * PULSE, 2 * MS), rng.randrange(1, 30)
             out.append(qs(interval, count, 0, oid=oid))
             self.end[oid] = queue_step_times(self.end[oid], [(interval, count, 0)])[-1]
+        if rng.random() < 0.15:
+            out.append(("get_clock", {}))    # (no clock: the C arrival's case too)
         if self.update > now + 40 * MS and rng.random() < 0.7:
             return out        # (queue_steps only: the C arrival's case)
         self.update = max(self.update, now + MS) + rng.randrange(MS, 30 * MS)

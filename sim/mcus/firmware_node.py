@@ -52,15 +52,13 @@ from ...firmware.simulator.mcu import (NEVER, RUN_REACHED, RUN_SAMPLE, STOP_OUTP
                                        STOP_SAMPLE)
 from ...chelper import msgblock
 from .margins import Margins
-from .node_c import CArrival
+from .node_c import NOTED_HERE, CArrival
 from .world_inputs import NOTED, SimulatedInputs
 from ..link.faults import LineFaults
 from ..link.messages import HEATER, MOTION
 
 SEQ_MASK = msgblock.MESSAGE_SEQ_MASK
 OUT_MAX = fwmcu.lib.FW_NODE_OUT_MAX      # the longest chunk a C output event holds
-WATCHDOG = frozenset(("config_digital_out", "queue_digital_out"))   # _note_watchdog
-NOTED_HERE = NOTED | WATCHDOG
 STOPS = STOP_OUTPUT | STOP_SAMPLE      # where a run hands back to the node
 
 

@@ -24,8 +24,11 @@ from ...chelper._chelper import ffi as chffi, lib as chlib
 from ...firmware.simulator._fwsim import ffi, lib
 from ...firmware.simulator.mcu import RUN_SAMPLE, STOP_OUTPUT, STOP_SAMPLE
 from ..kernel.events import Event
+from .world_inputs import NOTED
 
 RING_MASK = lib.FW_NODE_RING - 1
+WATCHDOG = frozenset(("config_digital_out", "queue_digital_out"))   # _note_watchdog
+NOTED_HERE = NOTED | WATCHDOG       # messages McuNode._note_block notes by name
 _NODES = weakref.WeakValueDictionary()  # the C node's key -> McuNode (fw_node_py)
 
 
@@ -208,9 +211,12 @@ class CArrival:
     def deliver_block(self, at_ns, block):
         """deliver(at_ns, block.frame, [block]): a block of queue_steps
         only arrives as a C event (fw_node.c), which hands back to
-        _arrive/_arrive_rest/_plan_wake where Python must go on."""
+        _arrive/_arrive_rest/_plan_wake where Python must go on; so does a
+        block of queue_steps and messages _note_block passes over (no
+        scheduled clock, not noted by name: get_clock), whose margins are
+        those of its queue_steps alone."""
         motion = block.motion
-        if self._fast and motion is not None and not block.generic:
+        if self._fast and motion is not None and (not block.generic or _inert(block.generic)):
             frame = block.frame
             count, low, high = motion
             serial = lib.fw_node_deliver(self._c, at_ns, frame, len(frame), block.seq,
@@ -219,6 +225,14 @@ class CArrival:
                 self._ring[serial & RING_MASK] = block
                 return
         self.deliver(at_ns, block.frame, [block])
+
+
+def _inert(messages):
+    """Messages McuNode._note_block records nothing for."""
+    for msg in messages:
+        if msg.sched is not None or msg.name in NOTED_HERE:
+            return False
+    return True
 
 
 def _across(src, dst, cdata):
