@@ -20,6 +20,8 @@ typedef int32_t (*schedule_fn)(void *vs, int64_t at, int32_t prio, void *fn, voi
                                int64_t arg);
 typedef int32_t (*sink_fn)(void *ctx, const uint8_t *data, size_t len);
 
+static int handled_stop(struct fw_node *n, int state, int64_t now_ns);
+
 /* ---- the wire ---- */
 
 int64_t fw_wire_send(struct fw_wire *w, int64_t now, int64_t nbytes)
@@ -324,8 +326,11 @@ int32_t fw_node_arrive_event(void *node, int64_t now_ns, int64_t serial)
         return fw_node_py(n->py, FW_PY_ARRIVE, serial, 0);
     }
     int64_t target = node_clock(n, now_ns);
-    int state = fw_arrive(n->fw, (uint64_t)target, n->stops, a->data, (size_t)a->len,
+    int state;
+    do      /* (a stop on the way C can handle: on to the arrival) */
+        state = fw_arrive(n->fw, (uint64_t)target, n->stops, a->data, (size_t)a->len,
                           n->out, FW_NODE_OUT_MAX, n->info);
+    while (state != FW_RUN_REACHED && handled_stop(n, state, now_ns));
     int32_t noted;
     n->planted = 0;
     if (state == FW_RUN_REACHED && n->thermal) {
@@ -352,6 +357,29 @@ int32_t fw_node_arrive_event(void *node, int64_t now_ns, int64_t serial)
 }
 
 /* ---- the wake-up ---- */
+
+/* A run stopped short of its target (McuNode._on_stop): before a stale
+ * sample of sensors whose ADC values C computes (the plants brought
+ * there), or with output to send (not a shutdown, not too long).  0: not
+ * handled, Python must. */
+static int handled_stop(struct fw_node *n, int state, int64_t now_ns)
+{
+    if (state == FW_RUN_SAMPLE) {
+        if (!n->thermal || n->thermal->py_adc)
+            return 0;
+        fw_node_on_sample(n);
+        return 1;
+    }
+    size_t len = fw_tx_available(n->fw);
+    if (len > FW_NODE_OUT_MAX || fw_is_shutdown(n->fw))
+        return 0;
+    if (len) {
+        uint8_t data[FW_NODE_OUT_MAX];
+        fw_tx_read(n->fw, data, len);
+        send_out(n, data, len, fw_now(n->fw), now_ns);
+    }
+    return 1;
+}
 
 void fw_node_schedule_wake(struct fw_node *n, int64_t at)
 {
@@ -387,21 +415,14 @@ int32_t fw_node_wake_event(void *node, int64_t now_ns, int64_t arg)
         int state = fw_run_until(n->fw, target, n->stops);
         if (state == FW_RUN_REACHED)
             break;
-        if (state == FW_RUN_SAMPLE) {
-            if (n->thermal && !n->thermal->py_adc)
-                fw_node_on_sample(n);
-            else if (fw_node_py(n->py, FW_PY_SAMPLE, 0, 0))
+        if (handled_stop(n, state, now_ns))
+            continue;
+        if (state == FW_RUN_SAMPLE) {        /* (a sensor Python reads) */
+            if (fw_node_py(n->py, FW_PY_SAMPLE, 0, 0))
                 return 1;
             continue;
         }
-        size_t len = fw_tx_available(n->fw);
-        if (len > FW_NODE_OUT_MAX || fw_is_shutdown(n->fw))
-            return fw_node_py(n->py, FW_PY_WAKE_REST, (int64_t)target, state);
-        if (len) {
-            uint8_t data[FW_NODE_OUT_MAX];
-            fw_tx_read(n->fw, data, len);
-            send_out(n, data, len, fw_now(n->fw), now_ns);
-        }
+        return fw_node_py(n->py, FW_PY_WAKE_REST, (int64_t)target, state);
     }
     if (fw_is_shutdown(n->fw))
         return fw_node_py(n->py, FW_PY_WAKE_REST, (int64_t)target, FW_RUN_REACHED);
