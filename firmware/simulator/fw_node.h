@@ -2,11 +2,14 @@
  *
  * Contract: sim/mcus/firmware_node.py's McuNode keeps one `struct
  * fw_node` beside its Python state.  A block for the MCU that carries
- * queue_steps only (Block.motion, no generic messages) is handed to
+ * queue_steps (Block.motion) and no message McuNode._note_block records
+ * (node_c.py deliver_block) is handed to
  * fw_node_deliver, which copies its bytes into a ring and schedules a C
  * event in the event kernel (vs_schedule_c of chelper's vsched.h, passed
  * in as `schedule` and `vs`).  At the event the firmware runs to the
- * arrival and receives the bytes (fw_arrive); then, unless something is
+ * arrival and receives the bytes (fw_arrive; a stop on the way for a
+ * stale sensor sample or the firmware's own output is handled as in the
+ * wake-up below); then, unless something is
  * unusual, C does what McuNode._arrive does in Python: reads the ack's
  * sequence, records the block's margins (fw_margins), sends the output
  * over the MCU->host wire (fw_wire) as a C event handing the bytes to the
@@ -18,15 +21,10 @@
  *   faults are on): Python runs the whole arrival;
  * - FW_PY_REST: the firmware ran and received (or stopped on the way,
  *   `value` = the run state); info[] and out[] hold fw_arrive's results;
- *   Python finishes the arrival (a late message, a plant update due,
- *   output too long, a shutdown, bytes lost to the receive buffer);
+ *   Python finishes the arrival (a late message, output too long, a
+ *   shutdown, bytes lost to the receive buffer, a sensor Python reads);
  * - FW_PY_WAKE: all done but the wake plan, the quiet bound is in
  *   info[FW_ARRIVE_QUIET];
- * - FW_PY_PLANTS (no longer sent: the plants' update is done in C,
- *   fw_node_run_end): the firmware ran and received, and the heaters' plants
- *   have an update point due (or their ADC validity must be worked out
- *   again): Python does that part (`planted` is then set, for a
- *   FW_PY_REST after it), C goes on.
  * The wake-up where the firmware could next transmit is a C event too
  * (fw_node_wake_event, McuNode._wake's port): the firmware runs to the
  * wake's clock, its output goes out as above, and the next wake is planned
@@ -36,16 +34,16 @@
  *   plant whose ADC value Python computes: Python brings the plants there
  *   (_on_stop), C runs on (else C does it: fw_node_on_sample);
  * - FW_PY_WAKE_REST: a shutdown, or output too long: Python finishes
- *   (`serial` = the run's target, `value` = the stop not yet handled);
- * - FW_PY_RUN_END (no longer sent: fw_node_run_end).
+ *   (`serial` = the run's target, `value` = the stop not yet handled).
  * The heaters' plants (thermal_sim.h, `thermal`) are updated on the poll
  * grid by fw_node_replay_grid, fw_node_set_valid_until, fw_node_run_end
  * and fw_node_on_sample, the MCU node's _replay_grid, _set_valid_until,
- * _plants_at_run_end and _on_stop (RUN_SAMPLE) of before, which call them.
+ * _plants_at_run_end and _on_stop (RUN_SAMPLE) of before, which call them
+ * (`planted`: the arrival's plant update was done before a FW_PY_REST).
  * The wake plan (wake_set, has_planned, planned_quiet, the event's slot,
  * seq and time) and the wake count live here; the Python fields mirrored
- * here (first_late, the plants' next update, rx_lost, py_only) are set by
- * the node wherever Python changes them.  The output sink: void sink(sink_ctx, data, len), called
+ * here (first_late, rx_lost, py_only) are set by the node wherever Python
+ * changes them.  The output sink: void sink(sink_ctx, data, len), called
  * at the instant the chunk's last byte reached the host; the default is
  * fw_node_py_output (the node's on_output).
  */
@@ -90,9 +88,9 @@ size_t fw_margins_span(struct fw_margins *m, int32_t klass);
 size_t fw_margins_seconds(struct fw_margins *m, int32_t klass, int64_t *out);
 int32_t fw_margins_minimum_at(struct fw_margins *m, int32_t klass, int64_t *out);
 
-enum { FW_PY_ARRIVE = 0, FW_PY_REST = 1, FW_PY_WAKE = 2, FW_PY_PLANTS = 3,
+enum { FW_PY_ARRIVE = 0, FW_PY_REST = 1, FW_PY_WAKE = 2,
        /* the wake-up event (fw_node_wake_event) */
-       FW_PY_WAKE_ALL = 4, FW_PY_SAMPLE = 5, FW_PY_WAKE_REST = 6, FW_PY_RUN_END = 7 };
+       FW_PY_WAKE_ALL = 3, FW_PY_SAMPLE = 4, FW_PY_WAKE_REST = 5 };
 enum { FW_NODE_RING = 64, FW_NODE_OUT_MAX = 256 };
 
 struct fw_arrival {

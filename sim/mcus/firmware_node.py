@@ -19,22 +19,27 @@ Contract: `McuNode(kernel, firmware, clock, wire_out, on_output, poll_ns)`
   `quiet_until` bound, rounded up to the "poll grid" (start + k *
   `poll_ns`), the instant a poll every poll_ns would have found it, so
   reports leave at the clock they were written and reach the host at the
-  same instants as when the node polled (late by at most poll_ns);
+  same instants as when the node polled (late by at most poll_ns); the
+  wake-up is a C event (fw_node.c fw_node_wake_event, _wake's port)
+  handing back to _wake / _on_stop / _wake_rest where Python must go on;
 - `on_output(data)` receives each chunk the firmware wrote, when its
   last byte has crossed the MCU->host wire (`set_output_sink` gives the
   C arrival a C sink doing the same);
 - `deliver_block(at_ns, block)`: deliver(at_ns, block.frame, [block]);
-  a block of queue_steps only arrives as one C event
+  a block of queue_steps (and no message _note_block records) arrives
+  as one C event
   (firmware/simulator/fw_node.c: the firmware's run and receive, the
   ack, the margins, the output, the wake plan when it stands) that hands
   back to the Python path below where anything else must happen (it is
   the reference: tests/test_fw_node_port.py); the state both read is
-  kept in the C struct or mirrored there (`_mirror_*`);
+  kept in the C struct or mirrored there (`_mirror_*`); the firmware's
+  output goes out through the C output event (`_send_out`);
 - the simulated world: endstops never trigger (a homing pin reads the
   non-trigger level, see sim/mcus/world_inputs.py) and ADC inputs read the
   middle of the allowed range, so no sensor check trips, except the
   heaters' sensors when `set_thermals(thermals)` installed a thermal model
-  (sim/mcus/thermal.py): its update points are the grid points and block
+  (sim/mcus/thermal.py; its chain and the bookkeeping below run in C,
+  fw_node.c, which the Python paths call): its update points are the grid points and block
   arrivals (each UPDATE_PERIOD, the first one due), replayed when the
   firmware is about to sample a sensor pin after the last value's
   validity (the firmware stops there: fw_run_until FW_STOP_SAMPLE), so
