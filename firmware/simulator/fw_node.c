@@ -187,7 +187,16 @@ static int32_t schedule(struct fw_node *n, int64_t at, void *fn, int64_t arg)
 int64_t fw_node_deliver(struct fw_node *n, int64_t at_ns, const uint8_t *data, size_t len,
                         int32_t seq, int64_t count, int64_t low, int64_t high)
 {
-    if (n->py_only || n->pending >= FW_NODE_RING || len > sizeof(n->ring[0].data))
+    return fw_node_deliver_gen(n, at_ns, data, len, seq, 1, count, low, high, NULL, 0);
+}
+
+int64_t fw_node_deliver_gen(struct fw_node *n, int64_t at_ns, const uint8_t *data,
+                            size_t len, int32_t seq, int32_t has_motion, int64_t count,
+                            int64_t low, int64_t high, const struct fw_gen *gen,
+                            int32_t ngen)
+{
+    if (n->py_only || n->pending >= FW_NODE_RING || len > sizeof(n->ring[0].data)
+            || ngen > FW_GEN_MAX)
         return -1;
     int64_t serial = n->serial++;
     struct fw_arrival *a = &n->ring[serial & RING_MASK];
@@ -198,6 +207,10 @@ int64_t fw_node_deliver(struct fw_node *n, int64_t at_ns, const uint8_t *data, s
     a->count = count;
     a->low = low;
     a->high = high;
+    a->has_motion = has_motion;
+    a->ngen = ngen;
+    if (ngen)
+        memcpy(a->gen, gen, (size_t)ngen * sizeof(*gen));
     n->pending++;
     schedule(n, at_ns, (void *)fw_node_arrive_event, serial);
     return serial;
@@ -298,22 +311,60 @@ static int32_t needs_python(struct fw_node *n, struct fw_arrival *a, int32_t *no
         return 0;
     int32_t count = (acked_seq(n->out, len) - n->expected_seq) & SEQ_MASK;
     *noted = !a->arrived && ((a->seq - n->expected_seq) & SEQ_MASK) < count;
-    /* (a late queue_step, the first one: Python finds which) */
-    return *noted && !(a->low >= (int64_t)now || n->first_late);
+    if (!*noted || n->first_late)
+        return 0;
+    /* (a late message, the first one: Python finds which) */
+    if (a->has_motion && a->low < (int64_t)now)
+        return 1;
+    for (int32_t i = 0; i < a->ngen; i++)
+        if (a->gen[i].sched < (int64_t)now)
+            return 1;
+    return 0;
 }
 
-/* _note_block's usual case: a block of queue_steps only. */
-static void note_motion(struct fw_node *n, struct fw_arrival *a, int64_t serial,
-                        uint64_t arrival, int64_t now_ns)
+/* _note_block without a first late message: the queue_steps' margins
+ * (Block.motion), then each other scheduled message's; the block's
+ * smallest margin per class in the order the classes came. */
+static void note_block(struct fw_node *n, struct fw_arrival *a, int64_t serial,
+                       uint64_t arrival, int64_t now_ns)
 {
     a->arrived = 1;
     n->noted[n->noted_n++ & RING_MASK] = serial;
-    int64_t worst = a->low - (int64_t)arrival;
-    fw_margins_add(n->margins, MOTION, worst, a->count);
-    if (a->high > n->last_sched_clock)
-        n->last_sched_clock = a->high;
+    int64_t worst = NO_MARGIN, worst_by[FW_CLASSES];
+    int32_t order[FW_CLASSES], norder = 0;
+    for (int k = 0; k < FW_CLASSES; k++)
+        worst_by[k] = NO_MARGIN;
+    int64_t last_sched = n->last_sched_clock;
+    if (a->has_motion) {
+        worst = worst_by[MOTION] = a->low - (int64_t)arrival;
+        order[norder++] = MOTION;
+        fw_margins_add(n->margins, MOTION, worst, a->count);
+        if (a->high > last_sched)
+            last_sched = a->high;
+    }
+    for (int32_t i = 0; i < a->ngen; i++) {
+        const struct fw_gen *g = &a->gen[i];
+        if (g->oid >= 0 && n->watched[g->oid]) {          /* _note_watchdog */
+            n->last_update[g->oid] = g->sched;
+            n->has_update[g->oid] = 1;
+        }
+        int64_t margin = g->sched - (int64_t)arrival;
+        if (worst_by[g->klass] == NO_MARGIN)
+            order[norder++] = g->klass;
+        if (worst_by[g->klass] == NO_MARGIN || margin < worst_by[g->klass])
+            worst_by[g->klass] = margin;
+        fw_margins_add(n->margins, g->klass, margin, 1);
+        if (worst == NO_MARGIN || margin < worst)
+            worst = margin;
+        if (g->extends && g->sched > last_sched)
+            last_sched = g->sched;
+    }
+    n->last_sched_clock = last_sched;
+    if (worst == NO_MARGIN)
+        return;
     fw_margins_add_series(n->margins, now_ns, worst);
-    fw_margins_note(n->margins, now_ns, MOTION, worst);
+    for (int32_t i = 0; i < norder; i++)
+        fw_margins_note(n->margins, now_ns, order[i], worst_by[order[i]]);
 }
 
 int32_t fw_node_arrive_event(void *node, int64_t now_ns, int64_t serial)
@@ -348,7 +399,7 @@ int32_t fw_node_arrive_event(void *node, int64_t now_ns, int64_t serial)
     if (len) {
         n->expected_seq = acked_seq(n->out, len);
         if (noted)
-            note_motion(n, a, serial, now, now_ns);
+            note_block(n, a, serial, now, now_ns);
         send_out(n, n->out, len, now, now_ns);
     }
     if (n->has_planned && n->wake_set && quiet == n->planned_quiet)

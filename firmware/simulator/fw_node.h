@@ -2,9 +2,9 @@
  *
  * Contract: sim/mcus/firmware_node.py's McuNode keeps one `struct
  * fw_node` beside its Python state.  A block for the MCU that carries
- * queue_steps (Block.motion) and no message McuNode._note_block records
- * (node_c.py deliver_block) is handed to
- * fw_node_deliver, which copies its bytes into a ring and schedules a C
+ * queue_steps (Block.motion) and messages McuNode._note_block records by
+ * their clock alone (node_c.py deliver_block) is handed to
+ * fw_node_deliver(_gen), which copies its bytes into a ring and schedules a C
  * event in the event kernel (vs_schedule_c of chelper's vsched.h, passed
  * in as `schedule` and `vs`).  At the event the firmware runs to the
  * arrival and receives the bytes (fw_arrive; a stop on the way for a
@@ -91,12 +91,24 @@ int32_t fw_margins_minimum_at(struct fw_margins *m, int32_t klass, int64_t *out)
 enum { FW_PY_ARRIVE = 0, FW_PY_REST = 1, FW_PY_WAKE = 2,
        /* the wake-up event (fw_node_wake_event) */
        FW_PY_WAKE_ALL = 3, FW_PY_SAMPLE = 4, FW_PY_WAKE_REST = 5 };
-enum { FW_NODE_RING = 64, FW_NODE_OUT_MAX = 256 };
+enum { FW_NODE_RING = 64, FW_NODE_OUT_MAX = 256, FW_GEN_MAX = 8, FW_OIDS = 256 };
+
+/* A scheduled message of a block besides its queue_steps, as
+ * McuNode._note_block records it: its clock, deadline class (CLASSES'
+ * index), the oid of a queue_digital_out (-1: another message; its last
+ * update is kept if the oid has a max_duration) and whether its clock
+ * keeps the print alive (last_sched_clock). */
+struct fw_gen {
+    int64_t sched;
+    int32_t klass, oid, extends;
+};
 
 struct fw_arrival {
     uint8_t data[64];
     int32_t len, seq, arrived;
-    int64_t count, low, high;     /* Block.motion */
+    int32_t has_motion, ngen;
+    int64_t count, low, high;     /* Block.motion (if has_motion) */
+    struct fw_gen gen[8];         /* its other scheduled messages */
 };
 
 struct fw_node {
@@ -141,6 +153,10 @@ struct fw_node {
     struct fw_thermal *thermal;
     int64_t valid_until, valid_version, gp_due, gp_point;
     int32_t has_valid_until, has_valid_version, has_gp, grid_known;
+    /* digital outs with a max_duration (watched) and the clock of the
+     * latest queue_digital_out taken for each (McuNode.missed_update_oid) */
+    uint8_t watched[256], has_update[256];
+    int64_t last_update[256];
 };
 struct fw_node *fw_node_new(void);
 void fw_node_free(struct fw_node *n);
@@ -149,6 +165,12 @@ void fw_node_free(struct fw_node *n);
  * full, too long). */
 int64_t fw_node_deliver(struct fw_node *n, int64_t at_ns, const uint8_t *data, size_t len,
                         int32_t seq, int64_t count, int64_t low, int64_t high);
+/* fw_node_deliver for a block with `ngen` (<= FW_GEN_MAX) other scheduled
+ * messages, with or without queue_steps (has_motion). */
+int64_t fw_node_deliver_gen(struct fw_node *n, int64_t at_ns, const uint8_t *data,
+                            size_t len, int32_t seq, int32_t has_motion, int64_t count,
+                            int64_t low, int64_t high, const struct fw_gen *gen,
+                            int32_t ngen);
 int32_t fw_node_arrive_event(void *node, int64_t now_ns, int64_t serial);
 /* McuNode._send_out without faults (len 1..FW_NODE_OUT_MAX): the chunk
  * the firmware wrote at MCU clock `clock` goes out on the wire as a C

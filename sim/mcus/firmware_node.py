@@ -93,7 +93,6 @@ class McuNode(CArrival):
         self.thermals = None
         self._mirror_py_only()
         self.max_durations = {}     # digital out oid -> max_duration ticks (if any)
-        self.last_update = {}       # ... -> clock of its latest queue_digital_out taken
         self.rx_stats = None        # LinkStats told of bytes lost to a full receive buffer
 
     def set_thermals(self, thermals):
@@ -273,17 +272,31 @@ class McuNode(CArrival):
             self.margins.note_block(now_ns, worst_by)
 
     def _note_watchdog(self, msg):
+        """A digital out's max_duration, or the clock of its latest update
+        (kept in the C struct, which the C arrival updates too)."""
+        c, oid = self._c, msg.args["oid"]
         if msg.name == "config_digital_out" and msg.args["max_duration"]:
-            self.max_durations[msg.args["oid"]] = msg.args["max_duration"]
-        elif msg.name == "queue_digital_out" and msg.args["oid"] in self.max_durations:
-            self.last_update[msg.args["oid"]] = msg.sched
+            self.max_durations[oid] = msg.args["max_duration"]
+            c.watched[oid] = 1
+        elif msg.name == "queue_digital_out" and oid in self.max_durations:
+            c.has_update[oid] = msg.sched is not None
+            if msg.sched is not None:
+                c.last_update[oid] = msg.sched
+
+    @property
+    def last_update(self):
+        """Digital out oid -> clock of its latest queue_digital_out taken
+        (those with a max_duration)."""
+        c = self._c
+        return {oid: c.last_update[oid] for oid in sorted(self.max_durations)
+                if c.has_update[oid]}
 
     def missed_update_oid(self):
         if self.shutdown is None:
             return None
         clock = self.shutdown[1]
         for oid, last in sorted(self.last_update.items()):
-            if last is not None and last + self.max_durations[oid] == clock:
+            if last + self.max_durations[oid] == clock:
                 return oid
         return None
 

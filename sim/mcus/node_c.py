@@ -25,10 +25,12 @@ from ...firmware.simulator._fwsim import ffi, lib
 from ...firmware.simulator.mcu import RUN_SAMPLE, STOP_OUTPUT, STOP_SAMPLE
 from ..kernel.events import Event
 from .world_inputs import NOTED
+from ..link.messages import CLASSES, HEATER
 
 RING_MASK = lib.FW_NODE_RING - 1
 WATCHDOG = frozenset(("config_digital_out", "queue_digital_out"))   # _note_watchdog
 NOTED_HERE = NOTED | WATCHDOG       # messages McuNode._note_block notes by name
+_CLASS_INDEX = {k: i for i, k in enumerate(CLASSES)}     # (fw_margins' classes)
 _NODES = weakref.WeakValueDictionary()  # the C node's key -> McuNode (fw_node_py)
 
 
@@ -210,29 +212,55 @@ class CArrival:
 
     def deliver_block(self, at_ns, block):
         """deliver(at_ns, block.frame, [block]): a block of queue_steps
-        only arrives as a C event (fw_node.c), which hands back to
-        _arrive/_arrive_rest/_plan_wake where Python must go on; so does a
-        block of queue_steps and messages _note_block passes over (no
-        scheduled clock, not noted by name: get_clock), whose margins are
-        those of its queue_steps alone."""
-        motion = block.motion
-        if self._fast and motion is not None and (not block.generic or _inert(block.generic)):
+        and of messages _note_block records by their clock alone (not
+        noted by name: a queue_digital_out, get_clock, not a config or a
+        sensor command) arrives as a C event (fw_node.c), which hands back
+        to _arrive/_arrive_rest/_plan_wake where Python must go on."""
+        if self._fast:
+            motion, generic = block.motion, block.generic
             frame = block.frame
-            count, low, high = motion
-            serial = lib.fw_node_deliver(self._c, at_ns, frame, len(frame), block.seq,
-                                         count, low, high)
+            if not generic:
+                if motion is None:
+                    return self.deliver(at_ns, frame, [block])
+                count, low, high = motion
+                serial = lib.fw_node_deliver(self._c, at_ns, frame, len(frame), block.seq,
+                                             count, low, high)
+            else:
+                gen = _scheduled(generic)
+                if gen is None:
+                    return self.deliver(at_ns, frame, [block])
+                count, low, high = motion or (0, 0, 0)
+                serial = lib.fw_node_deliver_gen(self._c, at_ns, frame, len(frame), block.seq,
+                                                 motion is not None, count, low, high,
+                                                 gen, len(gen))
             if serial >= 0:
                 self._ring[serial & RING_MASK] = block
                 return
         self.deliver(at_ns, block.frame, [block])
 
 
-def _inert(messages):
-    """Messages McuNode._note_block records nothing for."""
+def _scheduled(messages):
+    """The struct fw_gen[] summary of a block's messages besides its
+    queue_steps as McuNode._note_block records them (messages without a
+    clock and not noted by name record nothing), or None when one needs
+    _note_block itself (noted by name: a sensor's, an endstop's, a digital
+    out's configuration; too many)."""
+    out = []
     for msg in messages:
-        if msg.sched is not None or msg.name in NOTED_HERE:
-            return False
-    return True
+        name = msg.name
+        if msg.sched is None:
+            if name in NOTED_HERE:
+                return None
+            continue
+        if (name in NOTED_HERE and name != "queue_digital_out") or name == "queue_step":
+            return None
+        klass = msg.klass
+        out.append((msg.sched, _CLASS_INDEX[klass],
+                    msg.args["oid"] if name == "queue_digital_out" else -1,
+                    name != "trsync_set_timeout" and klass != HEATER))
+    if len(out) > lib.FW_GEN_MAX:
+        return None
+    return ffi.new("struct fw_gen[]", out)
 
 
 def _across(src, dst, cdata):
