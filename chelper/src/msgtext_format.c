@@ -45,6 +45,15 @@ put_int(char *p, int64_t v)
     uint64_t u = v < 0 ? -(uint64_t)v : (uint64_t)v;
     if (v < 0)
         *p++ = '-';
+    // one and two digits (oids, counts, small adds) without the count
+    if (u < 10) {
+        *p = '0' + u;
+        return p + 1;
+    }
+    if (u < 100) {
+        memcpy(p, DIGIT_PAIRS + 2 * u, 2);
+        return p + 2;
+    }
     char *end = p + digit_count(u), *q = end;
     while (u >= 100) {
         q -= 2;

@@ -318,6 +318,7 @@ sc_verify_run(struct stepcompress *sc, const struct sc_run *r)
 {
     char buf[160];
     if (r->count <= 0 || r->count > MAX_RUN_COUNT
+        || r->count > (int64_t)(sc->qtail - sc->qhead)
         || r->interval < 0 || r->interval >= 0x80000000LL
         || r->add < -0x8000 || r->add > 0x7fff) {
         snprintf(buf, sizeof(buf), "invalid run interval=%lld count=%lld"
@@ -327,17 +328,22 @@ sc_verify_run(struct stepcompress *sc, const struct sc_run *r)
     }
     // step i at clock `at` must lie in its window [early_i, clock_i]
     // (early_i <= clock_i always); the first step's early clock is
-    // bounded by last_step_clock, the others' were computed when queued
+    // bounded by last_step_clock, the others' were computed when queued.
+    // The loop has no end test: the early clock after the run's last step
+    // is, while it runs, one no step reaches (as in walk_steps).
     const uint64_t *q = sc->queue + sc->qhead, *early = sc->early + sc->qhead;
+    uint64_t *stop = sc->early + sc->qhead + r->count, saved = *stop;
+    *stop = UINT64_MAX;
     uint64_t at = sc->last_step_clock + r->interval;
     int64_t i = 0, iv = r->interval + r->add;
     if (at >= stepcompress_early(sc, sc->last_step_clock, q[0]) && at <= q[0])
-        for (i = 1; i < r->count; i++) {
+        for (i = 1;; i++) {
             at += iv;
             iv += r->add;
             if (at < early[i] || at > q[i])
                 break;
         }
+    *stop = saved;
     if (i < r->count) {
         uint64_t lo = i ? early[i]
                         : stepcompress_early(sc, sc->last_step_clock, q[0]);
