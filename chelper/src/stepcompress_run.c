@@ -92,7 +92,7 @@ static inline __attribute__((always_inline)) int64_t
 walk_floor_div(int64_t n, int64_t k, int small_k)
 {
     uint64_t un = (uint64_t)n;
-    if (small_k && un <= UINT32_MAX)
+    if (__builtin_expect(small_k && un <= UINT32_MAX, 1))
         return (int64_t)mul_high(recip[k], un);
     return floor_div(n, k);
 }
@@ -101,7 +101,7 @@ static inline __attribute__((always_inline)) int64_t
 walk_ceil_div(int64_t n, int64_t k, int small_k)
 {
     uint64_t un1 = (uint64_t)n - 1;
-    if (small_k && un1 <= UINT32_MAX)
+    if (__builtin_expect(small_k && un1 <= UINT32_MAX, 1))
         return (int64_t)mul_high(recip[k], un1) + 1;
     return ceil_div(n, k);
 }
