@@ -58,6 +58,7 @@ linkio_free(struct linkio *l)
         return;
     free(l->queries);
     free(l->recoveries);
+    free(l->dropped);
     chunkbuf_free(&l->rx);
     chunkbuf_free(&l->pay);
     free(l->pay_snaps);
@@ -152,16 +153,40 @@ rtt_sample(struct linkio *l, int64_t delta)
     l->rto_ns = rto < MIN_RTO_NS ? MIN_RTO_NS : rto > MAX_RTO_NS ? MAX_RTO_NS : rto;
 }
 
+// A block the native program sent, acknowledged before Python built
+// its Block: its generic messages' tags, for linkio_dropped.
+static void
+lio_drop_tags(struct linkio *l, const struct lio_block *b)
+{
+    const int64_t *r = b->records;
+    for (int64_t m = 0; m < b->summary[0]; m++, r += LINKQ_RECORD_INTS) {
+        if (r[1] != LINKQ_GENERIC)
+            continue;
+        if (l->ndropped == l->cap_dropped) {
+            int32_t cap = l->cap_dropped ? 2 * l->cap_dropped : 64;
+            int32_t *d = realloc(l->dropped, cap * sizeof(*d));
+            if (!d)
+                return;            // (out of memory: Python holds them on)
+            l->dropped = d;
+            l->cap_dropped = cap;
+        }
+        l->dropped[l->ndropped++] = (int32_t)r[0];
+    }
+}
+
 // The first `count` blocks in flight were acknowledged at `now`.
 static void
 acked(struct linkio *l, int32_t count, int64_t now)
 {
     int64_t freed = 0;
     struct lio_block *b = NULL;
+    int32_t py = count < l->py_n ? count : l->py_n;
     for (int32_t i = 0; i < count; i++) {
         b = &l->ring[l->head];
         l->head = (l->head + 1) % RING;
         freed += b->len;
+        if (i >= py && b->summary[4])
+            lio_drop_tags(l, b);
         if (b->retransmitted) {
             if (l->nrecoveries == l->cap_recoveries) {
                 int64_t cap = l->cap_recoveries ? 2 * l->cap_recoveries : 64;
@@ -175,7 +200,6 @@ acked(struct linkio *l, int32_t count, int64_t now)
                 l->recoveries[l->nrecoveries++] = now - b->sent_ns;
         }
     }
-    int32_t py = count < l->py_n ? count : l->py_n;
     l->py_n -= py;
     l->py_pop += py;
     l->count -= count;

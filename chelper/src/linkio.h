@@ -39,6 +39,7 @@ int32_t linkio_py_sync(struct linkio *l, int32_t *first);
 void linkio_py_block(struct linkio *l, int32_t i, uint8_t *frame, int64_t *info,
                      int64_t *records);
 void linkio_py_took(struct linkio *l);
+int32_t linkio_dropped(struct linkio *l, int32_t *out, int32_t cap);
 int32_t linkio_enqueue_steps(struct linkio *l, struct linkq *q, const struct ss_message *msgs,
                              int64_t count, int64_t queued_ns, int64_t planned_wake);
 /* cffi:end */
@@ -47,9 +48,9 @@ int32_t linkio_enqueue_steps(struct linkio *l, struct linkq *q, const struct ss_
 int32_t linkio_retransmit_due(struct linkio *l, int64_t now);
 void linkio_hand_back(struct linkio *l, int32_t read, int32_t planned);
 int32_t linkio_planned(struct linkio *l);
-void linkio_native_commit(struct linkio *l, int64_t now, const uint8_t *frames,
-                          const int64_t *records, const int64_t *summaries,
-                          int64_t *arrivals);
+void linkio_native_commit(struct linkio *l, int64_t now, int32_t query_mask,
+                          const uint8_t *frames, const int64_t *records,
+                          const int64_t *summaries, int64_t *arrivals);
 void linkio_note_serial(struct linkio *l, int32_t n, int32_t b, int64_t serial);
 
 #define LINKIO_NEED_SLOTS (-100)   // linkio_enqueue_steps stopped for the move slots

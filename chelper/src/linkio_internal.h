@@ -28,10 +28,10 @@ struct lio_block {
     int32_t retransmitted;
     // a block the native serial queue program sent (serialq_prog.c),
     // kept until Python builds its Block (linkio_py_block): the frame,
-    // the plan's summary (count, timed, low, high) and records, and the
-    // MCU node's serial of its C arrival
+    // the plan's summary (count, timed, low, high, ntags) and records,
+    // and the MCU node's serial of its C arrival
     uint8_t frame[MSG_MAX];
-    int64_t summary[4], serial;
+    int64_t summary[5], serial;
     int64_t records[MSG_PAYLOAD_MAX * LINKQ_RECORD_INTS];
 };
 
@@ -75,6 +75,10 @@ struct linkio {
     // read the input / planned, and handed the wake to Python, whose
     // next linkio_input_all / linkio_plan return those results.
     int32_t py_n, py_pop, rx_taken, plan_taken, plan_n, plan_seq;
+    // tags of generic messages in blocks acknowledged without a Python
+    // Block (the native program sent them): Python drops what it holds
+    // for them (linkio_dropped)
+    int32_t *dropped, ndropped, cap_dropped;
     // statistics (LINKIO_* of linkio.h) and recoveries (first send to ack)
     int64_t stats[LINKIO_WINDOW_FULL];
     int64_t *recoveries, nrecoveries, cap_recoveries;

@@ -32,21 +32,23 @@ linkio_planned(struct linkio *l)
     return l->planned;
 }
 
-// Transmit the last plan's blocks at `now` as linkio_commit does (none
-// carries a get_clock), keeping each block's frame, summary and records
+// Transmit the last plan's blocks at `now` as linkio_commit does (bit b
+// of query_mask: block b carries a get_clock), keeping each block's frame, summary and records
 // (linkq_plan's outputs) for the Block Python may build later; their
 // arrivals into arrivals. The caller checked linkio_retransmit_due.
 void
-linkio_native_commit(struct linkio *l, int64_t now, const uint8_t *frames,
-                     const int64_t *records, const int64_t *summaries, int64_t *arrivals)
+linkio_native_commit(struct linkio *l, int64_t now, int32_t query_mask,
+                     const uint8_t *frames, const int64_t *records,
+                     const int64_t *summaries, int64_t *arrivals)
 {
     const int64_t *rec = records;
     for (int32_t b = 0; b < l->planned; b++) {
-        arrivals[b] = lio_transmit(l, now, l->planned_seq[b], l->planned_len[b], 0);
+        arrivals[b] = lio_transmit(l, now, l->planned_seq[b], l->planned_len[b],
+                                   (query_mask >> b) & 1);
         struct lio_block *e = &l->ring[(l->head + l->count - 1) % RING];
         const int64_t *sum = summaries + 5 * b;
         memcpy(e->frame, frames + MSG_MAX * b, l->planned_len[b]);
-        memcpy(e->summary, sum, 4 * sizeof(int64_t));
+        memcpy(e->summary, sum, 5 * sizeof(int64_t));
         memcpy(e->records, rec, sum[0] * LINKQ_RECORD_INTS * sizeof(int64_t));
         rec += sum[0] * LINKQ_RECORD_INTS;
         e->serial = -1;
@@ -77,7 +79,7 @@ linkio_py_sync(struct linkio *l, int32_t *first)
 
 // The i-th block in flight as the native program sent it: its frame and
 // records into frame / records; info gets seq, len, sent_ns, node
-// serial, count, timed, low, high.
+// serial, count, timed, low, high, ntags.
 void
 linkio_py_block(struct linkio *l, int32_t i, uint8_t *frame, int64_t *info,
                 int64_t *records)
@@ -85,8 +87,8 @@ linkio_py_block(struct linkio *l, int32_t i, uint8_t *frame, int64_t *info,
     const struct lio_block *e = &l->ring[(l->head + i) % RING];
     memcpy(frame, e->frame, e->len);
     memcpy(records, e->records, e->summary[0] * LINKQ_RECORD_INTS * sizeof(int64_t));
-    int64_t v[8] = {e->seq, e->len, e->sent_ns, e->serial, e->summary[0], e->summary[1],
-                    e->summary[2], e->summary[3]};
+    int64_t v[9] = {e->seq, e->len, e->sent_ns, e->serial, e->summary[0], e->summary[1],
+                    e->summary[2], e->summary[3], e->summary[4]};
     memcpy(info, v, sizeof(v));
 }
 
@@ -94,6 +96,23 @@ void
 linkio_py_took(struct linkio *l)
 {
     l->py_n = l->count;
+}
+
+// The tags of generic messages whose blocks were acknowledged without a
+// Python Block (the held Messages Python drops): up to cap into out,
+// which are forgotten; returns how many there were (out NULL: just count).
+int32_t
+linkio_dropped(struct linkio *l, int32_t *out, int32_t cap)
+{
+    int32_t n = l->ndropped;
+    if (!out)
+        return n;
+    if (n > cap)
+        n = cap;
+    memcpy(out, l->dropped, n * sizeof(*out));
+    memmove(l->dropped, l->dropped + n, (l->ndropped - n) * sizeof(*out));
+    l->ndropped -= n;
+    return n;
 }
 
 /****************************************************************

@@ -9,25 +9,29 @@
  * side done at the wake, handed on at the commit with one post of
  * `resp_signal` per message, as on_response posts), and no retransmit
  * is due (no nak came, the RTO has not expired): input, plan, the cost
- * (vs_cost_ns of the same sum). At the burst's end, when the plan's
- * blocks carry timed motion only (no generic message, linkq's records
- * alone) which the MCU node's C arrival can all take (fw_node_can_take),
- * the commit runs in C too (linkio_native_commit), each block to the
- * node (fw_node_deliver, the same C event Python's
- * McuNode.deliver_block schedules), then the next wake and the wait.
+ * (vs_cost_ns of the same sum). At the burst's end, when each of the
+ * plan's blocks carries timed motion or generic messages whose summaries
+ * (`gens`, written at enqueue by MessageQueues: the node's struct fw_gen
+ * for each, whether it is a get_clock, whether only Python may send it)
+ * allow it, and the MCU node's C arrival can take them all
+ * (fw_node_can_take), the commit runs in C too (linkio_native_commit,
+ * with the get_clock blocks as its query mask), each block to the node
+ * (fw_node_deliver_gen, the same C event Python's McuNode.deliver_block
+ * schedules), then the next wake and the wait.
  * Otherwise the program hands to Python at a fixed point, before any
  * effect Python would not repeat: `point` 0, the whole wake (a payload
  * resp may not take, or a retransmit due; Python's linkio_input_all /
  * linkio_plan then return what C already read and planned,
  * linkio_hand_back); point 1, the commit of the blocks planned (a plan
- * with generic messages, the RTO expired during the burst, or the node
+ * with a message only Python sends or without a summary, the RTO expired during the burst, or the node
  * can not take them), with the responses pending (serialq_resp_read 1).
  * The blocks C sent keep their data in linkio's ring until
  * Python builds their Blocks (linkio_py_sync).  Python reads
  * planned_wake (NEVER: none) and the counters.
  * The node's functions come as addresses (the firmware is another cffi
- * module): int64_t deliver(node, at_ns, data, len, seq, count, low,
- * high) and int32_t can_take(node, blocks).
+ * module): int64_t deliver(node, at_ns, data, len, seq, has_motion,
+ * count, low, high, gen, ngen) (fw_node_deliver_gen) and int32_t
+ * can_take(node, blocks).
  */
 #include <stdint.h>
 #include "linkio.h"
@@ -35,6 +39,24 @@
 #include "vsched.h"
 
 /* cffi:begin */
+/* A generic message's summary (MessageQueues.add writes gens[tag &
+ * (SQ_GENS - 1)]): sched, klass, oid, extends as the node's struct
+ * fw_gen (firmware/simulator/fw_node.h, the same layout), `tag` (the
+ * entry is this message's only when it matches) and SQG_* flags. */
+struct sq_gen {
+    int64_t sched;
+    int32_t klass, oid, extends, tag, flags;
+};
+/* struct fw_gen's layout, as serialq_prog.c hands it to the node */
+struct sq_gen_fw {
+    int64_t sched;
+    int32_t klass, oid, extends;
+};
+#define SQ_GENS 4096
+#define SQ_GEN_MAX 8               /* fw_node.h's FW_GEN_MAX */
+#define SQG_QUERY 1                /* a get_clock: its block pairs the reply */
+#define SQG_PY 2                   /* only Python's _commit sends it */
+#define SQG_NONE 4                 /* the node records nothing for it */
 struct serialq_prog {
     struct vs *k;
     int32_t thread, signal, phase, point;
@@ -51,8 +73,10 @@ struct serialq_prog {
     struct serialq_resp *resp;     /* the responses taken in C (serialq_resp.h), or NULL */
     int32_t resp_signal;           /* posted once per response handed on (serialhdl's) */
     int64_t native_responses;      /* responses the native wakes took */
-    int32_t motion_only;           /* the wake's plan may go the C way */
+    int32_t c_way;                 /* the wake's plan may be committed in C */
     int64_t arrivals[16];
+    struct sq_gen *gens;           /* the generic messages' summaries, or NULL */
+    int64_t native_gen_commits;    /* native commits with generic messages */
 };
 struct serialq_prog *serialq_prog_new(void);
 void serialq_prog_free(struct serialq_prog *p);

@@ -14,6 +14,10 @@ set_next_step_dir, reset_step_clock) lives only in C; a Block carries
 the Message objects of the rest (`generic`), a summary of its timed
 queue_steps (`motion`) and, on demand, every message (`messages`);
 `planned_messages` counts the messages of the blocks built last.
+With `summarize` set (the serial queue's native program), each kept
+Message's summary goes to C at add (`gens`, struct sq_gen by tag), and a
+block the program sent gets its kept Messages back from their tags
+(`sent_block`) or, acknowledged without a Block, drops them (`drop`).
 tests/test_link_queues.py holds the Python model these rules come from.
 """
 from ...chelper import msgblock
@@ -153,6 +157,9 @@ class MessageQueues:
         self._first_req = ffi.new("int64_t *")
         self._due = ffi.new("int64_t *")
         self._sent = None          # sent_block's buffers, made on first use
+        self.summarize = None      # msg -> struct sq_gen values but the tag (serialq_prog.h)
+        self.gens = ffi.new("struct sq_gen[]", lib.SQ_GENS)
+        self._dropped = None       # drop's buffer, made on first use
 
     def add(self, messages, queued_ns, generic, slot_count):
         """Queue messages in order: (name, args, req_clock, min_clock)
@@ -189,10 +196,13 @@ class MessageQueues:
                      c_ids[name], oid, args[key]))
             else:
                 msg = generic(name, args, req_clock, min_clock, queued_ns)
+                tag = self._hold(msg)
+                if self.summarize is not None:
+                    self._summary(tag, msg)
                 # Timed commands use their object's queue; the rest
                 # (config, queries) share the MCU's default queue, in order.
                 put((GENERIC, args.get("oid", -1) if req_clock else -1, req_clock,
-                     msg.min_clock, self._hold(msg)))
+                     msg.min_clock, tag))
                 put(self._maker(name)(args))
         return _lower(first, self._push(ints, queued_ns)), count
 
@@ -231,6 +241,24 @@ class MessageQueues:
         self._next_tag = tag + 1
         self._held[tag] = msg
         return tag
+
+    def _summary(self, tag, msg):
+        """The kept Message's summary for the native commit (gens[tag])."""
+        g = self.gens[tag & (lib.SQ_GENS - 1)]
+        g.sched, g.klass, g.oid, g.extends, g.flags = self.summarize(msg)
+        g.tag = tag
+
+    def drop(self, link):
+        """Forget the kept Messages of blocks the native program sent that
+        were acknowledged before any Block was built (linkio_dropped)."""
+        if self._dropped is None:
+            self._dropped = ffi.new("int32_t[]", 256)
+        held, buf = self._held, self._dropped
+        n = lib.linkio_dropped(link, buf, 256)
+        while n:
+            for tag in ffi.unpack(buf, n):
+                del held[tag]
+            n = lib.linkio_dropped(link, buf, 256)
 
     def _maker(self, name):
         maker = self._makers.get(name)
@@ -315,12 +343,18 @@ class MessageQueues:
         which the native program planned and sent (linkio_py_block); the
         MCU node's C arrival adopts it (node._adopt)."""
         if self._sent is None:
-            self._sent = (ffi.new("uint8_t[]", MESSAGE_MAX), ffi.new("int64_t[]", 8),
+            self._sent = (ffi.new("uint8_t[]", MESSAGE_MAX), ffi.new("int64_t[]", 9),
                           ffi.new("int64_t[]", RECORD_INTS * PAYLOAD_MAX))
         frame, info, records = self._sent
         lib.linkio_py_block(link, i, frame, info, records)
-        seq, length, sent_ns, serial, count, timed, low, high = ffi.unpack(info, 8)
-        block = Block(seq, ffi.unpack(ffi.cast("char *", frame), length), [],
+        seq, length, sent_ns, serial, count, timed, low, high, ntags = ffi.unpack(info, 9)
+        generic = []
+        if ntags:      # (its kept Messages, by the tags in its records)
+            values = ffi.unpack(records, RECORD_INTS * count)
+            held = self._held
+            generic = [held.pop(values[r]) for r in range(0, RECORD_INTS * count, RECORD_INTS)
+                       if values[r + 1] == GENERIC]
+        block = Block(seq, ffi.unpack(ffi.cast("char *", frame), length), generic,
                       (timed, low, high) if timed else None,
                       ffi.buffer(records, RECORD_INTS * 8 * count)[:], count)
         block.sent_ns = sent_ns

@@ -56,7 +56,8 @@ and what it learns from the messages it sends and receives.
 The thread's common wake (acks and responses only, no retransmit due)
 runs as a native program (chelper/src/serialq_prog.c) once the first
 step finds the set-up allows it (_go_native), and its commit too when
-the blocks carry timed motion the node's C arrival takes; _loop/_commit
+the blocks carry timed motion or messages the node's C arrival takes
+(their summaries made at enqueue: _summarize); _loop/_commit
 stay its reference and take every other wake or commit (_resume). Blocks the native program sent get their Block objects only
 when Python needs them (_sync: in_flight, a hand-back, the node's).
 """
@@ -184,6 +185,8 @@ class SerialQueue:
             self._enqueue(messages)
 
     def _enqueue(self, messages):
+        if self._prog is not None and lib.linkio_dropped(self._c_link, ffi.NULL, 0):
+            self.queues.drop(self._c_link)
         first_req, count = self.queues.add(messages, self.kernel.now,
                                            self._generic_message, self._slot_count)
         if self.record is not None:
@@ -327,12 +330,30 @@ class SerialQueue:
         prog.l, prog.q = self._c_link, self._c_queues
         self.queues.point_program(prog, self.link._first_seq)
         prog.node, prog.deliver, prog.can_take = node.c_arrival()
+        from ..mcus.node_c import gen_entry      # (the node's summary of a message)
+        self._gen_entry = gen_entry
+        self.queues.summarize = self._summarize
+        prog.gens = self.queues.gens
         prog.planned_wake = self._planned_wake
         if self._resp_signal is not None:
             prog.resp, prog.resp_signal = self._responses.c, self._resp_signal.id
         self._prog = prog
         node._ring_source = self._sync
         lib.serialq_prog_attach(prog, self.thread.index, 1)
+
+    def _summarize(self, msg):
+        """A kept Message's struct sq_gen values but the tag (sched,
+        klass, oid, extends, flags): the node's fw_gen for it, whether it
+        is a get_clock (_note_generic's query) and whether only _commit
+        may send it (a message _note_generic notes, one the node's C
+        arrival refuses)."""
+        entry = self._gen_entry(msg)
+        flags = lib.SQG_QUERY if msg.name == "get_clock" else 0
+        if entry is None or msg.name in TRSYNC_NOTED:
+            return 0, 0, -1, 0, flags | lib.SQG_PY
+        if not entry:
+            return 0, 0, -1, 0, flags | lib.SQG_NONE
+        return entry + (flags,)
 
     def native_inbox(self, items, signal):
         """The inbox on_response appends to (items, a deque) made one the

@@ -196,15 +196,15 @@ class CArrival:
 
     def c_arrival(self):
         """For the serial queue's native program (serialq_prog.h): this
-        node's struct and fw_node_deliver, fw_node_can_take, as chelper
+        node's struct and fw_node_deliver_gen, fw_node_can_take, as chelper
         void pointers."""
         return (_across(ffi, chffi, self._c),
-                _across(ffi, chffi, ffi.addressof(lib, "fw_node_deliver")),
+                _across(ffi, chffi, ffi.addressof(lib, "fw_node_deliver_gen")),
                 _across(ffi, chffi, ffi.addressof(lib, "fw_node_can_take")))
 
     def _adopt(self, serial, block):
         """A Block the serial queue built late for a block its native
-        program delivered as serial (fw_node_deliver): in the ring, arrived
+        program delivered as serial (fw_node_deliver_gen): in the ring, arrived
         as the C arrival noted it."""
         if serial >= 0:
             self._ring[serial & RING_MASK] = block
@@ -247,20 +247,30 @@ def _scheduled(messages):
     out's configuration; too many)."""
     out = []
     for msg in messages:
-        name = msg.name
-        if msg.sched is None:
-            if name in NOTED_HERE:
-                return None
-            continue
-        if (name in NOTED_HERE and name != "queue_digital_out") or name == "queue_step":
+        entry = gen_entry(msg)
+        if entry is None:
             return None
-        klass = msg.klass
-        out.append((msg.sched, _CLASS_INDEX[klass],
-                    msg.args["oid"] if name == "queue_digital_out" else -1,
-                    name != "trsync_set_timeout" and klass != HEATER))
+        if entry:
+            out.append(entry)
     if len(out) > lib.FW_GEN_MAX:
         return None
     return ffi.new("struct fw_gen[]", out)
+
+
+def gen_entry(msg):
+    """One message's struct fw_gen (sched, class index, oid, extends) as
+    _scheduled makes it, () when the node records nothing for it, None
+    when it needs _note_block itself (the serial queue's native commit
+    keeps this per message: MessageQueues.add)."""
+    name = msg.name
+    if msg.sched is None:
+        return None if name in NOTED_HERE else ()
+    if (name in NOTED_HERE and name != "queue_digital_out") or name == "queue_step":
+        return None
+    klass = msg.klass
+    return (msg.sched, _CLASS_INDEX[klass],
+            msg.args["oid"] if name == "queue_digital_out" else -1,
+            name != "trsync_set_timeout" and klass != HEATER)
 
 
 def _across(src, dst, cdata):
