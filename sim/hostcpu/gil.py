@@ -75,9 +75,10 @@ class GIL:
         if self.holder is not t:
             raise SimError(f"thread {t.name} releases a GIL held by "
                            f"{self.holder.name if self.holder else 'nobody'}")
-        handler = t.interrupt
-        if handler is not None and getattr(handler, "__self__", None) is self:
-            t.interrupt = None
+        if self.drop_request:     # (only then can a drop handler be pending)
+            handler = t.interrupt
+            if handler is not None and getattr(handler, "__self__", None) is self:
+                t.interrupt = None
         self._drop(t)
 
     def c_call(self, t: VThread, ns: int, then) -> None:

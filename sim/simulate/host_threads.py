@@ -100,6 +100,8 @@ class MainThread:
         self.logger = None          # LoggerThread, if modelled
         self._steps = None          # the burst's steps by stepper, for _after_python
         self._speed = host.speed
+        self._gil = host.gil
+        self._after_python_step = self._after_python   # (bound once: every segment)
         reactor.on_timer_change = self._timer_changed
         self.thread = host.spawn_role("main", "klippy", self._loop, at=host.kernel.now + 1)
 
@@ -112,15 +114,16 @@ class MainThread:
             self.kick.post()
 
     def _loop(self):
-        timer = self.reactor.next_due()
+        reactor = self.reactor
+        timer = reactor.next_due()
         t = self.thread
         if timer is None:
-            wake = self.reactor.next_wake_ns()
+            wake = reactor.next_wake_ns()
             self.sleeping_until = wake
             t.wait(self.kick, self._loop, until=wake if wake < (1 << 62) else None)
             return
         self.sleeping_until = None
-        self.reactor.run(timer)
+        reactor.run(timer)
         self.segments += 1
         meter = self.link.meter
         steps = meter.steps
@@ -134,10 +137,10 @@ class MainThread:
         meter.lines = meter.messages = meter.extra_ns = 0
         self._steps = steps
         # (HostCPU.cost_ns inlined: the same rounding of the same quotient)
-        self.host.gil.run(t, round(py_ns / self._speed), self._after_python)
+        self._gil.run(t, round(py_ns / self._speed), self._after_python_step)
 
     def _after_python(self):
-        self.host.gil.release(self.thread)
+        self._gil.release(self.thread)
         steps = self._steps
         busy = [(self.stepgens[oid], n) for oid, n in sorted(steps.items())
                 if oid in self.stepgens] if steps is not None else None

@@ -26,7 +26,7 @@ raises ReactorLivelock (time cannot move while it spins).
 import math
 from operator import attrgetter
 
-import greenlet
+from greenlet import getcurrent, greenlet
 
 NOW = 0.
 NEVER = 9999999999999999.
@@ -44,10 +44,10 @@ class ReactorLivelock(RuntimeError):
 
 def to_ns(waketime):
     """Reactor seconds -> integer ns, rounded up (due at or after)."""
+    if waketime <= 0.:             # (NOW, the commonest, first)
+        return 0
     if waketime >= NEVER:
         return NEVER_NS
-    if waketime <= 0.:
-        return 0
     return int(math.ceil(waketime * 1e9))
 
 
@@ -109,19 +109,31 @@ class SimReactor:
 
     def pause(self, waketime):
         """Suspend the calling callback until `waketime`; other timers run
-        meanwhile. Returns the resume time (seconds)."""
-        return self._suspend(self._resume_timer(waketime))
+        meanwhile. Returns the resume time (seconds). (_resume_timer and
+        _suspend written out: the G-code greenlet pauses at every
+        look-ahead check.)"""
+        current = getcurrent()
+        main = self._main
+        if main is None or current is main:
+            raise RuntimeError("reactor.pause outside a timer callback")
+        resume = SimTimer(current.switch, waketime, self._seq, oneshot=True)
+        self._seq += 1
+        self._timers.append(resume)
+        if self.on_timer_change is not None:
+            self.on_timer_change(resume.wake_ns)
+        main.switch()
+        return self.monotonic()
 
     def completion(self):
         return SimCompletion(self)
 
     def _resume_timer(self, waketime):
         """A one-shot timer that switches back into the calling callback."""
-        current = greenlet.getcurrent()
+        current = getcurrent()
         if self._main is None or current is self._main:
             raise RuntimeError("reactor.pause outside a timer callback")
-        resume = SimTimer(lambda eventtime: current.switch(eventtime),
-                          waketime, self._seq, oneshot=True)
+        # its callback switches back into `current` with the event time
+        resume = SimTimer(current.switch, waketime, self._seq, oneshot=True)
         self._seq += 1
         self._timers.append(resume)
         self._changed(resume)
@@ -140,15 +152,18 @@ class SimReactor:
             timer = batch.pop(0)
             if timer.wake_ns <= now and timer in self._timers:
                 return timer
-        batch = self._batch = [t for t in self._timers if t.wake_ns <= now]
-        return batch.pop(0) if batch else None
+        batch = [t for t in self._timers if t.wake_ns <= now]
+        if not batch:
+            return None
+        self._batch = batch
+        return batch.pop(0)
 
     def next_wake_ns(self):
         return min(map(_wake_ns, self._timers), default=NEVER_NS)
 
     def run(self, timer):
         """Run `timer` until its callback returns or pauses."""
-        self._main = greenlet.getcurrent()
+        self._main = getcurrent()
         eventtime = self.monotonic()
         if timer.oneshot:
             self._timers.remove(timer)
@@ -156,7 +171,7 @@ class SimReactor:
             return
         timer.wake_ns = NEVER_NS
         timer.waketime = NEVER
-        worker = self._idle.pop() if self._idle else greenlet.greenlet(self._worker)
+        worker = self._idle.pop() if self._idle else greenlet(self._worker)
         worker.switch(timer, eventtime)
 
     def _worker(self, timer, eventtime):
@@ -165,7 +180,7 @@ class SimReactor:
         waits for the next one (a new greenlet per run costs more)."""
         while True:
             self._run_callback(timer, eventtime)
-            self._idle.append(greenlet.getcurrent())
+            self._idle.append(getcurrent())
             timer, eventtime = self._main.switch()
 
     @staticmethod

@@ -293,37 +293,43 @@ class Simulation:
             return False
         return all(link.finished(self.kernel.now, END_SLACK_S) for link in self.links.values())
 
-    def _blocks_sent(self):
-        return sum(link.serialq.stats.blocks for link in self.links.values())
+    def _blocks_sent(self, stats):
+        """Blocks sent over every link so far (`stats`: their LinkStats):
+        the stall check's measure of progress."""
+        return stats[0].blocks if len(stats) == 1 else sum([s.blocks for s in stats])
 
     def run(self):
         kernel, progress = self.kernel, self.options.progress
+        vs = kernel._vs                 # (kernel.now without the property, per slice)
         limit = int(self.options.max_sim_s * NS_PER_S) if self.options.max_sim_s else None
+        stats = [link.serialq.stats for link in self.links.values()]
+        feed = self.feed
         last_sent, last_change = -1, 0
         slices = 0
         while self.stop_reason is None:
-            kernel.run(until=kernel.now + RUN_SLICE_NS)
+            kernel.run(until=vs.now + RUN_SLICE_NS)
             slices += 1
             if slices % DRAIN_SLICES == 0:
                 self._drain_pulses()
+            now = vs.now
             if progress is not None:
-                progress(kernel.now / NS_PER_S)
-            if self._finished():
+                progress(now / NS_PER_S)
+            if feed.done and self._finished():
                 for link in self.links.values():
                     link.node.advance()
                 if self.stop_reason is None:
                     self.stop_reason = "finished"
                 break
-            if limit is not None and kernel.now >= limit:
+            if limit is not None and now >= limit:
                 self.stop_reason = "time limit"
                 break
-            sent = self._blocks_sent()
+            sent = self._blocks_sent(stats)
             if sent != last_sent:
-                last_sent, last_change = sent, kernel.now
-            elif kernel.now - last_change > STALL_LIMIT_NS:
+                last_sent, last_change = sent, now
+            elif now - last_change > STALL_LIMIT_NS:
                 raise SimulateError("simulation made no progress for %d s at %.3f s "
                                     "(a klipsim bug)" % (STALL_LIMIT_NS // NS_PER_S,
-                                                         kernel.now / NS_PER_S))
+                                                         now / NS_PER_S))
         if self.stop_reason == "shutdown":
             self.shutdown_info = self._shutdown_info()
             kernel.run(until=kernel.now + SHUTDOWN_TAIL_NS)
