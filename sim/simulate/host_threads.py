@@ -96,7 +96,6 @@ class MainThread:
         self.sleeping_until = None
         self.segments = 0
         self.done = host.sched.signal("stepgen done")
-        self.waiting_for = 0
         self.logger = None          # LoggerThread, if modelled
         self._steps = None          # the burst's steps by stepper, for _after_python
         self._speed = host.speed
@@ -151,16 +150,12 @@ class MainThread:
             # a thread's zero-time steps back to back).
             self._loop()
             return
-        self.waiting_for = len(busy)
         for stepgen, n in busy:
             stepgen.submit(n, self.done)
-        self.thread.wait(self.done, self._stepgen_done)
+        # one wake per stepgen done; the C core re-waits after all but the last
+        self.thread.wait_posts(self.done, len(busy), self._stepgen_done)
 
     def _stepgen_done(self):
-        self.waiting_for -= 1
-        if self.waiting_for:
-            self.thread.wait(self.done, self._stepgen_done)
-            return
         self._publish()
         self._loop()               # (as in _after_python)
 
