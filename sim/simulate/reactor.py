@@ -24,6 +24,7 @@ Host code that polls monotonic() LIVELOCK_CALLS times at one instant
 raises ReactorLivelock (time cannot move while it spins).
 """
 import math
+from itertools import compress
 from operator import attrgetter
 
 from greenlet import getcurrent, greenlet
@@ -80,15 +81,16 @@ class SimReactor:
     # ---- the host's interface ---------------------------------------------
     def monotonic(self):
         now = self._vs.now             # (kernel.now without the property)
-        if now == self._same_time_ns:
-            self._same_time_calls += 1
-            if self._same_time_calls > LIVELOCK_CALLS:
-                raise ReactorLivelock(
-                    "host code asked the time %d times at %.6f s without pausing "
-                    "(a wait that does not go through reactor.pause)"
-                    % (LIVELOCK_CALLS, now / 1e9))
-        else:
-            self._same_time_ns, self._same_time_calls = now, 0
+        if now != self._same_time_ns:
+            self._same_time_ns = now
+            self._same_time_calls = 0
+            return now / 1e9
+        self._same_time_calls += 1
+        if self._same_time_calls > LIVELOCK_CALLS:
+            raise ReactorLivelock(
+                "host code asked the time %d times at %.6f s without pausing "
+                "(a wait that does not go through reactor.pause)"
+                % (LIVELOCK_CALLS, now / 1e9))
         return now / 1e9
 
     def register_timer(self, callback, waketime=NEVER):
@@ -152,7 +154,9 @@ class SimReactor:
             timer = batch.pop(0)
             if timer.wake_ns <= now and timer in self._timers:
                 return timer
-        batch = [t for t in self._timers if t.wake_ns <= now]
+        timers = self._timers
+        # [t for t in timers if t.wake_ns <= now], without a Python loop
+        batch = list(compress(timers, map(now.__ge__, map(_wake_ns, timers))))
         if not batch:
             return None
         self._batch = batch
@@ -178,16 +182,13 @@ class SimReactor:
         """A greenlet that runs one callback per switch from the main
         thread; a callback that pauses keeps it until it resumes. Done, it
         waits for the next one (a new greenlet per run costs more)."""
+        idle = self._idle
         while True:
-            self._run_callback(timer, eventtime)
-            self._idle.append(getcurrent())
+            waketime = timer.callback(eventtime)   # the return value wins,
+            timer.waketime = waketime              # as in Klipper's reactor
+            timer.wake_ns = to_ns(waketime)
+            idle.append(getcurrent())
             timer, eventtime = self._main.switch()
-
-    @staticmethod
-    def _run_callback(timer, eventtime):
-        waketime = timer.callback(eventtime)   # the return value wins,
-        timer.waketime = waketime              # as in Klipper's reactor
-        timer.wake_ns = to_ns(waketime)
 
     def _changed(self, timer):
         if self.on_timer_change is not None:

@@ -309,9 +309,18 @@ class Simulation:
         while self.stop_reason is None:
             kernel.run(until=vs.now + RUN_SLICE_NS)
             slices += 1
+            now = vs.now
             if slices % DRAIN_SLICES == 0:
                 self._drain_pulses()
-            now = vs.now
+                # the stall check, once per drain (a bug detector: the
+                # second it fires in need not be exact)
+                sent = self._blocks_sent(stats)
+                if sent != last_sent:
+                    last_sent, last_change = sent, now
+                elif now - last_change > STALL_LIMIT_NS:
+                    raise SimulateError("simulation made no progress for %d s at %.3f s "
+                                        "(a klipsim bug)" % (STALL_LIMIT_NS // NS_PER_S,
+                                                             now / NS_PER_S))
             if progress is not None:
                 progress(now / NS_PER_S)
             if feed.done and self._finished():
@@ -323,13 +332,6 @@ class Simulation:
             if limit is not None and now >= limit:
                 self.stop_reason = "time limit"
                 break
-            sent = self._blocks_sent(stats)
-            if sent != last_sent:
-                last_sent, last_change = sent, now
-            elif now - last_change > STALL_LIMIT_NS:
-                raise SimulateError("simulation made no progress for %d s at %.3f s "
-                                    "(a klipsim bug)" % (STALL_LIMIT_NS // NS_PER_S,
-                                                         now / NS_PER_S))
         if self.stop_reason == "shutdown":
             self.shutdown_info = self._shutdown_info()
             kernel.run(until=kernel.now + SHUTDOWN_TAIL_NS)
