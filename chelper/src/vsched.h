@@ -73,9 +73,11 @@ typedef struct vs {
     int32_t ndirty;
     struct vs_kernel_heap *heap;
     void *ud;
+    int32_t stop;              /* set: vs_run returns VS_RUN_STOP before its
+                                  next event (and clears it) */
 } vs;
 
-enum { VS_RUN_DONE = 0, VS_RUN_PY = 1, VS_RUN_ERR = 2 };
+enum { VS_RUN_DONE = 0, VS_RUN_PY = 1, VS_RUN_ERR = 2, VS_RUN_STOP = 3 };
 vs *vs_new(void);
 void vs_free(vs *k);
 int32_t vs_config(vs *k, int32_t ncores, int64_t slice_ns, int64_t tick_ns,

@@ -285,6 +285,7 @@ class Simulation:
 
     def _on_shutdown(self, name="mcu"):
         self.stop_reason = "shutdown"
+        self.kernel.request_stop()         # (run() stops at this slice's end)
         if self.shutdown_mcu is None:
             self.shutdown_mcu = name
 
@@ -292,6 +293,27 @@ class Simulation:
         if not self.feed.done:
             return False
         return all(link.finished(self.kernel.now, END_SLACK_S) for link in self.links.values())
+
+    def _run_slices(self, origin, slices, limit):
+        """Run the kernel to the end of the next run slice (they end at
+        origin + k x RUN_SLICE_NS) after which a check in run() can act;
+        returns the number of slices done. A check acts after every slice
+        with a progress callback, once the input is done (the end), at the
+        first slice end at or past the time limit, every DRAIN_SLICES
+        (drain, stall check) and after a shutdown; until then the slices
+        run as one kernel run, which the input's end or a shutdown stops
+        (Kernel.request_stop) so the slice they came in ends as before."""
+        n = 1
+        if self.options.progress is None and not self.feed.done:
+            n = DRAIN_SLICES - slices % DRAIN_SLICES
+            if limit is not None:      # (the limit's slice: ceil division)
+                n = max(1, min(n, -(-(limit - origin) // RUN_SLICE_NS) - slices))
+        kernel = self.kernel
+        if kernel.run(until=origin + (slices + n) * RUN_SLICE_NS, stoppable=True):
+            slices = (kernel._vs.now - origin) // RUN_SLICE_NS + 1   # the one it stopped in
+            kernel.run(until=origin + slices * RUN_SLICE_NS)
+            return slices
+        return slices + n
 
     def _blocks_sent(self, stats):
         """Blocks sent over every link so far (`stats`: their LinkStats):
@@ -304,11 +326,11 @@ class Simulation:
         limit = int(self.options.max_sim_s * NS_PER_S) if self.options.max_sim_s else None
         stats = [link.serialq.stats for link in self.links.values()]
         feed = self.feed
+        feed.on_done = kernel.request_stop      # the end checks begin (_run_slices)
         last_sent, last_change = -1, 0
-        slices = 0
+        origin, slices = vs.now, 0
         while self.stop_reason is None:
-            kernel.run(until=vs.now + RUN_SLICE_NS)
-            slices += 1
+            slices = self._run_slices(origin, slices, limit)
             now = vs.now
             if slices % DRAIN_SLICES == 0:
                 self._drain_pulses()
