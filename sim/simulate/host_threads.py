@@ -63,9 +63,11 @@ class SimLink:
         """A flush's step messages (chelper.steppersync.StepBatch), kept
         as one StepRun the serial queue takes whole (no tuple per message)."""
         self.outbox.setdefault(mcu, []).append(StepRun.from_batch(batch))
-        self.meter.messages += batch.count
+        meter = self.meter
+        meter.messages += batch.count
+        by_stepper, name = meter.steps, mcu.name     # (CostMeter.add_steps inlined)
         for oid, steps in batch.steps():
-            self.meter.add_steps((mcu.name, oid), steps)
+            by_stepper[name, oid] = by_stepper.get((name, oid), 0) + steps
 
     def take(self):
         out, self.outbox = self.outbox, {}
@@ -207,6 +209,8 @@ class SerialHdlThread:
         self.host_handled = 0       # responses the host's objects took
         self.host_mcu = self.link = self.serial_queue = None
         self.signal = host.sched.signal("serialhdl " + name)
+        self._running = None        # (batch, sends) of the burst under way
+        self._done_step = self._done
         self.thread = host.spawn_role("serialhdl", ("serialhdl " + name)[:15],
                                       self._loop, at=host.kernel.now + 1)
 
@@ -229,7 +233,8 @@ class SerialHdlThread:
         c = self.costs
         ns = self.host.cost_ns(c.serialhdl_response_ns * max(1, len(batch))
                                + c.host_response_ns * taken + c.message_py_ns * messages)
-        self.host.gil.run(self.thread, ns, lambda: self._done(batch, sends))
+        self._running = batch, sends
+        self.host.gil.run(self.thread, ns, self._done_step)
 
     def _host_responses(self, batch):
         """Run the host's handlers (as the main thread's host code runs: at
@@ -248,7 +253,9 @@ class SerialHdlThread:
         self.host_handled += taken
         return taken, messages, sends
 
-    def _done(self, batch, sends):
+    def _done(self):
+        batch, sends = self._running
+        self._running = None
         self.host.gil.release(self.thread)
         for name, args in batch:
             self.handled += 1
