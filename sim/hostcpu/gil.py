@@ -64,7 +64,12 @@ class GIL:
             # acquire of a free GIL, with the work started in the same
             # zero-time step (acquire would take it, then compute(0) and
             # start the work in the next step at the same instant)
-            self._take(t)
+            if self._wait_since or self._timers or self.forced or self.history is not None:
+                self._take(t)
+            else:         # (_take when nobody waits, was forced out or records)
+                self.holder = t
+                self.switch_number += 1
+                t.gil_waits.append(0)
             t.compute(ns, then)
         elif holder is t:
             t.compute(ns, then)
@@ -79,6 +84,9 @@ class GIL:
             handler = t.interrupt
             if handler is not None and getattr(handler, "__self__", None) is self:
                 t.interrupt = None
+        elif not self.waiters and self.history is None:
+            self.holder = None    # (_drop when nobody waits or records)
+            return
         self._drop(t)
 
     def c_call(self, t: VThread, ns: int, then) -> None:
