@@ -36,6 +36,7 @@ NEVER_NS = 1 << 62
 # simulation (e.g. a wait that returns at once): stop it rather than hang.
 # Normal code asks at most a few thousand times per segment.
 LIVELOCK_CALLS = 2_000_000
+POLL_CHECK = 100_000          # monotonic() looks for a livelock every this many calls
 _wake_ns = attrgetter("wake_ns")
 
 
@@ -76,22 +77,31 @@ class SimReactor:
         self._main = None            # greenlet that drives the reactor
         self._idle = []              # worker greenlets with no callback to run
         self.on_timer_change = on_timer_change   # wake a sleeping main thread
-        self._same_time_ns, self._same_time_calls = -1, 0
+        self._same_time_ns, self._same_time_checks = -1, 0
+        self._polls = POLL_CHECK      # monotonic() calls left before the next check
 
     # ---- the host's interface ---------------------------------------------
     def monotonic(self):
-        now = self._vs.now             # (kernel.now without the property)
+        self._polls -= 1
+        if self._polls <= 0:
+            self._check_livelock()
+        return self._vs.now / 1e9          # (kernel.now without the property)
+
+    def _check_livelock(self):
+        """Every POLL_CHECK calls of monotonic(): raise once they have all
+        come at one instant for LIVELOCK_CALLS calls (counted in whole
+        checks: between LIVELOCK_CALLS and LIVELOCK_CALLS + POLL_CHECK)."""
+        self._polls = POLL_CHECK
+        now = self._vs.now
         if now != self._same_time_ns:
-            self._same_time_ns = now
-            self._same_time_calls = 0
-            return now / 1e9
-        self._same_time_calls += 1
-        if self._same_time_calls > LIVELOCK_CALLS:
+            self._same_time_ns, self._same_time_checks = now, 0
+            return
+        self._same_time_checks += 1
+        if self._same_time_checks * POLL_CHECK >= LIVELOCK_CALLS:
             raise ReactorLivelock(
                 "host code asked the time %d times at %.6f s without pausing "
                 "(a wait that does not go through reactor.pause)"
                 % (LIVELOCK_CALLS, now / 1e9))
-        return now / 1e9
 
     def register_timer(self, callback, waketime=NEVER):
         timer = SimTimer(callback, waketime, self._seq)
