@@ -35,6 +35,7 @@ C (plan + release, the toolhead's trapq appends) between the toolhead's
 own _begin_timing and _end_timing, and the Python moves it releases get
 their timing callbacks with their end times.
 """
+from itertools import chain as _chain
 from operator import attrgetter
 from struct import Struct
 
@@ -54,6 +55,8 @@ _SCALARS = ("move_d", "accel", "junction_deviation", "min_move_t",
             "accel_t", "cruise_t", "decel_t")
 # Scalars copied into struct g1_state (same names), by owner, in the
 # struct's order (its doubles are filled as one array: _enter).
+_move_fields = attrgetter("speed", "speed_factor", "extrude_factor")
+_timing_fields = attrgetter("print_time", "need_check_pause")
 _limits_fields = attrgetter("max_velocity", "max_accel", "junction_deviation",
                             "max_accel_to_decel")
 _axis_fields = attrgetter("max_z_velocity", "max_z_accel")
@@ -245,13 +248,12 @@ class G1FastPath:
             self.lookahead = lookahead
         st.absolute_coord, st.absolute_extrude = gm.absolute_coord, gm.absolute_extrude
         axis_limits = th.kin.axis_limits
-        (xl, xh), (yl, yh), (zl, zh) = axis_limits.limits
-        # every double of struct g1_state, in its order, in one copy
+        # every double of struct g1_state, in its order, in one copy (the
+        # axis limits ((xl, xh), (yl, yh), (zl, zh)) as xl, yl, zl, xh, yh, zh)
         _DOUBLES.pack_into(self._state_buffer, 0,
-            *gm.base_position[:4], *gm.last_position[:4],
-            gm.speed, gm.speed_factor, gm.extrude_factor,
-            *th.commanded_pos[:4], th.print_time, th.need_check_pause,
-            *_limits_fields(th.limits), xl, yl, zl, xh, yh, zh,
+            *gm.base_position[:4], *gm.last_position[:4], *_move_fields(gm),
+            *th.commanded_pos[:4], *_timing_fields(th),
+            *_limits_fields(th.limits), *_chain(*zip(*axis_limits.limits)),
             *_axis_fields(axis_limits), *_extruder_fields(th.extruder),
             *_lookahead_fields(lookahead))
         if not in_c:
