@@ -116,15 +116,13 @@ class MainThread:
 
     def _loop(self):
         reactor = self.reactor
-        timer = reactor.next_due()
         t = self.thread
-        if timer is None:
+        self.sleeping_until = None
+        if not reactor.run_due():
             wake = reactor.next_wake_ns()
             self.sleeping_until = wake
             t.wait(self.kick, self._loop, until=wake if wake < (1 << 62) else None)
             return
-        self.sleeping_until = None
-        reactor.run(timer)
         self.segments += 1
         meter = self.link.meter
         steps = meter.steps

@@ -7,12 +7,13 @@ host/reactor.py's BatchReactor). Host time is the kernel's: monotonic()
 is kernel.now / 1e9 seconds. Timer wake times are converted to integer
 ns once (rounded up), so "due" is an integer comparison.
 
-The main-thread model (sim/simulate/host_threads.py) drives it: `next_due()`
-returns the next timer to run (Klipper's reactor runs every timer that is
-due when it checks, in registration order, before checking again);
-`run(timer)` runs that timer's callback in its own greenlet (reused
-once a callback is done with it) until the callback returns or pauses,
-and returns when the main thread has control again; `next_wake_ns()` says until when the thread may sleep.
+The main-thread model (sim/simulate/host_threads.py) drives it:
+`run_due()` runs the next timer due (Klipper's reactor runs every timer
+that is due when it checks, in registration order, before checking
+again) in its own greenlet (reused once a callback is done with it)
+until the callback returns or pauses, returns when the main thread has
+control again, and False when no timer is due; `next_wake_ns()` says
+until when the thread may sleep.
 
 Pauses (Klipper's reactor.pause, built on greenlets as Klipper's is): a
 callback that calls `pause(waketime)` is suspended; a one-shot resume
@@ -156,37 +157,40 @@ class SimReactor:
         return self.monotonic()
 
     # ---- the main-thread model's interface ----------------------------------
-    def next_due(self):
-        """The next timer to run now, or None when none is due."""
+    def run_due(self):
+        """Run the next timer due now until its callback returns or
+        pauses; False when none is due. (Klipper's reactor runs every timer
+        that is due when it checks, in registration order, before checking
+        again: the due ones found at a check are kept in _batch, each run
+        if still registered and due when its turn comes.)"""
         now = self._vs.now
         batch = self._batch
         while batch:
             timer = batch.pop(0)
             if timer.wake_ns <= now and timer in self._timers:
-                return timer
-        timers = self._timers
-        # [t for t in timers if t.wake_ns <= now], without a Python loop
-        batch = list(compress(timers, map(now.__ge__, map(_wake_ns, timers))))
-        if not batch:
-            return None
-        self._batch = batch
-        return batch.pop(0)
-
-    def next_wake_ns(self):
-        return min(map(_wake_ns, self._timers), default=NEVER_NS)
-
-    def run(self, timer):
-        """Run `timer` until its callback returns or pauses."""
+                break
+        else:
+            timers = self._timers
+            # [t for t in timers if t.wake_ns <= now], without a Python loop
+            batch = list(compress(timers, map(now.__ge__, map(_wake_ns, timers))))
+            if not batch:
+                return False
+            self._batch = batch
+            timer = batch.pop(0)
         self._main = getcurrent()
         eventtime = self.monotonic()
         if timer.oneshot:
             self._timers.remove(timer)
             timer.callback(eventtime)     # switches into the paused greenlet
-            return
+            return True
         timer.wake_ns = NEVER_NS
         timer.waketime = NEVER
         worker = self._idle.pop() if self._idle else greenlet(self._worker)
         worker.switch(timer, eventtime)
+        return True
+
+    def next_wake_ns(self):
+        return min(map(_wake_ns, self._timers), default=NEVER_NS)
 
     def _worker(self, timer, eventtime):
         """A greenlet that runs one callback per switch from the main
