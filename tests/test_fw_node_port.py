@@ -1,12 +1,14 @@
 """The MCU node's C arrival (firmware/simulator/fw_node.c, McuNode.
-deliver_block) against the Python path it replaces and falls back to
-(McuNode.deliver -> _arrive, kept as the reference). Two nodes, each on
+deliver_block) and C wake-up (fw_node_wake_event) against the Python
+paths they replace and fall back to (McuNode.deliver -> _arrive, and
+McuNode._wake, kept as the reference). Two nodes, each on
 its own kernel and firmware, get the same random blocks at the same
 instants: queue_steps-only blocks (the C event's case: on time, late,
 landing on a plant update), blocks with other messages, retransmitted
 copies, with and without plants, on a UART and on USB. Everything they
 record must agree: the margins (minima, counts, series, per-second
-minima, where each minimum fell), the output chunks and the instants
+minima, where each minimum fell), the digital out's last update, the
+output chunks and the instants
 they reach the host, the wake-ups, the sequence and clock bookkeeping,
 the kernel's event count and the firmware's pulses."""
 import os
@@ -26,7 +28,7 @@ from test_fw_quiet import qs  # noqa: E402
 from klipsim.chelper import msgblock  # noqa: E402
 from klipsim.sim.kernel.events import Kernel  # noqa: E402
 from klipsim.sim.link.clocksync import McuClock  # noqa: E402
-from klipsim.sim.link.messages import CLASSES, PINS, Message  # noqa: E402
+from klipsim.sim.link.messages import CLASSES, HEATER, PINS, Message  # noqa: E402
 from klipsim.sim.link.queues import Block  # noqa: E402
 from klipsim.sim.link.wire import Wire  # noqa: E402
 from klipsim.sim.mcus.firmware_node import McuNode  # noqa: E402
@@ -53,6 +55,9 @@ class _Side:
         if plants:
             self.node.set_thermals(Thermals(self.fw, []))
         self.node.rx_stats = SimpleNamespace(mcu_rx_lost=0)
+        # (CONFIG's digital out, as the node notes it when the host configures it)
+        self.node._note_watchdog(SimpleNamespace(
+            name="config_digital_out", args={"oid": 2, "max_duration": 80 * MS}))
         self.blocks = {}            # serial -> this side's Block
 
     def _output(self, data):
@@ -68,7 +73,8 @@ class _Side:
                 "first_late": None if late is None else (late[0].name, late[1:]),
                 "shutdown": node.shutdown, "events": self.kernel.events_run,
                 "now": self.fw.now, "pulses": self.fw.take_pulses().tobytes(),
-                "lost": node.rx_stats.mcu_rx_lost,
+                "lost": node.rx_stats.mcu_rx_lost, "watchdog": node.last_update,
+                "missed": node.missed_update_oid(),
                 "plants": None if node.thermals is None else (
                     node.thermals.next_due, node.thermals.point, node.thermals.version,
                     node._valid_until)}
@@ -98,6 +104,8 @@ class _Moves:
             interval, count = rng.randrange(20 * PULSE, 2 * MS), rng.randrange(1, 30)
             out.append(qs(interval, count, 0, oid=oid))
             self.end[oid] = queue_step_times(self.end[oid], [(interval, count, 0)])[-1]
+        if rng.random() < 0.15:
+            out.append(("get_clock", {}))    # (no clock: the C arrival's case too)
         if self.update > now + 40 * MS and rng.random() < 0.7:
             return out        # (queue_steps only: the C arrival's case)
         self.update = max(self.update, now + MS) + rng.randrange(MS, 30 * MS)
@@ -128,7 +136,10 @@ def _block(seq, payload, msgs, clock, rng):
     drawn around the arrival, now and then late), others kept."""
     frame = msgblock.frame_block(payload, seq)
     steps = [m for m in msgs if m[0] == "queue_step"]
-    generic = [Message(name, args, None, 0, 0, args.get("clock"), PINS)
+    # (a digital out drives a heater now and then: its updates do not keep
+    # the print alive)
+    generic = [Message(name, args, None, 0, 0, args.get("clock"),
+                       HEATER if name == "queue_digital_out" and rng.random() < 0.3 else PINS)
                for name, args in msgs if name != "queue_step"]
     motion = None
     if steps:
@@ -338,3 +349,26 @@ def test_an_error_in_a_hand_back_ends_the_run():
     else:
         raise AssertionError("the run went on")
     assert side.node._c.fast == 1
+
+
+def test_a_heater_update_does_not_keep_the_print_alive():
+    """A block of a far queue_digital_out on a heater and one on another
+    pin, through the C arrival and the Python path: the heater's clock
+    does not count in last_sched_clock, the other pin's does, and the
+    watched digital out's last update is its clock (by hand)."""
+    results = []
+    for fast in (True, False):
+        side = _Side(fast, False, "uart")
+        updates = [("queue_digital_out", {"oid": 2, "clock": 60 * MS, "on_ticks": 0}),
+                   ("queue_digital_out", {"oid": 2, "clock": 70 * MS, "on_ticks": 0})]
+        made, _seq = _blocks(side.fw, updates, side.fw.host_seq)
+        seq, payload, _msgs = made[0]
+        generic = [Message(name, args, None, 0, 0, args["clock"], klass)
+                   for (name, args), klass in zip(updates, (PINS, HEATER))]
+        block = Block(seq, msgblock.frame_block(payload, seq), generic, None)
+        side.node.start()
+        side.kernel.schedule(NS_MS, lambda s=side, b=block: s.node.deliver_block(2 * NS_MS, b))
+        side.kernel.run(10 * NS_MS)
+        results.append((side.node.last_sched_clock, side.node.last_update, side.node._c.fast))
+    assert results[0][:2] == results[1][:2] == (60 * MS, {2: 70 * MS})
+    assert results[0][2] == 1 and results[1][2] == 0     # (the C path, the Python one)

@@ -32,6 +32,8 @@ struct board {
     uint8_t *gpio_keep;
     struct fw_pulse *pulses;
     size_t pulse_len, pulse_cap;
+    int only_count;               /* count steps per pin, record no pulse */
+    int64_t *step_counts, *step_ups;   /* per pin (pin_count + 1 entries) */
     struct fw_gpio_event *events;
     size_t event_len, event_cap;
     uint8_t *tx;
@@ -98,6 +100,11 @@ uint8_t gpio_in_read(struct mcu *m, uint32_t pin)
 void board_step_edge(struct mcu *m, uint32_t step_pin, uint8_t dir)
 {
     struct board *b = m->board;
+    if (b->only_count) {        /* (a step pin is a valid pin: < pin_count) */
+        b->step_counts[step_pin]++;
+        b->step_ups[step_pin] += dir;
+        return;
+    }
     if (b->pulse_len == b->pulse_cap)
         b->pulses = fw_grow(b->pulses, &b->pulse_cap, b->pulse_len + 1,
                          sizeof(*b->pulses));
@@ -171,6 +178,8 @@ struct mcu *fw_new(const char *profile)
     b->adc = calloc(p->pin_count + 1, sizeof(uint16_t));
     b->adc_watch = calloc(p->pin_count + 1, 1);
     b->gpio_keep = calloc(p->pin_count + 1, 1);
+    b->step_counts = calloc(p->pin_count + 1, sizeof(int64_t));
+    b->step_ups = calloc(p->pin_count + 1, sizeof(int64_t));
     b->record_gpio = 1;
     m->move_count = p->move_count;
     m->move_pool = calloc(p->move_count + 1, sizeof(struct move_node));
@@ -193,6 +202,8 @@ void fw_free(struct mcu *m)
     free(b->adc);
     free(b->adc_watch);
     free(b->gpio_keep);
+    free(b->step_counts);
+    free(b->step_ups);
     free(b->pulses);
     free(b->events);
     free(b->tx);
@@ -491,6 +502,18 @@ int64_t fw_grid_replay(const struct fw_grid *g, int64_t upto, int64_t *io)
     }
 }
 
+int64_t fw_grid_wake_at(const struct fw_grid *g, uint64_t quiet, int64_t now_ns)
+{
+    int64_t reach = grid_after_ns(g, grid_time_ns(g, (int64_t)quiet) - 1);
+    int64_t after = grid_after_ns(g, now_ns - 1);
+    return reach > after ? reach : after;
+}
+
+int64_t fw_grid_point_reaching(const struct fw_grid *g, int64_t clock)
+{
+    return grid_clock(g, grid_after_ns(g, grid_time_ns(g, clock) - 1));
+}
+
 /* ---- reading the buffers ---- */
 
 size_t fw_tx_available(struct mcu *m)
@@ -515,6 +538,22 @@ size_t fw_pulses_ready(struct mcu *m, uint64_t before)
     while (n && b->pulses[n - 1].clock >= before)
         n--;
     return n;
+}
+
+void fw_set_pulse_counting(struct mcu *m, int only_count)
+{
+    m->board->only_count = only_count;
+}
+
+size_t fw_pulse_counts(struct mcu *m, int64_t *steps, int64_t *ups, size_t npins)
+{
+    struct board *b = m->board;
+    size_t n = npins < b->pin_count + 1 ? npins : b->pin_count + 1;
+    if (n) {
+        memcpy(steps, b->step_counts, n * sizeof(int64_t));
+        memcpy(ups, b->step_ups, n * sizeof(int64_t));
+    }
+    return b->pin_count + 1;
 }
 
 size_t fw_pulses_take(struct mcu *m, struct fw_pulse *out, size_t count)

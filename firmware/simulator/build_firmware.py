@@ -21,7 +21,7 @@ GENERATED = os.path.join(HERE, "_gen", "fw_gen.c")
 CDEF_BLOCK = re.compile(r"/\* cffi:begin \*/(.*?)/\* cffi:end \*/", re.S)
 # extern "Python" declarations are not C: a header keeps them in a comment
 PYTHON_BLOCK = re.compile(r"cffi:python-begin(.*?)cffi:python-end", re.S)
-HEADERS = ("fwsim.h", "fw_node.h")
+HEADERS = ("fwsim.h", "thermal_sim.h", "fw_node.h")
 
 # Reproducible floating point (DESIGN.md, determinism), as build_chelper.py.
 CFLAGS = ["-O2", "-std=gnu11", "-ffp-contract=off", "-fno-fast-math",
@@ -51,6 +51,7 @@ CHELPER_SRC = os.path.join(HERE, "..", "..", "chelper", "src")
 _load_dictgen().write_generated(GENERATED)
 _sources = sorted(glob.glob(os.path.join(SRC, "*.c"))) + [
     os.path.join(HERE, "board_sim.c"), os.path.join(HERE, "fw_node.c"), GENERATED,
+    os.path.join(HERE, "thermal_sim.c"),
     os.path.join(HERE, "stream_plan.c"), os.path.join(HERE, "stream_exec.c")]
 
 ffibuilder = FFI()

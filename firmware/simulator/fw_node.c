@@ -20,6 +20,8 @@ typedef int32_t (*schedule_fn)(void *vs, int64_t at, int32_t prio, void *fn, voi
                                int64_t arg);
 typedef int32_t (*sink_fn)(void *ctx, const uint8_t *data, size_t len);
 
+static int handled_stop(struct fw_node *n, int state, int64_t now_ns);
+
 /* ---- the wire ---- */
 
 int64_t fw_wire_send(struct fw_wire *w, int64_t now, int64_t nbytes)
@@ -166,8 +168,6 @@ struct fw_node *fw_node_new(void)
     if (!n)
         abort();
     n->free_out = -1;
-    n->thermal_due = UINT64_MAX;
-    n->thermal_ok = 1;
     return n;
 }
 
@@ -187,7 +187,16 @@ static int32_t schedule(struct fw_node *n, int64_t at, void *fn, int64_t arg)
 int64_t fw_node_deliver(struct fw_node *n, int64_t at_ns, const uint8_t *data, size_t len,
                         int32_t seq, int64_t count, int64_t low, int64_t high)
 {
-    if (n->py_only || n->pending >= FW_NODE_RING || len > sizeof(n->ring[0].data))
+    return fw_node_deliver_gen(n, at_ns, data, len, seq, 1, count, low, high, NULL, 0);
+}
+
+int64_t fw_node_deliver_gen(struct fw_node *n, int64_t at_ns, const uint8_t *data,
+                            size_t len, int32_t seq, int32_t has_motion, int64_t count,
+                            int64_t low, int64_t high, const struct fw_gen *gen,
+                            int32_t ngen)
+{
+    if (n->py_only || n->pending >= FW_NODE_RING || len > sizeof(n->ring[0].data)
+            || ngen > FW_GEN_MAX)
         return -1;
     int64_t serial = n->serial++;
     struct fw_arrival *a = &n->ring[serial & RING_MASK];
@@ -198,6 +207,10 @@ int64_t fw_node_deliver(struct fw_node *n, int64_t at_ns, const uint8_t *data, s
     a->count = count;
     a->low = low;
     a->high = high;
+    a->has_motion = has_motion;
+    a->ngen = ngen;
+    if (ngen)
+        memcpy(a->gen, gen, (size_t)ngen * sizeof(*gen));
     n->pending++;
     schedule(n, at_ns, (void *)fw_node_arrive_event, serial);
     return serial;
@@ -268,6 +281,12 @@ static void send_out(struct fw_node *n, const uint8_t *data, size_t len, uint64_
     schedule(n, arrival, (void *)output_event, index);
 }
 
+void fw_node_send_out(struct fw_node *n, const uint8_t *data, size_t len, uint64_t clock,
+                      int64_t now_ns)
+{
+    send_out(n, data, len, clock, now_ns);
+}
+
 /* The sequence the firmware's last ack names (its output: whole blocks,
  * each led by its length). */
 static int32_t acked_seq(const uint8_t *out, size_t len)
@@ -292,22 +311,60 @@ static int32_t needs_python(struct fw_node *n, struct fw_arrival *a, int32_t *no
         return 0;
     int32_t count = (acked_seq(n->out, len) - n->expected_seq) & SEQ_MASK;
     *noted = !a->arrived && ((a->seq - n->expected_seq) & SEQ_MASK) < count;
-    /* (a late queue_step, the first one: Python finds which) */
-    return *noted && !(a->low >= (int64_t)now || n->first_late);
+    if (!*noted || n->first_late)
+        return 0;
+    /* (a late message, the first one: Python finds which) */
+    if (a->has_motion && a->low < (int64_t)now)
+        return 1;
+    for (int32_t i = 0; i < a->ngen; i++)
+        if (a->gen[i].sched < (int64_t)now)
+            return 1;
+    return 0;
 }
 
-/* _note_block's usual case: a block of queue_steps only. */
-static void note_motion(struct fw_node *n, struct fw_arrival *a, int64_t serial,
-                        uint64_t arrival, int64_t now_ns)
+/* _note_block without a first late message: the queue_steps' margins
+ * (Block.motion), then each other scheduled message's; the block's
+ * smallest margin per class in the order the classes came. */
+static void note_block(struct fw_node *n, struct fw_arrival *a, int64_t serial,
+                       uint64_t arrival, int64_t now_ns)
 {
     a->arrived = 1;
     n->noted[n->noted_n++ & RING_MASK] = serial;
-    int64_t worst = a->low - (int64_t)arrival;
-    fw_margins_add(n->margins, MOTION, worst, a->count);
-    if (a->high > n->last_sched_clock)
-        n->last_sched_clock = a->high;
+    int64_t worst = NO_MARGIN, worst_by[FW_CLASSES];
+    int32_t order[FW_CLASSES], norder = 0;
+    for (int k = 0; k < FW_CLASSES; k++)
+        worst_by[k] = NO_MARGIN;
+    int64_t last_sched = n->last_sched_clock;
+    if (a->has_motion) {
+        worst = worst_by[MOTION] = a->low - (int64_t)arrival;
+        order[norder++] = MOTION;
+        fw_margins_add(n->margins, MOTION, worst, a->count);
+        if (a->high > last_sched)
+            last_sched = a->high;
+    }
+    for (int32_t i = 0; i < a->ngen; i++) {
+        const struct fw_gen *g = &a->gen[i];
+        if (g->oid >= 0 && n->watched[g->oid]) {          /* _note_watchdog */
+            n->last_update[g->oid] = g->sched;
+            n->has_update[g->oid] = 1;
+        }
+        int64_t margin = g->sched - (int64_t)arrival;
+        if (worst_by[g->klass] == NO_MARGIN)
+            order[norder++] = g->klass;
+        if (worst_by[g->klass] == NO_MARGIN || margin < worst_by[g->klass])
+            worst_by[g->klass] = margin;
+        fw_margins_add(n->margins, g->klass, margin, 1);
+        if (worst == NO_MARGIN || margin < worst)
+            worst = margin;
+        if (g->extends && g->sched > last_sched)
+            last_sched = g->sched;
+    }
+    n->last_sched_clock = last_sched;
+    if (worst == NO_MARGIN)
+        return;
     fw_margins_add_series(n->margins, now_ns, worst);
-    fw_margins_note(n->margins, now_ns, MOTION, worst);
+    for (int32_t i = 0; i < norder; i++)
+        fw_margins_note(n->margins, now_ns, order[i], worst_by[order[i]]);
 }
 
 int32_t fw_node_arrive_event(void *node, int64_t now_ns, int64_t serial)
@@ -320,15 +377,17 @@ int32_t fw_node_arrive_event(void *node, int64_t now_ns, int64_t serial)
         return fw_node_py(n->py, FW_PY_ARRIVE, serial, 0);
     }
     int64_t target = node_clock(n, now_ns);
-    int state = fw_arrive(n->fw, (uint64_t)target, n->stops, a->data, (size_t)a->len,
+    int state;
+    do      /* (a stop on the way C can handle: on to the arrival) */
+        state = fw_arrive(n->fw, (uint64_t)target, n->stops, a->data, (size_t)a->len,
                           n->out, FW_NODE_OUT_MAX, n->info);
+    while (state != FW_RUN_REACHED && handled_stop(n, state, now_ns));
     int32_t noted;
     n->planted = 0;
-    if (state == FW_RUN_REACHED && (!n->thermal_ok || n->info[FW_ARRIVE_NOW] >= n->thermal_due)) {
-        /* the plants' update point (Python's, first as in _arrive_rest) */
+    if (state == FW_RUN_REACHED && n->thermal) {
+        /* the plants' update point (first, as in _arrive_rest) */
         n->planted = 1;
-        if (fw_node_py(n->py, FW_PY_PLANTS, serial, 0))
-            return 1;
+        fw_node_run_end(n, (int64_t)n->info[FW_ARRIVE_NOW]);
     }
     if (state != FW_RUN_REACHED || needs_python(n, a, &noted)) {
         n->slow++;
@@ -340,10 +399,162 @@ int32_t fw_node_arrive_event(void *node, int64_t now_ns, int64_t serial)
     if (len) {
         n->expected_seq = acked_seq(n->out, len);
         if (noted)
-            note_motion(n, a, serial, now, now_ns);
+            note_block(n, a, serial, now, now_ns);
         send_out(n, n->out, len, now, now_ns);
     }
     if (n->has_planned && n->wake_set && quiet == n->planned_quiet)
         return 0;          /* same bound: the pending wake is still the first */
     return fw_node_py(n->py, FW_PY_WAKE, serial, 0);
+}
+
+/* ---- the wake-up ---- */
+
+/* A run stopped short of its target (McuNode._on_stop): before a stale
+ * sample of sensors whose ADC values C computes (the plants brought
+ * there), or with output to send (not a shutdown, not too long).  0: not
+ * handled, Python must. */
+static int handled_stop(struct fw_node *n, int state, int64_t now_ns)
+{
+    if (state == FW_RUN_SAMPLE) {
+        if (!n->thermal || n->thermal->py_adc)
+            return 0;
+        fw_node_on_sample(n);
+        return 1;
+    }
+    size_t len = fw_tx_available(n->fw);
+    if (len > FW_NODE_OUT_MAX || fw_is_shutdown(n->fw))
+        return 0;
+    if (len) {
+        uint8_t data[FW_NODE_OUT_MAX];
+        fw_tx_read(n->fw, data, len);
+        send_out(n, data, len, fw_now(n->fw), now_ns);
+    }
+    return 1;
+}
+
+void fw_node_schedule_wake(struct fw_node *n, int64_t at)
+{
+    n->wake_slot = schedule(n, at, (void *)fw_node_wake_event, 0);
+    n->wake_seq = *n->last_seq;
+    n->wake_at = at;
+    n->wake_set = 1;
+}
+
+/* McuNode._plan_wake after a wake-up (no wake event pending): at the
+ * first grid point where the firmware could transmit, none if never. */
+static void plan_wake(struct fw_node *n, int64_t now_ns)
+{
+    uint64_t quiet = fw_quiet_until(n->fw);
+    n->planned_quiet = quiet;
+    n->has_planned = 1;
+    if (quiet != UINT64_MAX)
+        fw_node_schedule_wake(n, fw_grid_wake_at(&n->grid, quiet, now_ns));
+}
+
+/* McuNode._wake: run the firmware to now, sending what it writes on the
+ * way (_advance, _on_stop, _emit_pending), then plan the next wake. */
+int32_t fw_node_wake_event(void *node, int64_t now_ns, int64_t arg)
+{
+    struct fw_node *n = node;
+    (void)arg;
+    n->wake_set = 0;
+    if (n->py_only || !n->grid_set)
+        return fw_node_py(n->py, FW_PY_WAKE_ALL, 0, 0);
+    n->wakes++;
+    uint64_t target = (uint64_t)node_clock(n, now_ns);
+    for (;;) {
+        int state = fw_run_until(n->fw, target, n->stops);
+        if (state == FW_RUN_REACHED)
+            break;
+        if (handled_stop(n, state, now_ns))
+            continue;
+        if (state == FW_RUN_SAMPLE) {        /* (a sensor Python reads) */
+            if (fw_node_py(n->py, FW_PY_SAMPLE, 0, 0))
+                return 1;
+            continue;
+        }
+        return fw_node_py(n->py, FW_PY_WAKE_REST, (int64_t)target, state);
+    }
+    if (fw_is_shutdown(n->fw))
+        return fw_node_py(n->py, FW_PY_WAKE_REST, (int64_t)target, FW_RUN_REACHED);
+    if (n->thermal)
+        fw_node_run_end(n, (int64_t)fw_now(n->fw));
+    plan_wake(n, now_ns);
+    return 0;
+}
+
+/* ---- the heaters' plants on the poll grid ---- */
+
+/* The first grid point at which the next plant update is due (cached
+ * while the update chain does not move). */
+static int64_t next_grid_point(struct fw_node *n)
+{
+    struct fw_thermal *t = n->thermal;
+    if (!n->has_gp || n->gp_due != t->next_due) {
+        n->gp_point = fw_grid_point_reaching(&n->grid, t->next_due);
+        n->gp_due = t->next_due;
+        n->has_gp = 1;
+    }
+    return n->gp_point;
+}
+
+/* The plant update points the poll grid points up to MCU clock `upto`
+ * made (each period, at the first point due): marked when the firmware
+ * first needs them. */
+void fw_node_replay_grid(struct fw_node *n, int64_t upto)
+{
+    struct fw_thermal *t = n->thermal;
+    if (next_grid_point(n) > upto)
+        return;
+    int64_t io[FW_GRID_IO];
+    io[FW_GRID_DUE] = t->next_due;
+    int64_t count = fw_grid_replay(&n->grid, upto, io);
+    t->next_due = io[FW_GRID_POINT] + t->period;       /* Thermals.mark_chain */
+    t->point = io[FW_GRID_POINT];
+    t->has_point = 1;
+    t->version += count;
+    n->gp_due = io[FW_GRID_DUE];
+    n->gp_point = io[FW_GRID_NEXT];
+    n->has_gp = 1;
+}
+
+/* The sensors' ADC values hold up to the next grid update point once
+ * they stand for the last update point; until then, up to that point (a
+ * later sample stops the firmware to settle them). */
+void fw_node_set_valid_until(struct fw_node *n)
+{
+    struct fw_thermal *t = n->thermal;
+    if (!n->grid_known)
+        return;
+    n->valid_version = t->version;
+    n->has_valid_version = 1;
+    int64_t until = fw_thermal_settled(t) ? next_grid_point(n) : t->point;
+    if (!n->has_valid_until || until != n->valid_until) {
+        n->valid_until = until;
+        n->has_valid_until = 1;
+        fw_set_adc_valid_until(n->fw, (uint64_t)until);
+    }
+}
+
+/* A run reached its target, MCU clock `now`: the grid points up to there,
+ * and the arrival itself, are update points. */
+void fw_node_run_end(struct fw_node *n, int64_t now)
+{
+    struct fw_thermal *t = n->thermal;
+    if (now >= t->next_due) {
+        fw_node_replay_grid(n, now);
+        fw_thermal_mark(t, now);
+    }
+    if (!n->has_valid_version || t->version != n->valid_version)
+        fw_node_set_valid_until(n);
+}
+
+/* The firmware stopped before sampling a stale sensor: the plants are
+ * brought to the last grid point due before it (their ADC values set:
+ * thermistors only, py_adc is 0). */
+void fw_node_on_sample(struct fw_node *n)
+{
+    fw_node_replay_grid(n, (int64_t)fw_now(n->fw) - 1);
+    fw_thermal_settle_point(n->thermal);
+    fw_node_set_valid_until(n);
 }

@@ -2,11 +2,14 @@
  *
  * Contract: sim/mcus/firmware_node.py's McuNode keeps one `struct
  * fw_node` beside its Python state.  A block for the MCU that carries
- * queue_steps only (Block.motion, no generic messages) is handed to
- * fw_node_deliver, which copies its bytes into a ring and schedules a C
+ * queue_steps (Block.motion) and messages McuNode._note_block records by
+ * their clock alone (node_c.py deliver_block) is handed to
+ * fw_node_deliver(_gen), which copies its bytes into a ring and schedules a C
  * event in the event kernel (vs_schedule_c of chelper's vsched.h, passed
  * in as `schedule` and `vs`).  At the event the firmware runs to the
- * arrival and receives the bytes (fw_arrive); then, unless something is
+ * arrival and receives the bytes (fw_arrive; a stop on the way for a
+ * stale sensor sample or the firmware's own output is handled as in the
+ * wake-up below); then, unless something is
  * unusual, C does what McuNode._arrive does in Python: reads the ack's
  * sequence, records the block's margins (fw_margins), sends the output
  * over the MCU->host wire (fw_wire) as a C event handing the bytes to the
@@ -18,16 +21,28 @@
  *   faults are on): Python runs the whole arrival;
  * - FW_PY_REST: the firmware ran and received (or stopped on the way,
  *   `value` = the run state); info[] and out[] hold fw_arrive's results;
- *   Python finishes the arrival (a late message, a plant update due,
- *   output too long, a shutdown, bytes lost to the receive buffer);
+ *   Python finishes the arrival (a late message, output too long, a
+ *   shutdown, bytes lost to the receive buffer, a sensor Python reads);
  * - FW_PY_WAKE: all done but the wake plan, the quiet bound is in
  *   info[FW_ARRIVE_QUIET];
- * - FW_PY_PLANTS: the firmware ran and received, and the heaters' plants
- *   have an update point due (or their ADC validity must be worked out
- *   again): Python does that part (`planted` is then set, for a
- *   FW_PY_REST after it), C goes on.
- * The Python fields mirrored here (first_late, the wake plan, the plants'
- * next update, rx_lost, py_only) are set by the node wherever Python
+ * The wake-up where the firmware could next transmit is a C event too
+ * (fw_node_wake_event, McuNode._wake's port): the firmware runs to the
+ * wake's clock, its output goes out as above, and the next wake is planned
+ * on the poll grid (fw_grid_wake_at); back to Python:
+ * - FW_PY_WAKE_ALL: the node goes the Python way (py_only): all of _wake;
+ * - FW_PY_SAMPLE: the run stopped before a stale sensor sample of a
+ *   plant whose ADC value Python computes: Python brings the plants there
+ *   (_on_stop), C runs on (else C does it: fw_node_on_sample);
+ * - FW_PY_WAKE_REST: a shutdown, or output too long: Python finishes
+ *   (`serial` = the run's target, `value` = the stop not yet handled).
+ * The heaters' plants (thermal_sim.h, `thermal`) are updated on the poll
+ * grid by fw_node_replay_grid, fw_node_set_valid_until, fw_node_run_end
+ * and fw_node_on_sample, the MCU node's _replay_grid, _set_valid_until,
+ * _plants_at_run_end and _on_stop (RUN_SAMPLE) of before, which call them
+ * (`planted`: the arrival's plant update was done before a FW_PY_REST).
+ * The wake plan (wake_set, has_planned, planned_quiet, the event's slot,
+ * seq and time) and the wake count live here; the Python fields mirrored
+ * here (first_late, rx_lost, py_only) are set by the node wherever Python
  * changes them.  The output sink: void sink(sink_ctx, data, len), called
  * at the instant the chunk's last byte reached the host; the default is
  * fw_node_py_output (the node's on_output).
@@ -37,6 +52,8 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include "fwsim.h"                  /* struct fw_grid */
+#include "thermal_sim.h"
 
 /* cffi:begin */
 /* One direction of the serial link (sim/link/wire.py's rule): a write of
@@ -71,13 +88,27 @@ size_t fw_margins_span(struct fw_margins *m, int32_t klass);
 size_t fw_margins_seconds(struct fw_margins *m, int32_t klass, int64_t *out);
 int32_t fw_margins_minimum_at(struct fw_margins *m, int32_t klass, int64_t *out);
 
-enum { FW_PY_ARRIVE = 0, FW_PY_REST = 1, FW_PY_WAKE = 2, FW_PY_PLANTS = 3 };
-enum { FW_NODE_RING = 64, FW_NODE_OUT_MAX = 256 };
+enum { FW_PY_ARRIVE = 0, FW_PY_REST = 1, FW_PY_WAKE = 2,
+       /* the wake-up event (fw_node_wake_event) */
+       FW_PY_WAKE_ALL = 3, FW_PY_SAMPLE = 4, FW_PY_WAKE_REST = 5 };
+enum { FW_NODE_RING = 64, FW_NODE_OUT_MAX = 256, FW_GEN_MAX = 8, FW_OIDS = 256 };
+
+/* A scheduled message of a block besides its queue_steps, as
+ * McuNode._note_block records it: its clock, deadline class (CLASSES'
+ * index), the oid of a queue_digital_out (-1: another message; its last
+ * update is kept if the oid has a max_duration) and whether its clock
+ * keeps the print alive (last_sched_clock). */
+struct fw_gen {
+    int64_t sched;
+    int32_t klass, oid, extends;
+};
 
 struct fw_arrival {
     uint8_t data[64];
     int32_t len, seq, arrived;
-    int64_t count, low, high;     /* Block.motion */
+    int32_t has_motion, ngen;
+    int64_t count, low, high;     /* Block.motion (if has_motion) */
+    struct fw_gen gen[8];         /* its other scheduled messages */
 };
 
 struct fw_node {
@@ -97,8 +128,6 @@ struct fw_node {
     uint64_t planned_quiet;
     int64_t last_sched_clock;
     uint64_t rx_lost;               /* what rx_stats.mcu_rx_lost holds */
-    uint64_t thermal_due;           /* plants' next_due (UINT64_MAX: none) */
-    int32_t thermal_ok;             /* the ADC validity stands for the plants */
     int32_t planted;                /* this arrival's plant update was done */
     /* arrivals in flight: serial & (FW_NODE_RING - 1) */
     int64_t serial, pending;
@@ -109,6 +138,25 @@ struct fw_node {
     uint8_t out[256];
     struct fw_out *outs;            /* output chunks on the wire */
     int32_t nouts, free_out;
+    /* the wake-up (McuNode._plan_wake, _wake): the poll grid (offset,
+     * num, grid0, poll; set by start()), the pending wake event */
+    struct fw_grid grid;
+    int32_t grid_set;
+    int64_t *last_seq;              /* the kernel's last_seq (the seq of an event) */
+    int32_t wake_slot;
+    int64_t wake_seq, wake_at;
+    int64_t wakes;                  /* McuNode.wakes */
+    /* the heaters' plants (NULL: none) and the ADC validity worked out
+     * for them: valid_until given to the firmware, the plants' version it
+     * was worked out at, the grid point reaching next_due (cached while
+     * next_due is gp_due); has_*: set (not None); grid_known: start() ran */
+    struct fw_thermal *thermal;
+    int64_t valid_until, valid_version, gp_due, gp_point;
+    int32_t has_valid_until, has_valid_version, has_gp, grid_known;
+    /* digital outs with a max_duration (watched) and the clock of the
+     * latest queue_digital_out taken for each (McuNode.missed_update_oid) */
+    uint8_t watched[256], has_update[256];
+    int64_t last_update[256];
 };
 struct fw_node *fw_node_new(void);
 void fw_node_free(struct fw_node *n);
@@ -117,8 +165,27 @@ void fw_node_free(struct fw_node *n);
  * full, too long). */
 int64_t fw_node_deliver(struct fw_node *n, int64_t at_ns, const uint8_t *data, size_t len,
                         int32_t seq, int64_t count, int64_t low, int64_t high);
+/* fw_node_deliver for a block with `ngen` (<= FW_GEN_MAX) other scheduled
+ * messages, with or without queue_steps (has_motion). */
+int64_t fw_node_deliver_gen(struct fw_node *n, int64_t at_ns, const uint8_t *data,
+                            size_t len, int32_t seq, int32_t has_motion, int64_t count,
+                            int64_t low, int64_t high, const struct fw_gen *gen,
+                            int32_t ngen);
 int32_t fw_node_arrive_event(void *node, int64_t now_ns, int64_t serial);
+/* McuNode._send_out without faults (len 1..FW_NODE_OUT_MAX): the chunk
+ * the firmware wrote at MCU clock `clock` goes out on the wire as a C
+ * event handing it to the sink when its last byte reached the host. */
+void fw_node_send_out(struct fw_node *n, const uint8_t *data, size_t len, uint64_t clock,
+                      int64_t now_ns);
 int32_t fw_node_can_take(struct fw_node *n, int32_t blocks);
+/* The wake event at host ns `at` (fw_node_wake_event), its slot, seq and
+ * time kept in wake_slot, wake_seq, wake_at (wake_set). */
+void fw_node_schedule_wake(struct fw_node *n, int64_t at);
+void fw_node_replay_grid(struct fw_node *n, int64_t upto);
+void fw_node_set_valid_until(struct fw_node *n);
+void fw_node_run_end(struct fw_node *n, int64_t now);
+void fw_node_on_sample(struct fw_node *n);
+int32_t fw_node_wake_event(void *node, int64_t now_ns, int64_t arg);
 /* cffi:end */
 
 /* cffi:python-begin

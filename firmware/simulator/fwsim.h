@@ -147,6 +147,12 @@ struct fw_grid {
 };
 enum { FW_GRID_DUE, FW_GRID_POINT, FW_GRID_NEXT, FW_GRID_IO };
 int64_t fw_grid_replay(const struct fw_grid *g, int64_t upto, int64_t *io);
+/* The MCU node's wake-up for a quiet bound `quiet` (MCU clock) planned at
+ * host ns now_ns: the first grid point at which the clock reaches quiet,
+ * and not before now (McuNode._plan_wake). */
+int64_t fw_grid_wake_at(const struct fw_grid *g, uint64_t quiet, int64_t now_ns);
+/* The first grid point at which the MCU clock is >= clock (its clock). */
+int64_t fw_grid_point_reaching(const struct fw_grid *g, int64_t clock);
 
 size_t fw_tx_available(struct mcu *m);
 size_t fw_tx_read(struct mcu *m, uint8_t *out, size_t max);
@@ -154,6 +160,13 @@ size_t fw_tx_read(struct mcu *m, uint8_t *out, size_t max);
 /* Pulses with clock < `before` (all earlier pulses are final). */
 size_t fw_pulses_ready(struct mcu *m, uint64_t before);
 size_t fw_pulses_take(struct mcu *m, struct fw_pulse *out, size_t count);
+/* With only_count set, a step pulse is not recorded (fw_pulses_ready
+ * stays 0) but counted per step pin: steps and the sum of the dir levels
+ * ("ups", net travel = 2 * ups - steps), as pulse_count() of chelper
+ * would count the recorded pulses.  fw_pulse_counts copies the totals of
+ * pins 0..min(npins, N)-1 and returns N, the pins the board counts. */
+void fw_set_pulse_counting(struct mcu *m, int only_count);
+size_t fw_pulse_counts(struct mcu *m, int64_t *steps, int64_t *ups, size_t npins);
 size_t fw_gpio_events_available(struct mcu *m);
 size_t fw_gpio_events_take(struct mcu *m, struct fw_gpio_event *out,
                            size_t count);

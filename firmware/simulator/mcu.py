@@ -427,6 +427,19 @@ class Firmware:
         """How many pulses take_pulses(before) would return."""
         return lib.fw_pulses_ready(self._mcu, self.now if before is None else before)
 
+    def set_pulse_counting(self, only_count):
+        """Count steps per step pin instead of recording pulses (take_pulses
+        then returns none): for a run that keeps no pulse."""
+        lib.fw_set_pulse_counting(self._mcu, int(bool(only_count)))
+
+    def pulse_counts(self):
+        """(steps, ups) per pin number, counted while only counting:
+        lists of every pin the board has (ups: the dir levels summed)."""
+        n = lib.fw_pulse_counts(self._mcu, ffi.NULL, ffi.NULL, 0)
+        steps, ups = ffi.new("int64_t[]", n), ffi.new("int64_t[]", n)
+        lib.fw_pulse_counts(self._mcu, steps, ups, n)
+        return ffi.unpack(steps, n), ffi.unpack(ups, n)
+
     def take_gpio_events(self):
         n = lib.fw_gpio_events_available(self._mcu)
         arr = np.empty(n, dtype=record_dtype("GPIO_DTYPE"))

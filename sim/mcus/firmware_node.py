@@ -19,22 +19,27 @@ Contract: `McuNode(kernel, firmware, clock, wire_out, on_output, poll_ns)`
   `quiet_until` bound, rounded up to the "poll grid" (start + k *
   `poll_ns`), the instant a poll every poll_ns would have found it, so
   reports leave at the clock they were written and reach the host at the
-  same instants as when the node polled (late by at most poll_ns);
+  same instants as when the node polled (late by at most poll_ns); the
+  wake-up is a C event (fw_node.c fw_node_wake_event, _wake's port)
+  handing back to _wake / _on_stop / _wake_rest where Python must go on;
 - `on_output(data)` receives each chunk the firmware wrote, when its
   last byte has crossed the MCU->host wire (`set_output_sink` gives the
   C arrival a C sink doing the same);
 - `deliver_block(at_ns, block)`: deliver(at_ns, block.frame, [block]);
-  a block of queue_steps only arrives as one C event
+  a block of queue_steps (and no message _note_block records) arrives
+  as one C event
   (firmware/simulator/fw_node.c: the firmware's run and receive, the
   ack, the margins, the output, the wake plan when it stands) that hands
   back to the Python path below where anything else must happen (it is
   the reference: tests/test_fw_node_port.py); the state both read is
-  kept in the C struct or mirrored there (`_mirror_*`);
+  kept in the C struct or mirrored there (`_mirror_*`); the firmware's
+  output goes out through the C output event (`_send_out`);
 - the simulated world: endstops never trigger (a homing pin reads the
   non-trigger level, see sim/mcus/world_inputs.py) and ADC inputs read the
   middle of the allowed range, so no sensor check trips, except the
   heaters' sensors when `set_thermals(thermals)` installed a thermal model
-  (sim/mcus/thermal.py): its update points are the grid points and block
+  (sim/mcus/thermal.py; its chain and the bookkeeping below run in C,
+  fw_node.c, which the Python paths call): its update points are the grid points and block
   arrivals (each UPDATE_PERIOD, the first one due), replayed when the
   firmware is about to sample a sensor pin after the last value's
   validity (the firmware stops there: fw_run_until FW_STOP_SAMPLE), so
@@ -52,14 +57,13 @@ from ...firmware.simulator.mcu import (NEVER, RUN_REACHED, RUN_SAMPLE, STOP_OUTP
                                        STOP_SAMPLE)
 from ...chelper import msgblock
 from .margins import Margins
-from .node_c import CArrival
+from .node_c import NOTED_HERE, CArrival
 from .world_inputs import NOTED, SimulatedInputs
 from ..link.faults import LineFaults
 from ..link.messages import HEATER, MOTION
 
 SEQ_MASK = msgblock.MESSAGE_SEQ_MASK
-WATCHDOG = frozenset(("config_digital_out", "queue_digital_out"))   # _note_watchdog
-NOTED_HERE = NOTED | WATCHDOG
+OUT_MAX = fwmcu.lib.FW_NODE_OUT_MAX      # the longest chunk a C output event holds
 STOPS = STOP_OUTPUT | STOP_SAMPLE      # where a run hands back to the node
 
 
@@ -79,21 +83,16 @@ class McuNode(CArrival):
         self.inputs = SimulatedInputs(firmware,
                                       int(firmware.dictionary.constant("ADC_MAX", 4095)))
         self._first_late = None     # (message, sent ns, arrival ns, tty ns) of the first late one
-        self._wake_event = None
+        self._py_wake = None        # the wake event when not _fast (node_c._wake_event)
         self._planned_quiet = None  # fw.quiet_until when _wake_event was planned
         self._grid0 = None          # kernel ns of the poll grid's origin (start())
-        self._grid = None           # its PollGrid (for the plants, made on first use)
         self._stopped = False
-        self._valid_until = None    # last fw.set_adc_valid_until
-        self._valid_version = None  # thermals.version it was worked out at
         self.wakes = 0              # wake-ups for the firmware's own output
-        self._grid_point = (None, None)   # (thermals.next_due, its grid point's clock)
         self.faults = faults or LineFaults(None)
         self.expected_seq = firmware.host_seq    # after the handshake
         self.thermals = None
         self._mirror_py_only()
         self.max_durations = {}     # digital out oid -> max_duration ticks (if any)
-        self.last_update = {}       # ... -> clock of its latest queue_digital_out taken
         self.rx_stats = None        # LinkStats told of bytes lost to a full receive buffer
 
     def set_thermals(self, thermals):
@@ -101,11 +100,13 @@ class McuNode(CArrival):
         self.inputs.driven_adc |= thermals.sensor_pins
         thermals.update()
         thermals.before_read = self.sync
-        self._mirror_thermals()
+        self._c.thermal = thermals._c
+        self._c.grid.period = thermals.period
 
     def start(self):
         """The poll grid starts now: its points are now + k * poll_ns."""
         self._grid0 = self.kernel.now
+        self._mirror_grid()
         if self.thermals is not None:
             for pin in sorted(self.thermals.sensor_pins):
                 self.fw.watch_adc(pin)
@@ -116,10 +117,9 @@ class McuNode(CArrival):
         """End of the run: the firmware is brought where the last poll
         left it (the run's results count the pulses up to there)."""
         self.kernel.cancel(self._wake_event)
-        self._wake_event = None
+        self._set_wake(None)
         self._stopped = True
         self._mirror_py_only()
-        self._mirror_wake()
         self.sync()
 
     def sync(self):
@@ -131,7 +131,6 @@ class McuNode(CArrival):
             last = self._grid_after_ns(self.kernel.now - 1) - self.poll_ns
             if last > self._grid0 and self.clock.clock(last) > self.fw.now:
                 self._advance(self.clock.clock(last))
-        self._c.thermal_ok = 0     # (a read settles the plants after this)
 
     # ---- host -> MCU ---------------------------------------------------------
     def deliver(self, at_ns, data, blocks):
@@ -273,17 +272,31 @@ class McuNode(CArrival):
             self.margins.note_block(now_ns, worst_by)
 
     def _note_watchdog(self, msg):
+        """A digital out's max_duration, or the clock of its latest update
+        (kept in the C struct, which the C arrival updates too)."""
+        c, oid = self._c, msg.args["oid"]
         if msg.name == "config_digital_out" and msg.args["max_duration"]:
-            self.max_durations[msg.args["oid"]] = msg.args["max_duration"]
-        elif msg.name == "queue_digital_out" and msg.args["oid"] in self.max_durations:
-            self.last_update[msg.args["oid"]] = msg.sched
+            self.max_durations[oid] = msg.args["max_duration"]
+            c.watched[oid] = 1
+        elif msg.name == "queue_digital_out" and oid in self.max_durations:
+            c.has_update[oid] = msg.sched is not None
+            if msg.sched is not None:
+                c.last_update[oid] = msg.sched
+
+    @property
+    def last_update(self):
+        """Digital out oid -> clock of its latest queue_digital_out taken
+        (those with a max_duration)."""
+        c = self._c
+        return {oid: c.last_update[oid] for oid in sorted(self.max_durations)
+                if c.has_update[oid]}
 
     def missed_update_oid(self):
         if self.shutdown is None:
             return None
         clock = self.shutdown[1]
         for oid, last in sorted(self.last_update.items()):
-            if last is not None and last + self.max_durations[oid] == clock:
+            if last + self.max_durations[oid] == clock:
                 return oid
         return None
 
@@ -321,16 +334,8 @@ class McuNode(CArrival):
     def _plants_at_run_end(self, now):
         """A run reached its target, MCU clock `now`: the grid points up to
         there, and the arrival itself, are update points."""
-        thermals = self.thermals
-        if thermals is None:
-            return
-        if now >= thermals.next_due:     # (before it, neither marks anything)
-            self._replay_grid(now)
-            thermals.mark(now)
-        if thermals.version != self._valid_version:
-            self._set_valid_until()      # (mirrors them)
-        elif not self._c.thermal_ok:     # (a read of the plants since)
-            self._mirror_thermals()
+        if self.thermals is not None:
+            fwmcu.lib.fw_node_run_end(self._c, now)
 
     def _emit_pending(self):
         data = self.fw.read_output()
@@ -339,7 +344,11 @@ class McuNode(CArrival):
 
     def _send_out(self, data, clock, now_ns):
         """Bytes the firmware wrote at `clock` cross the MCU->host wire
-        (host time now_ns)."""
+        (host time now_ns): as a C event to the C output sink when it can
+        (fw_node_send_out, the same wire and instant), else a Python event."""
+        if self._fast and not self.faults.active and 0 < len(data) <= OUT_MAX:
+            fwmcu.lib.fw_node_send_out(self._c, data, len(data), clock, now_ns)
+            return
         written = max(self.clock.time_ns(clock), 0)
         arrival = max(self.wire_out.send(written, len(data)), now_ns)
         if self.faults.active:
@@ -388,62 +397,41 @@ class McuNode(CArrival):
         if event is None or event.time != at:
             if event is not None:
                 kernel.cancel(event)
-            self._wake_event = None if at is None else kernel.schedule(at, self._wake)
-        self._mirror_wake()
+            self._set_wake(at)
 
     def _wake(self):
-        self._wake_event = None         # (_plan_wake below mirrors it)
+        self._set_wake(None)
         self.wakes += 1
         self._advance(self.clock.clock(self.kernel.now))
         self._plan_wake()
 
+    def _wake_rest(self, state, target):
+        """_wake after the C wake event ran the firmware towards clock
+        `target` and handed back at a stop `state` it left to Python (a
+        shutdown, long output), or at the end of the run (RUN_REACHED)."""
+        if state != RUN_REACHED:
+            self._on_stop(state)
+            self._advance(target)
+        else:
+            self._check_shutdown()
+            self._plants_at_run_end(self.fw.now)
+        self._plan_wake()
+
     # ---- the heaters' plants on the poll grid ---------------------------------------
+    # (in C, fw_node.c: the node's C events do the same; node_c.py has the
+    # state: _valid_until)
     def _replay_grid(self, upto):
         """The plant update points the poll grid points up to MCU clock
         `upto` made (each UPDATE_PERIOD, at the first point due): the same
-        points as polling, marked when the firmware first needs them
-        (the chain worked out in C: PollGrid.replay)."""
-        thermals = self.thermals
-        if self._next_grid_point() > upto:
-            return
-        if self._grid is None:
-            self._grid = fwmcu.PollGrid(self.clock, self._grid0, self.poll_ns, thermals.period)
-        count, last, due, after = self._grid.replay(thermals.next_due, upto)
-        thermals.mark_chain(last, count)
-        self._grid_point = (due, after)
-
-    def _next_grid_point(self):
-        """MCU clock of the first grid point at which the next plant
-        update is due (cached while the update chain does not move)."""
-        due = self.thermals.next_due
-        cached, point = self._grid_point
-        if cached != due:
-            # (_grid_reaching written out: this runs at every plant update)
-            clock, grid0, poll = self.clock, self._grid0, self.poll_ns
-            k = (clock.time_ns(due) - 1 - grid0) // poll + 1
-            point = clock.clock(grid0 + max(k, 1) * poll)
-            self._grid_point = (due, point)
-        return point
+        points as polling, marked when the firmware first needs them."""
+        fwmcu.lib.fw_node_replay_grid(self._c, upto)
 
     def _set_valid_until(self):
         """The sensors' ADC values hold up to the next grid update point
         once they stand for the last update point; until then, up to that
         point (a later sample stops the firmware to settle them). A block
         arrival that updates them sets a new bound."""
-        if self._grid0 is None:
-            return
-        thermals = self.thermals
-        # (a function of thermals.point, next_due and settled: their
-        # changes count in thermals.version)
-        self._valid_version = thermals.version
-        if thermals.settled:
-            until = self._next_grid_point()
-        else:
-            until = thermals.point
-        if until != self._valid_until:
-            self._valid_until = until
-            self.fw.set_adc_valid_until(until)
-        self._mirror_thermals()
+        fwmcu.lib.fw_node_set_valid_until(self._c)
 
     def take_pulses(self):
         return self.fw.take_pulses()

@@ -37,8 +37,10 @@ target would make M109 wait forever (verify_heater is not modelled).
 No sensor lag, no heat lost to the filament or the part-cooling fan.
 """
 import math
-from collections import deque
 from dataclasses import dataclass
+
+from ...firmware.simulator._fwsim import ffi as _ffi, lib as _lib
+from ...host.thermistor import Thermistor
 
 AMBIENT_TEMP = 25.
 UPDATE_PERIOD = 0.020      # s of MCU time between plant updates
@@ -65,7 +67,10 @@ BED = PlantKind(rate=0.8, tau=250.)
 
 
 class HeaterPlant:
-    """One heater's body temperature, integrated from the pin's levels."""
+    """One heater's body temperature, integrated from the pin's levels.
+    Thermals integrates in C (firmware/simulator/thermal_sim.c, the same
+    arithmetic) and mirrors the state here; step_to and pin_level are its
+    reference model (tests/test_thermal_c.py)."""
 
     def __init__(self, name, kind, heater_pin, invert, sensor_pin, thermistor,
                  adc_max, clock_freq):
@@ -109,17 +114,29 @@ class Thermals:
         self.by_heater_pin = {p.heater_pin: p for p in self.plants}
         self._pins = sorted(self.by_heater_pin)
         self.period = int(UPDATE_PERIOD * firmware.clock_freq)   # ticks
-        self.next_due = 0          # the clock from which the next update() does anything
-        self.version = 0           # counts changes of point, next_due and settled
-        self.point = None          # the last update point (MCU clock)
-        self._settled_at = None    # ... the plants and ADC values were brought to
-        self._pending = deque()    # heater pin writes after the last update point
+        # the plants' integration in C (firmware/simulator/thermal_sim.c),
+        # with the heater pin writes after the last update point and the
+        # update chain's state (next_due, point, version, settled: read
+        # and moved by the MCU node's C events too): the HeaterPlants
+        # mirror the plants after each settle()
+        self._c = _c_thermal(firmware, self.plants, self.period)
         # set by an MCU node that updates the plants only when the
         # firmware needs them (sim/mcu_node.py): brings them up to date
         self.before_read = None
         # the heater pins' writes so far, then the firmware records no others
         self._take_events()
         firmware.record_gpio_only(self._pins)
+
+    # the clock from which the next update() does anything
+    next_due = property(lambda self: self._c.next_due)
+    # counts changes of point, next_due and settled
+    version = property(lambda self: self._c.version)
+
+    @property
+    def point(self):
+        """The last update point (MCU clock), None before the first."""
+        c = self._c
+        return c.point if c.has_point else None
 
     @property
     def sensor_pins(self):
@@ -138,47 +155,47 @@ class Thermals:
         passed since the last one, `now` is the point the ADC values must
         stand for (settle() brings the plants there when a sample needs
         them). True when it was due."""
-        if now < self.next_due:
-            return False
-        self.next_due = now + self.period
-        self.point = now
-        self.version += 1
-        return True
+        return bool(_lib.fw_thermal_mark(self._c, now))
 
     def mark_chain(self, last, count):
         """`count` update points in a row (each due when marked), the last
         at clock `last`: as many mark() calls."""
-        self.next_due = last + self.period
-        self.point = last
-        self.version += count
+        c = self._c
+        c.next_due = last + self.period
+        c.point, c.has_point = last, 1
+        c.version += count
 
     @property
     def settled(self):
         """The ADC values stand for the last update point."""
-        return self._settled_at == self.point
+        return bool(_lib.fw_thermal_settled(self._c))
 
     def settle(self):
         """Bring the plants to the last update point in closed form (exact
         exponential between the heater pin's writes up to it; later writes
-        wait for a later point) and set the ADC inputs they drive."""
-        point = self.point
-        if self._settled_at == point:
-            return
-        self._settled_at = point
-        self.version += 1
-        self._take_events()
-        pending = self._pending
-        while pending and pending[0][0] <= point:
-            clock, pin, value = pending.popleft()
-            self.by_heater_pin[pin].pin_level(clock, value)
-        for plant in self.plants:
-            plant.step_to(point)
-            self.fw.set_adc(plant.sensor_pin, plant.adc_value())
+        wait for a later point) and set the ADC inputs they drive (in C
+        for thermistors)."""
+        c = self._c
+        c.fw = self.fw._mcu             # (a reset firmware is a new instance)
+        if _lib.fw_thermal_settle_point(c):
+            self.mirror_plants()
+            if c.py_adc:
+                for plant in self.plants:
+                    self.fw.set_adc(plant.sensor_pin, plant.adc_value())
+
+    def mirror_plants(self):
+        """The HeaterPlants' state from C (after a settle)."""
+        c = self._c
+        for k, plant in enumerate(self.plants):
+            state = c.plants[k]
+            plant.temp, plant.max_temp = state.temp, state.max_temp
+            plant.power, plant.clock = state.power, state.clock
 
     def _take_events(self):
         """The heater pins' writes the firmware recorded, in clock order,
         onto the pending queue (other pins' writes are dropped)."""
-        self._pending.extend(self.fw.take_gpio_rows(self._pins))
+        self._c.fw = self.fw._mcu
+        _lib.fw_thermal_take_events(self._c)
 
     def temperatures(self):
         """Each plant's temperature at the last update point."""
@@ -187,6 +204,30 @@ class Thermals:
         if self.point is not None:
             self.settle()
         return {p.name: p.temp for p in self.plants}
+
+
+def _c_thermal(firmware, plants, period):
+    """The C side of Thermals: a struct fw_plant per HeaterPlant, from
+    its parameters and present state (a Thermistor sensor's ADC value is
+    computed in C too), and the update chain's start."""
+    c = _ffi.gc(_lib.fw_thermal_new(firmware._mcu, len(plants)), _lib.fw_thermal_free)
+    c.period = period
+    for k, plant in enumerate(plants):
+        state = c.plants[k]
+        state.heater_pin, state.sensor_pin = plant.heater_pin, plant.sensor_pin
+        state.invert = plant.invert
+        state.gain, state.tau, state.freq = plant.kind.gain, plant.kind.tau, plant.freq
+        state.temp, state.max_temp = plant.temp, plant.max_temp
+        state.power, state.clock = plant.power, plant.clock
+        th = plant.thermistor
+        if type(th) is Thermistor:        # (a subclass may compute otherwise)
+            state.c_adc = 1
+            state.c1, state.c2, state.c3 = th.c1, th.c2, th.c3
+            state.pullup, state.inline_resistor = th.pullup, th.inline_resistor
+            state.adc_max = plant.adc_max
+        else:
+            c.py_adc = 1
+    return c
 
 
 def plants_for(printer, mcu, firmware):

@@ -105,6 +105,7 @@ class McuLink:
         self.pin_names = {v: prefix + k for k, v in sorted(self.dictionary.pins.items())}
         self.counts = PulseCounts(self.pin_names)
         self.pulse_chunks = []
+        self.fw_counts = False      # the firmware counts the steps (count_pulses_only)
         self.transport = "pty" if self.is_linux else (settings.transport or options.transport)
         self.baud = settings.baud or options.baud
 
@@ -133,6 +134,7 @@ class McuLink:
             self.node = McuNode(host.kernel, self.fw, self.clock, Wire(self.transport, self.baud),
                                 deliver_to_host, int(o.poll_ms * NS_PER_MS),
                                 on_shutdown=on_shutdown, faults=self.faults[1])
+        self.count_pulses_only(o)
         window = self.uart_window()
         if window:
             self.fw.set_rx_buffer(window)
@@ -175,6 +177,19 @@ class McuLink:
         est.sample(args["sent_ns"] / 1e9, received, clock)
 
     # ---- pulses -------------------------------------------------------------------
+    def count_pulses_only(self, options):
+        """A run that neither keeps pulses nor passes them on: the
+        firmware counts steps per pin itself and records none
+        (take_counts brings the totals into `counts` at the end)."""
+        self.fw_counts = not options.keep_pulses and options.on_pulses is None
+        self.fw.set_pulse_counting(self.fw_counts)
+
+    def take_counts(self):
+        """The end of the run: the firmware's own step counts, if any."""
+        if self.fw_counts:
+            self.counts.add_totals(*self.fw.pulse_counts())
+            self.fw_counts = False
+
     def drain_pulses(self, pulses, options):
         """Executed pulses, as they leave the firmware's buffer:
         counted, passed on, kept only when asked (a long print has tens of

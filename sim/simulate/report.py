@@ -56,7 +56,9 @@ def _threads(host_report):
 
 class PulseCounts:
     """Steps and net direction (dir=1 minus dir=0) per step pin, summed
-    over chunks of executed pulses (in C: chelper/src/pulsecount.c)."""
+    over chunks of executed pulses (in C: chelper/src/pulsecount.c), or
+    taken as totals the firmware counted itself (`add_totals`: a run that
+    records no pulse, firmware/simulator/fwsim.h fw_set_pulse_counting)."""
 
     def __init__(self, pin_names):
         self.pin_names = pin_names
@@ -82,6 +84,15 @@ class PulseCounts:
         if need:                      # a pin past the dictionary's: grow, count again
             self._grow(need)
             lib.pulse_count(records, len(pulses), self._c_steps, self._c_ups, need)
+
+    def add_totals(self, steps, ups):
+        """Add per-pin totals (lists indexed by pin number)."""
+        if len(steps) > self._npins:
+            self._grow(len(steps))
+        for pin, n in enumerate(steps):
+            if n:
+                self._c_steps[pin] += n
+                self._c_ups[pin] += ups[pin]
 
     def as_dict(self):
         """{step pin: {"steps": n, "net": n_up - n_down}} by pin name."""

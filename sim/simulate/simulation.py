@@ -276,12 +276,15 @@ class Simulation:
     # ---- running ----------------------------------------------------------------
     def _drain_pulses(self, final=False):
         """Executed pulses leave each firmware's buffer every DRAIN_SLICES
-        run slices and at the end (numpy's per-call cost: not every slice)."""
+        run slices and at the end (numpy's per-call cost: not every slice);
+        a firmware that only counted hands its counts over at the end."""
         for link in self.links.values():
             fw = link.fw
             before = fw.now + 1 if final else None
             if fw.pulses_ready(before):     # (none: no numpy array, start-up)
                 link.drain_pulses(fw.take_pulses(before), self.options)
+            if final:
+                link.take_counts()
 
     def _on_shutdown(self, name="mcu"):
         self.stop_reason = "shutdown"
