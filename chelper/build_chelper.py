@@ -20,6 +20,7 @@ PYTHON_BLOCK = re.compile(r"cffi:python-begin(.*?)cffi:python-end", re.S)
 # Reproducible floating point (DESIGN.md, determinism): no fast-math and
 # no fused multiply-add contraction, so every build computes the same bits.
 CFLAGS = ["-O2", "-std=gnu11", "-ffp-contract=off", "-fno-fast-math",
+          "-fno-semantic-interposition", "-fno-plt",
           "-Wall", "-Wno-unused-function"]
 
 
@@ -44,6 +45,9 @@ ffibuilder.set_source(
     "\n".join('#include "%s"' % os.path.basename(h) for h in _headers()),
     sources=[os.path.relpath(p) for p in sorted(glob.glob(os.path.join(SRC, "*.c")))],
     include_dirs=[SRC],
+    # the headers too: without them a header-only change left the built
+    # extension in place ("is up-to-date") until build_ext --force
+    depends=[os.path.relpath(p) for p in sorted(glob.glob(os.path.join(SRC, "*.h")))],
     extra_compile_args=CFLAGS,
     libraries=["m"],
 )

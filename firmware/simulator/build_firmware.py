@@ -62,6 +62,9 @@ ffibuilder.set_source(
     sources=[os.path.relpath(p) for p in _sources],
     # chelper/src for headers both extensions share (minheap.h)
     include_dirs=[SRC, HERE, CHELPER_SRC],
+    # headers as dependencies, so a header-only change rebuilds (see build_chelper)
+    depends=[os.path.relpath(p) for d in (SRC, HERE, CHELPER_SRC)
+             for p in sorted(glob.glob(os.path.join(d, "*.h")))],
     extra_compile_args=CFLAGS,
 )
 
