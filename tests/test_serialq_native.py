@@ -322,3 +322,24 @@ def test_native_commit_gives_the_node_the_python_summaries(case_name):
     assert all(python[k] == v for k, v in generic.items())
     if case_name == "cartesian_print_cube":     # heater updates: extends 0
         assert any(g[3] == 0 for _m, gens in generic.values() for g in gens)
+
+
+def test_blocks_without_summaries_are_committed_by_python():
+    """Messages queued without a summary (none written: as before the
+    program was attached, or one overwritten in the table) send their
+    blocks through Python's commit; the run is the Python one."""
+    go = serial_link.SerialQueue._go_native
+
+    def unsummarised(self):
+        go(self)
+        self.queues.summarize = None
+    run = dict(case_name="corexy_basic", baud=250000, transport="uart", board="rpi3",
+               load=None, seed=0, max_sim_s=7.5)
+    serial_link.SerialQueue._go_native = unsummarised
+    try:
+        native, counters = _run(native=True, **run)
+    finally:
+        serial_link.SerialQueue._go_native = go
+    python, _ = _run(native=False, **run)
+    assert counters[0][4] == 0 and counters[0][2] > 1, counters
+    assert native == python

@@ -44,7 +44,7 @@ static const struct sq_gen *
 gen_of(const struct serialq_prog *p, int32_t tag)
 {
     const struct sq_gen *g = &p->gens[tag & (SQ_GENS - 1)];
-    return g->tag == tag && !(g->flags & SQG_PY) ? g : NULL;
+    return g->key == tag + 1 && !(g->flags & SQG_PY) ? g : NULL;
 }
 
 /* May a block (its summary s, its tags) be committed in C?  Timed motion

@@ -41,11 +41,12 @@
 /* cffi:begin */
 /* A generic message's summary (MessageQueues.add writes gens[tag &
  * (SQ_GENS - 1)]): sched, klass, oid, extends as the node's struct
- * fw_gen (firmware/simulator/fw_node.h, the same layout), `tag` (the
- * entry is this message's only when it matches) and SQG_* flags. */
+ * fw_gen (firmware/simulator/fw_node.h, the same layout), `key` (the
+ * tag + 1: the entry is this message's only when it matches; 0 as
+ * allocated, no entry) and SQG_* flags. */
 struct sq_gen {
     int64_t sched;
-    int32_t klass, oid, extends, tag, flags;
+    int32_t klass, oid, extends, key, flags;
 };
 /* struct fw_gen's layout, as serialq_prog.c hands it to the node */
 struct sq_gen_fw {

@@ -246,7 +246,7 @@ class MessageQueues:
         """The kept Message's summary for the native commit (gens[tag])."""
         g = self.gens[tag & (lib.SQ_GENS - 1)]
         g.sched, g.klass, g.oid, g.extends, g.flags = self.summarize(msg)
-        g.tag = tag
+        g.key = tag + 1          # (0, as made: no entry)
 
     def drop(self, link):
         """Forget the kept Messages of blocks the native program sent that
