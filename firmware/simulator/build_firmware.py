@@ -4,8 +4,8 @@ Contract: first runs the dictionary generator (firmware/dictgen.py), which
 writes firmware/simulator/_gen/fw_gen.c from the command declarations in
 firmware/src/*.c and the MCU profiles; then compiles firmware/src/*.c,
 the board layer board_sim.c and the generated file into one extension
-(sched.c, stepper.c and board_sim.c through fw_hotpath.c, one unit so
-the per-step path inlines).
+(sched.c, stepper.c, adccmds.c and board_sim.c through fw_hotpath.c, one
+unit so that the per-step path inlines).
 Only the declarations between the cffi markers in fwsim.h are exposed.
 Nothing is compiled at run time.
 """
@@ -54,8 +54,8 @@ def _cdef_text():
 CHELPER_SRC = os.path.join(HERE, "..", "..", "chelper", "src")
 
 _load_dictgen().write_generated(GENERATED)
-# sched.c, stepper.c and board_sim.c are compiled as one unit (fw_hotpath.c)
-HOTPATH = ("sched.c", "stepper.c")
+# sched.c, stepper.c, adccmds.c and board_sim.c are one unit (fw_hotpath.c)
+HOTPATH = ("sched.c", "stepper.c", "adccmds.c")
 _sources = [p for p in sorted(glob.glob(os.path.join(SRC, "*.c")))
             if os.path.basename(p) not in HOTPATH] + [
     os.path.join(HERE, "fw_hotpath.c"), os.path.join(HERE, "fw_node.c"), GENERATED,
