@@ -14,9 +14,7 @@ Contract:
 - EXIT_* are the exit codes every command uses (README "Exit codes").
 """
 import os
-import shutil
 import sys
-import tempfile
 
 import click
 
@@ -27,6 +25,24 @@ EXIT_SHUTDOWN = 3    # the simulated MCU shut down
 
 STDIO = "-"
 GZIP_MAGIC = b"\x1f\x8b"
+
+
+# mkstemp's flags: a new file, ours alone, not inherited by children
+_PART_FLAGS = os.O_RDWR | os.O_CREAT | os.O_EXCL | getattr(os, "O_CLOEXEC", 0)
+
+
+def _part_file(folder, prefix, suffix):
+    """(fd, path) of a new file `prefix`NAME`suffix` in `folder`, mode 0600,
+    as tempfile.mkstemp makes it: tempfile (and the random module behind
+    its names) is not imported for this, which every compile would pay at
+    start-up (issue 10); the name is unique by process id and a counter."""
+    for attempt in range(1 << 16):
+        path = os.path.join(folder, "%s%d-%d%s" % (prefix, os.getpid(), attempt, suffix))
+        try:
+            return os.open(path, _PART_FLAGS, 0o600), path
+        except FileExistsError:
+            continue
+    raise FileExistsError("no free temporary name %s*%s in %s" % (prefix, suffix, folder))
 
 
 def _file_mode():
@@ -77,7 +93,7 @@ class Outputs:
             return sys.stdout.buffer if binary else sys.stdout
         self.check(path)
         folder, base = os.path.split(os.path.abspath(path))
-        fd, tmp = tempfile.mkstemp(prefix="." + base + ".", suffix=".part", dir=folder)
+        fd, tmp = _part_file(folder, "." + base + ".", ".part")
         f = os.fdopen(fd, "wb" if binary else "w", **({} if binary else {"newline": "\n"}))
         self._open.append((f, tmp, path))
         return f
@@ -88,7 +104,7 @@ class Outputs:
         self.check(path)
         folder, base = os.path.split(os.path.abspath(path))
         root, ext = os.path.splitext(base)
-        fd, tmp = tempfile.mkstemp(prefix="." + root + ".", suffix=".part" + ext, dir=folder)
+        fd, tmp = _part_file(folder, "." + root + ".", ".part" + ext)
         os.close(fd)
         self._open.append((None, tmp, path))
         return tmp
@@ -111,6 +127,7 @@ class Inputs:
 
     def __exit__(self, *exc):
         if self._tmp is not None:
+            import shutil   # only with stdin as input (start-up, issue 10)
             shutil.rmtree(self._tmp, ignore_errors=True)
         return False
 
@@ -120,6 +137,8 @@ class Inputs:
             return path
         if self._tmp is not None:
             raise click.UsageError("only one input can be '-' (stdin)")
+        import shutil       # only with stdin as input (start-up, issue 10)
+        import tempfile
         self._tmp = tempfile.mkdtemp(prefix="klipsim-stdin-")
         head = sys.stdin.buffer.read(1 << 16)
         if head[:2] == GZIP_MAGIC:    # G-code readers go by the name: keep it gzip

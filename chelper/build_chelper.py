@@ -20,6 +20,7 @@ PYTHON_BLOCK = re.compile(r"cffi:python-begin(.*?)cffi:python-end", re.S)
 # Reproducible floating point (DESIGN.md, determinism): no fast-math and
 # no fused multiply-add contraction, so every build computes the same bits.
 CFLAGS = ["-O2", "-std=gnu11", "-ffp-contract=off", "-fno-fast-math",
+          "-fno-semantic-interposition", "-fno-plt",
           "-Wall", "-Wno-unused-function"]
 
 

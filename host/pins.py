@@ -13,7 +13,7 @@ another micro-controller (default `mcu`); white space around the parts is
 ignored; anything else of `^~!:` or a blank left in the pin name is an
 error.
 """
-from dataclasses import dataclass
+from typing import NamedTuple
 
 
 class PinError(ValueError):
@@ -25,8 +25,10 @@ class PinError(ValueError):
         self.text = text
 
 
-@dataclass(frozen=True)
-class PinSpec:
+# A NamedTuple, not a dataclass: immutable, compared and hashed by value,
+# and no dataclasses import and generated code at every command's start-up
+# (issue 10).
+class PinSpec(NamedTuple):
     chip: str
     pin: str
     invert: bool = False

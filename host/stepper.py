@@ -9,7 +9,6 @@ Step distance (docs/Rotation_Distance.md):
     step_dist = rotation_distance / (full_steps_per_rotation * microsteps * gear_ratio)
 """
 import math
-from dataclasses import dataclass
 
 from ..chelper import motion
 from ..gcode.command import finite_float
@@ -223,14 +222,18 @@ def make_endstop(section, hw, option="endstop_pin"):
     return hw.setup_endstop(spec, section, option)
 
 
-@dataclass
 class HomingInfo:
-    speed: float
-    position_endstop: float
-    retract_speed: float
-    retract_dist: float
-    positive_dir: bool
-    second_homing_speed: float
+    """A rail's homing options (a plain class, not a dataclass: start-up,
+    see host/pins.py)."""
+
+    def __init__(self, speed, position_endstop, retract_speed, retract_dist,
+                 positive_dir, second_homing_speed):
+        self.speed = speed
+        self.position_endstop = position_endstop
+        self.retract_speed = retract_speed
+        self.retract_dist = retract_dist
+        self.positive_dir = positive_dir
+        self.second_homing_speed = second_homing_speed
 
 
 class Rail:

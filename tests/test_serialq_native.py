@@ -3,7 +3,8 @@ against its Python reference (SerialQueue._loop/_commit): on random
 short runs (printer, MCU, baud, USB, board, CPU loads with spikes, how
 long) the run with the native program gives the same report, pulses,
 stream and margin series as the run with the Python program alone, and
-the native program did take wakes (and handed some to Python)."""
+the native program did take wakes (and handed some to Python) and
+read responses in C (sim/link/native_responses.py)."""
 import hashlib
 import os
 import random
@@ -63,8 +64,8 @@ def _run(case_name, native, refuse=None, **options):
     series = "".join("%d %d\n" % p for p in result.margins.series)
     digest = [hashlib.sha256(d).hexdigest() for d in (
         dumps(report).encode(), result.pulses.tobytes(), stream.encode(), series.encode())]
-    counters = [(q._prog.native_wakes, q._prog.py_wakes, q._prog.py_commits)
-                for q in queues if q._prog is not None]
+    counters = [(q._prog.native_wakes, q._prog.py_wakes, q._prog.py_commits,
+                 q._prog.native_responses) for q in queues if q._prog is not None]
     return digest, counters
 
 
@@ -89,7 +90,8 @@ def test_native_serial_queue_matches_python(run):
     native, counters = _run(native=True, **run)
     python, none = _run(native=False, **run)
     assert none == []
-    assert counters and all(c[0] > 0 and c[1] > 0 for c in counters), counters
+    assert counters and all(c[0] > 0 and c[1] + c[2] > 0 for c in counters), counters
+    assert any(c[3] > 0 for c in counters), counters      # responses read in C
     assert native == python
 
 
@@ -187,3 +189,53 @@ def test_retransmit_due_after_the_burst_hands_the_commit_back(tmp_path):
     python, _ = _run(native=False, **run)
     assert counters[0][2] >= 1, counters
     assert native == python
+
+
+def test_commit_handed_back_with_responses_matches_python():
+    """A node refusing blocks at random: some commits the native program
+    planned go back to Python while responses it read at their wake are
+    pending; Python's commit hands those on (NativeResponses.take(1))."""
+    from klipsim.sim.link.native_responses import NativeResponses
+    take = NativeResponses.take
+    carried = []
+
+    def counted(self, which):
+        out = take(self, which)
+        if which == 1 and out:
+            carried.append(len(out))
+        return out
+    run = dict(case_name="corexy_basic", baud=250000, transport="uart", board="rpi3",
+               load=None, seed=0, max_sim_s=7.5)
+    NativeResponses.take = counted
+    try:
+        native, counters = _run(native=True, refuse=5, **run)
+    finally:
+        NativeResponses.take = take
+    python, _ = _run(native=False, **run)
+    assert carried, counters
+    assert native == python
+
+
+@pytest.mark.parametrize("run", [
+    dict(case_name="corexy_basic", baud=250000, transport="uart", board="rpi3",
+         load=None, seed=0),
+    dict(case_name="cartesian_basic", baud=38400, transport="usb", board="h616",
+         load=os.path.join(LOADS, "cpu-hogs-nice0.toml"), seed=2, max_sim_s=7.5)])
+def test_step_run_fast_enqueue_matches_the_python_one(run):
+    """SerialQueue.enqueue of one StepRun in one C call
+    (linkio_enqueue_steps) gives the run its general Python path gives."""
+    fast_calls = []
+    fast = serial_link.SerialQueue._enqueue_run
+
+    def counted(self, step_run):
+        fast_calls.append(step_run.count)
+        fast(self, step_run)
+    serial_link.SerialQueue._enqueue_run = counted
+    try:
+        with_c, _ = _run(native=True, **run)
+        serial_link.SerialQueue._enqueue_run = lambda self, r: self._enqueue([r])
+        python, _ = _run(native=True, **run)
+    finally:
+        serial_link.SerialQueue._enqueue_run = fast
+    assert len(fast_calls) > 20
+    assert with_c == python

@@ -15,7 +15,10 @@ import pytest
 HEAVY = ["numpy", "jinja2", "matplotlib", "scipy", "hypothesis", "dask", "distributed",
          "importlib.metadata", "klipsim.golden.stepdiff"]
 NOT_FOR = {"compile": ["klipsim.sim.simulate.simulation", "klipsim.firmware.simulator.mcu",
-                       "greenlet", "tomllib"],
+                       "greenlet", "tomllib",
+                       # each dataclass execs generated code (~3 M instructions)
+                       # and the module ~4 M; tempfile brings random
+                       "dataclasses", "tempfile"],
            "simulate": []}
 
 

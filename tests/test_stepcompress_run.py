@@ -154,6 +154,11 @@ def test_runs_past_the_reciprocal_table_and_huge_adds():
     cases = [[int(5000.5 * (i + 1) + curv * i * i) for i in range(4000)]
              for curv in (.0003, -.0003)]
     cases.append([10, 10 + 20000, 10 + 20000 + 4000000, 10 + 20000 + 4000000 + 2 ** 29])
+    # Exactly quadratic steps (add 3, then add -1): a trial with a
+    # nonzero add walks past k = 1023 into the second loop, which must
+    # start from the first loop's state at its last step.
+    cases += [[interval * k + add * k * (k - 1) // 2 for k in range(1, 4001)]
+              for interval, add in ((3000, 3), (8000, -1))]
     for clocks in cases:
         for max_error in (0, 25, 4500):
             assert c_runs(clocks, max_error) == model_runs(clocks, max_error)

@@ -107,8 +107,8 @@ linkio_set_clock_float(struct linkio *l, double t0, double c0, double f)
 }
 
 // The MCU clock at host time t_ns (t_ns >= 0).
-static int64_t
-clock_at(struct linkio *l, int64_t t_ns)
+int64_t
+lio_clock_at(struct linkio *l, int64_t t_ns)
 {
     if (l->clock_kind == CLOCK_EXACT)
         return l->c_offset + (int64_t)((__int128)t_ns * l->c_num / NS2);
@@ -346,7 +346,7 @@ linkio_plan(struct linkio *l, struct linkq *q, int64_t now, uint8_t *frames,
         return l->plan_n;
     }
     int64_t ready_at = now > l->idle_ns ? now : l->idle_ns;
-    int64_t ack_clock = clock_at(l, ready_at + MSG_MAX * l->byte_ns);
+    int64_t ack_clock = lio_clock_at(l, ready_at + MSG_MAX * l->byte_ns);
     int64_t need = l->unacked_bytes + MSG_MAX;
     if (l->s_last_ack < l->s_receive)
         need += l->last_ack_bytes;

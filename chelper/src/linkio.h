@@ -39,6 +39,8 @@ int32_t linkio_py_sync(struct linkio *l, int32_t *first);
 void linkio_py_block(struct linkio *l, int32_t i, uint8_t *frame, int64_t *info,
                      int64_t *records);
 void linkio_py_took(struct linkio *l);
+int32_t linkio_enqueue_steps(struct linkio *l, struct linkq *q, const struct ss_message *msgs,
+                             int64_t count, int64_t queued_ns, int64_t planned_wake);
 /* cffi:end */
 
 // the native serial queue program's calls (serialq_prog.c)
@@ -49,6 +51,8 @@ void linkio_native_commit(struct linkio *l, int64_t now, const uint8_t *frames,
                           const int64_t *records, const int64_t *summaries,
                           int64_t *arrivals);
 void linkio_note_serial(struct linkio *l, int32_t n, int32_t b, int64_t serial);
+
+#define LINKIO_NEED_SLOTS (-100)   // linkio_enqueue_steps stopped for the move slots
 
 // linkio_stat's counters
 #define LINKIO_BLOCKS 0

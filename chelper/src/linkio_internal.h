@@ -92,4 +92,7 @@ struct linkio {
 int64_t lio_transmit(struct linkio *l, int64_t now, int32_t seq, int32_t len,
                      int query);
 
+// The serial queue's MCU clock at host time t_ns (linkio.c).
+int64_t lio_clock_at(struct linkio *l, int64_t t_ns);
+
 #endif

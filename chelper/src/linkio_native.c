@@ -95,3 +95,25 @@ linkio_py_took(struct linkio *l)
 {
     l->py_n = l->count;
 }
+
+/****************************************************************
+ * The main thread's side: a steppersync batch queued
+ ****************************************************************/
+
+// SerialQueue.enqueue for one steppersync batch once the move slots are
+// set up: queue msgs[0, count) (linkq_push_steps), then say whether the
+// serial queue thread must look now: the lowest req_clock is 0 (now) or
+// within MIN_REQTIME_DELTA of the MCU clock at its planned wake
+// (planned_wake, host ns). Returns 1 (post its signal), 0, a negative
+// linkq error, or LINKIO_NEED_SLOTS (it stopped: Python's path).
+int32_t
+linkio_enqueue_steps(struct linkio *l, struct linkq *q, const struct ss_message *msgs,
+                     int64_t count, int64_t queued_ns, int64_t planned_wake)
+{
+    int64_t first, done = linkq_push_steps(q, msgs, 0, count, queued_ns, &first);
+    if (done < 0)
+        return (int32_t)done;
+    if (done < count)
+        return LINKIO_NEED_SLOTS;
+    return first == 0 || first - l->delta_ticks <= lio_clock_at(l, planned_wake);
+}

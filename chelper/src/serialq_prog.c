@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include "msgblock.h"
 #include "serialq_prog.h"
+#include "serialq_resp.h"
 #include "vs_internal.h"
 #include "vsprog.h"
 #include "xalloc.h"
@@ -35,20 +36,22 @@ py_step(struct serialq_prog *p, int32_t point, int32_t next)
     return 0;
 }
 
-/* May the plan's n blocks go the C way: timed motion only, and the
- * node's C arrival takes them all? *messages gets their messages. */
-static int
-plan_native(struct serialq_prog *p, int32_t n, int64_t *messages)
+/* The plan's n blocks: their messages, and whether they may go the C
+ * way (timed motion only, for the node's C arrival); any other plan is
+ * committed by Python (_commit: the Block objects, the messages the
+ * thread notes, the node's Python arrival). */
+static int64_t
+plan_messages(struct serialq_prog *p, int32_t n, int32_t *motion_only)
 {
     int64_t m = 0;
+    *motion_only = 1;
     for (int32_t b = 0; b < n; b++) {
         const int64_t *s = p->summaries + 5 * b;   /* count timed low high ntags */
         if (s[4] || !s[1])
-            return 0;
+            *motion_only = 0;
         m += s[0];
     }
-    *messages = m;
-    return !n || ((can_take_fn)p->can_take)(p->node, n);
+    return m;
 }
 
 static int32_t
@@ -57,15 +60,18 @@ wake_step(struct serialq_prog *p)
     vs *k = p->k;
     int64_t now = k->now, messages = 0;
     const struct linkio_rx *rx = linkio_input_all(p->l, now);
-    if (rx->n || linkio_retransmit_due(p->l, now)) {
+    int64_t responses = 0;
+    if ((rx->n && (!p->resp || (responses = serialq_resp_check(p->resp, rx)) < 0))
+            || linkio_retransmit_due(p->l, now)) {
         linkio_hand_back(p->l, 1, 0);
         return py_step(p, POINT_WAKE, SQ_PY);
     }
     int32_t n = linkio_plan(p->l, p->q, now, p->frames, p->records, p->tags,
                             p->summaries, p->first_seq);
-    if (!plan_native(p, n, &messages)) {
-        linkio_hand_back(p->l, 1, 1);
-        return py_step(p, POINT_WAKE, SQ_PY);
+    messages = plan_messages(p, n, &p->motion_only);
+    if (rx->n) {                       /* (no hand-back from here on) */
+        serialq_resp_take(p->resp, p->l, rx, now, responses);
+        p->native_responses += responses;
     }
     /* SerialQueue._loop's cost, the same sum */
     int64_t cost = p->wake_ns + p->block_ns * (n + rx->chunks);
@@ -83,7 +89,7 @@ commit_step(struct serialq_prog *p)
     vs *k = p->k;
     int64_t now = k->now;
     int32_t n = linkio_planned(p->l);
-    if (linkio_retransmit_due(p->l, now)
+    if (linkio_retransmit_due(p->l, now) || !p->motion_only
             || (n && !((can_take_fn)p->can_take)(p->node, n))) {
         linkio_hand_back(p->l, 0, 1);
         return py_step(p, POINT_COMMIT, SQ_WAKE);
@@ -98,6 +104,10 @@ commit_step(struct serialq_prog *p)
         if (serial < 0)
             return VS_ERR_NATIVE;      /* (can_take said it would) */
         linkio_note_serial(p->l, n, b, serial);
+    }
+    if (p->resp) {                     /* the responses, as _commit's on_response */
+        for (int64_t m = serialq_resp_commit(p->resp); m > 0; m--)
+            vs_post(k, p->resp_signal);
     }
     int64_t wake = linkio_next_wake(p->l, p->q, now);
     p->planned_wake = wake < 0 ? NEVER : wake;

@@ -4,20 +4,25 @@
  * (serialq_prog.c); sim/link/serial_link.py's SerialQueue._loop and
  * _commit stay its reference and its fallback.
  *
- * A wake runs in C when the received chunks carry acks only (no
- * payload to decode), no retransmit is due (no nak came, the RTO has
- * not expired), and the plan's blocks carry timed motion only (no
- * generic message, linkq's records alone) which the MCU node's C arrival
- * can all take (fw_node_can_take): input, plan, the cost (vs_cost_ns of
- * the same sum), then at the burst's end the commit (linkio_native_commit),
- * each block to the node (fw_node_deliver, the same C event Python's
- * McuNode.deliver_block schedules), the next wake and the wait.
- * Otherwise the program hands the wake to Python at a fixed point,
- * before any effect Python would not repeat: `point` 0, the whole wake
- * (Python's linkio_input_all / linkio_plan then return what C already
- * read and planned, linkio_hand_back); point 1, the commit of the blocks
- * planned (the RTO expired during the burst, or the node can no longer
- * take them).  The blocks C sent keep their data in linkio's ring until
+ * A wake runs in C when the received chunks carry acks only, or
+ * payloads of responses `resp` may take (serialq_resp.h: their receive
+ * side done at the wake, handed on at the commit with one post of
+ * `resp_signal` per message, as on_response posts), and no retransmit
+ * is due (no nak came, the RTO has not expired): input, plan, the cost
+ * (vs_cost_ns of the same sum). At the burst's end, when the plan's
+ * blocks carry timed motion only (no generic message, linkq's records
+ * alone) which the MCU node's C arrival can all take (fw_node_can_take),
+ * the commit runs in C too (linkio_native_commit), each block to the
+ * node (fw_node_deliver, the same C event Python's
+ * McuNode.deliver_block schedules), then the next wake and the wait.
+ * Otherwise the program hands to Python at a fixed point, before any
+ * effect Python would not repeat: `point` 0, the whole wake (a payload
+ * resp may not take, or a retransmit due; Python's linkio_input_all /
+ * linkio_plan then return what C already read and planned,
+ * linkio_hand_back); point 1, the commit of the blocks planned (a plan
+ * with generic messages, the RTO expired during the burst, or the node
+ * can not take them), with the responses pending (serialq_resp_read 1).
+ * The blocks C sent keep their data in linkio's ring until
  * Python builds their Blocks (linkio_py_sync).  Python reads
  * planned_wake (NEVER: none) and the counters.
  * The node's functions come as addresses (the firmware is another cffi
@@ -26,6 +31,7 @@
  */
 #include <stdint.h>
 #include "linkio.h"
+#include "serialq_resp.h"
 #include "vsched.h"
 
 /* cffi:begin */
@@ -42,6 +48,10 @@ struct serialq_prog {
     void *node, *deliver, *can_take;
     int64_t planned_wake;
     int64_t native_wakes, py_wakes, py_commits;   /* wakes in C, handed whole, commits handed */
+    struct serialq_resp *resp;     /* the responses taken in C (serialq_resp.h), or NULL */
+    int32_t resp_signal;           /* posted once per response handed on (serialhdl's) */
+    int64_t native_responses;      /* responses the native wakes took */
+    int32_t motion_only;           /* the wake's plan may go the C way */
     int64_t arrivals[16];
 };
 struct serialq_prog *serialq_prog_new(void);

@@ -323,7 +323,9 @@ queue_push(struct stepcompress *sc, uint64_t clock)
         if (sc->qtail * 2 >= sc->qcap) {
             sc->qcap = sc->qcap ? 2 * sc->qcap : 4096;
             sc->queue = realloc(sc->queue, sc->qcap * sizeof(*sc->queue));
-            sc->early = realloc(sc->early, sc->qcap * sizeof(*sc->early));
+            // one slot more: the run search's sentinel (stepcompress_run.c)
+            sc->early = realloc(sc->early,
+                                (sc->qcap + 1) * sizeof(*sc->early));
             if (!sc->queue || !sc->early)
                 abort();
         }

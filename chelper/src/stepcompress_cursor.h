@@ -26,8 +26,7 @@ struct sc_cursor {
     size_t qlimit;              // a step joins the queue here while qtail < qlimit
     uint64_t newest;            // newest queued clock, else last_step_clock
     uint64_t last_step_clock, max_error;
-    uint64_t early_max;         // max_error, 0 while the queue is empty (a
-                                // step queued first is its own earliest)
+    uint64_t far;               // a step from here on is a far step
     double move_print_time, offset, mcu_freq;
     int queue_dir;
     int fast_dir;               // pending_dir when a step is held back in
@@ -52,7 +51,7 @@ sc_cursor_load(struct sc_cursor *c, struct stepcompress *sc,
                                       : sc->last_step_clock;
     c->last_step_clock = sc->last_step_clock;
     c->max_error = sc->max_error;
-    c->early_max = sc->qtail > sc->qhead ? sc->max_error : 0;
+    c->far = sc->last_step_clock + CLOCK_DIFF_MAX;
     c->move_print_time = move_print_time;
     // the same subtraction stepcompress_append makes for every step
     c->offset = move_print_time - sc->last_step_print_time;
@@ -73,17 +72,19 @@ sc_cursor_store(const struct sc_cursor *c)
 
 // enqueue_step's common case for a step in the queue's direction: it
 // joins the queue, not before the newest queued step and not far after
-// the last sent one.  0 (nothing done) otherwise.
+// the last sent one (clock >= newest >= last_step_clock, so the far test
+// is clock - last_step_clock >= CLOCK_DIFF_MAX).  0 (nothing done)
+// otherwise.  The early clock of a step queued into an empty queue is
+// never read (the run search bounds the first step from
+// last_step_clock), so it is computed the common way, from newest.
 static inline __attribute__((always_inline)) int
 sc_cursor_push(struct sc_cursor *c, uint64_t clock)
 {
-    if (c->qtail >= c->qlimit || clock < c->newest
-        || clock - c->last_step_clock >= CLOCK_DIFF_MAX)
+    if (c->qtail >= c->qlimit || clock < c->newest || clock >= c->far)
         return 0;
-    c->early[c->qtail] = early_clock(c->early_max, c->newest, clock);
+    c->early[c->qtail] = early_clock(c->max_error, c->newest, clock);
     c->queue[c->qtail++] = clock;
     c->newest = clock;
-    c->early_max = c->max_error;
     return 1;
 }
 

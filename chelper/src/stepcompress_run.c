@@ -3,7 +3,8 @@
 //
 // Contract: sc_find_run() looks at the steps queued in a compressor
 // (stepcompress_internal.h) and returns the run Klipper's stepcompress
-// would choose for them; it changes nothing.  sc_verify_run() checks a
+// would choose for them; it changes nothing (a sentinel it writes past
+// the steps it walks is restored).  sc_verify_run() checks a
 // run independently, step by step.
 //
 // The search follows the strategy Klipper documents for its stepcompress
@@ -79,20 +80,29 @@ static const uint64_t recip[RECIP_COUNT] = {
 // about one step in two, so by a multiplication with recip[k] when the
 // caller says k < RECIP_COUNT (`small_k`) and n is in [0, 2^32) (the
 // numerator of ceil: n - 1), else by the division.
+// High 64 bits of a 64 x 64-bit product (unsigned all through: a signed
+// operand makes gcc add a sign correction).
+static inline uint64_t
+mul_high(uint64_t a, uint64_t b)
+{
+    return (uint64_t)(((unsigned __int128)a * b) >> 64);
+}
+
 static inline __attribute__((always_inline)) int64_t
 walk_floor_div(int64_t n, int64_t k, int small_k)
 {
-    if (small_k && (uint64_t)n <= UINT32_MAX)
-        return (int64_t)(((unsigned __int128)recip[k] * (uint64_t)n) >> 64);
+    uint64_t un = (uint64_t)n;
+    if (__builtin_expect(small_k && un <= UINT32_MAX, 1))
+        return (int64_t)mul_high(recip[k], un);
     return floor_div(n, k);
 }
 
 static inline __attribute__((always_inline)) int64_t
 walk_ceil_div(int64_t n, int64_t k, int small_k)
 {
-    if (small_k && (uint64_t)(n - 1) <= UINT32_MAX)
-        return (int64_t)(((unsigned __int128)recip[k] * (uint64_t)(n - 1))
-                         >> 64) + 1;
+    uint64_t un1 = (uint64_t)n - 1;
+    if (__builtin_expect(small_k && un1 <= UINT32_MAX, 1))
+        return (int64_t)mul_high(recip[k], un1) + 1;
     return ceil_div(n, k);
 }
 
@@ -131,63 +141,82 @@ struct trial {
 // a value that does not depend on the bound before it, so the processor
 // need not wait for one step's update to start on the next.  The bounds
 // only ever narrow; the walk stops at the first step that leaves none.
+// The loop has no end test: step k1+1's early clock is replaced, for the
+// length of the walk, by a sentinel no interval reaches (SENTINEL_GAP
+// ticks after last_step_clock), so the walk always stops at a failing
+// step, and stopping at k1+1 means k0..k1 all fit.  (The early array has
+// one slot past the queue's capacity for the sentinel of a walk to the
+// queue's end.)
+#define SENTINEL_GAP ((uint64_t)1 << 62)
+
 struct walk {
     uint64_t origin;            // origin_k of the last step walked
     int64_t add_k;              // add*(k-1) of the last step walked
     int64_t imin, imax;         // interval bounds so far
     int64_t failed_at;          // the failing step (0: none in k0..k1)
-    int64_t fail_imax;          // imax including the failing step
+    int64_t fail_imin, fail_imax;   // the bounds including the failing step
 };
 
 static inline __attribute__((always_inline)) void
-walk_steps(const struct stepcompress *sc, struct walk *w, int64_t add,
+walk_steps(struct stepcompress *sc, struct walk *w, int64_t add,
            int64_t k0, int64_t k1, int small_k)
 {
     const uint64_t *q = sc->queue + sc->qhead, *early = sc->early + sc->qhead;
+    uint64_t *stop = sc->early + sc->qhead + k1, saved = *stop;
+    *stop = sc->last_step_clock + SENTINEL_GAP;
     uint64_t origin = w->origin;
     int64_t add_k = w->add_k, imin = w->imin, imax = w->imax;
     int64_t min_k = imin * (k0 - 1), max_k = imax * (k0 - 1);
-    int64_t k;
-    for (k = k0; k <= k1; k++) {
+    int64_t k, fail_imin;
+    for (k = k0;; k++) {
         origin += add_k += add;
         min_k += imin;
         max_k += imax;
         int64_t lo = (int64_t)(early[k - 1] - origin);
         if (lo > min_k) {
-            imin = walk_ceil_div(lo, k, small_k);
-            min_k = imin * k;
-            if (imin > imax)
+            int64_t new_imin = walk_ceil_div(lo, k, small_k);
+            if (new_imin > imax) {
+                fail_imin = new_imin;
                 break;
+            }
+            imin = new_imin;
+            min_k = imin * k;
         }
         int64_t hi = (int64_t)(q[k - 1] - origin);
         if (hi < max_k) {
             int64_t new_imax = walk_floor_div(hi, k, small_k);
-            if (imin > new_imax)
+            if (imin > new_imax) {
+                fail_imin = imin;
                 break;
+            }
             imax = new_imax;
             max_k = imax * k;
         }
     }
-    w->origin = origin;
-    w->add_k = add_k;
+    *stop = saved;
     w->imin = imin;
     w->imax = imax;
-    w->failed_at = 0;
-    if (k <= k1) {
-        // the failing step's own upper bound, for the next trial's range
-        int64_t hi = (int64_t)(q[k - 1] - origin);
-        w->failed_at = k;
-        w->fail_imax = hi < max_k ? walk_floor_div(hi, k, small_k) : imax;
+    if (k > k1) {
+        // the sentinel: the state after step k1, for a walk that goes on
+        w->origin = origin - add_k;
+        w->add_k = add_k - add;
+        w->failed_at = 0;
+        return;
     }
+    // the failing step's own upper bound, for the next trial's range
+    int64_t hi = (int64_t)(q[k - 1] - origin);
+    w->failed_at = k;
+    w->fail_imin = fail_imin;
+    w->fail_imax = hi < max_k ? walk_floor_div(hi, k, small_k) : imax;
 }
 
 // Extend trial add from outer interval bounds [imin, imax] (those of the
 // first queued step, narrowed by earlier trials) as far as it fits.
 static struct trial
-longest_run(const struct stepcompress *sc, int64_t avail, int64_t add,
+longest_run(struct stepcompress *sc, int64_t avail, int64_t add,
             int64_t imin, int64_t imax)
 {
-    struct walk w = {sc->last_step_clock, 0, imin, imax, 0, 0};
+    struct walk w = {sc->last_step_clock, 0, imin, imax, 0, 0, 0};
     int64_t split = avail < RECIP_COUNT - 1 ? avail : RECIP_COUNT - 1;
     walk_steps(sc, &w, add, 2, split, 1);
     if (!w.failed_at && split < avail)
@@ -196,7 +225,8 @@ longest_run(const struct stepcompress *sc, int64_t avail, int64_t add,
         struct trial t = {{w.imax, avail, add}, 1, 0, 0};
         return t;
     }
-    struct trial t = {{w.imax, w.failed_at - 1, add}, 0, w.imin, w.fail_imax};
+    struct trial t = {{w.imax, w.failed_at - 1, add}, 0, w.fail_imin,
+                      w.fail_imax};
     return t;
 }
 
@@ -244,7 +274,7 @@ narrow_add_range(const struct stepcompress *sc, struct add_search *s,
 }
 
 struct sc_run
-sc_find_run(const struct stepcompress *sc)
+sc_find_run(struct stepcompress *sc)
 {
     int64_t avail = (int64_t)(sc->qtail - sc->qhead);
     if (avail > MAX_RUN_COUNT)
@@ -288,6 +318,7 @@ sc_verify_run(struct stepcompress *sc, const struct sc_run *r)
 {
     char buf[160];
     if (r->count <= 0 || r->count > MAX_RUN_COUNT
+        || r->count > (int64_t)(sc->qtail - sc->qhead)
         || r->interval < 0 || r->interval >= 0x80000000LL
         || r->add < -0x8000 || r->add > 0x7fff) {
         snprintf(buf, sizeof(buf), "invalid run interval=%lld count=%lld"
@@ -297,17 +328,22 @@ sc_verify_run(struct stepcompress *sc, const struct sc_run *r)
     }
     // step i at clock `at` must lie in its window [early_i, clock_i]
     // (early_i <= clock_i always); the first step's early clock is
-    // bounded by last_step_clock, the others' were computed when queued
+    // bounded by last_step_clock, the others' were computed when queued.
+    // The loop has no end test: the early clock after the run's last step
+    // is, while it runs, one no step reaches (as in walk_steps).
     const uint64_t *q = sc->queue + sc->qhead, *early = sc->early + sc->qhead;
+    uint64_t *stop = sc->early + sc->qhead + r->count, saved = *stop;
+    *stop = UINT64_MAX;
     uint64_t at = sc->last_step_clock + r->interval;
     int64_t i = 0, iv = r->interval + r->add;
     if (at >= stepcompress_early(sc, sc->last_step_clock, q[0]) && at <= q[0])
-        for (i = 1; i < r->count; i++) {
+        for (i = 1;; i++) {
             at += iv;
             iv += r->add;
             if (at < early[i] || at > q[i])
                 break;
         }
+    *stop = saved;
     if (i < r->count) {
         uint64_t lo = i ? early[i]
                         : stepcompress_early(sc, sc->last_step_clock, q[0]);

@@ -11,7 +11,9 @@ struct sc_run {
     int64_t interval, count, add;
 };
 
-struct sc_run sc_find_run(const struct stepcompress *sc);
+// Changes nothing (it writes a sentinel past the steps it walks and
+// restores it).
+struct sc_run sc_find_run(struct stepcompress *sc);
 int sc_verify_run(struct stepcompress *sc, const struct sc_run *r);
 // Ticks from the clock before the first step to the last step (inline:
 // the run search asks it for every trial).

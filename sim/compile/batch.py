@@ -12,7 +12,6 @@ mapping is the plain (0, CLOCK_FREQ) for every MCU.
 """
 import os
 import sys
-from dataclasses import dataclass, field
 
 from ...chelper.streamio import StreamWriter
 from ...gcode.dispatch import Dispatcher
@@ -36,18 +35,20 @@ class BatchClock:
         return 0.
 
 
-@dataclass
 class StreamLink:
     """Where the host's MCU messages go in compile mode: the main MCU's
     to `writer`, another MCU's to `others[name]` (its own writer and
-    step counts)."""
-    writer: StreamWriter
-    steps: dict = field(default_factory=dict)       # oid -> total steps (main MCU)
-    messages: int = 0           # sent one by one (batches: message_total)
-    can_pause: bool = False     # file output: no MCU clock to wait for, no answers
-    others: dict = field(default_factory=dict)      # MCU name -> OtherStream
-    # StepperSync -> the steps dict of its MCU: batch totals are summed in C
-    batch_syncs: dict = field(default_factory=dict)
+    step counts).  (This module's classes are plain classes, not
+    dataclasses: start-up, see host/pins.py.)"""
+
+    def __init__(self, writer):
+        self.writer = writer
+        self.steps = {}             # oid -> total steps (main MCU)
+        self.messages = 0           # sent one by one (batches: message_total)
+        self.can_pause = False      # file output: no MCU clock to wait for, no answers
+        self.others = {}            # MCU name -> OtherStream
+        # StepperSync -> the steps dict of its MCU: batch totals are summed in C
+        self.batch_syncs = {}
 
     def _target(self, mcu):
         if mcu.name == "mcu":
@@ -85,24 +86,28 @@ class StreamLink:
         return self.messages + sum(sync.message_total() for sync in self.batch_syncs)
 
 
-@dataclass
 class OtherStream:
     """A secondary MCU's stream in compile mode."""
-    writer: StreamWriter
-    steps: dict = field(default_factory=dict)       # oid -> total steps
+
+    def __init__(self, writer):
+        self.writer = writer
+        self.steps = {}             # oid -> total steps
 
 
-@dataclass
 class CompileResult:
-    print_time: float
-    steps: dict                  # stepper name -> steps
-    messages: int
-    bytes_written: int
-    counts: dict                 # command name -> count
-    errors: int
-    warnings: int
-    clock_freq: float
-    others: dict = field(default_factory=dict)   # MCU name -> {"bytes", "counts"}
+    """What a compile run did (the summary's figures)."""
+
+    def __init__(self, print_time, steps, messages, bytes_written, counts, errors,
+                 warnings, clock_freq, others=None):
+        self.print_time = print_time
+        self.steps = steps                  # stepper name -> steps
+        self.messages = messages
+        self.bytes_written = bytes_written
+        self.counts = counts                # command name -> count
+        self.errors = errors
+        self.warnings = warnings
+        self.clock_freq = clock_freq
+        self.others = {} if others is None else others  # MCU name -> {"bytes", "counts"}
 
 
 def input_blocks(path):

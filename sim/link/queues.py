@@ -38,7 +38,8 @@ MAX_BLOCKS = 16           # most blocks one plan may build (>= linkio.c's MAX_PE
 NO_CLOCK = -(1 << 63)     # linkq's "no scheduled clock"
 _PUSH_ERRORS = {-1: "out of memory", -2: "message too large for a block",
                 -3: "bad command queue (oid)", -4: "bad record",
-                -5: "stepper messages the dictionary does not declare"}
+                -5: "stepper messages the dictionary does not declare",
+                -100: "stopped for the move slots"}   # (LINKIO_NEED_SLOTS)
 
 
 class StepRun:

@@ -53,11 +53,11 @@ the counters) is LinkIO's (linkio.py, in C). This module keeps the
 thread, the Block objects the MCU node reads, the decoding of responses
 and what it learns from the messages it sends and receives.
 
-The thread's common wake (acks only, no retransmit due, timed motion the
-node's C arrival takes) runs as a native program (chelper/src/
-serialq_prog.c) once the first step finds the set-up allows it
-(_go_native); _loop/_commit stay its reference and take every other wake
-(_resume). Blocks the native program sent get their Block objects only
+The thread's common wake (acks and responses only, no retransmit due)
+runs as a native program (chelper/src/serialq_prog.c) once the first
+step finds the set-up allows it (_go_native), and its commit too when
+the blocks carry timed motion the node's C arrival takes; _loop/_commit
+stay its reference and take every other wake or commit (_resume). Blocks the native program sent get their Block objects only
 when Python needs them (_sync: in_flight, a hand-back, the node's).
 """
 from collections import deque
@@ -67,7 +67,8 @@ from ...chelper._chelper import ffi, lib
 from .faults import LineFaults
 from .linkio import STAT_INDEX, LinkIO
 from .messages import MIN_CLOCK_SPAN, Message, classify, scheduled_clock
-from .queues import MessageQueues, StepRun
+from .native_responses import NativeResponses, ResponseInbox
+from .queues import _PUSH_ERRORS, MessageQueues, StepRun
 
 WINDOW_RECHECK_NS = 250_000_000   # (chelper/src/linkio.c keeps the rules)
 MIN_REQTIME_DELTA = 0.100
@@ -155,6 +156,8 @@ class SerialQueue:
         self._first = ffi.new("int32_t *")
         self._prog = None          # the native program (serialq_prog.c), once attached
         self._native_checked = False
+        self._resp_signal = None   # on_response's signal, when native_inbox was asked
+        self._responses = None     # NativeResponses, once native_inbox was asked
         self.trsync_start = {}
         self.trsync_timeout = {}
         self.trsync_floor = {}     # oid -> clock of the latest report of this arming
@@ -174,6 +177,13 @@ class SerialQueue:
     def enqueue(self, messages):
         """Messages from a completed main-thread burst, in send order:
         (name, args, req_clock, min_clock) tuples and StepRuns."""
+        if len(messages) == 1 and messages[0].__class__ is StepRun \
+                and self.queues._slots_ready:
+            self._enqueue_run(messages[0])
+        else:
+            self._enqueue(messages)
+
+    def _enqueue(self, messages):
         first_req, count = self.queues.add(messages, self.kernel.now,
                                            self._generic_message, self._slot_count)
         if self.record is not None:
@@ -186,6 +196,21 @@ class SerialQueue:
         if first_req is not None and (
                 first_req == 0 or first_req - self.delta_ticks
                 <= self.clock.clock(self.planned_wake)):
+            self.signal.post()
+
+    def _enqueue_run(self, run):
+        """enqueue of one StepRun, the common burst, in one C call
+        (linkio_enqueue_steps: the same queueing and the same test of
+        whether to wake the thread)."""
+        post = lib.linkio_enqueue_steps(self._c_link, self._c_queues,
+                                        ffi.from_buffer("struct ss_message[]", run.raw),
+                                        run.count, self.kernel.now, self.planned_wake)
+        if post < 0:
+            raise ValueError("serial queue: %s" % _PUSH_ERRORS.get(post, post))
+        if self.record is not None:
+            self.record.extend((name, args) for name, args, _r, _m in run.messages())
+        self.stats.messages += run.count
+        if post:
             self.signal.post()
 
     def _slot_count(self):
@@ -222,7 +247,8 @@ class SerialQueue:
         prog = self._prog
         if prog is not None and prog.point == POINT_COMMIT:
             self._sync()        # (_loop's own path syncs in _loop)
-            self._commit(self.link.plan(self.queues, self.kernel.now), ())
+            responses = () if self._responses is None else self._responses.take(1)
+            self._commit(self.link.plan(self.queues, self.kernel.now), responses)
             return
         if not self._native_checked:
             self._go_native()
@@ -302,9 +328,19 @@ class SerialQueue:
         self.queues.point_program(prog, self.link._first_seq)
         prog.node, prog.deliver, prog.can_take = node.c_arrival()
         prog.planned_wake = self._planned_wake
+        if self._resp_signal is not None:
+            prog.resp, prog.resp_signal = self._responses.c, self._resp_signal.id
         self._prog = prog
         node._ring_source = self._sync
         lib.serialq_prog_attach(prog, self.thread.index, 1)
+
+    def native_inbox(self, items, signal):
+        """The inbox on_response appends to (items, a deque) made one the
+        native program's responses reach too (ResponseInbox), and the
+        signal on_response posts, which the program posts for them."""
+        self._resp_signal = signal
+        self._responses = NativeResponses(self.dictionary, self.wire.byte_ns)
+        return ResponseInbox(items, self._responses)
 
     @property
     def planned_wake(self):

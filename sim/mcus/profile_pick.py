@@ -19,7 +19,7 @@ profile can be picked.  The rule:
 Nothing is marked used in the config (raw option text only).
 """
 import re
-from dataclasses import dataclass
+from typing import NamedTuple
 
 from ...chelper import msgproto
 from ...host.mcu import mcu_sections
@@ -45,8 +45,7 @@ class PickError(Exception):
     """No bundled profile fits an MCU (one line naming the place)."""
 
 
-@dataclass(frozen=True)
-class Pick:
+class Pick(NamedTuple):     # (not a dataclass: start-up, see host/pins.py)
     profile: str
     reason: str
 

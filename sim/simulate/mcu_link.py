@@ -146,6 +146,10 @@ class McuLink:
                                    receive_window=window if o.flow_control else None,
                                    fast_retransmit=o.fast_retransmit)
         self.tty_target = tty.target(self.serialq)
+        # responses the serial queue's native program reads in C reach the
+        # serialhdl thread's inbox too, in order (sim/link/native_responses.py)
+        self.serialhdl.inbox = self.serialq.native_inbox(self.serialhdl.inbox,
+                                                         self.serialhdl.signal)
         if hasattr(self.node, "set_output_sink"):
             # the node's C output events push to the kworker in C, as
             # deliver_to_host does from its Python paths
