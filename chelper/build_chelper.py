@@ -45,6 +45,9 @@ ffibuilder.set_source(
     "\n".join('#include "%s"' % os.path.basename(h) for h in _headers()),
     sources=[os.path.relpath(p) for p in sorted(glob.glob(os.path.join(SRC, "*.c")))],
     include_dirs=[SRC],
+    # the headers too: without them a header-only change left the built
+    # extension in place ("is up-to-date") until build_ext --force
+    depends=[os.path.relpath(p) for p in sorted(glob.glob(os.path.join(SRC, "*.h")))],
     extra_compile_args=CFLAGS,
     libraries=["m"],
 )

@@ -70,8 +70,11 @@ ffibuilder.set_source(
     sources=[os.path.relpath(p) for p in _sources],
     # chelper/src for headers both extensions share (minheap.h)
     include_dirs=[SRC, HERE, CHELPER_SRC],
-    # fw_hotpath.c includes these: a change to one rebuilds the extension
-    depends=[os.path.relpath(os.path.join(SRC, n)) for n in HOTPATH]
+    # headers as dependencies, so a header-only change rebuilds (see build_chelper);
+    # so are the files fw_hotpath.c includes
+    depends=[os.path.relpath(p) for d in (SRC, HERE, CHELPER_SRC)
+             for p in sorted(glob.glob(os.path.join(d, "*.h")))]
+    + [os.path.relpath(os.path.join(SRC, n)) for n in HOTPATH]
     + [os.path.relpath(os.path.join(HERE, "board_sim.c"))],
     extra_compile_args=CFLAGS,
 )
