@@ -24,13 +24,18 @@ Extruder. Otherwise every line goes the Python way.
 Hand-over: while C runs, the look-ahead queue lives in C and gcode_move's
 position, speed and the toolhead's commanded position are C's copies.
 Before any Python code runs (a non-move line, a pause check, the end of
-the block) they are copied back and the queue is exported as
-lookahead.Move objects; entering again imports them (nothing to do when
-Python left the exported queue as it was).  The look-ahead flush runs in
+the block) they are copied back; the queue stays in C, and the
+toolhead's `lookahead` is a stand-in (_QueueInC) until Python code first
+touches it: then the queue is exported as lookahead.Move objects into
+the real LookAheadQueue, which takes the stand-in's place. Entering
+again imports them (nothing to do when Python never touched the queue,
+or left the exported one as it was). A pause lets other timers run, and
+most of them never look at the queue: it is not exported for them.  The look-ahead flush runs in
 C (plan + release, the toolhead's trapq appends) between the toolhead's
 own _begin_timing and _end_timing, and the Python moves it releases get
 their timing callbacks with their end times.
 """
+from itertools import chain as _chain
 from operator import attrgetter
 from struct import Struct
 
@@ -50,6 +55,8 @@ _SCALARS = ("move_d", "accel", "junction_deviation", "min_move_t",
             "accel_t", "cruise_t", "decel_t")
 # Scalars copied into struct g1_state (same names), by owner, in the
 # struct's order (its doubles are filled as one array: _enter).
+_move_fields = attrgetter("speed", "speed_factor", "extrude_factor")
+_timing_fields = attrgetter("print_time", "need_check_pause")
 _limits_fields = attrgetter("max_velocity", "max_accel", "junction_deviation",
                             "max_accel_to_decel")
 _axis_fields = attrgetter("max_z_velocity", "max_z_accel")
@@ -80,6 +87,8 @@ class G1FastPath:
         self._state_buffer = ffi.buffer(ffi.addressof(self.st, "base"), _DOUBLES.size)
         self.pymoves = []       # py_id -> Move (the exported/imported ones)
         self.exported = None    # the Python queue as last exported
+        self.lookahead = toolhead.lookahead   # the real one (the stand-in's target)
+        self._in_c = _QueueInC(self)
         self._pos = ffi.new("int *")
         self._start = ffi.new("int *")
         self._end = ffi.new("int *")
@@ -94,9 +103,12 @@ class G1FastPath:
         g0 = _handler_is(handlers.get("G0"), gm, GCodeMove.cmd_G1)
         g1 = _handler_is(handlers.get("G1"), gm, GCodeMove.cmd_G1)
         kin = th.kin
+        lookahead = th.lookahead
+        if lookahead is self._in_c:
+            lookahead = self.lookahead
         ok = (self.enabled and (g0 or g1) and type(gm) is GCodeMove and gm.move_transform is th
               and not gm.extra_letters and type(th) is ToolHead and not th.extra_axes
-              and type(th.lookahead) is LookAheadQueue
+              and type(lookahead) is LookAheadQueue
               and type(th.limits) is ToolheadLimits
               and type(kin).check_move is CartesianFamily.check_move
               and type(getattr(kin, "axis_limits", None)) is AxisLimits
@@ -228,26 +240,32 @@ class G1FastPath:
     # ---- state hand-over -------------------------------------------------------
     def _enter(self):
         st, gm, th = self.st, self.gcode_move, self.toolhead
+        lookahead = th.lookahead
+        in_c = lookahead is self._in_c
+        if in_c:                   # untouched since _leave: C still has the queue
+            th.lookahead = lookahead = self.lookahead
+        else:
+            self.lookahead = lookahead
         st.absolute_coord, st.absolute_extrude = gm.absolute_coord, gm.absolute_extrude
         axis_limits = th.kin.axis_limits
-        (xl, xh), (yl, yh), (zl, zh) = axis_limits.limits
-        # every double of struct g1_state, in its order, in one copy
+        # every double of struct g1_state, in its order, in one copy (the
+        # axis limits ((xl, xh), (yl, yh), (zl, zh)) as xl, yl, zl, xh, yh, zh)
         _DOUBLES.pack_into(self._state_buffer, 0,
-            *gm.base_position[:4], *gm.last_position[:4],
-            gm.speed, gm.speed_factor, gm.extrude_factor,
-            *th.commanded_pos[:4], th.print_time, th.need_check_pause,
-            *_limits_fields(th.limits), xl, yl, zl, xh, yh, zh,
+            *gm.base_position[:4], *gm.last_position[:4], *_move_fields(gm),
+            *th.commanded_pos[:4], *_timing_fields(th),
+            *_limits_fields(th.limits), *_chain(*zip(*axis_limits.limits)),
             *_axis_fields(axis_limits), *_extruder_fields(th.extruder),
-            *_lookahead_fields(th.lookahead))
-        self._import_queue()
+            *_lookahead_fields(lookahead))
+        if not in_c:
+            self._import_queue()
 
     def _leave(self):
         st, gm, th = self.st, self.gcode_move, self.toolhead
         gm.last_position[:4] = _unpack(st.last, 4)
         gm.speed = st.speed
         th.commanded_pos[:4] = _unpack(st.commanded, 4)
-        th.lookahead.junction_flush = st.junction_flush
-        self._export_queue()
+        self.lookahead.junction_flush = st.junction_flush
+        th.lookahead = self._in_c    # the queue is exported when first looked at
 
     def _import_queue(self):
         queue = self.toolhead.lookahead.queue
@@ -264,6 +282,9 @@ class G1FastPath:
         del queue[:]
 
     def _export_queue(self):
+        """The C queue as lookahead.Move objects in the real look-ahead
+        queue, which replaces the stand-in on the toolhead."""
+        self.toolhead.lookahead = self.lookahead
         count = lib.g1fast_queue_len(self._g)
         cmoves = lib.g1fast_queue(self._g)
         old, moves = self.pymoves, []
@@ -273,8 +294,31 @@ class G1FastPath:
             moves.append(old[py_id] if py_id >= 0 else _move_from_c(cmove))
             cmove.py_id = i
         self.pymoves = moves
-        self.toolhead.lookahead.queue[:] = moves
+        self.lookahead.queue[:] = moves
         self.exported = list(moves)
+
+
+class _QueueInC:
+    """The toolhead's `lookahead` while the queue is still in C (after
+    _leave): the first attribute read or write exports the queue, puts
+    the real LookAheadQueue back on the toolhead and goes on with it."""
+
+    __slots__ = ("_fast",)
+
+    def __init__(self, fast):
+        object.__setattr__(self, "_fast", fast)
+
+    def _real(self):
+        fast = object.__getattribute__(self, "_fast")
+        if fast.toolhead.lookahead is self:
+            fast._export_queue()
+        return fast.lookahead
+
+    def __getattr__(self, name):
+        return getattr(self._real(), name)
+
+    def __setattr__(self, name, value):
+        setattr(self._real(), name, value)
 
 
 def _move_to_c(c, move, py_id):

@@ -88,6 +88,11 @@ def run(kernel_cls, sched_cls, config, threads, fast, seconds_ms=200, probe=None
             elif mode == 5:
                 t.block(start)
                 kernel.after(gap, lambda: sched.wake(t))
+            elif mode == 2 and k % 12 == 8:      # (every other mode-2 step)
+                n = 1 + k % 5
+                for j in range(n):               # posts (any kick waiter may take them)
+                    kernel.after(gap * j // n + 1, kick.post)
+                t.wait_posts(kick, n, start)
             else:
                 t.sleep(gap, start)
         return start

@@ -71,8 +71,10 @@ class Producer:
     kworker (to a receiver's number or to a Python callback), submit a
     batch of steps and wait until every stepgen of it is done."""
 
-    def __init__(self, host, name, script, tty, receivers, stepgens, log, sink):
+    def __init__(self, host, name, script, tty, receivers, stepgens, log, sink,
+                 countdown=False):
         self.host, self.script, self.tty = host, list(script), tty
+        self.countdown = countdown      # wait with wait_posts (the C re-waits)
         self.push = _sink_push(tty) if sink else tty.push
         targets = [tty.target(r) for r in receivers[:2]]
         self.python_receiver = receivers[2]
@@ -101,7 +103,11 @@ class Producer:
             for sg, steps in arg:
                 self.stepgens[sg % len(self.stepgens)].submit(steps, self.done)
             self.waiting = len(arg)
-            t.wait(self.done, self._stepgen_done)
+            if self.countdown:
+                self.waiting = 1
+                t.wait_posts(self.done, len(arg), self._stepgen_done)
+            else:
+                t.wait(self.done, self._stepgen_done)
 
     def _python_delivery(self, data):
         self.log.append(("py", self.host.kernel.now, data))
@@ -109,10 +115,10 @@ class Producer:
 
     def _stepgen_done(self):
         self.waiting -= 1
-        self.log.append(("stepgen done", self.thread.name, self.host.kernel.now))
         if self.waiting:
             self.thread.wait(self.done, self._stepgen_done)
-        else:
+        else:       # (logged at the last post only: wait_posts sees no other)
+            self.log.append(("stepgen done", self.thread.name, self.host.kernel.now))
             self.thread.compute(0, self._next)
 
 
@@ -129,9 +135,10 @@ def _sink_push(tty):
     return push
 
 
-def run(programs, spec, sink=False):
+def run(programs, spec, sink=False, countdown=False):
     """One run of spec on the given programs (native or model): the trace
-    bytes, the log and the host report."""
+    bytes, the log and the host report. `countdown`: the producers wait
+    for their stepgens with wait_posts rather than one wait per post."""
     board, policy, load, costs, scripts, nstepgens = spec
     host = HostCPU(load_machine(board), load_policy(policy),
                    load_scenario(load) if load else None, seed=3, trace=True)
@@ -140,7 +147,8 @@ def run(programs, spec, sink=False):
     receivers = [Receiver(host, i, log) for i in range(3)]
     stepgens = [programs.StepGenThread(host, costs, "stepgen%d" % i) for i in range(nstepgens)]
     for i, script in enumerate(scripts):
-        Producer(host, "producer%d" % i, script, tty, receivers, stepgens, log, sink)
+        Producer(host, "producer%d" % i, script, tty, receivers, stepgens, log, sink,
+                 countdown)
     host.kernel.run(until=RUN_NS)
     host.sched.flush()
     return host.kernel.trace_bytes(), log, host.report()
@@ -166,10 +174,13 @@ SPEC = st.tuples(st.sampled_from(["rpi3", "x86-vm-2core", "t113"]),
 
 
 @settings(max_examples=60, deadline=None)
-@given(SPEC, st.booleans())
-def test_native_programs_match_the_python_ones(spec, sink):
+@given(SPEC, st.booleans(), st.booleans())
+def test_native_programs_match_the_python_ones(spec, sink, countdown):
+    """(countdown: the native run's producers wait with wait_posts, whose
+    re-waits the C core runs, against the model's one Python wait per
+    post.)"""
     want = run(model, spec)
-    got = run(native, spec, sink)
+    got = run(native, spec, sink, countdown)
     assert got[1] == want[1]          # what each receiver read, and when
     assert got[2] == want[2]          # every thread's and core's figures
     assert got[0] == want[0]          # every wake and dispatch
@@ -185,6 +196,16 @@ def test_comparison_sees_a_changed_cost():
     base, changed = run(native, spec), run(native, slower)
     assert base == run(model, spec)
     assert base[0] != changed[0] and base[1] != changed[1] and base[2] != changed[2]
+
+
+def test_wait_posts_is_one_wait_per_post():
+    """wait_posts(n) wakes and dispatches the waiter as n Python waits
+    do: the same trace bytes, log and report."""
+    scripts = [[("steps", [(0, 100), (1, 2000), (2, 50)]), ("sleep", 2 * NS_PER_MS),
+                ("steps", [(1, 10), (2, 3000)])],
+               [("sleep", 30 * NS_PER_US), ("steps", [(2, 700), (0, 900)])]]
+    spec = ("rpi3", "klipper-default", None, CostModel(), scripts, 3)
+    assert run(native, spec, countdown=True) == run(model, spec)
 
 
 def test_native_cost_must_be_integer_ns():

@@ -74,3 +74,26 @@ def test_trace_bytes_identical_for_identical_runs():
         return k.trace_bytes()
     assert run(1) == run(1)
     assert run(1) != run(2)
+
+
+def test_request_stop_ends_a_stoppable_run_after_the_event():
+    """A stoppable run ends right after the event that asked (now at its
+    time, later events at the same time still queued); the next run goes
+    on from there as if it had not stopped; a run that is not stoppable
+    ignores the request; a step is never stopped."""
+    k = Kernel()
+    hits = []
+    k.schedule(10, lambda: (hits.append("a"), k.request_stop()))
+    k.schedule(10, lambda: hits.append("b"))
+    k.schedule(30, lambda: hits.append("c"))
+    assert k.run(until=50, stoppable=True) is True
+    assert hits == ["a"] and k.now == 10
+    assert k.run(until=50, stoppable=True) is False
+    assert hits == ["a", "b", "c"] and k.now == 50
+    k.schedule(60, k.request_stop)
+    k.schedule(70, lambda: hits.append("d"))
+    assert k.run(until=80) is False
+    assert hits[-1] == "d" and k.now == 80
+    k.request_stop()
+    k.schedule(90, lambda: hits.append("e"))
+    assert k.step() is True and hits[-1] == "e"

@@ -175,12 +175,18 @@ handle(vs *k, int32_t kind, int32_t a, int32_t b)
 }
 
 /* Run events at times < limit, at most max_events of them; a Python
- * event returns VS_RUN_PY (its slot in k->py_slot, now set). */
+ * event returns VS_RUN_PY (its slot in k->py_slot, now set); k->stop
+ * set (by an event, from Python: Kernel.request_stop) returns
+ * VS_RUN_STOP before the next event, now left at the last event's. */
 int32_t
 vs_run(vs *k, int64_t limit, int64_t max_events)
 {
     struct vs_kernel_heap *hp = k->heap;
     while (hp->n && max_events > 0) {
+        if (k->stop) {                 /* asked for by an event (or before) */
+            k->stop = 0;
+            return VS_RUN_STOP;
+        }
         struct hitem top = hp->h[0];
         if (top.time >= limit)
             break;

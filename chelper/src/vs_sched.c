@@ -372,7 +372,14 @@ run_program(vs *k, vs_core *c, vs_thread *t)
             vs_cancel(k, t->until_slot, t->until_seq);
             t->until_slot = -1;
         }
-        if (t->native) {               /* a C program (vs_prog.c): no GIL, */
+        if (t->wait_left > 0) {        /* vs_wait_posts: wait again, in C */
+            if (kind) {                /* (a GIL drop: waiting while holding it) */
+                k->err = VS_ERR_NATIVE;
+                return;
+            }
+            t->wait_left--;
+            vs_wait(k, t->index, t->wait_sig, VS_NONE);
+        } else if (t->native) {        /* a C program (vs_prog.c): no GIL, */
             if (kind                   /* so no interrupts */
                     || t->native(k, t->index, kind, rem, t->native_ctx)) {
                 if (!k->err)
@@ -612,6 +619,15 @@ void
 vs_block(vs *k, int32_t ti)
 {
     k->threads[ti]->state = VS_BLOCKED;
+}
+
+void
+vs_wait_posts(vs *k, int32_t ti, int32_t sig, int32_t n)
+{
+    vs_thread *t = k->threads[ti];
+    t->wait_left = n > 1 ? n - 1 : 0;
+    t->wait_sig = sig;
+    vs_wait(k, ti, sig, VS_NONE);
 }
 
 void

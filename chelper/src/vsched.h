@@ -44,6 +44,7 @@ typedef struct vs_thread {
     struct vs_entity *fe;
     vs_step_fn native;         /* NULL: the program is Python's */
     void *native_ctx;
+    int32_t wait_left, wait_sig;   /* vs_wait_posts: waits still to do in C */
 } vs_thread;
 
 typedef struct vs_core {
@@ -72,9 +73,11 @@ typedef struct vs {
     int32_t ndirty;
     struct vs_kernel_heap *heap;
     void *ud;
+    int32_t stop;              /* set: vs_run returns VS_RUN_STOP before its
+                                  next event (and clears it) */
 } vs;
 
-enum { VS_RUN_DONE = 0, VS_RUN_PY = 1, VS_RUN_ERR = 2 };
+enum { VS_RUN_DONE = 0, VS_RUN_PY = 1, VS_RUN_ERR = 2, VS_RUN_STOP = 3 };
 vs *vs_new(void);
 void vs_free(vs *k);
 int32_t vs_config(vs *k, int32_t ncores, int64_t slice_ns, int64_t tick_ns,
@@ -109,6 +112,11 @@ void vs_compute(vs *k, int32_t t, int64_t ns, int64_t until);
 void vs_sleep_until(vs *k, int32_t t, int64_t at);
 void vs_wait(vs *k, int32_t t, int32_t sig, int64_t until);
 void vs_block(vs *k, int32_t t);
+/* vs_wait(t, sig, VS_NONE) n times over: the steps after the first n-1
+ * posts are run here (each a zero-time program step of t that waits
+ * again, as n waits from Python would be); the step after the n-th post
+ * is the thread's own (Python) program again. */
+void vs_wait_posts(vs *k, int32_t t, int32_t sig, int32_t n);
 void vs_exit(vs *k, int32_t t);
 
 int32_t vs_signal(vs *k);

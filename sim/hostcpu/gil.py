@@ -60,13 +60,18 @@ class GIL:
 
     def run(self, t: VThread, ns: int, then) -> None:
         holder = self.holder
-        if holder is t:
-            t.compute(ns, then)
-        elif holder is None:
+        if holder is None:
             # acquire of a free GIL, with the work started in the same
             # zero-time step (acquire would take it, then compute(0) and
             # start the work in the next step at the same instant)
-            self._take(t)
+            if self._wait_since or self._timers or self.forced or self.history is not None:
+                self._take(t)
+            else:         # (_take when nobody waits, was forced out or records)
+                self.holder = t
+                self.switch_number += 1
+                t.gil_waits.append(0)
+            t.compute(ns, then)
+        elif holder is t:
             t.compute(ns, then)
         else:
             self.acquire(t, lambda: t.compute(ns, then))
@@ -75,9 +80,13 @@ class GIL:
         if self.holder is not t:
             raise SimError(f"thread {t.name} releases a GIL held by "
                            f"{self.holder.name if self.holder else 'nobody'}")
-        handler = t.interrupt
-        if handler is not None and getattr(handler, "__self__", None) is self:
-            t.interrupt = None
+        if self.drop_request:     # (only then can a drop handler be pending)
+            handler = t.interrupt
+            if handler is not None and getattr(handler, "__self__", None) is self:
+                t.interrupt = None
+        elif not self.waiters and self.history is None:
+            self.holder = None    # (_drop when nobody waits or records)
+            return
         self._drop(t)
 
     def c_call(self, t: VThread, ns: int, then) -> None:
@@ -100,15 +109,13 @@ class GIL:
         # (the hot path: a free GIL taken, no timer, nobody forced out)
         self.holder = t
         self.switch_number += 1
-        index = t.index
         wait_since = self._wait_since
-        if index in wait_since:
-            now = self.kernel.now
-            t.gil_waits.append(now - wait_since.pop(index))
+        if wait_since and t.index in wait_since:
+            t.gil_waits.append(self.kernel.now - wait_since.pop(t.index))
         else:
             t.gil_waits.append(0)      # asked and took it at once
         if self._timers:
-            self.kernel.cancel(self._timers.pop(index, None))
+            self.kernel.cancel(self._timers.pop(t.index, None))
         if self.history is not None:
             self.history.append((self.kernel.now, "take", t.name))
         if self.forced:

@@ -25,6 +25,7 @@ and GIL waits (filled by `gil.py`).
 """
 from __future__ import annotations
 
+from functools import partial
 from typing import Callable
 
 from ..kernel.events import SimError
@@ -163,6 +164,20 @@ class VThread(ActionRule):
         if until is not None:
             self.timer = self.sched.kernel.schedule(
                 until, lambda: signal.time_out(self))
+
+    def wait_posts(self, signal: "Signal", n: int, then: Callable[[], None]) -> None:
+        """wait(signal) n times over (each wake a zero-time program step
+        that waits again), then `then`: waiting for n threads that each
+        post once. (vthreads.py runs the steps between in C.)"""
+        if type(n) is not int or n < 1:
+            raise SimError(f"thread {self.name}: wait_posts needs n >= 1, got {n!r}")
+
+        def woken(left):
+            if left:
+                self.wait(signal, partial(woken, left - 1))
+            else:
+                then()
+        self.wait(signal, partial(woken, n - 1))
 
     def block(self, then: Callable[[], None]) -> None:
         self._act()

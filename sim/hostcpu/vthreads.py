@@ -25,6 +25,7 @@ from .threads import EXITED, RUNNABLE, ActionRule
 STATES = ("new", RUNNABLE, "blocked", EXITED)
 # the hot C calls, bound once (a module global is one lookup, lib.x two)
 _compute, _wait, _post, _from_handle = lib.vs_compute, lib.vs_wait, lib.vs_post, ffi.from_handle
+_wait_posts = lib.vs_wait_posts
 POLICY_CODES = {"other": 0, "fifo": 1, "rr": 2}
 
 
@@ -111,6 +112,18 @@ class VThread(ActionRule):
         self.acted = True
         self.cont = then
         _wait(self._vs, self.index, signal.id, NO_TIME if until is None else until)
+
+    def wait_posts(self, signal: "Signal", n: int, then: Callable[[], None]) -> None:
+        """wait(signal) n times over, then `then` (threads.py): the C
+        core runs the steps after the first n-1 posts itself (vs_wait_posts),
+        each a zero-time step that waits again, as the Python ones were."""
+        if self.acted or not self.in_program:
+            self._act()                # raises: the step's one action rule
+        if type(n) is not int or n < 1:
+            raise SimError(f"thread {self.name}: wait_posts needs n >= 1, got {n!r}")
+        self.acted = True
+        self.cont = then
+        _wait_posts(self._vs, self.index, signal.id, n)
 
     def block(self, then: Callable[[], None]) -> None:
         self._act()

@@ -123,20 +123,30 @@ class Kernel:
         at = lib.vs_peek(self._vs)
         return None if at < 0 else at
 
+    def request_stop(self) -> None:
+        """End the current `run(..., stoppable=True)` after the event being
+        handled (or the next such run at once): it returns True with `now`
+        at that event's time; a run that is not stoppable goes on."""
+        self._vs.stop = 1
+
     def step(self) -> bool:
         """Run the next live event; False when nothing is left."""
         vs = self._vs
         before = vs.events_run
         r = lib.vs_run(vs, _FOREVER, 1)
+        if r == lib.VS_RUN_STOP:          # (a step is not stoppable)
+            r = lib.vs_run(vs, _FOREVER, 1)
         if r == lib.VS_RUN_PY:
             self._cbs[vs.py_slot]()
         elif r == lib.VS_RUN_ERR:
             self.raise_error()
         return vs.events_run != before
 
-    def run(self, until: int | None = None) -> None:
+    def run(self, until: int | None = None, stoppable: bool = False) -> bool:
         """Run events until the heap is empty or, with `until`, until every
-        event at a time < until has run; `now` is then set to `until`."""
+        event at a time < until has run; `now` is then set to `until`.
+        With `stoppable`, a request_stop() ends it early: returns True,
+        `now` left at the last event's time (else False)."""
         if until is not None and type(until) is not int:
             raise SimError(f"run(until) must be int ns, got {type(until).__name__}")
         limit = _FOREVER if until is None else until
@@ -149,10 +159,14 @@ class Kernel:
                 cbs[vs.py_slot]()
             elif r == 0:
                 break
+            elif r == 3:                  # VS_RUN_STOP
+                if stoppable:
+                    return True
             else:
                 self.raise_error()
         if until is not None and until > vs.now:
             vs.now = until
+        return False
 
     def raise_error(self) -> None:
         """Raise what ended a program step inside the C core (called when

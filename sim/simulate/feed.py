@@ -15,7 +15,8 @@ it starts in (`link.meter.lines`) and noted in the per-line timeline
 (`timeline_ns`: the virtual time it started, `timeline_lineno`: its line
 number) before it runs, on either path, so the cost model and the
 timeline do not depend on which path ran it. When the input is done,
-`done` is set and `print_time` holds the print's end (printer.finish).
+`done` is set, `print_time` holds the print's end (printer.finish) and
+`on_done()` is called if given.
 """
 import bisect
 import os
@@ -39,6 +40,7 @@ class GcodeFeed:
         self.done = False
         self.print_time = 0.
         self.aio = None             # AioExecutor: [virtual_sdcard] reads the file there
+        self.on_done = None         # called when `done` is set
         self.runner = G1FastPath(dispatcher, printer.gcode_move, printer.toolhead,
                                  on_lines=self._started, enabled=fast)
         reactor.register_timer(self._run, reactor.NOW)
@@ -61,6 +63,8 @@ class GcodeFeed:
                 reactor.pause(reactor.NOW)   # let other timers run
         self.print_time = self.printer.finish()
         self.done = True
+        if self.on_done is not None:
+            self.on_done()
         return reactor.NEVER
 
     @property

@@ -63,9 +63,11 @@ class SimLink:
         """A flush's step messages (chelper.steppersync.StepBatch), kept
         as one StepRun the serial queue takes whole (no tuple per message)."""
         self.outbox.setdefault(mcu, []).append(StepRun.from_batch(batch))
-        self.meter.messages += batch.count
+        meter = self.meter
+        meter.messages += batch.count
+        by_stepper, name = meter.steps, mcu.name     # (CostMeter.add_steps inlined)
         for oid, steps in batch.steps():
-            self.meter.add_steps((mcu.name, oid), steps)
+            by_stepper[name, oid] = by_stepper.get((name, oid), 0) + steps
 
     def take(self):
         out, self.outbox = self.outbox, {}
@@ -96,10 +98,11 @@ class MainThread:
         self.sleeping_until = None
         self.segments = 0
         self.done = host.sched.signal("stepgen done")
-        self.waiting_for = 0
         self.logger = None          # LoggerThread, if modelled
         self._steps = None          # the burst's steps by stepper, for _after_python
         self._speed = host.speed
+        self._gil = host.gil
+        self._after_python_step = self._after_python   # (bound once: every segment)
         reactor.on_timer_change = self._timer_changed
         self.thread = host.spawn_role("main", "klippy", self._loop, at=host.kernel.now + 1)
 
@@ -112,15 +115,14 @@ class MainThread:
             self.kick.post()
 
     def _loop(self):
-        timer = self.reactor.next_due()
+        reactor = self.reactor
         t = self.thread
-        if timer is None:
-            wake = self.reactor.next_wake_ns()
+        self.sleeping_until = None
+        if not reactor.run_due():
+            wake = reactor.next_wake_ns()
             self.sleeping_until = wake
             t.wait(self.kick, self._loop, until=wake if wake < (1 << 62) else None)
             return
-        self.sleeping_until = None
-        self.reactor.run(timer)
         self.segments += 1
         meter = self.link.meter
         steps = meter.steps
@@ -134,10 +136,10 @@ class MainThread:
         meter.lines = meter.messages = meter.extra_ns = 0
         self._steps = steps
         # (HostCPU.cost_ns inlined: the same rounding of the same quotient)
-        self.host.gil.run(t, round(py_ns / self._speed), self._after_python)
+        self._gil.run(t, round(py_ns / self._speed), self._after_python_step)
 
     def _after_python(self):
-        self.host.gil.release(self.thread)
+        self._gil.release(self.thread)
         steps = self._steps
         busy = [(self.stepgens[oid], n) for oid, n in sorted(steps.items())
                 if oid in self.stepgens] if steps is not None else None
@@ -148,16 +150,12 @@ class MainThread:
             # a thread's zero-time steps back to back).
             self._loop()
             return
-        self.waiting_for = len(busy)
         for stepgen, n in busy:
             stepgen.submit(n, self.done)
-        self.thread.wait(self.done, self._stepgen_done)
+        # one wake per stepgen done; the C core re-waits after all but the last
+        self.thread.wait_posts(self.done, len(busy), self._stepgen_done)
 
     def _stepgen_done(self):
-        self.waiting_for -= 1
-        if self.waiting_for:
-            self.thread.wait(self.done, self._stepgen_done)
-            return
         self._publish()
         self._loop()               # (as in _after_python)
 
@@ -209,6 +207,8 @@ class SerialHdlThread:
         self.host_handled = 0       # responses the host's objects took
         self.host_mcu = self.link = self.serial_queue = None
         self.signal = host.sched.signal("serialhdl " + name)
+        self._running = None        # (batch, sends) of the burst under way
+        self._done_step = self._done
         self.thread = host.spawn_role("serialhdl", ("serialhdl " + name)[:15],
                                       self._loop, at=host.kernel.now + 1)
 
@@ -231,7 +231,8 @@ class SerialHdlThread:
         c = self.costs
         ns = self.host.cost_ns(c.serialhdl_response_ns * max(1, len(batch))
                                + c.host_response_ns * taken + c.message_py_ns * messages)
-        self.host.gil.run(self.thread, ns, lambda: self._done(batch, sends))
+        self._running = batch, sends
+        self.host.gil.run(self.thread, ns, self._done_step)
 
     def _host_responses(self, batch):
         """Run the host's handlers (as the main thread's host code runs: at
@@ -250,7 +251,9 @@ class SerialHdlThread:
         self.host_handled += taken
         return taken, messages, sends
 
-    def _done(self, batch, sends):
+    def _done(self):
+        batch, sends = self._running
+        self._running = None
         self.host.gil.release(self.thread)
         for name, args in batch:
             self.handled += 1

@@ -7,12 +7,13 @@ host/reactor.py's BatchReactor). Host time is the kernel's: monotonic()
 is kernel.now / 1e9 seconds. Timer wake times are converted to integer
 ns once (rounded up), so "due" is an integer comparison.
 
-The main-thread model (sim/simulate/host_threads.py) drives it: `next_due()`
-returns the next timer to run (Klipper's reactor runs every timer that is
-due when it checks, in registration order, before checking again);
-`run(timer)` runs that timer's callback in its own greenlet (reused
-once a callback is done with it) until the callback returns or pauses,
-and returns when the main thread has control again; `next_wake_ns()` says until when the thread may sleep.
+The main-thread model (sim/simulate/host_threads.py) drives it:
+`run_due()` runs the next timer due (Klipper's reactor runs every timer
+that is due when it checks, in registration order, before checking
+again) in its own greenlet (reused once a callback is done with it)
+until the callback returns or pauses, returns when the main thread has
+control again, and False when no timer is due; `next_wake_ns()` says
+until when the thread may sleep.
 
 Pauses (Klipper's reactor.pause, built on greenlets as Klipper's is): a
 callback that calls `pause(waketime)` is suspended; a one-shot resume
@@ -24,9 +25,10 @@ Host code that polls monotonic() LIVELOCK_CALLS times at one instant
 raises ReactorLivelock (time cannot move while it spins).
 """
 import math
+from itertools import compress
 from operator import attrgetter
 
-import greenlet
+from greenlet import getcurrent, greenlet
 
 NOW = 0.
 NEVER = 9999999999999999.
@@ -35,6 +37,7 @@ NEVER_NS = 1 << 62
 # simulation (e.g. a wait that returns at once): stop it rather than hang.
 # Normal code asks at most a few thousand times per segment.
 LIVELOCK_CALLS = 2_000_000
+POLL_CHECK = 100_000          # monotonic() looks for a livelock every this many calls
 _wake_ns = attrgetter("wake_ns")
 
 
@@ -44,10 +47,10 @@ class ReactorLivelock(RuntimeError):
 
 def to_ns(waketime):
     """Reactor seconds -> integer ns, rounded up (due at or after)."""
+    if waketime <= 0.:             # (NOW, the commonest, first)
+        return 0
     if waketime >= NEVER:
         return NEVER_NS
-    if waketime <= 0.:
-        return 0
     return int(math.ceil(waketime * 1e9))
 
 
@@ -75,21 +78,31 @@ class SimReactor:
         self._main = None            # greenlet that drives the reactor
         self._idle = []              # worker greenlets with no callback to run
         self.on_timer_change = on_timer_change   # wake a sleeping main thread
-        self._same_time_ns, self._same_time_calls = -1, 0
+        self._same_time_ns, self._same_time_checks = -1, 0
+        self._polls = POLL_CHECK      # monotonic() calls left before the next check
 
     # ---- the host's interface ---------------------------------------------
     def monotonic(self):
-        now = self._vs.now             # (kernel.now without the property)
-        if now == self._same_time_ns:
-            self._same_time_calls += 1
-            if self._same_time_calls > LIVELOCK_CALLS:
-                raise ReactorLivelock(
-                    "host code asked the time %d times at %.6f s without pausing "
-                    "(a wait that does not go through reactor.pause)"
-                    % (LIVELOCK_CALLS, now / 1e9))
-        else:
-            self._same_time_ns, self._same_time_calls = now, 0
-        return now / 1e9
+        self._polls -= 1
+        if self._polls <= 0:
+            self._check_livelock()
+        return self._vs.now / 1e9          # (kernel.now without the property)
+
+    def _check_livelock(self):
+        """Every POLL_CHECK calls of monotonic(): raise once they have all
+        come at one instant for LIVELOCK_CALLS calls (counted in whole
+        checks: between LIVELOCK_CALLS and LIVELOCK_CALLS + POLL_CHECK)."""
+        self._polls = POLL_CHECK
+        now = self._vs.now
+        if now != self._same_time_ns:
+            self._same_time_ns, self._same_time_checks = now, 0
+            return
+        self._same_time_checks += 1
+        if self._same_time_checks * POLL_CHECK >= LIVELOCK_CALLS:
+            raise ReactorLivelock(
+                "host code asked the time %d times at %.6f s without pausing "
+                "(a wait that does not go through reactor.pause)"
+                % (LIVELOCK_CALLS, now / 1e9))
 
     def register_timer(self, callback, waketime=NEVER):
         timer = SimTimer(callback, waketime, self._seq)
@@ -109,19 +122,31 @@ class SimReactor:
 
     def pause(self, waketime):
         """Suspend the calling callback until `waketime`; other timers run
-        meanwhile. Returns the resume time (seconds)."""
-        return self._suspend(self._resume_timer(waketime))
+        meanwhile. Returns the resume time (seconds). (_resume_timer and
+        _suspend written out: the G-code greenlet pauses at every
+        look-ahead check.)"""
+        current = getcurrent()
+        main = self._main
+        if main is None or current is main:
+            raise RuntimeError("reactor.pause outside a timer callback")
+        resume = SimTimer(current.switch, waketime, self._seq, oneshot=True)
+        self._seq += 1
+        self._timers.append(resume)
+        if self.on_timer_change is not None:
+            self.on_timer_change(resume.wake_ns)
+        main.switch()
+        return self.monotonic()
 
     def completion(self):
         return SimCompletion(self)
 
     def _resume_timer(self, waketime):
         """A one-shot timer that switches back into the calling callback."""
-        current = greenlet.getcurrent()
+        current = getcurrent()
         if self._main is None or current is self._main:
             raise RuntimeError("reactor.pause outside a timer callback")
-        resume = SimTimer(lambda eventtime: current.switch(eventtime),
-                          waketime, self._seq, oneshot=True)
+        # its callback switches back into `current` with the event time
+        resume = SimTimer(current.switch, waketime, self._seq, oneshot=True)
         self._seq += 1
         self._timers.append(resume)
         self._changed(resume)
@@ -132,47 +157,52 @@ class SimReactor:
         return self.monotonic()
 
     # ---- the main-thread model's interface ----------------------------------
-    def next_due(self):
-        """The next timer to run now, or None when none is due."""
+    def run_due(self):
+        """Run the next timer due now until its callback returns or
+        pauses; False when none is due. (Klipper's reactor runs every timer
+        that is due when it checks, in registration order, before checking
+        again: the due ones found at a check are kept in _batch, each run
+        if still registered and due when its turn comes.)"""
         now = self._vs.now
         batch = self._batch
         while batch:
             timer = batch.pop(0)
             if timer.wake_ns <= now and timer in self._timers:
-                return timer
-        batch = self._batch = [t for t in self._timers if t.wake_ns <= now]
-        return batch.pop(0) if batch else None
-
-    def next_wake_ns(self):
-        return min(map(_wake_ns, self._timers), default=NEVER_NS)
-
-    def run(self, timer):
-        """Run `timer` until its callback returns or pauses."""
-        self._main = greenlet.getcurrent()
+                break
+        else:
+            timers = self._timers
+            # [t for t in timers if t.wake_ns <= now], without a Python loop
+            batch = list(compress(timers, map(now.__ge__, map(_wake_ns, timers))))
+            if not batch:
+                return False
+            self._batch = batch
+            timer = batch.pop(0)
+        self._main = getcurrent()
         eventtime = self.monotonic()
         if timer.oneshot:
             self._timers.remove(timer)
             timer.callback(eventtime)     # switches into the paused greenlet
-            return
+            return True
         timer.wake_ns = NEVER_NS
         timer.waketime = NEVER
-        worker = self._idle.pop() if self._idle else greenlet.greenlet(self._worker)
+        worker = self._idle.pop() if self._idle else greenlet(self._worker)
         worker.switch(timer, eventtime)
+        return True
+
+    def next_wake_ns(self):
+        return min(map(_wake_ns, self._timers), default=NEVER_NS)
 
     def _worker(self, timer, eventtime):
         """A greenlet that runs one callback per switch from the main
         thread; a callback that pauses keeps it until it resumes. Done, it
         waits for the next one (a new greenlet per run costs more)."""
+        idle = self._idle
         while True:
-            self._run_callback(timer, eventtime)
-            self._idle.append(greenlet.getcurrent())
+            waketime = timer.callback(eventtime)   # the return value wins,
+            timer.waketime = waketime              # as in Klipper's reactor
+            timer.wake_ns = to_ns(waketime)
+            idle.append(getcurrent())
             timer, eventtime = self._main.switch()
-
-    @staticmethod
-    def _run_callback(timer, eventtime):
-        waketime = timer.callback(eventtime)   # the return value wins,
-        timer.waketime = waketime              # as in Klipper's reactor
-        timer.wake_ns = to_ns(waketime)
 
     def _changed(self, timer):
         if self.on_timer_change is not None:

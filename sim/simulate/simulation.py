@@ -288,6 +288,7 @@ class Simulation:
 
     def _on_shutdown(self, name="mcu"):
         self.stop_reason = "shutdown"
+        self.kernel.request_stop()         # (run() stops at this slice's end)
         if self.shutdown_mcu is None:
             self.shutdown_mcu = name
 
@@ -296,37 +297,66 @@ class Simulation:
             return False
         return all(link.finished(self.kernel.now, END_SLACK_S) for link in self.links.values())
 
-    def _blocks_sent(self):
-        return sum(link.serialq.stats.blocks for link in self.links.values())
+    def _run_slices(self, origin, slices, limit):
+        """Run the kernel to the end of the next run slice (they end at
+        origin + k x RUN_SLICE_NS) after which a check in run() can act;
+        returns the number of slices done. A check acts after every slice
+        with a progress callback, once the input is done (the end), at the
+        first slice end at or past the time limit, every DRAIN_SLICES
+        (drain, stall check) and after a shutdown; until then the slices
+        run as one kernel run, which the input's end or a shutdown stops
+        (Kernel.request_stop) so the slice they came in ends as before."""
+        n = 1
+        if self.options.progress is None and not self.feed.done:
+            n = DRAIN_SLICES - slices % DRAIN_SLICES
+            if limit is not None:      # (the limit's slice: ceil division)
+                n = max(1, min(n, -(-(limit - origin) // RUN_SLICE_NS) - slices))
+        kernel = self.kernel
+        if kernel.run(until=origin + (slices + n) * RUN_SLICE_NS, stoppable=True):
+            slices = (kernel._vs.now - origin) // RUN_SLICE_NS + 1   # the one it stopped in
+            kernel.run(until=origin + slices * RUN_SLICE_NS)
+            return slices
+        return slices + n
+
+    def _blocks_sent(self, stats):
+        """Blocks sent over every link so far (`stats`: their LinkStats):
+        the stall check's measure of progress."""
+        return stats[0].blocks if len(stats) == 1 else sum([s.blocks for s in stats])
 
     def run(self):
         kernel, progress = self.kernel, self.options.progress
+        vs = kernel._vs                 # (kernel.now without the property, per slice)
         limit = int(self.options.max_sim_s * NS_PER_S) if self.options.max_sim_s else None
+        stats = [link.serialq.stats for link in self.links.values()]
+        feed = self.feed
+        feed.on_done = kernel.request_stop      # the end checks begin (_run_slices)
         last_sent, last_change = -1, 0
-        slices = 0
+        origin, slices = vs.now, 0
         while self.stop_reason is None:
-            kernel.run(until=kernel.now + RUN_SLICE_NS)
-            slices += 1
+            slices = self._run_slices(origin, slices, limit)
+            now = vs.now
             if slices % DRAIN_SLICES == 0:
                 self._drain_pulses()
+                # the stall check, once per drain (a bug detector: the
+                # second it fires in need not be exact)
+                sent = self._blocks_sent(stats)
+                if sent != last_sent:
+                    last_sent, last_change = sent, now
+                elif now - last_change > STALL_LIMIT_NS:
+                    raise SimulateError("simulation made no progress for %d s at %.3f s "
+                                        "(a klipsim bug)" % (STALL_LIMIT_NS // NS_PER_S,
+                                                             now / NS_PER_S))
             if progress is not None:
-                progress(kernel.now / NS_PER_S)
-            if self._finished():
+                progress(now / NS_PER_S)
+            if feed.done and self._finished():
                 for link in self.links.values():
                     link.node.advance()
                 if self.stop_reason is None:
                     self.stop_reason = "finished"
                 break
-            if limit is not None and kernel.now >= limit:
+            if limit is not None and now >= limit:
                 self.stop_reason = "time limit"
                 break
-            sent = self._blocks_sent()
-            if sent != last_sent:
-                last_sent, last_change = sent, kernel.now
-            elif kernel.now - last_change > STALL_LIMIT_NS:
-                raise SimulateError("simulation made no progress for %d s at %.3f s "
-                                    "(a klipsim bug)" % (STALL_LIMIT_NS // NS_PER_S,
-                                                         kernel.now / NS_PER_S))
         if self.stop_reason == "shutdown":
             self.shutdown_info = self._shutdown_info()
             kernel.run(until=kernel.now + SHUTDOWN_TAIL_NS)
