@@ -60,7 +60,10 @@ void *fw_grow(void *buf, size_t *cap, size_t need, size_t item)
 
 /* ---- board.h ---- */
 
-uint32_t timer_read_time(struct mcu *m)
+/* `inline` (board.h declares them plainly, so each still has an external
+ * definition): the per-step code of the same unit (fw_hotpath.c) inlines
+ * the clock read and the step edge. */
+inline uint32_t timer_read_time(struct mcu *m)
 {
     return (uint32_t)m->board->now;
 }
@@ -97,14 +100,10 @@ uint8_t gpio_in_read(struct mcu *m, uint32_t pin)
     return m->board->input[pin];
 }
 
-void board_step_edge(struct mcu *m, uint32_t step_pin, uint8_t dir)
+/* Recording a pulse (the buffer may grow): off the counting path. */
+static __attribute__((noinline)) void record_pulse(struct board *b,
+                                                   uint32_t step_pin, uint8_t dir)
 {
-    struct board *b = m->board;
-    if (b->only_count) {        /* (a step pin is a valid pin: < pin_count) */
-        b->step_counts[step_pin]++;
-        b->step_ups[step_pin] += dir;
-        return;
-    }
     if (b->pulse_len == b->pulse_cap)
         b->pulses = fw_grow(b->pulses, &b->pulse_cap, b->pulse_len + 1,
                          sizeof(*b->pulses));
@@ -112,6 +111,17 @@ void board_step_edge(struct mcu *m, uint32_t step_pin, uint8_t dir)
     p->clock = b->now;
     p->pin = step_pin;
     p->dir = dir;
+}
+
+inline void board_step_edge(struct mcu *m, uint32_t step_pin, uint8_t dir)
+{
+    struct board *b = m->board;
+    if (b->only_count) {        /* (a step pin is a valid pin: < pin_count) */
+        b->step_counts[step_pin]++;
+        b->step_ups[step_pin] += dir;
+        return;
+    }
+    record_pulse(b, step_pin, dir);
 }
 
 uint16_t adc_read(struct mcu *m, uint32_t pin)
@@ -257,13 +267,15 @@ static int stale_sample(struct mcu *m, uint64_t wake)
         && b->adc_watch[pin];
 }
 
-int fw_run_until(struct mcu *m, uint64_t until, int stop)
+/* fw_run_until's loop, apart from the setjmp so that its state can live
+ * in registers (a setjmp caller keeps its locals in memory).  flatten:
+ * the scheduler's dispatch and reinsertion (same unit, fw_hotpath.c) are
+ * inlined into it; only the timer's callback stays a call. */
+static __attribute__((flatten, noinline)) int run_loop(struct mcu *m,
+                                                       uint64_t until,
+                                                       int stop)
 {
     struct board *b = m->board;
-    jmp_buf jb;
-    m->shutdown_jmp = &jb;
-    if (setjmp(jb))
-        sched_run_shutdown(m);
     int watch = (stop & FW_STOP_SAMPLE) && b->adc_watched;
     for (;;) {
         if (m->tasks_pending)
@@ -284,6 +296,15 @@ int fw_run_until(struct mcu *m, uint64_t until, int stop)
     if (b->now < until)
         b->now = until;
     return FW_RUN_REACHED;
+}
+
+int fw_run_until(struct mcu *m, uint64_t until, int stop)
+{
+    jmp_buf jb;
+    m->shutdown_jmp = &jb;
+    if (setjmp(jb))
+        sched_run_shutdown(m);
+    return run_loop(m, until, stop);
 }
 
 /* A process MCU that gets the CPU at `now_clock` (maybe after some of its

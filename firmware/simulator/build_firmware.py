@@ -3,7 +3,9 @@
 Contract: first runs the dictionary generator (firmware/dictgen.py), which
 writes firmware/simulator/_gen/fw_gen.c from the command declarations in
 firmware/src/*.c and the MCU profiles; then compiles firmware/src/*.c,
-the board layer board_sim.c and the generated file into one extension.
+the board layer board_sim.c and the generated file into one extension
+(sched.c, stepper.c, adccmds.c and board_sim.c through fw_hotpath.c, one
+unit so that the per-step path inlines).
 Only the declarations between the cffi markers in fwsim.h are exposed.
 Nothing is compiled at run time.
 """
@@ -24,8 +26,11 @@ PYTHON_BLOCK = re.compile(r"cffi:python-begin(.*?)cffi:python-end", re.S)
 HEADERS = ("fwsim.h", "thermal_sim.h", "fw_node.h")
 
 # Reproducible floating point (DESIGN.md, determinism), as build_chelper.py.
+# -fvisibility=hidden: only the module's init function (marked for export
+# by Python) leaves the extension, so the compiler may inline and call
+# directly instead of through the PLT (firmware functions are per-step).
 CFLAGS = ["-O2", "-std=gnu11", "-ffp-contract=off", "-fno-fast-math",
-          "-Wall", "-Wno-unused-function"]
+          "-Wall", "-Wno-unused-function", "-fvisibility=hidden"]
 
 
 def _load_dictgen():
@@ -49,8 +54,11 @@ def _cdef_text():
 CHELPER_SRC = os.path.join(HERE, "..", "..", "chelper", "src")
 
 _load_dictgen().write_generated(GENERATED)
-_sources = sorted(glob.glob(os.path.join(SRC, "*.c"))) + [
-    os.path.join(HERE, "board_sim.c"), os.path.join(HERE, "fw_node.c"), GENERATED,
+# sched.c, stepper.c, adccmds.c and board_sim.c are one unit (fw_hotpath.c)
+HOTPATH = ("sched.c", "stepper.c", "adccmds.c")
+_sources = [p for p in sorted(glob.glob(os.path.join(SRC, "*.c")))
+            if os.path.basename(p) not in HOTPATH] + [
+    os.path.join(HERE, "fw_hotpath.c"), os.path.join(HERE, "fw_node.c"), GENERATED,
     os.path.join(HERE, "thermal_sim.c"),
     os.path.join(HERE, "stream_plan.c"), os.path.join(HERE, "stream_exec.c")]
 
@@ -62,9 +70,12 @@ ffibuilder.set_source(
     sources=[os.path.relpath(p) for p in _sources],
     # chelper/src for headers both extensions share (minheap.h)
     include_dirs=[SRC, HERE, CHELPER_SRC],
-    # headers as dependencies, so a header-only change rebuilds (see build_chelper)
+    # headers as dependencies, so a header-only change rebuilds (see build_chelper);
+    # so are the files fw_hotpath.c includes
     depends=[os.path.relpath(p) for d in (SRC, HERE, CHELPER_SRC)
-             for p in sorted(glob.glob(os.path.join(d, "*.h")))],
+             for p in sorted(glob.glob(os.path.join(d, "*.h")))]
+    + [os.path.relpath(os.path.join(SRC, n)) for n in HOTPATH]
+    + [os.path.relpath(os.path.join(HERE, "board_sim.c"))],
     extra_compile_args=CFLAGS,
 )
 
