@@ -59,7 +59,7 @@ HOTPATH = ("sched.c", "stepper.c", "adccmds.c")
 _sources = [p for p in sorted(glob.glob(os.path.join(SRC, "*.c")))
             if os.path.basename(p) not in HOTPATH] + [
     os.path.join(HERE, "fw_hotpath.c"), os.path.join(HERE, "fw_node.c"), GENERATED,
-    os.path.join(HERE, "thermal_sim.c"),
+    os.path.join(HERE, "thermal_sim.c"), os.path.join(HERE, "fw_grid.c"),
     os.path.join(HERE, "stream_plan.c"), os.path.join(HERE, "stream_exec.c")]
 
 ffibuilder = FFI()
