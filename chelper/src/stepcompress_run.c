@@ -76,10 +76,6 @@ static const uint64_t recip[RECIP_COUNT] = {
     RECIP256(0), RECIP256(256), RECIP256(512), RECIP256(768)
 };
 
-// floor(n / k) and ceil(n / k) for k >= 2: the walk's bound updates,
-// about one step in two, so by a multiplication with recip[k] when the
-// caller says k < RECIP_COUNT (`small_k`) and n is in [0, 2^32) (the
-// numerator of ceil: n - 1), else by the division.
 // High 64 bits of a 64 x 64-bit product (unsigned all through: a signed
 // operand makes gcc add a sign correction).
 static inline uint64_t
@@ -88,6 +84,10 @@ mul_high(uint64_t a, uint64_t b)
     return (uint64_t)(((unsigned __int128)a * b) >> 64);
 }
 
+// floor(n / k) and ceil(n / k) for k >= 2: the walk's bound updates,
+// about one step in two, so by a multiplication with recip[k] when the
+// caller says k < RECIP_COUNT (`small_k`) and n is in [0, 2^32) (the
+// numerator of ceil: n - 1), else by the division.
 static inline __attribute__((always_inline)) int64_t
 walk_floor_div(int64_t n, int64_t k, int small_k)
 {
