@@ -122,18 +122,6 @@ cut_template(const char *tp, int32_t start, struct template_pieces *tc)
     tc->n = n;
 }
 
-// One field of a steppersync message (SS_FIELD_*).
-static inline int64_t
-message_field(const struct ss_message *m, int32_t field)
-{
-    switch (field) {
-    case SS_FIELD_OID: return m->oid;
-    case SS_FIELD_P0: return m->p0;
-    case SS_FIELD_P1: return m->p1;
-    default: return m->p2;
-    }
-}
-
 // Format one message (template pieces tc) at p: its values from ints[]
 // on or, given a message m, from m's fields in the order `fields` names
 // them (always inlined: each caller gets the loop for its own case).
@@ -146,7 +134,7 @@ format_pieces(char *p, const char *templates,
         p = put_literal(p, templates + tc->piece[j].start, tc->piece[j].len);
         int kind = tc->piece[j].kind;
         if (kind) {
-            int64_t x = m ? message_field(m, *fields++) : *ints++;
+            int64_t x = m ? ss_message_field(m, *fields++) : *ints++;
             p = put_int(p, kind == 2 ? (int64_t)(x & 0xffffffff) : x);
         }
     }

@@ -69,6 +69,18 @@ int64_t steppersync_flatten(const struct ss_batch *batch,
 
 #define SS_MAX_INTS_PER_MESSAGE 6
 
+// Field `field` (SS_FIELD_*) of message m.
+static inline int64_t
+ss_message_field(const struct ss_message *m, int32_t field)
+{
+    switch (field) {
+    case SS_FIELD_OID: return m->oid;
+    case SS_FIELD_P0: return m->p0;
+    case SS_FIELD_P1: return m->p1;
+    default: return m->p2;
+    }
+}
+
 // Message m as integers: layouts[kind]'s prefix constants, then its
 // fields.  Returns how many (at most SS_MAX_INTS_PER_MESSAGE), -1 for a
 // kind without a layout.
@@ -82,14 +94,8 @@ ss_message_ints(const struct ss_message *m, const struct ss_layout *layouts,
     int n = 0;
     for (int k = 0; k < l->n_prefix; k++)
         ints[n++] = l->prefix[k];
-    for (int k = 0; k < l->n_fields; k++) {
-        switch (l->fields[k]) {
-        case SS_FIELD_OID: ints[n++] = m->oid; break;
-        case SS_FIELD_P0: ints[n++] = m->p0; break;
-        case SS_FIELD_P1: ints[n++] = m->p1; break;
-        default: ints[n++] = m->p2; break;
-        }
-    }
+    for (int k = 0; k < l->n_fields; k++)
+        ints[n++] = ss_message_field(m, l->fields[k]);
     return n;
 }
 
