@@ -32,24 +32,19 @@ _PART_FLAGS = os.O_RDWR | os.O_CREAT | os.O_EXCL | getattr(os, "O_CLOEXEC", 0)
 
 
 def _part_file(folder, prefix, suffix):
-    """(fd, path) of a new file `prefix`NAME`suffix` in `folder`, mode 0600,
-    as tempfile.mkstemp makes it: tempfile (and the random module behind
-    its names) is not imported for this, which every compile would pay at
-    start-up (issue 10); the name is unique by process id and a counter."""
+    """(fd, path) of a new file `prefix`NAME`suffix` in `folder`, with the
+    mode open() gives a new file (the umask applies), so it needs no chmod
+    when it replaces the output.  Not tempfile.mkstemp: tempfile (and the
+    random module behind its names) would be imported for this, which
+    every compile would pay at start-up (issue 10); the name is unique by
+    process id and a counter."""
     for attempt in range(1 << 16):
         path = os.path.join(folder, "%s%d-%d%s" % (prefix, os.getpid(), attempt, suffix))
         try:
-            return os.open(path, _PART_FLAGS, 0o600), path
+            return os.open(path, _PART_FLAGS, 0o666), path
         except FileExistsError:
             continue
     raise FileExistsError("no free temporary name %s*%s in %s" % (prefix, suffix, folder))
-
-
-def _file_mode():
-    """The mode open() would give a new file (mkstemp's is 0600)."""
-    umask = os.umask(0o022)
-    os.umask(umask)
-    return 0o666 & ~umask
 
 
 class Outputs:
@@ -67,7 +62,6 @@ class Outputs:
             if f is not None and not f.closed:
                 f.close()
             if ok:
-                os.chmod(tmp, _file_mode())
                 os.replace(tmp, final)
             elif os.path.exists(tmp):
                 os.unlink(tmp)
