@@ -167,6 +167,14 @@ formatter_init(struct formatter *f, const char *templates,
         f->cut[t].n = 0;
 }
 
+// Room a line of template t might need: the literal text plus 20
+// characters per value.
+static inline int64_t
+line_room(const struct formatter *f, int64_t t)
+{
+    return f->len[t] * 21 + 1;
+}
+
 // Format one message, ints[0] its template number and then its values
 // (n_ints available), at *pp.  Returns the integers used, 0 when it
 // might not fit before `end` (nothing written), -1 on bad data.
@@ -177,8 +185,7 @@ format_one(struct formatter *f, const int64_t *ints, int64_t n_ints,
     int64_t t = ints[0];
     if (t < 0 || t >= f->n)
         return -1;
-    // worst case: the literal text plus 20 characters per value
-    if (end - *pp < f->len[t] * 21 + 1)
+    if (end - *pp < line_room(f, t))
         return 0;
     if (t < MAX_CUT_TEMPLATES) {
         struct template_pieces *tc = &f->cut[t];
@@ -241,9 +248,12 @@ msgtext_format(const int64_t *ints, int64_t n_ints, const char *templates,
 // check), with the same bytes as flattening and format_one.
 struct kind_plan {
     const struct template_pieces *tc;   // NULL: the general way
-    int64_t room;                       // format_one's worst case
-    int32_t fields[4];
+    int64_t room;                       // line_room of its template
+    const int32_t *fields;              // the layout's
 };
+
+// The message kinds a layouts[] array describes (SC_MSG_*).
+#define N_KINDS (SC_MSG_RESET_STEP_CLOCK + 1)
 
 static void
 plan_kind(struct formatter *f, const struct ss_layout *l, struct kind_plan *kp)
@@ -257,9 +267,8 @@ plan_kind(struct formatter *f, const struct ss_layout *l, struct kind_plan *kp)
         cut_template(f->templates, f->start[t], tc);
     if (tc->n <= 0 || tc->values != l->n_fields)
         return;
-    for (int k = 0; k < l->n_fields; k++)
-        kp->fields[k] = l->fields[k];
-    kp->room = f->len[t] * 21 + 1;
+    kp->fields = l->fields;
+    kp->room = line_room(f, t);
     kp->tc = tc;
 }
 
@@ -278,14 +287,14 @@ msgtext_format_batch(const struct ss_batch *batch, int64_t first,
 {
     struct formatter f;
     formatter_init(&f, templates, template_start, template_len, n_templates);
-    struct kind_plan plans[3];
-    for (int k = 0; k < 3; k++)
+    struct kind_plan plans[N_KINDS];
+    for (int k = 0; k < N_KINDS; k++)
         plan_kind(&f, &layouts[k], &plans[k]);
     char *p = out, *end = out + out_cap;
     int64_t j;
     for (j = first; j < batch->count; j++) {
         const struct ss_message *m = &batch->msgs[j];
-        if (m->kind < 3 && plans[m->kind].tc) {
+        if (m->kind < N_KINDS && plans[m->kind].tc) {
             if (end - p < plans[m->kind].room)
                 break;
             p = format_pieces(p, templates, plans[m->kind].tc, NULL, m,
@@ -293,7 +302,7 @@ msgtext_format_batch(const struct ss_batch *batch, int64_t first,
             continue;
         }
         int64_t ints[SS_MAX_INTS_PER_MESSAGE];
-        int n = ss_message_ints(&batch->msgs[j], layouts, ints);
+        int n = ss_message_ints(m, layouts, ints);
         if (n < 0)
             return -1;
         int64_t used = format_one(&f, ints, n, &p, end);
