@@ -157,19 +157,6 @@ class Thermals:
         them). True when it was due."""
         return bool(_lib.fw_thermal_mark(self._c, now))
 
-    def mark_chain(self, last, count):
-        """`count` update points in a row (each due when marked), the last
-        at clock `last`: as many mark() calls."""
-        c = self._c
-        c.next_due = last + self.period
-        c.point, c.has_point = last, 1
-        c.version += count
-
-    @property
-    def settled(self):
-        """The ADC values stand for the last update point."""
-        return bool(_lib.fw_thermal_settled(self._c))
-
     def settle(self):
         """Bring the plants to the last update point in closed form (exact
         exponential between the heater pin's writes up to it; later writes
