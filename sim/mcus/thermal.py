@@ -190,6 +190,7 @@ class Thermals:
             self.before_read()
         if self.point is not None:
             self.settle()
+            self.mirror_plants()    # (the node's C events settle without Python)
         return {p.name: p.temp for p in self.plants}
 
 
