@@ -163,7 +163,6 @@ class Thermals:
         wait for a later point) and set the ADC inputs they drive (in C
         for thermistors)."""
         c = self._c
-        c.fw = self.fw._mcu             # (a reset firmware is a new instance)
         if _lib.fw_thermal_settle_point(c):
             self.mirror_plants()
             if c.py_adc:
@@ -181,7 +180,6 @@ class Thermals:
     def _take_events(self):
         """The heater pins' writes the firmware recorded, in clock order,
         onto the pending queue (other pins' writes are dropped)."""
-        self._c.fw = self.fw._mcu
         _lib.fw_thermal_take_events(self._c)
 
     def temperatures(self):
