@@ -122,20 +122,9 @@ class SimReactor:
 
     def pause(self, waketime):
         """Suspend the calling callback until `waketime`; other timers run
-        meanwhile. Returns the resume time (seconds). (_resume_timer and
-        _suspend written out: the G-code greenlet pauses at every
-        look-ahead check.)"""
-        current = getcurrent()
-        main = self._main
-        if main is None or current is main:
-            raise RuntimeError("reactor.pause outside a timer callback")
-        resume = SimTimer(current.switch, waketime, self._seq, oneshot=True)
-        self._seq += 1
-        self._timers.append(resume)
-        if self.on_timer_change is not None:
-            self.on_timer_change(resume.wake_ns)
-        main.switch()
-        return self.monotonic()
+        meanwhile. Returns the resume time (seconds)."""
+        self._resume_timer(waketime)
+        return self._suspend()
 
     def completion(self):
         return SimCompletion(self)
@@ -152,7 +141,8 @@ class SimReactor:
         self._changed(resume)
         return resume
 
-    def _suspend(self, resume):
+    def _suspend(self):
+        """Back to the main thread until the resume timer switches in."""
         self._main.switch()
         return self.monotonic()
 
@@ -232,6 +222,6 @@ class SimCompletion:
     def wait(self, waketime=NEVER, waketime_result=None):
         if not self.done:
             self._resume = self.reactor._resume_timer(waketime)
-            self.reactor._suspend(self._resume)
+            self.reactor._suspend()
             self._resume = None
         return self.result if self.done else waketime_result

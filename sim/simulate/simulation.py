@@ -321,15 +321,14 @@ class Simulation:
     def _blocks_sent(self, stats):
         """Blocks sent over every link so far (`stats`: their LinkStats):
         the stall check's measure of progress."""
-        return stats[0].blocks if len(stats) == 1 else sum([s.blocks for s in stats])
+        return sum(s.blocks for s in stats)
 
     def run(self):
         kernel, progress = self.kernel, self.options.progress
         vs = kernel._vs                 # (kernel.now without the property, per slice)
         limit = int(self.options.max_sim_s * NS_PER_S) if self.options.max_sim_s else None
         stats = [link.serialq.stats for link in self.links.values()]
-        feed = self.feed
-        feed.on_done = kernel.request_stop      # the end checks begin (_run_slices)
+        self.feed.on_done = kernel.request_stop   # the end checks begin (_run_slices)
         last_sent, last_change = -1, 0
         origin, slices = vs.now, 0
         while self.stop_reason is None:
@@ -348,7 +347,7 @@ class Simulation:
                                                              now / NS_PER_S))
             if progress is not None:
                 progress(now / NS_PER_S)
-            if feed.done and self._finished():
+            if self._finished():
                 for link in self.links.values():
                     link.node.advance()
                 if self.stop_reason is None:
