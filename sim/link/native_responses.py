@@ -49,7 +49,6 @@ def _bits(kinds, kind):
 
 class NativeResponses:
     def __init__(self, dictionary, byte_ns):
-        self.dictionary = dictionary
         base, params, buffers, unsigneds = response_params(dictionary)
         table = dictionary.by_id["response"]
         self._specs = [(table[base + i].name, _args_builder(table[base + i]))
