@@ -6,6 +6,7 @@ pins' writes dropped) and update points; the thermistor's ADC value
 against host/thermistor.py; and the plants' update chain on the MCU
 node's poll grid (fw_node.c) against the Python node it replaced
 (ReferenceNode)."""
+import math
 import os
 import sys
 from collections import deque
@@ -259,3 +260,23 @@ def test_update_chain_matches_the_python_node(freq, offset, drift, grid0, poll, 
             ref.settle()
             c.settle()
         assert c.state() == _state(ref)
+
+
+def test_temperatures_after_a_settle_in_c():
+    """The MCU node's C events settle the plants without Python
+    (fw_node_on_sample -> fw_thermal_settle_point): temperatures() then
+    reports the plants where C brought them, not the last Python mirror.
+    By hand: full power from clock 0 for one tau, temp = steady - (steady
+    - ambient) / e."""
+    fw = configured()
+    kind = PlantKind(rate=3.0, tau=1.)
+    plant = _plant(kind, False, fw.pin("PA2"), fw.pin("PA0"))
+    thermals = Thermals(fw, [plant])
+    fw.send("set_digital_out pin=PA2 value=1")
+    tau = int(FREQ * kind.tau)
+    fw.run_until(tau)
+    assert thermals.mark(tau)
+    assert lib.fw_thermal_settle_point(thermals._c) == 1     # (as C's sample stop)
+    steady = 25. + kind.gain
+    expect = steady - (steady - 25.) * math.exp(-1.)
+    assert abs(thermals.temperatures()[plant.name] - expect) < 1e-9

@@ -97,17 +97,10 @@ parse(const struct serialq_resp *r, const uint8_t *d, int64_t len, int64_t *cloc
     return n;
 }
 
-static int64_t
-payload_messages(const struct serialq_resp *r, const uint8_t *d, int64_t len,
-                 int64_t *clocks)
-{
-    return parse(r, d, len, clocks, NULL, 0);
-}
-
 int64_t
 serialq_resp_payload(const struct serialq_resp *r, const uint8_t *d, int64_t len)
 {
-    int64_t clocks, n = payload_messages(r, d, len, &clocks);
+    int64_t clocks, n = parse(r, d, len, &clocks, NULL, 0);
     return clocks > 1 ? -1 : n;         // (one pairing time per payload kept)
 }
 
@@ -145,7 +138,7 @@ serialq_resp_take(struct serialq_resp *r, struct linkio *l, const struct linkio_
 {
     for (int64_t i = 0; i < rx->n; i++) {
         int64_t start = i ? rx->ends[i - 1] : 0, len = rx->ends[i] - start, clocks;
-        payload_messages(r, rx->data + start, len, &clocks);
+        parse(r, rx->data + start, len, &clocks, NULL, 0);
         int64_t sent = clocks ? linkio_clock_query_sent(l, rx->snaps[i]) : 0;
         // (SerialQueue._decode: read time less the block's wire time)
         int64_t received = sent ? now - (len + MSG_MIN) * r->byte_ns : 0;

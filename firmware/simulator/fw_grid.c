@@ -38,11 +38,16 @@ static int64_t grid_after_ns(const struct fw_grid *g, int64_t t_ns)
     return g->grid0 + (k > 1 ? k : 1) * g->poll;
 }
 
+int64_t fw_grid_point_reaching(const struct fw_grid *g, int64_t clock)
+{
+    return grid_clock(g, grid_after_ns(g, grid_time_ns(g, clock) - 1));
+}
+
 int64_t fw_grid_replay(const struct fw_grid *g, int64_t upto, int64_t *io)
 {
     int64_t n = 0;
     for (;;) {
-        int64_t p = grid_clock(g, grid_after_ns(g, grid_time_ns(g, io[FW_GRID_DUE]) - 1));
+        int64_t p = fw_grid_point_reaching(g, io[FW_GRID_DUE]);
         if (p > upto) {
             io[FW_GRID_NEXT] = p;
             return n;
@@ -58,9 +63,4 @@ int64_t fw_grid_wake_at(const struct fw_grid *g, uint64_t quiet, int64_t now_ns)
     int64_t reach = grid_after_ns(g, grid_time_ns(g, (int64_t)quiet) - 1);
     int64_t after = grid_after_ns(g, now_ns - 1);
     return reach > after ? reach : after;
-}
-
-int64_t fw_grid_point_reaching(const struct fw_grid *g, int64_t clock)
-{
-    return grid_clock(g, grid_after_ns(g, grid_time_ns(g, clock) - 1));
 }

@@ -509,7 +509,7 @@ void fw_node_replay_grid(struct fw_node *n, int64_t upto)
     int64_t io[FW_GRID_IO];
     io[FW_GRID_DUE] = t->next_due;
     int64_t count = fw_grid_replay(&n->grid, upto, io);
-    t->next_due = io[FW_GRID_POINT] + t->period;       /* Thermals.mark_chain */
+    t->next_due = io[FW_GRID_POINT] + t->period;       /* as `count` fw_thermal_mark */
     t->point = io[FW_GRID_POINT];
     t->has_point = 1;
     t->version += count;

@@ -91,7 +91,7 @@ int32_t fw_margins_minimum_at(struct fw_margins *m, int32_t klass, int64_t *out)
 enum { FW_PY_ARRIVE = 0, FW_PY_REST = 1, FW_PY_WAKE = 2,
        /* the wake-up event (fw_node_wake_event) */
        FW_PY_WAKE_ALL = 3, FW_PY_SAMPLE = 4, FW_PY_WAKE_REST = 5 };
-enum { FW_NODE_RING = 64, FW_NODE_OUT_MAX = 256, FW_GEN_MAX = 8, FW_OIDS = 256 };
+enum { FW_NODE_RING = 64, FW_NODE_OUT_MAX = 256, FW_GEN_MAX = 8 };
 
 /* A scheduled message of a block besides its queue_steps, as
  * McuNode._note_block records it: its clock, deadline class (CLASSES'

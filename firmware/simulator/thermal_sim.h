@@ -57,7 +57,7 @@ void fw_plant_pin_level(struct fw_plant *p, uint64_t clock, uint32_t level);
 int64_t fw_plant_adc_value(const struct fw_plant *p);
 /* Thermals.mark(now): 1 when it was due. */
 int32_t fw_thermal_mark(struct fw_thermal *t, int64_t now);
-/* Thermals.settled. */
+/* The ADC values stand for the last update point (settled at it). */
 int32_t fw_thermal_settled(const struct fw_thermal *t);
 /* Thermals.settle's C part: 0 when already settled; else the plants are
  * brought to the point, the c_adc plants' ADC inputs set, 1 returned

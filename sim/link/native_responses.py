@@ -19,6 +19,7 @@ response in the order the serial queue handed them on, whichever side
 read them.
 """
 from ...chelper._chelper import ffi, lib
+from ...chelper.blockcodec import _args_builder
 from ...chelper.msgformat import BUFFER, UNSIGNED
 
 PYTHON_READ = frozenset(("trsync_state",))   # SerialQueue._decode acts on these
@@ -46,21 +47,12 @@ def _bits(kinds, kind):
     return sum(1 << i for i, k in enumerate(kinds) if k == kind)
 
 
-def _spec(mf):
-    """How take() builds a message's args from its decoded values: (name,
-    keys, byte-string flags or None, enumerated keys with their tables)."""
-    buffers = tuple(k == BUFFER for k in mf.kinds)
-    return (mf.name, mf.keys, buffers if any(buffers) else None,
-            tuple(sorted(mf.enum_values.items())))
-
-
 class NativeResponses:
     def __init__(self, dictionary, byte_ns):
-        self.dictionary = dictionary
         base, params, buffers, unsigneds = response_params(dictionary)
         table = dictionary.by_id["response"]
-        self._specs = [_spec(table[base + i]) if n >= 0 else None
-                       for i, n in enumerate(params)]
+        self._specs = [(table[base + i].name, _args_builder(table[base + i]))
+                       if n >= 0 else None for i, n in enumerate(params)]
         clocks = [i for i, mf in table.items() if mf.name == "clock"]
         clock_id = clocks[0] if clocks else base - 1      # (base - 1: no such id)
         self.c = ffi.gc(lib.serialq_resp_new(ffi.new("int8_t[]", params or [-1]),
@@ -85,24 +77,8 @@ class NativeResponses:
             count = values[pos]
             pos += 1
             for _ in range(count):
-                name, keys, buffers, enums = specs[values[pos]]
-                pos += 1
-                if buffers is None:
-                    end = pos + len(keys)
-                    args = dict(zip(keys, values[pos:end]))
-                    pos = end
-                else:
-                    args = {}
-                    for key, is_bytes in zip(keys, buffers):
-                        if is_bytes:
-                            start = values[pos]
-                            args[key] = data[start:start + values[pos + 1]]
-                            pos += 2
-                        else:
-                            args[key] = values[pos]
-                            pos += 1
-                for key, names in enums:       # (msgformat's decode maps them)
-                    args[key] = names.get(args[key], args[key])
+                name, build = specs[values[pos]]
+                args, pos = build(values, pos + 1, data)
                 if name == "clock" and sent_ns:
                     args = dict(args, sent_ns=sent_ns, received_ns=out.received_ns[i])
                 append((name, args))

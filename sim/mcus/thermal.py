@@ -157,26 +157,12 @@ class Thermals:
         them). True when it was due."""
         return bool(_lib.fw_thermal_mark(self._c, now))
 
-    def mark_chain(self, last, count):
-        """`count` update points in a row (each due when marked), the last
-        at clock `last`: as many mark() calls."""
-        c = self._c
-        c.next_due = last + self.period
-        c.point, c.has_point = last, 1
-        c.version += count
-
-    @property
-    def settled(self):
-        """The ADC values stand for the last update point."""
-        return bool(_lib.fw_thermal_settled(self._c))
-
     def settle(self):
         """Bring the plants to the last update point in closed form (exact
         exponential between the heater pin's writes up to it; later writes
         wait for a later point) and set the ADC inputs they drive (in C
         for thermistors)."""
         c = self._c
-        c.fw = self.fw._mcu             # (a reset firmware is a new instance)
         if _lib.fw_thermal_settle_point(c):
             self.mirror_plants()
             if c.py_adc:
@@ -194,7 +180,6 @@ class Thermals:
     def _take_events(self):
         """The heater pins' writes the firmware recorded, in clock order,
         onto the pending queue (other pins' writes are dropped)."""
-        self._c.fw = self.fw._mcu
         _lib.fw_thermal_take_events(self._c)
 
     def temperatures(self):
@@ -203,6 +188,7 @@ class Thermals:
             self.before_read()
         if self.point is not None:
             self.settle()
+            self.mirror_plants()    # (the node's C events settle without Python)
         return {p.name: p.temp for p in self.plants}
 
 
